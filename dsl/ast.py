@@ -1,0 +1,381 @@
+"""The syntax tree of a `.gov` file: frozen dataclasses, each with a source span.
+
+The parser converts Lark's parse tree into these nodes once; nothing downstream
+looks at grammar rule names. The checker reads this tree and never changes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Union
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A region of a source file. Lines and columns are 1-based (columns count
+    characters, not bytes or terminal cells); offsets are 0-based character
+    offsets into the file's text, end exclusive."""
+
+    file: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    start: int
+    end: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+NO_SPAN = Span("<none>", 1, 1, 1, 1, 0, 0)
+
+
+def _span_field():
+    # Spans never take part in equality: two trees that differ only in layout
+    # are the same model (this is what the formatter round trip relies on).
+    return field(default=NO_SPAN, compare=False, repr=False)
+
+
+# ---------------------------------------------------------------- expressions
+
+
+@dataclass(frozen=True, slots=True)
+class Number:
+    value: float | int
+    text: str
+    span: Span = _span_field()
+
+
+@dataclass(frozen=True, slots=True)
+class Percent:
+    """`95%`: the share 0.95. `text` keeps what was written ("95")."""
+
+    value: float
+    text: str
+    span: Span = _span_field()
+
+
+@dataclass(frozen=True, slots=True)
+class String:
+    value: str
+    span: Span = _span_field()
+
+
+@dataclass(frozen=True, slots=True)
+class Bool:
+    value: bool
+    span: Span = _span_field()
+
+
+@dataclass(frozen=True, slots=True)
+class DateLit:
+    value: date
+    span: Span = _span_field()
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    id: str
+    span: Span = _span_field()
+
+
+@dataclass(frozen=True, slots=True)
+class Unary:
+    op: str  # "-" | "not"
+    operand: Expr
+    span: Span = _span_field()
+
+
+@dataclass(frozen=True, slots=True)
+class Binary:
+    op: str  # + - * / == != < <= > >= and or
+    left: Expr
+    right: Expr
+    span: Span = _span_field()
+
+
+@dataclass(frozen=True, slots=True)
+class In:
+    operand: Expr
+    options: tuple[Expr, ...]
+    negated: bool
+    span: Span = _span_field()
+
+
+@dataclass(frozen=True, slots=True)
+class If:
+    cond: Expr
+    then: Expr
+    orelse: Expr
+    span: Span = _span_field()
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    func: str
+    args: tuple[Expr, ...]
+    span: Span = _span_field()
+    func_span: Span = _span_field()
+
+
+Expr = Union[Number, Percent, String, Bool, DateLit, Name, Unary, Binary, In, If, Call]
+
+
+# ---------------------------------------------------------------- declarations
+
+
+@dataclass(frozen=True, slots=True)
+class Ident:
+    """An identifier where it is declared, with its own span."""
+
+    id: str
+    span: Span = _span_field()
+
+
+@dataclass(frozen=True, slots=True)
+class TypeRef:
+    name: str  # int number percent bool text date enum
+    values: tuple[str, ...] = ()
+    span: Span = _span_field()
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    name: Ident
+    type: TypeRef
+    label: String | None = None
+    unit: String | None = None
+    range: tuple[Number | Percent, Number | Percent] | None = None
+    required: bool | None = None  # None: not said (the model default applies)
+    note: String | None = None
+    span: Span = _span_field()
+
+
+@dataclass(frozen=True, slots=True)
+class Let:
+    name: Ident
+    label: String | None
+    expr: Expr
+    span: Span = _span_field()
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    op: str | None  # None for `else`
+    threshold: Expr | None
+    points: Number
+    span: Span = _span_field()
+
+
+@dataclass(frozen=True, slots=True)
+class PassWhen:
+    cond: Expr
+    span: Span = _span_field()
+
+
+@dataclass(frozen=True, slots=True)
+class Linear:
+    value: Expr
+    low: Expr
+    high: Expr
+    span: Span = _span_field()
+
+
+@dataclass(frozen=True, slots=True)
+class Tiers:
+    value: Expr
+    tiers: tuple[Tier, ...]
+    span: Span = _span_field()
+
+
+@dataclass(frozen=True, slots=True)
+class Deduct:
+    per: Number
+    count: Expr
+    cap: Number | None
+    span: Span = _span_field()
+
+
+@dataclass(frozen=True, slots=True)
+class BonusPer:
+    per: Number
+    count: Expr
+    cap: Number | None
+    span: Span = _span_field()
+
+
+@dataclass(frozen=True, slots=True)
+class BonusWhen:
+    cond: Expr
+    span: Span = _span_field()
+
+
+Scoring = Union[PassWhen, Linear, Tiers, Deduct, BonusPer, BonusWhen]
+
+
+@dataclass(frozen=True, slots=True)
+class Indicator:
+    name: Ident
+    label: String | None
+    points: Number
+    scorings: tuple[Scoring, ...]  # exactly one is valid; the checker says so
+    missing: str | None = None
+    source: String | None = None
+    note: String | None = None
+    span: Span = _span_field()
+
+
+@dataclass(frozen=True, slots=True)
+class Veto:
+    name: Ident
+    label: String | None
+    cond: Expr
+    effect: str | None  # "caps" | "blocks" | None (caps at the lowest grade)
+    grade: String | None
+    source: String | None = None
+    note: String | None = None
+    span: Span = _span_field()
+
+
+@dataclass(frozen=True, slots=True)
+class Dimension:
+    name: Ident
+    label: String | None
+    points: Number | None
+    weight: Percent | None
+    missing: str | None
+    items: tuple[Dimension | Indicator | Veto, ...]
+    source: String | None = None
+    note: String | None = None
+    span: Span = _span_field()
+
+
+@dataclass(frozen=True, slots=True)
+class GradeRule:
+    name: String
+    cond: Expr | None  # None: otherwise
+    span: Span = _span_field()
+
+
+@dataclass(frozen=True, slots=True)
+class Grades:
+    rules: tuple[GradeRule, ...]
+    span: Span = _span_field()
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    label: String | None
+    grade: String
+    share: Percent
+    by: DateLit | None
+    span: Span = _span_field()
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """`override X points 3 ...` or `drop X` in a model that `extends` another."""
+
+    name: Ident
+    drop: bool
+    points: Number | None = None
+    scoring: Scoring | None = None
+    label: String | None = None
+    span: Span = _span_field()
+
+
+# ---------------------------------------------------------------- tests
+
+
+@dataclass(frozen=True, slots=True)
+class Missing:
+    """The literal `missing` in a test's `given` block."""
+
+    span: Span = _span_field()
+
+
+Literal = Union[Number, Percent, String, Bool, DateLit, Missing]
+
+
+@dataclass(frozen=True, slots=True)
+class Assign:
+    name: Ident
+    value: Literal
+    span: Span = _span_field()
+
+
+@dataclass(frozen=True, slots=True)
+class Expectation:
+    """`expect ...`: kind is grade | total | dimension | indicator | veto |
+    no_veto | missing."""
+
+    kind: str
+    target: Ident | None = None
+    text: String | None = None
+    value: Number | Percent | None = None
+    within: Number | None = None
+    outcome: str | None = None
+    span: Span = _span_field()
+
+
+@dataclass(frozen=True, slots=True)
+class TestCase:
+    name: String
+    given: tuple[Assign, ...] | None
+    data: String | None
+    community: String | None
+    expectations: tuple[Expectation, ...]
+    span: Span = _span_field()
+
+
+# ---------------------------------------------------------------- files
+
+
+@dataclass(frozen=True, slots=True)
+class Import:
+    path: String
+    alias: Ident | None
+    span: Span = _span_field()
+
+
+@dataclass(frozen=True, slots=True)
+class Extends:
+    base: Ident
+    version: String | None
+    span: Span = _span_field()
+
+
+@dataclass(frozen=True, slots=True)
+class Meta:
+    """A header statement: title, version, issuer, source, effective, total,
+    missing, note."""
+
+    key: str
+    value: String | Number | DateLit | str
+    span: Span = _span_field()
+
+
+Item = Union[Meta, Input, Let, Dimension, Indicator, Veto, Grades, Target, TestCase, Override]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelFile:
+    name: Ident
+    title: String | None
+    extends: Extends | None
+    imports: tuple[Import, ...]
+    items: tuple[Item, ...]
+    span: Span = _span_field()
+
+
+@dataclass(frozen=True, slots=True)
+class TestsFile:
+    model: Ident
+    imports: tuple[Import, ...]
+    tests: tuple[TestCase, ...]
+    span: Span = _span_field()
+
+
+File = Union[ModelFile, TestsFile]

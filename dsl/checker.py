@@ -1,0 +1,1059 @@
+"""The checker: AST → typed model IR, with every problem as a diagnostic.
+
+`check(tree, text)` resolves names, infers and checks types, checks the points
+budget, tiers, grades and vetoes, and builds `zhili.dsl.model.Model`. It
+never changes the AST and never raises for a bad model: it collects all
+diagnostics of the file (sorted, capped) and returns a model only when there
+are no errors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from zhili.dsl import ast
+from zhili.dsl import messages as m
+from zhili.dsl import model as ir
+from zhili.dsl.diagnostics import Diagnostic, sort_and_cap
+from zhili.dsl.functions import BUILTINS, NUMERIC, Signature
+from zhili.dsl.i18n import _
+
+RESULT_NAMES = {
+    "total": "number",
+    "share": "percent",
+    "min_dimension": "percent",
+    "vetoed": "bool",
+    "missing_count": "int",
+}
+
+_TYPE_WORDS = {
+    "int": "a count",
+    "number": "a number",
+    "percent": "a percentage",
+    "bool": "a yes/no value",
+    "text": "text",
+    "date": "a date",
+    "enum": "a choice",
+    "any": "a value",
+}
+
+
+def _tw(t: str) -> str:
+    return _(_TYPE_WORDS.get(t, t))
+
+
+@dataclass
+class CheckResult:
+    model: ir.Model | None
+    diagnostics: list[Diagnostic]
+    tests: list[ir.TestCase] = field(default_factory=list)  # of a `tests for` file
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.is_error for d in self.diagnostics)
+
+
+def to_span(span: ast.Span | None) -> ir.SrcSpan | None:
+    if span is None or span is ast.NO_SPAN:
+        return None
+    return ir.SrcSpan(
+        file=span.file,
+        line=span.line,
+        column=span.column,
+        end_line=span.end_line,
+        end_column=span.end_column,
+        start=span.start,
+        end=span.end,
+    )
+
+
+@dataclass
+class _T:
+    """A type during checking: name, enum values (for enums), whether the
+    expression is a literal number (for unit-mismatch help)."""
+
+    name: str
+    values: tuple[str, ...] = ()
+    literal: str | None = None
+    error: bool = False
+
+
+ERR = _T("any", error=True)
+
+
+def check(
+    tree: ast.File,
+    text: str = "",
+    functions: dict[str, Signature] | None = None,
+) -> CheckResult:
+    """Check one parsed file. For a `tests for` file, the tests are returned
+    unresolved against a model (see `check_tests`)."""
+    c = _Checker(tree, text, functions or BUILTINS)
+    return c.run()
+
+
+class _Checker:
+    def __init__(self, tree: ast.File, text: str, functions: dict[str, Signature]):
+        self.tree = tree
+        self.text = text
+        self.functions = functions
+        self.diags: list[Diagnostic] = []
+        self.names: dict[str, tuple[str, ast.Span, object]] = {}  # id → (kind, span, node)
+        self.inputs: dict[str, ast.Input] = {}
+        self.input_types: dict[str, _T] = {}
+        self.lets: dict[str, ast.Let] = {}
+        self.let_types: dict[str, _T] = {}
+        self.let_ir: dict[str, ir.Expr] = {}
+        self.used: set[str] = set()
+        self.dimensions: list[ir.Dimension] = []
+        self.indicators: list[ir.Indicator] = []
+        self.vetoes: list[ir.Veto] = []
+        self.grade_names: list[str] = []
+        self._let_stack: list[str] = []
+        self._let_done: set[str] = set()
+        self._cycle_reported: set[frozenset[str]] = set()
+        self._weights: dict[str, tuple[float, ast.Dimension]] = {}
+        self._dim_nodes: dict[str, ast.Dimension] = {}
+        self._veto_nodes: dict[str, ast.Veto] = {}
+
+    def err(self, d: Diagnostic) -> None:
+        self.diags.append(d)
+
+    def src(self, span: ast.Span) -> str:
+        if span is ast.NO_SPAN or not self.text:
+            return ""
+        return self.text[span.start : span.end]
+
+    # ------------------------------------------------------------ entry
+    def run(self) -> CheckResult:
+        tree = self.tree
+        if isinstance(tree, ast.TestsFile):
+            tests = [self._test_unresolved(t, tree.model.id) for t in tree.tests]
+            for imp in tree.imports:
+                self.err(m.unsupported(imp.span, "`import`"))
+            return CheckResult(None, sort_and_cap(self.diags), tests)
+        for imp in tree.imports:
+            self.err(m.unsupported(imp.span, "`import`"))
+        if tree.extends is not None:
+            self.err(m.unsupported(tree.extends.span, "`extends`"))
+        model = self._model(tree)
+        diags = sort_and_cap(self.diags)
+        if any(d.is_error for d in diags):
+            return CheckResult(None, diags)
+        return CheckResult(model, diags)
+
+    # ------------------------------------------------------------ model
+    def _model(self, tree: ast.ModelFile) -> ir.Model | None:
+        header: dict[str, ast.Meta] = {}
+        grades_blocks: list[ast.Grades] = []
+        targets: list[ast.Target] = []
+        tests: list[ast.TestCase] = []
+        top_items: list = []
+        for item in tree.items:
+            if isinstance(item, ast.Meta):
+                if item.key in header:
+                    self.err(m.duplicate_header(item.span, item.key))
+                else:
+                    header[item.key] = item
+            elif isinstance(item, ast.Input):
+                self._declare(item.name, "input", item)
+                self.inputs.setdefault(item.name.id, item)
+            elif isinstance(item, ast.Let):
+                self._declare(item.name, "let", item)
+                self.lets.setdefault(item.name.id, item)
+            elif isinstance(item, (ast.Dimension, ast.Indicator, ast.Veto)):
+                top_items.append(item)
+                self._declare_tree(item)
+            elif isinstance(item, ast.Grades):
+                grades_blocks.append(item)
+            elif isinstance(item, ast.Target):
+                targets.append(item)
+            elif isinstance(item, ast.TestCase):
+                tests.append(item)
+            elif isinstance(item, ast.Override):
+                self.err(m.unsupported(item.span, "`override`/`drop` (needs `extends`)"))
+
+        if "title" in header and tree.title is not None:
+            self.err(m.duplicate_header(header["title"].span, "title"))
+        title = tree.title.value if tree.title else self._meta_str(header, "title")
+        total_meta = header.get("total")
+        policy = header["missing"].value if "missing" in header else "zero"
+
+        # inputs
+        input_ir = [self._input(i) for i in self.inputs.values()]
+        # lets (dependency order, cycles reported)
+        for name in self.lets:
+            self._let(name)
+        let_order = self._let_order()
+
+        # grades first: vetoes refer to them
+        if not grades_blocks:
+            self.err(m.no_grades(tree.name.span))
+        for extra in grades_blocks[1:]:
+            self.err(m.grades_twice(extra.span))
+        grade_rules = grades_blocks[0].rules if grades_blocks else ()
+        seen_grades: set[str] = set()
+        for rule in grade_rules:
+            if rule.name.value in seen_grades:
+                self.err(m.duplicate_grade(rule.name.span, rule.name.value))
+            seen_grades.add(rule.name.value)
+            self.grade_names.append(rule.name.value)
+
+        # structure
+        top_children: list[ir.Child] = []
+        for item in top_items:
+            top_children.append(self._structure(item, None, policy, 0))
+
+        declared_total = None
+        if total_meta is not None:
+            declared_total = float(total_meta.value.value)
+        structure_sum = self._budget_sum(top_children)
+        if declared_total is None:
+            declared_total = structure_sum
+            if not top_items:
+                declared_total = 0.0
+        self._resolve_weights(top_children, declared_total)
+        structure_sum = self._budget_sum(top_children)
+        if total_meta is not None and abs(structure_sum - declared_total) > 1e-9 and top_items:
+            self.err(m.points_sum(total_meta.span, _("the model"), declared_total, structure_sum))
+
+        grades = [self._grade(rule, i, len(grade_rules)) for i, rule in enumerate(grade_rules)]
+        if grade_rules and grade_rules[-1].cond is not None:
+            self.err(m.no_otherwise(grade_rules[-1].span))
+        self._check_vetoes(grades)
+
+        target_ir = []
+        for t in targets:
+            if t.grade.value not in self.grade_names:
+                self.err(m.unknown_grade(t.grade.span, t.grade.value, self.grade_names))
+            target_ir.append(
+                ir.Target(
+                    label=t.label.value if t.label else None,
+                    grade=t.grade.value,
+                    share=t.share.value,
+                    by=t.by.value if t.by else None,
+                    span=to_span(t.span),
+                )
+            )
+
+        # unused inputs / lets
+        for name, inp in self.inputs.items():
+            if name not in self.used:
+                self.err(m.unused_input(inp.name.span, name))
+        for name, let in self.lets.items():
+            if name not in self.used:
+                self.err(m.unused_let(let.name.span, name))
+
+        for key in ("version", "issuer", "source"):
+            if key not in header:
+                self.err(m.missing_header(tree.name.span, key))
+
+        model_id = tree.name.id
+        test_ir = [self._test(t, model_id) for t in tests]
+        content_hash = hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+        try:
+            return ir.Model(
+                id=model_id,
+                title=title,
+                version=self._meta_str(header, "version"),
+                issuer=self._meta_str(header, "issuer"),
+                source=self._meta_str(header, "source"),
+                note=self._meta_str(header, "note"),
+                effective=header["effective"].value.value if "effective" in header else None,
+                total=declared_total,
+                missing=policy,
+                inputs=input_ir,
+                lets=let_order,
+                dimensions=self.dimensions,
+                top=top_children,
+                indicators=self.indicators,
+                vetoes=self.vetoes,
+                grades=grades,
+                targets=target_ir,
+                tests=test_ir,
+                path=tree.span.file if tree.span is not ast.NO_SPAN else None,
+                content_hash=content_hash,
+            )
+        except Exception:  # a partial model after errors may not validate
+            if any(d.is_error for d in self.diags):
+                return None
+            raise
+
+    def _meta_str(self, header, key) -> str | None:
+        meta = header.get(key)
+        if meta is None:
+            return None
+        v = meta.value
+        return v.value if isinstance(v, ast.String) else str(v)
+
+    def _declare(self, ident: ast.Ident, kind: str, node) -> None:
+        if ident.id in RESULT_NAMES:
+            self.err(
+                Diagnostic(
+                    "reserved-name",
+                    m.E,
+                    _("`{name}` is a reserved name in grade conditions").format(name=ident.id),
+                    ident.span,
+                )
+            )
+        prev = self.names.get(ident.id)
+        if prev is not None:
+            self.err(m.duplicate_id(ident.span, ident.id, prev[1]))
+            return
+        self.names[ident.id] = (kind, ident.span, node)
+
+    def _declare_tree(self, item) -> None:
+        if isinstance(item, ast.Dimension):
+            self._declare(item.name, "dimension", item)
+            for child in item.items:
+                self._declare_tree(child)
+        elif isinstance(item, ast.Indicator):
+            self._declare(item.name, "indicator", item)
+        elif isinstance(item, ast.Veto):
+            self._declare(item.name, "veto", item)
+
+    # ------------------------------------------------------------ inputs
+    def _input(self, node: ast.Input) -> ir.InputField:
+        t = node.type
+        values = list(t.values)
+        if t.name == "enum":
+            seen = set()
+            for v in values:
+                if v in seen:
+                    self.err(m.enum_duplicate(t.span, v))
+                seen.add(v)
+        self.input_types[node.name.id] = _T(t.name, tuple(values))
+        lo = hi = None
+        if node.range is not None:
+            a, b = node.range
+            if t.name not in NUMERIC:
+                self.err(m.range_type(a.span, t.name))
+            else:
+                lo, hi = float(a.value), float(b.value)
+                if lo > hi:
+                    self.err(m.range_order(a.span))
+                is_pct = t.name == "percent"
+                for bound in (a, b):
+                    if is_pct != isinstance(bound, ast.Percent) and bound.value != 0:
+                        self.err(
+                            m.percent_vs_count(bound.span, None if is_pct is False else bound.text)
+                        )
+        return ir.InputField(
+            id=node.name.id,
+            type=t.name,
+            label=node.label.value if node.label else None,
+            unit=node.unit.value if node.unit else ("%" if t.name == "percent" else None),
+            min=lo,
+            max=hi,
+            required=node.required if node.required is not None else True,
+            values=values,
+            note=node.note.value if node.note else None,
+            span=to_span(node.span),
+        )
+
+    # ------------------------------------------------------------ lets
+    def _let(self, name: str) -> _T:
+        if name in self._let_done:
+            return self.let_types.get(name, ERR)
+        if name in self._let_stack:
+            cycle = self._let_stack[self._let_stack.index(name) :] + [name]
+            key = frozenset(cycle)
+            if key not in self._cycle_reported:
+                self._cycle_reported.add(key)
+                let = self.lets[cycle[0]]
+                self.err(m.cycle(let.name.span, cycle))
+            return ERR
+        self._let_stack.append(name)
+        let = self.lets[name]
+        expr, t = self._expr(let.expr, scope="model")
+        self._let_stack.pop()
+        self._let_done.add(name)
+        self.let_types[name] = t
+        self.let_ir[name] = expr
+        return t
+
+    def _let_order(self) -> list[ir.Definition]:
+        order: list[str] = []
+        seen: set[str] = set()
+
+        def visit(name: str, path: set[str]):
+            if name in seen or name in path or name not in self.let_ir:
+                return
+            path.add(name)
+            for node in ir.walk(self.let_ir[name]):
+                if isinstance(node, ir.Ref) and node.scope == "let":
+                    visit(node.name, path)
+            path.discard(name)
+            seen.add(name)
+            order.append(name)
+
+        for name in self.lets:
+            visit(name, set())
+        out = []
+        for name in order:
+            let = self.lets[name]
+            t = self.let_types.get(name, ERR)
+            out.append(
+                ir.Definition(
+                    id=name,
+                    label=let.label.value if let.label else None,
+                    expr=self.let_ir[name],
+                    type=t.name if t.name != "enum" else "text",
+                    span=to_span(let.span),
+                )
+            )
+        return out
+
+    # ------------------------------------------------------------ expressions
+    def _expr(self, e: ast.Expr, scope: str) -> tuple[ir.Expr, _T]:
+        """Check an expression; scope is "model" (inputs, lets) or "grade"
+        (also results: total, dimensions, indicators, vetoed…)."""
+        text = self.src(e.span)
+        span = to_span(e.span)
+        if isinstance(e, ast.Number):
+            t = _T("int" if isinstance(e.value, int) else "number", literal=e.text)
+            return ir.Const(value=e.value, type=t.name, text=text, span=span), t
+        if isinstance(e, ast.Percent):
+            return ir.Const(value=e.value, type="percent", text=text, span=span), _T("percent")
+        if isinstance(e, ast.String):
+            return ir.Const(value=e.value, type="text", text=text, span=span), _T(
+                "text", literal=e.value
+            )
+        if isinstance(e, ast.Bool):
+            return ir.Const(value=e.value, type="bool", text=text, span=span), _T("bool")
+        if isinstance(e, ast.DateLit):
+            return ir.Const(value=e.value, type="date", text=text, span=span), _T("date")
+        if isinstance(e, ast.Name):
+            return self._name(e, scope, text, span)
+        if isinstance(e, ast.Unary):
+            operand, t = self._expr(e.operand, scope)
+            if e.op == "not":
+                self._want_bool(e.operand, t)
+                return ir.Unary(op="not", operand=operand, type="bool", text=text, span=span), _T(
+                    "bool"
+                )
+            if not t.error and t.name not in NUMERIC:
+                self.err(m.expected_type(e.operand.span, _tw("number"), _tw(t.name)))
+                t = ERR
+            lit = ("-" + t.literal) if t.literal else None
+            rt = _T(t.name, literal=lit, error=t.error)
+            return ir.Unary(op="-", operand=operand, type=_ir_type(rt), text=text, span=span), rt
+        if isinstance(e, ast.Binary):
+            return self._binary(e, scope, text, span)
+        if isinstance(e, ast.In):
+            operand, t = self._expr(e.operand, scope)
+            options = []
+            for opt in e.options:
+                o, ot = self._expr(opt, scope)
+                options.append(o)
+                self._comparable(opt.span, t, ot, e.span, ordered=False)
+            return ir.InList(
+                operand=operand,
+                options=options,
+                negated=e.negated,
+                type="bool",
+                text=text,
+                span=span,
+            ), _T("bool")
+        if isinstance(e, ast.If):
+            c, ct = self._expr(e.cond, scope)
+            self._want_bool(e.cond, ct)
+            a, at = self._expr(e.then, scope)
+            b, bt = self._expr(e.orelse, scope)
+            rt = self._common(e.orelse.span, at, bt)
+            return ir.Cond(cond=c, then=a, orelse=b, type=_ir_type(rt), text=text, span=span), rt
+        if isinstance(e, ast.Call):
+            return self._call(e, scope, text, span)
+        raise AssertionError(f"unknown expression node {e!r}")
+
+    def _name(self, e: ast.Name, scope: str, text: str, span) -> tuple[ir.Expr, _T]:
+        name = e.id
+        entry = self.names.get(name)
+        if entry is not None:
+            kind = entry[0]
+            if kind == "input":
+                self.used.add(name)
+                t = self.input_types.get(name) or _T(
+                    self.inputs[name].type.name, self.inputs[name].type.values
+                )
+                return ir.Ref(name=name, scope="input", type=_ir_type(t), text=text, span=span), _T(
+                    t.name, t.values
+                )
+            if kind == "let":
+                self.used.add(name)
+                t = self._let(name)
+                return ir.Ref(name=name, scope="let", type=_ir_type(t), text=text, span=span), _T(
+                    t.name, t.values, error=t.error
+                )
+            if kind in ("dimension", "indicator", "veto"):
+                if scope != "grade":
+                    self.err(m.not_here(e.span, name, _(kind)))
+                    return ir.Const(value=None, type="any", text=text, span=span), ERR
+                t = {"dimension": "percent", "indicator": "number", "veto": "bool"}[kind]
+                return ir.Ref(name=name, scope="result", type=t, text=text, span=span), _T(t)
+        if name in RESULT_NAMES:
+            if scope != "grade":
+                self.err(m.not_here(e.span, name, _("result")))
+                return ir.Const(value=None, type="any", text=text, span=span), ERR
+            t = RESULT_NAMES[name]
+            return ir.Ref(name=name, scope="result", type=t, text=text, span=span), _T(t)
+        candidates = [
+            n for n, v in self.names.items() if v[0] in ("input", "let") or scope == "grade"
+        ]
+        if scope == "grade":
+            candidates += list(RESULT_NAMES)
+        self.err(m.unknown_name(e.span, name, candidates))
+        return ir.Const(value=None, type="any", text=text, span=span), ERR
+
+    def _want_bool(self, e: ast.Expr, t: _T) -> None:
+        if not t.error and t.name not in ("bool", "any"):
+            self.err(m.expected_type(e.span, _tw("bool"), _tw(t.name)))
+
+    def _binary(self, e: ast.Binary, scope: str, text: str, span) -> tuple[ir.Expr, _T]:
+        left, lt = self._expr(e.left, scope)
+        right, rt = self._expr(e.right, scope)
+        op = e.op
+        if op in ("and", "or"):
+            self._want_bool(e.left, lt)
+            self._want_bool(e.right, rt)
+            return ir.Binary(op=op, left=left, right=right, type="bool", text=text, span=span), _T(
+                "bool"
+            )
+        if op in ("==", "!=", "<", "<=", ">", ">="):
+            self._comparable(e.right.span, lt, rt, e.span, ordered=op not in ("==", "!="))
+            return ir.Binary(op=op, left=left, right=right, type="bool", text=text, span=span), _T(
+                "bool"
+            )
+        # arithmetic
+        result = self._arith(e, op, lt, rt)
+        return ir.Binary(
+            op=op, left=left, right=right, type=_ir_type(result), text=text, span=span
+        ), result
+
+    def _arith(self, e: ast.Binary, op: str, lt: _T, rt: _T) -> _T:
+        if lt.error or rt.error:
+            return ERR
+        for side, t in ((e.left, lt), (e.right, rt)):
+            if t.name not in NUMERIC and t.name != "any":
+                self.err(m.expected_type(side.span, _tw("number"), _tw(t.name)))
+                return ERR
+        a, b = lt.name, rt.name
+        if op in ("+", "-"):
+            if (a == "percent") != (b == "percent"):
+                other = rt if a == "percent" else lt
+                if other.literal is not None and float(other.literal) == 0:
+                    return _T("percent")
+                self.err(
+                    m.type_mismatch(
+                        e.span,
+                        _("cannot add or subtract a percentage and a count"),
+                        (_("help: write {lit}% if a share was meant").format(lit=other.literal),)
+                        if other.literal
+                        else (),
+                    )
+                )
+                return ERR
+            if a == "percent":
+                return _T("percent")
+            return _T("int" if a == b == "int" else "number")
+        if op == "*":
+            if a == b == "int":
+                return _T("int")
+            if a == b == "percent":
+                return _T("percent")
+            return _T("number")
+        return _T("number")  # division
+
+    def _comparable(
+        self, span: ast.Span, lt: _T, rt: _T, whole: ast.Span, ordered: bool = True
+    ) -> None:
+        if lt.error or rt.error or "any" in (lt.name, rt.name):
+            return
+        a, b = lt.name, rt.name
+        if a in NUMERIC and b in NUMERIC:
+            if (a == "percent") != (b == "percent"):
+                other = rt if a == "percent" else lt
+                if other.literal is not None and float(other.literal) == 0:
+                    return
+                self.err(m.percent_vs_count(whole, other.literal))
+            return
+        if a == "enum" or b == "enum":
+            enum_t, other = (lt, rt) if a == "enum" else (rt, lt)
+            if other.name in ("text", "enum"):
+                if (
+                    other.literal is not None
+                    and enum_t.values
+                    and other.literal not in enum_t.values
+                ):
+                    self.err(m.unknown_enum_value(span, other.literal, "enum", enum_t.values))
+                if ordered:
+                    self.err(
+                        m.type_mismatch(whole, _("choices can only be compared with == and !="))
+                    )
+                return
+            self.err(
+                m.type_mismatch(whole, _("cannot compare {a} with {b}").format(a=_tw(a), b=_tw(b)))
+            )
+            return
+        if a != b:
+            self.err(
+                m.type_mismatch(whole, _("cannot compare {a} with {b}").format(a=_tw(a), b=_tw(b)))
+            )
+            return
+        if ordered and a in ("bool", "text"):
+            self.err(
+                m.type_mismatch(
+                    whole, _("{a} can only be compared with == and !=").format(a=_tw(a))
+                )
+            )
+
+    def _common(self, span: ast.Span, a: _T, b: _T) -> _T:
+        if a.error or b.error:
+            return ERR
+        if a.name == b.name:
+            return _T(a.name, a.values)
+        if a.name == "any":
+            return b
+        if b.name == "any":
+            return a
+        if a.name in NUMERIC and b.name in NUMERIC:
+            if "percent" in (a.name, b.name):
+                other = b if a.name == "percent" else a
+                if other.literal is not None and float(other.literal) == 0:
+                    return _T("percent")
+                self.err(m.percent_vs_count(span, other.literal))
+                return ERR
+            return _T("number")
+        if {a.name, b.name} <= {"text", "enum"}:
+            return _T("text")
+        self.err(
+            m.type_mismatch(
+                span,
+                _("the branches have different types: {a} and {b}").format(
+                    a=_tw(a.name), b=_tw(b.name)
+                ),
+            )
+        )
+        return ERR
+
+    def _call(self, e: ast.Call, scope: str, text: str, span) -> tuple[ir.Expr, _T]:
+        sig = self.functions.get(e.func)
+        args_ir, arg_types = [], []
+        for a in e.args:
+            ai, at = self._expr(a, scope)
+            args_ir.append(ai)
+            arg_types.append(at)
+        if sig is None:
+            self.err(m.unknown_function(e.func_span, e.func, self.functions))
+            return ir.Call(func=e.func, args=args_ir, type="any", text=text, span=span), ERR
+        lo = sig.min_args if sig.min_args is not None else len(sig.params)
+        n = len(e.args)
+        if n < lo or (not sig.variadic and n > len(sig.params)):
+            self.err(m.arity(e.span, e.func, sig.arity_text, n))
+            return ir.Call(func=e.func, args=args_ir, type="any", text=text, span=span), ERR
+        bad = False
+        for i, (a, t) in enumerate(zip(e.args, arg_types, strict=True)):
+            kind = sig.params[min(i, len(sig.params) - 1)]
+            if t.error:
+                bad = True
+                continue
+            if kind == "num" and t.name not in NUMERIC and t.name != "any":
+                self.err(m.expected_type(a.span, _tw("number"), _tw(t.name)))
+                bad = True
+            elif kind == "int" and t.name not in ("int", "any"):
+                self.err(m.expected_type(a.span, _tw("int"), _tw(t.name)))
+                bad = True
+            elif kind == "bool" and t.name not in ("bool", "any"):
+                self.err(m.expected_type(a.span, _tw("bool"), _tw(t.name)))
+                bad = True
+        if bad:
+            return ir.Call(func=e.func, args=args_ir, type="any", text=text, span=span), ERR
+        result = sig.result
+        if result == "first":
+            rt = _T(arg_types[0].name, arg_types[0].values)
+        elif result == "same":
+            rt = arg_types[0]
+            for a, t in zip(e.args[1:], arg_types[1:], strict=True):
+                rt = self._common(a.span, rt, t)
+            rt = _T(rt.name, rt.values, error=rt.error)
+        else:
+            rt = _T(result)
+        if e.func == "clamp" or e.func == "between":
+            for a, t in zip(e.args[1:], arg_types[1:], strict=True):
+                self._comparable(a.span, arg_types[0], t, e.span)
+        return ir.Call(func=e.func, args=args_ir, type=_ir_type(rt), text=text, span=span), rt
+
+    # ------------------------------------------------------------ structure
+    def _structure(self, item, parent: str | None, policy: str, depth: int) -> ir.Child:
+        if isinstance(item, ast.Dimension):
+            return self._dimension(item, parent, policy, depth)
+        if isinstance(item, ast.Indicator):
+            return self._indicator(item, parent, policy)
+        return self._veto(item, parent)
+
+    def _dimension(self, d: ast.Dimension, parent: str | None, policy: str, depth: int) -> ir.Child:
+        own_policy = d.missing or policy
+        index = len(self.dimensions)
+        self.dimensions.append(None)  # placeholder keeps pre-order
+        children = [self._structure(c, d.name.id, own_policy, depth + 1) for c in d.items]
+        if d.points is not None and d.weight is not None:
+            self.err(m.points_and_weight(d.weight.span))
+        if d.points is None and d.weight is None:
+            self.err(m.no_points(d.name.span))
+        if not any(c.kind == "indicator" or c.kind == "dimension" for c in children):
+            self.err(m.empty_dimension(d.name.span, d.name.id))
+        points = float(d.points.value) if d.points is not None else -1.0  # weights resolved later
+        self.dimensions[index] = ir.Dimension(
+            id=d.name.id,
+            label=d.label.value if d.label else None,
+            points=points,
+            parent=parent,
+            depth=depth,
+            children=children,
+            missing=own_policy,
+            source=d.source.value if d.source else None,
+            note=d.note.value if d.note else None,
+            span=to_span(d.span),
+        )
+        if d.weight is not None and d.points is None:
+            self._weights[d.name.id] = (d.weight.value, d)
+        self._dim_nodes[d.name.id] = d
+        return ir.Child(kind="dimension", id=d.name.id)
+
+    def _dim(self, id: str) -> tuple[int, ir.Dimension]:
+        for i, d in enumerate(self.dimensions):
+            if d is not None and d.id == id:
+                return i, d
+        raise KeyError(id)
+
+    def _budget_sum(self, children: list[ir.Child]) -> float:
+        total = 0.0
+        for c in children:
+            if c.kind == "dimension":
+                _, d = self._dim(c.id)
+                total += max(d.points, 0.0)
+            elif c.kind == "indicator":
+                ind = next((i for i in self.indicators if i.id == c.id), None)
+                if ind is not None and not ind.is_bonus:
+                    total += ind.points
+        return total
+
+    def _resolve_weights(self, children: list[ir.Child], parent_points: float) -> None:
+        weights = self._weights
+        for c in children:
+            if c.kind != "dimension":
+                continue
+            i, d = self._dim(c.id)
+            if c.id in weights:
+                d = d.model_copy(update={"points": round(weights[c.id][0] * parent_points, 9)})
+                self.dimensions[i] = d
+            self._resolve_weights(d.children, d.points)
+            total = self._budget_sum(d.children)
+            if d.points >= 0 and abs(total - d.points) > 1e-9:
+                node = self._dim_nodes[d.id]
+                where = "`" + d.id + "`"
+                at = (
+                    node.points.span
+                    if node.points is not None
+                    else (node.weight.span if node.weight else node.name.span)
+                )
+                self.err(m.points_sum(at, where, d.points, total))
+
+    def _indicator(self, node: ast.Indicator, parent: str | None, policy: str) -> ir.Child:
+        points = float(node.points.value)
+        if points < 0:
+            self.err(m.type_mismatch(node.points.span, _("points cannot be negative")))
+        if len(node.scorings) != 1:
+            self.err(m.scoring_count(node.name.span, len(node.scorings)))
+        scoring = self._scoring(node.scorings[0], points) if node.scorings else None
+        if scoring is None:
+            scoring = ir.Scoring(form="pass", value=ir.Const(value=False, type="bool"))
+        ind = ir.Indicator(
+            id=node.name.id,
+            label=node.label.value if node.label else None,
+            points=points,
+            scoring=scoring,
+            missing=node.missing or policy,
+            dimension=parent,
+            source=node.source.value if node.source else None,
+            note=node.note.value if node.note else None,
+            span=to_span(node.span),
+        )
+        self.indicators.append(ind)
+        return ir.Child(kind="indicator", id=ind.id)
+
+    def _numeric(self, e: ast.Expr) -> tuple[ir.Expr, _T]:
+        x, t = self._expr(e, "model")
+        if not t.error and t.name not in NUMERIC and t.name != "any":
+            self.err(m.expected_type(e.span, _tw("number"), _tw(t.name)))
+            return x, ERR
+        return x, t
+
+    def _scoring(self, s, points: float) -> ir.Scoring:
+        span = to_span(s.span)
+        if isinstance(s, ast.PassWhen):
+            c, t = self._expr(s.cond, "model")
+            self._want_bool(s.cond, t)
+            return ir.Scoring(form="pass", value=c, span=span)
+        if isinstance(s, ast.BonusWhen):
+            c, t = self._expr(s.cond, "model")
+            self._want_bool(s.cond, t)
+            return ir.Scoring(form="bonus_when", value=c, span=span)
+        if isinstance(s, ast.Linear):
+            v, vt = self._numeric(s.value)
+            lo, lot = self._numeric(s.low)
+            hi, hit = self._numeric(s.high)
+            self._comparable(s.low.span, vt, lot, s.low.span)
+            self._comparable(s.high.span, vt, hit, s.high.span)
+            if isinstance(lo, ir.Const) and isinstance(hi, ir.Const) and lo.value == hi.value:
+                self.err(m.linear_bounds(s.span))
+            return ir.Scoring(form="linear", value=v, low=lo, high=hi, span=span)
+        if isinstance(s, ast.Tiers):
+            return self._tiers(s, points, span)
+        if isinstance(s, (ast.Deduct, ast.BonusPer)):
+            n, _nt = self._numeric(s.count)
+            per = float(s.per.value)
+            cap = float(s.cap.value) if s.cap is not None else None
+            if cap is not None and cap > points:
+                self.err(m.cap_too_large(s.cap.span, cap, points))
+            if per <= 0:
+                self.err(
+                    m.type_mismatch(s.per.span, _("the amount per occurrence must be positive"))
+                )
+            form = "deduct" if isinstance(s, ast.Deduct) else "bonus_per"
+            return ir.Scoring(form=form, value=n, per=per, cap=cap, span=span)
+        raise AssertionError(s)
+
+    def _tiers(self, s: ast.Tiers, points: float, span) -> ir.Scoring:
+        v, vt = self._expr(s.value, "model")
+        tiers: list[ir.Tier] = []
+        else_points = 0.0
+        seen_else = False
+        direction = None
+        last = None
+        for tier in s.tiers:
+            tp = float(tier.points.value)
+            if tp > points:
+                self.err(m.tier_points(tier.points.span, tp, points))
+            if tier.op is None:
+                if seen_else:
+                    self.err(m.tier_unreachable(tier.span))
+                seen_else = True
+                else_points = tp
+                continue
+            if seen_else:
+                self.err(m.tier_unreachable(tier.span))
+            th, tt = self._expr(tier.threshold, "model")
+            self._comparable(
+                tier.threshold.span, vt, tt, tier.span, ordered=tier.op not in ("==", "!=")
+            )
+            tiers.append(ir.Tier(op=tier.op, threshold=th, points=tp))
+            if (
+                tier.op in (">=", ">", "<=", "<")
+                and isinstance(th, ir.Const)
+                and isinstance(th.value, (int, float))
+            ):
+                d = "down" if tier.op in (">=", ">") else "up"
+                if direction is None:
+                    direction = d
+                elif d != direction:
+                    self.err(
+                        m.tier_order(
+                            tier.span,
+                            _("tiers mix `>=`/`>` with `<=`/`<`; list them in one direction"),
+                        )
+                    )
+                if last is not None and direction == d:
+                    prev_value, prev_op = last
+                    value = th.value
+                    if d == "down" and (
+                        value > prev_value
+                        or (value == prev_value and not (prev_op == ">" and tier.op == ">="))
+                    ):
+                        self._tier_overlap(tier, value, prev_value)
+                    if d == "up" and (
+                        value < prev_value
+                        or (value == prev_value and not (prev_op == "<" and tier.op == "<="))
+                    ):
+                        self._tier_overlap(tier, value, prev_value)
+                last = (th.value, tier.op)
+        return ir.Scoring(form="tiers", value=v, tiers=tiers, else_points=else_points, span=span)
+
+    def _tier_overlap(self, tier: ast.Tier, value, prev_value) -> None:
+        if value == prev_value:
+            self.err(m.tier_unreachable(tier.span))
+        else:
+            self.err(
+                m.tier_order(
+                    tier.span,
+                    _("tiers are out of order: this tier is already covered by an earlier one"),
+                )
+            )
+
+    def _veto(self, node: ast.Veto, parent: str | None) -> ir.Child:
+        c, t = self._expr(node.cond, "model")
+        self._want_bool(node.cond, t)
+        effect = node.effect or "caps"
+        if node.grade is not None:
+            grade = node.grade.value
+            if self.grade_names and grade not in self.grade_names:
+                self.err(m.unknown_grade(node.grade.span, grade, self.grade_names))
+        else:
+            grade = self.grade_names[-1] if self.grade_names else ""
+        veto = ir.Veto(
+            id=node.name.id,
+            label=node.label.value if node.label else None,
+            condition=c,
+            effect=effect,
+            grade=grade,
+            dimension=parent,
+            source=node.source.value if node.source else None,
+            note=node.note.value if node.note else None,
+            span=to_span(node.span),
+        )
+        self.vetoes.append(veto)
+        self._veto_nodes[veto.id] = node
+        return ir.Child(kind="veto", id=veto.id)
+
+    def _check_vetoes(self, grades: list[ir.Grade]) -> None:
+        names = [g.name for g in grades]
+        for v in self.vetoes:
+            node = self._veto_nodes[v.id]
+            if v.grade not in names:
+                continue
+            if v.effect == "caps" and names and v.grade == names[0]:
+                self.err(
+                    m.veto_no_effect(
+                        node.span, _("this veto caps at the best grade, so it changes nothing")
+                    )
+                )
+            if isinstance(v.condition, ir.Const) and v.condition.value is False:
+                self.err(m.veto_no_effect(node.span, _("this veto's condition is always false")))
+
+    # ------------------------------------------------------------ grades
+    def _grade(self, rule: ast.GradeRule, index: int, count: int) -> ir.Grade:
+        cond = None
+        if rule.cond is not None:
+            cond, t = self._expr(rule.cond, "grade")
+            self._want_bool(rule.cond, t)
+        return ir.Grade(name=rule.name.value, condition=cond, span=to_span(rule.span))
+
+    # ------------------------------------------------------------ tests
+    def _literal(self, lit) -> object:
+        if isinstance(lit, ast.Missing):
+            return None
+        return lit.value
+
+    def _test_unresolved(self, t: ast.TestCase, model_id: str) -> ir.TestCase:
+        given = None
+        if t.given is not None:
+            given = {a.name.id: self._literal(a.value) for a in t.given}
+        if t.given is None and t.data is None:
+            self.err(m.bad_test(t.span, _("a test needs a `given` block or a `data` file")))
+        if t.given is not None and t.data is not None:
+            self.err(
+                m.bad_test(
+                    t.span, _("a test takes either a `given` block or a `data` file, not both")
+                )
+            )
+        if t.data is not None and t.community is None:
+            self.err(
+                m.bad_test(t.data.span, _('say which community of the data file: `community "ID"`'))
+            )
+        if not t.expectations:
+            self.err(m.bad_test(t.span, _("this test expects nothing")))
+        exps = []
+        for x in t.expectations:
+            value = None
+            if x.value is not None:
+                value = float(x.value.value)
+            exps.append(
+                ir.Expectation(
+                    kind=x.kind,
+                    target=x.target.id if x.target else None,
+                    text=x.text.value if x.text else None,
+                    value=value,
+                    within=float(x.within.value) if x.within else None,
+                    outcome=x.outcome,
+                    span=to_span(x.span),
+                )
+            )
+        return ir.TestCase(
+            name=t.name.value,
+            model=model_id,
+            given=given,
+            data=t.data.value if t.data else None,
+            community=t.community.value if t.community else None,
+            expectations=exps,
+            file=t.span.file,
+            span=to_span(t.span),
+        )
+
+    def _test(self, t: ast.TestCase, model_id: str) -> ir.TestCase:
+        case = self._test_unresolved(t, model_id)
+        self._resolve_test(t)
+        return case
+
+    def _resolve_test(self, t: ast.TestCase) -> None:
+        diags = resolve_test_names(
+            t,
+            inputs={k: (v.type.name, tuple(v.type.values)) for k, v in self.inputs.items()},
+            indicators={i.id for i in self.indicators},
+            dimensions={d.id for d in self.dimensions if d is not None},
+            vetoes={v.id for v in self.vetoes},
+            grades=self.grade_names,
+        )
+        self.diags.extend(diags)
+
+
+def resolve_test_names(
+    t: ast.TestCase,
+    inputs: dict[str, tuple[str, tuple[str, ...]]],
+    indicators: set[str],
+    dimensions: set[str],
+    vetoes: set[str],
+    grades: list[str],
+) -> list[Diagnostic]:
+    """Check a test case's names and literal types against a model."""
+    out: list[Diagnostic] = []
+    for a in t.given or ():
+        if a.name.id not in inputs:
+            out.append(m.unknown_name(a.name.span, a.name.id, inputs))
+            continue
+        type_name, values = inputs[a.name.id]
+        v = a.value
+        if isinstance(v, ast.Missing):
+            continue
+        ok = {
+            "int": isinstance(v, ast.Number) and isinstance(v.value, int),
+            "number": isinstance(v, ast.Number),
+            "percent": isinstance(v, ast.Percent),
+            "bool": isinstance(v, ast.Bool),
+            "text": isinstance(v, ast.String),
+            "enum": isinstance(v, ast.String),
+            "date": isinstance(v, ast.DateLit),
+        }.get(type_name, True)
+        if not ok:
+            if type_name == "percent" and isinstance(v, ast.Number):
+                out.append(m.percent_vs_count(v.span, v.text))
+            else:
+                out.append(m.value_type(v.span, a.name.id, _tw(type_name)))
+        elif type_name == "enum" and v.value not in values:
+            out.append(m.unknown_enum_value(v.span, v.value, a.name.id, values))
+    for x in t.expectations:
+        if x.kind == "grade" and x.text.value not in grades:
+            out.append(m.unknown_grade(x.text.span, x.text.value, grades))
+        elif x.kind == "indicator" and x.target.id not in indicators:
+            out.append(m.unknown_name(x.target.span, x.target.id, indicators))
+        elif x.kind == "dimension" and x.target.id not in dimensions:
+            out.append(m.unknown_name(x.target.span, x.target.id, dimensions))
+        elif x.kind == "veto" and x.target.id not in vetoes:
+            out.append(m.unknown_name(x.target.span, x.target.id, vetoes))
+    return out
+
+
+def _ir_type(t: _T) -> str:
+    if t.error:
+        return "any"
+    return t.name

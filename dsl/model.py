@@ -1,0 +1,312 @@
+"""The checked model: a typed, resolved intermediate representation (pydantic).
+
+The checker builds it from the AST; evaluation backends compile it. Every
+expression carries its type, its source text and its span, so results can be
+explained in the words of the model file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+TypeName = Literal["int", "number", "percent", "bool", "text", "date", "enum", "any"]
+Policy = Literal["zero", "skip"]
+Outcome = Literal["pass", "partial", "fail", "missing", "vetoed"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SrcSpan(_Frozen):
+    file: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    start: int
+    end: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+# ---------------------------------------------------------------- expressions
+
+
+class _ExprBase(_Frozen):
+    type: TypeName
+    text: str = ""
+    span: SrcSpan | None = None
+
+
+class Const(_ExprBase):
+    kind: Literal["const"] = "const"
+    value: Any = None  # int | float | str | bool | date | None
+
+
+class Ref(_ExprBase):
+    """A name: an input, a definition, or (in grade conditions) a result."""
+
+    kind: Literal["ref"] = "ref"
+    name: str
+    scope: Literal["input", "let", "result"]
+
+
+class Unary(_ExprBase):
+    kind: Literal["unary"] = "unary"
+    op: Literal["-", "not"]
+    operand: Expr
+
+
+class Binary(_ExprBase):
+    kind: Literal["binary"] = "binary"
+    op: Literal["+", "-", "*", "/", "==", "!=", "<", "<=", ">", ">=", "and", "or"]
+    left: Expr
+    right: Expr
+
+
+class InList(_ExprBase):
+    kind: Literal["in"] = "in"
+    operand: Expr
+    options: list[Expr]
+    negated: bool = False
+
+
+class Cond(_ExprBase):
+    kind: Literal["if"] = "if"
+    cond: Expr
+    then: Expr
+    orelse: Expr
+
+
+class Call(_ExprBase):
+    kind: Literal["call"] = "call"
+    func: str
+    args: list[Expr]
+
+
+Expr = Annotated[Const | Ref | Unary | Binary | InList | Cond | Call, Field(discriminator="kind")]
+
+for _cls in (Unary, Binary, InList, Cond, Call):
+    _cls.model_rebuild()
+
+
+# ---------------------------------------------------------------- declarations
+
+
+class InputField(_Frozen):
+    id: str
+    type: TypeName
+    label: str | None = None
+    unit: str | None = None
+    min: float | None = None
+    max: float | None = None
+    required: bool = True
+    values: list[str] = Field(default_factory=list)  # enum values
+    note: str | None = None
+    span: SrcSpan | None = None
+
+
+class Definition(_Frozen):
+    id: str
+    label: str | None = None
+    expr: Expr
+    type: TypeName
+    span: SrcSpan | None = None
+
+
+class Tier(_Frozen):
+    op: Literal[">=", ">", "<=", "<", "==", "!="] | None  # None: else
+    threshold: Expr | None = None
+    points: float
+
+
+class Scoring(_Frozen):
+    """One scoring form. `value` is the condition (pass, bonus_when), the
+    measured value (linear, tiers) or the occurrence count (deduct, bonus_per)."""
+
+    form: Literal["pass", "linear", "tiers", "deduct", "bonus_per", "bonus_when"]
+    value: Expr
+    low: Expr | None = None
+    high: Expr | None = None
+    tiers: list[Tier] = Field(default_factory=list)
+    else_points: float = 0.0
+    per: float | None = None
+    cap: float | None = None
+    span: SrcSpan | None = None
+
+    @property
+    def is_bonus(self) -> bool:
+        return self.form in ("bonus_per", "bonus_when")
+
+
+class Indicator(_Frozen):
+    id: str
+    label: str | None = None
+    points: float
+    scoring: Scoring
+    missing: Policy = "zero"
+    dimension: str | None = None  # the enclosing dimension; None at the top level
+    source: str | None = None
+    note: str | None = None
+    span: SrcSpan | None = None
+
+    @property
+    def is_bonus(self) -> bool:
+        return self.scoring.is_bonus
+
+    @property
+    def name(self) -> str:
+        return self.label or self.id
+
+
+class Veto(_Frozen):
+    id: str
+    label: str | None = None
+    condition: Expr
+    effect: Literal["caps", "blocks"]
+    grade: str
+    dimension: str | None = None
+    source: str | None = None
+    note: str | None = None
+    span: SrcSpan | None = None
+
+    @property
+    def name(self) -> str:
+        return self.label or self.id
+
+
+class Child(_Frozen):
+    kind: Literal["dimension", "indicator", "veto"]
+    id: str
+
+
+class Dimension(_Frozen):
+    id: str
+    label: str | None = None
+    points: float
+    parent: str | None = None
+    depth: int = 0
+    children: list[Child] = Field(default_factory=list)
+    missing: Policy = "zero"
+    source: str | None = None
+    note: str | None = None
+    span: SrcSpan | None = None
+
+    @property
+    def name(self) -> str:
+        return self.label or self.id
+
+
+class Grade(_Frozen):
+    name: str
+    condition: Expr | None = None  # None: otherwise
+    span: SrcSpan | None = None
+
+
+class Target(_Frozen):
+    label: str | None = None
+    grade: str
+    share: float
+    by: dt.date | None = None
+    span: SrcSpan | None = None
+
+
+class Expectation(_Frozen):
+    kind: Literal["grade", "total", "dimension", "indicator", "veto", "no_veto", "missing"]
+    target: str | None = None
+    text: str | None = None
+    value: float | None = None
+    within: float | None = None
+    outcome: Outcome | None = None
+    span: SrcSpan | None = None
+
+
+class TestCase(_Frozen):
+    __test__ = False  # not a pytest class
+
+    name: str
+    model: str
+    given: dict[str, Any] | None = None  # input id → value (None: missing)
+    data: str | None = None  # path relative to the test file
+    community: str | None = None
+    expectations: list[Expectation] = Field(default_factory=list)
+    file: str
+    span: SrcSpan | None = None
+
+
+class Model(_Frozen):
+    id: str
+    title: str | None = None
+    version: str | None = None
+    issuer: str | None = None
+    source: str | None = None
+    effective: dt.date | None = None
+    note: str | None = None
+    total: float
+    missing: Policy = "zero"
+    extends: str | None = None
+    inputs: list[InputField] = Field(default_factory=list)
+    lets: list[Definition] = Field(default_factory=list)  # dependency order
+    dimensions: list[Dimension] = Field(default_factory=list)  # pre-order
+    top: list[Child] = Field(default_factory=list)  # top-level dimensions/indicators/vetoes
+    indicators: list[Indicator] = Field(default_factory=list)  # document order
+    vetoes: list[Veto] = Field(default_factory=list)
+    grades: list[Grade] = Field(default_factory=list)
+    targets: list[Target] = Field(default_factory=list)
+    tests: list[TestCase] = Field(default_factory=list)
+    path: str | None = None
+    content_hash: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.title or self.id
+
+    def input(self, id: str) -> InputField | None:
+        for f in self.inputs:
+            if f.id == id:
+                return f
+        return None
+
+    def indicator(self, id: str) -> Indicator | None:
+        for i in self.indicators:
+            if i.id == id:
+                return i
+        return None
+
+    def dimension(self, id: str) -> Dimension | None:
+        for d in self.dimensions:
+            if d.id == id:
+                return d
+        return None
+
+    @property
+    def top_dimensions(self) -> list[Dimension]:
+        return [d for d in self.dimensions if d.parent is None]
+
+    @property
+    def grade_names(self) -> list[str]:
+        return [g.name for g in self.grades]
+
+
+def walk(expr: Expr):
+    """Yield every node of an expression, parents before children."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, Unary):
+            stack.append(node.operand)
+        elif isinstance(node, Binary):
+            stack.extend((node.right, node.left))
+        elif isinstance(node, InList):
+            stack.extend(reversed(node.options))
+            stack.append(node.operand)
+        elif isinstance(node, Cond):
+            stack.extend((node.orelse, node.then, node.cond))
+        elif isinstance(node, Call):
+            stack.extend(reversed(node.args))

@@ -1,0 +1,913 @@
+"""Parse `.gov` source into the AST (`zhili.dsl.ast`), with diagnostics.
+
+`parse(text, file)` never raises on bad input: every problem (encoding,
+size, nesting, syntax) becomes a `Diagnostic` and the tree is `None`.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from datetime import date
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+    VisitError,
+)
+from zhili.dsl import ast
+from zhili.dsl import messages as m
+from zhili.dsl.ast import Span
+from zhili.dsl.diagnostics import Diagnostic, sort_and_cap
+
+MAX_FILE_BYTES = 1_000_000
+MAX_NESTING = 64
+MAX_SYNTAX_ERRORS = 20
+
+
+@functools.cache
+def _lark() -> Lark:
+    return Lark.open_from_package(
+        "zhili.dsl",
+        "grammar.lark",
+        parser="lalr",
+        lexer="basic",
+        propagate_positions=True,
+        maybe_placeholders=False,
+    )
+
+
+class ParseResult:
+    __slots__ = ("tree", "diagnostics", "text")
+
+    def __init__(self, tree: ast.File | None, diagnostics: list[Diagnostic], text: str | None):
+        self.tree = tree
+        self.diagnostics = diagnostics
+        self.text = text
+
+    @property
+    def ok(self) -> bool:
+        return self.tree is not None and not any(d.is_error for d in self.diagnostics)
+
+
+def _point(file: str, text: str, offset: int, length: int = 1) -> Span:
+    line = text.count("\n", 0, offset) + 1
+    col = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return Span(file, line, col, line, col + length, offset, offset + length)
+
+
+def decode(data: bytes, file: str) -> tuple[str | None, list[Diagnostic]]:
+    """Bytes → text. UTF-8 (a BOM is allowed); anything else is a diagnostic."""
+    start = Span(file, 1, 1, 1, 1, 0, 0)
+    if len(data) > MAX_FILE_BYTES:
+        return None, [m.file_too_large(start, len(data), MAX_FILE_BYTES)]
+    if b"\x00" in data[:8192]:
+        return None, [m.file_binary(start)]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        good = data[: exc.start].decode("utf-8", errors="replace")
+        guess = None
+        for enc in ("gb18030", "big5"):
+            try:
+                data.decode(enc)
+                guess = "GBK/GB18030" if enc == "gb18030" else "Big5"
+                break
+            except UnicodeDecodeError:
+                continue
+        return None, [m.file_encoding(_point(file, good, len(good)), guess)]
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text, []
+
+
+def parse_file(path: str, display: str | None = None) -> ParseResult:
+    name = display or path
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+            if len(data) > MAX_FILE_BYTES:
+                size = os.fstat(fh.fileno()).st_size
+                return ParseResult(
+                    None,
+                    [m.file_too_large(Span(name, 1, 1, 1, 1, 0, 0), size, MAX_FILE_BYTES)],
+                    None,
+                )
+    except OSError as exc:
+        return ParseResult(
+            None, [m.file_unreadable(Span(name, 1, 1, 1, 1, 0, 0), exc.strerror or str(exc))], None
+        )
+    text, diags = decode(data, name)
+    if text is None:
+        return ParseResult(None, diags, None)
+    return parse(text, name)
+
+
+def parse(text: str, file: str = "<string>") -> ParseResult:
+    """Parse model source text. Never raises for bad input."""
+    if len(text) > MAX_FILE_BYTES:
+        return ParseResult(
+            None, [m.file_too_large(Span(file, 1, 1, 1, 1, 0, 0), len(text), MAX_FILE_BYTES)], text
+        )
+    if "\x00" in text:
+        return ParseResult(None, [m.file_binary(Span(file, 1, 1, 1, 1, 0, 0))], text)
+    if not text.strip() or all(
+        not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()
+    ):
+        return ParseResult(None, [m.file_empty(Span(file, 1, 1, 1, 1, 0, 0))], text)
+    deep = _nesting_error(text, file)
+    if deep is not None:
+        return ParseResult(None, [deep], text)
+
+    errors: list[Diagnostic] = []
+
+    def on_error(exc: UnexpectedInput) -> bool:
+        errors.append(_syntax_diagnostic(exc, text, file))
+        return len(errors) < MAX_SYNTAX_ERRORS and not isinstance(exc, UnexpectedEOF)
+
+    try:
+        tree = _lark().parse(text, on_error=on_error)
+    except UnexpectedInput as exc:
+        if not errors:
+            errors.append(_syntax_diagnostic(exc, text, file))
+        tree = None
+    except RecursionError:
+        return ParseResult(None, [m.too_complex(Span(file, 1, 1, 1, 1, 0, 0))], text)
+    if errors:
+        return ParseResult(None, _first_per_line(errors), text)
+    try:
+        return ParseResult(_ToAst(file, text).transform(tree), [], text)
+    except RecursionError:
+        return ParseResult(None, [m.too_complex(Span(file, 1, 1, 1, 1, 0, 0))], text)
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, RecursionError):
+            return ParseResult(None, [m.too_complex(Span(file, 1, 1, 1, 1, 0, 0))], text)
+        raise
+
+
+def _first_per_line(errors: list[Diagnostic]) -> list[Diagnostic]:
+    """After the first error the parser resynchronises on the next token; keep
+    one error per line so a single mistake doesn't cascade."""
+    out, lines = [], set()
+    for d in sort_and_cap(errors):
+        if d.span.line not in lines:
+            lines.add(d.span.line)
+            out.append(d)
+    return out
+
+
+def _nesting_error(text: str, file: str) -> Diagnostic | None:
+    depth = 0
+    in_string = False
+    in_comment = False
+    escape = False
+    for i, ch in enumerate(text):
+        if in_comment:
+            if ch == "\n":
+                in_comment = False
+            continue
+        if in_string:
+            if escape:
+                escape = False
+            elif ch == "\\":
+                escape = True
+            elif ch == '"' or ch == "\n":
+                in_string = False
+            continue
+        if ch == "#":
+            in_comment = True
+        elif ch == '"':
+            in_string = True
+        elif ch in "([{":
+            depth += 1
+            if depth > MAX_NESTING:
+                return m.too_deep(_point(file, text, i), MAX_NESTING)
+        elif ch in ")]}":
+            depth = max(depth - 1, 0)
+    return None
+
+
+# ---------------------------------------------------------------- syntax errors
+
+_TOKEN_TEXT = {
+    "NAME": "a name",
+    "STRING": "a string",
+    "INT": "a number",
+    "NUMBER": "a number",
+    "PERCENT": "a percentage",
+    "DATE": "a date (YYYY-MM-DD)",
+    "CMP_OP": "a comparison (>=, <, ==, …)",
+    "$END": "the end of the file",
+}
+
+# Named syntax errors recognised by the parser state (lark's match_examples).
+SYNTAX_EXAMPLES: dict[str, list[str]] = {
+    "syntax-indicator-points": [
+        'model m\nindicator a "x" { pass when true }',
+        "model m\nindicator a { pass when true }",
+        'model m\ndimension d points 1 { indicator a "x" { pass when true } }',
+    ],
+    "syntax-expected-expression": [
+        "model m\nlet a =",
+        "model m\nlet a = 1 +",
+        "model m\nlet a = (",
+        'model m\nindicator a "x" points 1 { pass when }',
+    ],
+    "syntax-model-first": [
+        'title "x"',
+        "input a: int",
+        "let a = 1",
+    ],
+    "syntax-input-type": [
+        "model m\ninput a label",
+        "model m\ninput a: integer",
+    ],
+    "syntax-equals-in-condition": [
+        'model m\nindicator a "x" points 1 { pass when b = 1 }',
+        "model m\nlet a = b = 1",
+    ],
+}
+
+
+def _describe_token(tok: Token) -> str:
+    if tok.type == "$END":
+        return "the end of the file"
+    return f"`{tok.value}`"
+
+
+def _expected_names(exc: UnexpectedInput) -> list[str]:
+    expected = getattr(exc, "expected", None) or getattr(exc, "allowed", None) or set()
+    names = []
+    lark = _lark()
+    for name in sorted(expected):
+        if name in _TOKEN_TEXT:
+            names.append(_TOKEN_TEXT[name])
+            continue
+        try:
+            term = lark.get_terminal(name)
+        except KeyError:
+            names.append(name)
+            continue
+        pattern = term.pattern
+        if pattern.type == "str":
+            names.append(f"`{pattern.value}`")
+        else:
+            names.append(name.lower())
+    # keywords first, then categories; stable order
+    return sorted(set(names), key=lambda s: (not s.startswith("`"), s))
+
+
+def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic:
+    if isinstance(exc, UnexpectedCharacters):
+        pos = exc.pos_in_stream
+        char = text[pos] if pos < len(text) else ""
+        span = _point(file, text, pos)
+        if char == '"':
+            end = text.find("\n", pos)
+            end = len(text) if end < 0 else end
+            return m.unterminated_string(_point(file, text, pos, max(end - pos, 1)))
+        return m.unexpected_char(span, char)
+    if isinstance(exc, UnexpectedToken):
+        tok = exc.token
+        if tok.type == "$END":
+            pos = len(text.rstrip())
+            span = _point(file, text, pos)
+        else:
+            span = Span(
+                file,
+                tok.line,
+                tok.column,
+                tok.end_line or tok.line,
+                tok.end_column or tok.column + len(tok.value),
+                tok.start_pos,
+                tok.end_pos or tok.start_pos + len(tok.value),
+            )
+        named = _match_example(exc)
+        if named:
+            return m.named_syntax(named, span)
+        if tok.type == "$END":
+            return m.unexpected_eof(span, _expected_names(exc))
+        return m.unexpected_token(span, _describe_token(tok), _expected_names(exc))
+    if isinstance(exc, UnexpectedEOF):
+        pos = len(text.rstrip())
+        return m.unexpected_eof(_point(file, text, pos), _expected_names(exc))
+    return m.unexpected_char(_point(file, text, 0), "")
+
+
+@functools.cache
+def _example_states() -> dict[tuple[int, str], str]:
+    """Parser state + token type → named error, learned from SYNTAX_EXAMPLES."""
+    table: dict[tuple[int, str], str] = {}
+    for code, examples in SYNTAX_EXAMPLES.items():
+        for example in examples:
+            try:
+                _lark().parse(example)
+            except UnexpectedToken as exc:
+                table.setdefault((_state_id(exc), exc.token.type), code)
+            except UnexpectedInput:
+                continue
+    return table
+
+
+def _match_example(exc: UnexpectedToken) -> str | None:
+    table = _example_states()
+    state = _state_id(exc)
+    return table.get((state, exc.token.type))
+
+
+def _state_id(exc: UnexpectedToken):
+    state = exc.state
+    return getattr(state, "position", state)
+
+
+# ---------------------------------------------------------------- tree → AST
+
+
+def _unquote(s: str) -> str:
+    body = s[1:-1]
+    if "\\" not in body:
+        return body
+    out = []
+    i = 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            out.append({"n": "\n", "t": "\t", '"': '"', "\\": "\\"}.get(nxt, nxt))
+            i += 2
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+class _ToAst(Transformer):
+    def __init__(self, file: str, text: str):
+        super().__init__(visit_tokens=False)
+        self.file = file
+        self.text = text
+
+    # spans -------------------------------------------------------------
+    def _span(self, meta) -> Span:
+        if getattr(meta, "empty", True):
+            return ast.NO_SPAN
+        return Span(
+            self.file,
+            meta.line,
+            meta.column,
+            meta.end_line,
+            meta.end_column,
+            meta.start_pos,
+            meta.end_pos,
+        )
+
+    def _tspan(self, tok: Token) -> Span:
+        return Span(
+            self.file,
+            tok.line,
+            tok.column,
+            tok.end_line,
+            tok.end_column,
+            tok.start_pos,
+            tok.end_pos,
+        )
+
+    def _ident(self, tok: Token) -> ast.Ident:
+        return ast.Ident(str(tok), self._tspan(tok))
+
+    def _string(self, tok: Token) -> ast.String:
+        return ast.String(_unquote(str(tok)), self._tspan(tok))
+
+    def _number(self, tok: Token) -> ast.Number | ast.Percent:
+        s = str(tok)
+        if tok.type == "PERCENT":
+            digits = s[:-1]
+            return ast.Percent(float(digits) / 100.0, digits, self._tspan(tok))
+        value = int(s) if tok.type == "INT" else float(s)
+        return ast.Number(value, s, self._tspan(tok))
+
+    # file level ---------------------------------------------------------
+    @v_args(meta=True)
+    def start(self, meta, children):
+        imports = tuple(c for c in children if isinstance(c, ast.Import))
+        body = children[-1]
+        if isinstance(body, ast.ModelFile):
+            return ast.ModelFile(
+                body.name, body.title, body.extends, imports, body.items, body.span
+            )
+        return ast.TestsFile(body.model, imports, body.tests, body.span)
+
+    @v_args(meta=True)
+    def import_stmt(self, meta, children):
+        alias = self._ident(children[1]) if len(children) > 1 else None
+        return ast.Import(self._string(children[0]), alias, self._span(meta))
+
+    @v_args(meta=True)
+    def model_file(self, meta, children):
+        name = self._ident(children[0])
+        rest = children[1:]
+        title = None
+        if rest and isinstance(rest[0], Token) and rest[0].type == "STRING":
+            title = self._string(rest[0])
+            rest = rest[1:]
+        extends = None
+        if rest and isinstance(rest[0], ast.Extends):
+            extends = rest[0]
+            rest = rest[1:]
+        return ast.ModelFile(name, title, extends, (), tuple(rest), self._span(meta))
+
+    @v_args(meta=True)
+    def extends_clause(self, meta, children):
+        version = self._string(children[1]) if len(children) > 1 else None
+        return ast.Extends(self._ident(children[0]), version, self._span(meta))
+
+    @v_args(meta=True)
+    def tests_file(self, meta, children):
+        return ast.TestsFile(self._ident(children[0]), (), tuple(children[1:]), self._span(meta))
+
+    # header ------------------------------------------------------------
+    def _meta(key):
+        @v_args(meta=True)
+        def method(self, meta, children):
+            value = children[0]
+            if isinstance(value, Token):
+                if value.type == "STRING":
+                    value = self._string(value)
+                elif value.type == "DATE":
+                    value = self._date(value)
+            return ast.Meta(key, value, self._span(meta))
+
+        return method
+
+    title = _meta("title")
+    version = _meta("version")
+    issuer = _meta("issuer")
+    source = _meta("source")
+    effective = _meta("effective")
+    total = _meta("total")
+    missing_policy = _meta("missing")
+    note = _meta("note")
+    del _meta
+
+    def zero(self, _):
+        return "zero"
+
+    def skip(self, _):
+        return "skip"
+
+    def number(self, children):
+        return self._number(children[0])
+
+    def _date(self, tok: Token) -> ast.DateLit:
+        try:
+            value = date.fromisoformat(str(tok))
+        except ValueError:
+            value = date(1, 1, 1)
+            # an impossible date (2024-02-30) is reported by the checker
+            return ast.DateLit(value, self._tspan(tok))
+        return ast.DateLit(value, self._tspan(tok))
+
+    # inputs ------------------------------------------------------------
+    @v_args(meta=True)
+    def input_decl(self, meta, children):
+        name = self._ident(children[0])
+        type_ = children[1]
+        fields = {"label": None, "unit": None, "range": None, "required": None, "note": None}
+        for key, value in children[2:]:
+            fields[key] = value
+        return ast.Input(name, type_, span=self._span(meta), **fields)
+
+    def _simple(name):
+        @v_args(meta=True)
+        def method(self, meta, children):
+            return ast.TypeRef(name, (), self._span(meta))
+
+        return method
+
+    t_int = _simple("int")
+    t_number = _simple("number")
+    t_percent = _simple("percent")
+    t_bool = _simple("bool")
+    t_text = _simple("text")
+    t_date = _simple("date")
+    del _simple
+
+    @v_args(meta=True)
+    def t_enum(self, meta, children):
+        return ast.TypeRef("enum", tuple(_unquote(str(c)) for c in children), self._span(meta))
+
+    def attr_label(self, children):
+        return ("label", self._string(children[0]))
+
+    def attr_unit(self, children):
+        return ("unit", self._string(children[0]))
+
+    def attr_note(self, children):
+        return ("note", self._string(children[0]))
+
+    def attr_range(self, children):
+        return ("range", (children[0], children[1]))
+
+    def attr_required(self, children):
+        return ("required", True)
+
+    def attr_optional(self, children):
+        return ("required", False)
+
+    def signed(self, children):
+        return self._number(children[0])
+
+    def negative(self, children):
+        n = self._number(children[0])
+        tok = children[0]
+        span = Span(
+            self.file,
+            tok.line,
+            tok.column - 1,
+            tok.end_line,
+            tok.end_column,
+            tok.start_pos - 1,
+            tok.end_pos,
+        )
+        if isinstance(n, ast.Percent):
+            return ast.Percent(-n.value, "-" + n.text, span)
+        return ast.Number(-n.value, "-" + n.text, span)
+
+    # lets --------------------------------------------------------------
+    @v_args(meta=True)
+    def let_decl(self, meta, children):
+        name = self._ident(children[0])
+        label = None
+        if len(children) == 3:
+            label = self._string(children[1])
+        return ast.Let(name, label, children[-1], self._span(meta))
+
+    # dimensions & indicators ---------------------------------------------
+    @v_args(meta=True)
+    def dimension(self, meta, children):
+        name = self._ident(children[0])
+        rest = children[1:]
+        label = None
+        if rest and isinstance(rest[0], Token):
+            label = self._string(rest[0])
+            rest = rest[1:]
+        points = weight = missing = source = note = None
+        items = []
+        for c in rest:
+            if isinstance(c, tuple):
+                key, value = c
+                if key == "points":
+                    points = value
+                elif key == "weight":
+                    weight = value
+                elif key == "missing":
+                    missing = value
+                elif key == "source":
+                    source = value
+                elif key == "note":
+                    note = value
+            else:
+                items.append(c)
+        return ast.Dimension(
+            name, label, points, weight, missing, tuple(items), source, note, self._span(meta)
+        )
+
+    def attr_points(self, children):
+        return ("points", children[0])
+
+    def attr_weight(self, children):
+        return ("weight", self._number(children[0]))
+
+    def attr_missing(self, children):
+        return ("missing", children[0])
+
+    def meta_source(self, children):
+        return ("source", self._string(children[0]))
+
+    def meta_note(self, children):
+        return ("note", self._string(children[0]))
+
+    def ind_missing(self, children):
+        return ("missing", children[0])
+
+    @v_args(meta=True)
+    def indicator(self, meta, children):
+        name = self._ident(children[0])
+        rest = children[1:]
+        label = None
+        if rest and isinstance(rest[0], Token):
+            label = self._string(rest[0])
+            rest = rest[1:]
+        points = rest[0]
+        scorings = []
+        fields = {"missing": None, "source": None, "note": None}
+        for c in rest[1:]:
+            if isinstance(c, tuple):
+                fields[c[0]] = c[1]
+            else:
+                scorings.append(c)
+        return ast.Indicator(name, label, points, tuple(scorings), span=self._span(meta), **fields)
+
+    @v_args(meta=True)
+    def pass_when(self, meta, children):
+        return ast.PassWhen(children[0], self._span(meta))
+
+    @v_args(meta=True)
+    def linear(self, meta, children):
+        return ast.Linear(children[0], children[1], children[2], self._span(meta))
+
+    @v_args(meta=True)
+    def tiers(self, meta, children):
+        return ast.Tiers(children[0], tuple(children[1:]), self._span(meta))
+
+    @v_args(meta=True)
+    def tier(self, meta, children):
+        return ast.Tier(str(children[0]), children[1], children[2], self._span(meta))
+
+    @v_args(meta=True)
+    def tier_else(self, meta, children):
+        return ast.Tier(None, None, children[0], self._span(meta))
+
+    @v_args(meta=True)
+    def deduct(self, meta, children):
+        cap = children[2] if len(children) > 2 else None
+        return ast.Deduct(children[0], children[1], cap, self._span(meta))
+
+    @v_args(meta=True)
+    def bonus_per(self, meta, children):
+        cap = children[2] if len(children) > 2 else None
+        return ast.BonusPer(children[0], children[1], cap, self._span(meta))
+
+    @v_args(meta=True)
+    def bonus_when(self, meta, children):
+        return ast.BonusWhen(children[0], self._span(meta))
+
+    @v_args(meta=True)
+    def veto(self, meta, children):
+        name = self._ident(children[0])
+        rest = children[1:]
+        label = None
+        if isinstance(rest[0], Token):
+            label = self._string(rest[0])
+            rest = rest[1:]
+        cond = rest[0]
+        effect = grade = None
+        source = note = None
+        for c in rest[1:]:
+            if isinstance(c, tuple) and c[0] in ("caps", "blocks"):
+                effect, grade = c
+            elif isinstance(c, tuple) and c[0] == "source":
+                source = c[1]
+            elif isinstance(c, tuple) and c[0] == "note":
+                note = c[1]
+        return ast.Veto(name, label, cond, effect, grade, source, note, self._span(meta))
+
+    def veto_effect(self, children):
+        return children[0]
+
+    def caps(self, children):
+        return ("caps", self._string(children[0]))
+
+    def blocks(self, children):
+        return ("blocks", self._string(children[0]))
+
+    @v_args(meta=True)
+    def grades(self, meta, children):
+        return ast.Grades(tuple(children), self._span(meta))
+
+    @v_args(meta=True)
+    def grade_when(self, meta, children):
+        return ast.GradeRule(self._string(children[0]), children[1], self._span(meta))
+
+    @v_args(meta=True)
+    def grade_otherwise(self, meta, children):
+        return ast.GradeRule(self._string(children[0]), None, self._span(meta))
+
+    @v_args(meta=True)
+    def target(self, meta, children):
+        children = [c for c in children if not (isinstance(c, Token) and c.type == "CMP_OP")]
+        label = None
+        if len(children) >= 3 and isinstance(children[1], Token) and children[1].type == "STRING":
+            label = self._string(children[0])
+            children = children[1:]
+        grade = self._string(children[0])
+        share = self._number(children[1])
+        by = self._date(children[2]) if len(children) > 2 else None
+        return ast.Target(label, grade, share, by, self._span(meta))
+
+    @v_args(meta=True)
+    def override(self, meta, children):
+        fields = {}
+        for key, value in children[1:]:
+            fields[key] = value
+        return ast.Override(self._ident(children[0]), False, span=self._span(meta), **fields)
+
+    @v_args(meta=True)
+    def drop(self, meta, children):
+        return ast.Override(self._ident(children[0]), True, span=self._span(meta))
+
+    def ov_points(self, children):
+        return ("points", children[0])
+
+    def ov_scoring(self, children):
+        return ("scoring", children[0])
+
+    def ov_label(self, children):
+        return ("label", self._string(children[0]))
+
+    # tests -------------------------------------------------------------
+    @v_args(meta=True)
+    def test_block(self, meta, children):
+        name = self._string(children[0])
+        given = None
+        data = community = None
+        expectations = []
+        for c in children[1:]:
+            if isinstance(c, tuple) and c[0] == "given":
+                given = (given or ()) + c[1]
+            elif isinstance(c, tuple) and c[0] == "data":
+                data, community = c[1], c[2]
+            else:
+                expectations.append(c)
+        return ast.TestCase(name, given, data, community, tuple(expectations), self._span(meta))
+
+    def given(self, children):
+        return ("given", tuple(children))
+
+    @v_args(meta=True)
+    def assign(self, meta, children):
+        return ast.Assign(self._ident(children[0]), children[1], self._span(meta))
+
+    def data_ref(self, children):
+        community = self._string(children[1]) if len(children) > 1 else None
+        return ("data", self._string(children[0]), community)
+
+    def expect(self, children):
+        return children[0]
+
+    def literal(self, children):
+        return children[0]
+
+    @v_args(meta=True)
+    def lit_string(self, meta, children):
+        return self._string(children[0])
+
+    @v_args(meta=True)
+    def lit_true(self, meta, children):
+        return ast.Bool(True, self._span(meta))
+
+    @v_args(meta=True)
+    def lit_false(self, meta, children):
+        return ast.Bool(False, self._span(meta))
+
+    @v_args(meta=True)
+    def lit_date(self, meta, children):
+        return self._date(children[0])
+
+    @v_args(meta=True)
+    def lit_missing(self, meta, children):
+        return ast.Missing(self._span(meta))
+
+    @v_args(meta=True)
+    def expect_grade(self, meta, children):
+        return ast.Expectation("grade", text=self._string(children[0]), span=self._span(meta))
+
+    @v_args(meta=True)
+    def expect_total(self, meta, children):
+        within = children[1] if len(children) > 1 else None
+        return ast.Expectation("total", value=children[0], within=within, span=self._span(meta))
+
+    @v_args(meta=True)
+    def expect_dimension(self, meta, children):
+        within = children[2] if len(children) > 2 else None
+        return ast.Expectation(
+            "dimension",
+            target=self._ident(children[0]),
+            value=children[1],
+            within=within,
+            span=self._span(meta),
+        )
+
+    @v_args(meta=True)
+    def expect_indicator(self, meta, children):
+        value = children[2] if len(children) > 2 else None
+        return ast.Expectation(
+            "indicator",
+            target=self._ident(children[0]),
+            outcome=children[1],
+            value=value,
+            span=self._span(meta),
+        )
+
+    @v_args(meta=True)
+    def expect_veto(self, meta, children):
+        return ast.Expectation("veto", target=self._ident(children[0]), span=self._span(meta))
+
+    @v_args(meta=True)
+    def expect_no_veto(self, meta, children):
+        return ast.Expectation("no_veto", span=self._span(meta))
+
+    @v_args(meta=True)
+    def expect_missing(self, meta, children):
+        tok = children[0]
+        return ast.Expectation(
+            "missing", value=ast.Number(int(tok), str(tok), self._tspan(tok)), span=self._span(meta)
+        )
+
+    def o_pass(self, _):
+        return "pass"
+
+    def o_partial(self, _):
+        return "partial"
+
+    def o_fail(self, _):
+        return "fail"
+
+    def o_missing(self, _):
+        return "missing"
+
+    def o_vetoed(self, _):
+        return "vetoed"
+
+    # expressions -------------------------------------------------------
+    @v_args(meta=True)
+    def cond(self, meta, c):
+        return ast.If(c[0], c[1], c[2], self._span(meta))
+
+    def _binary(op):
+        @v_args(meta=True)
+        def method(self, meta, c):
+            return ast.Binary(op, c[0], c[1], self._span(meta))
+
+        return method
+
+    or_op = _binary("or")
+    and_op = _binary("and")
+    add = _binary("+")
+    sub = _binary("-")
+    mul = _binary("*")
+    div = _binary("/")
+    del _binary
+
+    @v_args(meta=True)
+    def compare(self, meta, c):
+        return ast.Binary(str(c[1]), c[0], c[2], self._span(meta))
+
+    @v_args(meta=True)
+    def not_op(self, meta, c):
+        return ast.Unary("not", c[0], self._span(meta))
+
+    @v_args(meta=True)
+    def neg(self, meta, c):
+        return ast.Unary("-", c[0], self._span(meta))
+
+    @v_args(meta=True)
+    def in_op(self, meta, c):
+        return ast.In(c[0], c[1], False, self._span(meta))
+
+    @v_args(meta=True)
+    def not_in_op(self, meta, c):
+        return ast.In(c[0], c[1], True, self._span(meta))
+
+    def list(self, c):
+        return tuple(x for x in c if x is not None)
+
+    def num_lit(self, c):
+        return self._number(c[0])
+
+    def pct_lit(self, c):
+        return self._number(c[0])
+
+    def str_lit(self, c):
+        return self._string(c[0])
+
+    def date_lit(self, c):
+        return self._date(c[0])
+
+    @v_args(meta=True)
+    def true_lit(self, meta, c):
+        return ast.Bool(True, self._span(meta))
+
+    @v_args(meta=True)
+    def false_lit(self, meta, c):
+        return ast.Bool(False, self._span(meta))
+
+    @v_args(meta=True)
+    def keyword_ref(self, meta, c):
+        # `total` and `vetoed` are keywords elsewhere, names in grade conditions
+        span = self._span(meta)
+        return ast.Name(self.text[span.start : span.end], span)
+
+    def name(self, c):
+        return ast.Name(str(c[0]), self._tspan(c[0]))
+
+    @v_args(meta=True)
+    def call(self, meta, c):
+        args = tuple(x for x in c[1:] if x is not None)
+        return ast.Call(str(c[0]), args, self._span(meta), self._tspan(c[0]))
+
+    def __default__(self, data, children, meta):  # pragma: no cover - grammar drift guard
+        raise AssertionError(f"unhandled grammar rule {data!r}")

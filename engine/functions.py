@@ -1,0 +1,111 @@
+"""Implementations of the DSL's functions for the reference interpreter.
+
+Signatures (for the checker) live in `zhili.dsl.functions`; this module
+gives each one a Python implementation. Arguments arrive evaluated; unless a
+signature says `handles_missing`, the interpreter returns the first missing
+argument before calling the function, so implementations see real values.
+A division by zero returns `Missing` with a reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from zhili.dsl.functions import BUILTINS, Signature
+
+
+class Missing:
+    """A missing value, with the reason it is missing."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"Missing({self.reason!r})"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Missing)
+
+    def __hash__(self) -> int:
+        return 0
+
+
+DIV_ZERO = "division by zero"
+
+
+@dataclass(frozen=True)
+class Function:
+    """A DSL function: its signature for the checker and its implementations.
+    `python` is used by the reference interpreter; `polars` (an expression
+    builder) by the vectorized backend when present."""
+
+    signature: Signature
+    python: Callable
+    polars: Callable | None = None
+
+    @property
+    def name(self) -> str:
+        return self.signature.name
+
+
+def _ratio(a, b):
+    if b == 0:
+        return Missing(DIV_ZERO)
+    return a / b
+
+
+def _per_10k(count, population):
+    if population == 0:
+        return Missing(DIV_ZERO)
+    return count * 10000 / population
+
+
+def _clamp(x, lo, hi):
+    return min(max(x, lo), hi)
+
+
+def _round(x, digits=0):
+    r = round(x, int(digits))
+    return int(r) if isinstance(x, int) else r
+
+
+def _coalesce(*args):
+    for a in args:
+        if a.__class__ is not Missing:
+            return a
+    return args[-1]
+
+
+def _between(x, lo, hi):
+    return lo <= x <= hi
+
+
+def _count(*conds):
+    return sum(1 for c in conds if c is True)
+
+
+def _is_missing(x):
+    return x.__class__ is Missing
+
+
+_PY: dict[str, Callable] = {
+    "ratio": _ratio,
+    "per_10k": _per_10k,
+    "min": min,
+    "max": max,
+    "clamp": _clamp,
+    "abs": abs,
+    "round": _round,
+    "coalesce": _coalesce,
+    "default": _coalesce,
+    "between": _between,
+    "count": _count,
+    "is_missing": _is_missing,
+}
+
+BUILTIN_FUNCTIONS: dict[str, Function] = {
+    name: Function(sig, _PY[name]) for name, sig in BUILTINS.items()
+}

@@ -1,0 +1,543 @@
+"""The reference interpreter: evaluates one community record against a model.
+
+The checked model is compiled once into Python closures (`compile_model`);
+`CompiledModel.evaluate(record)` then scores one record and returns a
+`RawResult`: arrays of values, points and outcomes plus the environment of
+input and definition values (the trace). `RawResult.to_result()` builds the
+full pydantic `CommunityResult` (reasons, dimension tree, gap to the next
+grade) only when somebody asks: explanations and JSON, not bulk runs.
+
+Semantics (docs/language.md): a missing value propagates through arithmetic
+and comparisons; `and`/`or` use three-valued logic; division by zero is
+missing with a reason; an indicator whose value is missing scores 0 and is
+flagged `missing` (policy `zero`) or is left out and its dimension rescaled
+(policy `skip`).
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from typing import Any
+
+from zhili.dsl import model as ir
+from zhili.engine.functions import BUILTIN_FUNCTIONS, DIV_ZERO, Function, Missing
+
+Env = dict[str, Any]
+Fn = Callable[[Env], Any]
+
+PASS, PARTIAL, FAIL, MISSING, VETOED = "pass", "partial", "fail", "missing", "vetoed"
+EPS = 1e-9
+
+_CMP = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+_ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul}
+
+
+def is_missing(v: Any) -> bool:
+    return v.__class__ is Missing
+
+
+# ---------------------------------------------------------------- expressions
+
+
+def compile_expr(e: ir.Expr, functions: dict[str, Function]) -> Fn:
+    """Compile an expression to a closure `f(env) -> value | Missing`."""
+    k = e.kind
+    if k == "const":
+        value = e.value
+        return lambda env: value
+    if k == "ref":
+        name = e.name
+        return lambda env: env[name]
+    if k == "unary":
+        f = compile_expr(e.operand, functions)
+        if e.op == "not":
+
+            def f_not(env):
+                v = f(env)
+                return v if v.__class__ is Missing else not v
+
+            return f_not
+
+        def f_neg(env):
+            v = f(env)
+            return v if v.__class__ is Missing else -v
+
+        return f_neg
+    if k == "binary":
+        return _compile_binary(e, functions)
+    if k == "in":
+        f = compile_expr(e.operand, functions)
+        opts = [compile_expr(o, functions) for o in e.options]
+        negated = e.negated
+
+        def f_in(env):
+            v = f(env)
+            if v.__class__ is Missing:
+                return v
+            for o in opts:
+                ov = o(env)
+                if ov.__class__ is Missing:
+                    return ov
+                if v == ov:
+                    return not negated
+            return negated
+
+        return f_in
+    if k == "if":
+        c = compile_expr(e.cond, functions)
+        a = compile_expr(e.then, functions)
+        b = compile_expr(e.orelse, functions)
+
+        def f_if(env):
+            cv = c(env)
+            if cv.__class__ is Missing:
+                return cv
+            return a(env) if cv else b(env)
+
+        return f_if
+    if k == "call":
+        fn = functions[e.func]
+        impl = fn.python
+        args = [compile_expr(a, functions) for a in e.args]
+        if fn.signature.handles_missing:
+            return lambda env: impl(*[a(env) for a in args])
+        if len(args) == 2:
+            a0, a1 = args
+
+            def f_call2(env):
+                x = a0(env)
+                if x.__class__ is Missing:
+                    return x
+                y = a1(env)
+                if y.__class__ is Missing:
+                    return y
+                return impl(x, y)
+
+            return f_call2
+
+        def f_call(env):
+            vals = []
+            for a in args:
+                v = a(env)
+                if v.__class__ is Missing:
+                    return v
+                vals.append(v)
+            return impl(*vals)
+
+        return f_call
+    raise AssertionError(f"unknown expression kind {k}")
+
+
+def _compile_binary(e: ir.Binary, functions) -> Fn:
+    fa = compile_expr(e.left, functions)
+    fb = compile_expr(e.right, functions)
+    op = e.op
+    if op == "and":
+
+        def f_and(env):
+            a = fa(env)
+            if a is False:
+                return False
+            b = fb(env)
+            if b is False:
+                return False
+            if a.__class__ is Missing:
+                return a
+            if b.__class__ is Missing:
+                return b
+            return True
+
+        return f_and
+    if op == "or":
+
+        def f_or(env):
+            a = fa(env)
+            if a is True:
+                return True
+            b = fb(env)
+            if b is True:
+                return True
+            if a.__class__ is Missing:
+                return a
+            if b.__class__ is Missing:
+                return b
+            return False
+
+        return f_or
+    if op == "/":
+
+        def f_div(env):
+            a = fa(env)
+            if a.__class__ is Missing:
+                return a
+            b = fb(env)
+            if b.__class__ is Missing:
+                return b
+            if b == 0:
+                return Missing(DIV_ZERO)
+            return a / b
+
+        return f_div
+    py = _CMP.get(op) or _ARITH[op]
+
+    def f_bin(env):
+        a = fa(env)
+        if a.__class__ is Missing:
+            return a
+        b = fb(env)
+        if b.__class__ is Missing:
+            return b
+        return py(a, b)
+
+    return f_bin
+
+
+# ---------------------------------------------------------------- scoring
+
+
+def _compile_scoring(ind: ir.Indicator, functions) -> Callable[[Env], tuple[Any, float, str]]:
+    """A closure `env -> (value, points, outcome)` for one indicator."""
+    s = ind.scoring
+    full = ind.points
+    f = compile_expr(s.value, functions)
+    form = s.form
+
+    if form in ("pass", "bonus_when"):
+
+        def score_pass(env):
+            v = f(env)
+            if v.__class__ is Missing:
+                return v, 0.0, MISSING
+            return (v, full, PASS) if v else (v, 0.0, FAIL)
+
+        return score_pass
+    if form == "linear":
+        flo = compile_expr(s.low, functions)
+        fhi = compile_expr(s.high, functions)
+
+        def score_linear(env):
+            v = f(env)
+            if v.__class__ is Missing:
+                return v, 0.0, MISSING
+            lo, hi = flo(env), fhi(env)
+            if lo.__class__ is Missing:
+                return lo, 0.0, MISSING
+            if hi.__class__ is Missing:
+                return hi, 0.0, MISSING
+            if hi == lo:
+                return Missing(DIV_ZERO), 0.0, MISSING
+            t = (v - lo) / (hi - lo)
+            if t >= 1.0 - EPS:
+                return v, full, PASS
+            if t <= EPS:
+                return v, 0.0, FAIL
+            return v, full * t, PARTIAL
+
+        return score_linear
+    if form == "tiers":
+        tiers = [(_CMP[t.op], compile_expr(t.threshold, functions), t.points) for t in s.tiers]
+        else_points = s.else_points
+
+        def score_tiers(env):
+            v = f(env)
+            if v.__class__ is Missing:
+                return v, 0.0, MISSING
+            points = else_points
+            for cmp, th, p in tiers:
+                tv = th(env)
+                if tv.__class__ is Missing:
+                    return tv, 0.0, MISSING
+                if cmp(v, tv):
+                    points = p
+                    break
+            return v, points, _outcome(points, full)
+
+        return score_tiers
+    if form == "deduct":
+        per = s.per
+        cap = s.cap if s.cap is not None else full
+
+        def score_deduct(env):
+            n = f(env)
+            if n.__class__ is Missing:
+                return n, 0.0, MISSING
+            taken = min(per * max(n, 0), cap)
+            points = full - taken
+            if taken <= EPS:
+                return n, full, PASS
+            return n, points, FAIL if points <= EPS else PARTIAL
+
+        return score_deduct
+    if form == "bonus_per":
+        per = s.per
+        cap = s.cap if s.cap is not None else full
+
+        def score_bonus(env):
+            n = f(env)
+            if n.__class__ is Missing:
+                return n, 0.0, MISSING
+            points = min(per * max(n, 0), cap)
+            return n, points, PASS if points > EPS else FAIL
+
+        return score_bonus
+    raise AssertionError(form)
+
+
+def _outcome(points: float, full: float) -> str:
+    if points >= full - EPS:
+        return PASS
+    if points <= EPS:
+        return FAIL
+    return PARTIAL
+
+
+# ---------------------------------------------------------------- model
+
+
+class RawResult:
+    """One record's evaluation in compact form. Index i of `values`,
+    `points`, `outcomes` is `model.indicators[i]`; `vetoes[j]` is True,
+    False or a Missing for `model.vetoes[j]`."""
+
+    __slots__ = (
+        "compiled",
+        "env",
+        "values",
+        "points",
+        "outcomes",
+        "vetoes",
+        "dim_scores",
+        "dim_max",
+        "total",
+        "grade",
+        "grade_index",
+        "missing_count",
+        "meta",
+    )
+
+    def __init__(self, compiled: CompiledModel):
+        self.compiled = compiled
+
+    @property
+    def model(self) -> ir.Model:
+        return self.compiled.model
+
+    @property
+    def vetoed(self) -> list[str]:
+        return [
+            v.id for v, t in zip(self.compiled.model.vetoes, self.vetoes, strict=True) if t is True
+        ]
+
+    def to_result(self):
+        from zhili.engine.results import build_result
+
+        return build_result(self)
+
+
+class CompiledModel:
+    """A model compiled for the reference interpreter."""
+
+    def __init__(self, model: ir.Model, functions: dict[str, Function] | None = None):
+        functions = functions or BUILTIN_FUNCTIONS
+        self.model = model
+        self.functions = functions
+        self.input_ids = [f.id for f in model.inputs]
+        self.lets = [(d.id, compile_expr(d.expr, functions)) for d in model.lets]
+        self.scorers = [_compile_scoring(i, functions) for i in model.indicators]
+        self.skip = [i.missing == "skip" for i in model.indicators]
+        self.bonus = [i.is_bonus for i in model.indicators]
+        self.max_points = [0.0 if i.is_bonus else i.points for i in model.indicators]
+        self.veto_fns = [compile_expr(v.condition, functions) for v in model.vetoes]
+        self.grade_fns = [
+            (g.name, compile_expr(g.condition, functions) if g.condition is not None else None)
+            for g in model.grades
+        ]
+        grade_pos = {g.name: i for i, g in enumerate(model.grades)}
+        self.grade_pos = grade_pos
+        # veto effects as indices: caps → worst allowed index floor; blocks → excluded index
+        self.veto_effects = [
+            (v.effect, grade_pos.get(v.grade, len(model.grades) - 1)) for v in model.vetoes
+        ]
+        ind_index = {ind.id: i for i, ind in enumerate(model.indicators)}
+        dim_index = {d.id: i for i, d in enumerate(model.dimensions)}
+        self.ind_index = ind_index
+        self.dim_index = dim_index
+        # children of each dimension as (is_dim, index) in post-order evaluation
+        self.dim_children = [
+            [
+                (
+                    c.kind == "dimension",
+                    dim_index[c.id] if c.kind == "dimension" else ind_index[c.id],
+                )
+                for c in d.children
+                if c.kind != "veto"
+            ]
+            for d in model.dimensions
+        ]
+        self.dim_skip = [d.missing == "skip" for d in model.dimensions]
+        self.dim_points = [d.points for d in model.dimensions]
+        self.top_children = [
+            (c.kind == "dimension", dim_index[c.id] if c.kind == "dimension" else ind_index[c.id])
+            for c in model.top
+            if c.kind != "veto"
+        ]
+        self.top_dims = [dim_index[c.id] for c in model.top if c.kind == "dimension"]
+        self.model_skip = model.missing == "skip"
+        self.uses_results = {
+            node.name
+            for g in model.grades
+            if g.condition is not None
+            for node in ir.walk(g.condition)
+            if isinstance(node, ir.Ref) and node.scope == "result"
+        }
+
+    # ------------------------------------------------------------ records
+    def env_for(self, record: dict[str, Any]) -> Env:
+        """The starting environment: every input, missing when absent/None."""
+        env: Env = {}
+        for name in self.input_ids:
+            v = record.get(name)
+            env[name] = Missing(f"no value for `{name}`") if v is None else v
+        return env
+
+    def evaluate(self, record: dict[str, Any], meta: dict[str, Any] | None = None) -> RawResult:
+        env = self.env_for(record)
+        for name, fn in self.lets:
+            env[name] = fn(env)
+        n = len(self.scorers)
+        values = [None] * n
+        points = [0.0] * n
+        outcomes = [""] * n
+        missing_count = 0
+        for i, scorer in enumerate(self.scorers):
+            v, p, o = scorer(env)
+            values[i] = v
+            points[i] = p
+            outcomes[i] = o
+            if o == MISSING:
+                missing_count += 1
+        vetoes = [fn(env) for fn in self.veto_fns]
+        for t in vetoes:
+            if t.__class__ is Missing:
+                missing_count += 1
+
+        # dimensions, deepest first (pre-order reversed = children before parents)
+        nd = len(self.dim_points)
+        dim_scores: list[float] = [0.0] * nd
+        dim_max: list[float] = [0.0] * nd  # points actually available (after skips)
+        dim_missing = [False] * nd
+        for di in range(nd - 1, -1, -1):
+            earned, avail = self._aggregate(
+                self.dim_children[di], points, outcomes, dim_scores, dim_max, dim_missing
+            )
+            declared = self.dim_points[di]
+            if avail < declared - EPS:
+                # some children were skipped: rescale to the declared points
+                if avail <= EPS:
+                    dim_missing[di] = True
+                    dim_scores[di] = 0.0
+                    dim_max[di] = 0.0
+                    continue
+                earned = earned * declared / avail
+            dim_scores[di] = earned
+            dim_max[di] = declared
+        total, avail = self._aggregate(
+            self.top_children, points, outcomes, dim_scores, dim_max, dim_missing
+        )
+        if avail < self.model.total - EPS and avail > EPS:
+            total = total * self.model.total / avail
+
+        r = RawResult(self)
+        r.env = env
+        r.values = values
+        r.points = points
+        r.outcomes = outcomes
+        r.vetoes = vetoes
+        r.dim_scores = dim_scores
+        r.dim_max = dim_max
+        r.total = total
+        r.missing_count = missing_count
+        r.meta = meta or {}
+        self._grade(r)
+        return r
+
+    def _aggregate(self, children, points, outcomes, dim_scores, dim_max, dim_missing):
+        """Sum the points of children; skipped (missing + skip) children are
+        left out of both the earned and the available points."""
+        earned = 0.0
+        avail = 0.0
+        for is_dim, idx in children:
+            if is_dim:
+                if dim_missing[idx]:
+                    continue
+                earned += dim_scores[idx]
+                avail += dim_max[idx]
+            else:
+                if outcomes[idx] == MISSING and self.skip[idx]:
+                    continue
+                earned += points[idx]
+                avail += self.max_points[idx]
+        return earned, avail
+
+    def result_env(self, r: RawResult) -> Env:
+        """Names available to grade conditions."""
+        env = dict(r.env)
+        model = self.model
+        env["total"] = r.total
+        env["share"] = r.total / model.total if model.total else Missing(DIV_ZERO)
+        shares = []
+        for i, d in enumerate(model.dimensions):
+            if d.points and r.dim_max[i] > 0:
+                share = r.dim_scores[i] / d.points
+            else:
+                share = Missing("dimension has no scored indicators")
+            env[d.id] = share
+            if d.parent is None:
+                shares.append(share)
+        present = [s for s in shares if s.__class__ is not Missing]
+        env["min_dimension"] = min(present) if present else Missing("no dimension was scored")
+        env["vetoed"] = any(t is True for t in r.vetoes)
+        env["missing_count"] = r.missing_count
+        for i, ind in enumerate(model.indicators):
+            env[ind.id] = r.points[i]
+        for j, v in enumerate(model.vetoes):
+            env[v.id] = r.vetoes[j] is True
+        return env
+
+    def allowed_grades(self, r: RawResult) -> list[bool]:
+        """Which grades the triggered vetoes still allow."""
+        allowed = [True] * len(self.grade_fns)
+        for (effect, pos), t in zip(self.veto_effects, r.vetoes, strict=True):
+            if t is not True:
+                continue
+            if effect == "caps":
+                for i in range(pos):
+                    allowed[i] = False
+            else:
+                allowed[pos] = False
+        return allowed
+
+    def _grade(self, r: RawResult) -> None:
+        env = self.result_env(r)
+        allowed = self.allowed_grades(r)
+        r.grade = None
+        r.grade_index = None
+        for i, (name, fn) in enumerate(self.grade_fns):
+            if not allowed[i]:
+                continue
+            if fn is None or fn(env) is True:
+                r.grade = name
+                r.grade_index = i
+                return
+
+
+def compile_model(model: ir.Model, functions: dict[str, Function] | None = None) -> CompiledModel:
+    return CompiledModel(model, functions)

@@ -1,0 +1,136 @@
+"""Run a model's test cases (`zhili test`): no Python needed to write them.
+
+A case takes its record from a `given` block or from a community of a data
+file, evaluates it with the reference interpreter and compares every
+expectation; a failure says what was expected and what came out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from zhili.dsl.i18n import _
+from zhili.dsl.model import TestCase
+from zhili.engine import data as data_mod
+from zhili.engine.interpreter import MISSING, CompiledModel
+from zhili.engine.results import fmt_points
+
+DEFAULT_TOLERANCE = 1e-6
+
+
+@dataclass
+class CaseResult:
+    case: TestCase
+    failures: list[str] = field(default_factory=list)
+    error: str | None = None  # could not run (bad data file, unknown community)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures and self.error is None
+
+    @property
+    def where(self) -> str:
+        s = self.case.span
+        return f"{self.case.file}:{s.line}" if s else self.case.file
+
+
+def _record_from_data(case: TestCase, compiled: CompiledModel, cache: dict) -> tuple[dict, dict]:
+    path = Path(case.file).parent / case.data
+    key = str(path)
+    if key not in cache:
+        cache[key] = data_mod.load(path, compiled.model)
+    ds = cache[key]
+    for rec, meta in zip(ds.records, ds.meta, strict=True):
+        if case.community in (meta.get("community_id"), meta.get("community")):
+            return rec, meta
+    raise LookupError(
+        _("community {id!r} is not in {file}").format(id=case.community, file=case.data)
+    )
+
+
+def run_case(case: TestCase, compiled: CompiledModel, cache: dict | None = None) -> CaseResult:
+    cache = {} if cache is None else cache
+    res = CaseResult(case)
+    try:
+        if case.data is not None:
+            record, meta = _record_from_data(case, compiled, cache)
+        else:
+            record, meta = dict(case.given or {}), {"community": case.name}
+    except (LookupError, data_mod.DataError) as exc:
+        res.error = str(exc)
+        return res
+    raw = compiled.evaluate(record, meta)
+    model = compiled.model
+    for x in case.expectations:
+        tol = x.within if x.within is not None else DEFAULT_TOLERANCE
+        if x.kind == "grade":
+            if raw.grade != x.text:
+                res.failures.append(
+                    _("grade: expected {e!r}, got {a!r}").format(e=x.text, a=raw.grade)
+                )
+        elif x.kind == "total":
+            if abs(raw.total - x.value) > tol:
+                res.failures.append(
+                    _("total: expected {e}, got {a}").format(
+                        e=fmt_points(x.value), a=fmt_points(raw.total)
+                    )
+                )
+        elif x.kind == "dimension":
+            i = compiled.dim_index.get(x.target)
+            got = raw.dim_scores[i] if i is not None else None
+            if got is None or abs(got - x.value) > tol:
+                res.failures.append(
+                    _("dimension {id}: expected {e} points, got {a}").format(
+                        id=x.target,
+                        e=fmt_points(x.value),
+                        a="?" if got is None else fmt_points(got),
+                    )
+                )
+        elif x.kind == "indicator":
+            i = compiled.ind_index.get(x.target)
+            if i is None:
+                res.failures.append(_("indicator {id} does not exist").format(id=x.target))
+                continue
+            outcome, points = raw.outcomes[i], raw.points[i]
+            if outcome != x.outcome:
+                res.failures.append(
+                    _("indicator {id}: expected {e}, got {a} ({reason})").format(
+                        id=x.target, e=x.outcome, a=outcome, reason=_reason(raw, i)
+                    )
+                )
+            if x.value is not None and abs(points - x.value) > tol:
+                res.failures.append(
+                    _("indicator {id}: expected {e} points, got {a}").format(
+                        id=x.target, e=fmt_points(x.value), a=fmt_points(points)
+                    )
+                )
+        elif x.kind == "veto":
+            j = next((k for k, v in enumerate(model.vetoes) if v.id == x.target), None)
+            if j is None or raw.vetoes[j] is not True:
+                res.failures.append(
+                    _("veto {id}: expected triggered, it was not").format(id=x.target)
+                )
+        elif x.kind == "no_veto":
+            if raw.vetoed:
+                res.failures.append(
+                    _("expected no veto, got {ids}").format(ids=", ".join(raw.vetoed))
+                )
+        elif x.kind == "missing":
+            if raw.missing_count != int(x.value):
+                res.failures.append(
+                    _("missing: expected {e}, got {a}").format(e=int(x.value), a=raw.missing_count)
+                )
+    return res
+
+
+def _reason(raw, i: int) -> str:
+    v = raw.values[i]
+    if raw.outcomes[i] == MISSING:
+        return getattr(v, "reason", "")
+    return f"value {v!r}, {fmt_points(raw.points[i])} points"
+
+
+def run_cases(cases: list[TestCase], compiled: CompiledModel) -> list[CaseResult]:
+    cache: dict = {}
+    return [run_case(c, compiled, cache) for c in cases]
