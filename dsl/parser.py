@@ -37,6 +37,7 @@ def _lark() -> Lark:
         lexer="basic",
         propagate_positions=True,
         maybe_placeholders=False,
+        cache=True,  # parser tables cached in the temp folder, keyed by grammar hash
     )
 
 

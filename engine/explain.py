@@ -78,8 +78,6 @@ def explain_text(raw, result: CommunityResult | None = None) -> str:
         lines.append("  " + " / ".join(x for x in (result.district, result.street) if x))
     # grade reasoning
     grade_env = raw.compiled.result_env(raw)
-    from zhili.engine.interpreter import compile_expr
-
     allowed = raw.compiled.allowed_grades(raw)
     lines.append("")
     lines.append(_("Grade"))
@@ -87,7 +85,7 @@ def explain_text(raw, result: CommunityResult | None = None) -> str:
         if g.condition is None:
             verdict = _("otherwise")
         else:
-            v = compile_expr(g.condition, raw.compiled.functions)(grade_env)
+            v = raw.compiled.fn(g.condition)(grade_env)
             verdict = (
                 _("holds")
                 if v is True

@@ -187,6 +187,28 @@ def _compile_binary(e: ir.Binary, functions) -> Fn:
 
         return f_div
     py = _CMP.get(op) or _ARITH[op]
+    left, right = e.left, e.right
+    # Fast paths for the common `name OP constant` shape.
+    if right.kind == "const" and right.value is not None:
+        c = right.value
+        if left.kind == "ref":
+            name = left.name
+
+            def f_ref_const(env):
+                a = env[name]
+                if a.__class__ is Missing:
+                    return a
+                return py(a, c)
+
+            return f_ref_const
+
+        def f_any_const(env):
+            a = fa(env)
+            if a.__class__ is Missing:
+                return a
+            return py(a, c)
+
+        return f_any_const
 
     def f_bin(env):
         a = fa(env)
@@ -222,6 +244,21 @@ def _compile_scoring(ind: ir.Indicator, functions) -> Callable[[Env], tuple[Any,
     if form == "linear":
         flo = compile_expr(s.low, functions)
         fhi = compile_expr(s.high, functions)
+        if s.low.kind == "const" and s.high.kind == "const" and s.low.value != s.high.value:
+            lo_c, span_c = s.low.value, s.high.value - s.low.value
+
+            def score_const_linear(env):
+                v = f(env)
+                if v.__class__ is Missing:
+                    return v, 0.0, MISSING
+                t = (v - lo_c) / span_c
+                if t >= 1.0 - EPS:
+                    return v, full, PASS
+                if t <= EPS:
+                    return v, 0.0, FAIL
+                return v, full * t, PARTIAL
+
+            return score_const_linear
 
         def score_linear(env):
             v = f(env)
@@ -245,6 +282,23 @@ def _compile_scoring(ind: ir.Indicator, functions) -> Callable[[Env], tuple[Any,
     if form == "tiers":
         tiers = [(_CMP[t.op], compile_expr(t.threshold, functions), t.points) for t in s.tiers]
         else_points = s.else_points
+        if all(t.threshold.kind == "const" and t.threshold.value is not None for t in s.tiers):
+            const_tiers = [(_CMP[t.op], t.threshold.value, t.points) for t in s.tiers]
+
+            def score_const_tiers(env):
+                v = f(env)
+                if v.__class__ is Missing:
+                    return v, 0.0, MISSING
+                points = else_points
+                for cmp, th, p in const_tiers:
+                    if cmp(v, th):
+                        points = p
+                        break
+                if points >= full - EPS:
+                    return v, points, PASS
+                return v, points, FAIL if points <= EPS else PARTIAL
+
+            return score_const_tiers
 
         def score_tiers(env):
             v = f(env)
@@ -348,6 +402,7 @@ class CompiledModel:
     def __init__(self, model: ir.Model, functions: dict[str, Function] | None = None):
         functions = functions or BUILTIN_FUNCTIONS
         self.model = model
+        self._memo: dict[int, Fn] = {}
         self.functions = functions
         self.input_ids = [f.id for f in model.inputs]
         self.lets = [(d.id, compile_expr(d.expr, functions)) for d in model.lets]
@@ -390,6 +445,8 @@ class CompiledModel:
             if c.kind != "veto"
         ]
         self.top_dims = [dim_index[c.id] for c in model.top if c.kind == "dimension"]
+        self.dim_specs = [self._spec(ch) for ch in self.dim_children]
+        self.top_spec = self._spec(self.top_children)
         self.model_skip = model.missing == "skip"
         self.uses_results = {
             node.name
@@ -398,6 +455,15 @@ class CompiledModel:
             for node in ir.walk(g.condition)
             if isinstance(node, ir.Ref) and node.scope == "result"
         }
+
+    def fn(self, expr: ir.Expr) -> Fn:
+        """The compiled closure of any expression of this model (memoised),
+        for explanations and gap analysis."""
+        key = id(expr)
+        f = self._memo.get(key)
+        if f is None:
+            f = self._memo[key] = compile_expr(expr, self.functions)
+        return f
 
     # ------------------------------------------------------------ records
     def env_for(self, record: dict[str, Any]) -> Env:
@@ -412,18 +478,12 @@ class CompiledModel:
         env = self.env_for(record)
         for name, fn in self.lets:
             env[name] = fn(env)
-        n = len(self.scorers)
-        values = [None] * n
-        points = [0.0] * n
-        outcomes = [""] * n
-        missing_count = 0
-        for i, scorer in enumerate(self.scorers):
-            v, p, o = scorer(env)
-            values[i] = v
-            points[i] = p
-            outcomes[i] = o
-            if o == MISSING:
-                missing_count += 1
+        scored = [scorer(env) for scorer in self.scorers]
+        if scored:
+            values, points, outcomes = (list(x) for x in zip(*scored, strict=True))
+        else:
+            values, points, outcomes = [], [], []
+        missing_count = outcomes.count(MISSING)
         vetoes = [fn(env) for fn in self.veto_fns]
         for t in vetoes:
             if t.__class__ is Missing:
@@ -436,7 +496,7 @@ class CompiledModel:
         dim_missing = [False] * nd
         for di in range(nd - 1, -1, -1):
             earned, avail = self._aggregate(
-                self.dim_children[di], points, outcomes, dim_scores, dim_max, dim_missing
+                self.dim_specs[di], points, outcomes, dim_scores, dim_max, dim_missing
             )
             declared = self.dim_points[di]
             if avail < declared - EPS:
@@ -450,7 +510,7 @@ class CompiledModel:
             dim_scores[di] = earned
             dim_max[di] = declared
         total, avail = self._aggregate(
-            self.top_children, points, outcomes, dim_scores, dim_max, dim_missing
+            self.top_spec, points, outcomes, dim_scores, dim_max, dim_missing
         )
         if avail < self.model.total - EPS and avail > EPS:
             total = total * self.model.total / avail
@@ -469,47 +529,57 @@ class CompiledModel:
         self._grade(r)
         return r
 
-    def _aggregate(self, children, points, outcomes, dim_scores, dim_max, dim_missing):
+    def _spec(self, children: list[tuple[bool, int]]) -> tuple:
+        """Precomputed sums for `_aggregate`: indicator indices, the ones
+        with policy skip, sub-dimension indices, and the full available points."""
+        inds = [i for is_dim, i in children if not is_dim]
+        skips = [i for i in inds if self.skip[i]]
+        dims = [i for is_dim, i in children if is_dim]
+        return inds, skips, dims, sum(self.max_points[i] for i in inds)
+
+    def _aggregate(self, spec, points, outcomes, dim_scores, dim_max, dim_missing):
         """Sum the points of children; skipped (missing + skip) children are
-        left out of both the earned and the available points."""
-        earned = 0.0
-        avail = 0.0
-        for is_dim, idx in children:
-            if is_dim:
-                if dim_missing[idx]:
-                    continue
-                earned += dim_scores[idx]
-                avail += dim_max[idx]
-            else:
-                if outcomes[idx] == MISSING and self.skip[idx]:
-                    continue
-                earned += points[idx]
-                avail += self.max_points[idx]
+        left out of both the earned and the available points. (A missing
+        indicator has 0 points, so summing all indicators is right.)"""
+        inds, skips, dims, avail = spec
+        earned = sum([points[i] for i in inds])
+        for i in skips:
+            if outcomes[i] == MISSING:
+                avail -= self.max_points[i]
+        for j in dims:
+            if not dim_missing[j]:
+                earned += dim_scores[j]
+                avail += dim_max[j]
         return earned, avail
 
-    def result_env(self, r: RawResult) -> Env:
-        """Names available to grade conditions."""
+    def result_env(self, r: RawResult, full: bool = True) -> Env:
+        """Names available to grade conditions (with `full=False`, only the
+        result names that some grade condition uses)."""
         env = dict(r.env)
         model = self.model
+        need = None if full else self.uses_results
         env["total"] = r.total
         env["share"] = r.total / model.total if model.total else Missing(DIV_ZERO)
-        shares = []
-        for i, d in enumerate(model.dimensions):
-            if d.points and r.dim_max[i] > 0:
-                share = r.dim_scores[i] / d.points
-            else:
-                share = Missing("dimension has no scored indicators")
-            env[d.id] = share
-            if d.parent is None:
-                shares.append(share)
-        present = [s for s in shares if s.__class__ is not Missing]
-        env["min_dimension"] = min(present) if present else Missing("no dimension was scored")
+        if need is None or "min_dimension" in need or any(d.id in need for d in model.dimensions):
+            shares = []
+            for i, d in enumerate(model.dimensions):
+                if d.points and r.dim_max[i] > 0:
+                    share = r.dim_scores[i] / d.points
+                else:
+                    share = Missing("dimension has no scored indicators")
+                env[d.id] = share
+                if d.parent is None:
+                    shares.append(share)
+            present = [s for s in shares if s.__class__ is not Missing]
+            env["min_dimension"] = min(present) if present else Missing("no dimension was scored")
         env["vetoed"] = any(t is True for t in r.vetoes)
         env["missing_count"] = r.missing_count
         for i, ind in enumerate(model.indicators):
-            env[ind.id] = r.points[i]
+            if need is None or ind.id in need:
+                env[ind.id] = r.points[i]
         for j, v in enumerate(model.vetoes):
-            env[v.id] = r.vetoes[j] is True
+            if need is None or v.id in need:
+                env[v.id] = r.vetoes[j] is True
         return env
 
     def allowed_grades(self, r: RawResult) -> list[bool]:
@@ -526,7 +596,7 @@ class CompiledModel:
         return allowed
 
     def _grade(self, r: RawResult) -> None:
-        env = self.result_env(r)
+        env = self.result_env(r, full=False)
         allowed = self.allowed_grades(r)
         r.grade = None
         r.grade_index = None

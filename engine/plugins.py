@@ -152,8 +152,25 @@ class Registry:
         self.pm, self.problems = make_plugin_manager(list(extra_plugins))
         self.functions: dict[str, Function] = dict(BUILTIN_FUNCTIONS)
         self._collect_functions()
-        self.models: dict[str, LoadedModel] = {}
-        self.broken: list[ModelFileResult] = []  # model files with errors
+        self._extra_dirs = list(extra_dirs)
+        self._models: dict[str, LoadedModel] | None = None
+        self._broken: list[ModelFileResult] = []
+
+    @property
+    def models(self) -> dict[str, LoadedModel]:
+        """Every model, loaded (parsed and checked) on first use."""
+        if self._models is None:
+            self._load_models()
+        return self._models
+
+    @property
+    def broken(self) -> list[ModelFileResult]:
+        """Model files with errors (after `models` was loaded)."""
+        self.models  # noqa: B018 - loads on first use
+        return self._broken
+
+    def _load_models(self) -> None:
+        self._models = {}
         self.orphan_tests: dict[str, list[TestCase]] = {}
         sources: list[tuple[str, Path]] = []
         for name, result in _call_each(self.pm, "zhili_model_sources", self.problems):
@@ -165,15 +182,15 @@ class Registry:
                 )
                 continue
             sources.extend((name, Path(p)) for p in result)
-        sources.extend(("--models", Path(d)) for d in extra_dirs)
+        sources.extend(("--models", Path(d)) for d in self._extra_dirs)
         for d in os.environ.get("ZHILI_MODELS", "").split(os.pathsep):
             if d.strip():
                 sources.append(("ZHILI_MODELS", Path(d.strip())))
         for plugin, path in sources:
             self._load_source(plugin, path)
         for model_id, tests in self.orphan_tests.items():
-            if model_id in self.models:
-                self.models[model_id].tests.extend(tests)
+            if model_id in self._models:
+                self._models[model_id].tests.extend(tests)
 
     @property
     def signatures(self) -> dict[str, Signature]:
@@ -205,7 +222,7 @@ class Registry:
         for f in files:
             res = check_file(f, self.signatures)
             if res.result is None or not res.ok:
-                self.broken.append(res)
+                self._broken.append(res)
                 self.problems.append(PluginProblem(plugin, f"{f}: model file has errors"))
                 continue
             if res.result.model is None:  # a `tests for` file
@@ -213,11 +230,11 @@ class Registry:
                     self.orphan_tests.setdefault(t.model, []).append(t)
                 continue
             model = res.result.model
-            if model.id in self.models:
+            if model.id in self._models:
                 self.problems.append(
                     PluginProblem(
                         plugin,
-                        f"model `{model.id}` is already provided by {self.models[model.id].plugin}",
+                        f"model `{model.id}` is already provided by {self._models[model.id].plugin}",
                     )
                 )
                 continue
@@ -226,7 +243,7 @@ class Registry:
                 for p in folder.iterdir()
                 if p.name.startswith("sample") and p.suffix in (".csv", ".json", ".jsonl")
             )
-            self.models[model.id] = LoadedModel(
+            self._models[model.id] = LoadedModel(
                 model=model,
                 plugin=plugin,
                 path=f,

@@ -304,12 +304,10 @@ def gap_to_next_grade(raw) -> Gap | None:
             )
     if target.condition is not None:
         env = compiled.result_env(raw)
-        from zhili.engine.interpreter import compile_expr
-
         short_dims: list[tuple[str, float]] = []
         short_total = 0.0
         for atom in _conjuncts(target.condition):
-            value = compile_expr(atom, compiled.functions)(env)
+            value = compiled.fn(atom)(env)
             if value is True:
                 continue
             item = GapItem(kind="condition", text=_("{cond} does not hold").format(cond=atom.text))
@@ -318,8 +316,8 @@ def gap_to_next_grade(raw) -> Gap | None:
                 and atom.op in (">=", ">")
                 and isinstance(atom.left, ir.Ref)
             ):
-                cur = compile_expr(atom.left, compiled.functions)(env)
-                need = compile_expr(atom.right, compiled.functions)(env)
+                cur = compiled.fn(atom.left)(env)
+                need = compiled.fn(atom.right)(env)
                 if cur.__class__ is not Missing and need.__class__ is not Missing:
                     item = GapItem(
                         kind="condition",
