@@ -71,7 +71,11 @@ class Bool:
 
 @dataclass(frozen=True, slots=True)
 class DateLit:
-    value: date
+    """`2024-06-30`. `value` is None for an impossible date (2024-02-30),
+    which the checker reports; `text` keeps what was written."""
+
+    value: date | None
+    text: str
     span: Span = _span_field()
 
 
@@ -269,6 +273,7 @@ class Grades:
 class Target:
     label: String | None
     grade: String
+    op: str
     share: Percent
     by: DateLit | None
     span: Span = _span_field()
@@ -350,7 +355,7 @@ class Extends:
 @dataclass(frozen=True, slots=True)
 class Meta:
     """A header statement: title, version, issuer, source, effective, total,
-    missing, note."""
+    missing, description."""
 
     key: str
     value: String | Number | DateLit | str

@@ -152,6 +152,8 @@ class _Checker:
         top_items: list = []
         for item in tree.items:
             if isinstance(item, ast.Meta):
+                if isinstance(item.value, ast.DateLit) and item.value.value is None:
+                    self.err(m.invalid_date(item.value.span, item.value.text))
                 if item.key in header:
                     self.err(m.duplicate_header(item.span, item.key))
                 else:
@@ -219,12 +221,19 @@ class _Checker:
             self.err(m.points_sum(total_meta.span, _("the model"), declared_total, structure_sum))
 
         grades = [self._grade(rule, i, len(grade_rules)) for i, rule in enumerate(grade_rules)]
-        if grade_rules and grade_rules[-1].cond is not None:
+        first_otherwise = next((i for i, r in enumerate(grade_rules) if r.cond is None), None)
+        if first_otherwise is None and grade_rules:
             self.err(m.no_otherwise(grade_rules[-1].span))
+        for rule in grade_rules[(first_otherwise or len(grade_rules)) + 1 :]:
+            self.err(m.grade_after_otherwise(rule.span))
         self._check_vetoes(grades)
 
         target_ir = []
         for t in targets:
+            if t.op != ">=":
+                self.err(m.target_op(t.span, t.op))
+            if t.by is not None and t.by.value is None:
+                self.err(m.invalid_date(t.by.span, t.by.text))
             if t.grade.value not in self.grade_names:
                 self.err(m.unknown_grade(t.grade.span, t.grade.value, self.grade_names))
             target_ir.append(
@@ -259,7 +268,7 @@ class _Checker:
                 version=self._meta_str(header, "version"),
                 issuer=self._meta_str(header, "issuer"),
                 source=self._meta_str(header, "source"),
-                note=self._meta_str(header, "note"),
+                description=self._meta_str(header, "description"),
                 effective=header["effective"].value.value if "effective" in header else None,
                 total=declared_total,
                 missing=policy,
@@ -423,6 +432,9 @@ class _Checker:
         if isinstance(e, ast.Bool):
             return ir.Const(value=e.value, type="bool", text=text, span=span), _T("bool")
         if isinstance(e, ast.DateLit):
+            if e.value is None:
+                self.err(m.invalid_date(e.span, e.text))
+                return ir.Const(value=None, type="date", text=text, span=span), ERR
             return ir.Const(value=e.value, type="date", text=text, span=span), _T("date")
         if isinstance(e, ast.Name):
             return self._name(e, scope, text, span)
@@ -739,16 +751,19 @@ class _Checker:
                     total += ind.points
         return total
 
-    def _resolve_weights(self, children: list[ir.Child], parent_points: float) -> None:
+    def _resolve_weights(
+        self, children: list[ir.Child], parent_points: float, path: frozenset[str] = frozenset()
+    ) -> None:
         weights = self._weights
         for c in children:
-            if c.kind != "dimension":
+            # a dimension nested in one of the same id (a duplicate-id error) would recurse forever
+            if c.kind != "dimension" or c.id in path:
                 continue
             i, d = self._dim(c.id)
             if c.id in weights:
                 d = d.model_copy(update={"points": round(weights[c.id][0] * parent_points, 9)})
                 self.dimensions[i] = d
-            self._resolve_weights(d.children, d.points)
+            self._resolve_weights(d.children, d.points, path | {c.id})
             total = self._budget_sum(d.children)
             if d.points >= 0 and abs(total - d.points) > 1e-9:
                 node = self._dim_nodes[d.id]
@@ -1024,6 +1039,9 @@ def resolve_test_names(
         type_name, values = inputs[a.name.id]
         v = a.value
         if isinstance(v, ast.Missing):
+            continue
+        if isinstance(v, ast.DateLit) and v.value is None:
+            out.append(m.invalid_date(v.span, v.text))
             continue
         ok = {
             "int": isinstance(v, ast.Number) and isinstance(v.value, int),

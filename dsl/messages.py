@@ -443,5 +443,18 @@ def value_type(span: Span, name: str, expected: str) -> Diagnostic:
     )
 
 
+def invalid_date(span: Span, text: str) -> Diagnostic:
+    return Diagnostic("invalid-date", E, _("{text} is not a valid date").format(text=text), span)
+
+
+def target_op(span: Span, op: str) -> Diagnostic:
+    return Diagnostic(
+        "target-op",
+        E,
+        _("a target is a share to reach: write `share >= P%`, not `{op}`").format(op=op),
+        span,
+    )
+
+
 def _num(x: float) -> str:
     return f"{x:g}"

@@ -246,7 +246,7 @@ class Model(_Frozen):
     issuer: str | None = None
     source: str | None = None
     effective: dt.date | None = None
-    note: str | None = None
+    description: str | None = None
     total: float
     missing: Policy = "zero"
     extends: str | None = None

@@ -18,6 +18,7 @@ from lark.exceptions import (
     UnexpectedToken,
     VisitError,
 )
+
 from zhili.dsl import ast
 from zhili.dsl import messages as m
 from zhili.dsl.ast import Span
@@ -65,6 +66,8 @@ def decode(data: bytes, file: str) -> tuple[str | None, list[Diagnostic]]:
     start = Span(file, 1, 1, 1, 1, 0, 0)
     if len(data) > MAX_FILE_BYTES:
         return None, [m.file_too_large(start, len(data), MAX_FILE_BYTES)]
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # a UTF-16 byte order mark
+        return None, [m.file_encoding(start, "UTF-16")]
     if b"\x00" in data[:8192]:
         return None, [m.file_binary(start)]
     try:
@@ -124,9 +127,15 @@ def parse(text: str, file: str = "<string>") -> ParseResult:
         return ParseResult(None, [deep], text)
 
     errors: list[Diagnostic] = []
+    last_error = [-2]  # offset of the last bad token
 
     def on_error(exc: UnexpectedInput) -> bool:
-        errors.append(_syntax_diagnostic(exc, text, file))
+        # Lark drops the bad token and retries in the same state. Until a token
+        # after it is accepted, every further error is a cascade of this one.
+        if _accepted_up_to(exc) > last_error[0]:
+            errors.append(_syntax_diagnostic(exc, text, file))
+        tok = getattr(exc, "token", None)
+        last_error[0] = tok.start_pos if isinstance(tok, Token) else exc.pos_in_stream
         return len(errors) < MAX_SYNTAX_ERRORS and not isinstance(exc, UnexpectedEOF)
 
     try:
@@ -147,6 +156,18 @@ def parse(text: str, file: str = "<string>") -> ParseResult:
         if isinstance(exc.orig_exc, RecursionError):
             return ParseResult(None, [m.too_complex(Span(file, 1, 1, 1, 1, 0, 0))], text)
         raise
+
+
+def _accepted_up_to(exc: UnexpectedInput) -> int:
+    """Where the last token the parser accepted ends (-1: none, or unknown)."""
+    state = getattr(getattr(exc, "interactive_parser", None), "parser_state", None)
+    for value in reversed(state.value_stack if state is not None else ()):
+        if isinstance(value, Token) and value.end_pos is not None:
+            return value.end_pos
+        meta = getattr(value, "meta", None)
+        if meta is not None and not meta.empty:
+            return meta.end_pos
+    return -1 if state is not None else 1 << 62
 
 
 def _first_per_line(errors: list[Diagnostic]) -> list[Diagnostic]:
@@ -450,7 +471,7 @@ class _ToAst(Transformer):
     effective = _meta("effective")
     total = _meta("total")
     missing_policy = _meta("missing")
-    note = _meta("note")
+    description = _meta("description")
     del _meta
 
     def zero(self, _):
@@ -466,10 +487,8 @@ class _ToAst(Transformer):
         try:
             value = date.fromisoformat(str(tok))
         except ValueError:
-            value = date(1, 1, 1)
-            # an impossible date (2024-02-30) is reported by the checker
-            return ast.DateLit(value, self._tspan(tok))
-        return ast.DateLit(value, self._tspan(tok))
+            value = None  # an impossible date (2024-02-30): the checker reports it
+        return ast.DateLit(value, str(tok), self._tspan(tok))
 
     # inputs ------------------------------------------------------------
     @v_args(meta=True)
@@ -689,6 +708,7 @@ class _ToAst(Transformer):
 
     @v_args(meta=True)
     def target(self, meta, children):
+        op = next(str(c) for c in children if isinstance(c, Token) and c.type == "CMP_OP")
         children = [c for c in children if not (isinstance(c, Token) and c.type == "CMP_OP")]
         label = None
         if len(children) >= 3 and isinstance(children[1], Token) and children[1].type == "STRING":
@@ -697,7 +717,7 @@ class _ToAst(Transformer):
         grade = self._string(children[0])
         share = self._number(children[1])
         by = self._date(children[2]) if len(children) > 2 else None
-        return ast.Target(label, grade, share, by, self._span(meta))
+        return ast.Target(label, grade, op, share, by, self._span(meta))
 
     @v_args(meta=True)
     def override(self, meta, children):
@@ -904,6 +924,22 @@ class _ToAst(Transformer):
 
     def name(self, c):
         return ast.Name(str(c[0]), self._tspan(c[0]))
+
+    @v_args(meta=True)
+    def max_call(self, meta, c):
+        # `max` is a keyword (`deduct … max C`) and a function name
+        span = self._span(meta)
+        args = tuple(x for x in c if x is not None)
+        func_span = Span(
+            self.file,
+            span.line,
+            span.column,
+            span.line,
+            span.column + 3,
+            span.start,
+            span.start + 3,
+        )
+        return ast.Call("max", args, span, func_span)
 
     @v_args(meta=True)
     def call(self, meta, c):

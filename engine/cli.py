@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import click
+
 from zhili.dsl import diagnostics as dg
 from zhili.dsl.i18n import _, set_language
 from zhili.engine import __version__
@@ -298,7 +299,11 @@ def check_cmd(ctx: Ctx, paths, strict, fmt):
 @click.option("--diff", is_flag=True, help="Show what would change.")
 @click.pass_obj
 def fmt_cmd(ctx: Ctx, paths, check_only, diff):
-    """Format model files in the canonical layout (comments are kept)."""
+    """Format model files in the canonical layout (comments are kept).
+
+    PATHS are files or folders (default: the current folder). With --check or
+    --diff nothing is written.
+    """
     import difflib
 
     from zhili.dsl.formatter import format_source
@@ -336,17 +341,17 @@ def fmt_cmd(ctx: Ctx, paths, check_only, diff):
                     if diff
                     else _("would reformat {file}").format(file=_display(f))
                 )
-            if not check_only:
+            if not check_only and not diff:
                 tmp = f.with_name(f.name + ".zhili-tmp")
                 tmp.write_text(out, encoding="utf-8")
                 tmp.replace(f)
                 click.echo(_("reformatted {file}").format(file=_display(f)))
-    click.echo(
-        _("{n} files, {changed} reformatted, {errors} with errors").format(
-            n=len(files), changed=changed, errors=errors
-        ),
-        err=True,
+    summary = (
+        _("{n} files, {changed} would be reformatted, {errors} with errors")
+        if check_only or diff
+        else _("{n} files, {changed} reformatted, {errors} with errors")
     )
+    click.echo(summary.format(n=len(files), changed=changed, errors=errors), err=True)
     sys.exit(EXIT_PROBLEMS if errors or bad or (check_only and changed) else EXIT_OK)
 
 

@@ -17,6 +17,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +136,7 @@ def match_columns(
     return inputs, meta, unmatched
 
 
+_SCALE = {"万": 10_000, "亿": 100_000_000}
 _NUM_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
@@ -169,10 +171,15 @@ def convert(raw: Any, f: InputField) -> tuple[Any, str | None]:
             s = text.replace(",", "").replace("，", "")
             pct = s.endswith("%")
             s = s.rstrip("%").strip()
-            s = re.sub(r"[^\d.eE+-]+$", "", s)  # a unit after the number: 120平方米, 18人
+            unit = re.search(r"[^\d.eE+-]*$", s).group(0)  # after the number: 120平方米, 18人
+            s = s[: len(s) - len(unit)]
             if not _NUM_RE.match(s):
                 return None, _("not a number")
             value = float(s)
+            # 1.2万人 is 12000 people (unless the input itself counts in 万, like 万元)
+            scale = _SCALE.get(unit.strip()[:1])
+            if scale and not (f.unit or "").startswith(unit.strip()[:1]):
+                value = float(Decimal(s) * scale)
             if t == "percent" or pct:
                 value = value / 100.0 if (pct or t == "percent") else value
             if pct and t != "percent":
@@ -264,15 +271,19 @@ def _read_csv(path: Path, data: bytes, encoding: str | None):
         "\t" if path.suffix.lower() == ".tsv" or sample.count("\t") > sample.count(",") else ","
     )
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows: list[tuple[int, list[str]]] = []  # (first line of the row in the file, cells)
     try:
-        rows = list(reader)
+        line = 1
+        for row in reader:
+            rows.append((line, row))
+            line = reader.line_num + 1  # a quoted cell may span several lines
     except csv.Error as exc:
         raise DataError(_("{file}: not valid CSV: {err}").format(file=path, err=exc)) from None
     if not rows:
         raise DataError(_("{file}: the file is empty").format(file=path))
-    headers = [h.strip() for h in rows[0]]
+    headers = [h.strip() for h in rows[0][1]]
     out = []
-    for i, row in enumerate(rows[1:], start=2):
+    for i, row in rows[1:]:
         if not any(c.strip() for c in row):
             continue  # blank line
         out.append(
@@ -287,9 +298,18 @@ def _read_csv(path: Path, data: bytes, encoding: str | None):
 
 def _read_json(path: Path, data: bytes):
     text = _decode(path, data, None)
+    numbers = None  # JSON Lines: the line of each record
     try:
         if path.suffix.lower() in (".jsonl", ".ndjson"):
-            items = [json.loads(line) for line in text.splitlines() if line.strip()]
+            items, numbers, offset = [], [], 0
+            for lineno, line in enumerate(io.StringIO(text, newline=""), start=1):
+                if line.strip():
+                    try:
+                        items.append(json.loads(line.rstrip("\r\n")))
+                    except json.JSONDecodeError as exc:  # report the line in the file
+                        raise json.JSONDecodeError(exc.msg, text, offset + exc.pos) from None
+                    numbers.append(lineno)
+                offset += len(line)
         else:
             items = json.loads(text)
             if isinstance(items, dict):
@@ -309,7 +329,9 @@ def _read_json(path: Path, data: bytes):
         for k in item:
             if k not in headers:
                 headers.append(k)
-    return headers, [(i, item) for i, item in enumerate(items, start=1)]
+    if numbers is None:
+        numbers = range(1, len(items) + 1)
+    return headers, list(zip(numbers, items, strict=True))
 
 
 def load(path: Path, model: Model, encoding: str | None = None) -> Dataset:

@@ -116,6 +116,39 @@ def explain_text(raw, result: CommunityResult | None = None) -> str:
     model_inds = {i.id: i for i in model.indicators}
     model_vetoes = {v.id: v for v in model.vetoes}
 
+    def rescaled(children: list[ir.Child], declared: float, score: float) -> str | None:
+        """How the points were rescaled when children were left out for
+        missing data (`missing skip`); None when nothing was left out."""
+        earned = available = 0.0
+        left_out = []
+        for c in children:
+            if c.kind == "dimension":
+                d = by_dim[c.id]
+                if d.share is None:
+                    left_out.append(c.id)
+                    continue
+                earned += d.score
+                available += d.max_points
+            elif c.kind == "indicator":
+                r = by_ind[c.id]
+                if r.outcome == "missing" and model_inds[c.id].missing == "skip":
+                    left_out.append(c.id)
+                    continue
+                earned += r.points
+                available += 0.0 if r.bonus else r.max_points
+        if not left_out or available <= 0 or abs(available - declared) < 1e-9:
+            return None
+        return "↳ " + _(
+            "rescaled: {earned} of the {available} points that could be scored "
+            "× {declared}/{available} = {score} (left out for missing data: {ids})"
+        ).format(
+            earned=fmt_points(earned),
+            available=fmt_points(available),
+            declared=fmt_points(declared),
+            score=fmt_points(score),
+            ids=", ".join(left_out),
+        )
+
     def render(children: list[ir.Child], depth: int):
         pad = "  " * depth
         for c in children:
@@ -125,6 +158,9 @@ def explain_text(raw, result: CommunityResult | None = None) -> str:
                 lines.append(
                     f"{pad}■ {d.label or d.id}  {fmt_points(d.score)}/{fmt_points(d.max_points)}  ({share})"
                 )
+                note = rescaled(model_dims[c.id].children, d.max_points, d.score)
+                if note:
+                    lines.append(f"{pad}    {note}")
                 render(model_dims[c.id].children, depth + 1)
             elif c.kind == "indicator":
                 r = by_ind[c.id]
@@ -146,6 +182,9 @@ def explain_text(raw, result: CommunityResult | None = None) -> str:
 
     render(model.top, 1)
     lines.append(f"  = {_('total')} {fmt_points(result.total)}/{fmt_points(result.max_total)}")
+    note = rescaled(model.top, result.max_total, result.total)
+    if note:
+        lines.append(f"      {note}")
     if result.missing_count:
         lines.append("  " + _("{n} indicators have missing data").format(n=result.missing_count))
 

@@ -79,16 +79,19 @@ def compile_expr(e: ir.Expr, functions: dict[str, Function]) -> Fn:
         negated = e.negated
 
         def f_in(env):
+            # Kleene: true if any option equals, else missing if any option
+            # is missing, else false (like an `or` of equalities)
             v = f(env)
             if v.__class__ is Missing:
                 return v
+            missing = None
             for o in opts:
                 ov = o(env)
                 if ov.__class__ is Missing:
-                    return ov
-                if v == ov:
+                    missing = missing or ov
+                elif v == ov:
                     return not negated
-            return negated
+            return missing if missing is not None else negated
 
         return f_in
     if k == "if":
@@ -304,11 +307,12 @@ def _compile_scoring(ind: ir.Indicator, functions) -> Callable[[Env], tuple[Any,
             v = f(env)
             if v.__class__ is Missing:
                 return v, 0.0, MISSING
-            points = else_points
-            for cmp, th, p in tiers:
-                tv = th(env)
+            ths = [th(env) for _, th, _ in tiers]
+            for tv in ths:
                 if tv.__class__ is Missing:
                     return tv, 0.0, MISSING
+            points = else_points
+            for (cmp, _, p), tv in zip(tiers, ths, strict=True):
                 if cmp(v, tv):
                     points = p
                     break

@@ -16,6 +16,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 import pluggy
+
 from zhili.dsl.checker import CheckResult, check
 from zhili.dsl.diagnostics import Diagnostic
 from zhili.dsl.functions import Signature
@@ -108,7 +109,8 @@ def make_plugin_manager(
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        problems.append(PluginProblem(getattr(exc, "plugin_name", "?"), str(exc)))
+        # pluggy's error carries the plugin object, not its registered name
+        problems.append(PluginProblem(pm.get_name(exc.plugin) or "?", str(exc)))
     return pm, problems
 
 

@@ -9,6 +9,7 @@ import datetime as dt
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
 from zhili.dsl import model as ir
 from zhili.dsl.i18n import _
 from zhili.engine.functions import Missing
@@ -389,7 +390,11 @@ def _best_indicators(raw, dim_id: str | None, need_points: float, limit: int = 5
                 current=round(raw.points[i], 9),
                 needed=ind.points,
                 points_available=round(room, 9),
-                text=_("{name}: {points} more points possible ({where} needs {need})").format(
+                text=(
+                    _("{name}: no data; up to {points} points if supplied ({where} needs {need})")
+                    if raw.outcomes[i] == "missing"
+                    else _("{name}: {points} more points possible ({where} needs {need})")
+                ).format(
                     name=ind.name,
                     points=fmt_points(room),
                     where=where,

@@ -1,0 +1,531 @@
+"""The vectorized backend: a checked model compiled into one lazy Polars plan
+that evaluates every community at once.
+
+It must give the same results as the reference interpreter
+(`zhili.engine.interpreter`): the differential tests compare them record by
+record. Polars' nulls are zhili's missing values: arithmetic and comparisons
+with null give null, `&`/`|` are Kleene (three-valued) exactly like the
+interpreter's `and`/`or`, and division by zero is turned into null explicitly.
+
+Column names in the evaluated frame:
+  in.<input>     the model's inputs (typed; null = missing)
+  let.<id>       definitions
+  ind.<id>.value / .points / .outcome   per indicator (outcome codes 0..4)
+  veto.<id>      whether each veto triggered (null: its condition is missing)
+  dim.<id>       dimension scores;  dim.<id>.max  points available (0: missing)
+  total, grade, grade_index, next_grade, vetoes, missing
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import polars as pl
+
+from zhili.dsl import model as ir
+from zhili.engine.functions import BUILTIN_FUNCTIONS, Function
+
+EPS = 1e-9
+OUTCOMES = ["pass", "partial", "fail", "missing", "vetoed"]
+PASS, PARTIAL, FAIL, MISSING, VETOED = range(5)
+OutcomeEnum = pl.Enum(OUTCOMES)
+
+POLARS_TYPES: dict[str, pl.DataType] = {
+    "int": pl.Int64,
+    "number": pl.Float64,
+    "percent": pl.Float64,
+    "bool": pl.Boolean,
+    "text": pl.String,
+    "enum": pl.String,
+    "date": pl.Date,
+    "any": pl.Float64,
+}
+
+
+class VectorUnsupported(Exception):
+    """The model uses a function with no vectorized implementation."""
+
+
+def input_col(name: str) -> str:
+    return f"in.{name}"
+
+
+def _lit(value: Any, type_name: str) -> pl.Expr:
+    if value is None:
+        return pl.lit(None)
+    dtype = POLARS_TYPES.get(type_name)
+    if (
+        type_name in ("number", "percent")
+        and isinstance(value, int)
+        and not isinstance(value, bool)
+    ):
+        value = float(value)
+    return pl.lit(value, dtype=dtype)
+
+
+def _null_if_any(args: list[pl.Expr], result: pl.Expr) -> pl.Expr:
+    """Strict functions: missing when any argument is missing (the
+    interpreter returns the first missing argument)."""
+    cond = pl.any_horizontal([a.is_null() for a in args])
+    return pl.when(cond).then(None).otherwise(result)
+
+
+def _div(a: pl.Expr, b: pl.Expr) -> pl.Expr:
+    return pl.when(b == 0).then(None).otherwise(a / b)
+
+
+def _round_half_away(x: pl.Expr, digits: pl.Expr | int = 0) -> pl.Expr:
+    if isinstance(digits, int):
+        return x.round(digits, mode="half_away_from_zero")
+    raise VectorUnsupported("round() with a computed number of digits")
+
+
+POLARS_FUNCTIONS: dict[str, Callable[..., pl.Expr]] = {
+    "ratio": lambda a, b: _div(a, b),
+    "per_10k": lambda c, p: _div(c * 10000, p),
+    "min": lambda *xs: pl.min_horizontal(xs),
+    "max": lambda *xs: pl.max_horizontal(xs),
+    "clamp": lambda x, lo, hi: pl.min_horizontal(pl.max_horizontal(x, lo), hi),
+    "abs": lambda x: x.abs(),
+    "round": _round_half_away,
+    "coalesce": lambda *xs: pl.coalesce(xs),
+    "default": lambda *xs: pl.coalesce(xs),
+    "between": lambda x, lo, hi: (lo <= x) & (x <= hi),
+    "count": lambda *cs: pl.sum_horizontal([c.cast(pl.Int64) for c in cs]),
+    "is_missing": lambda x: x.is_null(),
+}
+
+
+class VectorModel:
+    """A model compiled to Polars expressions."""
+
+    def __init__(self, model: ir.Model, functions: dict[str, Function] | None = None):
+        self.model = model
+        self.functions = functions or BUILTIN_FUNCTIONS
+        self.grade_enum = pl.Enum([g.name for g in model.grades]) if model.grades else pl.String
+        self.ind_pos = {ind.id: i for i, ind in enumerate(model.indicators)}
+        self.dim_by_id = {d.id: d for d in model.dimensions}
+        self._check_functions()
+
+    def _check_functions(self) -> None:
+        for e in self._all_exprs():
+            for node in ir.walk(e):
+                if isinstance(node, ir.Call):
+                    fn = self.functions.get(node.func)
+                    if node.func not in POLARS_FUNCTIONS and (fn is None or fn.polars is None):
+                        raise VectorUnsupported(
+                            f"function `{node.func}` has no vectorized implementation"
+                        )
+                    if (
+                        node.func == "round"
+                        and len(node.args) == 2
+                        and node.args[1].kind != "const"
+                    ):
+                        raise VectorUnsupported("round() with a computed number of digits")
+
+    def _all_exprs(self):
+        m = self.model
+        for d in m.lets:
+            yield d.expr
+        for ind in m.indicators:
+            s = ind.scoring
+            yield s.value
+            for x in (s.low, s.high):
+                if x is not None:
+                    yield x
+            for t in s.tiers:
+                if t.threshold is not None:
+                    yield t.threshold
+        for v in m.vetoes:
+            yield v.condition
+        for g in m.grades:
+            if g.condition is not None:
+                yield g.condition
+
+    # ------------------------------------------------------------ expressions
+    def expr(self, e: ir.Expr, results: dict[str, pl.Expr] | None = None) -> pl.Expr:
+        k = e.kind
+        if k == "const":
+            return _lit(e.value, e.type)
+        if k == "ref":
+            if e.scope == "input":
+                return pl.col(input_col(e.name))
+            if e.scope == "let":
+                return pl.col(f"let.{e.name}")
+            return results[e.name]
+        if k == "unary":
+            x = self.expr(e.operand, results)
+            return ~x if e.op == "not" else -x
+        if k == "binary":
+            a = self.expr(e.left, results)
+            b = self.expr(e.right, results)
+            op = e.op
+            if op == "and":
+                return a & b
+            if op == "or":
+                return a | b
+            if op == "/":
+                return _div(a, b)
+            return {
+                "+": lambda: a + b,
+                "-": lambda: a - b,
+                "*": lambda: a * b,
+                "==": lambda: a == b,
+                "!=": lambda: a != b,
+                "<": lambda: a < b,
+                "<=": lambda: a <= b,
+                ">": lambda: a > b,
+                ">=": lambda: a >= b,
+            }[op]()
+        if k == "in":
+            x = self.expr(e.operand, results)
+            eqs = [x == self.expr(o, results) for o in e.options]
+            hit = pl.any_horizontal(eqs) if eqs else pl.lit(False)
+            # any_horizontal is Kleene: true if any true, null if none true but some null
+            return ~hit if e.negated else hit
+        if k == "if":
+            c = self.expr(e.cond, results)
+            a = self.expr(e.then, results)
+            b = self.expr(e.orelse, results)
+            return pl.when(c.is_null()).then(None).when(c).then(a).otherwise(b)
+        if k == "call":
+            args = [self.expr(a, results) for a in e.args]
+            fn = self.functions.get(e.func)
+            if fn is not None and fn.polars is not None:
+                impl = fn.polars
+            else:
+                impl = POLARS_FUNCTIONS[e.func]
+            if e.func == "round" and len(e.args) == 2:
+                result = impl(args[0], int(e.args[1].value))
+                args = args[:1]
+            else:
+                result = impl(*args)
+            if fn is not None and fn.signature.handles_missing:
+                return result
+            return _null_if_any(args, result)
+        raise AssertionError(k)
+
+    # ------------------------------------------------------------ scoring
+    def scoring(self, ind: ir.Indicator) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+        """(value, points, outcome code) for one indicator."""
+        s = ind.scoring
+        full = float(ind.points)
+        v = self.expr(s.value)
+        missing = v.is_null()
+        lit_missing = pl.lit(MISSING, pl.UInt8)
+
+        def code(c: int) -> pl.Expr:
+            return pl.lit(c, pl.UInt8)
+
+        if s.form in ("pass", "bonus_when"):
+            points = pl.when(missing).then(0.0).when(v).then(full).otherwise(0.0)
+            outcome = (
+                pl.when(missing).then(lit_missing).when(v).then(code(PASS)).otherwise(code(FAIL))
+            )
+            return v, points, outcome
+        if s.form == "linear":
+            lo = self.expr(s.low)
+            hi = self.expr(s.high)
+            missing = missing | lo.is_null() | hi.is_null() | (hi == lo)
+            t = (v - lo) / (hi - lo)
+            points = (
+                pl.when(missing)
+                .then(0.0)
+                .when(t >= 1.0 - EPS)
+                .then(full)
+                .when(t <= EPS)
+                .then(0.0)
+                .otherwise(full * t)
+            )
+            outcome = (
+                pl.when(missing)
+                .then(lit_missing)
+                .when(t >= 1.0 - EPS)
+                .then(code(PASS))
+                .when(t <= EPS)
+                .then(code(FAIL))
+                .otherwise(code(PARTIAL))
+            )
+            value = pl.when(hi == lo).then(None).otherwise(v)
+            return value, points, outcome
+        if s.form == "tiers":
+            thresholds = [self.expr(t.threshold) for t in s.tiers]
+            for th in thresholds:
+                missing = missing | th.is_null()
+            chain = None
+            ops = {
+                ">=": "__ge__",
+                ">": "__gt__",
+                "<=": "__le__",
+                "<": "__lt__",
+                "==": "__eq__",
+                "!=": "__ne__",
+            }
+            for t, th in zip(s.tiers, thresholds, strict=True):
+                cond = getattr(v, ops[t.op])(th)
+                chain = (pl.when(cond) if chain is None else chain.when(cond)).then(float(t.points))
+            else_points = float(s.else_points)
+            raw = chain.otherwise(else_points) if chain is not None else pl.lit(else_points)
+            points = pl.when(missing).then(0.0).otherwise(raw)
+            outcome = self._outcome_from_points(points, missing, full)
+            return v, points, outcome
+        if s.form == "deduct":
+            cap = float(s.cap if s.cap is not None else full)
+            taken = pl.min_horizontal(pl.lit(s.per) * pl.max_horizontal(v, pl.lit(0)), pl.lit(cap))
+            points = (
+                pl.when(missing).then(0.0).when(taken <= EPS).then(full).otherwise(full - taken)
+            )
+            outcome = (
+                pl.when(missing)
+                .then(lit_missing)
+                .when(taken <= EPS)
+                .then(code(PASS))
+                .when(full - taken <= EPS)
+                .then(code(FAIL))
+                .otherwise(code(PARTIAL))
+            )
+            return v, points, outcome
+        if s.form == "bonus_per":
+            cap = float(s.cap if s.cap is not None else full)
+            earned = pl.min_horizontal(pl.lit(s.per) * pl.max_horizontal(v, pl.lit(0)), pl.lit(cap))
+            points = pl.when(missing).then(0.0).otherwise(earned)
+            outcome = (
+                pl.when(missing)
+                .then(lit_missing)
+                .when(earned > EPS)
+                .then(code(PASS))
+                .otherwise(code(FAIL))
+            )
+            return v, points, outcome
+        raise AssertionError(s.form)
+
+    @staticmethod
+    def _outcome_from_points(points: pl.Expr, missing: pl.Expr, full: float) -> pl.Expr:
+        return (
+            pl.when(missing)
+            .then(pl.lit(MISSING, pl.UInt8))
+            .when(points >= full - EPS)
+            .then(pl.lit(PASS, pl.UInt8))
+            .when(points <= EPS)
+            .then(pl.lit(FAIL, pl.UInt8))
+            .otherwise(pl.lit(PARTIAL, pl.UInt8))
+        )
+
+    # ------------------------------------------------------------ plan
+    def plan(self, lf: pl.LazyFrame, detail: bool = True) -> pl.LazyFrame:
+        """Add the result columns to a frame of `in.<input>` columns."""
+        model = self.model
+        # definitions, in dependency layers
+        level: dict[str, int] = {}
+        for d in model.lets:  # already in dependency order
+            deps = [n.name for n in ir.walk(d.expr) if isinstance(n, ir.Ref) and n.scope == "let"]
+            level[d.id] = 1 + max((level[x] for x in deps), default=-1)
+        for lv in range(max(level.values(), default=-1) + 1):
+            lf = lf.with_columns(
+                [self.expr(d.expr).alias(f"let.{d.id}") for d in model.lets if level[d.id] == lv]
+            )
+
+        # indicators and vetoes
+        cols = []
+        for ind in model.indicators:
+            value, points, outcome = self.scoring(ind)
+            p = f"ind.{ind.id}"
+            cols.append(points.alias(f"{p}.points"))
+            cols.append(outcome.alias(f"{p}.outcome"))
+            if detail:
+                cols.append(value.alias(f"{p}.value"))
+        for v in model.vetoes:
+            cols.append(self.expr(v.condition).alias(f"veto.{v.id}"))
+        lf = lf.with_columns(cols)
+
+        # dimensions, deepest first
+        by_depth: dict[int, list[ir.Dimension]] = {}
+        for d in model.dimensions:
+            by_depth.setdefault(d.depth, []).append(d)
+        for depth in sorted(by_depth, reverse=True):
+            exprs = []
+            for d in by_depth[depth]:
+                earned, avail = self._aggregate(d.children)
+                declared = float(d.points)
+                dim_missing = avail <= EPS
+                score = (
+                    pl.when(dim_missing)
+                    .then(0.0)
+                    .when(avail < declared - EPS)
+                    .then(earned * declared / avail)
+                    .otherwise(earned)
+                )
+                exprs.append(score.alias(f"dim.{d.id}"))
+                exprs.append(
+                    pl.when(dim_missing).then(0.0).otherwise(declared).alias(f"dim.{d.id}.max")
+                )
+            lf = lf.with_columns(exprs)
+
+        earned, avail = self._aggregate(model.top)
+        declared_total = float(model.total)
+        total = (
+            pl.when((avail < declared_total - EPS) & (avail > EPS))
+            .then(earned * declared_total / avail)
+            .otherwise(earned)
+        )
+        missing = pl.sum_horizontal(
+            [(pl.col(f"ind.{i.id}.outcome") == MISSING).cast(pl.Int64) for i in model.indicators]
+            + [pl.col(f"veto.{v.id}").is_null().cast(pl.Int64) for v in model.vetoes]
+            + [pl.lit(0, pl.Int64)]
+        )
+        lf = lf.with_columns(total.alias("total"), missing.alias("missing"))
+        return self._grades(lf)
+
+    def _aggregate(self, children: list[ir.Child]) -> tuple[pl.Expr, pl.Expr]:
+        """Mirror of the interpreter's `_aggregate`, term for term and in the
+        same order, so the floating-point sums agree."""
+        inds = [c.id for c in children if c.kind == "indicator"]
+        dims = [c.id for c in children if c.kind == "dimension"]
+        maxp = {
+            i: 0.0
+            if self.model.indicators[self.ind_pos[i]].is_bonus
+            else float(self.model.indicators[self.ind_pos[i]].points)
+            for i in inds
+        }
+        skips = [i for i in inds if self.model.indicators[self.ind_pos[i]].missing == "skip"]
+        earned = _ordered_sum([pl.col(f"ind.{i}.points") for i in inds])
+        avail: pl.Expr = pl.lit(float(sum(maxp[i] for i in inds)))
+        for i in skips:
+            avail = avail - pl.when(pl.col(f"ind.{i}.outcome") == MISSING).then(maxp[i]).otherwise(
+                0.0
+            )
+        for d in dims:
+            present = pl.col(f"dim.{d}.max") > 0
+            earned = earned + pl.when(present).then(pl.col(f"dim.{d}")).otherwise(0.0)
+            avail = avail + pl.when(present).then(pl.col(f"dim.{d}.max")).otherwise(0.0)
+        return earned, avail
+
+    def _grades(self, lf: pl.LazyFrame) -> pl.LazyFrame:
+        model = self.model
+        results: dict[str, pl.Expr] = {
+            "total": pl.col("total"),
+            "share": _div(pl.col("total"), pl.lit(float(model.total)))
+            if model.total
+            else pl.lit(None),
+            "vetoed": pl.any_horizontal(
+                [pl.col(f"veto.{v.id}").fill_null(False) for v in model.vetoes] or [pl.lit(False)]
+            ),
+            "missing_count": pl.col("missing"),
+        }
+        shares = []
+        for d in model.dimensions:
+            share = (
+                pl.when(pl.col(f"dim.{d.id}.max") > 0)
+                .then(pl.col(f"dim.{d.id}") / float(d.points))
+                .otherwise(None)
+                if d.points
+                else pl.lit(None, pl.Float64)
+            )
+            results[d.id] = share
+            if d.parent is None:
+                shares.append(share)
+        results["min_dimension"] = pl.min_horizontal(shares) if shares else pl.lit(None, pl.Float64)
+        for ind in model.indicators:
+            results[ind.id] = pl.col(f"ind.{ind.id}.points")
+        for v in model.vetoes:
+            results[v.id] = pl.col(f"veto.{v.id}").fill_null(False)
+
+        n = len(model.grades)
+        pos = {g.name: i for i, g in enumerate(model.grades)}
+        forbid: list[list[pl.Expr]] = [[] for _ in range(n)]
+        for v in model.vetoes:
+            p = pos.get(v.grade, n - 1)
+            trig = pl.col(f"veto.{v.id}").fill_null(False)
+            if v.effect == "caps":
+                for i in range(p):
+                    forbid[i].append(trig)
+            else:
+                forbid[p].append(trig)
+        chain = None
+        for i, g in enumerate(model.grades):
+            cond = (
+                pl.lit(True)
+                if g.condition is None
+                else self.expr(g.condition, results).fill_null(False)
+            )
+            if forbid[i]:
+                cond = cond & ~pl.any_horizontal(forbid[i])
+            chain = (pl.when(cond) if chain is None else chain.when(cond)).then(pl.lit(i, pl.Int32))
+        grade_index = chain.otherwise(None) if chain is not None else pl.lit(None, pl.Int32)
+        names = [g.name for g in model.grades]
+        vetoes = pl.concat_str(
+            [
+                pl.when(pl.col(f"veto.{v.id}").fill_null(False)).then(pl.lit(v.id))
+                for v in model.vetoes
+            ]
+            or [pl.lit("")],
+            separator=",",
+            ignore_nulls=True,
+        )
+        lf = lf.with_columns(grade_index.alias("grade_index"), vetoes.alias("vetoes"))
+        current = pl.col("grade_index").fill_null(n)
+        lf = lf.with_columns(
+            pl.col("grade_index")
+            .replace_strict(list(range(n)), names, default=None, return_dtype=self.grade_enum)
+            .alias("grade"),
+            pl.when(current > 0)
+            .then(current - 1)
+            .otherwise(None)
+            .replace_strict(list(range(n)), names, default=None, return_dtype=self.grade_enum)
+            .alias("next_grade"),
+        )
+        return lf
+
+    # ------------------------------------------------------------ entry
+    def evaluate(
+        self, frame: pl.DataFrame | pl.LazyFrame, detail: bool = True, keep: list[str] | None = None
+    ) -> pl.DataFrame:
+        """Evaluate a frame of `in.<input>` columns (plus any meta columns,
+        kept as they are). Returns the results table."""
+        lf = frame.lazy() if isinstance(frame, pl.DataFrame) else frame
+        lf = self.plan(lf, detail=detail)
+        if keep is not None:
+            lf = lf.select(keep + self.result_columns(detail))
+        out = lf.collect()
+        return out
+
+    def result_columns(self, detail: bool = True) -> list[str]:
+        m = self.model
+        cols = ["total", "grade", "grade_index", "next_grade", "vetoes", "missing"]
+        cols += [f"dim.{d.id}" for d in m.dimensions]
+        for ind in m.indicators:
+            cols += [f"ind.{ind.id}.points", f"ind.{ind.id}.outcome"]
+            if detail:
+                cols.append(f"ind.{ind.id}.value")
+        cols += [f"veto.{v.id}" for v in m.vetoes]
+        return cols
+
+
+def _ordered_sum(terms: list[pl.Expr]) -> pl.Expr:
+    """Left-to-right sum (the interpreter's order), so floating-point results
+    agree to the last bit where possible."""
+    if not terms:
+        return pl.lit(0.0)
+    acc = terms[0]
+    for t in terms[1:]:
+        acc = acc + t
+    return acc
+
+
+def frame_from_records(
+    model: ir.Model, records: list[dict[str, Any]], meta: list[dict[str, Any]] | None = None
+) -> pl.DataFrame:
+    """A typed input frame from interpreter-style records (input id → value)."""
+    data: dict[str, pl.Series] = {}
+    for f in model.inputs:
+        dtype = POLARS_TYPES[f.type]
+        values = [r.get(f.id) for r in records]
+        if f.type in ("number", "percent"):
+            values = [float(v) if v is not None else None for v in values]
+        data[input_col(f.id)] = pl.Series(input_col(f.id), values, dtype=dtype)
+    if meta is not None:
+        for key in ("community_id", "community", "district", "street", "grid", "period"):
+            if any(key in m for m in meta):
+                data[key] = pl.Series(key, [m.get(key) for m in meta], dtype=pl.String)
+    return pl.DataFrame(data, height=len(records))

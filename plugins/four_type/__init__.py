@@ -1,0 +1,10 @@
+"""四型社区 (Baoji four-type community) model plugin."""
+
+from pathlib import Path
+
+from zhili.engine.hookspecs import hookimpl
+
+
+@hookimpl
+def zhili_model_sources() -> list[Path]:
+    return [Path(__file__).parent]
