@@ -222,10 +222,12 @@ class _Checker:
 
         grades = [self._grade(rule, i, len(grade_rules)) for i, rule in enumerate(grade_rules)]
         first_otherwise = next((i for i, r in enumerate(grade_rules) if r.cond is None), None)
-        if first_otherwise is None and grade_rules:
-            self.err(m.no_otherwise(grade_rules[-1].span))
-        for rule in grade_rules[(first_otherwise or len(grade_rules)) + 1 :]:
-            self.err(m.grade_after_otherwise(rule.span))
+        if first_otherwise is None:
+            if grade_rules:
+                self.err(m.no_otherwise(grade_rules[-1].span))
+        else:
+            for rule in grade_rules[first_otherwise + 1 :]:
+                self.err(m.grade_after_otherwise(rule.span))
         self._check_vetoes(grades)
 
         target_ir = []

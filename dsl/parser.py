@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from datetime import date
 
 from lark import Lark, Token, Transformer, v_args
@@ -85,6 +86,8 @@ def decode(data: bytes, file: str) -> tuple[str | None, list[Diagnostic]]:
         return None, [m.file_encoding(_point(file, good, len(good)), guess)]
     if text.startswith("\ufeff"):
         text = text[1:]
+    if "\r" in text:  # old Mac line ends: a lone CR ends a line (offsets are kept)
+        text = re.sub(r"\r(?!\n)", "\n", text)
     return text, []
 
 
@@ -136,6 +139,7 @@ def parse(text: str, file: str = "<string>") -> ParseResult:
             errors.append(_syntax_diagnostic(exc, text, file))
         tok = getattr(exc, "token", None)
         last_error[0] = tok.start_pos if isinstance(tok, Token) else exc.pos_in_stream
+        _resync(exc)
         return len(errors) < MAX_SYNTAX_ERRORS and not isinstance(exc, UnexpectedEOF)
 
     try:
@@ -156,6 +160,31 @@ def parse(text: str, file: str = "<string>") -> ParseResult:
         if isinstance(exc.orig_exc, RecursionError):
             return ParseResult(None, [m.too_complex(Span(file, 1, 1, 1, 1, 0, 0))], text)
         raise
+
+
+# Keywords that only ever start a statement. After a syntax error the parser
+# resumes at the next one instead of dropping it with the broken statement.
+_STATEMENT_STARTS = frozenset(
+    {"INPUT", "LET", "DIMENSION", "INDICATOR", "VETO", "GRADES", "TARGET", "TEST"}
+)
+
+
+def _resync(exc: UnexpectedInput) -> None:
+    """Panic-mode recovery: when the bad token starts a statement, pop the
+    parser back to the enclosing block that accepts it and feed it there."""
+    tok = getattr(exc, "token", None)
+    parser = getattr(exc, "interactive_parser", None)
+    if parser is None or not isinstance(tok, Token) or tok.type not in _STATEMENT_STARTS:
+        return
+    state = parser.parser_state
+    while len(state.state_stack) > 1 and tok.type not in parser.choices():
+        state.state_stack.pop()
+        state.value_stack.pop()
+    if tok.type in parser.choices():
+        try:
+            parser.feed_token(tok)
+        except UnexpectedInput:  # LALR may reduce before it finds the error
+            pass
 
 
 def _accepted_up_to(exc: UnexpectedInput) -> int:
@@ -237,6 +266,15 @@ SYNTAX_EXAMPLES: dict[str, list[str]] = {
         "model m\nlet a = 1 +",
         "model m\nlet a = (",
         'model m\nindicator a "x" points 1 { pass when }',
+        "model m\nlet a = 1 >",
+        "model m\nlet a = 1 and",
+        "model m\nlet a = not",
+        "model m\nlet a = 1 *",
+        "model m\nlet a = -",
+        "model m\nlet a = if",
+        "model m\nlet a = 1 or",
+        "model m\nlet a = if 1 then",
+        "model m\nlet a = if 1 then 1 else",
     ],
     "syntax-model-first": [
         'title "x"',
@@ -257,7 +295,8 @@ SYNTAX_EXAMPLES: dict[str, list[str]] = {
 def _describe_token(tok: Token) -> str:
     if tok.type == "$END":
         return "the end of the file"
-    return f"`{tok.value}`"
+    value = tok.value if len(tok.value) <= 40 else tok.value[:30] + "…"  # a 1 MB string
+    return f"`{value}`"
 
 
 def _expected_names(exc: UnexpectedInput) -> list[str]:
@@ -308,6 +347,11 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic
                 tok.end_pos or tok.start_pos + len(tok.value),
             )
         named = _match_example(exc)
+        if named == "syntax-expected-expression" and tok.type != "$END":
+            # point where the expression should be, not at the next line's token
+            end = _accepted_up_to(exc)
+            if 0 <= end < tok.start_pos and "\n" in text[end : tok.start_pos]:
+                span = _point(file, text, end)
         if named:
             return m.named_syntax(named, span)
         if tok.type == "$END":
@@ -329,6 +373,8 @@ def _example_states() -> dict[tuple[int, str], str]:
                 _lark().parse(example)
             except UnexpectedToken as exc:
                 table.setdefault((_state_id(exc), exc.token.type), code)
+                if code != "syntax-equals-in-condition":  # the others hold for any token
+                    table.setdefault((_state_id(exc), None), code)
             except UnexpectedInput:
                 continue
     return table
@@ -337,7 +383,7 @@ def _example_states() -> dict[tuple[int, str], str]:
 def _match_example(exc: UnexpectedToken) -> str | None:
     table = _example_states()
     state = _state_id(exc)
-    return table.get((state, exc.token.type))
+    return table.get((state, exc.token.type)) or table.get((state, None))
 
 
 def _state_id(exc: UnexpectedToken):
@@ -408,7 +454,9 @@ class _ToAst(Transformer):
         if tok.type == "PERCENT":
             digits = s[:-1]
             return ast.Percent(float(digits) / 100.0, digits, self._tspan(tok))
-        value = int(s) if tok.type == "INT" else float(s)
+        # a huge integer becomes a float (inf past 1e308): int() refuses over 4300
+        # digits, and float(int) overflows past 1e308
+        value = int(s) if tok.type == "INT" and len(s) <= 18 else float(s)
         return ast.Number(value, s, self._tspan(tok))
 
     # file level ---------------------------------------------------------
@@ -834,9 +882,7 @@ class _ToAst(Transformer):
     @v_args(meta=True)
     def expect_missing(self, meta, children):
         tok = children[0]
-        return ast.Expectation(
-            "missing", value=ast.Number(int(tok), str(tok), self._tspan(tok)), span=self._span(meta)
-        )
+        return ast.Expectation("missing", value=self._number(tok), span=self._span(meta))
 
     def o_pass(self, _):
         return "pass"

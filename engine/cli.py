@@ -9,8 +9,6 @@ Exit codes (every command):
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import sys
@@ -439,15 +437,24 @@ def _load_data(lm, data: str | None, encoding: str | None, strict: bool):
     return ds
 
 
+BACKEND_OPTION = click.option(
+    "--backend",
+    type=click.Choice(["vectorized", "reference"]),
+    default="vectorized",
+    show_default=True,
+    help="Evaluation backend: one Polars plan for all communities, or the interpreter record by record.",
+)
+
+
 @cli.command("eval", epilog=EPILOG)
 @click.argument("model")
 @click.argument("data", required=False)
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["table", "json", "csv"]),
-    default="table",
-    help="Output format.",
+    type=click.Choice(["table", "json", "csv", "parquet"]),
+    default=None,
+    help="Output format (default: table; from the --output suffix when given).",
 )
 @click.option(
     "-o",
@@ -455,44 +462,97 @@ def _load_data(lm, data: str | None, encoding: str | None, strict: bool):
     type=click.Path(dir_okay=False),
     help="Write to FILE instead of standard output.",
 )
+@click.option(
+    "--detail", is_flag=True, help="csv/parquet: one column per indicator's points and outcome."
+)
 @click.option("--encoding", help="Force the text encoding of a CSV file (e.g. gbk).")
 @click.option("--strict", is_flag=True, help="Fail on any data problem.")
+@BACKEND_OPTION
 @click.pass_obj
-def eval_cmd(ctx: Ctx, model, data, fmt, output, encoding, strict):
+def eval_cmd(ctx: Ctx, model, data, fmt, output, detail, encoding, strict, backend):
     """Evaluate every community in DATA (CSV or JSON) against MODEL.
 
     MODEL is an installed model id or a .gov file; without DATA the model's
-    bundled sample data is used.
+    bundled sample data is used. json gives each community's full result
+    (indicators, reasons, gap to the next grade) from the reference
+    interpreter; the other formats come from the chosen backend.
     """
     from zhili.engine.evaluate import evaluate_dataset
 
+    if fmt is None:
+        suffix = Path(output).suffix.lower().lstrip(".") if output else ""
+        fmt = suffix if suffix in ("json", "csv", "parquet") else "table"
+    if fmt == "parquet" and not output:
+        raise click.UsageError(_("--format parquet needs --output FILE"))
     lm = resolve_model(ctx, model)
     ds = _load_data(lm, data, encoding, strict)
-    ev = evaluate_dataset(lm.model, ds, ctx.registry)
+    ev = evaluate_dataset(lm.model, ds, ctx.registry, backend=backend, detail=detail)
+    for w in ev.warnings:
+        _echo_err(_("warning: {msg}").format(msg=w))
     if fmt == "json":
         text = json.dumps(
             {
                 "model": lm.model.id,
                 "version": lm.model.version,
                 "content_hash": lm.model.content_hash,
-                "communities": [r.to_result().model_dump(mode="json") for r in ev.results],
+                "communities": [
+                    ev.explain_raw(i).to_result().model_dump(mode="json") for i in range(len(ev))
+                ],
                 "targets": ev.target_progress(),
                 "data_problems": [p.__dict__ for p in ds.problems],
             },
             ensure_ascii=False,
             indent=2,
         )
-    elif fmt == "csv":
-        buf = io.StringIO()
-        rows = ev.rows()
-        w = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else ["community_id"])
-        w.writeheader()
-        w.writerows(rows)
-        text = buf.getvalue()
+    elif fmt in ("csv", "parquet"):
+        table = output_table(ev, detail)
+        if fmt == "parquet":
+            _write_parquet(table, output)
+            sys.exit(EXIT_OK)
+        text = table.write_csv()
     else:
         text = summary_text(ev)
     _write_output(text, output, bom=fmt == "csv")
     sys.exit(EXIT_OK)
+
+
+def output_table(ev, detail: bool):
+    """The results table with readable column names, for csv/parquet."""
+    import polars as pl
+
+    t = ev.table
+    keep = [
+        c
+        for c in ("community_id", "community", "district", "street", "grid", "period", "row")
+        if c in t.columns
+    ]
+    cols = [pl.col(c) for c in keep] + [
+        pl.col("total").round(6),
+        pl.col("grade").cast(pl.String),
+        pl.col("next_grade").cast(pl.String),
+    ]
+    cols += [pl.col(f"dim.{d.id}").round(6).alias(f"{d.id}") for d in ev.model.dimensions]
+    cols += [pl.col("vetoes"), pl.col("missing")]
+    if detail:
+        for ind in ev.model.indicators:
+            cols.append(pl.col(f"ind.{ind.id}.points").round(6).alias(f"{ind.id}.points"))
+            cols.append(pl.col(f"ind.{ind.id}.outcome").cast(pl.String).alias(f"{ind.id}.outcome"))
+    return t.select(cols)
+
+
+def _write_parquet(table, output: str) -> None:
+    path = Path(output)
+    tmp = path.with_name(path.name + ".zhili-tmp")
+    try:
+        table.write_parquet(tmp)
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        _echo_err(
+            _("error: cannot write {path}: {err}").format(path=output, err=exc.strerror or exc)
+        )
+        sys.exit(EXIT_PROBLEMS)
+    _echo_err(_("wrote {path}").format(path=output))
 
 
 def _write_output(text: str, output: str | None, bom: bool = False) -> None:
@@ -513,7 +573,9 @@ def _write_output(text: str, output: str | None, bom: bool = False) -> None:
     _echo_err(_("wrote {path}").format(path=output))
 
 
-def summary_text(ev) -> str:
+def summary_text(ev, limit: int = 200) -> str:
+    """The summary table (first `limit` communities), grade distribution,
+    target progress and data-problem count."""
     from zhili.engine.results import fmt_points
 
     model = ev.model
@@ -527,16 +589,17 @@ def summary_text(ev) -> str:
         ]
     )
     rows = []
-    for r, row in zip(ev.results, ev.rows(), strict=True):
+    all_rows = ev.rows()
+    for row in all_rows[:limit]:
         rows.append(
             [
                 row["community"] or row["community_id"],
                 row["street"] or "",
-                fmt_points(round(r.total, 2)),
-                r.grade or "—",
+                fmt_points(round(row["total"], 2)),
+                row["grade"] or "—",
             ]
             + [fmt_points(round(row[d.id], 2)) for d in top]
-            + [", ".join(r.vetoed), r.missing_count or ""]
+            + [row["vetoes"].replace(",", ", "), row["missing"] or ""]
         )
     out = [f"{model.title or model.id} ({model.id} {model.version or ''})".rstrip(), ""]
     out.append(
@@ -544,10 +607,16 @@ def summary_text(ev) -> str:
             headers, rows, right={2} | {4 + i for i in range(len(top))} | {len(headers) - 1}
         )
     )
+    if len(all_rows) > limit:
+        out.append(
+            _("… {n} more communities (use --format csv or --output)").format(
+                n=len(all_rows) - limit
+            )
+        )
     out.append("")
     counts = ev.grade_counts()
-    n = len(ev.results) or 1
-    out.append(_("{n} communities").format(n=len(ev.results)))
+    n = len(ev) or 1
+    out.append(_("{n} communities").format(n=len(ev)))
     for g in model.grades:
         c = counts.get(g.name, 0)
         out.append(f"  {g.name}: {c} ({c / n * 100:.0f}%)")
@@ -672,7 +741,7 @@ def demo_cmd(ctx: Ctx, model):
     click.echo()
     click.echo(
         _("Explain one community: zhili explain {model} --community {id}").format(
-            model=lm.model.id, id=ev.rows()[0]["community_id"] if ev.results else "ID"
+            model=lm.model.id, id=ev.rows()[0]["community_id"] if len(ev) else "ID"
         )
     )
 

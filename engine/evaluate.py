@@ -1,10 +1,15 @@
-"""Evaluate a dataset against a model and collect the results as rows.
+"""Evaluate a dataset against a model: the results table.
 
-`evaluate_dataset` runs the reference interpreter over every record and
-returns an `Evaluation`: the compact raw results plus the data problems.
-`Evaluation.rows()` gives one flat dict per community (the table form: ids,
-total, grade, each dimension's share, vetoes, missing count), never a pydantic
-object per community.
+`evaluate_dataset(model, dataset, backend=...)` returns an `Evaluation` whose
+`table` is a Polars frame with one row per community: the hierarchy columns,
+`total`, `grade`, `grade_index`, `next_grade`, `vetoes` (comma-separated ids),
+`missing`, `dim.<id>` for every dimension and, with `detail=True`,
+`ind.<id>.points` / `.outcome` / `.value` and `veto.<id>`.
+
+Backends: "vectorized" (default; one Polars plan for the whole table) and
+"reference" (the interpreter, record by record). Both fill the same table; the
+differential tests hold them to the same numbers. Explanations of one
+community always come from the interpreter (`Evaluation.explain_raw`).
 """
 
 from __future__ import annotations
@@ -13,54 +18,81 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import polars as pl
+
 from zhili.dsl.model import Model
 from zhili.engine.data import Dataset
 from zhili.engine.interpreter import CompiledModel, RawResult, compile_model
-from zhili.engine.plugins import Registry
+from zhili.engine.vectorized import OUTCOMES, OutcomeEnum, VectorModel, VectorUnsupported
+
+BACKENDS = ("vectorized", "reference")
+META_COLUMNS = ("community_id", "community", "district", "street", "grid", "period")
 
 
 @dataclass
 class Evaluation:
     model: Model
-    compiled: CompiledModel
     dataset: Dataset
-    results: list[RawResult] = field(default_factory=list)
+    table: pl.DataFrame
+    backend: str
+    functions: dict | None = None
+    warnings: list[str] = field(default_factory=list)
+    _compiled: CompiledModel | None = None
+
+    def __len__(self) -> int:
+        return self.table.height
+
+    @property
+    def compiled(self) -> CompiledModel:
+        if self._compiled is None:
+            self._compiled = compile_model(self.model, self.functions)
+        return self._compiled
+
+    def explain_raw(self, index: int) -> RawResult:
+        """The interpreter's full result (with trace) for row `index`."""
+        return self.compiled.evaluate(self.dataset.records[index], self.dataset.meta[index])
+
+    def find(self, community: str) -> int | None:
+        """Row index of a community by id or name."""
+        for col in ("community_id", "community"):
+            if col in self.table.columns:
+                hits = self.table.select(pl.arg_where(pl.col(col) == community)).to_series()
+                if len(hits):
+                    return int(hits[0])
+        return None
 
     def rows(self) -> list[dict[str, Any]]:
-        model = self.model
-        top = model.top_dimensions
-        out = []
-        for r in self.results:
-            m = r.meta
-            row = {
-                "community_id": m.get("community_id"),
-                "community": m.get("community"),
-                "district": m.get("district"),
-                "street": m.get("street"),
-                "total": round(r.total, 6),
-                "grade": r.grade,
-            }
-            for d in top:
-                i = self.compiled.dim_index[d.id]
-                row[d.id] = round(r.dim_scores[i], 6)
-            row["vetoes"] = ",".join(r.vetoed)
-            row["missing"] = r.missing_count
-            out.append(row)
-        return out
+        """Summary rows: ids, total, grade, each top-level dimension, vetoes,
+        missing count."""
+        top = self.model.top_dimensions
+        cols = [c for c in META_COLUMNS[:4] if c in self.table.columns]
+        frame = self.table.select(
+            *cols,
+            pl.col("total").round(6),
+            pl.col("grade").cast(pl.String),
+            *[pl.col(f"dim.{d.id}").round(6).alias(d.id) for d in top],
+            pl.col("vetoes"),
+            pl.col("missing"),
+        )
+        rows = frame.to_dicts()
+        for r in rows:
+            for c in META_COLUMNS[:4]:
+                r.setdefault(c, None)
+        return rows
 
     def grade_counts(self) -> Counter:
-        return Counter(r.grade for r in self.results)
+        counts = self.table.get_column("grade").cast(pl.String).value_counts()
+        return Counter({row[0]: row[1] for row in counts.iter_rows()})
 
     def target_progress(self) -> list[dict[str, Any]]:
         """Each model target: the share of communities at the grade or better."""
         out = []
-        n = len(self.results) or 1
+        n = self.table.height or 1
         pos = {g.name: i for i, g in enumerate(self.model.grades)}
+        gi = self.table.get_column("grade_index")
         for t in self.model.targets:
             limit = pos.get(t.grade, -1)
-            reached = sum(
-                1 for r in self.results if r.grade_index is not None and r.grade_index <= limit
-            )
+            reached = int((gi <= limit).sum() or 0)
             out.append(
                 {
                     "label": t.label or t.grade,
@@ -75,14 +107,93 @@ class Evaluation:
         return out
 
 
+def _meta_frame(dataset: Dataset) -> pl.DataFrame:
+    cols = {}
+    for key in META_COLUMNS:
+        if any(m.get(key) is not None for m in dataset.meta):
+            cols[key] = pl.Series(key, [m.get(key) for m in dataset.meta], dtype=pl.String)
+    cols["row"] = pl.Series("row", dataset.rows, dtype=pl.Int64)
+    return pl.DataFrame(cols, height=len(dataset))
+
+
+def table_from_raw(
+    model: Model, compiled: CompiledModel, results: list[RawResult], detail: bool
+) -> pl.DataFrame:
+    """The results table from interpreter results (same columns as the
+    vectorized backend)."""
+    n = len(model.grades)
+    names = [g.name for g in model.grades]
+    grade_enum = pl.Enum(names) if names else pl.String
+    cols: dict[str, pl.Series] = {
+        "total": pl.Series([r.total for r in results], dtype=pl.Float64),
+        "grade": pl.Series([r.grade for r in results], dtype=grade_enum),
+        "grade_index": pl.Series([r.grade_index for r in results], dtype=pl.Int32),
+        "next_grade": pl.Series(
+            [
+                names[(r.grade_index if r.grade_index is not None else n) - 1]
+                if (r.grade_index if r.grade_index is not None else n) > 0
+                else None
+                for r in results
+            ],
+            dtype=grade_enum,
+        ),
+        "vetoes": pl.Series([",".join(r.vetoed) for r in results], dtype=pl.String),
+        "missing": pl.Series([r.missing_count for r in results], dtype=pl.Int64),
+    }
+    for i, d in enumerate(model.dimensions):
+        cols[f"dim.{d.id}"] = pl.Series([r.dim_scores[i] for r in results], dtype=pl.Float64)
+    code = {o: k for k, o in enumerate(OUTCOMES)}
+    for j, ind in enumerate(model.indicators):
+        cols[f"ind.{ind.id}.points"] = pl.Series([r.points[j] for r in results], dtype=pl.Float64)
+        cols[f"ind.{ind.id}.outcome"] = pl.Series(
+            [code[r.outcomes[j]] for r in results], dtype=pl.UInt8
+        )
+    for j, v in enumerate(model.vetoes):
+        cols[f"veto.{v.id}"] = pl.Series(
+            [None if r.vetoes[j].__class__ is not bool else r.vetoes[j] for r in results],
+            dtype=pl.Boolean,
+        )
+    return pl.DataFrame(cols, height=len(results))
+
+
 def evaluate_dataset(
-    model: Model, dataset: Dataset, registry: Registry | None = None
+    model: Model,
+    dataset: Dataset,
+    registry=None,
+    backend: str = "vectorized",
+    detail: bool = True,
 ) -> Evaluation:
+    """Evaluate every community of `dataset`; see the module docstring."""
     functions = registry.functions if registry is not None else None
-    compiled = compile_model(model, functions)
-    ev = Evaluation(model, compiled, dataset)
-    evaluate = compiled.evaluate
-    ev.results = [
-        evaluate(rec, meta) for rec, meta in zip(dataset.records, dataset.meta, strict=True)
-    ]
+    warnings: list[str] = []
+    meta = _meta_frame(dataset)
+    if backend == "vectorized":
+        try:
+            vm = VectorModel(model, functions)
+        except VectorUnsupported as exc:
+            warnings.append(f"using the reference interpreter: {exc}")
+            backend = "reference"
+    if backend == "vectorized":
+        frame = dataset.frame
+        result = vm.evaluate(frame, detail=detail, keep=[])
+        table = pl.concat([meta, result], how="horizontal")
+        ev = Evaluation(model, dataset, table, backend, functions, warnings)
+    else:
+        compiled = compile_model(model, functions)
+        raws = [
+            compiled.evaluate(rec, m) for rec, m in zip(dataset.records, dataset.meta, strict=True)
+        ]
+        table = pl.concat([meta, table_from_raw(model, compiled, raws, detail)], how="horizontal")
+        ev = Evaluation(model, dataset, table, backend, functions, warnings, compiled)
+    # outcomes as readable labels
+    outcome_cols = [c for c in ev.table.columns if c.endswith(".outcome")]
+    if outcome_cols:
+        ev.table = ev.table.with_columns(
+            [
+                pl.col(c).replace_strict(
+                    list(range(len(OUTCOMES))), OUTCOMES, return_dtype=OutcomeEnum
+                )
+                for c in outcome_cols
+            ]
+        )
     return ev

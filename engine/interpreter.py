@@ -110,6 +110,24 @@ def compile_expr(e: ir.Expr, functions: dict[str, Function]) -> Fn:
         fn = functions[e.func]
         impl = fn.python
         args = [compile_expr(a, functions) for a in e.args]
+        if (
+            e.func in ("ratio", "per_10k")
+            and e.args[1].kind == "const"
+            and isinstance(e.args[1].value, (int, float))
+            and e.args[1].value != 0
+        ):
+            # constant divisor: reciprocal, like the vectorized backend
+            inv = 1.0 / e.args[1].value
+            scale = 10000 if e.func == "per_10k" else 1
+            a0 = args[0]
+
+            def f_div_call(env):
+                x = a0(env)
+                if x.__class__ is Missing:
+                    return x
+                return (x * scale if scale != 1 else x) * inv
+
+            return f_div_call
         if fn.signature.handles_missing:
             return lambda env: impl(*[a(env) for a in args])
         if len(args) == 2:
@@ -175,6 +193,23 @@ def _compile_binary(e: ir.Binary, functions) -> Fn:
             return False
 
         return f_or
+    if (
+        op == "/"
+        and e.right.kind == "const"
+        and isinstance(e.right.value, (int, float))
+        and e.right.value != 0
+    ):
+        # Division by a constant multiplies by its reciprocal, exactly as
+        # Polars does for a scalar divisor, so both backends agree to the bit.
+        inv = 1.0 / e.right.value
+
+        def f_div_const(env):
+            a = fa(env)
+            if a.__class__ is Missing:
+                return a
+            return a * inv
+
+        return f_div_const
     if op == "/":
 
         def f_div(env):
@@ -248,13 +283,13 @@ def _compile_scoring(ind: ir.Indicator, functions) -> Callable[[Env], tuple[Any,
         flo = compile_expr(s.low, functions)
         fhi = compile_expr(s.high, functions)
         if s.low.kind == "const" and s.high.kind == "const" and s.low.value != s.high.value:
-            lo_c, span_c = s.low.value, s.high.value - s.low.value
+            lo_c, inv_span = s.low.value, 1.0 / (s.high.value - s.low.value)
 
             def score_const_linear(env):
                 v = f(env)
                 if v.__class__ is Missing:
                     return v, 0.0, MISSING
-                t = (v - lo_c) / span_c
+                t = (v - lo_c) * inv_span
                 if t >= 1.0 - EPS:
                     return v, full, PASS
                 if t <= EPS:
@@ -499,25 +534,28 @@ class CompiledModel:
         dim_max: list[float] = [0.0] * nd  # points actually available (after skips)
         dim_missing = [False] * nd
         for di in range(nd - 1, -1, -1):
-            earned, avail = self._aggregate(
+            scored, bonus, avail = self._aggregate(
                 self.dim_specs[di], points, outcomes, dim_scores, dim_max, dim_missing
             )
             declared = self.dim_points[di]
+            if avail <= EPS:
+                # nothing in it could be scored: the dimension is left out
+                # (its bonus points, if any, still count)
+                dim_missing[di] = True
+                dim_scores[di] = bonus
+                dim_max[di] = 0.0
+                continue
             if avail < declared - EPS:
                 # some children were skipped: rescale to the declared points
-                if avail <= EPS:
-                    dim_missing[di] = True
-                    dim_scores[di] = 0.0
-                    dim_max[di] = 0.0
-                    continue
-                earned = earned * declared / avail
-            dim_scores[di] = earned
+                scored = scored * declared / avail
+            dim_scores[di] = scored + bonus
             dim_max[di] = declared
-        total, avail = self._aggregate(
+        scored, bonus, avail = self._aggregate(
             self.top_spec, points, outcomes, dim_scores, dim_max, dim_missing
         )
         if avail < self.model.total - EPS and avail > EPS:
-            total = total * self.model.total / avail
+            scored = scored * self.model.total / avail
+        total = scored + bonus
 
         r = RawResult(self)
         r.env = env
@@ -534,27 +572,34 @@ class CompiledModel:
         return r
 
     def _spec(self, children: list[tuple[bool, int]]) -> tuple:
-        """Precomputed sums for `_aggregate`: indicator indices, the ones
-        with policy skip, sub-dimension indices, and the full available points."""
-        inds = [i for is_dim, i in children if not is_dim]
+        """Precomputed index lists for `_aggregate`: scored indicators, bonus
+        indicators, the scored ones with policy skip, sub-dimensions, and the
+        points available when nothing is skipped."""
+        inds = [i for is_dim, i in children if not is_dim and not self.bonus[i]]
+        bonus = [i for is_dim, i in children if not is_dim and self.bonus[i]]
         skips = [i for i in inds if self.skip[i]]
         dims = [i for is_dim, i in children if is_dim]
-        return inds, skips, dims, sum(self.max_points[i] for i in inds)
+        return inds, bonus, skips, dims, sum(self.max_points[i] for i in inds)
 
     def _aggregate(self, spec, points, outcomes, dim_scores, dim_max, dim_missing):
-        """Sum the points of children; skipped (missing + skip) children are
-        left out of both the earned and the available points. (A missing
-        indicator has 0 points, so summing all indicators is right.)"""
-        inds, skips, dims, avail = spec
-        earned = sum([points[i] for i in inds])
+        """(scored points, bonus points, available points) of some children.
+        Skipped children (missing with policy skip) are left out of both the
+        scored and the available points; a missing indicator has 0 points, so
+        summing all indicators is right. Bonus points are never rescaled; a
+        left-out sub-dimension contributes only its bonus."""
+        inds, bonus_inds, skips, dims, avail = spec
+        scored = sum([points[i] for i in inds])
+        bonus = sum([points[i] for i in bonus_inds])
         for i in skips:
             if outcomes[i] == MISSING:
                 avail -= self.max_points[i]
         for j in dims:
-            if not dim_missing[j]:
-                earned += dim_scores[j]
+            if dim_missing[j]:
+                bonus += dim_scores[j]
+            else:
+                scored += dim_scores[j]
                 avail += dim_max[j]
-        return earned, avail
+        return scored, bonus, avail
 
     def result_env(self, r: RawResult, full: bool = True) -> Env:
         """Names available to grade conditions (with `full=False`, only the
@@ -563,12 +608,12 @@ class CompiledModel:
         model = self.model
         need = None if full else self.uses_results
         env["total"] = r.total
-        env["share"] = r.total / model.total if model.total else Missing(DIV_ZERO)
+        env["share"] = r.total * (1.0 / model.total) if model.total else Missing(DIV_ZERO)
         if need is None or "min_dimension" in need or any(d.id in need for d in model.dimensions):
             shares = []
             for i, d in enumerate(model.dimensions):
                 if d.points and r.dim_max[i] > 0:
-                    share = r.dim_scores[i] / d.points
+                    share = r.dim_scores[i] * (1.0 / d.points)
                 else:
                     share = Missing("dimension has no scored indicators")
                 env[d.id] = share

@@ -228,7 +228,10 @@ class VectorModel:
             lo = self.expr(s.low)
             hi = self.expr(s.high)
             missing = missing | lo.is_null() | hi.is_null() | (hi == lo)
-            t = (v - lo) / (hi - lo)
+            if s.low.kind == "const" and s.high.kind == "const" and s.low.value != s.high.value:
+                t = (v - lo) / pl.lit(float(s.high.value - s.low.value))  # scalar: reciprocal
+            else:
+                t = (v - lo) / (hi - lo)
             points = (
                 pl.when(missing)
                 .then(0.0)
@@ -346,15 +349,15 @@ class VectorModel:
         for depth in sorted(by_depth, reverse=True):
             exprs = []
             for d in by_depth[depth]:
-                earned, avail = self._aggregate(d.children)
+                scored, bonus, avail = self._aggregate(d.children)
                 declared = float(d.points)
                 dim_missing = avail <= EPS
                 score = (
                     pl.when(dim_missing)
-                    .then(0.0)
+                    .then(bonus)
                     .when(avail < declared - EPS)
-                    .then(earned * declared / avail)
-                    .otherwise(earned)
+                    .then(scored * declared / avail + bonus)
+                    .otherwise(scored + bonus)
                 )
                 exprs.append(score.alias(f"dim.{d.id}"))
                 exprs.append(
@@ -362,12 +365,13 @@ class VectorModel:
                 )
             lf = lf.with_columns(exprs)
 
-        earned, avail = self._aggregate(model.top)
+        scored, bonus, avail = self._aggregate(model.top)
         declared_total = float(model.total)
         total = (
             pl.when((avail < declared_total - EPS) & (avail > EPS))
-            .then(earned * declared_total / avail)
-            .otherwise(earned)
+            .then(scored * declared_total / avail)
+            .otherwise(scored)
+            + bonus
         )
         missing = pl.sum_horizontal(
             [(pl.col(f"ind.{i.id}.outcome") == MISSING).cast(pl.Int64) for i in model.indicators]
@@ -377,29 +381,30 @@ class VectorModel:
         lf = lf.with_columns(total.alias("total"), missing.alias("missing"))
         return self._grades(lf)
 
-    def _aggregate(self, children: list[ir.Child]) -> tuple[pl.Expr, pl.Expr]:
+    def _aggregate(self, children: list[ir.Child]) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
         """Mirror of the interpreter's `_aggregate`, term for term and in the
-        same order, so the floating-point sums agree."""
-        inds = [c.id for c in children if c.kind == "indicator"]
+        same order, so the floating-point sums agree: (scored, bonus, available)."""
+        inds = [
+            self.model.indicators[self.ind_pos[c.id]] for c in children if c.kind == "indicator"
+        ]
+        scored_inds = [i for i in inds if not i.is_bonus]
+        bonus_inds = [i for i in inds if i.is_bonus]
         dims = [c.id for c in children if c.kind == "dimension"]
-        maxp = {
-            i: 0.0
-            if self.model.indicators[self.ind_pos[i]].is_bonus
-            else float(self.model.indicators[self.ind_pos[i]].points)
-            for i in inds
-        }
-        skips = [i for i in inds if self.model.indicators[self.ind_pos[i]].missing == "skip"]
-        earned = _ordered_sum([pl.col(f"ind.{i}.points") for i in inds])
-        avail: pl.Expr = pl.lit(float(sum(maxp[i] for i in inds)))
-        for i in skips:
-            avail = avail - pl.when(pl.col(f"ind.{i}.outcome") == MISSING).then(maxp[i]).otherwise(
-                0.0
-            )
+        scored = _ordered_sum([pl.col(f"ind.{i.id}.points") for i in scored_inds])
+        bonus = _ordered_sum([pl.col(f"ind.{i.id}.points") for i in bonus_inds])
+        avail: pl.Expr = pl.lit(float(sum(float(i.points) for i in scored_inds)))
+        for i in scored_inds:
+            if i.missing == "skip":
+                avail = avail - pl.when(pl.col(f"ind.{i.id}.outcome") == MISSING).then(
+                    float(i.points)
+                ).otherwise(0.0)
         for d in dims:
             present = pl.col(f"dim.{d}.max") > 0
-            earned = earned + pl.when(present).then(pl.col(f"dim.{d}")).otherwise(0.0)
+            score = pl.col(f"dim.{d}")
+            scored = scored + pl.when(present).then(score).otherwise(0.0)
+            bonus = bonus + pl.when(present).then(0.0).otherwise(score)
             avail = avail + pl.when(present).then(pl.col(f"dim.{d}.max")).otherwise(0.0)
-        return earned, avail
+        return scored, bonus, avail
 
     def _grades(self, lf: pl.LazyFrame) -> pl.LazyFrame:
         model = self.model
@@ -487,18 +492,18 @@ class VectorModel:
         lf = self.plan(lf, detail=detail)
         if keep is not None:
             lf = lf.select(keep + self.result_columns(detail))
-        out = lf.collect()
-        return out
+        return lf.collect()
 
     def result_columns(self, detail: bool = True) -> list[str]:
+        """Summary columns; with `detail`, every indicator's points, outcome
+        and value and every veto too (a wide table: 3 columns per indicator)."""
         m = self.model
         cols = ["total", "grade", "grade_index", "next_grade", "vetoes", "missing"]
         cols += [f"dim.{d.id}" for d in m.dimensions]
-        for ind in m.indicators:
-            cols += [f"ind.{ind.id}.points", f"ind.{ind.id}.outcome"]
-            if detail:
-                cols.append(f"ind.{ind.id}.value")
-        cols += [f"veto.{v.id}" for v in m.vetoes]
+        if detail:
+            for ind in m.indicators:
+                cols += [f"ind.{ind.id}.points", f"ind.{ind.id}.outcome", f"ind.{ind.id}.value"]
+            cols += [f"veto.{v.id}" for v in m.vetoes]
         return cols
 
 

@@ -1,0 +1,161 @@
+"""Vectorized backend benchmark (not part of the test suite).
+
+    python benchmarks/bench_vectorized.py [--sizes 10000,100000,1000000] [--repeat 3]
+
+For `four_type` and a generated 133-criteria model (60 numeric inputs, 3%
+missing), at each size: the reference interpreter (10k records, per record,
+extrapolated), the vectorized backend (summary table; evaluation only, the
+input frame already in memory), and for the generated model a hand-written
+Polars query of the same model (the floor), with the ratios. Peak memory of
+one evaluation is measured in a fresh process (ru_maxrss growth over the
+loaded input) and reported as a multiple of the input table's size.
+Medians of --repeat runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+sys.path.insert(0, str(Path(__file__).parent))
+from genmodel import generate_model  # noqa: E402
+from handwritten import handwritten_query  # noqa: E402
+
+from zhili.dsl.checker import check  # noqa: E402
+from zhili.dsl.parser import parse  # noqa: E402
+from zhili.engine.interpreter import compile_model  # noqa: E402
+from zhili.engine.plugins import Registry  # noqa: E402
+from zhili.engine.vectorized import VectorModel, input_col  # noqa: E402
+
+
+def synthetic_frame(model, n: int, seed: int = 0, missing: float = 0.03) -> pl.DataFrame:
+    """A typed input frame for `model`, values within each input's range."""
+    rng = np.random.default_rng(seed)
+    cols = {}
+    for f in model.inputs:
+        lo = f.min if f.min is not None else 0.0
+        if f.type == "bool":
+            s = pl.Series(rng.random(n) < 0.8)
+        elif f.type == "enum":
+            s = pl.Series(np.array(f.values or [""])[rng.integers(0, max(len(f.values), 1), n)])
+        elif f.type == "percent":
+            hi = f.max if f.max is not None else 1.0
+            lo2 = lo if f.min is not None else max(lo, hi - 0.5)
+            s = pl.Series(lo2 + (hi - lo2) * (1 - rng.random(n) ** 2))
+        elif f.type == "int":
+            hi = f.max if f.max is not None else (lo + 50)
+            s = pl.Series((lo + (hi - lo) * rng.random(n) ** 2).round().astype(np.int64))
+        elif f.type == "number":
+            hi = f.max if f.max is not None else lo + 50
+            s = pl.Series(lo + (hi - lo) * rng.random(n))
+        elif f.type == "date":
+            s = pl.Series(np.full(n, np.datetime64("2020-01-01"))).cast(pl.Date)
+        else:
+            s = pl.Series(["x"] * n)
+        mask = rng.random(n) < missing
+        s = s.scatter(np.nonzero(mask)[0], None)
+        cols[input_col(f.id)] = s
+    return pl.DataFrame(cols)
+
+
+def median_time(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+MEMORY_PROBE = """
+import resource, sys, json
+sys.path.insert(0, {bench!r})
+import polars as pl
+from zhili.dsl.parser import parse
+from zhili.dsl.checker import check
+from zhili.engine.vectorized import VectorModel
+from handwritten import handwritten_query
+text = open({model_path!r}, encoding="utf-8").read()
+model = check(parse(text).tree, text).model
+df = pl.read_parquet({data!r})
+size = df.estimated_size()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+if {which!r} == "vectorized":
+    out = VectorModel(model).evaluate(df, detail=False, keep=[])
+else:
+    out = handwritten_query(model, df.lazy()).collect()
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({{"input": size, "extra": after - before}}))
+"""
+
+
+def peak_memory(model_text: str, frame: pl.DataFrame, which: str, tmp: Path) -> dict:
+    model_path = tmp / "model.gov"
+    model_path.write_text(model_text, encoding="utf-8")
+    data = tmp / "data.parquet"
+    frame.write_parquet(data)
+    code = MEMORY_PROBE.format(bench=str(Path(__file__).parent), model_path=str(model_path), data=str(data), which=which)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--sizes", default="10000,100000,1000000")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--no-memory", action="store_true")
+    args = ap.parse_args()
+    sizes = [int(x) for x in args.sizes.split(",")]
+
+    reg = Registry()
+    four = reg.models["four_type"]
+    gen_text = generate_model()
+    gen = check(parse(gen_text, "bench133.gov").tree, gen_text).model
+    models = [("four_type", four.model, four.source), ("generated-133", gen, gen_text)]
+    print(f"polars {pl.__version__}, threads {pl.thread_pool_size()}; medians of {args.repeat} runs")
+    for name, model, text in models:
+        vm = VectorModel(model)
+        compiled = compile_model(model)
+        # reference interpreter on 10k records, per record
+        small = synthetic_frame(model, 10_000, seed=1)
+        records = [
+            {k[3:]: v for k, v in row.items()} for row in small.iter_rows(named=True)
+        ]
+        t_ref = median_time(lambda: [compiled.evaluate(r) for r in records], args.repeat) / len(records)
+        print(f"\n{name}: {len(model.indicators)} indicators, {len(model.inputs)} inputs")
+        print(f"  reference interpreter: {t_ref * 1e6:8.1f} µs/record (10k records)")
+        for n in sizes:
+            frame = synthetic_frame(model, n, seed=2)
+            t_vec = median_time(lambda: vm.evaluate(frame, detail=False, keep=[]), args.repeat)
+            line = (
+                f"  {n:>9,} records  vectorized {t_vec:7.3f} s ({t_vec / n * 1e6:6.2f} µs/record, "
+                f"{t_ref * n / t_vec:6.0f}x the interpreter)"
+            )
+            if name == "generated-133":
+                t_floor = median_time(lambda: handwritten_query(model, frame.lazy()).collect(), args.repeat)
+                line += f"  hand-written Polars {t_floor:7.3f} s  ratio {t_vec / t_floor:4.2f}"
+            print(line)
+            if not args.no_memory and n == sizes[-1]:
+                with tempfile.TemporaryDirectory() as tmp:
+                    mem = peak_memory(text, frame, "vectorized", Path(tmp))
+                    msg = (
+                        f"  peak memory at {n:,}: input {mem['input'] / 1e6:7.1f} MB, evaluation adds "
+                        f"{mem['extra'] / 1e6:7.1f} MB ({mem['extra'] / mem['input']:.2f}x input)"
+                    )
+                    if name == "generated-133":
+                        floor = peak_memory(text, frame, "handwritten", Path(tmp))
+                        msg += f"; hand-written adds {floor['extra'] / 1e6:7.1f} MB"
+                    print(msg)
+
+
+if __name__ == "__main__":
+    main()
