@@ -746,6 +746,19 @@ def demo_cmd(ctx: Ctx, model):
     )
 
 
+# Commands of other areas live in their own modules; each has a
+# `register(cli)` that adds its commands to the group.
+def _register_command_modules() -> None:
+    import importlib
+
+    for name in ("cli_runs", "cli_tui", "cli_district"):
+        module = importlib.import_module(f"zhili.engine.{name}")
+        module.register(cli)
+
+
+_register_command_modules()
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="zhili", standalone_mode=True)
