@@ -863,7 +863,7 @@ class _Checker:
                 self.err(m.tier_unreachable(tier.span))
             th, tt = self._expr(tier.threshold, "model")
             self._comparable(
-                tier.threshold.span, vt, tt, tier.span, ordered=tier.op not in ("==", "!=")
+                tier.threshold.span, vt, tt, tier.threshold.span, ordered=tier.op not in ("==", "!=")
             )
             tiers.append(ir.Tier(op=tier.op, threshold=th, points=tp))
             if (

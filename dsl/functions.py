@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from zhili.dsl.i18n import _
+
 NUMERIC = ("int", "number", "percent")
 
 
@@ -32,9 +34,9 @@ class Signature:
     def arity_text(self) -> str:
         lo = self.min_args if self.min_args is not None else len(self.params)
         if self.variadic:
-            return f"{lo} or more"
+            return _("{n} or more").format(n=lo)
         if lo != len(self.params):
-            return f"{lo} to {len(self.params)}"
+            return _("{lo} to {hi}").format(lo=lo, hi=len(self.params))
         return str(lo)
 
 

@@ -24,6 +24,7 @@ from zhili.dsl import ast
 from zhili.dsl import messages as m
 from zhili.dsl.ast import Span
 from zhili.dsl.diagnostics import Diagnostic, sort_and_cap
+from zhili.dsl.i18n import _
 
 MAX_FILE_BYTES = 1_000_000
 MAX_NESTING = 64
@@ -294,7 +295,7 @@ SYNTAX_EXAMPLES: dict[str, list[str]] = {
 
 def _describe_token(tok: Token) -> str:
     if tok.type == "$END":
-        return "the end of the file"
+        return _("the end of the file")
     value = tok.value if len(tok.value) <= 40 else tok.value[:30] + "…"  # a 1 MB string
     return f"`{value}`"
 
@@ -305,7 +306,7 @@ def _expected_names(exc: UnexpectedInput) -> list[str]:
     lark = _lark()
     for name in sorted(expected):
         if name in _TOKEN_TEXT:
-            names.append(_TOKEN_TEXT[name])
+            names.append(_(_TOKEN_TEXT[name]))
             continue
         try:
             term = lark.get_terminal(name)

@@ -47,13 +47,13 @@ def substitutions(expr: ir.Expr, env: dict[str, Any], model: ir.Model, depth: in
                 label = f" 「{f.label}」" if f and f.label else ""
                 shown = fmt_value(value, node.type)
                 if isinstance(value, Missing):
-                    shown = _("missing") + f" ({_(value.reason)})"
+                    shown = _("missing") + f" ({value.text()})"
                 out.append(f"{pad}{node.name}{label} = {shown}")
             else:
                 d = lets[node.name]
                 shown = fmt_value(value, d.type)
                 if isinstance(value, Missing):
-                    shown = _("missing") + f" ({_(value.reason)})"
+                    shown = _("missing") + f" ({value.text()})"
                 out.append(f"{pad}{node.name} = {d.expr.text} = {shown}")
                 visit(d.expr, level + 1)
 

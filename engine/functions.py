@@ -13,15 +13,27 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from zhili.dsl.functions import BUILTINS, Signature
+from zhili.dsl.i18n import N_, _
 
 
 class Missing:
-    """A missing value, with the reason it is missing."""
+    """A missing value, with the reason it is missing: `message` is an English
+    catalog message (marked with `N_`) whose `{placeholders}` are filled from
+    `args`. `reason` is the English text, `text()` the current language's."""
 
-    __slots__ = ("reason",)
+    __slots__ = ("message", "args")
 
-    def __init__(self, reason: str):
-        self.reason = reason
+    def __init__(self, message: str, **args: str):
+        self.message = message
+        self.args = args
+
+    @property
+    def reason(self) -> str:
+        return self.message.format(**self.args) if self.args else self.message
+
+    def text(self) -> str:
+        message = _(self.message)
+        return message.format(**self.args) if self.args else message
 
     def __repr__(self) -> str:
         return f"Missing({self.reason!r})"
@@ -33,7 +45,10 @@ class Missing:
         return 0
 
 
-DIV_ZERO = "division by zero"
+DIV_ZERO = N_("division by zero")
+NO_VALUE = N_("no value for `{name}`")
+NO_DIMENSION_SCORE = N_("dimension has no scored indicators")
+NO_DIMENSION = N_("no dimension was scored")
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,15 @@ from collections.abc import Callable
 from typing import Any
 
 from zhili.dsl import model as ir
-from zhili.engine.functions import BUILTIN_FUNCTIONS, DIV_ZERO, Function, Missing
+from zhili.engine.functions import (
+    BUILTIN_FUNCTIONS,
+    DIV_ZERO,
+    NO_DIMENSION,
+    NO_DIMENSION_SCORE,
+    NO_VALUE,
+    Function,
+    Missing,
+)
 
 Env = dict[str, Any]
 Fn = Callable[[Env], Any]
@@ -510,7 +518,7 @@ class CompiledModel:
         env: Env = {}
         for name in self.input_ids:
             v = record.get(name)
-            env[name] = Missing(f"no value for `{name}`") if v is None else v
+            env[name] = Missing(NO_VALUE, name=name) if v is None else v
         return env
 
     def evaluate(self, record: dict[str, Any], meta: dict[str, Any] | None = None) -> RawResult:
@@ -615,12 +623,12 @@ class CompiledModel:
                 if d.points and r.dim_max[i] > 0:
                     share = r.dim_scores[i] * (1.0 / d.points)
                 else:
-                    share = Missing("dimension has no scored indicators")
+                    share = Missing(NO_DIMENSION_SCORE)
                 env[d.id] = share
                 if d.parent is None:
                     shares.append(share)
             present = [s for s in shares if s.__class__ is not Missing]
-            env["min_dimension"] = min(present) if present else Missing("no dimension was scored")
+            env["min_dimension"] = min(present) if present else Missing(NO_DIMENSION)
         env["vetoed"] = any(t is True for t in r.vetoes)
         env["missing_count"] = r.missing_count
         for i, ind in enumerate(model.indicators):

@@ -130,8 +130,8 @@ def _reason(ind: ir.Indicator, value: Any, points: float, outcome: str) -> str:
     shown = fmt_value(value, vt)
     expr = s.value.text or ind.id
     if outcome == "missing":
-        reason = value.reason if isinstance(value, Missing) else _("no value")
-        return _("missing: {reason}").format(reason=_(reason))
+        reason = value.text() if isinstance(value, Missing) else _("no value")
+        return _("missing: {reason}").format(reason=reason)
     if s.form in ("pass", "bonus_when"):
         if outcome == "pass":
             return _("{expr} holds").format(expr=expr)
@@ -217,7 +217,7 @@ def build_result(raw) -> CommunityResult:
     for j, v in enumerate(model.vetoes):
         t = raw.vetoes[j]
         if t.__class__ is Missing:
-            triggered, reason = None, _("missing: {reason}").format(reason=_(t.reason))
+            triggered, reason = None, _("missing: {reason}").format(reason=t.text())
         elif t:
             triggered, reason = (
                 True,
@@ -237,7 +237,7 @@ def build_result(raw) -> CommunityResult:
             )
         )
     trace = {k: jsonable(val) for k, val in raw.env.items()}
-    missing_reasons = {k: val.reason for k, val in raw.env.items() if val.__class__ is Missing}
+    missing_reasons = {k: val.text() for k, val in raw.env.items() if val.__class__ is Missing}
     return CommunityResult(
         model=model.id,
         model_version=model.version,

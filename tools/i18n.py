@@ -58,15 +58,9 @@ MO_PATH = PO_PATH.with_suffix(".mo")
 GETTEXT_NAMES = {"_", "gettext", "N_"}
 NGETTEXT_NAMES = {"ngettext"}
 
-# Why a value is missing (`Missing.reason`, engine/functions.py and engine/interpreter.py).
-MISSING_REASONS = (
-    "division by zero",
-    "no value",
-    "dimension has no scored indicators",
-    "no dimension was scored",
-)
-
 # Non-literal `_()` calls: (file, source of the argument) -> the values it can take.
+# (Why a value is missing: `Missing.reason` messages are marked with `N_` in
+# engine/functions.py, so the extractor finds them there.)
 DYNAMIC: dict[tuple[str, str], tuple[str, ...]] = {
     # checker: the kind of a result name used outside grade conditions
     ("dsl/checker.py", "kind"): ("dimension", "indicator", "veto"),
@@ -74,9 +68,8 @@ DYNAMIC: dict[tuple[str, str], tuple[str, ...]] = {
     ("engine/cli.py", "p.severity"): ("error", "warning", "info"),
     # explain: a veto's effect (ir.Veto.effect)
     ("engine/explain.py", "v.effect"): ("caps", "blocks"),
-    ("engine/explain.py", "value.reason"): MISSING_REASONS,
-    ("engine/results.py", "reason"): MISSING_REASONS,
-    ("engine/results.py", "t.reason"): MISSING_REASONS,
+    # functions: Missing.text() translates its own reason (an N_ message)
+    ("engine/functions.py", "self.message"): (),
 }
 
 HEADER = (
