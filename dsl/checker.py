@@ -77,6 +77,7 @@ class _T:
     values: tuple[str, ...] = ()
     literal: str | None = None
     error: bool = False
+    source: str | None = None  # the input an enum value comes from
 
 
 ERR = _T("any", error=True)
@@ -492,7 +493,7 @@ class _Checker:
                     self.inputs[name].type.name, self.inputs[name].type.values
                 )
                 return ir.Ref(name=name, scope="input", type=_ir_type(t), text=text, span=span), _T(
-                    t.name, t.values
+                    t.name, t.values, source=name
                 )
             if kind == "let":
                 self.used.add(name)
@@ -558,15 +559,7 @@ class _Checker:
                 other = rt if a == "percent" else lt
                 if other.literal is not None and float(other.literal) == 0:
                     return _T("percent")
-                self.err(
-                    m.type_mismatch(
-                        e.span,
-                        _("cannot add or subtract a percentage and a count"),
-                        (_("help: write {lit}% if a share was meant").format(lit=other.literal),)
-                        if other.literal
-                        else (),
-                    )
-                )
+                self.err(m.percent_arith(e.span, other.literal))
                 return ERR
             if a == "percent":
                 return _T("percent")
@@ -600,7 +593,7 @@ class _Checker:
                     and enum_t.values
                     and other.literal not in enum_t.values
                 ):
-                    self.err(m.unknown_enum_value(span, other.literal, "enum", enum_t.values))
+                    self.err(m.unknown_enum_value(span, other.literal, enum_t.source or "enum", enum_t.values))
                 if ordered:
                     self.err(
                         m.type_mismatch(whole, _("choices can only be compared with == and !="))

@@ -243,6 +243,13 @@ def type_mismatch(span: Span, message: str, notes: tuple[str, ...] = ()) -> Diag
     return Diagnostic("type-mismatch", E, message, span, notes)
 
 
+def percent_arith(span: Span, literal: str | None) -> Diagnostic:
+    notes = (_("help: write {lit}% if a share was meant").format(lit=literal),) if literal else ()
+    return Diagnostic(
+        "unit-mismatch", E, _("cannot add or subtract a percentage and a count"), span, notes
+    )
+
+
 def expected_type(span: Span, expected: str, found: str) -> Diagnostic:
     return Diagnostic(
         "type-mismatch",
@@ -438,7 +445,7 @@ def value_type(span: Span, name: str, expected: str) -> Diagnostic:
     return Diagnostic(
         "type-mismatch",
         E,
-        _("`{name}` takes a {expected} value").format(name=name, expected=expected),
+        _("`{name}` takes {expected}").format(name=name, expected=expected),
         span,
     )
 
