@@ -130,18 +130,20 @@ def main() -> None:
         records = [
             {k[3:]: v for k, v in row.items()} for row in small.iter_rows(named=True)
         ]
-        t_ref = median_time(lambda: [compiled.evaluate(r) for r in records], args.repeat) / len(records)
+        t_ref = median_time(lambda c=compiled, rs=records: [c.evaluate(r) for r in rs], args.repeat) / len(records)
         print(f"\n{name}: {len(model.indicators)} indicators, {len(model.inputs)} inputs")
         print(f"  reference interpreter: {t_ref * 1e6:8.1f} µs/record (10k records)")
         for n in sizes:
             frame = synthetic_frame(model, n, seed=2)
-            t_vec = median_time(lambda: vm.evaluate(frame, detail=False, keep=[]), args.repeat)
+            t_vec = median_time(lambda v=vm, f=frame: v.evaluate(f, detail=False, keep=[]), args.repeat)
             line = (
                 f"  {n:>9,} records  vectorized {t_vec:7.3f} s ({t_vec / n * 1e6:6.2f} µs/record, "
                 f"{t_ref * n / t_vec:6.0f}x the interpreter)"
             )
             if name == "generated-133":
-                t_floor = median_time(lambda: handwritten_query(model, frame.lazy()).collect(), args.repeat)
+                t_floor = median_time(
+                    lambda m=model, f=frame: handwritten_query(m, f.lazy()).collect(), args.repeat
+                )
                 line += f"  hand-written Polars {t_floor:7.3f} s  ratio {t_vec / t_floor:4.2f}"
             print(line)
             if not args.no_memory and n == sizes[-1]:
