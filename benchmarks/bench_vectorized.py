@@ -77,24 +77,34 @@ def median_time(fn, repeat: int) -> float:
 
 
 MEMORY_PROBE = """
-import resource, sys, json
+import sys, json, gc
 sys.path.insert(0, {bench!r})
 import polars as pl
 from zhili.dsl.parser import parse
 from zhili.dsl.checker import check
 from zhili.engine.vectorized import VectorModel
 from handwritten import handwritten_query
+
+def rss(field):
+    for line in open("/proc/self/status"):
+        if line.startswith(field):
+            return int(line.split()[1]) * 1024
+
 text = open({model_path!r}, encoding="utf-8").read()
 model = check(parse(text).tree, text).model
+vm = VectorModel(model)
 df = pl.read_parquet({data!r})
 size = df.estimated_size()
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+gc.collect()
+with open("/proc/self/clear_refs", "w") as fh:
+    fh.write("5")  # reset the peak (VmHWM) to the current RSS
+before = rss("VmRSS:")
 if {which!r} == "vectorized":
-    out = VectorModel(model).evaluate(df, detail=False, keep=[])
+    out = vm.evaluate(df, detail=False, keep=[])
 else:
     out = handwritten_query(model, df.lazy()).collect()
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(json.dumps({{"input": size, "extra": after - before}}))
+peak = rss("VmHWM:")
+print(json.dumps({{"input": size, "extra": peak - before}}))
 """
 
 
@@ -150,7 +160,7 @@ def main() -> None:
                 with tempfile.TemporaryDirectory() as tmp:
                     mem = peak_memory(text, frame, "vectorized", Path(tmp))
                     msg = (
-                        f"  peak memory at {n:,}: input {mem['input'] / 1e6:7.1f} MB, evaluation adds "
+                        f"  peak memory at {n:,}: input {mem['input'] / 1e6:7.1f} MB, evaluation's peak adds "
                         f"{mem['extra'] / 1e6:7.1f} MB ({mem['extra'] / mem['input']:.2f}x input)"
                     )
                     if name == "generated-133":

@@ -106,6 +106,7 @@ class VectorModel:
         self.grade_enum = pl.Enum([g.name for g in model.grades]) if model.grades else pl.String
         self.ind_pos = {ind.id: i for i, ind in enumerate(model.indicators)}
         self.dim_by_id = {d.id: d for d in model.dimensions}
+        self._stages: dict[bool, list[list[pl.Expr]]] = {}
         self._check_functions()
 
     def _check_functions(self) -> None:
@@ -207,8 +208,11 @@ class VectorModel:
         raise AssertionError(k)
 
     # ------------------------------------------------------------ scoring
-    def scoring(self, ind: ir.Indicator) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
-        """(value, points, outcome code) for one indicator."""
+    def scoring(self, ind: ir.Indicator) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
+        """(value, points, missing flag, outcome code) for one indicator.
+        Points are written so that a null value gives 0 without an explicit
+        test where the form allows it (the summary plan computes only points
+        and missing flags; outcomes are for the detailed table)."""
         s = ind.scoring
         full = float(ind.points)
         v = self.expr(s.value)
@@ -219,27 +223,23 @@ class VectorModel:
             return pl.lit(c, pl.UInt8)
 
         if s.form in ("pass", "bonus_when"):
-            points = pl.when(missing).then(0.0).when(v).then(full).otherwise(0.0)
+            points = pl.when(v).then(full).otherwise(0.0)
             outcome = (
                 pl.when(missing).then(lit_missing).when(v).then(code(PASS)).otherwise(code(FAIL))
             )
-            return v, points, outcome
+            return v, points, missing, outcome
         if s.form == "linear":
             lo = self.expr(s.low)
             hi = self.expr(s.high)
-            missing = missing | lo.is_null() | hi.is_null() | (hi == lo)
-            if s.low.kind == "const" and s.high.kind == "const" and s.low.value != s.high.value:
+            const = s.low.kind == "const" and s.high.kind == "const" and s.low.value != s.high.value
+            if const:
                 t = (v - lo) / pl.lit(float(s.high.value - s.low.value))  # scalar: reciprocal
             else:
+                missing = missing | lo.is_null() | hi.is_null() | (hi == lo)
                 t = (v - lo) / (hi - lo)
+            points = pl.when(t >= 1.0 - EPS).then(full).when(t <= EPS).then(0.0).otherwise(full * t)
             points = (
-                pl.when(missing)
-                .then(0.0)
-                .when(t >= 1.0 - EPS)
-                .then(full)
-                .when(t <= EPS)
-                .then(0.0)
-                .otherwise(full * t)
+                points.fill_null(0.0) if const else pl.when(missing).then(0.0).otherwise(points)
             )
             outcome = (
                 pl.when(missing)
@@ -250,13 +250,14 @@ class VectorModel:
                 .then(code(FAIL))
                 .otherwise(code(PARTIAL))
             )
-            value = pl.when(hi == lo).then(None).otherwise(v)
-            return value, points, outcome
+            value = v if const else pl.when(hi == lo).then(None).otherwise(v)
+            return value, points, missing, outcome
         if s.form == "tiers":
             thresholds = [self.expr(t.threshold) for t in s.tiers]
-            for th in thresholds:
-                missing = missing | th.is_null()
-            chain = None
+            for t, th in zip(s.tiers, thresholds, strict=True):
+                if t.threshold.kind != "const":
+                    missing = missing | th.is_null()
+            chain = pl.when(missing).then(0.0)
             ops = {
                 ">=": "__ge__",
                 ">": "__gt__",
@@ -266,19 +267,14 @@ class VectorModel:
                 "!=": "__ne__",
             }
             for t, th in zip(s.tiers, thresholds, strict=True):
-                cond = getattr(v, ops[t.op])(th)
-                chain = (pl.when(cond) if chain is None else chain.when(cond)).then(float(t.points))
-            else_points = float(s.else_points)
-            raw = chain.otherwise(else_points) if chain is not None else pl.lit(else_points)
-            points = pl.when(missing).then(0.0).otherwise(raw)
+                chain = chain.when(getattr(v, ops[t.op])(th)).then(float(t.points))
+            points = chain.otherwise(float(s.else_points))
             outcome = self._outcome_from_points(points, missing, full)
-            return v, points, outcome
+            return v, points, missing, outcome
         if s.form == "deduct":
             cap = float(s.cap if s.cap is not None else full)
-            taken = pl.min_horizontal(pl.lit(s.per) * pl.max_horizontal(v, pl.lit(0)), pl.lit(cap))
-            points = (
-                pl.when(missing).then(0.0).when(taken <= EPS).then(full).otherwise(full - taken)
-            )
+            taken = (v.clip(lower_bound=0) * s.per).clip(upper_bound=cap)
+            points = pl.when(taken <= EPS).then(full).otherwise(full - taken).fill_null(0.0)
             outcome = (
                 pl.when(missing)
                 .then(lit_missing)
@@ -288,11 +284,11 @@ class VectorModel:
                 .then(code(FAIL))
                 .otherwise(code(PARTIAL))
             )
-            return v, points, outcome
+            return v, points, missing, outcome
         if s.form == "bonus_per":
             cap = float(s.cap if s.cap is not None else full)
-            earned = pl.min_horizontal(pl.lit(s.per) * pl.max_horizontal(v, pl.lit(0)), pl.lit(cap))
-            points = pl.when(missing).then(0.0).otherwise(earned)
+            earned = (v.clip(lower_bound=0) * s.per).clip(upper_bound=cap)
+            points = earned.fill_null(0.0)
             outcome = (
                 pl.when(missing)
                 .then(lit_missing)
@@ -300,7 +296,7 @@ class VectorModel:
                 .then(code(PASS))
                 .otherwise(code(FAIL))
             )
-            return v, points, outcome
+            return v, points, missing, outcome
         raise AssertionError(s.form)
 
     @staticmethod
@@ -318,29 +314,43 @@ class VectorModel:
     # ------------------------------------------------------------ plan
     def plan(self, lf: pl.LazyFrame, detail: bool = True) -> pl.LazyFrame:
         """Add the result columns to a frame of `in.<input>` columns."""
+        for stage in self.stages(detail):
+            lf = lf.with_columns(stage)
+        return lf
+
+    def stages(self, detail: bool) -> list[list[pl.Expr]]:
+        """The plan as `with_columns` stages, built once per model and mode."""
+        cached = self._stages.get(detail)
+        if cached is None:
+            cached = self._stages[detail] = self._build_stages(detail)
+        return cached
+
+    def _build_stages(self, detail: bool) -> list[list[pl.Expr]]:
         model = self.model
+        stages: list[list[pl.Expr]] = []
         # definitions, in dependency layers
         level: dict[str, int] = {}
         for d in model.lets:  # already in dependency order
             deps = [n.name for n in ir.walk(d.expr) if isinstance(n, ir.Ref) and n.scope == "let"]
             level[d.id] = 1 + max((level[x] for x in deps), default=-1)
         for lv in range(max(level.values(), default=-1) + 1):
-            lf = lf.with_columns(
+            stages.append(
                 [self.expr(d.expr).alias(f"let.{d.id}") for d in model.lets if level[d.id] == lv]
             )
 
         # indicators and vetoes
         cols = []
         for ind in model.indicators:
-            value, points, outcome = self.scoring(ind)
+            value, points, missing, outcome = self.scoring(ind)
             p = f"ind.{ind.id}"
             cols.append(points.alias(f"{p}.points"))
-            cols.append(outcome.alias(f"{p}.outcome"))
+            cols.append(missing.alias(f"{p}.missing"))
             if detail:
+                cols.append(outcome.alias(f"{p}.outcome"))
                 cols.append(value.alias(f"{p}.value"))
         for v in model.vetoes:
             cols.append(self.expr(v.condition).alias(f"veto.{v.id}"))
-        lf = lf.with_columns(cols)
+        stages.append(cols)
 
         # dimensions, deepest first
         by_depth: dict[int, list[ir.Dimension]] = {}
@@ -363,7 +373,7 @@ class VectorModel:
                 exprs.append(
                     pl.when(dim_missing).then(0.0).otherwise(declared).alias(f"dim.{d.id}.max")
                 )
-            lf = lf.with_columns(exprs)
+            stages.append(exprs)
 
         scored, bonus, avail = self._aggregate(model.top)
         declared_total = float(model.total)
@@ -374,12 +384,13 @@ class VectorModel:
             + bonus
         )
         missing = pl.sum_horizontal(
-            [(pl.col(f"ind.{i.id}.outcome") == MISSING).cast(pl.Int64) for i in model.indicators]
+            [pl.col(f"ind.{i.id}.missing").cast(pl.Int64) for i in model.indicators]
             + [pl.col(f"veto.{v.id}").is_null().cast(pl.Int64) for v in model.vetoes]
             + [pl.lit(0, pl.Int64)]
         )
-        lf = lf.with_columns(total.alias("total"), missing.alias("missing"))
-        return self._grades(lf)
+        stages.append([total.alias("total"), missing.alias("missing")])
+        stages.extend(self._grade_stages())
+        return stages
 
     def _aggregate(self, children: list[ir.Child]) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
         """Mirror of the interpreter's `_aggregate`, term for term and in the
@@ -395,7 +406,7 @@ class VectorModel:
         avail: pl.Expr = pl.lit(float(sum(float(i.points) for i in scored_inds)))
         for i in scored_inds:
             if i.missing == "skip":
-                avail = avail - pl.when(pl.col(f"ind.{i.id}.outcome") == MISSING).then(
+                avail = avail - pl.when(pl.col(f"ind.{i.id}.missing")).then(
                     float(i.points)
                 ).otherwise(0.0)
         for d in dims:
@@ -406,7 +417,7 @@ class VectorModel:
             avail = avail + pl.when(present).then(pl.col(f"dim.{d}.max")).otherwise(0.0)
         return scored, bonus, avail
 
-    def _grades(self, lf: pl.LazyFrame) -> pl.LazyFrame:
+    def _grade_stages(self) -> list[list[pl.Expr]]:
         model = self.model
         results: dict[str, pl.Expr] = {
             "total": pl.col("total"),
@@ -468,9 +479,9 @@ class VectorModel:
             separator=",",
             ignore_nulls=True,
         )
-        lf = lf.with_columns(grade_index.alias("grade_index"), vetoes.alias("vetoes"))
+        first = [grade_index.alias("grade_index"), vetoes.alias("vetoes")]
         current = pl.col("grade_index").fill_null(n)
-        lf = lf.with_columns(
+        second = [
             pl.col("grade_index")
             .replace_strict(list(range(n)), names, default=None, return_dtype=self.grade_enum)
             .alias("grade"),
@@ -479,8 +490,8 @@ class VectorModel:
             .otherwise(None)
             .replace_strict(list(range(n)), names, default=None, return_dtype=self.grade_enum)
             .alias("next_grade"),
-        )
-        return lf
+        ]
+        return [first, second]
 
     # ------------------------------------------------------------ entry
     def evaluate(
