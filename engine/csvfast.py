@@ -2,7 +2,7 @@
 
 The record-by-record reader (`engine.data._read_csv`, Python's csv module)
 is exact about line numbers and ragged rows but slow for a million rows.
-For large UTF-8 files this reads every cell as text with Polars and computes
+For UTF-8 files this reads every cell as text with Polars and computes
 each row's line in the file from the newlines inside earlier cells, so
 `DataProblem` rows stay those of the file. A file Polars cannot read this way
 (ragged rows, odd quoting, another encoding) returns None and the exact
@@ -14,8 +14,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
-
-FAST_CSV_BYTES = 16 * 1024 * 1024  # below this the exact reader is fast enough
 
 
 def read_csv_fast(path: Path, data: bytes) -> tuple[list[str], pl.DataFrame, list[int]] | None:
@@ -49,10 +47,14 @@ def read_csv_fast(path: Path, data: bytes) -> tuple[list[str], pl.DataFrame, lis
     header_row = frame.row(0)
     headers = [("" if h is None else str(h)).lstrip("\ufeff").strip() for h in header_row]
     body = frame.slice(1).rename({n: f"c{j}" for j, n in enumerate(names)})
-    # newlines inside quoted cells push later rows down in the file
-    newlines = pl.sum_horizontal(
-        [pl.col(c).str.count_matches("\n").fill_null(0) for c in body.columns] + [pl.lit(0)]
-    )
+    # newlines inside quoted cells push later rows down in the file (a file
+    # without quotes has none)
+    if b'"' in data:
+        newlines = pl.sum_horizontal(
+            [pl.col(c).str.count_matches("\n").fill_null(0) for c in body.columns] + [pl.lit(0)]
+        )
+    else:
+        newlines = pl.lit(0)
     header_nl = sum(str(h).count("\n") for h in header_row if h is not None)
     body = body.with_columns(newlines.alias("__nl")).with_row_index("__i")
     body = body.with_columns(

@@ -14,10 +14,11 @@ import csv
 import datetime as dt
 import io
 import json
+import os
 import re
 import unicodedata
-from dataclasses import dataclass, field
-from decimal import Decimal
+from dataclasses import dataclass, field, replace
+from decimal import MAX_EMAX, MIN_EMIN, Decimal, localcontext
 from pathlib import Path
 from typing import Any
 
@@ -65,9 +66,12 @@ class DataProblem:
     raw: str | None
     message: str
     severity: str = "warning"  # "error" stops a --strict run
+    sheet: str | None = None  # the workbook sheet, for Excel files
 
     def __str__(self) -> str:
         where = self.file
+        if self.sheet:
+            where += f"[{self.sheet}]"
         if self.row is not None:
             where += f":{self.row}"
         if self.column:
@@ -180,7 +184,17 @@ def match_columns(
 
 _SCALE = {"万": 10_000, "亿": 100_000_000}
 _TOO_LARGE = 10**15  # no community count or area comes near this
+_EXP_CLIP = 10**9  # an exponent beyond this is "too large" (or zero) anyway
 _NUM_RE = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$")
+
+
+def _clip_exponent(s: str) -> str:
+    """An exponent beyond ±10^9 becomes ±10^9: the number is too large, or
+    zero as a float, either way (and Decimal refuses longer exponents)."""
+    m = re.search(r"[eE]([+-]?)([0-9]+)$", s)
+    if m is None or int(m[2]) <= _EXP_CLIP:
+        return s
+    return f"{s[: m.start()]}e{m[1]}{_EXP_CLIP}"
 
 
 def convert(raw: Any, f: InputField) -> tuple[Any, str | None]:
@@ -210,19 +224,22 @@ def convert(raw: Any, f: InputField) -> tuple[Any, str | None]:
         s = s[: len(s) - len(unit)]
         if not _NUM_RE.match(s):
             return None, _("not a number")
-        # exact decimal arithmetic, then one rounding to float
-        d = Decimal(s)
-        # 1.2万人 is 12000 people (unless the input itself counts in 万, like 万元)
-        scale = _SCALE.get(unit.strip(WHITESPACE)[:1])
-        if scale and not (f.unit or "").startswith(unit.strip(WHITESPACE)[:1]):
-            d = d * scale
-        if pct and t != "percent":
-            return None, _("a percentage where a count or number is expected")
-        if abs(d) >= _TOO_LARGE:
-            return None, _("the number is too large")
-        if t == "percent":
-            d = d / 100  # 85 and 85% both mean 0.85
-        value = float(d)
+        # exact decimal arithmetic (scaling by powers of ten only moves the
+        # exponent), then one rounding to float
+        with localcontext() as ctx:
+            ctx.prec, ctx.Emax, ctx.Emin = max(28, len(s)), MAX_EMAX, MIN_EMIN
+            d = Decimal(_clip_exponent(s))
+            # 1.2万人 is 12000 people (unless the input itself counts in 万, like 万元)
+            scale = _SCALE.get(unit.strip(WHITESPACE)[:1])
+            if scale and not (f.unit or "").startswith(unit.strip(WHITESPACE)[:1]):
+                d = d.scaleb(len(str(scale)) - 1)
+            if pct and t != "percent":
+                return None, _("a percentage where a count or number is expected")
+            if abs(d) >= _TOO_LARGE:
+                return None, _("the number is too large")
+            if t == "percent":
+                d = d.scaleb(-2)  # 85 and 85% both mean 0.85
+            value = float(d)
         if t == "int":
             if float(value) != int(value):
                 return None, _("not a whole number")
@@ -251,7 +268,7 @@ def convert(raw: Any, f: InputField) -> tuple[Any, str | None]:
             return dt.date(int(m[1]), int(m[2]), int(m[3])), None
         except ValueError:
             return None, _("not a date (YYYY-MM-DD)")
-    return text, None
+    return str(raw).strip(WHITESPACE), None  # free text as written (NFKC only to read it)
 
 
 def _fmt(v, t) -> str:
@@ -286,6 +303,7 @@ class RawTable:
     frame: pl.DataFrame
     lines: list[int]
     problems: list[DataProblem] = field(default_factory=list)
+    sheet: str | None = None  # the sheet read, for a workbook
 
 
 def _check_path(path: Path) -> None:
@@ -295,13 +313,34 @@ def _check_path(path: Path) -> None:
         raise DataError(_("{file}: is a folder, not a data file").format(file=path))
 
 
-def read_raw(path: Path, encoding: str | None = None) -> RawTable:
-    """Read a CSV, TSV, JSON, JSON Lines or Parquet file into text cells."""
+def read_raw(
+    path: Path,
+    encoding: str | None = None,
+    sheet: str | int | None = None,
+    model: Model | None = None,
+) -> RawTable:
+    """Read a CSV, TSV, JSON, JSON Lines, Parquet or Excel file into text
+    cells. `sheet` (name or 1-based position) chooses a workbook's sheet;
+    `model` helps find a workbook's header row below a title. A suffix a
+    plugin reads (hook `zhili_data_readers`) goes to that plugin."""
     _check_path(path)
     suffix = path.suffix.lower()
+    from zhili.engine.plugins import data_reader_for
+
+    plugin_reader = data_reader_for(suffix)
+    if plugin_reader is not None:
+        return _plugin_read(plugin_reader, path)
     if suffix == ".parquet":
         return _read_parquet(path)
+    from zhili.engine.excel import EXCEL_SUFFIXES, read_excel
+
+    if suffix in EXCEL_SUFFIXES:
+        return read_excel(path, sheet, model)
     data = path.read_bytes()
+    if suffix in (".csv", ".txt", ".tsv", "") and _utf8_wanted(encoding):
+        fast = _read_csv_fast(path, data)
+        if fast is not None:
+            return fast
     if suffix in (".json", ".jsonl", ".ndjson"):
         headers, rows = _read_json(path, data)
     elif suffix in (".csv", ".txt", ".tsv", ""):
@@ -309,7 +348,7 @@ def read_raw(path: Path, encoding: str | None = None) -> RawTable:
     else:
         raise DataError(
             _(
-                "{file}: unsupported data format {suffix} (use .csv, .json, .jsonl or .parquet)"
+                "{file}: unsupported data format {suffix} (use .csv, .xlsx, .json, .jsonl or .parquet)"
             ).format(file=path, suffix=suffix)
         )
     problems = []
@@ -317,6 +356,18 @@ def read_raw(path: Path, encoding: str | None = None) -> RawTable:
     columns: list[list[str | None]] = [[] for _ in headers]
     index = {h: j for j, h in enumerate(headers)}
     for line, row in rows:
+        if suffix in (".csv", ".txt", ".tsv", "") and _is_totals_row(row):
+            problems.append(
+                DataProblem(
+                    str(path),
+                    line,
+                    None,
+                    next(v for v in row.values() if isinstance(v, str) and _is_total(v)),
+                    _("a totals row is skipped"),
+                    "info",
+                )
+            )
+            continue
         lines.append(line)
         extra = row.get("\x00extra")
         if extra is not None and any(str(c).strip() for c in extra):
@@ -339,6 +390,85 @@ def read_raw(path: Path, encoding: str | None = None) -> RawTable:
         height=len(lines),
     )
     return RawTable(str(path), headers, frame, lines, problems)
+
+
+# every cell `excel._totals_expr` accepts contains one of these (before NFKC)
+_TOTALS_HINT = r"(?i)[计計]|[汇匯][总總]|[tｔＴ]\s*[oｏＯ]|[sｓＳ]\s*[uｕＵ]"
+
+
+def _utf8_wanted(encoding: str | None) -> bool:
+    return encoding is None or encoding.lower().replace("_", "-") in ("utf-8", "utf8", "utf-8-sig")
+
+
+def _read_csv_fast(path: Path, data: bytes) -> RawTable | None:
+    """A UTF-8 CSV through Polars' reader (`engine.csvfast`); None when the
+    file needs the record-by-record reader (another encoding, ragged rows)."""
+    from zhili.engine.csvfast import read_csv_fast
+    from zhili.engine.excel import _totals_expr
+
+    if b"\x00" in data[:4096]:
+        return None  # the exact reader says it is binary
+    got = read_csv_fast(path, data)
+    if got is None:
+        return None
+    headers, frame, lines = got
+    problems = []
+    cells = frame.columns
+    totals = _totals_expr(cells)
+    if totals is not None and frame.height:
+        frame = frame.with_columns(pl.Series("__line", lines, dtype=pl.Int64))
+        # the exact test normalizes every cell: only try it on likely rows
+        likely = pl.any_horizontal(
+            pl.col(c).str.contains(_TOTALS_HINT).fill_null(False) for c in cells[:6]
+        )
+        hits = frame.filter(likely).filter(totals)
+        for values in hits.iter_rows():
+            label = next(v for v in values[:6] if isinstance(v, str) and _is_total(v))
+            problems.append(
+                DataProblem(
+                    str(path), values[-1], None, label, _("a totals row is skipped"), "info"
+                )
+            )
+        if hits.height:
+            frame = frame.filter(~totals)
+            lines = frame.get_column("__line").to_list()
+        frame = frame.drop("__line")
+    return RawTable(str(path), headers, frame, lines, problems)
+
+
+def _plugin_read(reader, path: Path) -> RawTable:
+    try:
+        raw = reader.read(path)
+    except DataError:
+        raise
+    except Exception as exc:  # a plugin's bug is a data error that names it
+        raise DataError(
+            _("{file}: the reader of plugin {plugin} failed ({error})").format(
+                file=path, plugin=reader.plugin, error=f"{type(exc).__name__}: {exc}"
+            )
+        ) from exc
+    if not isinstance(raw, RawTable):
+        raise DataError(
+            _("{file}: the reader of plugin {plugin} did not return a RawTable").format(
+                file=path, plugin=reader.plugin
+            )
+        )
+    return raw
+
+
+def _is_total(text: str) -> bool:
+    from zhili.engine.excel import _is_total as is_total
+
+    return is_total(text)
+
+
+def _is_totals_row(row: dict[str, Any]) -> bool:
+    """合计/总计/小计 in one of the first cells of a row (JSON records are
+    never totals rows)."""
+    for v in list(row.values())[:6]:
+        if isinstance(v, str) and _is_total(v):
+            return True
+    return False
 
 
 def _json_text(v: Any) -> str:
@@ -477,107 +607,263 @@ def _range_msg(f: InputField, below: bool) -> str:
     return text.format(lo=_fmt(f.min, f.type), hi=_fmt(f.max, f.type))
 
 
-def _convert_expr(col: str, f: InputField) -> tuple[pl.Expr, pl.Expr]:
-    """(typed value, problem message or null) for the text cells of `col`."""
-    raw = pl.col(col)
-    text = raw.str.normalize("NFKC").str.strip_chars()
-    low = text.str.to_lowercase()
-    missing = raw.is_null() | low.is_in(sorted(MISSING_TOKENS))
-    t = f.type
-    none = pl.lit(None, dtype=pl.String)
+_NUM_PARTS = r"^([+-]?)([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE]([+-]?[0-9]+))?([^0-9.eE+-]*)$"
 
-    def problem(cond: pl.Expr, message: str) -> tuple[pl.Expr, pl.Expr]:
-        return cond, pl.lit(message)
+
+def _convert_stages(col: str, f: InputField, key: str) -> list[list[pl.Expr]]:
+    """The conversion of the text cells in `col` for input `f`, as stages of
+    Polars expressions: each stage only reads columns made by the earlier
+    ones, so no expression repeats another (one big nested expression grows
+    exponentially and takes seconds just to plan). The last stage makes
+    `in.<key>` (the typed value) and `p.<key>` (the problem message or null);
+    the scratch columns are named `~<key>.*`."""
+
+    def c(name: str) -> pl.Expr:
+        return pl.col(f"~{key}.{name}")
+
+    def a(expr: pl.Expr, name: str) -> pl.Expr:
+        return expr.alias(f"~{key}.{name}")
+
+    raw = pl.col(col)
+    none = pl.lit(None, dtype=pl.String)
+    stages: list[list[pl.Expr]] = [[a(raw.str.normalize("NFKC").str.strip_chars(), "t")]]
+    text = c("t")
+    missing = a(raw.is_null() | text.str.to_lowercase().is_in(sorted(MISSING_TOKENS)), "m")
+    t = f.type
+
+    def finish(value: pl.Expr, msg: pl.Expr) -> list[pl.Expr]:
+        return [value.alias(f"in.{key}"), msg.alias(f"p.{key}")]
 
     if t == "bool":
-        value = (
-            pl.when(missing)
-            .then(None)
-            .when(low.is_in(sorted(TRUE_TOKENS)))
-            .then(True)
-            .when(low.is_in(sorted(FALSE_TOKENS)))
-            .then(False)
+        low = text.str.to_lowercase()
+        stages.append(
+            [
+                missing,
+                a(
+                    pl.when(low.is_in(sorted(TRUE_TOKENS)))
+                    .then(True)
+                    .when(low.is_in(sorted(FALSE_TOKENS)))
+                    .then(False),
+                    "v",
+                ),
+            ]
         )
+        value = pl.when(c("m")).then(None).otherwise(c("v"))
         msg = (
-            pl.when(~missing & value.is_null())
+            pl.when(~c("m") & c("v").is_null())
             .then(pl.lit(_("not a yes/no value")))
             .otherwise(none)
         )
-        return value, msg
+        stages.append(finish(value, msg))
+        return stages
     if t in ("int", "number", "percent"):
-        s = text.str.replace_all(",", "", literal=True).str.replace_all("，", "", literal=True)
-        pct = s.str.ends_with("%")
-        s = s.str.strip_chars_end("%").str.strip_chars()
-        unit = s.str.extract(r"([^0-9.eE+-]*)$", 1)
-        num = s.str.slice(0, s.str.len_chars() - unit.str.len_chars())
-        valid = num.str.contains(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$")
-        # exact decimal arithmetic (like the reference), then one rounding
-        approx = num.cast(pl.Float64, strict=False)
-        dec = pl.when(approx.abs() < 1e19).then(num).cast(pl.Decimal(38, 18), strict=False)
-        first = unit.str.strip_chars().str.slice(0, 1)
-        for ch, scale in _SCALE.items():
+        s0 = text.str.replace_all(",", "", literal=True).str.replace_all("，", "", literal=True)
+        stages.append([missing, a(s0, "s0")])
+        s = c("s0").str.strip_chars_end("%").str.strip_chars()
+        stages.append(
+            [a(c("s0").str.ends_with("%"), "pct"), a(s.str.extract_groups(_NUM_PARTS), "g")]
+        )
+        # the number is sign · digits · 10^e, exactly (no float yet)
+        g = c("g").struct
+        mant = g.field("2")
+        point = mant.str.find(".", literal=True)
+        frac = pl.when(point.is_null()).then(0).otherwise(mant.str.len_chars() - point - 1)
+        exp_text = g.field("3")
+        exp = (
+            pl.when(exp_text.is_null())
+            .then(0)
+            .otherwise(
+                exp_text.cast(pl.Int64, strict=False).fill_null(
+                    pl.when(exp_text.str.starts_with("-")).then(-_EXP_CLIP).otherwise(_EXP_CLIP)
+                )
+            )
+            .clip(-_EXP_CLIP, _EXP_CLIP)
+        )
+        # 1.2万人 is 12000 people (unless the input itself counts in 万, like 万元)
+        first = g.field("4").str.strip_chars().str.slice(0, 1)
+        scale = pl.lit(0)
+        for ch, factor in _SCALE.items():
             if not (f.unit or "").startswith(ch):
-                dec = pl.when(first == ch).then(dec * scale).otherwise(dec)
-                approx = pl.when(first == ch).then(approx * scale).otherwise(approx)
-        too_large = approx.abs() >= _TOO_LARGE
-        if t == "percent":
-            dec = dec / 100
-        value = dec.cast(pl.Float64)
-        checks = [
-            (~valid, _("not a number")),
-        ]
+                scale = pl.when(first == ch).then(len(str(factor)) - 1).otherwise(scale)
+        stages.append(
+            [
+                a(mant.is_not_null(), "valid"),
+                a(g.field("1"), "sign"),
+                a(mant.str.replace(".", "", literal=True), "digits"),
+                a(exp - frac.cast(pl.Int64) + scale, "e"),
+            ]
+        )
+        sig = c("digits").str.strip_chars_start("0").str.len_chars().cast(pl.Int64)
+        e = c("e") - 2 if t == "percent" else c("e")  # 85 and 85% both mean 0.85
+        number = pl.concat_str([c("sign"), c("digits"), pl.lit("e"), e.cast(pl.String)])
+        stages.append(
+            [
+                a((sig > 0) & (sig + c("e") - 1 >= len(str(_TOO_LARGE)) - 1), "big"),
+                # correctly rounded, like float(Decimal(...))
+                a(number.cast(pl.Float64, strict=False), "x"),
+            ]
+        )
+        value = c("x")
+        checks = [(~c("valid"), _("not a number"))]
         if t != "percent":
-            checks.append((pct, _("a percentage where a count or number is expected")))
-        checks.append((too_large, _("the number is too large")))
+            checks.append((c("pct"), _("a percentage where a count or number is expected")))
+        checks.append((c("big"), _("the number is too large")))
         if t == "int":
             checks.append((value != value.floor(), _("not a whole number")))
         if f.min is not None:
             checks.append((value < f.min - 1e-12, _range_msg(f, True)))
         if f.max is not None:
             checks.append((value > f.max + 1e-12, _range_msg(f, False)))
-        chain = pl.when(missing).then(none)
+        chain = pl.when(c("m")).then(none)
         for cond, message in checks:
             chain = chain.when(cond).then(pl.lit(message))
-        msg = chain.otherwise(none)
-        value = pl.when(missing | msg.is_not_null()).then(None).otherwise(value)
+        stages.append([a(chain.otherwise(none), "p")])
+        value = pl.when(c("m") | c("p").is_not_null()).then(None).otherwise(value)
         if t == "int":
             value = value.cast(pl.Int64)
-        return value, msg
+        stages.append(finish(value, c("p")))
+        return stages
     if t == "enum":
         normed = {norm(v): v for v in f.values}
-        key = text.str.replace_all(_WS_RE, "").str.to_lowercase()
-        mapped = key.replace_strict(
+        key_text = text.str.replace_all(_WS_RE, "").str.to_lowercase()
+        mapped = key_text.replace_strict(
             list(normed), list(normed.values()), default=None, return_dtype=pl.String
         )
-        value = pl.when(missing).then(None).when(text.is_in(f.values)).then(text).otherwise(mapped)
+        stages.append([missing, a(pl.when(text.is_in(f.values)).then(text).otherwise(mapped), "v")])
+        value = pl.when(c("m")).then(None).otherwise(c("v"))
         message = _("not one of: {values}").format(values=", ".join(f.values))
-        msg = pl.when(~missing & value.is_null()).then(pl.lit(message)).otherwise(none)
-        return value, msg
+        msg = pl.when(~c("m") & c("v").is_null()).then(pl.lit(message)).otherwise(none)
+        stages.append(finish(value, msg))
+        return stages
     if t == "date":
         pattern = r"^([0-9]{4})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})"
-        y = text.str.extract(pattern, 1)
-        m = text.str.extract(pattern, 2)
-        d = text.str.extract(pattern, 3)
+        stages.append([missing, a(text.str.extract_groups(pattern), "g")])
+        g = c("g").struct
+        y, m, d = g.field("1"), g.field("2"), g.field("3")
         iso = pl.concat_str([y, pl.lit("-"), m.str.zfill(2), pl.lit("-"), d.str.zfill(2)])
-        value = (
-            pl.when(missing | (y.cast(pl.Int32, strict=False) < 1))
+        date = (
+            pl.when(y.cast(pl.Int32, strict=False) < 1)
             .then(None)
             .otherwise(iso.str.to_date("%Y-%m-%d", strict=False))
         )
+        stages.append([a(date, "v")])
+        value = pl.when(c("m")).then(None).otherwise(c("v"))
         msg = (
-            pl.when(~missing & value.is_null())
+            pl.when(~c("m") & c("v").is_null())
             .then(pl.lit(_("not a date (YYYY-MM-DD)")))
             .otherwise(none)
         )
-        return value, msg
-    value = pl.when(missing).then(None).otherwise(text)
-    return value, none
+        stages.append(finish(value, msg))
+        return stages
+    stages.append([missing])
+    written = raw.str.strip_chars()  # free text as written (NFKC only to read it)
+    stages.append(finish(pl.when(c("m")).then(None).otherwise(written), none))
+    return stages
 
 
-def load(path: Path, model: Model, encoding: str | None = None) -> Dataset:
+# Below this many rows every column goes through the staged conversion at
+# once; above it each column takes a shortcut (see `_convert_large`).
+FAST_FROM_ROWS = 20_000
+
+# plain ASCII decimals: Polars' float parsing gives exactly the value the
+# staged conversion would (both round correctly), and below 10^14 no range
+# of "too large" applies
+_PLAIN = {
+    "int": r"^[0-9]{1,14}$",
+    "number": r"^[0-9]{1,14}(\.[0-9]{1,15})?$",
+    "percent": r"^[0-9]{1,14}(\.[0-9]{1,15})?%?$",
+}
+
+
+def _run_stages(frame: pl.DataFrame, plans: list[list[list[pl.Expr]]]) -> pl.DataFrame:
+    depth = max((len(p) for p in plans), default=0)
+    stages = [[e for p in plans if i < len(p) for e in p[i]] for i in range(depth)]
+    lf = frame.lazy()
+    for i, exprs in enumerate(stages):
+        lf = lf.with_columns(exprs)
+        # a scratch column nothing later reads is dropped at once: with
+        # dozens of inputs they would otherwise all stay in memory together
+        later = {n for e in (x for s in stages[i + 1 :] for x in s) for n in e.meta.root_names()}
+        made = {n for s in stages[: i + 1] for e in s for n in [e.meta.output_name()]}
+        done = [n for n in made if n.startswith("~") and n not in later]
+        if done:
+            lf = lf.drop(done, strict=False)
+    return lf.collect()
+
+
+def convert_columns(
+    frame: pl.DataFrame,
+    specs: dict[str, tuple[str, InputField]],
+    fast_from: int = FAST_FROM_ROWS,
+) -> pl.DataFrame:
+    """`frame` with `in.<key>` and `p.<key>` added for every `key → (text
+    column, input)` of `specs` (and no scratch columns)."""
+    if frame.height < fast_from:
+        return _run_stages(frame, [_convert_stages(col, f, key) for key, (col, f) in specs.items()])
+    # one column at a time in each thread (Polars releases the GIL): most
+    # of the work is string scans that Polars runs on one core per column
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+        parts = pool.map(lambda item: _convert_large(frame, *item[1], item[0]), specs.items())
+        return frame.with_columns(s for pair in list(parts) for s in pair)
+
+
+def _convert_large(
+    frame: pl.DataFrame, col: str, f: InputField, key: str
+) -> tuple[pl.Series, pl.Series]:
+    """One column of a large table, the same values and messages as the
+    staged conversion: plain numbers are cast directly and only the other
+    cells are staged; other types stage each distinct cell once."""
+    out_v, out_p = f"in.{key}", f"p.{key}"
+    if f.type in _PLAIN:
+        raw = pl.col(col)
+        text = (  # 85 and 85% both mean 0.85
+            pl.concat_str([raw.str.strip_suffix("%"), pl.lit("e-2")])
+            if f.type == "percent"
+            else raw
+        )
+        step = frame.select(
+            raw.str.contains(_PLAIN[f.type]).fill_null(False).alias("plain"),
+            text.cast(pl.Int64 if f.type == "int" else pl.Float64, strict=False).alias("x"),
+        )
+        x = pl.col("x")
+        msg = pl.lit(None, dtype=pl.String)
+        if f.max is not None:
+            msg = pl.when(x > f.max + 1e-12).then(pl.lit(_range_msg(f, False))).otherwise(msg)
+        if f.min is not None:
+            msg = pl.when(x < f.min - 1e-12).then(pl.lit(_range_msg(f, True))).otherwise(msg)
+        fast = step.with_columns(msg.alias(out_p)).select(
+            "plain",
+            pl.when(pl.col("plain") & pl.col(out_p).is_null()).then(x).alias(out_v),
+            pl.when(pl.col("plain")).then(pl.col(out_p)).alias(out_p),
+        )
+        idx = fast.select(pl.arg_where(~pl.col("plain"))).to_series()
+        if idx.len() == 0:
+            return fast.get_column(out_v), fast.get_column(out_p)
+        rest = _run_stages(frame.select(pl.col(col).gather(idx)), [_convert_stages(col, f, key)])
+        return (
+            fast.get_column(out_v).scatter(idx, rest.get_column(out_v)),
+            fast.get_column(out_p).scatter(idx, rest.get_column(out_p)),
+        )
+    # few distinct cells (yes/no, enum values, dates): convert each once
+    distinct = frame.select(pl.col(col).unique().drop_nulls())
+    table = _run_stages(distinct, [_convert_stages(col, f, key)])
+    at = frame.get_column(col).replace_strict(
+        table.get_column(col),
+        pl.int_range(table.height, dtype=pl.UInt32, eager=True),
+        default=None,
+    )
+    # an empty cell (null) is missing, without a problem
+    return table.get_column(out_v).gather(at), table.get_column(out_p).gather(at)
+
+
+def load(
+    path: Path, model: Model, encoding: str | None = None, sheet: str | int | None = None
+) -> Dataset:
     """Read `path` and convert it for `model`. Raises `DataError` only when
     the file cannot be read as a table at all."""
-    return convert_table(read_raw(path, encoding), model)
+    return convert_table(read_raw(path, encoding, sheet=sheet, model=model), model)
 
 
 def convert_table(raw: RawTable, model: Model) -> Dataset:
@@ -614,19 +900,18 @@ def convert_table(raw: RawTable, model: Model) -> Dataset:
 
     by_id = {f.id: f for f in model.inputs}
     lines = pl.Series("row", raw.lines, dtype=pl.Int64)
-    exprs = []
-    for fid, header in inputs.items():
-        value, msg = _convert_expr(f"c{position[header]}", by_id[fid])
-        exprs.append(value.alias(f"in.{fid}"))
-        exprs.append(msg.alias(f"p.{fid}"))
     meta_exprs = []
     for key, header in meta_cols.items():
         c = pl.col(f"c{position[header]}")
         meta_exprs.append(
             pl.when(c.is_null() | (c == "")).then(None).otherwise(c.str.strip_chars()).alias(key)
         )
-    frame = raw.frame.with_columns(lines).select(
-        [pl.col("row"), *meta_exprs, *exprs] if (exprs or meta_exprs) else [pl.col("row")]
+    specs = {fid: (f"c{position[header]}", by_id[fid]) for fid, header in inputs.items()}
+    frame = convert_columns(raw.frame.with_columns(lines, *meta_exprs), specs)
+    frame = frame.select(
+        "row",
+        *meta_cols,
+        *[c for fid in inputs for c in (f"in.{fid}", f"p.{fid}")],
     )
     # inputs without a column: all missing
     for f in model.inputs:
@@ -683,6 +968,11 @@ def convert_table(raw: RawTable, model: Model) -> Dataset:
             )
         )
     ds.problems.extend(_share_warnings(frame, model, inputs, file))
+    if raw.sheet is not None:
+        ds.problems = [
+            p if p.sheet is not None or p.file != file else replace(p, sheet=raw.sheet)
+            for p in ds.problems
+        ]
     ds._frame = frame
     ds._meta_keys = ["community_id"] + [k for k in meta_cols if k != "community_id"]
     return ds

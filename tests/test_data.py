@@ -477,11 +477,14 @@ def test_json_that_is_not_a_list_of_objects(tmp_path):
 
 
 def test_unsupported_extension(tmp_path):
-    path = tmp_path / "data.xlsx"
+    path = tmp_path / "data.docx"
     path.write_bytes(b"PK\x03\x04")
     with pytest.raises(DataError) as exc:
         load(path, MODEL)
-    assert str(exc.value) == f"{path}: unsupported data format .xlsx (use .csv, .json, .jsonl or .parquet)"
+    assert (
+        str(exc.value)
+        == f"{path}: unsupported data format .docx (use .csv, .xlsx, .json, .jsonl or .parquet)"
+    )
 
 
 def test_binary_file(tmp_path):

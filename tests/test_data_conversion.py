@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from zhili.dsl.model import InputField
-from zhili.engine.data import MISSING_TOKENS, _convert_expr, convert
+from zhili.engine.data import MISSING_TOKENS, convert, convert_columns
 
 FIELDS = [
     InputField(id="n", type="int"),
@@ -26,12 +26,75 @@ FIELDS = [
 ]
 
 PIECES = [
-    "0", "1", "2", "5", "9", "12", "85", "100", "1200", "3.5", ".5", "1.", "007", "1e3", "2E-2",
-    "１２３", "８５", "-", "+", ",", "，", ".", "%", "％", " ", "\u3000", "万", "亿", "人", "平方米",
-    "元", "是", "否", "有", "无", "√", "×", "true", "False", "Y", "n", "对", "没有",
-    "空", "—", "/", "N/A", "#N/A", "null", "nan", "缺失", "老旧小区", "商品房 小区", "unit type",
-    "2024", "-01", "-1", "年", "月", "日", "/", "2024-02-30", "2024-06-30", "2024年6月3日", "x", "e",
-    "١٢٣", "inf", "1_000",
+    "0",
+    "1",
+    "2",
+    "5",
+    "9",
+    "12",
+    "85",
+    "100",
+    "1200",
+    "3.5",
+    ".5",
+    "1.",
+    "007",
+    "1e3",
+    "2E-2",
+    "１２３",
+    "８５",
+    "-",
+    "+",
+    ",",
+    "，",
+    ".",
+    "%",
+    "％",
+    " ",
+    "\u3000",
+    "万",
+    "亿",
+    "人",
+    "平方米",
+    "元",
+    "是",
+    "否",
+    "有",
+    "无",
+    "√",
+    "×",
+    "true",
+    "False",
+    "Y",
+    "n",
+    "对",
+    "没有",
+    "空",
+    "—",
+    "/",
+    "N/A",
+    "#N/A",
+    "null",
+    "nan",
+    "缺失",
+    "老旧小区",
+    "商品房 小区",
+    "unit type",
+    "2024",
+    "-01",
+    "-1",
+    "年",
+    "月",
+    "日",
+    "/",
+    "2024-02-30",
+    "2024-06-30",
+    "2024年6月3日",
+    "x",
+    "e",
+    "١٢٣",
+    "inf",
+    "1_000",
 ]
 
 cells = st.one_of(
@@ -42,11 +105,16 @@ cells = st.one_of(
 )
 
 
-def _vectorized(values: list[str | None], f: InputField) -> list[tuple[object, str | None]]:
+def _vectorized(
+    values: list[str | None], f: InputField, fast_from: int = 10**9
+) -> list[tuple[object, str | None]]:
+    """The column conversion of `values`: staged for the whole column, or
+    (fast_from=0) the large-table path with its plain-number shortcut and
+    distinct-value table."""
     frame = pl.DataFrame({"c0": pl.Series(values, dtype=pl.String)})
-    value, msg = _convert_expr("c0", f)
-    out = frame.select(value.alias("v"), msg.alias("m"))
-    return list(zip(out.get_column("v").to_list(), out.get_column("m").to_list(), strict=True))
+    out = convert_columns(frame, {"k": ("c0", f)}, fast_from=fast_from)
+    assert [c for c in out.columns if c.startswith("~")] == []  # no scratch columns left
+    return list(zip(out.get_column("in.k").to_list(), out.get_column("p.k").to_list(), strict=True))
 
 
 def _same(a, b) -> bool:
@@ -61,18 +129,21 @@ def _same(a, b) -> bool:
 @given(st.lists(cells, min_size=1, max_size=20))
 def test_column_conversion_matches_cell_conversion(values):
     for f in FIELDS:
-        got = _vectorized(values, f)
-        for raw, (v, m) in zip(values, got, strict=True):
-            ref_v, ref_m = convert(raw, f)
-            assert m == ref_m, (f.id, raw, v, m, ref_v, ref_m)
-            assert _same(v, ref_v), (f.id, raw, v, ref_v)
+        for fast_from in (10**9, 0):
+            got = _vectorized(values, f, fast_from)
+            for raw, (v, m) in zip(values, got, strict=True):
+                ref_v, ref_m = convert(raw, f)
+                assert m == ref_m, (f.id, fast_from, raw, v, m, ref_v, ref_m)
+                assert _same(v, ref_v), (f.id, fast_from, raw, v, ref_v)
 
 
 def test_named_examples():
     cases = {
-        "r": ["1,234", "１２３", "18人", "-1", "12.5", "1.2万", ""],
+        "r": ["1,234", "１２３", "18人", "-1", "12.5", "1.2万", "", "501", "12E-2８５", "+5"],
+        "n": ["12E-2８５", "1e400", "-0", "99999999999999", "999999999999999.99", "1e-400"],
+        "x": ["1.5", "0.1", "1e99999999999999999999", "-1e-99999999999999999999", "3.25万"],
         "w": ["1.5万元", "2亿"],
-        "p": ["85%", "85.5％", "85", "101%", "0.5"],
+        "p": ["85%", "85.5％", "85", "101%", "0.5", "85.3%", "85%%", "100.0%"],
         "b": ["是", "否", "有", "无", "√", "×", "TRUE", "0", "也许"],
         "e": ["老旧小区", " 商品房 小区 ", "UNIT TYPE", "别墅"],
         "d": ["2024-06-30", "2024/6/3", "2024年6月3日", "2024-02-30", "0000-01-01", "昨天"],
@@ -80,7 +151,8 @@ def test_named_examples():
     by_id = {f.id: f for f in FIELDS}
     for fid, values in cases.items():
         f = by_id[fid]
-        for raw, (v, m) in zip(values, _vectorized(values, f), strict=True):
-            ref_v, ref_m = convert(raw, f)
-            assert m == ref_m, (fid, raw)
-            assert _same(v, ref_v), (fid, raw, v, ref_v)
+        for fast_from in (10**9, 0):
+            for raw, (v, m) in zip(values, _vectorized(values, f, fast_from), strict=True):
+                ref_v, ref_m = convert(raw, f)
+                assert m == ref_m, (fid, raw)
+                assert _same(v, ref_v), (fid, raw, v, ref_v)

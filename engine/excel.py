@@ -1,0 +1,384 @@
+"""Excel workbooks (.xlsx, .xlsm, .xls, .xlsb, .ods) as text cells.
+
+Cell values come from calamine (through `fastexcel`), which reads 100,000
+rows in about a second. What calamine does not give, openpyxl and the
+workbook's own parts do: merged ranges (from the sheet's `<mergeCells>`), and
+the number format of the first data rows (a cell formatted `0.0%` holds 0.85
+for 85%).
+
+The sheet is read as the staff laid it out:
+- a title row (or several) above the header: the header is the row among the
+  first 30 that matches the model's labels best;
+- merged header cells: every cell of a merged range reads the range's value
+  (so do merged cells in the data, e.g. a street merged over its communities);
+- blank rows are skipped; a totals row (合计, 总计, 小计, …) is skipped with an
+  info problem, never silently;
+- row numbers are Excel's row numbers, and problems name the sheet.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+from xml.etree import ElementTree
+
+import polars as pl
+
+from zhili.dsl.i18n import _
+
+if TYPE_CHECKING:
+    from zhili.dsl.model import Model
+    from zhili.engine.data import RawTable
+
+EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
+HEADER_SCAN_ROWS = 30
+FORMAT_SAMPLE_ROWS = 20
+FORMAT_MAX_BYTES = 4_000_000  # percent-format detection up to ~10,000 communities
+_CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE compound file: .xls, or an encrypted .xlsx
+_TOTALS = ("合计", "总计", "小计", "共计", "总合计", "汇总", "total", "sum")
+
+
+def sheet_names(path: Path) -> list[str]:
+    """The workbook's sheet names, in order."""
+    return list(_open(path).sheet_names)
+
+
+def _open(path: Path):
+    import fastexcel
+
+    from zhili.engine.data import DataError
+
+    head = path.read_bytes()[:8] if path.stat().st_size else b""
+    if not head:
+        raise DataError(_("{file}: the file is empty").format(file=path))
+    suffix = path.suffix.lower()
+    if head.startswith(_CFB_MAGIC) and suffix in (".xlsx", ".xlsm", ".xlsb"):
+        raise DataError(
+            _(
+                "{file}: the workbook is password-protected (encrypted); "
+                "save a copy without a password"
+            ).format(file=path)
+        )
+    if suffix in (".xlsx", ".xlsm", ".xlsb", ".ods") and not head.startswith(b"PK"):
+        raise DataError(
+            _("{file}: not a readable Excel workbook: not a zip archive").format(file=path)
+        )
+    try:
+        return fastexcel.read_excel(path)
+    except Exception as exc:  # calamine reports corrupt files in several ways
+        raise DataError(
+            _("{file}: not a readable Excel workbook: {err}").format(
+                file=path, err=_first_line(exc)
+            )
+        ) from None
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def resolve_sheet(path: Path, names: list[str], sheet: str | int | None) -> int:
+    """A sheet by name (exact, then ignoring spaces/width/case) or 1-based
+    position; None is the first sheet."""
+    from zhili.engine.data import DataError, norm
+
+    if not names:
+        raise DataError(_("{file}: the workbook has no sheets").format(file=path))
+    if sheet is None:
+        return 0
+    text = str(sheet)
+    if text in names:
+        return names.index(text)
+    normed = [norm(n) for n in names]
+    if norm(text) in normed:
+        return normed.index(norm(text))
+    if re.fullmatch(r"[0-9]+", text.strip()):
+        k = int(text)
+        if 1 <= k <= len(names):
+            return k - 1
+    raise DataError(
+        _("{file}: no sheet {sheet!r} (sheets: {names})").format(
+            file=path, sheet=text, names=", ".join(names)
+        )
+    )
+
+
+def read_excel(path: Path, sheet: str | int | None = None, model: Model | None = None) -> RawTable:
+    """One sheet of a workbook as a `RawTable` (see the module docstring)."""
+    from zhili.engine.data import DataError, DataProblem, RawTable
+
+    reader = _open(path)
+    names = list(reader.sheet_names)
+    index = resolve_sheet(path, names, sheet)
+    name = names[index]
+    try:
+        loaded = reader.load_sheet(index, header_row=None, skip_rows=0, dtypes="string")
+        columns = loaded.available_columns()
+        frame = loaded.to_polars()
+    except Exception as exc:
+        raise DataError(
+            _("{file}: sheet {sheet}: cannot read: {err}").format(
+                file=path, sheet=name, err=_first_line(exc)
+            )
+        ) from None
+    if frame.width == 0 or frame.height == 0:
+        raise DataError(_("{file}: sheet {sheet} is empty").format(file=path, sheet=name))
+    first_col = columns[0].absolute_index if columns else 0  # 0-based column of frame's c0
+    frame = frame.rename({c: f"c{j}" for j, c in enumerate(frame.columns)})
+    # blank rows are judged before merged ranges fill cells in
+    frame = frame.with_columns(
+        pl.all_horizontal(
+            [pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in frame.columns]
+        ).alias("__blank")
+    )
+    merges = _merged_ranges(path, index) if path.suffix.lower() in (".xlsx", ".xlsm") else []
+    if merges:
+        frame = _fill_merges(frame, merges, first_col)
+
+    # the header row: the one among the first rows that matches the model best
+    head_rows = frame.drop("__blank").head(HEADER_SCAN_ROWS).rows()
+    h = _header_row(head_rows, model)
+    if h is None:
+        raise DataError(_("{file}: sheet {sheet} is empty").format(file=path, sheet=name))
+    headers = [_cell_text(c) for c in head_rows[h]]
+    # a header cell left empty under a (vertically merged or two-level) title:
+    # take the label above it
+    for j, text in enumerate(headers):
+        if not text and h > 0:
+            above = _cell_text(head_rows[h - 1][j])
+            if above and sum(1 for c in head_rows[h - 1] if _cell_text(c)) > 1:
+                headers[j] = above
+    # data below the header; Excel row numbers
+    data = frame.slice(h + 1).with_columns(
+        (pl.int_range(pl.len(), dtype=pl.Int64) + h + 2).alias("__row")
+    )
+    cells = [f"c{j}" for j in range(len(headers))]
+    # drop columns with neither a header nor any value
+    keep = [
+        j
+        for j, c in enumerate(cells)
+        if headers[j] or data.get_column(c).str.strip_chars().str.len_chars().fill_null(0).sum()
+    ]
+    headers = [headers[j] for j in keep]
+    data = data.filter(~pl.col("__blank")).select(
+        [pl.col(cells[j]).alias(f"c{k}") for k, j in enumerate(keep)] + ["__row"]
+    )
+    cells = [f"c{k}" for k in range(len(keep))]
+    if not cells:
+        data = data.clear()
+    problems: list[DataProblem] = []
+    totals = _totals_expr(cells)
+    if totals is not None:
+        hits = data.filter(totals)
+        for values in hits.iter_rows():
+            label = next((_cell_text(v) for v in values[:-1] if _is_total(_cell_text(v))), "")
+            problems.append(
+                DataProblem(
+                    str(path),
+                    values[-1],
+                    None,
+                    label,
+                    _("a totals row is skipped"),
+                    "info",
+                    sheet=name,
+                )
+            )
+        data = data.filter(~totals)
+    # cells formatted as percentages hold fractions: 0.85 is 85% (calamine
+    # gives no cell types, so a value above 1 there is taken as written: text)
+    percent_cols = _percent_columns(path, index, h, [keep_j + first_col for keep_j in keep])
+    if percent_cols:
+        num = r"^\s*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\s*$"
+        data = data.with_columns(
+            [
+                pl.when(
+                    pl.col(cells[k]).str.contains(num)
+                    & (pl.col(cells[k]).cast(pl.Float64, strict=False).abs() <= 1)
+                )
+                .then(
+                    (pl.col(cells[k]).cast(pl.Float64, strict=False) * 100)
+                    .round(10)
+                    .cast(pl.String)
+                    + "%"
+                )
+                .otherwise(pl.col(cells[k]))
+                .alias(cells[k])
+                for k in percent_cols
+            ]
+        )
+    lines = data.get_column("__row").to_list()
+    return RawTable(str(path), headers, data.drop("__row"), lines, problems, sheet=name)
+
+
+def _cell_text(v) -> str:
+    return "" if v is None else str(v).strip()
+
+
+def _header_row(rows: list[tuple], model: Model | None) -> int | None:
+    from zhili.engine.data import HIERARCHY, _strip_unit, norm
+
+    wanted: set[str] = set()
+    if model is not None:
+        for f in model.inputs:
+            wanted.add(norm(f.id))
+            if f.label:
+                wanted.add(norm(f.label))
+    for names in HIERARCHY.values():
+        wanted.update(norm(n) for n in names)
+    best, best_score = None, 0
+    first_nonempty = None
+    for i, row in enumerate(rows):
+        texts = [_cell_text(c) for c in row]
+        filled = [t for t in texts if t]
+        if not filled:
+            continue
+        if first_nonempty is None and len(filled) > 1:
+            first_nonempty = i
+        score = sum(1 for t in filled if norm(t) in wanted or norm(_strip_unit(t)) in wanted)
+        if score > best_score:
+            best, best_score = i, score
+    if best is not None:
+        return best
+    if first_nonempty is not None:
+        return first_nonempty
+    return next((i for i, row in enumerate(rows) if any(_cell_text(c) for c in row)), None)
+
+
+def _is_total(text: str) -> bool:
+    from zhili.engine.data import norm
+
+    t = norm(text)
+    return bool(t) and len(t) <= 12 and any(t == w or t.endswith(w) for w in _TOTALS[:6])
+
+
+def _totals_expr(cells: list[str]) -> pl.Expr | None:
+    """A row whose text cells say 合计/总计/小计… (e.g. 全区合计, 街道小计)."""
+    if not cells:
+        return None
+    pattern = "^.{0,8}(" + "|".join(_TOTALS[:6]) + ")$"
+    exact = "^(" + "|".join(_TOTALS[6:]) + ")$"
+    hits = []
+    for c in cells[:6]:
+        t = (
+            pl.col(c)
+            .str.normalize("NFKC")
+            .str.replace_all(r"\s", "")
+            .str.to_lowercase()
+            .fill_null("")
+        )
+        hits.append(t.str.contains(pattern) | t.str.contains(exact))
+    return pl.any_horizontal(hits)
+
+
+def _sheet_part(zf: zipfile.ZipFile, index: int) -> str | None:
+    """The zip member of the index-th sheet (workbook.xml order)."""
+    ns = {
+        "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+        "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    }
+    try:
+        wb = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+        rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, ElementTree.ParseError):
+        return None
+    sheets = wb.findall("m:sheets/m:sheet", ns)
+    if index >= len(sheets):
+        return None
+    rid = sheets[index].get(f"{{{ns['r']}}}id")
+    for rel in rels:
+        if rel.get("Id") == rid:
+            target = rel.get("Target", "")
+            return target.lstrip("/") if target.startswith("/") else "xl/" + target
+    return None
+
+
+_MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)([0-9]+):([A-Z]+)([0-9]+)"')
+
+
+def _col_index(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ch - 64)
+    return n - 1
+
+
+def _merged_ranges(path: Path, index: int) -> list[tuple[int, int, int, int]]:
+    """(first row, first col, last row, last col), 0-based, of every merged
+    range of the sheet."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            part = _sheet_part(zf, index)
+            if part is None:
+                return []
+            xml = zf.read(part)
+    except (zipfile.BadZipFile, KeyError, OSError):
+        return []
+    at = xml.rfind(b"<mergeCells")
+    if at < 0:
+        at = xml.find(b"mergeCells")
+        if at < 0:
+            return []
+    out = []
+    for m in _MERGE_RE.finditer(xml, at):
+        out.append((int(m[2]) - 1, _col_index(m[1]), int(m[4]) - 1, _col_index(m[3])))
+    return out
+
+
+def _fill_merges(frame: pl.DataFrame, merges, first_col: int) -> pl.DataFrame:
+    """Every cell of a merged range reads the range's (top-left) value."""
+    cols = {c: frame.get_column(c).to_list() for c in frame.columns if c.startswith("c")}
+    touched = set()
+    for r1, c1, r2, c2 in merges:
+        j1 = c1 - first_col
+        if r1 >= frame.height or j1 < 0 or f"c{j1}" not in cols:
+            continue
+        value = cols[f"c{j1}"][r1]
+        for j in range(j1, c2 - first_col + 1):
+            if f"c{j}" not in cols:
+                break
+            col = cols[f"c{j}"]
+            for r in range(r1, min(r2, frame.height - 1) + 1):
+                if col[r] is None:
+                    col[r] = value
+            touched.add(f"c{j}")
+    return frame.with_columns([pl.Series(c, cols[c], dtype=pl.String) for c in sorted(touched)])
+
+
+def _percent_columns(path: Path, index: int, header: int, abs_cols: list[int]) -> list[int]:
+    """Positions (in `abs_cols`) of columns whose first data cells are
+    formatted as percentages."""
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        return []
+    if path.stat().st_size > FORMAT_MAX_BYTES:
+        # openpyxl parses far more than the first rows even in read-only
+        # mode (about 0.25 s per 1,000 rows): big exports skip this step
+        return []
+    try:
+        import openpyxl
+
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception:  # the values were read already; formats are a refinement
+        return []
+    try:
+        ws = wb.worksheets[index]
+        found: set[int] = set()
+        seen_numeric: set[int] = set()
+        first = header + 2  # Excel row after the header
+        for row in ws.iter_rows(min_row=first, max_row=first + FORMAT_SAMPLE_ROWS):
+            for cell in row:
+                col = getattr(cell, "column", None)
+                if col is None or not isinstance(cell.value, (int, float)):
+                    continue
+                if isinstance(cell.value, bool):
+                    continue
+                seen_numeric.add(col - 1)
+                if "%" in (cell.number_format or ""):
+                    found.add(col - 1)
+    except Exception:
+        return []
+    finally:
+        wb.close()
+    return [k for k, c in enumerate(abs_cols) if c in found]

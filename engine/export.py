@@ -1,0 +1,60 @@
+"""Export a table (e.g. the view the TUI shows) to CSV or XLSX, atomically:
+the file is written beside its destination and renamed into place."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import polars as pl
+
+from zhili.dsl.i18n import _
+
+FORMATS = ("csv", "xlsx")
+
+
+class ExportError(Exception):
+    pass
+
+
+def export_frame(frame: pl.DataFrame, path: Path | str, fmt: str | None = None) -> Path:
+    """Write `frame` to `path` as CSV (UTF-8 with BOM, so Excel reads Chinese)
+    or XLSX (format from `fmt` or the suffix). Returns the path written."""
+    path = Path(path)
+    fmt = (fmt or path.suffix.lstrip(".") or "csv").lower()
+    if fmt not in FORMATS:
+        raise ExportError(_("cannot export to {fmt!r}: use .csv or .xlsx").format(fmt=fmt))
+    # nested or object columns cannot be written: show them as text
+    frame = frame.with_columns(
+        [
+            pl.col(c).cast(pl.String)
+            for c, t in frame.schema.items()
+            if isinstance(t, (pl.Enum, pl.Categorical))
+        ]
+    )
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise ExportError(
+            _("cannot write {path}: {err}").format(path=path, err=exc.strerror or exc)
+        ) from exc
+    tmp = Path(tmp_name)
+    try:
+        if fmt == "csv":
+            with os.fdopen(fd, "wb") as fh:
+                fh.write("\ufeff".encode())
+                frame.write_csv(fh)
+        else:
+            os.close(fd)
+            frame.write_excel(tmp, worksheet="zhili", autofit=True)
+        tmp.replace(path)
+    except Exception as exc:
+        tmp.unlink(missing_ok=True)
+        raise ExportError(
+            _("cannot write {path}: {err}").format(
+                path=path, err=getattr(exc, "strerror", None) or exc
+            )
+        ) from exc
+    return path

@@ -1,0 +1,491 @@
+"""The run history: every `eval` and `report` recorded in a SQLite file.
+
+A run keeps what is needed to reproduce and audit it: the model's id, version
+and content hash, the data file's sha256, the engine version, the time, the
+options, and every community's result (total, grade, dimension scores, and
+each indicator's points and outcome as compact JSON).
+
+The database is a real SQLite file (default `$XDG_DATA_HOME/zhili/runs.sqlite`
+or `~/.local/share/zhili/runs.sqlite`; `ZHILI_DB` or `--db` choose another):
+WAL journal, a busy timeout so that two processes recording at once wait for
+each other, versioned schema migrations (`schema_migrations`), and one
+transaction per run, so a crash or Ctrl-C never leaves half a run behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from zhili.dsl.i18n import _
+
+BUSY_TIMEOUT_MS = 30_000
+
+# Each migration moves the schema from version n-1 to n. Never edit one that
+# has shipped: add the next.
+MIGRATIONS: list[tuple[int, str]] = [
+    (
+        1,
+        """
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            created_at TEXT NOT NULL,
+            command TEXT NOT NULL,
+            model_id TEXT NOT NULL,
+            model_version TEXT,
+            model_hash TEXT NOT NULL,
+            data_path TEXT,
+            data_hash TEXT,
+            engine_version TEXT NOT NULL,
+            options TEXT NOT NULL DEFAULT '{}',
+            communities INTEGER NOT NULL
+        );
+        CREATE TABLE results (
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            community_id TEXT NOT NULL,
+            community TEXT,
+            district TEXT,
+            street TEXT,
+            total REAL,
+            grade TEXT,
+            vetoes TEXT,
+            missing INTEGER,
+            dimensions TEXT NOT NULL,
+            indicators TEXT NOT NULL,
+            PRIMARY KEY (run_id, community_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX runs_model ON runs(model_id, created_at);
+        """,
+    ),
+    (
+        2,
+        """
+        ALTER TABLE results ADD COLUMN grid TEXT;
+        ALTER TABLE results ADD COLUMN period TEXT;
+        ALTER TABLE results ADD COLUMN row INTEGER;
+        ALTER TABLE runs ADD COLUMN grade_counts TEXT NOT NULL DEFAULT '{}';
+        ALTER TABLE runs ADD COLUMN problems INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE runs ADD COLUMN duration_ms INTEGER;
+        """,
+    ),
+]
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+class RunStoreError(Exception):
+    """The database cannot be opened or is not a zhili run store."""
+
+
+def default_path() -> Path:
+    """`ZHILI_DB`, else the user's data directory."""
+    env = os.environ.get("ZHILI_DB")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "zhili" / "runs.sqlite"
+
+
+def file_hash(path: Path) -> str:
+    """sha256 of a file's bytes."""
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass
+class RunInfo:
+    """One recorded run's metadata."""
+
+    id: int
+    created_at: str
+    command: str
+    model_id: str
+    model_version: str | None
+    model_hash: str
+    data_path: str | None
+    data_hash: str | None
+    engine_version: str
+    options: dict[str, Any]
+    communities: int
+    grade_counts: dict[str, int] = field(default_factory=dict)
+    problems: int = 0
+    duration_ms: int | None = None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> RunInfo:
+        d = dict(row)
+        d["options"] = json.loads(d.get("options") or "{}")
+        d["grade_counts"] = json.loads(d.get("grade_counts") or "{}")
+        return cls(**{k: d.get(k) for k in cls.__dataclass_fields__})
+
+
+class RunStore:
+    """A connection to the run database (created and migrated on open)."""
+
+    def __init__(self, path: Path | str | None = None, migrate: bool = True):
+        self.path = Path(path) if path is not None else default_path()
+        if not migrate and not self.path.exists():  # a reader: never create the file
+            raise RunStoreError(_("{path}: no run database").format(path=self.path))
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
+            )
+            self.conn.row_factory = sqlite3.Row
+            self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self.conn.execute("PRAGMA journal_mode = WAL")
+            self.conn.execute("PRAGMA foreign_keys = ON")
+            self.conn.execute("PRAGMA synchronous = NORMAL")
+            if migrate:
+                self.migrate()
+        except sqlite3.DatabaseError as exc:
+            raise RunStoreError(
+                _("{path}: not a usable run database: {err}").format(path=self.path, err=exc)
+            ) from None
+        except OSError as exc:
+            raise RunStoreError(
+                _("{path}: cannot open the run database: {err}").format(
+                    path=self.path, err=exc.strerror or exc
+                )
+            ) from None
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE … COMMIT, rolled back on any exception (including
+        KeyboardInterrupt)."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # ------------------------------------------------------------ schema
+    def version(self) -> int:
+        exists = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='schema_migrations'"
+        ).fetchone()
+        if not exists:
+            return 0
+        row = self.conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+        return row[0] or 0
+
+    def migrate(self, target: int = SCHEMA_VERSION) -> None:
+        """Apply the migrations after the database's version, each in its
+        own transaction, up to `target`."""
+        with self.transaction() as c:
+            c.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+            )
+        current = self.version()
+        if current > SCHEMA_VERSION:
+            raise RunStoreError(
+                _(
+                    "{path}: the run database has schema version {found}, newer than "
+                    "this zhili understands ({known}); upgrade zhili"
+                ).format(path=self.path, found=current, known=SCHEMA_VERSION)
+            )
+        for version, sql in MIGRATIONS:
+            if version <= current or version > target:
+                continue
+            with self.transaction() as c:
+                # another process may have migrated meanwhile
+                if c.execute(
+                    "SELECT 1 FROM schema_migrations WHERE version = ?", (version,)
+                ).fetchone():
+                    continue
+                for stmt in sql.split(";"):
+                    if stmt.strip():
+                        c.execute(stmt)
+                c.execute(
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+                    (version, _now()),
+                )
+
+    # ------------------------------------------------------------ writing
+    def record(
+        self,
+        ev,
+        *,
+        command: str,
+        data_path: Path | None,
+        options: dict[str, Any] | None = None,
+        engine_version: str | None = None,
+        duration_ms: int | None = None,
+    ) -> int:
+        """Record an `Evaluation` as one run (all or nothing); its id."""
+        from zhili.engine import __version__
+
+        model = ev.model
+        rows = result_rows(ev)
+        found = ev.grade_counts()
+        counts = {g.name: found[g.name] for g in model.grades if found.get(g.name)}
+        problems = sum(1 for p in ev.dataset.problems if p.severity != "info")
+        data_hash = file_hash(data_path) if data_path is not None and data_path.is_file() else None
+        with self.transaction() as c:
+            cur = c.execute(
+                "INSERT INTO runs (created_at, command, model_id, model_version, model_hash, "
+                "data_path, data_hash, engine_version, options, communities, grade_counts, "
+                "problems, duration_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    _now(),
+                    command,
+                    model.id,
+                    model.version,
+                    model.content_hash,
+                    str(data_path.resolve()) if data_path is not None else None,
+                    data_hash,
+                    engine_version or __version__,
+                    json.dumps(
+                        {**(options or {}), "grades": [g.name for g in model.grades]},
+                        ensure_ascii=False,
+                        sort_keys=True,
+                    ),
+                    len(ev),
+                    json.dumps(counts, ensure_ascii=False),
+                    problems,
+                    duration_ms,
+                ),
+            )
+            run_id = cur.lastrowid
+            c.executemany(
+                "INSERT INTO results (run_id, community_id, community, district, street, grid, "
+                "period, row, total, grade, vetoes, missing, dimensions, indicators) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                ((run_id, *r) for r in rows.iter_rows()),
+            )
+        return run_id
+
+    def delete(self, run_id: int) -> bool:
+        with self.transaction() as c:
+            c.execute("DELETE FROM results WHERE run_id = ?", (run_id,))
+            return c.execute("DELETE FROM runs WHERE id = ?", (run_id,)).rowcount > 0
+
+    # ------------------------------------------------------------ reading
+    def runs(self, model_id: str | None = None, limit: int = 50) -> list[RunInfo]:
+        sql = "SELECT * FROM runs"
+        args: tuple = ()
+        if model_id:
+            sql += " WHERE model_id = ?"
+            args = (model_id,)
+        sql += " ORDER BY id DESC LIMIT ?"
+        return [RunInfo.from_row(r) for r in self.conn.execute(sql, (*args, limit))]
+
+    def resolve(self, ref: str) -> RunInfo | None:
+        """A run by id, or `latest`/`last` (the newest), `previous` (the one
+        before), or `latest~N`."""
+        text = str(ref).strip().lower()
+        back = None
+        if text in ("latest", "last", "head"):
+            back = 0
+        elif text in ("previous", "prev"):
+            back = 1
+        elif text.startswith(("latest~", "last~", "head~")):
+            try:
+                back = int(text.split("~", 1)[1])
+            except ValueError:
+                return None
+        if back is not None:
+            row = self.conn.execute(
+                "SELECT * FROM runs ORDER BY id DESC LIMIT 1 OFFSET ?", (back,)
+            ).fetchone()
+        else:
+            try:
+                run_id = int(text.lstrip("#"))
+            except ValueError:
+                return None
+            row = self.conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return RunInfo.from_row(row) if row else None
+
+    def results(self, run_id: int) -> pl.DataFrame:
+        """One row per community of a run (dimensions/indicators as JSON text)."""
+        cur = self.conn.execute(
+            "SELECT community_id, community, district, street, grid, period, row, total, grade, "
+            "vetoes, missing, dimensions, indicators FROM results WHERE run_id = ? "
+            "ORDER BY row, community_id",
+            (run_id,),
+        )
+        names = [d[0] for d in cur.description]
+        data = cur.fetchall()
+        schema = {
+            "community_id": pl.String,
+            "community": pl.String,
+            "district": pl.String,
+            "street": pl.String,
+            "grid": pl.String,
+            "period": pl.String,
+            "row": pl.Int64,
+            "total": pl.Float64,
+            "grade": pl.String,
+            "vetoes": pl.String,
+            "missing": pl.Int64,
+            "dimensions": pl.String,
+            "indicators": pl.String,
+        }
+        return pl.DataFrame([tuple(r) for r in data], schema=schema, orient="row").select(names)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+def result_rows(ev) -> pl.DataFrame:
+    """The results table in the stored form: ids, total, grade, and JSON for
+    the dimensions ({id: score}) and indicators ({id: [points, outcome]})."""
+    t = ev.table
+    model = ev.model
+
+    def col(name: str, dtype=pl.String) -> pl.Expr:
+        expr = pl.col(name).cast(dtype) if name in t.columns else pl.lit(None, dtype=dtype)
+        return expr.alias(name)
+
+    cid = pl.col("community_id").cast(pl.String)
+    dims = (
+        pl.struct(
+            [pl.col(f"dim.{d.id}").round(9).alias(d.id) for d in model.dimensions]
+        ).struct.json_encode()
+        if model.dimensions
+        else pl.lit("{}")
+    )
+    inds = [
+        ind
+        for ind in model.indicators
+        if f"ind.{ind.id}.points" in t.columns and f"ind.{ind.id}.outcome" in t.columns
+    ]
+    # JSON for indicators: {"id": [points, "outcome"], ...} built as text
+    if inds:
+        parts = []
+        for k, i in enumerate(inds):
+            key = json.dumps(i.id, ensure_ascii=False)
+            parts.append(pl.lit(("{" if k == 0 else ",") + key + ":["))
+            parts.append(pl.col(f"ind.{i.id}.points").round(9).cast(pl.String).fill_null("null"))
+            parts.append(pl.lit(',"'))
+            parts.append(pl.col(f"ind.{i.id}.outcome").cast(pl.String))
+            parts.append(pl.lit('"]'))
+        parts.append(pl.lit("}"))
+        indicators = pl.concat_str(parts)
+    else:
+        indicators = pl.lit("{}")
+    return t.select(
+        cid.alias("community_id"),
+        col("community"),
+        col("district"),
+        col("street"),
+        col("grid"),
+        col("period"),
+        col("row", pl.Int64),
+        pl.col("total").round(9),
+        pl.col("grade").cast(pl.String),
+        pl.col("vetoes"),
+        pl.col("missing").cast(pl.Int64),
+        dims.alias("dimensions"),
+        indicators.alias("indicators"),
+    )
+
+
+# ---------------------------------------------------------------- diff
+
+
+@dataclass
+class RunDiff:
+    a: RunInfo
+    b: RunInfo
+    grade_changes: list[dict[str, Any]]  # community, from, to, total_a, total_b, better
+    indicator_moves: list[dict[str, Any]]  # community, indicator, points/outcome a → b
+    added: list[str]
+    removed: list[str]
+    unchanged: int
+    total_moves: int = 0  # communities whose total changed
+
+
+def diff_runs(store: RunStore, a: RunInfo, b: RunInfo, limit: int = 1000) -> RunDiff:
+    """Which communities changed grade between two runs, and which
+    indicators moved (points or outcome), matched by community id."""
+    ra = store.results(a.id)
+    rb = store.results(b.id)
+    ids_a = set(ra.get_column("community_id").to_list())
+    ids_b = set(rb.get_column("community_id").to_list())
+    joined = ra.join(rb, on="community_id", how="inner", suffix="_b")
+    grades_order: dict[str, int] = {}
+    for info in (a, b):
+        for k, g in enumerate(info.options.get("grades", [])):
+            grades_order.setdefault(g, k)
+    changes = []
+    moves = []
+    unchanged = 0
+    total_moves = 0
+    for r in joined.iter_rows(named=True):
+        name = r["community"] or r["community_id"]
+        if r["grade"] != r["grade_b"]:
+            ia, ib = grades_order.get(r["grade"]), grades_order.get(r["grade_b"])
+            better = None if ia is None or ib is None else ib < ia
+            changes.append(
+                {
+                    "community_id": r["community_id"],
+                    "community": name,
+                    "from": r["grade"],
+                    "to": r["grade_b"],
+                    "total_a": r["total"],
+                    "total_b": r["total_b"],
+                    "better": better,
+                }
+            )
+        if abs((r["total"] or 0) - (r["total_b"] or 0)) > 1e-9:
+            total_moves += 1
+        ind_a = json.loads(r["indicators"])
+        ind_b = json.loads(r["indicators_b"])
+        moved = False
+        for iid in ind_a.keys() | ind_b.keys():
+            pa, oa = ind_a.get(iid, [None, None])
+            pb, ob = ind_b.get(iid, [None, None])
+            if pa != pb or oa != ob:
+                moved = True
+                if len(moves) < limit:
+                    moves.append(
+                        {
+                            "community_id": r["community_id"],
+                            "community": name,
+                            "indicator": iid,
+                            "points_a": pa,
+                            "points_b": pb,
+                            "outcome_a": oa,
+                            "outcome_b": ob,
+                        }
+                    )
+        if not moved and r["grade"] == r["grade_b"]:
+            unchanged += 1
+    moves.sort(key=lambda m: (m["community_id"], m["indicator"]))
+    changes.sort(key=lambda c: c["community_id"])
+    return RunDiff(
+        a,
+        b,
+        changes,
+        moves,
+        sorted(ids_b - ids_a),
+        sorted(ids_a - ids_b),
+        unchanged,
+        total_moves,
+    )

@@ -1,0 +1,220 @@
+"""Data-collection templates: a workbook (or CSV) whose header row is a
+model's labels, ready for staff to fill in and hand back to `zhili eval`.
+
+The workbook's first sheet (数据) has the hierarchy columns (社区编码, 区,
+街道, 社区, 网格) and one column per input, headed `label（unit）`; each
+header cell carries a comment that explains the field (type, unit, range,
+required), and the data rows have Excel data validation: dropdowns for
+enums and yes/no fields, whole/decimal ranges for numbers, dates. A second
+sheet (填表说明) lists every field. The explanations stay out of the data
+sheet's rows, so a filled-in template loads with no mapping and no skipped
+rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from zhili.dsl.i18n import _
+from zhili.dsl.model import InputField, Model
+
+HIERARCHY_HEADERS = ["社区编码", "区", "街道", "社区", "网格"]
+TEMPLATE_ROWS = 1000  # rows with data validation
+TYPE_NAMES = {
+    "int": "整数",
+    "number": "数值",
+    "percent": "百分比",
+    "bool": "是/否",
+    "enum": "选项",
+    "text": "文本",
+    "date": "日期",
+}
+
+
+def header(f: InputField) -> str:
+    """The column header for an input: its label (or id) and unit."""
+    name = f.label or f.id
+    unit = f.unit or ("%" if f.type == "percent" else None)
+    return f"{name}（{unit}）" if unit else name
+
+
+def _range(f: InputField) -> str:
+    if f.min is None and f.max is None:
+        return ""
+    if f.type == "percent":
+        lo = "" if f.min is None else f"{f.min * 100:g}%"
+        hi = "" if f.max is None else f"{f.max * 100:g}%"
+    else:
+        lo = "" if f.min is None else f"{f.min:g}"
+        hi = "" if f.max is None else f"{f.max:g}"
+    return f"{lo}..{hi}"
+
+
+def describe(f: InputField) -> str:
+    """One field explained, in Chinese (the template is for district staff)."""
+    parts = [f"字段 {f.id}", f"类型：{TYPE_NAMES.get(f.type, f.type)}"]
+    if f.unit:
+        parts.append(f"单位：{f.unit}")
+    if _range(f):
+        parts.append(f"范围：{_range(f)}")
+    if f.type == "enum":
+        parts.append("可选：" + "、".join(f.values))
+    if f.type == "bool":
+        parts.append("填 是 或 否")
+    if f.type == "percent":
+        parts.append("填 85% 或 85")
+    if f.type == "date":
+        parts.append("格式 2024-06-30")
+    parts.append("必填" if f.required else "选填（不适用时留空）")
+    if f.note:
+        parts.append(f.note)
+    return "；".join(parts)
+
+
+def write_template(model: Model, path: Path) -> None:
+    """Write the template for `model` to `path` (.xlsx or .csv), atomically."""
+    suffix = path.suffix.lower()
+    tmp = path.with_name(path.name + ".zhili-tmp")
+    try:
+        if suffix == ".csv":
+            buf = io.StringIO()
+            w = csv.writer(buf, lineterminator="\r\n")
+            w.writerow(HIERARCHY_HEADERS + [header(f) for f in model.inputs])
+            tmp.write_text(buf.getvalue(), encoding="utf-8-sig")
+        elif suffix in (".xlsx", ".xlsm"):
+            _workbook(model).save(tmp)
+        else:
+            raise ValueError(
+                _("unsupported template format {suffix} (use .xlsx or .csv)").format(
+                    suffix=suffix or "(none)"
+                )
+            )
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _workbook(model: Model):
+    from openpyxl import Workbook
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "数据"
+    bold = Font(bold=True)
+    required_fill = PatternFill("solid", fgColor="FFF2CC")
+    optional_fill = PatternFill("solid", fgColor="E2EFDA")
+    hier_fill = PatternFill("solid", fgColor="DDEBF7")
+    headers = HIERARCHY_HEADERS + [header(f) for f in model.inputs]
+    ws.append(headers)
+    last = TEMPLATE_ROWS + 1
+    hier_notes = {
+        "社区编码": "社区的唯一编码（不可重复）；必填",
+        "区": "所属区（县）",
+        "街道": "所属街道（乡镇）",
+        "社区": "社区名称",
+        "网格": "所属网格（可选）",
+    }
+    for j, h in enumerate(HIERARCHY_HEADERS, start=1):
+        c = ws.cell(row=1, column=j)
+        c.font = bold
+        c.fill = hier_fill
+        c.comment = Comment(hier_notes[h], "zhili")
+        ws.column_dimensions[get_column_letter(j)].width = 14
+    validations: dict[tuple, DataValidation] = {}
+
+    def validation(key: tuple, **kw) -> DataValidation:
+        dv = validations.get(key)
+        if dv is None:
+            dv = validations[key] = DataValidation(allow_blank=True, **kw)
+            ws.add_data_validation(dv)
+        return dv
+
+    for k, f in enumerate(model.inputs):
+        j = len(HIERARCHY_HEADERS) + k + 1
+        col = get_column_letter(j)
+        c = ws.cell(row=1, column=j)
+        c.font = bold
+        c.fill = required_fill if f.required else optional_fill
+        c.alignment = Alignment(wrap_text=True, vertical="center")
+        text = describe(f)
+        comment = Comment(text, "zhili")
+        comment.width, comment.height = 260, 120
+        c.comment = comment
+        ws.column_dimensions[col].width = max(12, min(30, len(headers[j - 1]) * 2 + 2))
+        area = f"{col}2:{col}{last}"
+        dv = None
+        if f.type == "bool":
+            dv = validation(("bool",), type="list", formula1='"是,否"')
+        elif f.type == "enum" and f.values:
+            listed = ",".join(v.replace('"', "") for v in f.values)
+            if len(listed) <= 250:  # Excel's limit for an inline list
+                dv = validation(("enum", listed), type="list", formula1=f'"{listed}"')
+        elif f.type in ("int", "number", "percent"):
+            kind = "whole" if f.type == "int" else "decimal"
+            lo, hi = f.min, f.max
+            if lo is not None or hi is not None:
+                lo = -1e15 if lo is None else lo
+                hi = 1e15 if hi is None else hi
+                dv = validation(
+                    (kind, lo, hi, col),
+                    type=kind,
+                    operator="between",
+                    formula1=f"{lo:g}" if kind == "decimal" else str(int(lo)),
+                    formula2=f"{hi:g}" if kind == "decimal" else str(int(hi)),
+                )
+                dv.error = f"{headers[j - 1]}：{_range(f)}"
+                dv.errorTitle = "超出范围"
+                dv.showErrorMessage = True
+            if f.type == "percent":
+                ws.column_dimensions[col].number_format = "0.0%"
+        elif f.type == "date":
+            dv = validation(("date",), type="date", operator="greaterThan", formula1="1")
+            ws.column_dimensions[col].number_format = "yyyy-mm-dd"
+        if dv is not None:
+            dv.add(area)
+            if f.type in ("bool", "enum"):
+                dv.error = f"{headers[j - 1]}：" + (
+                    "是 / 否" if f.type == "bool" else "、".join(f.values)
+                )
+                dv.errorTitle = "请从列表中选择"
+                dv.showErrorMessage = True
+    ws.freeze_panes = "E2"
+    ws.row_dimensions[1].height = 36
+
+    info = wb.create_sheet("填表说明")
+    info.append([model.title or model.id])
+    info.append([f"模型 {model.id} {model.version or ''}".strip()])
+    info.append(
+        [
+            "在“数据”表中每行填写一个社区；列名不要修改。黄色为必填，绿色为选填，"
+            "选填项不适用时留空。百分比可填 85% 或 85；是/否字段填 是 或 否。"
+        ]
+    )
+    info.append([])
+    info.append(["列名", "字段", "类型", "单位", "范围", "可选值", "必填", "说明"])
+    for cell in info[5]:
+        cell.font = bold
+    for h in HIERARCHY_HEADERS:
+        info.append([h, "", "文本", "", "", "", "是" if h == "社区编码" else "", hier_notes[h]])
+    for f in model.inputs:
+        info.append(
+            [
+                header(f),
+                f.id,
+                TYPE_NAMES.get(f.type, f.type),
+                f.unit or "",
+                _range(f),
+                "、".join(f.values) if f.type == "enum" else ("是、否" if f.type == "bool" else ""),
+                "是" if f.required else "否",
+                f.note or "",
+            ]
+        )
+    for col, width in zip("ABCDEFGH", (28, 24, 8, 8, 14, 30, 6, 40), strict=True):
+        info.column_dimensions[col].width = width
+    return wb

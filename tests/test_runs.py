@@ -1,0 +1,285 @@
+"""The run store: real SQLite files in tmp_path. Runs recorded by `eval` and
+`report`, listed, shown and compared; concurrent writers; a run interrupted
+midway (an exception, a killed process) leaves nothing behind; migration
+from an older schema."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import signal
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from zhili.engine.cli import cli
+from zhili.engine.runs import SCHEMA_VERSION, RunStore, RunStoreError, diff_runs
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "plugins" / "four_type" / "sample.csv"
+
+
+def zhili(*args):
+    result = CliRunner().invoke(cli, ["--lang", "en", *map(str, args)])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
+def evaluation(model_id: str = "four_type", data: Path | None = None):
+    from zhili.engine.data import load
+    from zhili.engine.evaluate import evaluate_dataset
+    from zhili.engine.plugins import Registry
+
+    reg = Registry()
+    lm = reg.get(model_id)
+    ds = load(data or lm.samples[0], lm.model)
+    return evaluate_dataset(lm.model, ds, reg)
+
+
+def test_eval_records_a_run(tmp_path):
+    db = tmp_path / "runs.sqlite"
+    result = zhili("eval", "four_type", SAMPLE, "--db", db)
+    assert result.exit_code == 0, result.output
+    assert "recorded run 1" in result.stderr
+    with RunStore(db) as store:
+        (run,) = store.runs()
+        assert (run.command, run.model_id, run.model_version) == ("eval", "four_type", "2024.1")
+        assert len(run.model_hash) == 64 and len(run.data_hash) == 64
+        assert run.data_path == str(SAMPLE.resolve())
+        assert run.options["backend"] == "vectorized"
+        results = store.results(run.id)
+    ev = json.loads(zhili("eval", "four_type", SAMPLE, "--format", "json", "--no-record").stdout)
+    assert results.height == run.communities == len(ev["communities"])
+    first = results.row(0, named=True)
+    c = ev["communities"][0]
+    assert (first["community_id"], first["grade"]) == (c["community_id"], c["grade"])
+    assert first["total"] == pytest.approx(c["total"])
+    indicators = json.loads(first["indicators"])
+    assert {i["id"]: [pytest.approx(i["points"]), i["outcome"]] for i in c["indicators"]} == {
+        k: [v[0], v[1]] for k, v in indicators.items()
+    }
+    assert set(json.loads(first["dimensions"])) == {d["id"] for d in c["dimensions"]}
+    assert "recorded run 2" in zhili("eval", "four_type", SAMPLE, "--db", db).stderr
+
+
+def test_no_record_and_env_db(tmp_path, monkeypatch):
+    db = tmp_path / "env.sqlite"
+    monkeypatch.setenv("ZHILI_DB", str(db))
+    assert zhili("eval", "four_type", SAMPLE, "--no-record").exit_code == 0
+    assert not db.exists()
+    assert zhili("report", "four_type", SAMPLE, "-o", tmp_path / "r.md").exit_code == 0
+    with RunStore(db) as store:
+        assert [r.command for r in store.runs()] == ["report"]
+
+
+def test_runs_list_show_diff(tmp_path):
+    db = tmp_path / "runs.sqlite"
+    assert zhili("eval", "four_type", SAMPLE, "--db", db).exit_code == 0
+    # the next quarter: one community improves (its major accident cleared),
+    # another crosses the cctv coverage threshold
+    text = SAMPLE.read_text(encoding="utf-8-sig").splitlines()
+    header = text[0].split(",")
+    rows = [line.split(",") for line in text[1:]]
+    acc = header.index("重大安全事故数")
+    cctv = header.index("公共区域视频监控覆盖率")
+    improved = next(r for r in rows if r[acc] not in ("0", ""))
+    improved[acc] = "0"
+    rows[0][cctv] = "100%" if float(rows[0][cctv].rstrip("%")) < 90 else "10%"
+    changed = tmp_path / "q2.csv"
+    changed.write_text("\n".join(",".join(r) for r in [header, *rows]) + "\n", encoding="utf-8")
+    assert zhili("eval", "four_type", changed, "--db", db).exit_code == 0
+
+    listed = zhili("runs", "--db", db, "list")
+    assert listed.exit_code == 0
+    lines = listed.stdout.splitlines()
+    assert lines[2].split()[0] == "2" and lines[3].split()[0] == "1", "newest first"
+    as_json = json.loads(zhili("runs", "--db", db, "list", "--json").stdout)
+    assert [r["id"] for r in as_json] == [2, 1]
+
+    shown = zhili("runs", "--db", db, "show", "1")
+    assert shown.exit_code == 0 and "four_type 2024.1" in shown.stdout
+    assert str(SAMPLE.resolve()) in shown.stdout
+    latest = json.loads(zhili("runs", "--db", db, "show", "latest", "--json").stdout)
+    assert latest["run"]["id"] == 2 and len(latest["communities"]) == len(rows)
+
+    diff = json.loads(zhili("runs", "--db", db, "diff", "1", "2", "--json").stdout)
+    by_id = {c["community_id"]: c for c in diff["grade_changes"]}
+    assert improved[0] in by_id and by_id[improved[0]]["better"] is True
+    moved = {(m["community_id"], m["indicator"]) for m in diff["indicator_moves"]}
+    assert (rows[0][0], "cctv") in moved
+    assert diff["added"] == diff["removed"] == []
+    text_diff = zhili("runs", "--db", db, "diff", "previous", "latest")
+    assert text_diff.exit_code == 0
+    assert "the data changed" in text_diff.stdout and improved[0] in text_diff.stdout
+
+    missing = zhili("runs", "--db", db, "show", "99")
+    assert missing.exit_code == 1 and "no run '99'" in missing.stderr
+
+
+def test_runs_without_a_database(tmp_path):
+    result = zhili("runs", "--db", tmp_path / "none.sqlite", "list")
+    assert result.exit_code == 1 and "no run database" in result.stderr
+
+
+def test_not_a_database(tmp_path):
+    bad = tmp_path / "bad.sqlite"
+    bad.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(RunStoreError, match="not a usable run database"):
+        RunStore(bad)
+    result = zhili("eval", "four_type", SAMPLE, "--db", bad)
+    assert result.exit_code == 0, "the evaluation stands"
+    assert "the run was not recorded" in result.stderr
+
+
+# ---------------------------------------------------------------- consistency
+
+
+def test_exception_mid_run_leaves_no_partial_run(tmp_path, monkeypatch):
+    db = tmp_path / "runs.sqlite"
+    ev = evaluation()
+    with RunStore(db) as store:
+        store.record(ev, command="eval", data_path=SAMPLE)
+        from zhili.engine import runs
+
+        real = runs.result_rows
+
+        def broken(ev):
+            frame = real(ev)
+
+            class Rows:
+                def iter_rows(self):
+                    for k, row in enumerate(frame.iter_rows()):
+                        if k == 5:
+                            raise KeyboardInterrupt  # Ctrl-C halfway through the results
+                        yield row
+
+            return Rows()
+
+        monkeypatch.setattr(runs, "result_rows", broken)
+        with pytest.raises(KeyboardInterrupt):
+            store.record(ev, command="eval", data_path=SAMPLE)
+        monkeypatch.setattr(runs, "result_rows", real)
+    with RunStore(db) as store:
+        assert [r.id for r in store.runs()] == [1]
+        n = store.conn.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+        assert n == len(ev)
+        assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def _record_then_hang(db: str, ready) -> None:  # runs in a child process
+    ev = evaluation()
+    store = RunStore(db)
+    store.conn.execute("BEGIN IMMEDIATE")
+    store.conn.execute(
+        "INSERT INTO runs (created_at, command, model_id, model_hash, engine_version, "
+        "communities) VALUES ('t', 'eval', 'four_type', 'h', 'v', 1)"
+    )
+    store.conn.executemany(
+        "INSERT INTO results (run_id, community_id, dimensions, indicators) "
+        "VALUES (last_insert_rowid(), ?, '{}', '{}')",
+        [(f"c{i}",) for i in range(1)],
+    )
+    del ev
+    ready.set()
+    import time
+
+    time.sleep(60)
+
+
+def test_killed_process_mid_run_leaves_the_database_consistent(tmp_path):
+    db = tmp_path / "runs.sqlite"
+    with RunStore(db) as store:
+        store.record(evaluation(), command="eval", data_path=SAMPLE)
+    ctx = mp.get_context("spawn")
+    ready = ctx.Event()
+    child = ctx.Process(target=_record_then_hang, args=(str(db), ready))
+    child.start()
+    try:
+        assert ready.wait(60), "the child never started its run"
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.join(10)
+    with RunStore(db) as store:
+        assert [r.id for r in store.runs()] == [1]
+        assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        # and the store takes new runs
+        store.record(evaluation(), command="eval", data_path=SAMPLE)
+        assert len(store.runs()) == 2
+
+
+def _record_many(db: str, model_id: str, n: int) -> None:  # runs in a child process
+    ev = evaluation(model_id)
+    with RunStore(db) as store:
+        for _ in range(n):
+            store.record(ev, command="eval", data_path=None)
+
+
+def test_concurrent_writers(tmp_path):
+    db = tmp_path / "runs.sqlite"
+    ctx = mp.get_context("spawn")
+    procs = [
+        ctx.Process(target=_record_many, args=(str(db), model_id, 5))
+        for model_id in ("four_type", "wuyou_model", "five_governance")
+    ]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    with RunStore(db) as store:
+        runs = store.runs(limit=100)
+        assert len(runs) == 15
+        assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        for r in runs:
+            assert store.results(r.id).height == r.communities
+        assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+# ---------------------------------------------------------------- schema
+
+
+def test_migration_from_schema_1(tmp_path):
+    db = tmp_path / "old.sqlite"
+    sqlite3.connect(db).close()  # an empty database, as an old zhili left it before any run
+    old = RunStore(db, migrate=False)
+    old.migrate(target=1)
+    assert old.version() == 1
+    with old.transaction() as c:
+        c.execute(
+            "INSERT INTO runs (created_at, command, model_id, model_version, model_hash, "
+            "data_path, data_hash, engine_version, options, communities) "
+            "VALUES ('2024-01-01T00:00:00', 'eval', 'four_type', '2024.1', 'h', 'd.csv', 'x', "
+            "'0.0.1', '{}', 1)"
+        )
+        c.execute(
+            "INSERT INTO results (run_id, community_id, community, total, grade, vetoes, "
+            "missing, dimensions, indicators) VALUES (1, 'BJ-JT-001', '长青社区', 80, "
+            "'达标社区', '', 0, '{}', '{\"staff\": [1, \"partial\"]}')"
+        )
+    old.close()
+    with RunStore(db) as store:
+        assert store.version() == SCHEMA_VERSION
+        versions = [r[0] for r in store.conn.execute("SELECT version FROM schema_migrations")]
+        assert versions == list(range(1, SCHEMA_VERSION + 1))
+        (run,) = store.runs()
+        assert (run.model_id, run.grade_counts, run.problems) == ("four_type", {}, 0)
+        old_results = store.results(run.id)
+        assert old_results.row(0, named=True)["grid"] is None
+        new_id = store.record(evaluation(), command="eval", data_path=SAMPLE)
+        d = diff_runs(store, store.resolve("1"), store.resolve(str(new_id)))
+        assert any(m["indicator"] == "staff" for m in d.indicator_moves)
+
+
+def test_newer_schema_is_refused(tmp_path):
+    db = tmp_path / "new.sqlite"
+    RunStore(db).close()
+    conn = sqlite3.connect(db)
+    conn.execute("INSERT INTO schema_migrations VALUES (99, 'future')")
+    conn.commit()
+    conn.close()
+    with pytest.raises(RunStoreError, match="schema version 99"):
+        RunStore(db)
