@@ -291,6 +291,17 @@ class Override:
     span: Span = _span_field()
 
 
+@dataclass(frozen=True, slots=True)
+class GradeOverride:
+    """`override grade "旧" label "新"` / `override grade "G" when EXPR` in a
+    model that `extends` another: rename a grade or change its condition."""
+
+    grade: String
+    label: String | None = None
+    cond: Expr | None = None
+    span: Span = _span_field()
+
+
 # ---------------------------------------------------------------- tests
 
 
@@ -362,7 +373,9 @@ class Meta:
     span: Span = _span_field()
 
 
-Item = Union[Meta, Input, Let, Dimension, Indicator, Veto, Grades, Target, TestCase, Override]
+Item = Union[
+    Meta, Input, Let, Dimension, Indicator, Veto, Grades, Target, TestCase, Override, GradeOverride
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -383,4 +396,15 @@ class TestsFile:
     span: Span = _span_field()
 
 
-File = Union[ModelFile, TestsFile]
+@dataclass(frozen=True, slots=True)
+class LibraryFile:
+    """`library ID`: shared inputs and definitions that models `import`."""
+
+    name: Ident
+    title: String | None
+    imports: tuple[Import, ...]
+    items: tuple[Meta | Input | Let, ...]
+    span: Span = _span_field()
+
+
+File = Union[ModelFile, TestsFile, LibraryFile]

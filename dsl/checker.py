@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from zhili.dsl import ast
 from zhili.dsl import messages as m
 from zhili.dsl import model as ir
+from zhili.dsl.compose import Composed, Resolver, compose
 from zhili.dsl.diagnostics import Diagnostic, sort_and_cap
 from zhili.dsl.functions import BUILTINS, NUMERIC, Signature
 from zhili.dsl.i18n import _
@@ -87,10 +88,14 @@ def check(
     tree: ast.File,
     text: str = "",
     functions: dict[str, Signature] | None = None,
+    resolve: Resolver | None = None,
 ) -> CheckResult:
     """Check one parsed file. For a `tests for` file, the tests are returned
-    unresolved against a model (see `check_tests`)."""
+    unresolved against a model (see `check_tests`). `resolve` finds the files
+    a model imports and the base it extends (see `zhili.dsl.compose`); without
+    it, `import` and `extends` cannot be resolved and are errors."""
     c = _Checker(tree, text, functions or BUILTINS)
+    c.resolve = resolve
     return c.run()
 
 
@@ -117,14 +122,19 @@ class _Checker:
         self._weights: dict[str, tuple[float, ast.Dimension]] = {}
         self._dim_nodes: dict[str, ast.Dimension] = {}
         self._veto_nodes: dict[str, ast.Veto] = {}
+        self.resolve: Resolver | None = None
+        self.texts: dict[str, str] = {}
 
     def err(self, d: Diagnostic) -> None:
         self.diags.append(d)
 
     def src(self, span: ast.Span) -> str:
-        if span is ast.NO_SPAN or not self.text:
+        if span is ast.NO_SPAN:
             return ""
-        return self.text[span.start : span.end]
+        text = self.texts.get(span.file, self.text) if self.texts else self.text
+        if not text:
+            return ""
+        return text[span.start : span.end]
 
     # ------------------------------------------------------------ entry
     def run(self) -> CheckResult:
@@ -134,15 +144,58 @@ class _Checker:
             for imp in tree.imports:
                 self.err(m.unsupported(imp.span, "`import`"))
             return CheckResult(None, sort_and_cap(self.diags), tests)
-        for imp in tree.imports:
-            self.err(m.unsupported(imp.span, "`import`"))
-        if tree.extends is not None:
-            self.err(m.unsupported(tree.extends.span, "`extends`"))
-        model = self._model(tree)
-        diags = sort_and_cap(self.diags)
+        comp = compose(tree, self.text, self.resolve)
+        self.texts = comp.texts
+        main = tree.span.file
+        if comp.fatal:
+            return CheckResult(None, sort_and_cap(comp.diagnostics))
+        if isinstance(tree, ast.LibraryFile):
+            self._library(comp.tree)
+            diags = sort_and_cap(self._relocate(comp, main))
+            return CheckResult(None, diags)
+        model = self._model(comp.tree)
+        diags = sort_and_cap(self._relocate(comp, main))
         if any(d.is_error for d in diags):
             return CheckResult(None, diags)
+        if model is not None and len(comp.texts) > 1:
+            model = _prune(model, main, comp)
+        if model is not None:
+            from zhili.dsl.analysis import analyse
+
+            diags = sort_and_cap(diags + analyse(model, main))
         return CheckResult(model, diags)
+
+    def _relocate(self, comp: Composed, main: str) -> list[Diagnostic]:
+        """Problems whose span lies in a base or imported file are reported at
+        the statement of this file that brought them in; warnings there are
+        the other file's business."""
+        out = list(comp.diagnostics)
+        for d in self.diags:
+            if d.span.file == main or d.span is ast.NO_SPAN:
+                out.append(d)
+            elif d.is_error:
+                anchor = comp.anchor(d.span)
+                out.append(m.in_base(d, anchor) if anchor is not None else d)
+        return out
+
+    def _library(self, tree: ast.LibraryFile) -> None:
+        """A library holds inputs and definitions only; nothing is unused."""
+        header: set[str] = set()
+        for item in tree.items:
+            if isinstance(item, ast.Input):
+                self._declare(item.name, "input", item)
+                self.inputs.setdefault(item.name.id, item)
+            elif isinstance(item, ast.Let):
+                self._declare(item.name, "let", item)
+                self.lets.setdefault(item.name.id, item)
+            elif isinstance(item, ast.Meta):
+                if item.key in header:
+                    self.err(m.duplicate_header(item.span, item.key))
+                header.add(item.key)
+        for i in self.inputs.values():
+            self._input(i)
+        for name in self.lets:
+            self._let(name)
 
     # ------------------------------------------------------------ model
     def _model(self, tree: ast.ModelFile) -> ir.Model | None:
@@ -174,8 +227,8 @@ class _Checker:
                 targets.append(item)
             elif isinstance(item, ast.TestCase):
                 tests.append(item)
-            elif isinstance(item, ast.Override):
-                self.err(m.unsupported(item.span, "`override`/`drop` (needs `extends`)"))
+            elif isinstance(item, (ast.Override, ast.GradeOverride)):
+                self.err(m.override_without_extends(item.span))
 
         if "title" in header and tree.title is not None:
             self.err(m.duplicate_header(header["title"].span, "title"))
@@ -263,7 +316,11 @@ class _Checker:
 
         model_id = tree.name.id
         test_ir = [self._test(t, model_id) for t in tests]
-        content_hash = hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+        digest = hashlib.sha256(self.text.encode("utf-8"))
+        for file in sorted(self.texts):
+            if file != tree.span.file:
+                digest.update(self.texts[file].encode("utf-8"))
+        content_hash = digest.hexdigest()
         try:
             return ir.Model(
                 id=model_id,
@@ -284,6 +341,7 @@ class _Checker:
                 grades=grades,
                 targets=target_ir,
                 tests=test_ir,
+                extends=tree.extends.base.id if tree.extends is not None else None,
                 path=tree.span.file if tree.span is not ast.NO_SPAN else None,
                 content_hash=content_hash,
             )
@@ -593,7 +651,11 @@ class _Checker:
                     and enum_t.values
                     and other.literal not in enum_t.values
                 ):
-                    self.err(m.unknown_enum_value(span, other.literal, enum_t.source or "enum", enum_t.values))
+                    self.err(
+                        m.unknown_enum_value(
+                            span, other.literal, enum_t.source or "enum", enum_t.values
+                        )
+                    )
                 if ordered:
                     self.err(
                         m.type_mismatch(whole, _("choices can only be compared with == and !="))
@@ -856,7 +918,11 @@ class _Checker:
                 self.err(m.tier_unreachable(tier.span))
             th, tt = self._expr(tier.threshold, "model")
             self._comparable(
-                tier.threshold.span, vt, tt, tier.threshold.span, ordered=tier.op not in ("==", "!=")
+                tier.threshold.span,
+                vt,
+                tt,
+                tier.threshold.span,
+                ordered=tier.op not in ("==", "!="),
             )
             tiers.append(ir.Tier(op=tier.op, threshold=th, points=tp))
             if (
@@ -1064,6 +1130,37 @@ def resolve_test_names(
         elif x.kind == "veto" and x.target.id not in vetoes:
             out.append(m.unknown_name(x.target.span, x.target.id, vetoes))
     return out
+
+
+def _prune(model: ir.Model, main: str, comp: Composed) -> ir.Model:
+    """Leave out the inputs and definitions brought in from other files that
+    the composed model does not use (a library may define many)."""
+    exprs: list[ir.Expr] = []
+    for ind in model.indicators:
+        s = ind.scoring
+        exprs.extend(x for x in (s.value, s.low, s.high) if x is not None)
+        exprs.extend(t.threshold for t in s.tiers if t.threshold is not None)
+    exprs.extend(v.condition for v in model.vetoes)
+    exprs.extend(g.condition for g in model.grades if g.condition is not None)
+    lets = {d.id: d for d in model.lets}
+    used: set[str] = set()
+    stack = list(exprs)
+    while stack:
+        for node in ir.walk(stack.pop()):
+            if isinstance(node, ir.Ref) and node.name not in used:
+                used.add(node.name)
+                if node.scope == "let" and node.name in lets:
+                    stack.append(lets[node.name].expr)
+
+    def keep(x) -> bool:
+        return x.id in used or x.span is None or x.span.file == main
+
+    return model.model_copy(
+        update={
+            "inputs": [f for f in model.inputs if keep(f)],
+            "lets": [d for d in model.lets if keep(d)],
+        }
+    )
 
 
 def _ir_type(t: _T) -> str:

@@ -142,6 +142,16 @@ def render_github(diag: Diagnostic) -> str:
     return f"::{level} {props}::{_gh_escape(diag.message)}"
 
 
+def _file_uri(path: str) -> str:
+    """A path as a SARIF URI reference (relative paths stay relative)."""
+    from urllib.parse import quote
+
+    path = path.replace("\\", "/")
+    if path.startswith("/"):
+        return "file://" + quote(path)
+    return quote(path)
+
+
 def render_sarif(diags: list[Diagnostic], tool_version: str) -> str:
     """SARIF 2.1.0, one run, one rule per code."""
     codes = sorted({d.code for d in diags})
@@ -156,7 +166,7 @@ def render_sarif(diags: list[Diagnostic], tool_version: str) -> str:
                 "locations": [
                     {
                         "physicalLocation": {
-                            "artifactLocation": {"uri": s.file},
+                            "artifactLocation": {"uri": _file_uri(s.file)},
                             "region": {
                                 "startLine": max(s.line, 1),
                                 "startColumn": max(s.column, 1),

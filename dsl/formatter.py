@@ -285,6 +285,8 @@ class _Printer:
     def file(self, tree: ast.File) -> None:
         if isinstance(tree, ast.ModelFile):
             self.model_file(tree)
+        elif isinstance(tree, ast.LibraryFile):
+            self.library_file(tree)
         else:
             self.tests_file(tree)
 
@@ -311,6 +313,22 @@ class _Printer:
         for item in tree.items:
             kind = _kind(item)
             self.item(item, blank=kind == "block" or kind != previous)
+            previous = kind
+
+    def library_file(self, tree: ast.LibraryFile) -> None:
+        self.imports(tree.imports)
+        head = f"library {tree.name.id}"
+        if tree.title is not None:
+            head += " " + quote(tree.title.value)
+        ranges = []
+        if self.src is not None and _has_span(tree):
+            last = tree.title or tree.name
+            ranges = [(tree.span.start, last.span.end)]
+        self.emit(head, ranges, blank=bool(tree.imports))
+        previous = "header"
+        for item in tree.items:
+            kind = _kind(item)
+            self.item(item, blank=kind != previous)
             previous = kind
 
     def tests_file(self, tree: ast.TestsFile) -> None:
@@ -351,6 +369,13 @@ class _Printer:
             self.test(item, blank)
         elif isinstance(item, ast.Override):
             self.override(item, blank)
+        elif isinstance(item, ast.GradeOverride):
+            text = f"override grade {quote(item.grade.value)}"
+            if item.label is not None:
+                text += f" label {quote(item.label.value)}"
+            if item.cond is not None:
+                text += f" when {self.expr(item.cond)}"
+            self.emit(text, self._span(item), blank=blank)
         else:  # pragma: no cover - AST drift guard
             raise TypeError(f"unknown model item {item!r}")
 

@@ -465,3 +465,184 @@ def target_op(span: Span, op: str) -> Diagnostic:
 
 def _num(x: float) -> str:
     return f"{x:g}"
+
+
+# ---------------------------------------------------------------- composition
+
+
+def import_not_found(span: Span, path: str) -> Diagnostic:
+    return Diagnostic(
+        "import-not-found",
+        E,
+        _("cannot find the file {path!r} to import").format(path=path),
+        span,
+        (_("help: the path is relative to the importing file"),),
+    )
+
+
+def import_not_library(span: Span, path: str) -> Diagnostic:
+    return Diagnostic(
+        "import-not-library",
+        E,
+        _("{path!r} is a test suite; only a `library` or a `model` file can be imported").format(
+            path=path
+        ),
+        span,
+    )
+
+
+def import_alias(span: Span) -> Diagnostic:
+    return Diagnostic(
+        "import-alias",
+        E,
+        _("imported names are used without a prefix; `as` is not supported"),
+        span,
+        (_('help: write `import "file.gov"`'),),
+    )
+
+
+def unknown_base(span: Span, name: str, candidates: Iterable[str]) -> Diagnostic:
+    return Diagnostic(
+        "unknown-base",
+        E,
+        _("cannot find the base model `{name}`").format(name=name),
+        span,
+        did_you_mean(name, candidates)
+        or (_("help: check it with the files of the base, or install its plugin"),),
+    )
+
+
+def base_not_model(span: Span, name: str) -> Diagnostic:
+    return Diagnostic(
+        "unknown-base",
+        E,
+        _("`{name}` is not a model and cannot be extended").format(name=name),
+        span,
+    )
+
+
+def composition_cycle(span: Span, path: list[str]) -> Diagnostic:
+    return Diagnostic(
+        "extends-cycle",
+        E,
+        _("`extends`/`import` form a cycle: {path}").format(path=" → ".join(path)),
+        span,
+    )
+
+
+def base_version(span: Span, base: str, pinned: str, actual: str | None) -> Diagnostic:
+    return Diagnostic(
+        "base-version",
+        E,
+        _("this model pins `{base}` version {pinned!r}, but the base is version {actual!r}").format(
+            base=base, pinned=pinned, actual=actual or "?"
+        ),
+        span,
+        (_("help: review the changes of the base, then update the pinned version"),),
+    )
+
+
+def override_unknown(span: Span, name: str, what: str, candidates: Iterable[str]) -> Diagnostic:
+    return Diagnostic(
+        "override-unknown",
+        E,
+        _("the base model has no {what} `{name}` to change").format(what=what, name=name),
+        span,
+        did_you_mean(name, candidates),
+    )
+
+
+def override_invalid(span: Span, message: str) -> Diagnostic:
+    return Diagnostic("override-invalid", E, message, span)
+
+
+def override_without_extends(span: Span) -> Diagnostic:
+    return Diagnostic(
+        "override-without-extends",
+        E,
+        _("`override` and `drop` change a base model: the model needs `extends BASE`"),
+        span,
+    )
+
+
+def extends_nothing(span: Span, base: str) -> Diagnostic:
+    return Diagnostic(
+        "extends-nothing",
+        W,
+        _("this model extends `{base}` but changes nothing").format(base=base),
+        span,
+        (_("help: use the base model directly, or add `override`, `drop` or new indicators"),),
+    )
+
+
+def in_base(d: Diagnostic, span: Span) -> Diagnostic:
+    """A problem of the merged model whose source lies in a base or imported
+    file, reported at the statement of this model that caused it."""
+    return Diagnostic(
+        d.code,
+        d.severity,
+        d.message,
+        span,
+        d.notes
+        + (
+            _("note: after composition; the part concerned is at {where}").format(
+                where=str(d.span)
+            ),
+        ),
+    )
+
+
+# ---------------------------------------------------------------- static analysis
+
+
+def threshold_out_of_range(span: Span, input_id: str, value: str, lo: str, hi: str) -> Diagnostic:
+    return Diagnostic(
+        "threshold-out-of-range",
+        W,
+        _("the threshold {value} lies outside the declared range of `{input}` ({lo}..{hi})").format(
+            value=value, input=input_id, lo=lo, hi=hi
+        ),
+        span,
+        (_("help: correct the threshold, or widen the input's `range`"),),
+    )
+
+
+def grade_shadowed(span: Span, grade: str, earlier: str) -> Diagnostic:
+    return Diagnostic(
+        "grade-shadowed",
+        W,
+        _(
+            "grade {grade!r} can never be given: every community that meets it already gets {earlier!r}"
+        ).format(grade=grade, earlier=earlier),
+        span,
+        (_("help: grades are tried best first; put the stricter condition first"),),
+    )
+
+
+def grade_never(span: Span, grade: str, reason: str) -> Diagnostic:
+    return Diagnostic(
+        "grade-unreachable",
+        W,
+        _("grade {grade!r} can never be reached: {reason}").format(grade=grade, reason=reason),
+        span,
+    )
+
+
+def veto_never(span: Span, veto: str, reason: str) -> Diagnostic:
+    return Diagnostic(
+        "veto-never-triggers",
+        W,
+        _("veto `{veto}` can never trigger: {reason}").format(veto=veto, reason=reason),
+        span,
+    )
+
+
+def indicator_constant(span: Span, indicator: str, reason: str) -> Diagnostic:
+    return Diagnostic(
+        "indicator-constant",
+        W,
+        _("the outcome of indicator `{indicator}` can never change: {reason}").format(
+            indicator=indicator, reason=reason
+        ),
+        span,
+    )

@@ -469,7 +469,19 @@ class _ToAst(Transformer):
             return ast.ModelFile(
                 body.name, body.title, body.extends, imports, body.items, body.span
             )
+        if isinstance(body, ast.LibraryFile):
+            return ast.LibraryFile(body.name, body.title, imports, body.items, body.span)
         return ast.TestsFile(body.model, imports, body.tests, body.span)
+
+    @v_args(meta=True)
+    def library_file(self, meta, children):
+        name = self._ident(children[0])
+        rest = children[1:]
+        title = None
+        if rest and isinstance(rest[0], Token) and rest[0].type == "STRING":
+            title = self._string(rest[0])
+            rest = rest[1:]
+        return ast.LibraryFile(name, title, (), tuple(rest), self._span(meta))
 
     @v_args(meta=True)
     def import_stmt(self, meta, children):
@@ -778,6 +790,17 @@ class _ToAst(Transformer):
     @v_args(meta=True)
     def drop(self, meta, children):
         return ast.Override(self._ident(children[0]), True, span=self._span(meta))
+
+    @v_args(meta=True)
+    def override_grade(self, meta, children):
+        fields = dict(children[1:])
+        return ast.GradeOverride(self._string(children[0]), span=self._span(meta), **fields)
+
+    def gc_label(self, children):
+        return ("label", self._string(children[0]))
+
+    def gc_when(self, children):
+        return ("cond", children[0])
 
     def ov_points(self, children):
         return ("points", children[0])

@@ -10,6 +10,7 @@ to import, raises in a hook or returns garbage is recorded as a
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -17,11 +18,13 @@ from pathlib import Path
 
 import pluggy
 
+from zhili.dsl import ast
 from zhili.dsl.checker import CheckResult, check
+from zhili.dsl.compose import Resolved
 from zhili.dsl.diagnostics import Diagnostic
 from zhili.dsl.functions import Signature
 from zhili.dsl.model import Model, TestCase
-from zhili.dsl.parser import parse_file
+from zhili.dsl.parser import ParseResult, parse_file
 from zhili.engine import hookspecs
 from zhili.engine.functions import BUILTIN_FUNCTIONS, Function
 
@@ -64,6 +67,69 @@ class ModelFileResult:
     @property
     def ok(self) -> bool:
         return not any(d.is_error for d in self.diagnostics)
+
+
+@dataclass(frozen=True)
+class DataReader:
+    """A data format a plugin reads: see `hookspecs.zhili_data_readers`."""
+
+    suffix: str
+    read: object  # Callable[[Path], RawTable]
+    description: str = ""
+    plugin: str = ""
+
+
+@dataclass(frozen=True)
+class Exporter:
+    """A report format a plugin writes: see `hookspecs.zhili_exporters`."""
+
+    name: str
+    suffix: str
+    write: object  # Callable[[Evaluation, Path], None]
+    description: str = ""
+    plugin: str = ""
+
+
+BUILTIN_SUFFIXES = {
+    ".csv",
+    ".txt",
+    ".tsv",
+    ".json",
+    ".jsonl",
+    ".ndjson",
+    ".parquet",
+    ".xlsx",
+    ".xlsm",
+    ".xls",
+    ".xlsb",
+    ".ods",
+}
+# the data readers of the registry built last (read by `zhili.engine.data.read_raw`)
+DATA_READERS: dict[str, DataReader] = {}
+
+
+def data_reader_for(suffix: str) -> DataReader | None:
+    return DATA_READERS.get(suffix.lower())
+
+
+def raw_table(file: str, headers: list[str], rows: list[list]):
+    """A `RawTable` from a header list and rows of cells (for data readers)."""
+    import polars as pl
+
+    from zhili.engine.data import RawTable
+
+    columns = {
+        f"c{j}": pl.Series(
+            [None if (j >= len(r) or r[j] is None) else str(r[j]) for r in rows], dtype=pl.String
+        )
+        for j in range(len(headers))
+    }
+    return RawTable(
+        file=str(file),
+        headers=[str(h) for h in headers],
+        frame=pl.DataFrame(columns),
+        lines=list(range(2, len(rows) + 2)),
+    )
 
 
 def _trace(msg: str) -> None:
@@ -126,22 +192,111 @@ def _call_each(pm: pluggy.PluginManager, hook_name: str, problems: list[PluginPr
             )
 
 
+_MODEL_ID = re.compile(r"^[ \t]*model[ \t]+([^\W\d]\w*)", re.MULTILINE)
+
+
+class FileResolver:
+    """Finds what a model file imports (a path relative to it) and the base
+    model it extends (by id: among `files`, else through `fallback`, e.g. the
+    installed models). Parsed files are cached, so each is parsed once."""
+
+    def __init__(
+        self,
+        files: list[Path] = (),
+        fallback: FileResolver | None = None,
+        display=None,
+    ):
+        self._files = list(files)
+        self.fallback = fallback
+        self._display = display
+        self._parsed: dict[str, ParseResult] = {}
+        self._ids: dict[str, Path] | None = None
+        self._paths: dict[str, Path] = {}  # span file name → path
+
+    def parsed(self, path: Path) -> ParseResult:
+        key = str(Path(path).resolve())
+        if key not in self._parsed:
+            display = self._display(path) if self._display else None
+            self._parsed[key] = parse_file(str(path), display=display)
+            self._paths[display or str(path)] = Path(path)
+        return self._parsed[key]
+
+    def _index(self) -> dict[str, Path]:
+        if self._ids is None:
+            self._ids = {}
+            for f in self._files:
+                try:
+                    head = f.read_text(encoding="utf-8", errors="replace")
+                except OSError:
+                    continue
+                found = _MODEL_ID.search(head)
+                if found:
+                    self._ids.setdefault(found.group(1), f)
+        return self._ids
+
+    @property
+    def candidates(self) -> list[str]:
+        more = self.fallback.candidates if self.fallback is not None else []
+        return sorted(set(self._index()) | set(more))
+
+    def __call__(self, kind: str, name: str, origin: str) -> Resolved | None:
+        if kind == "import":
+            path = self._paths.get(origin, Path(origin)).parent / name
+            if not path.is_file():
+                return None
+        else:
+            path = self._index().get(name)
+            if path is None:
+                return self.fallback(kind, name, origin) if self.fallback is not None else None
+        parsed = self.parsed(path)
+        if parsed.tree is None:
+            return None
+        if kind == "model" and not (
+            isinstance(parsed.tree, ast.ModelFile) and parsed.tree.name.id == name
+        ):
+            return None
+        return Resolved(parsed.tree, parsed.text or "", parsed.tree.span.file)
+
+
 def check_file(
-    path: Path, functions: dict[str, Signature] | None = None, display: str | None = None
+    path: Path,
+    functions: dict[str, Signature] | None = None,
+    display: str | None = None,
+    resolver: FileResolver | None = None,
 ) -> ModelFileResult:
-    parsed = parse_file(str(path), display=display)
+    if resolver is None:
+        resolver = FileResolver([path], display=(lambda _p: display) if display else None)
+    parsed = resolver.parsed(path)
     if parsed.tree is None:
         return ModelFileResult(path, parsed.text, None, parsed.diagnostics)
     return ModelFileResult(
-        path, parsed.text, check(parsed.tree, parsed.text, functions), parsed.diagnostics
+        path,
+        parsed.text,
+        check(parsed.tree, parsed.text, functions, resolve=resolver),
+        parsed.diagnostics,
     )
 
 
+_SKIP_DIRS = {"build", "dist", "node_modules", "site-packages", "__pycache__"}
+
+
 def gov_files(paths: list[Path]) -> list[Path]:
+    """The `.gov` files of `paths` (folders searched recursively, skipping
+    hidden folders such as `.venv` and build output)."""
     out: list[Path] = []
     for p in paths:
         if p.is_dir():
-            out.extend(sorted(x for x in p.rglob("*.gov") if x.is_file()))
+            out.extend(
+                sorted(
+                    x
+                    for x in p.rglob("*.gov")
+                    if x.is_file()
+                    and not any(
+                        part.startswith(".") or part in _SKIP_DIRS
+                        for part in x.relative_to(p).parts[:-1]
+                    )
+                )
+            )
         else:
             out.append(p)
     return out
@@ -154,6 +309,9 @@ class Registry:
         self.pm, self.problems = make_plugin_manager(list(extra_plugins))
         self.functions: dict[str, Function] = dict(BUILTIN_FUNCTIONS)
         self._collect_functions()
+        self.data_readers: dict[str, DataReader] = {}
+        self.exporters: dict[str, Exporter] = {}
+        self._collect_readers_and_exporters()
         self._extra_dirs = list(extra_dirs)
         self._models: dict[str, LoadedModel] | None = None
         self._broken: list[ModelFileResult] = []
@@ -171,9 +329,9 @@ class Registry:
         self.models  # noqa: B018 - loads on first use
         return self._broken
 
-    def _load_models(self) -> None:
-        self._models = {}
-        self.orphan_tests: dict[str, list[TestCase]] = {}
+    def _sources(self) -> list[tuple[str, Path]]:
+        if getattr(self, "_source_list", None) is not None:
+            return self._source_list
         sources: list[tuple[str, Path]] = []
         for name, result in _call_each(self.pm, "zhili_model_sources", self.problems):
             if not isinstance(result, (list, tuple)) or not all(
@@ -188,7 +346,26 @@ class Registry:
         for d in os.environ.get("ZHILI_MODELS", "").split(os.pathsep):
             if d.strip():
                 sources.append(("ZHILI_MODELS", Path(d.strip())))
-        for plugin, path in sources:
+        self._source_list = sources
+        return sources
+
+    @property
+    def resolver(self) -> FileResolver:
+        """Finds installed models by id (for `extends`)."""
+        if getattr(self, "_resolver", None) is None:
+            files: list[Path] = []
+            for _plugin, path in self._sources():
+                if path.is_dir():
+                    files.extend(sorted(path.glob("*.gov")))
+                elif path.exists():
+                    files.append(path)
+            self._resolver = FileResolver(files)
+        return self._resolver
+
+    def _load_models(self) -> None:
+        self._models = {}
+        self.orphan_tests: dict[str, list[TestCase]] = {}
+        for plugin, path in self._sources():
             self._load_source(plugin, path)
         for model_id, tests in self.orphan_tests.items():
             if model_id in self._models:
@@ -215,6 +392,52 @@ class Registry:
                 else:
                     self.functions[fn.name] = fn
 
+    def _collect_readers_and_exporters(self) -> None:
+        for name, result in _call_each(self.pm, "zhili_data_readers", self.problems):
+            if not isinstance(result, (list, tuple)):
+                self.problems.append(
+                    PluginProblem(name, "zhili_data_readers must return a list of DataReader")
+                )
+                continue
+            for r in result:
+                if not isinstance(r, DataReader) or not callable(r.read):
+                    self.problems.append(PluginProblem(name, f"not a DataReader: {r!r}"))
+                    continue
+                suffix = r.suffix.lower()
+                if not suffix.startswith(".") or suffix in BUILTIN_SUFFIXES:
+                    self.problems.append(
+                        PluginProblem(name, f"cannot take the data suffix {r.suffix!r}")
+                    )
+                elif suffix in self.data_readers:
+                    self.problems.append(
+                        PluginProblem(
+                            name,
+                            f"data suffix {suffix} is already read by "
+                            f"{self.data_readers[suffix].plugin}",
+                        )
+                    )
+                else:
+                    self.data_readers[suffix] = DataReader(suffix, r.read, r.description, name)
+        for name, result in _call_each(self.pm, "zhili_exporters", self.problems):
+            if not isinstance(result, (list, tuple)):
+                self.problems.append(
+                    PluginProblem(name, "zhili_exporters must return a list of Exporter")
+                )
+                continue
+            for e in result:
+                if not isinstance(e, Exporter) or not callable(e.write):
+                    self.problems.append(PluginProblem(name, f"not an Exporter: {e!r}"))
+                elif e.name in self.exporters:
+                    self.problems.append(
+                        PluginProblem(name, f"exporter `{e.name}` is already defined")
+                    )
+                else:
+                    self.exporters[e.name] = Exporter(
+                        e.name, e.suffix, e.write, e.description, name
+                    )
+        DATA_READERS.clear()
+        DATA_READERS.update(self.data_readers)
+
     def _load_source(self, plugin: str, path: Path) -> None:
         if not path.exists():
             self.problems.append(PluginProblem(plugin, f"model path does not exist: {path}"))
@@ -222,12 +445,12 @@ class Registry:
         files = sorted(path.glob("*.gov")) if path.is_dir() else [path]
         folder = path if path.is_dir() else path.parent
         for f in files:
-            res = check_file(f, self.signatures)
+            res = check_file(f, self.signatures, resolver=self.resolver)
             if res.result is None or not res.ok:
                 self._broken.append(res)
                 self.problems.append(PluginProblem(plugin, f"{f}: model file has errors"))
                 continue
-            if res.result.model is None:  # a `tests for` file
+            if res.result.model is None:  # a `tests for` or `library` file
                 for t in res.result.tests:
                     self.orphan_tests.setdefault(t.model, []).append(t)
                 continue
@@ -257,3 +480,33 @@ class Registry:
 
     def get(self, model_id: str) -> LoadedModel | None:
         return self.models.get(model_id)
+
+
+class FolderModels(Registry):
+    """The models of local folders (a district's own repository), checked with
+    the installed plugins' functions; an `extends` may name an installed
+    model. Used by `zhili test` without arguments inside such a folder."""
+
+    def __init__(self, folders: list[Path], base: Registry):
+        self.pm = base.pm
+        self.problems = []
+        self.functions = base.functions
+        self._extra_dirs = []
+        self._models = None
+        self._broken = []
+        self._source_list = [("local", Path(f)) for f in folders]
+        files = [f for d in folders for f in sorted(Path(d).glob("*.gov"))]
+        self._resolver = FileResolver(files, fallback=base.resolver)
+
+
+# ---------------------------------------------------------------- many files
+
+
+def check_files(
+    files: list[Path], functions, display, fallback=None
+) -> tuple[list[ModelFileResult], FileResolver]:
+    """Check `files` (each may extend or import the others, or an installed
+    model through `fallback`), each parsed once."""
+    resolver = FileResolver(files, fallback=fallback, display=display)
+    results = [check_file(f, functions, display=display(f), resolver=resolver) for f in files]
+    return results, resolver

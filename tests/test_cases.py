@@ -21,10 +21,14 @@ import pytest
 from zhili.dsl import ast
 from zhili.dsl.checker import check, resolve_test_names
 from zhili.dsl.diagnostics import Diagnostic, render_text
-from zhili.dsl.parser import SYNTAX_EXAMPLES, parse, parse_file
+from zhili.dsl.parser import SYNTAX_EXAMPLES, parse
+from zhili.engine.plugins import FileResolver
 
 CASES = Path(__file__).resolve().parent / "cases"
 CASE_DIRS = sorted(p for p in CASES.iterdir() if p.is_dir())
+PLUGINS = Path(__file__).resolve().parent.parent / "plugins"
+# a case may extend a built-in model (`extends four_type`)
+_INSTALLED = FileResolver(sorted(PLUGINS.glob("*/*.gov")))
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 _LINE = re.compile(r"^(?P<code>[a-z][a-z0-9-]*) (?:(?P<file>[^\s:]+\.gov):)?(?P<pos>\d+:\d+)$")
@@ -35,11 +39,13 @@ def _check_folder(folder: Path) -> dict[str, tuple[str, list[Diagnostic]]]:
     out: dict[str, tuple[str, list[Diagnostic]]] = {}
     models = {}
     suites = []
-    for path in sorted(folder.glob("*.gov")):
-        parsed = parse_file(str(path), display=path.name)
+    files = sorted(folder.glob("*.gov"))
+    resolver = FileResolver(files, fallback=_INSTALLED, display=lambda p: p.name)
+    for path in files:
+        parsed = resolver.parsed(path)
         diags = list(parsed.diagnostics)
         if parsed.tree is not None:
-            result = check(parsed.tree, parsed.text)
+            result = check(parsed.tree, parsed.text, resolve=resolver)
             diags.extend(result.diagnostics)
             if result.model is not None:
                 models[result.model.id] = result.model

@@ -355,15 +355,24 @@ def test_disabling_a_broken_plugin_silences_it(broken_distribution, monkeypatch)
 
 
 def test_disable_plugins_removes_a_model(monkeypatch):
-    monkeypatch.setenv("ZHILI_DISABLE_PLUGINS", "four_type")
+    monkeypatch.setenv("ZHILI_DISABLE_PLUGINS", "four_type,chencang")
     reg = Registry()
     assert "four_type" not in reg.models
     assert {"five_governance", "wuyou_model"} <= set(reg.models)
     assert all_problems(reg) == []
 
 
+def test_disabling_a_base_reports_the_models_extending_it(monkeypatch):
+    monkeypatch.setenv("ZHILI_DISABLE_PLUGINS", "four_type")
+    reg = Registry()
+    assert "chencang" not in reg.models
+    assert [p.plugin for p in reg.problems] == ["chencang"]
+    (broken,) = reg.broken
+    assert [d.code for d in broken.diagnostics] == ["unknown-base"]
+
+
 def test_disable_plugins_accepts_a_list_and_star(monkeypatch):
-    monkeypatch.setenv("ZHILI_DISABLE_PLUGINS", " four_type , wuyou_model ")
+    monkeypatch.setenv("ZHILI_DISABLE_PLUGINS", " four_type , wuyou_model ,chencang,lizhou,erqi")
     assert set(Registry().models) == {"five_governance"}
     monkeypatch.setenv("ZHILI_DISABLE_PLUGINS", "*")
     assert Registry().models == {}

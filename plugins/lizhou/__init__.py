@@ -1,0 +1,10 @@
+"""利州区六类特色社区 model plugin (a district example)."""
+
+from pathlib import Path
+
+from zhili.engine.hookspecs import hookimpl
+
+
+@hookimpl
+def zhili_model_sources() -> list[Path]:
+    return [Path(__file__).parent]
