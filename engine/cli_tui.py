@@ -2,8 +2,126 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
 import click
+
+from zhili.dsl.i18n import _
+
+
+def runs_available() -> bool:
+    """The run store is another area's module; the TUI uses it when present."""
+    return importlib.util.find_spec("zhili.engine.runs") is not None
+
+
+def interactive() -> bool:
+    """A person at a terminal: stdin and stdout are TTYs and not under CI."""
+    return sys.stdin.isatty() and sys.stdout.isatty() and not os.environ.get("CI")
+
+
+def tui_language(ctx) -> str:
+    """The TUI is Chinese first: `--lang` when given, else ZHILI_LANG, else zh."""
+    root = click.get_current_context(silent=True)
+    given = root.find_root().params.get("lang") if root is not None else None
+    return given or os.environ.get("ZHILI_LANG") or "zh"
+
+
+def run_tui(ctx, lm, data_path: Path, compare: str | None = None, tab: str = "overview") -> None:
+    """Open the app; it loads and evaluates in a thread behind a loading
+    screen. Bad data is one clear message, never a traceback."""
+    from zhili.engine import data as data_mod
+    from zhili.engine.cli import EXIT_PROBLEMS, _echo_err
+
+    try:
+        from zhili.tui.app import ZhiliApp, build_session
+    except ImportError as exc:  # pragma: no cover - textual missing
+        _echo_err(_("error: the terminal UI needs Textual: {err}").format(err=exc))
+        sys.exit(EXIT_PROBLEMS)
+
+    def load():
+        try:
+            session = build_session(lm, data_path, ctx.registry)
+            if compare:
+                from zhili.engine.evaluate import evaluate_dataset
+
+                other = data_mod.load(Path(compare), lm.model)
+                session.other = evaluate_dataset(lm.model, other, ctx.registry)
+        except data_mod.DataError as exc:
+            raise RuntimeError(_("error: {msg}").format(msg=str(exc))) from exc
+        except OSError as exc:
+            raise RuntimeError(
+                _("error: cannot read {path}: {err}").format(
+                    path=data_path, err=exc.strerror or exc
+                )
+            ) from exc
+        return session
+
+    if compare:
+        tab = "compare"
+    app = ZhiliApp(lang=tui_language(ctx), tab=tab, loader=load)
+    result = app.run()
+    if app.return_code:
+        _echo_err(str(result))
+        sys.exit(EXIT_PROBLEMS)
 
 
 def register(cli: click.Group) -> None:
     """Add this module's commands to the `zhili` group."""
+
+    from zhili.engine.cli import EPILOG
+
+    @cli.command("tui", epilog=EPILOG)
+    @click.argument("model", required=False)
+    @click.argument("data", required=False)
+    @click.option("--compare", "compare", help="A second data file to compare with DATA.")
+    @click.option(
+        "--run",
+        "run",
+        help="Open a recorded run (its model and data file; needs the run store).",
+    )
+    @click.pass_obj
+    def tui_cmd(ctx, model, data, compare, run):
+        """Browse MODEL's results on DATA in the terminal UI.
+
+        DATA defaults to the model's bundled sample. Chinese unless --lang en
+        (or ZHILI_LANG=en). Keys: F1 help, ctrl+p commands, / search, q quit.
+        """
+        from zhili.engine.cli import EXIT_PROBLEMS, EXIT_USAGE, _echo_err, resolve_model
+
+        if run:
+            if not runs_available():
+                _echo_err(_("error: --run needs the run store, which this zhili does not have"))
+                sys.exit(EXIT_USAGE)
+            from zhili.engine.runs import RunStore, RunStoreError
+
+            try:
+                with RunStore() as store:
+                    info = store.resolve(run)
+            except (RunStoreError, OSError) as exc:
+                _echo_err(_("error: {msg}").format(msg=str(exc)))
+                sys.exit(EXIT_PROBLEMS)
+            if info is None:
+                _echo_err(_("error: no recorded run {run!r}").format(run=run))
+                sys.exit(EXIT_PROBLEMS)
+            model = model or info.model_id
+            data = data or info.data_path
+        if model is None:
+            raise click.UsageError(_("give a MODEL (or --run RUN)"))
+        lm = resolve_model(ctx, model)
+        if data is None:
+            if not lm.samples:
+                raise click.UsageError(
+                    _("model {id} has no bundled sample data; give a DATA file").format(
+                        id=lm.model.id
+                    )
+                )
+            path = lm.samples[0]
+        else:
+            path = Path(data)
+            if not path.exists():
+                _echo_err(_("error: no such file: {path}").format(path=data))
+                sys.exit(EXIT_PROBLEMS)
+        run_tui(ctx, lm, path, compare)

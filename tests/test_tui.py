@@ -1,0 +1,460 @@
+"""The terminal UI, driven through Textual's pilot on the real app."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("textual")
+
+from textual.widgets import Input, Select, Static, TabbedContent, Tree  # noqa: E402
+
+from zhili.dsl.i18n import set_language  # noqa: E402
+from zhili.engine.plugins import Registry  # noqa: E402
+from zhili.tui.app import MainScreen, ZhiliApp, build_session  # noqa: E402
+from zhili.tui.screens.detail import DetailScreen  # noqa: E402
+from zhili.tui.screens.modals import ExportScreen, HelpScreen  # noqa: E402
+from zhili.tui.widgets.vtable import VirtualTable, fit  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def registry():
+    return Registry()
+
+
+@pytest.fixture
+def session(registry):
+    lm = registry.get("four_type")
+    return build_session(lm, lm.samples[0], registry)
+
+
+@pytest.fixture(autouse=True)
+def _restore_language():
+    yield
+    set_language("en")
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+async def wait_for(pilot, cond, timeout: float = 5.0) -> None:
+    """Pause until `cond()` holds (the palette searches in the background)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not cond() and loop.time() < end:
+        await pilot.pause(0.05)
+
+
+def text_of(widget: Static) -> str:
+    return str(widget.render())
+
+
+def table(app) -> VirtualTable:
+    return app.main.query_one("#communities-table", VirtualTable)
+
+
+def test_overview_shows_grades_targets_and_dimensions(session):
+    async def go():
+        app = ZhiliApp(session, lang="zh")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            assert isinstance(app.screen, MainScreen)
+            body = text_of(app.screen.query_one("#overview-body", Static))
+            assert "四型社区建设评价" in body
+            assert "24 个社区" in body
+            assert "等级分布" in body
+            assert "四型社区 21% / 目标 70%" in body
+            assert "中共宝鸡市委组织部" in body
+            for d in session.model.top_dimensions:
+                assert d.label in body
+
+    run(go())
+
+
+def test_every_tab_opens(session):
+    async def go():
+        app = ZhiliApp(session, lang="zh")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            tabs = app.screen.query_one("#tabs", TabbedContent)
+            for key, tab in [
+                ("2", "communities"),
+                ("3", "problems"),
+                ("4", "model"),
+                ("5", "compare"),
+                ("escape", "compare"),  # leave the file box
+                ("1", "overview"),
+            ]:
+                await pilot.press(key)
+                await pilot.pause()
+                assert tabs.active == tab
+            await pilot.press("4")
+            await pilot.pause()
+            src = text_of(app.screen.query_one("#model-source", Static))
+            assert "model four_type" in src
+            await pilot.press("f1")
+            await pilot.pause()
+            assert isinstance(app.screen, HelpScreen)
+            await pilot.press("escape")
+            await pilot.pause()
+            assert isinstance(app.screen, MainScreen)
+
+    run(go())
+
+
+def test_sort_filter_and_search(session):
+    async def go():
+        app = ZhiliApp(session, lang="zh")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            await pilot.press("2")
+            await pilot.pause()
+            t = table(app)
+            assert t.has_focus and t.row_count == 24
+            # sort by total: choose the column with → and press s (twice: descending)
+            await pilot.press("right", "right", "s")
+            await pilot.pause()
+            totals = t.frame.get_column("total").to_list()
+            assert totals == sorted(totals)
+            await pilot.press("s")
+            await pilot.pause()
+            totals = t.frame.get_column("total").to_list()
+            assert totals == sorted(totals, reverse=True)
+            assert t.current_row["total"] == max(totals)
+            # filter by grade
+            app.screen.query_one("#grade", Select).value = "四型社区"
+            await pilot.pause()
+            assert t.row_count == 5
+            assert set(t.frame.get_column("grade")) == {"四型社区"}
+            app.screen.query_one("#grade", Select).value = Select.NULL
+            await pilot.pause()
+            assert t.row_count == 24
+            # street filter applies to the table and the overview
+            street = session.streets()[0]
+            app.screen.query_one("#street", Select).value = street
+            await pilot.pause()
+            assert set(t.frame.get_column("street")) == {street}
+            body = text_of(app.screen.query_one("#overview-body", Static))
+            assert f"{t.row_count} 个社区" in body
+            app.screen.query_one("#street", Select).value = Select.NULL
+            await pilot.pause()
+            # / search with a Chinese name
+            await pilot.press("slash")
+            await pilot.pause()
+            assert app.screen.query_one("#search", Input).has_focus
+            await pilot.press(*"长青")
+            await pilot.pause()
+            assert t.row_count == 1
+            assert t.frame.get_column("community").to_list() == ["长青社区"]
+            await pilot.press("enter")
+            await pilot.pause()
+            assert t.has_focus
+
+    run(go())
+
+
+def test_detail_explains_an_indicator(session):
+    async def go():
+        app = ZhiliApp(session, lang="zh")
+        async with app.run_test(size=(140, 45)) as pilot:
+            await pilot.pause()
+            await pilot.press("2")
+            await pilot.pause()
+            await pilot.press("down", "enter")
+            await pilot.pause()
+            assert isinstance(app.screen, DetailScreen)
+            assert app.screen.result.community == table(app).current_row["community"]
+            tree = app.screen.query_one("#tree", Tree)
+            assert tree.has_focus
+            # the root explains the whole community (the engine's explain_text)
+            explain = text_of(app.screen.query_one("#explain", Static))
+            assert app.screen.result.community in explain
+            # walk down to the first indicator
+            for _ in range(10):
+                await pilot.press("down")
+                await pilot.pause()
+                node = tree.cursor_node
+                if node is not None and node.data and node.data[0] == "indicator":
+                    break
+            kind, ident = tree.cursor_node.data
+            assert kind == "indicator"
+            explain = text_of(app.screen.query_one("#explain", Static))
+            ind = session.model.indicator(ident)
+            assert ind.label in explain
+            assert ind.scoring.value.text in explain
+            gap = text_of(app.screen.query_one("#gap", Static))
+            assert "→" in gap or "已是最高等级" in gap
+            await pilot.press("escape")
+            await pilot.pause()
+            assert isinstance(app.screen, MainScreen)
+
+    run(go())
+
+
+def test_switch_language(session):
+    async def go():
+        app = ZhiliApp(session, lang="zh")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            tabs = app.screen.query_one("#tabs", TabbedContent)
+            assert str(tabs.get_tab("overview").label) == "概览"
+            await pilot.press("l")
+            await pilot.pause()
+            await pilot.pause()
+            tabs = app.screen.query_one("#tabs", TabbedContent)
+            assert str(tabs.get_tab("overview").label) == "Overview"
+            body = text_of(app.screen.query_one("#overview-body", Static))
+            assert "24 communities" in body
+
+    run(go())
+
+
+def test_markup_in_names_is_shown_as_written(registry, tmp_path):
+    lm = registry.get("four_type")
+    lines = lm.samples[0].read_text(encoding="utf-8").splitlines()
+    head, first = lines[0], lines[1]
+    cells = first.split(",")
+    cells[3] = "[/bold]"
+    cells[0] = "X-1"
+    data = tmp_path / "odd.csv"
+    data.write_text("\n".join([head, ",".join(cells), *lines[2:5]]) + "\n", encoding="utf-8")
+    s = build_session(lm, data, registry)
+
+    async def go():
+        app = ZhiliApp(s, lang="zh")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            await pilot.press("2")
+            await pilot.pause()
+            t = table(app)
+            assert t.current_row["community"] == "[/bold]"
+            line = t.render_line(1).text
+            assert "[/bold]" in line
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, DetailScreen)
+            assert "[/bold]" in text_of(app.screen.query_one("#head", Static))
+            assert "[/bold]" in str(app.screen.query_one("#tree", Tree).root.label)
+
+    run(go())
+
+
+def test_command_palette_jumps_to_a_community(session):
+    async def go():
+        app = ZhiliApp(session, lang="zh")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            from textual.command import CommandList, CommandPalette
+
+            await pilot.press("ctrl+p")
+            await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
+            await pilot.press(*"新福")
+
+            await wait_for(pilot, lambda: app.screen.query_one(CommandList).option_count > 0)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen))
+            await pilot.pause()
+            assert isinstance(app.screen, DetailScreen)
+            assert app.screen.result.community == "新福社区"
+
+    run(go())
+
+
+def test_export_current_view(session, tmp_path):
+    out = tmp_path / "view.csv"
+
+    async def go():
+        app = ZhiliApp(session, lang="zh")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            await pilot.press("2")
+            app.screen.query_one("#grade", Select).value = "四型社区"
+            await pilot.pause()
+            await pilot.press("e")
+            await pilot.pause()
+            assert isinstance(app.screen, ExportScreen)
+            inp = app.screen.query_one("#export-path", Input)
+            inp.value = str(out)
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, MainScreen)
+
+    run(go())
+    text = out.read_text(encoding="utf-8-sig")
+    assert text.splitlines()[0].startswith("社区,街道,总分,等级")
+    assert len(text.splitlines()) == 6
+
+
+def test_compare_two_data_files(session, registry, tmp_path):
+    lm = registry.get("four_type")
+    lines = lm.samples[0].read_text(encoding="utf-8").splitlines()
+    other = tmp_path / "later.csv"
+    other.write_text("\n".join(lines[:6]) + "\n", encoding="utf-8")
+
+    async def go():
+        app = ZhiliApp(session, lang="zh")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            await pilot.press("5")
+            await pilot.pause()
+            app.screen.query_one("#compare-path", Input).focus()
+            app.screen.query_one("#compare-path", Input).value = str(other)
+            await pilot.press("enter")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            t = app.screen.query_one("#compare-table", VirtualTable)
+            assert t.row_count == 24
+            frame = app.screen.query_one("#compare-pane").frame
+            changed = frame.get_column("changed").to_list()
+            assert changed == sorted(changed, reverse=True)  # changed grades first
+            assert sum(changed) == 19  # 5 kept, 19 gone from the later file
+
+    run(go())
+
+
+def test_data_problems_jump_to_community(registry, tmp_path):
+    lm = registry.get("four_type")
+    lines = lm.samples[0].read_text(encoding="utf-8").splitlines()
+    cells = lines[2].split(",")
+    cells[4] = "很多"  # 常住人口 is an int
+    data = tmp_path / "bad.csv"
+    data.write_text(
+        "\n".join([lines[0], lines[1], ",".join(cells), lines[3]]) + "\n", encoding="utf-8"
+    )
+    s = build_session(lm, data, registry)
+    assert s.problems()
+
+    async def go():
+        app = ZhiliApp(s, lang="zh")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            await pilot.press("3")
+            await pilot.pause()
+            t = app.screen.query_one("#problems-table", VirtualTable)
+            assert t.has_focus and t.row_count >= 1
+            assert t.current_row["raw"] == "很多"
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, DetailScreen)
+            assert app.screen.result.community == cells[3]
+
+    run(go())
+
+
+def test_fit_counts_wide_characters():
+    assert fit("社区", 6) == "社区  "
+    assert fit("社区", 6, right=True) == "  社区"
+    cut = fit("长青社区很长的名字", 7)
+    from rich.cells import cell_len
+
+    assert cell_len(cut) == 7 and cut.endswith("…")
+    assert Path  # keep the import for tmp paths
+
+
+def test_loading_in_a_thread_then_overview(session):
+    async def go():
+        app = ZhiliApp(lang="zh", loader=lambda: session)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert isinstance(app.screen, MainScreen)
+
+    run(go())
+
+
+def test_bad_data_is_one_message_not_a_traceback():
+    def load():
+        raise RuntimeError("error: no such file: nowhere.csv")
+
+    async def go():
+        app = ZhiliApp(lang="zh", loader=load)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        return app
+
+    app = run(go())
+    assert app.return_code == 1
+    assert app.return_value == "error: no such file: nowhere.csv"
+
+
+def test_demo_prints_the_table_when_not_a_terminal():
+    from click.testing import CliRunner
+
+    from zhili.engine.cli import cli
+
+    res = CliRunner().invoke(cli, ["--lang", "zh", "demo"])
+    assert res.exit_code == 0, res.output
+    assert "四型社区建设评价" in res.output
+    res = CliRunner().invoke(cli, ["demo", "--no-tui"])
+    assert res.exit_code == 0
+
+
+def test_tui_command_rejects_a_missing_file():
+    from click.testing import CliRunner
+
+    from zhili.engine.cli import cli
+
+    res = CliRunner().invoke(cli, ["tui", "four_type", "/nonexistent/x.csv"])
+    assert res.exit_code == 1
+    assert "no such file" in res.output
+    assert "Traceback" not in res.output
+
+
+def test_one_record_explanation_matches_the_engine(registry):
+    lm = registry.get("four_type")
+    fresh = build_session(lm, lm.samples[0], registry)
+    assert fresh.ev.dataset._records is None
+    mine = [fresh.explain(i).to_result() for i in (0, 5, 23)]
+    assert fresh.ev.dataset._records is None
+    assert mine == [fresh.ev.explain_raw(i).to_result() for i in (0, 5, 23)]
+
+
+def test_model_source_shows_diagnostics_inline(registry):
+    import dataclasses
+
+    from zhili.dsl import diagnostics as dg
+    from zhili.tui.widgets.modelview import model_text
+
+    lm = registry.get("four_type")
+    span = lm.model.targets[0].span
+    diag = dg.Diagnostic("demo-warning", dg.Severity.WARNING, "a warning for the test", span)
+    text = model_text(dataclasses.replace(lm, diagnostics=[diag])).plain.splitlines()
+    at = next(i for i, line in enumerate(text) if "a warning for the test" in line)
+    assert text[at - 1].lstrip().startswith(str(span.line))
+    assert "^ warning[demo-warning]" in text[at]
+
+
+def test_export_xlsx_and_bad_suffix(tmp_path):
+    import polars as pl
+
+    from zhili.engine.export import ExportError, export_frame
+
+    frame = pl.DataFrame({"社区": ["长青社区", "[/bold]"], "总分": [89.5, 12.0]})
+    out = export_frame(frame, tmp_path / "v.xlsx")
+    back = pl.read_excel(out)
+    assert back.get_column("社区").to_list() == ["长青社区", "[/bold]"]
+    with pytest.raises(ExportError):
+        export_frame(frame, tmp_path / "v.pdf")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.xlsx"]  # no temp file left
+
+
+def test_no_color_is_respected(session, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert ZhiliApp(session, lang="zh").no_color
+
+
+def test_tui_is_chinese_first(monkeypatch):
+    import click
+
+    from zhili.engine.cli_tui import tui_language
+
+    monkeypatch.delenv("ZHILI_LANG", raising=False)
+    with click.Context(click.Command("zhili"), obj=None) as ctx:
+        ctx.params["lang"] = None
+        assert tui_language(None) == "zh"
+        ctx.params["lang"] = "en"
+        assert tui_language(None) == "en"

@@ -1,0 +1,93 @@
+"""What the app shows: a model, its evaluation, and the view filters.
+
+Presentation state only: every number comes from the engine's `Evaluation`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from zhili.engine.evaluate import META_COLUMNS, Evaluation
+from zhili.engine.plugins import LoadedModel
+
+
+@dataclass
+class Session:
+    lm: LoadedModel
+    ev: Evaluation
+    registry: Any = None
+    district: str | None = None
+    street: str | None = None
+    other: Evaluation | None = None  # the data file compared with
+    _base: pl.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def model(self):
+        return self.lm.model
+
+    @property
+    def base(self) -> pl.DataFrame:
+        """The communities' summary: one row per community, `idx` = row of
+        the evaluation."""
+        if self._base is None:
+            t = self.ev.table
+            top = self.model.top_dimensions
+            cols = [pl.int_range(0, t.height, dtype=pl.Int64).alias("idx")]
+            for c in ("community_id", "community", "district", "street", "row"):
+                cols.append(pl.col(c) if c in t.columns else pl.lit(None, pl.String).alias(c))
+            cols += [
+                pl.col("total").round(2),
+                pl.col("grade").cast(pl.String),
+                pl.col("grade_index"),
+            ]
+            cols += [pl.col(f"dim.{d.id}").round(2) for d in top]
+            cols += [pl.col("vetoes"), pl.col("missing")]
+            self._base = t.select(cols)
+        return self._base
+
+    def filtered(self) -> pl.DataFrame:
+        f = self.base
+        if self.district:
+            f = f.filter(pl.col("district") == self.district)
+        if self.street:
+            f = f.filter(pl.col("street") == self.street)
+        return f
+
+    def districts(self) -> list[str]:
+        return sorted(x for x in self.base.get_column("district").unique().to_list() if x)
+
+    def streets(self) -> list[str]:
+        f = self.base
+        if self.district:
+            f = f.filter(pl.col("district") == self.district)
+        return sorted(x for x in f.get_column("street").unique().to_list() if x)
+
+    def explain(self, index: int):
+        """The interpreter's full result for one community (the engine's
+        `explain_raw`). Until the dataset's per-record view exists (building
+        it takes seconds for 100,000 communities) the one record is taken
+        from the dataset's frame, laid out as `Dataset` documents it."""
+        ev = self.ev
+        ds = ev.dataset
+        if ds._records is not None:
+            return ev.explain_raw(index)
+        ids = list(ds.columns)
+        frame = ds.frame
+        values = frame.select([pl.col(f"in.{i}") for i in ids]).row(index) if ids else ()
+        record = dict(zip(ids, values, strict=True))
+        meta_keys = [c for c in META_COLUMNS if c in frame.columns]
+        meta = frame.select(meta_keys).row(index, named=True) if meta_keys else {}
+        return ev.compiled.evaluate(record, meta)
+
+    def problems(self) -> list:
+        return [p for p in self.ev.dataset.problems if p.severity != "info"]
+
+    def index_of_line(self, line: int | None) -> int | None:
+        """The evaluation row of a data-file line (as data problems give it)."""
+        if line is None:
+            return None
+        hits = self.base.filter(pl.col("row") == line).get_column("idx")
+        return int(hits[0]) if len(hits) else None
