@@ -22,8 +22,14 @@ import polars as pl
 
 from zhili.dsl.model import Model
 from zhili.engine.data import Dataset
+from zhili.engine.functions import Missing
 from zhili.engine.interpreter import CompiledModel, RawResult, compile_model
-from zhili.engine.vectorized import OUTCOMES, OutcomeEnum, VectorModel, VectorUnsupported
+from zhili.engine.vectorized import (
+    OUTCOMES,
+    OutcomeEnum,
+    VectorModel,
+    VectorUnsupported,
+)
 
 BACKENDS = ("vectorized", "reference")
 META_COLUMNS = ("community_id", "community", "district", "street", "grid", "period")
@@ -116,6 +122,21 @@ def _meta_frame(dataset: Dataset) -> pl.DataFrame:
     return pl.DataFrame(cols, height=len(dataset))
 
 
+def _cell(v: Any) -> Any:
+    return None if v.__class__ is Missing else v
+
+
+def _value_dtypes(model: Model, compiled: CompiledModel) -> dict[str, pl.DataType]:
+    """The vectorized backend's dtype of each `.value` column (the same
+    table from either backend); without a vectorized plan, by declared type."""
+    try:
+        return VectorModel(model, compiled.functions).value_dtypes()
+    except VectorUnsupported:
+        from zhili.engine.vectorized import POLARS_TYPES
+
+        return {i.id: POLARS_TYPES.get(i.scoring.value.type, pl.Float64) for i in model.indicators}
+
+
 def table_from_raw(
     model: Model, compiled: CompiledModel, results: list[RawResult], detail: bool
 ) -> pl.DataFrame:
@@ -142,11 +163,19 @@ def table_from_raw(
     }
     for i, d in enumerate(model.dimensions):
         cols[f"dim.{d.id}"] = pl.Series([r.dim_scores[i] for r in results], dtype=pl.Float64)
+    if not detail:
+        return pl.DataFrame(cols, height=len(results))
     code = {o: k for k, o in enumerate(OUTCOMES)}
+    dtypes = _value_dtypes(model, compiled)
     for j, ind in enumerate(model.indicators):
         cols[f"ind.{ind.id}.points"] = pl.Series([r.points[j] for r in results], dtype=pl.Float64)
         cols[f"ind.{ind.id}.outcome"] = pl.Series(
             [code[r.outcomes[j]] for r in results], dtype=pl.UInt8
+        )
+        cols[f"ind.{ind.id}.value"] = pl.Series(
+            [_cell(r.values[j]) for r in results],
+            dtype=dtypes[ind.id],
+            strict=False,
         )
     for j, v in enumerate(model.vetoes):
         cols[f"veto.{v.id}"] = pl.Series(

@@ -191,6 +191,12 @@ def explain_text(raw, result: CommunityResult | None = None) -> str:
     if result.gap is not None:
         lines.append("")
         lines.append(_("Gap to {grade}").format(grade=result.gap.next_grade))
+        changes = [i for i in result.gap.items if i.kind == "change"]
+        if changes:
+            lines.append("  " + _("smallest changes of one input that reach it:"))
+            for item in changes:
+                lines.append(f"  * {item.text}")
         for item in result.gap.items:
-            lines.append(f"  - {item.text}")
+            if item.kind != "change":
+                lines.append(f"  - {item.text}")
     return "\n".join(lines)

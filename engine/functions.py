@@ -9,6 +9,7 @@ A division by zero returns `Missing` with a reason.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -78,12 +79,45 @@ def _per_10k(count, population):
     return count * 10000 / population
 
 
+def _min(*xs):
+    return min(xs)  # min(x) of one argument is x (Python's min(x) wants an iterable)
+
+
+def _max(*xs):
+    return max(xs)
+
+
 def _clamp(x, lo, hi):
     return min(max(x, lo), hi)
 
 
+def _round_half_away(x: float) -> float:
+    """To the nearest integer, halves away from zero (Rust's `f64::round`,
+    which Polars uses). `x - trunc(x)` is exact, so the half test is too."""
+    t = math.trunc(x)
+    if abs(x - t) >= 0.5:
+        t += 1 if x > 0 else -1
+    return float(t)
+
+
 def _round(x, digits=0):
-    r = round(x, int(digits))
+    """四舍五入: halves away from zero (round(2.5) = 3, round(-2.5) = -3),
+    exactly as the vectorized backend (Polars' `half_away_from_zero`): to
+    `digits` places, x × 10^digits is rounded and divided back."""
+    digits = int(digits)
+    if isinstance(x, int) and digits >= 0:
+        return x
+    if not math.isfinite(x):
+        return x
+    if digits == 0:
+        r = _round_half_away(x)
+    else:
+        m = 10.0**digits
+        y = x * m
+        # past the float range Polars gives x back unchanged; so do we
+        r = _round_half_away(y) / m if math.isfinite(y) else float(x)
+        if not math.isfinite(r):
+            r = float(x)
     return int(r) if isinstance(x, int) else r
 
 
@@ -109,8 +143,8 @@ def _is_missing(x):
 _PY: dict[str, Callable] = {
     "ratio": _ratio,
     "per_10k": _per_10k,
-    "min": min,
-    "max": max,
+    "min": _min,
+    "max": _max,
     "clamp": _clamp,
     "abs": abs,
     "round": _round,

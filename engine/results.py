@@ -57,13 +57,14 @@ class DimensionResult(_Result):
 class GapItem(_Result):
     """One way towards the next grade."""
 
-    kind: str  # "veto" | "condition" | "indicator"
-    id: str | None = None
+    kind: str  # "veto" | "condition" | "indicator" | "change" (one input changed)
+    id: str | None = None  # the veto, indicator or (for "change") input
     label: str | None = None
     current: Any = None
     needed: Any = None
     points_available: float | None = None
     text: str
+    indicators: list[str] = Field(default_factory=list)  # "change": indicators it moves
 
 
 class Gap(_Result):
@@ -170,8 +171,10 @@ def _reason(ind: ir.Indicator, value: Any, points: float, outcome: str) -> str:
     return ""
 
 
-def build_result(raw) -> CommunityResult:
-    """RawResult → CommunityResult (reasons, dimensions, vetoes, gap)."""
+def build_result(raw, search: bool = False) -> CommunityResult:
+    """RawResult → CommunityResult (reasons, dimensions, vetoes, gap). With
+    `search`, the gap also lists the smallest single-input changes that
+    reach the next grade (`zhili.engine.gap`; a few ms per community)."""
     compiled = raw.compiled
     model: ir.Model = compiled.model
     meta = raw.meta or {}
@@ -254,7 +257,7 @@ def build_result(raw) -> CommunityResult:
         dimensions=dims,
         indicators=indicators,
         vetoes=vetoes,
-        gap=gap_to_next_grade(raw),
+        gap=gap_to_next_grade(raw, search=search),
         trace=trace,
         missing_reasons=missing_reasons,
     )
@@ -273,7 +276,7 @@ def _conjuncts(e: ir.Expr) -> list[ir.Expr]:
     return [e]
 
 
-def gap_to_next_grade(raw) -> Gap | None:
+def gap_to_next_grade(raw, search: bool = False) -> Gap | None:
     """What stands between the community and the next better grade: vetoes
     that forbid it, the conditions of that grade that do not hold (with the
     current value and the threshold), and the indicators with the most points
@@ -354,6 +357,10 @@ def gap_to_next_grade(raw) -> Gap | None:
             items.extend(_best_indicators(raw, dim_id, need_points))
         if short_total > 0:
             items.extend(_best_indicators(raw, None, short_total))
+    if search:
+        from zhili.engine.gap import smallest_changes
+
+        items = smallest_changes(raw) + items
     return Gap(next_grade=target.name, items=items)
 
 

@@ -53,7 +53,7 @@ def input_col(name: str) -> str:
 
 def _lit(value: Any, type_name: str) -> pl.Expr:
     if value is None:
-        return pl.lit(None)
+        return pl.lit(None, dtype=POLARS_TYPES.get(type_name, pl.Float64))
     dtype = POLARS_TYPES.get(type_name)
     if (
         type_name in ("number", "percent")
@@ -182,7 +182,10 @@ class VectorModel:
         if k == "in":
             x = self.expr(e.operand, results)
             eqs = [x == self.expr(o, results) for o in e.options]
-            hit = pl.any_horizontal(eqs) if eqs else pl.lit(False)
+            if not eqs:  # `x in []`: false, but missing when x is (as in the interpreter)
+                hit = pl.when(x.is_null()).then(None).otherwise(pl.lit(False))
+            else:
+                hit = pl.any_horizontal(eqs)
             # any_horizontal is Kleene: true if any true, null if none true but some null
             return ~hit if e.negated else hit
         if k == "if":
@@ -250,7 +253,9 @@ class VectorModel:
                 .then(code(FAIL))
                 .otherwise(code(PARTIAL))
             )
-            value = v if const else pl.when(hi == lo).then(None).otherwise(v)
+            # a missing bound (or lo == hi) makes the indicator missing: its
+            # value is missing too, as in the interpreter (which reports why)
+            value = v if const else pl.when(missing).then(None).otherwise(v)
             return value, points, missing, outcome
         if s.form == "tiers":
             thresholds = [self.expr(t.threshold) for t in s.tiers]
@@ -270,7 +275,13 @@ class VectorModel:
                 chain = chain.when(getattr(v, ops[t.op])(th)).then(float(t.points))
             points = chain.otherwise(float(s.else_points))
             outcome = self._outcome_from_points(points, missing, full)
-            return v, points, missing, outcome
+            # a missing threshold makes the value missing (as in the interpreter)
+            value = (
+                v
+                if all(t.threshold.kind == "const" for t in s.tiers)
+                else (pl.when(missing).then(None).otherwise(v))
+            )
+            return value, points, missing, outcome
         if s.form == "deduct":
             cap = float(s.cap if s.cap is not None else full)
             taken = (v.clip(lower_bound=0) * s.per).clip(upper_bound=cap)
@@ -423,7 +434,7 @@ class VectorModel:
             "total": pl.col("total"),
             "share": _div(pl.col("total"), pl.lit(float(model.total)))
             if model.total
-            else pl.lit(None),
+            else pl.lit(None, pl.Float64),  # typed: `-share` must still work
             "vetoed": pl.any_horizontal(
                 [pl.col(f"veto.{v.id}").fill_null(False) for v in model.vetoes] or [pl.lit(False)]
             ),
@@ -504,6 +515,13 @@ class VectorModel:
         if keep is not None:
             lf = lf.select(keep + self.result_columns(detail))
         return lf.collect()
+
+    def value_dtypes(self) -> dict[str, pl.DataType]:
+        """The dtype of every indicator's `.value` column (what Polars makes
+        of its expression), so the reference backend's table matches."""
+        empty = frame_from_records(self.model, [])
+        schema = self.plan(empty.lazy(), detail=True).collect_schema()
+        return {ind.id: schema[f"ind.{ind.id}.value"] for ind in self.model.indicators}
 
     def result_columns(self, detail: bool = True) -> list[str]:
         """Summary columns; with `detail`, every indicator's points, outcome

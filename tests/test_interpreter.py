@@ -596,6 +596,13 @@ FUNCTIONS = [
     ("round(x, 1)", {"x": 2.34}, 2.3),
     ("round(i)", {"i": 7}, 7),
     ("round(r, 2)", {"r": 0.8567}, 0.86),
+    # halves away from zero (四舍五入), as the vectorized backend rounds
+    ("round(x)", {"x": 2.5}, 3.0),
+    ("round(x)", {"x": 0.5}, 1.0),
+    ("round(x)", {"x": -2.5}, -3.0),
+    ("round(r, 2)", {"r": 0.125}, 0.13),
+    ("min(x)", {"x": 2.5}, 2.5),
+    ("max(i)", {"i": 3}, 3),
     ("round(x)", {}, MISSING),
     ("coalesce(x, y, 7)", {"y": 3}, 3),
     ("coalesce(x, y, 7)", {"x": 0, "y": 3}, 0),  # 0 is a value, not missing
@@ -1081,6 +1088,7 @@ class TestCommunityResult:
             "needed",
             "points_available",
             "text",
+            "indicators",  # added for gap analysis by search (kind "change")
         }
 
     def test_values(self):
