@@ -92,7 +92,9 @@ def main() -> None:
     gen = check(parse(gen_text, "bench133.gov").tree, gen_text).model
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        bench_interpreter("four_type", reg.models["four_type"].model, tmp / "four.csv", args.rows, args.repeat)
+        bench_interpreter(
+            "four_type", reg.models["four_type"].model, tmp / "four.csv", args.rows, args.repeat
+        )
         bench_interpreter("generated-133", gen, tmp / "gen.csv", args.rows, args.repeat)
 
         # zhili test throughput: 1,000 given-record cases

@@ -113,7 +113,9 @@ def peak_memory(model_text: str, frame: pl.DataFrame, which: str, tmp: Path) -> 
     model_path.write_text(model_text, encoding="utf-8")
     data = tmp / "data.parquet"
     frame.write_parquet(data)
-    code = MEMORY_PROBE.format(bench=str(Path(__file__).parent), model_path=str(model_path), data=str(data), which=which)
+    code = MEMORY_PROBE.format(
+        bench=str(Path(__file__).parent), model_path=str(model_path), data=str(data), which=which
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -131,21 +133,25 @@ def main() -> None:
     gen_text = generate_model()
     gen = check(parse(gen_text, "bench133.gov").tree, gen_text).model
     models = [("four_type", four.model, four.source), ("generated-133", gen, gen_text)]
-    print(f"polars {pl.__version__}, threads {pl.thread_pool_size()}; medians of {args.repeat} runs")
+    print(
+        f"polars {pl.__version__}, threads {pl.thread_pool_size()}; medians of {args.repeat} runs"
+    )
     for name, model, text in models:
         vm = VectorModel(model)
         compiled = compile_model(model)
         # reference interpreter on 10k records, per record
         small = synthetic_frame(model, 10_000, seed=1)
-        records = [
-            {k[3:]: v for k, v in row.items()} for row in small.iter_rows(named=True)
-        ]
-        t_ref = median_time(lambda c=compiled, rs=records: [c.evaluate(r) for r in rs], args.repeat) / len(records)
+        records = [{k[3:]: v for k, v in row.items()} for row in small.iter_rows(named=True)]
+        t_ref = median_time(
+            lambda c=compiled, rs=records: [c.evaluate(r) for r in rs], args.repeat
+        ) / len(records)
         print(f"\n{name}: {len(model.indicators)} indicators, {len(model.inputs)} inputs")
         print(f"  reference interpreter: {t_ref * 1e6:8.1f} µs/record (10k records)")
         for n in sizes:
             frame = synthetic_frame(model, n, seed=2)
-            t_vec = median_time(lambda v=vm, f=frame: v.evaluate(f, detail=False, keep=[]), args.repeat)
+            t_vec = median_time(
+                lambda v=vm, f=frame: v.evaluate(f, detail=False, keep=[]), args.repeat
+            )
             line = (
                 f"  {n:>9,} records  vectorized {t_vec:7.3f} s ({t_vec / n * 1e6:6.2f} µs/record, "
                 f"{t_ref * n / t_vec:6.0f}x the interpreter)"

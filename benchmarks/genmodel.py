@@ -7,7 +7,9 @@ from __future__ import annotations
 import random
 
 
-def generate_model(criteria: int = 133, inputs: int = 60, dimensions: int = 4, seed: int = 0) -> str:
+def generate_model(
+    criteria: int = 133, inputs: int = 60, dimensions: int = 4, seed: int = 0
+) -> str:
     rng = random.Random(seed)
     lines = [
         f'model bench_{criteria} "合成基准模型（{criteria}条）"',
@@ -30,7 +32,9 @@ def generate_model(criteria: int = 133, inputs: int = 60, dimensions: int = 4, s
     lines.append("let ratio_a = ratio(x0, x3 + 1)")
     lines.append("let density = per_10k(x1, x4 + 1)")
     lines.append("")
-    per_dim = [criteria // dimensions + (1 if d < criteria % dimensions else 0) for d in range(dimensions)]
+    per_dim = [
+        criteria // dimensions + (1 if d < criteria % dimensions else 0) for d in range(dimensions)
+    ]
     used = 0
     for d in range(dimensions):
         n = per_dim[d]
@@ -59,7 +63,9 @@ def generate_model(criteria: int = 133, inputs: int = 60, dimensions: int = 4, s
             elif form == 1:
                 lines.append(f"        linear {var} from {thr[2]} to {thr[0]}")
             elif form == 2:
-                lines.append(f"        tiers {var} {{ >= {thr[0]} : {p:g}  >= {thr[1]} : {p / 2:g}  >= {thr[2]} : {p / 4:g} }}")
+                lines.append(
+                    f"        tiers {var} {{ >= {thr[0]} : {p:g}  >= {thr[1]} : {p / 2:g}  >= {thr[2]} : {p / 4:g} }}"
+                )
             elif form == 3:
                 cnt = f"x{rng.randrange(inputs // 3) * 3}"  # an int input
                 lines.append(f"        deduct 0.5 per {cnt} max {p:g}")
@@ -67,7 +73,9 @@ def generate_model(criteria: int = 133, inputs: int = 60, dimensions: int = 4, s
                 other = f"x{rng.randrange(inputs)}"
                 okind = kinds[int(other[1:])]
                 othr = "50%" if okind == "percent" else ("50" if okind == "int" else "500")
-                lines.append(f"        pass when {var} >= {thr[2]} and ({other} >= {othr} or ratio_a > 20%)")
+                lines.append(
+                    f"        pass when {var} >= {thr[2]} and ({other} >= {othr} or ratio_a > 20%)"
+                )
             if idx % 7 == 0:
                 lines.append("        missing skip")
             lines.append("    }")

@@ -14,7 +14,11 @@ from zhili.dsl import model as ir
 def _c(e: ir.Expr) -> pl.Expr:
     """Direct translation of the few expression shapes genmodel emits."""
     if e.kind == "const":
-        return pl.lit(float(e.value) if isinstance(e.value, (int, float)) and not isinstance(e.value, bool) else e.value)
+        return pl.lit(
+            float(e.value)
+            if isinstance(e.value, (int, float)) and not isinstance(e.value, bool)
+            else e.value
+        )
     if e.kind == "ref":
         return pl.col(f"in.{e.name}") if e.scope == "input" else pl.col(f"let.{e.name}")
     if e.kind == "binary":
@@ -63,7 +67,10 @@ def handwritten_query(model: ir.Model, lf: pl.LazyFrame) -> pl.LazyFrame:
             pts = (float(s.per) * v.clip(lower_bound=0)).clip(upper_bound=float(s.cap or p))
         points[ind.id] = pts.fill_null(0.0)
         missing[ind.id] = v.is_null()
-    lf = lf.with_columns([e.alias(f"p.{k}") for k, e in points.items()] + [e.alias(f"m.{k}") for k, e in missing.items()])
+    lf = lf.with_columns(
+        [e.alias(f"p.{k}") for k, e in points.items()]
+        + [e.alias(f"m.{k}") for k, e in missing.items()]
+    )
     dims = []
     for d in model.top_dimensions:
         inds = [c.id for c in d.children if c.kind == "indicator"]
@@ -81,7 +88,9 @@ def handwritten_query(model: ir.Model, lf: pl.LazyFrame) -> pl.LazyFrame:
     bonus = [pl.col(f"p.{i.id}") for i in model.indicators if i.is_bonus and i.dimension is None]
     total = pl.sum_horizontal([pl.col(f"dim.{d.id}") for d in model.top_dimensions] + bonus)
     vetoed = pl.any_horizontal([_c(v.condition).fill_null(False) for v in model.vetoes])
-    min_dim = pl.min_horizontal([pl.col(f"dim.{d.id}") / float(d.points) for d in model.top_dimensions])
+    min_dim = pl.min_horizontal(
+        [pl.col(f"dim.{d.id}") / float(d.points) for d in model.top_dimensions]
+    )
     grade = (
         pl.when(~vetoed & (min_dim >= 0.8))
         .then(pl.lit("优秀"))
@@ -92,4 +101,8 @@ def handwritten_query(model: ir.Model, lf: pl.LazyFrame) -> pl.LazyFrame:
         .otherwise(pl.lit("不合格"))
     )
     lf = lf.with_columns(total.alias("total"), vetoed.alias("vetoed"), min_dim.alias("min_dim"))
-    return lf.select(pl.col("total"), grade.alias("grade"), *[pl.col(f"dim.{d.id}") for d in model.top_dimensions])
+    return lf.select(
+        pl.col("total"),
+        grade.alias("grade"),
+        *[pl.col(f"dim.{d.id}") for d in model.top_dimensions],
+    )

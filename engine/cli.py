@@ -58,13 +58,14 @@ def _plugin_problems(reg, verbose: bool = False) -> None:
 
 def resolve_model(ctx: Ctx, ref: str):
     """A model id of an installed plugin, or the path of a `.gov` file."""
-    from zhili.engine.plugins import LoadedModel, check_file
+    from zhili.engine.plugins import FileResolver, LoadedModel, check_file
 
     p = Path(ref)
     if ref.endswith(".gov") or p.is_file():
         if not p.exists():
             raise click.BadParameter(_("no such file: {path}").format(path=ref), param_hint="MODEL")
-        res = check_file(p, ctx.registry.signatures)
+        resolver = FileResolver(sorted(p.parent.glob("*.gov")), fallback=_LazyResolver(ctx))
+        res = check_file(p, ctx.registry.signatures, resolver=resolver)
         for d in res.diagnostics:
             if d.is_error or d.severity is dg.Severity.WARNING:
                 _echo_err(dg.render_text(d, res.text))
@@ -80,7 +81,7 @@ def resolve_model(ctx: Ctx, ref: str):
         for other in p.parent.glob("*.gov"):
             if other == p:
                 continue
-            o = check_file(other, ctx.registry.signatures)
+            o = check_file(other, ctx.registry.signatures, resolver=resolver)
             if o.result is not None and o.result.model is None:
                 tests.extend(t for t in o.result.tests if t.model == model.id)
         return LoadedModel(
@@ -145,7 +146,12 @@ def models_cmd(ctx: Ctx, as_json: bool):
     if as_json:
         click.echo(
             json.dumps(
-                {"models": rows, "problems": [str(p) for p in reg.problems]},
+                {
+                    "models": rows,
+                    "data_readers": sorted(reg.data_readers),
+                    "exporters": sorted(reg.exporters),
+                    "problems": [str(p) for p in reg.problems],
+                },
                 ensure_ascii=False,
                 indent=2,
             )
@@ -174,6 +180,20 @@ def models_cmd(ctx: Ctx, as_json: bool):
 # ---------------------------------------------------------------- check
 
 
+def _local_folders() -> list[Path]:
+    """Folders under the current one that hold `.gov` files (when there are any)."""
+    from zhili.engine.plugins import gov_files
+
+    here = Path.cwd()
+    if not (any(here.glob("*.gov")) or any(here.glob("*/*.gov"))):
+        return []
+    return sorted({_rel(f.parent) for f in gov_files([Path(".")])})
+
+
+def _rel(p: Path) -> Path:
+    return Path(os.path.relpath(p)) if p.is_absolute() else p
+
+
 def _default_paths(ctx: Ctx) -> list[Path]:
     here = Path.cwd()
     if any(here.glob("*.gov")) or any(here.glob("*/*.gov")):
@@ -187,21 +207,23 @@ def _default_paths(ctx: Ctx) -> list[Path]:
 def check_paths(ctx: Ctx, paths: list[Path]):
     """Check every .gov file under `paths`; test suites are resolved against
     their model (among these files, else an installed model)."""
+    from zhili.dsl import ast
     from zhili.dsl import messages as m
     from zhili.dsl.checker import resolve_test_names
-    from zhili.dsl.parser import parse_file
-    from zhili.engine.plugins import check_file, gov_files
+    from zhili.engine.plugins import check_files, gov_files
 
-    results = []
     files = gov_files(paths)
-    for f in files:
-        results.append(check_file(f, ctx.registry.signatures, display=_display(f)))
+    results, resolver = check_files(
+        files, ctx.registry.signatures, _display, fallback=_LazyResolver(ctx)
+    )
     models = {r.result.model.id: r.result.model for r in results if r.result and r.result.model}
     for r in results:
         if r.result is None or r.result.model is not None or not r.ok:
             continue
-        parsed = parse_file(str(r.path), display=_display(r.path))
+        parsed = resolver.parsed(r.path)
         tree = parsed.tree
+        if not isinstance(tree, ast.TestsFile):
+            continue
         target = models.get(tree.model.id)
         if target is None:
             lm = ctx.registry.get(tree.model.id)
@@ -225,6 +247,20 @@ def check_paths(ctx: Ctx, paths: list[Path]):
                 )
             )
     return files, results
+
+
+class _LazyResolver:
+    """The installed models, looked up only when a file extends one."""
+
+    def __init__(self, ctx: Ctx):
+        self.ctx = ctx
+
+    @property
+    def candidates(self) -> list[str]:
+        return self.ctx.registry.resolver.candidates
+
+    def __call__(self, kind, name, origin):
+        return self.ctx.registry.resolver(kind, name, origin)
 
 
 def _display(p: Path) -> str:
@@ -363,7 +399,8 @@ def fmt_cmd(ctx: Ctx, paths, check_only, diff):
 def test_cmd(ctx: Ctx, targets, verbose):
     """Run model test cases (written in .gov files, no Python needed).
 
-    TARGETS are model ids or .gov model files; by default every installed model.
+    TARGETS are model ids or .gov model files. Without TARGETS: the models
+    in the .gov files under the current folder, or else every installed model.
     """
     from zhili.engine.interpreter import compile_model
     from zhili.engine.testing import run_cases
@@ -372,6 +409,11 @@ def test_cmd(ctx: Ctx, targets, verbose):
     if targets:
         loaded = [resolve_model(ctx, t) for t in targets]
     else:
+        local = _local_folders()
+        if local:  # inside a district's repository: its own models
+            from zhili.engine.plugins import FolderModels
+
+            reg = FolderModels(local, ctx.registry)
         loaded = [reg.models[k] for k in sorted(reg.models)]
         _plugin_problems(reg, verbose=True)
     passed = failed = 0
@@ -405,7 +447,7 @@ def test_cmd(ctx: Ctx, targets, verbose):
 # ---------------------------------------------------------------- eval / explain
 
 
-def _load_data(lm, data: str | None, encoding: str | None, strict: bool):
+def _load_data(lm, data: str | None, encoding: str | None, strict: bool, sheet: str | None = None):
     from zhili.engine import data as data_mod
 
     if data is None:
@@ -418,13 +460,15 @@ def _load_data(lm, data: str | None, encoding: str | None, strict: bool):
     else:
         path = Path(data)
     try:
-        ds = data_mod.load(path, lm.model, encoding)
+        ds = data_mod.load(path, lm.model, encoding, sheet=sheet)
     except data_mod.DataError as exc:
         _echo_err(_("error: {msg}").format(msg=str(exc)))
         sys.exit(EXIT_PROBLEMS)
     shown = 0
     for p in ds.problems:
         if p.severity == "info":
+            if p.row is not None and p.column is None:  # a skipped row: never silent
+                _echo_err(f"{_('note')}: {p}")
             continue
         if shown < 50:
             _echo_err(f"{_(p.severity)}: {p}")
@@ -435,6 +479,52 @@ def _load_data(lm, data: str | None, encoding: str | None, strict: bool):
         _echo_err(_("error: the data has problems (see above); nothing was evaluated"))
         sys.exit(EXIT_PROBLEMS)
     return ds
+
+
+SHEET_OPTION = click.option(
+    "--sheet",
+    help="The workbook sheet to read, by name or position (1 = first; default: the first).",
+)
+DB_OPTION = click.option(
+    "--db",
+    type=click.Path(dir_okay=False),
+    help="The run database (default: ZHILI_DB or the user's data folder).",
+)
+NO_RECORD_OPTION = click.option(
+    "--no-record", is_flag=True, help="Do not record this run in the run database."
+)
+
+
+def record_run(ev, command: str, options: dict, db: str | None, no_record: bool, started: float):
+    """Record an evaluation in the run database; a database that cannot be
+    used is a warning (the results stand), not a failure."""
+    import time
+
+    if no_record:
+        return None
+    from zhili.engine.runs import RunStore, RunStoreError
+
+    try:
+        with RunStore(db) as store:
+            run_id = store.record(
+                ev,
+                command=command,
+                data_path=Path(ev.dataset.file),
+                options=options,
+                duration_ms=int((time.perf_counter() - started) * 1000),
+            )
+    except (RunStoreError, OSError) as exc:
+        _echo_err(_("warning: the run was not recorded: {err}").format(err=exc))
+        return None
+    except Exception as exc:  # sqlite3 errors: locked for too long, disk full
+        import sqlite3
+
+        if not isinstance(exc, sqlite3.Error):
+            raise
+        _echo_err(_("warning: the run was not recorded: {err}").format(err=exc))
+        return None
+    _echo_err(_("recorded run {id}").format(id=run_id))
+    return run_id
 
 
 BACKEND_OPTION = click.option(
@@ -466,11 +556,16 @@ BACKEND_OPTION = click.option(
     "--detail", is_flag=True, help="csv/parquet: one column per indicator's points and outcome."
 )
 @click.option("--encoding", help="Force the text encoding of a CSV file (e.g. gbk).")
+@SHEET_OPTION
 @click.option("--strict", is_flag=True, help="Fail on any data problem.")
 @BACKEND_OPTION
+@DB_OPTION
+@NO_RECORD_OPTION
 @click.pass_obj
-def eval_cmd(ctx: Ctx, model, data, fmt, output, detail, encoding, strict, backend):
-    """Evaluate every community in DATA (CSV or JSON) against MODEL.
+def eval_cmd(
+    ctx: Ctx, model, data, fmt, output, detail, encoding, sheet, strict, backend, db, no_record
+):
+    """Evaluate every community in DATA (CSV, Excel, JSON or Parquet) against MODEL.
 
     MODEL is an installed model id or a .gov file; without DATA the model's
     bundled sample data is used. json gives each community's full result
@@ -484,11 +579,22 @@ def eval_cmd(ctx: Ctx, model, data, fmt, output, detail, encoding, strict, backe
         fmt = suffix if suffix in ("json", "csv", "parquet") else "table"
     if fmt == "parquet" and not output:
         raise click.UsageError(_("--format parquet needs --output FILE"))
+    import time
+
+    started = time.perf_counter()
     lm = resolve_model(ctx, model)
-    ds = _load_data(lm, data, encoding, strict)
-    ev = evaluate_dataset(lm.model, ds, ctx.registry, backend=backend, detail=detail)
+    ds = _load_data(lm, data, encoding, strict, sheet)
+    ev = evaluate_dataset(lm.model, ds, ctx.registry, backend=backend, detail=True)
     for w in ev.warnings:
         _echo_err(_("warning: {msg}").format(msg=w))
+    record_run(
+        ev,
+        "eval",
+        {"backend": backend, "sheet": sheet, "encoding": encoding, "strict": strict},
+        db,
+        no_record,
+        started,
+    )
     if fmt == "json":
         text = json.dumps(
             {
@@ -660,22 +766,25 @@ def render_table(headers: list[str], rows: list[list], right: set[int] = frozens
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
 @click.option("--encoding", help="Force the text encoding of a CSV file.")
+@SHEET_OPTION
 @click.pass_obj
-def explain_cmd(ctx: Ctx, model, data, community, as_json, encoding):
+def explain_cmd(ctx: Ctx, model, data, community, as_json, encoding, sheet):
     """Explain where every point of one community came from."""
     from zhili.engine.explain import explain_text
     from zhili.engine.interpreter import compile_model
+    from zhili.engine.results import build_result
 
     lm = resolve_model(ctx, model)
-    ds = _load_data(lm, data, encoding, False)
+    ds = _load_data(lm, data, encoding, False, sheet)
     compiled = compile_model(lm.model, ctx.registry.functions)
     for rec, meta in zip(ds.records, ds.meta, strict=True):
         if community in (meta.get("community_id"), meta.get("community")):
             raw = compiled.evaluate(rec, meta)
+            result = build_result(raw, search=True)
             if as_json:
-                click.echo(raw.to_result().model_dump_json(indent=2))
+                click.echo(result.model_dump_json(indent=2))
             else:
-                click.echo(explain_text(raw))
+                click.echo(explain_text(raw, result))
             sys.exit(EXIT_OK)
     names = [m.get("community_id") for m in ds.meta][:10]
     _echo_err(
@@ -729,12 +838,22 @@ def sample_cmd(ctx: Ctx, model, rows, seed, missing_rate, output):
 
 @cli.command("demo", epilog=EPILOG)
 @click.argument("model", default="four_type")
+@click.option("--no-tui", is_flag=True, help="Print the summary table even in a terminal.")
 @click.pass_obj
-def demo_cmd(ctx: Ctx, model):
-    """Evaluate a built-in model on its bundled sample data and show the results."""
+def demo_cmd(ctx: Ctx, model, no_tui):
+    """Evaluate a built-in model on its bundled sample data and show the results.
+
+    In a terminal this opens the terminal UI; piped, under CI or with
+    --no-tui it prints the summary table.
+    """
     from zhili.engine.evaluate import evaluate_dataset
 
     lm = resolve_model(ctx, model)
+    from zhili.engine import cli_tui
+
+    if not no_tui and cli_tui.interactive() and lm.samples:
+        cli_tui.run_tui(ctx, lm, lm.samples[0])
+        return
     ds = _load_data(lm, None, None, False)
     ev = evaluate_dataset(lm.model, ds, ctx.registry)
     click.echo(summary_text(ev))

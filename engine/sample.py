@@ -109,9 +109,18 @@ def ratio_pairs(model: Model) -> dict[str, tuple[str, str]]:
     exprs = [d.expr for d in model.lets] + [i.scoring.value for i in model.indicators]
     for e in exprs:
         for node in ir.walk(e):
-            if isinstance(node, ir.Call) and node.func in ("ratio", "per_10k") and len(node.args) == 2:
+            if (
+                isinstance(node, ir.Call)
+                and node.func in ("ratio", "per_10k")
+                and len(node.args) == 2
+            ):
                 a, b = node.args
-                if isinstance(a, ir.Ref) and a.scope == "input" and isinstance(b, ir.Ref) and b.scope == "input":
+                if (
+                    isinstance(a, ir.Ref)
+                    and a.scope == "input"
+                    and isinstance(b, ir.Ref)
+                    and b.scope == "input"
+                ):
                     pairs.setdefault(a.name, (b.name, node.func))
     return pairs
 

@@ -23,3 +23,31 @@ def _english_messages():
 @pytest.fixture
 def root() -> Path:
     return ROOT
+
+
+@pytest.fixture(autouse=True)
+def _private_run_store(tmp_path_factory, monkeypatch):
+    """`eval` and `report` record runs: never into the user's database."""
+    base = tmp_path_factory.mktemp("runs")
+    monkeypatch.setenv("ZHILI_DB", str(base / "runs.sqlite"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(base / "xdg"))  # for subprocesses without ZHILI_*
+
+
+# ---------------------------------------------------------------- slow tests
+def pytest_addoption(parser):
+    parser.addoption(
+        "--runslow", action="store_true", default=False, help="also run tests marked slow"
+    )
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: a long run, skipped unless --runslow")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--runslow"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --runslow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
