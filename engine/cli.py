@@ -447,7 +447,14 @@ def test_cmd(ctx: Ctx, targets, verbose):
 # ---------------------------------------------------------------- eval / explain
 
 
-def _load_data(lm, data: str | None, encoding: str | None, strict: bool, sheet: str | None = None):
+def _load_data(
+    lm,
+    data: str | None,
+    encoding: str | None,
+    strict: bool,
+    sheet: str | None = None,
+    progress=None,
+):
     from zhili.engine import data as data_mod
 
     if data is None:
@@ -460,10 +467,14 @@ def _load_data(lm, data: str | None, encoding: str | None, strict: bool, sheet: 
     else:
         path = Path(data)
     try:
-        ds = data_mod.load(path, lm.model, encoding, sheet=sheet)
+        ds = data_mod.load(path, lm.model, encoding, sheet=sheet, progress=progress)
     except data_mod.DataError as exc:
+        if progress is not None:
+            progress.close()
         _echo_err(_("error: {msg}").format(msg=str(exc)))
         sys.exit(EXIT_PROBLEMS)
+    if progress is not None:
+        progress.clear()
     shown = 0
     for p in ds.problems:
         if p.severity == "info":
@@ -495,13 +506,23 @@ NO_RECORD_OPTION = click.option(
 )
 
 
-def record_run(ev, command: str, options: dict, db: str | None, no_record: bool, started: float):
+def record_run(
+    ev,
+    command: str,
+    options: dict,
+    db: str | None,
+    no_record: bool,
+    started: float,
+    progress=None,
+):
     """Record an evaluation in the run database; a database that cannot be
     used is a warning (the results stand), not a failure."""
     import time
 
     if no_record:
         return None
+    if progress is not None:
+        progress.phase("record")
     from zhili.engine.runs import RunStore, RunStoreError
 
     try:
@@ -514,6 +535,8 @@ def record_run(ev, command: str, options: dict, db: str | None, no_record: bool,
                 duration_ms=int((time.perf_counter() - started) * 1000),
             )
     except (RunStoreError, OSError) as exc:
+        if progress is not None:
+            progress.clear()
         _echo_err(_("warning: the run was not recorded: {err}").format(err=exc))
         return None
     except Exception as exc:  # sqlite3 errors: locked for too long, disk full
@@ -521,8 +544,12 @@ def record_run(ev, command: str, options: dict, db: str | None, no_record: bool,
 
         if not isinstance(exc, sqlite3.Error):
             raise
+        if progress is not None:
+            progress.clear()
         _echo_err(_("warning: the run was not recorded: {err}").format(err=exc))
         return None
+    if progress is not None:
+        progress.clear()
     _echo_err(_("recorded run {id}").format(id=run_id))
     return run_id
 
@@ -581,10 +608,15 @@ def eval_cmd(
         raise click.UsageError(_("--format parquet needs --output FILE"))
     import time
 
+    from zhili.engine.progress import Progress
+
     started = time.perf_counter()
     lm = resolve_model(ctx, model)
-    ds = _load_data(lm, data, encoding, strict, sheet)
+    progress = Progress.for_file(Path(data) if data else None)
+    ds = _load_data(lm, data, encoding, strict, sheet, progress)
+    progress.phase("evaluate")
     ev = evaluate_dataset(lm.model, ds, ctx.registry, backend=backend, detail=True)
+    progress.clear()
     for w in ev.warnings:
         _echo_err(_("warning: {msg}").format(msg=w))
     record_run(
@@ -594,7 +626,9 @@ def eval_cmd(
         db,
         no_record,
         started,
+        progress,
     )
+    progress.phase("write")
     if fmt == "json":
         text = json.dumps(
             {
@@ -613,11 +647,13 @@ def eval_cmd(
     elif fmt in ("csv", "parquet"):
         table = output_table(ev, detail)
         if fmt == "parquet":
+            progress.close()
             _write_parquet(table, output)
             sys.exit(EXIT_OK)
         text = table.write_csv()
     else:
         text = summary_text(ev)
+    progress.close()
     _write_output(text, output, bom=fmt == "csv")
     sys.exit(EXIT_OK)
 

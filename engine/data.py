@@ -20,12 +20,17 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 from decimal import MAX_EMAX, MIN_EMIN, Decimal, localcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from zhili.dsl.i18n import _
 from zhili.dsl.model import InputField, Model
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from zhili.engine.progress import Progress
 
 # hierarchy columns: key → accepted headers
 HIERARCHY = {
@@ -795,18 +800,30 @@ def convert_columns(
     frame: pl.DataFrame,
     specs: dict[str, tuple[str, InputField]],
     fast_from: int = FAST_FROM_ROWS,
+    progress: Callable[[float], None] | None = None,
 ) -> pl.DataFrame:
     """`frame` with `in.<key>` and `p.<key>` added for every `key → (text
-    column, input)` of `specs` (and no scratch columns)."""
-    if frame.height < fast_from:
-        return _run_stages(frame, [_convert_stages(col, f, key) for key, (col, f) in specs.items()])
+    column, input)` of `specs` (and no scratch columns). `progress` is
+    called with the share of the work just done."""
+    if frame.height < fast_from or not specs:
+        out = _run_stages(frame, [_convert_stages(col, f, key) for key, (col, f) in specs.items()])
+        if progress is not None:
+            progress(1.0)
+        return out
     # one column at a time in each thread (Polars releases the GIL): most
     # of the work is string scans that Polars runs on one core per column
     from concurrent.futures import ThreadPoolExecutor
 
+    def one(item):
+        key, (col, f) = item
+        pair = _convert_large(frame, col, f, key)
+        if progress is not None:
+            progress(1 / len(specs))
+        return pair
+
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-        parts = pool.map(lambda item: _convert_large(frame, *item[1], item[0]), specs.items())
-        return frame.with_columns(s for pair in list(parts) for s in pair)
+        parts = list(pool.map(one, specs.items()))
+    return frame.with_columns(s for pair in parts for s in pair)
 
 
 def _convert_large(
@@ -859,14 +876,25 @@ def _convert_large(
 
 
 def load(
-    path: Path, model: Model, encoding: str | None = None, sheet: str | int | None = None
+    path: Path,
+    model: Model,
+    encoding: str | None = None,
+    sheet: str | int | None = None,
+    progress: Progress | None = None,
 ) -> Dataset:
     """Read `path` and convert it for `model`. Raises `DataError` only when
     the file cannot be read as a table at all."""
-    return convert_table(read_raw(path, encoding, sheet=sheet, model=model), model)
+    if progress is not None:
+        progress.phase("read")
+    raw = read_raw(path, encoding, sheet=sheet, model=model)
+    if progress is not None:
+        progress.phase("convert")
+    return convert_table(raw, model, progress.advance if progress is not None else None)
 
 
-def convert_table(raw: RawTable, model: Model) -> Dataset:
+def convert_table(
+    raw: RawTable, model: Model, progress: Callable[[float], None] | None = None
+) -> Dataset:
     """Text cells → a typed frame (`in.<input>` columns, hierarchy columns,
     `row`), with a `DataProblem` for every cell that could not be used."""
     file = raw.file
@@ -907,7 +935,7 @@ def convert_table(raw: RawTable, model: Model) -> Dataset:
             pl.when(c.is_null() | (c == "")).then(None).otherwise(c.str.strip_chars()).alias(key)
         )
     specs = {fid: (f"c{position[header]}", by_id[fid]) for fid, header in inputs.items()}
-    frame = convert_columns(raw.frame.with_columns(lines, *meta_exprs), specs)
+    frame = convert_columns(raw.frame.with_columns(lines, *meta_exprs), specs, progress=progress)
     frame = frame.select(
         "row",
         *meta_cols,
