@@ -78,7 +78,22 @@ MIGRATIONS: list[tuple[int, str]] = [
         ALTER TABLE runs ADD COLUMN duration_ms INTEGER;
         """,
     ),
+    (
+        3,
+        # a run with indicator_ids stores its results compactly (a tenth of
+        # the JSON): results.indicators holds the points in that order, `|`
+        # and one letter per outcome (`10,5.5,|pam`), results.dimensions the
+        # scores in the order of dimension_ids (`21.5,6`); older runs keep
+        # {"id": [points, "outcome"]} and {"id": score}
+        """
+        ALTER TABLE runs ADD COLUMN indicator_ids TEXT;
+        ALTER TABLE runs ADD COLUMN dimension_ids TEXT;
+        """,
+    ),
 ]
+
+# one letter per outcome in the compact indicators form
+OUTCOME_CODES = {"pass": "p", "partial": "a", "fail": "f", "missing": "m", "vetoed": "v"}
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
@@ -240,6 +255,7 @@ class RunStore:
         from zhili.engine import __version__
 
         model = ev.model
+        ids = indicator_ids(ev)
         rows = result_rows(ev)
         found = ev.grade_counts()
         counts = {g.name: found[g.name] for g in model.grades if found.get(g.name)}
@@ -249,7 +265,8 @@ class RunStore:
             cur = c.execute(
                 "INSERT INTO runs (created_at, command, model_id, model_version, model_hash, "
                 "data_path, data_hash, engine_version, options, communities, grade_counts, "
-                "problems, duration_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "problems, duration_ms, indicator_ids, dimension_ids) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     _now(),
                     command,
@@ -268,6 +285,8 @@ class RunStore:
                     json.dumps(counts, ensure_ascii=False),
                     problems,
                     duration_ms,
+                    json.dumps(ids, ensure_ascii=False),
+                    json.dumps([d.id for d in model.dimensions], ensure_ascii=False),
                 ),
             )
             run_id = cur.lastrowid
@@ -330,6 +349,10 @@ class RunStore:
         )
         names = [d[0] for d in cur.description]
         data = cur.fetchall()
+        row = self.conn.execute(
+            "SELECT indicator_ids, dimension_ids FROM runs WHERE id = ?", (run_id,)
+        ).fetchone()
+        compact = row is not None and row[0] is not None
         schema = {
             "community_id": pl.String,
             "community": pl.String,
@@ -345,16 +368,73 @@ class RunStore:
             "dimensions": pl.String,
             "indicators": pl.String,
         }
-        return pl.DataFrame([tuple(r) for r in data], schema=schema, orient="row").select(names)
+        frame = pl.DataFrame([tuple(r) for r in data], schema=schema, orient="row").select(names)
+        if compact:
+            frame = frame.with_columns(
+                _expand_indicators(pl.col("indicators"), json.loads(row[0])),
+                _expand_dimensions(pl.col("dimensions"), json.loads(row[1] or "[]")),
+            )
+        return frame
 
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
+def indicator_ids(ev) -> list[str]:
+    """The indicators a run stores, in the order of the compact form."""
+    t = ev.table
+    return [
+        i.id
+        for i in ev.model.indicators
+        if f"ind.{i.id}.points" in t.columns and f"ind.{i.id}.outcome" in t.columns
+    ]
+
+
+def _expand_indicators(compact: pl.Expr, ids: list[str]) -> pl.Expr:
+    """The compact stored form → {"id": [points, "outcome"], ...} JSON text."""
+    if not ids:
+        return pl.lit("{}").alias("indicators")
+    points = compact.str.split_exact("|", 1).struct.field("field_0").str.split(",")
+    codes = compact.str.split_exact("|", 1).struct.field("field_1")
+    names = {v: k for k, v in OUTCOME_CODES.items()}
+    parts = []
+    for k, iid in enumerate(ids):
+        key = json.dumps(iid, ensure_ascii=False)
+        p = points.list.get(k, null_on_oob=True)
+        parts.append(pl.lit(("{" if k == 0 else ",") + key + ":["))
+        parts.append(pl.when(p == "").then(pl.lit("null")).otherwise(p).fill_null("null"))
+        parts.append(pl.lit(',"'))
+        parts.append(
+            codes.str.slice(k, 1).replace_strict(names, default="", return_dtype=pl.String)
+        )
+        parts.append(pl.lit('"]'))
+    parts.append(pl.lit("}"))
+    return pl.concat_str(parts).alias("indicators")
+
+
+def _number_text(x: pl.Expr) -> pl.Expr:
+    """A float as short JSON number text: 10.0 → `10`, 5.5 → `5.5`, null → ``."""
+    return x.round(9).cast(pl.String).str.strip_suffix(".0").fill_null("")
+
+
+def _expand_dimensions(compact: pl.Expr, ids: list[str]) -> pl.Expr:
+    """The compact stored form → {"id": score, ...} JSON text."""
+    if not ids:
+        return pl.lit("{}").alias("dimensions")
+    scores = compact.str.split(",")
+    parts = []
+    for k, did in enumerate(ids):
+        v = scores.list.get(k, null_on_oob=True)
+        parts.append(pl.lit(("{" if k == 0 else ",") + json.dumps(did, ensure_ascii=False) + ":"))
+        parts.append(pl.when(v == "").then(pl.lit("null")).otherwise(v).fill_null("null"))
+    parts.append(pl.lit("}"))
+    return pl.concat_str(parts).alias("dimensions")
+
+
 def result_rows(ev) -> pl.DataFrame:
-    """The results table in the stored form: ids, total, grade, and JSON for
-    the dimensions ({id: score}) and indicators ({id: [points, outcome]})."""
+    """The results table in the stored form: ids, total, grade, JSON for the
+    dimensions ({id: score}) and the compact indicators (see migration 3)."""
     t = ev.table
     model = ev.model
 
@@ -364,31 +444,34 @@ def result_rows(ev) -> pl.DataFrame:
 
     cid = pl.col("community_id").cast(pl.String)
     dims = (
-        pl.struct(
-            [pl.col(f"dim.{d.id}").round(9).alias(d.id) for d in model.dimensions]
-        ).struct.json_encode()
+        pl.concat_str(
+            [_number_text(pl.col(f"dim.{d.id}")) for d in model.dimensions], separator=","
+        )
         if model.dimensions
-        else pl.lit("{}")
+        else pl.lit("")
     )
     inds = [
         ind
         for ind in model.indicators
         if f"ind.{ind.id}.points" in t.columns and f"ind.{ind.id}.outcome" in t.columns
     ]
-    # JSON for indicators: {"id": [points, "outcome"], ...} built as text
+    # compact: points in indicator order, `|`, one letter per outcome
     if inds:
-        parts = []
-        for k, i in enumerate(inds):
-            key = json.dumps(i.id, ensure_ascii=False)
-            parts.append(pl.lit(("{" if k == 0 else ",") + key + ":["))
-            parts.append(pl.col(f"ind.{i.id}.points").round(9).cast(pl.String).fill_null("null"))
-            parts.append(pl.lit(',"'))
-            parts.append(pl.col(f"ind.{i.id}.outcome").cast(pl.String))
-            parts.append(pl.lit('"]'))
-        parts.append(pl.lit("}"))
-        indicators = pl.concat_str(parts)
+        points = pl.concat_str(
+            [_number_text(pl.col(f"ind.{i.id}.points")) for i in inds],
+            separator=",",
+        )
+        codes = pl.concat_str(
+            [
+                pl.col(f"ind.{i.id}.outcome")
+                .cast(pl.String)
+                .replace_strict(OUTCOME_CODES, default="?", return_dtype=pl.String)
+                for i in inds
+            ]
+        )
+        indicators = pl.concat_str([points, pl.lit("|"), codes])
     else:
-        indicators = pl.lit("{}")
+        indicators = pl.lit("|")
     return t.select(
         cid.alias("community_id"),
         col("community"),

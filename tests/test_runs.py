@@ -283,3 +283,38 @@ def test_newer_schema_is_refused(tmp_path):
     conn.close()
     with pytest.raises(RunStoreError, match="schema version 99"):
         RunStore(db)
+
+
+def test_compact_results_read_back_as_the_evaluation(tmp_path):
+    """Runs are stored compactly (points and outcome letters in indicator
+    order); reading them back gives every community's indicators and
+    dimension scores exactly, including "missing" outcomes."""
+    from zhili.engine.plugins import Registry
+    from zhili.engine.sample import write_sample
+
+    data = tmp_path / "gappy.csv"  # many missing cells: many "missing" outcomes
+    write_sample(Registry().get("wuyou_model").model, data, 60, 3, 0.4)
+    ev = evaluation("wuyou_model", data)
+    with RunStore(tmp_path / "runs.sqlite") as store:
+        run_id = store.record(ev, command="eval", data_path=data)
+        stored = store.results(run_id)
+        raw = store.conn.execute(
+            "SELECT indicators FROM results WHERE run_id = ? LIMIT 1", (run_id,)
+        ).fetchone()[0]
+    assert "|" in raw and "{" not in raw  # the compact form, not JSON
+    table = ev.table.sort("row")
+    assert stored.height == table.height
+    saw_missing = False
+    for got, want in zip(stored.iter_rows(named=True), table.iter_rows(named=True), strict=True):
+        assert got["community_id"] == want["community_id"]
+        indicators = json.loads(got["indicators"])
+        assert list(indicators) == [i.id for i in ev.model.indicators]
+        for ind in ev.model.indicators:
+            points, outcome = indicators[ind.id]
+            assert points == pytest.approx(want[f"ind.{ind.id}.points"], abs=1e-9)
+            assert outcome == str(want[f"ind.{ind.id}.outcome"])
+            saw_missing |= outcome == "missing"
+        dims = json.loads(got["dimensions"])
+        for d in ev.model.dimensions:
+            assert dims[d.id] == pytest.approx(want[f"dim.{d.id}"], abs=1e-9)
+    assert saw_missing
