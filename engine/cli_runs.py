@@ -267,9 +267,11 @@ def register(cli: click.Group) -> None:
             (_("grades"), grade_text(info.grade_counts)),
             (_("data problems"), info.problems),
         ]
-        width = max(len(k) for k, _v in facts)
+        from zhili.dsl.diagnostics import cell_width
+
+        width = max(cell_width(k) for k, _v in facts)  # 模型 is two cells wide
         for k, v in facts:
-            click.echo(f"{k.ljust(width)}  {v}")
+            click.echo(f"{k}{' ' * (width - cell_width(k))}  {v}")
         if limit and results.height:
             click.echo()
             shown = results.head(limit)
@@ -363,8 +365,8 @@ def register(cli: click.Group) -> None:
         down = sum(1 for c in d.grade_changes if c["better"] is False)
         click.echo(
             _(
-                "{n} communities changed grade ({up} up, {down} down); {m} changed total; "
-                "{same} unchanged"
+                "grade changed: {n} communities ({up} up, {down} down); total changed: {m}; "
+                "unchanged: {same}"
             ).format(n=len(d.grade_changes), up=up, down=down, m=d.total_moves, same=d.unchanged)
         )
         if d.added:

@@ -201,7 +201,7 @@ def render_diff(old: ir.Model, new: ir.Model, changes: list[dict], regrades) -> 
             lines.append(f"~ {what} {c['id']} {_kind_word(c['kind'])}: {old_v} → {new_v}")
     if regrades is not None:
         lines.append("")
-        lines.append(_("{n} communities change grade").format(n=len(regrades)))
+        lines.append(_("communities that change grade: {n}").format(n=len(regrades)))
         for r in regrades:
             name = r["community"] or r["community_id"] or "?"
             lines.append(
