@@ -349,6 +349,9 @@ class ZhiliApp(App):
         session (the app shows a loading screen meanwhile) or raises with a
         message for the person (the app exits with it in `return_value`)."""
         super().__init__()
+        # no animations (the sliding tab underline costs a dozen full
+        # repaints per tab switch): staff often work over SSH on slow links
+        self.animation_level = "none"
         self.session = session
         self.loader = loader
         if lang:
