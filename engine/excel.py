@@ -250,8 +250,8 @@ def _header_row(rows: list[tuple], model: Model | None) -> int | None:
 def _is_total(text: str) -> bool:
     from zhili.engine.data import norm
 
-    t = norm(text)
-    return bool(t) and len(t) <= 12 and any(t == w or t.endswith(w) for w in _TOTALS[:6])
+    t = norm(text)  # the same test as `_totals_expr`, one cell at a time
+    return bool(re.fullmatch("^.{0,8}(" + "|".join(_TOTALS[:6]) + ")$", t)) or t in _TOTALS[6:]
 
 
 def _totals_expr(cells: list[str]) -> pl.Expr | None:

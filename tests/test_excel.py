@@ -215,3 +215,26 @@ def test_cli_eval_xlsx_with_sheet_matches_the_csv(tmp_path):
     )
     assert bad.exit_code == 1
     assert "no sheet 'nope' (sheets: 封面, 数据)" in bad.stderr and "Traceback" not in bad.output
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk"])
+def test_csv_totals_rows_are_reported_never_silently_dropped(tmp_path, encoding):
+    """UTF-8 goes through Polars' reader, GBK through Python's csv module:
+    both skip the same totals rows, each with a note naming its line."""
+    path = tmp_path / "export.csv"
+    text = (
+        "社区编码,社区,常住人口\n"
+        "A,长青社区,100\n"
+        "B,合计社区服务站,200\n"  # a name containing 合计 is not a totals row
+        " 全区合计 ,,300\n"
+        "Total,,300\n"
+        "C,新福社区,5\n"
+        "小计,,5\n"
+    )
+    path.write_bytes(text.encode(encoding))
+    ds = load(path, MODEL)
+    assert [m["community_id"] for m in ds.meta] == ["A", "B", "C"]
+    assert ds.rows == [2, 3, 6]
+    totals = [p for p in ds.problems if "totals row" in p.message]
+    assert [p.row for p in totals] == [4, 5, 7]
+    assert len(ds) + len(totals) == text.count("\n") - 1  # every data line accounted for
