@@ -815,12 +815,14 @@ def _run_stages(frame: pl.DataFrame, plans: list[list[list[pl.Expr]]]) -> pl.Dat
 def convert_columns(
     frame: pl.DataFrame,
     specs: dict[str, tuple[str, InputField]],
-    fast_from: int = FAST_FROM_ROWS,
+    fast_from: int | None = None,
     progress: Callable[[float], None] | None = None,
 ) -> pl.DataFrame:
     """`frame` with `in.<key>` and `p.<key>` added for every `key → (text
     column, input)` of `specs` (and no scratch columns). `progress` is
     called with the share of the work just done."""
+    if fast_from is None:
+        fast_from = FAST_FROM_ROWS
     if frame.height < fast_from or not specs:
         out = _run_stages(frame, [_convert_stages(col, f, key) for key, (col, f) in specs.items()])
         if progress is not None:
