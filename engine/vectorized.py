@@ -81,6 +81,14 @@ def _round_half_away(x: pl.Expr, digits: pl.Expr | int = 0) -> pl.Expr:
     raise VectorUnsupported("round() with a computed number of digits")
 
 
+def _count_true(conditions) -> pl.Expr:
+    """How many conditions are true (missing ones count 0), as Int64.
+    `when(c).then(1).otherwise(0)` is several times faster than casting a
+    boolean to an integer."""
+    one, zero = pl.lit(1, pl.Int64), pl.lit(0, pl.Int64)
+    return pl.sum_horizontal([pl.when(c).then(one).otherwise(zero) for c in conditions])
+
+
 POLARS_FUNCTIONS: dict[str, Callable[..., pl.Expr]] = {
     "ratio": lambda a, b: _div(a, b),
     "per_10k": lambda c, p: _div(c * 10000, p),
@@ -92,7 +100,7 @@ POLARS_FUNCTIONS: dict[str, Callable[..., pl.Expr]] = {
     "coalesce": lambda *xs: pl.coalesce(xs),
     "default": lambda *xs: pl.coalesce(xs),
     "between": lambda x, lo, hi: (lo <= x) & (x <= hi),
-    "count": lambda *cs: pl.sum_horizontal([c.cast(pl.Int64) for c in cs]),
+    "count": lambda *cs: _count_true(cs),
     "is_missing": lambda x: x.is_null(),
 }
 
@@ -107,6 +115,7 @@ class VectorModel:
         self.ind_pos = {ind.id: i for i, ind in enumerate(model.indicators)}
         self.dim_by_id = {d.id: d for d in model.dimensions}
         self._stages: dict[bool, list[list[pl.Expr]]] = {}
+        self._whole: set[str] | None = None
         self._check_functions()
 
     def _check_functions(self) -> None:
@@ -285,7 +294,14 @@ class VectorModel:
         if s.form == "deduct":
             cap = float(s.cap if s.cap is not None else full)
             taken = (v.clip(lower_bound=0) * s.per).clip(upper_bound=cap)
-            points = pl.when(taken <= EPS).then(full).otherwise(full - taken).fill_null(0.0)
+            if s.per > EPS and cap > EPS and ind.id in self._whole_counts():
+                # a whole count: `taken` is 0 or at least min(per, cap) > EPS,
+                # so the `taken <= EPS` snap to full points changes nothing
+                points = (full - taken).fill_null(0.0)
+            else:
+                points = (
+                    pl.when(taken <= EPS).then(full).when(missing).then(0.0).otherwise(full - taken)
+                )
             outcome = (
                 pl.when(missing)
                 .then(lit_missing)
@@ -309,6 +325,28 @@ class VectorModel:
             )
             return v, points, missing, outcome
         raise AssertionError(s.form)
+
+    def _whole_counts(self) -> set[str]:
+        """The `deduct` indicators whose count Polars types as an integer
+        (over the model's inputs and definitions), i.e. whose values are
+        whole numbers. Worked out once, from the plan's schema."""
+        if self._whole is None:
+            counts = {
+                ind.id: self.expr(ind.scoring.value)
+                for ind in self.model.indicators
+                if ind.scoring.form == "deduct"
+            }
+            self._whole = set()
+            if counts:
+                lf = frame_from_records(self.model, []).lazy()
+                for stage in self._let_stages():
+                    lf = lf.with_columns(stage)
+                try:
+                    schema = lf.select([e.alias(k) for k, e in counts.items()]).collect_schema()
+                except pl.exceptions.PolarsError:
+                    return self._whole
+                self._whole = {k for k, dtype in schema.items() if dtype.is_integer()}
+        return self._whole
 
     @staticmethod
     def _outcome_from_points(points: pl.Expr, missing: pl.Expr, full: float) -> pl.Expr:
@@ -338,16 +376,7 @@ class VectorModel:
 
     def _build_stages(self, detail: bool) -> list[list[pl.Expr]]:
         model = self.model
-        stages: list[list[pl.Expr]] = []
-        # definitions, in dependency layers
-        level: dict[str, int] = {}
-        for d in model.lets:  # already in dependency order
-            deps = [n.name for n in ir.walk(d.expr) if isinstance(n, ir.Ref) and n.scope == "let"]
-            level[d.id] = 1 + max((level[x] for x in deps), default=-1)
-        for lv in range(max(level.values(), default=-1) + 1):
-            stages.append(
-                [self.expr(d.expr).alias(f"let.{d.id}") for d in model.lets if level[d.id] == lv]
-            )
+        stages = self._let_stages()
 
         # indicators and vetoes
         cols = []
@@ -394,14 +423,104 @@ class VectorModel:
             .otherwise(scored)
             + bonus
         )
-        missing = pl.sum_horizontal(
-            [pl.col(f"ind.{i.id}.missing").cast(pl.Int64) for i in model.indicators]
-            + [pl.col(f"veto.{v.id}").is_null().cast(pl.Int64) for v in model.vetoes]
-            + [pl.lit(0, pl.Int64)]
-        )
-        stages.append([total.alias("total"), missing.alias("missing")])
+        stages.append([total.alias("total"), self._missing_count().alias("missing")])
         stages.extend(self._grade_stages())
         return stages
+
+    def _missing_count(self) -> pl.Expr:
+        """The number of missing indicators and vetoes whose condition is
+        missing. Where a flag is just "one of these inputs or definitions is
+        missing" (see `_null_atoms`), equal flags are counted together, read
+        straight from those columns; the others are the indicators' `.missing`
+        columns.
+
+        Each flag becomes `when(flag).then(weight).otherwise(0)` in the
+        smallest unsigned type that holds the largest possible count, and those
+        are summed: casting a boolean to an integer is several times slower
+        than that `when`, and narrow integers add faster."""
+        model = self.model
+        groups: dict[frozenset[str], int] = {}
+        other: list[pl.Expr] = []
+        for ind in model.indicators:
+            atoms = self._indicator_null_atoms(ind)
+            if atoms is None:
+                other.append(pl.col(f"ind.{ind.id}.missing"))
+            elif atoms:
+                groups[atoms] = groups.get(atoms, 0) + 1
+        for v in model.vetoes:
+            atoms = self._null_atoms(v.condition)
+            if atoms is None:
+                other.append(pl.col(f"veto.{v.id}").is_null())
+            elif atoms:
+                groups[atoms] = groups.get(atoms, 0) + 1
+        flags = [
+            (pl.any_horizontal([pl.col(a).is_null() for a in sorted(atoms)]), count)
+            for atoms, count in groups.items()
+        ] + [(flag, 1) for flag in other]
+        if not flags:
+            return pl.lit(0, pl.Int64)
+        most = sum(count for _, count in flags)
+        dtype = pl.UInt8 if most <= 0xFF else pl.UInt16 if most <= 0xFFFF else pl.UInt32
+        zero = pl.lit(0, dtype)
+        terms = [pl.when(flag).then(pl.lit(count, dtype)).otherwise(zero) for flag, count in flags]
+        return pl.sum_horizontal(terms).cast(pl.Int64)
+
+    def _indicator_null_atoms(self, ind: ir.Indicator) -> frozenset[str] | None:
+        """`_null_atoms` of an indicator's missing flag (see `scoring`)."""
+        s = ind.scoring
+        atoms = self._null_atoms(s.value)
+        if atoms is None:
+            return None
+        if s.form == "linear":
+            const = s.low.kind == "const" and s.high.kind == "const" and s.low.value != s.high.value
+            return atoms if const else None
+        if s.form == "tiers":
+            for t in s.tiers:
+                if t.threshold.kind != "const":
+                    more = self._null_atoms(t.threshold)
+                    if more is None:
+                        return None
+                    atoms |= more
+        return atoms
+
+    def _null_atoms(self, e: ir.Expr) -> frozenset[str] | None:
+        """The columns (inputs, definitions) such that the compiled `e` is null
+        exactly when one of them is; None when that is not so simple (`and`
+        and `or` are three-valued, a division by zero is missing, functions
+        may handle missing arguments)."""
+        k = e.kind
+        if k == "const":
+            return frozenset() if e.value is not None else None
+        if k == "ref":
+            if e.scope == "input":
+                return frozenset([input_col(e.name)])
+            if e.scope == "let":
+                return frozenset([f"let.{e.name}"])
+            return None
+        if k == "unary":
+            return self._null_atoms(e.operand)
+        if k == "binary":
+            if e.op in ("and", "or", "/"):
+                return None
+            left, right = self._null_atoms(e.left), self._null_atoms(e.right)
+            return None if left is None or right is None else left | right
+        if k == "in":
+            if all(o.kind == "const" and o.value is not None for o in e.options):
+                return self._null_atoms(e.operand)
+            return None
+        return None
+
+    def _let_stages(self) -> list[list[pl.Expr]]:
+        """The definitions, in dependency layers."""
+        model = self.model
+        level: dict[str, int] = {}
+        for d in model.lets:  # already in dependency order
+            deps = [n.name for n in ir.walk(d.expr) if isinstance(n, ir.Ref) and n.scope == "let"]
+            level[d.id] = 1 + max((level[x] for x in deps), default=-1)
+        return [
+            [self.expr(d.expr).alias(f"let.{d.id}") for d in model.lets if level[d.id] == lv]
+            for lv in range(max(level.values(), default=-1) + 1)
+        ]
 
     def _aggregate(self, children: list[ir.Child]) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
         """Mirror of the interpreter's `_aggregate`, term for term and in the
@@ -491,16 +610,27 @@ class VectorModel:
             ignore_nulls=True,
         )
         first = [grade_index.alias("grade_index"), vetoes.alias("vetoes")]
-        current = pl.col("grade_index").fill_null(n)
+        if not n:
+            none = pl.lit(None, self.grade_enum)
+            return [first, [none.alias("grade"), none.alias("next_grade")]]
+        # index → name as a when/then chain of literals: far cheaper than
+        # `replace_strict` (a hash lookup per row) for a handful of grades
+        idx = pl.col("grade_index")
+
+        def name(i: int) -> pl.Expr:
+            return pl.lit(names[i], self.grade_enum)
+
+        grade = pl.when(idx == 0).then(name(0))
+        for i in range(1, n):
+            grade = grade.when(idx == i).then(name(i))
+        # the next grade up: none above the first; the last one when no grade
+        # was reached (index missing)
+        next_grade = pl.when(idx.is_null()).then(name(n - 1))
+        for i in range(1, n):
+            next_grade = next_grade.when(idx == i).then(name(i - 1))
         second = [
-            pl.col("grade_index")
-            .replace_strict(list(range(n)), names, default=None, return_dtype=self.grade_enum)
-            .alias("grade"),
-            pl.when(current > 0)
-            .then(current - 1)
-            .otherwise(None)
-            .replace_strict(list(range(n)), names, default=None, return_dtype=self.grade_enum)
-            .alias("next_grade"),
+            grade.otherwise(None).alias("grade"),
+            next_grade.otherwise(None).alias("next_grade"),
         ]
         return [first, second]
 
