@@ -14,7 +14,6 @@ Prints medians of `--repeat` runs:
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,17 +29,9 @@ from zhili.engine.sample import write_sample
 
 sys.path.insert(0, str(Path(__file__).parent))
 from genmodel import generate_model  # noqa: E402
+from timing import median_time  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def median_time(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def bench_interpreter(name: str, model, path: Path, rows: int, repeat: int) -> None:

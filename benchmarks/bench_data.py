@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
-import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -28,14 +28,8 @@ from zhili.engine.reports import build_report, write_report
 from zhili.engine.runs import RunStore
 from zhili.engine.sample import write_sample
 
-
-def median(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+sys.path.insert(0, str(Path(__file__).parent))
+from timing import median_time  # noqa: E402
 
 
 def main() -> None:
@@ -66,13 +60,13 @@ def main() -> None:
         )
         print(f"{args.rows:,} communities, {len(lm.model.inputs)} inputs, four_type")
         for name, path in (("CSV ", csv_path), ("XLSX", xlsx_path)):
-            t_read = median(lambda p=path: data_mod.read_raw(p, model=lm.model), args.repeat)
+            t_read = median_time(lambda p=path: data_mod.read_raw(p, model=lm.model), args.repeat)
             raw = data_mod.read_raw(path, model=lm.model)
-            t_conv = median(lambda r=raw: data_mod.convert_table(r, lm.model), args.repeat)
+            t_conv = median_time(lambda r=raw: data_mod.convert_table(r, lm.model), args.repeat)
             print(f"{name}: read {t_read:.2f} s + convert {t_conv:.2f} s")
         ds = data_mod.load(csv_path, lm.model)
         ev = evaluate_dataset(lm.model, ds, reg, detail=True)
-        t_eval = median(lambda: evaluate_dataset(lm.model, ds, reg, detail=True), args.repeat)
+        t_eval = median_time(lambda: evaluate_dataset(lm.model, ds, reg, detail=True), args.repeat)
         print(f"evaluate (vectorized, detail): {t_eval:.2f} s")
 
         def record():
@@ -80,12 +74,14 @@ def main() -> None:
             with RunStore(db) as store:
                 store.record(ev, command="eval", data_path=csv_path)
 
-        t_rec = median(record, args.repeat)
+        t_rec = median_time(record, args.repeat)
         print(f"record the run ({args.rows:,} communities): {t_rec:.2f} s")
         if args.reports:
             for fmt in ("html", "xlsx"):
                 out = tmp / f"report.{fmt}"
-                t_rep = median(lambda out=out: write_report(build_report(ev, gap_limit=0), out), 1)
+                t_rep = median_time(
+                    lambda out=out: write_report(build_report(ev, gap_limit=0), out), 1
+                )
                 print(f"report .{fmt}: {t_rep:.1f} s ({out.stat().st_size / 1e6:.1f} MB)")
 
 

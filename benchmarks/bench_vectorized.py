@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +27,7 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).parent))
 from genmodel import generate_model  # noqa: E402
 from handwritten import handwritten_query  # noqa: E402
+from timing import median_time  # noqa: E402
 
 from zhili.dsl.checker import check  # noqa: E402
 from zhili.dsl.parser import parse  # noqa: E402
@@ -65,15 +64,6 @@ def synthetic_frame(model, n: int, seed: int = 0, missing: float = 0.03) -> pl.D
         s = s.scatter(np.nonzero(mask)[0], None)
         cols[input_col(f.id)] = s
     return pl.DataFrame(cols)
-
-
-def median_time(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 MEMORY_PROBE = """
