@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from cli_helpers import zhili
 
 from zhili.engine.cli import cli
 from zhili.engine.plugins import Registry
@@ -83,19 +83,6 @@ def _clean_env(monkeypatch):
     for var in ("ZHILI_DISABLE_PLUGINS", "ZHILI_TRACE_PLUGINS", "ZHILI_MODELS", "ZHILI_DEBUG"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
-
-
-def zhili(*args: str, lang: str | None = "en") -> Result:
-    """Run the CLI in-process; fail on any uncaught exception or traceback."""
-    argv = (["--lang", lang] if lang else []) + [str(a) for a in args]
-    result = CliRunner().invoke(cli, argv)
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        import traceback
-
-        tb = "".join(traceback.format_exception(*result.exc_info))
-        pytest.fail(f"zhili {' '.join(argv)} raised:\n{tb}")
-    assert "Traceback" not in result.output
-    return result
 
 
 def run_script(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from click.testing import CliRunner
+from cli_helpers import zhili
 
-from zhili.engine.cli import cli
 from zhili.engine.plugins import Registry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,10 +25,6 @@ DISTRICT_MODELS = ["chencang", "lizhou", "erqi"]
 def _clean_env(monkeypatch):
     for var in ("ZHILI_DISABLE_PLUGINS", "ZHILI_TRACE_PLUGINS", "ZHILI_MODELS"):
         monkeypatch.delenv(var, raising=False)
-
-
-def zhili(*args: str):
-    return CliRunner().invoke(cli, ["--lang", "en", *args], catch_exceptions=False)
 
 
 # ---------------------------------------------------------------- zhili new

@@ -11,19 +11,13 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from cli_helpers import zhili
 from click.testing import CliRunner
 
 from zhili.engine.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "plugins" / "four_type" / "sample.csv"
-
-
-def zhili(*args):
-    result = CliRunner().invoke(cli, ["--lang", "en", *map(str, args)])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 def sample_rows(path: Path = SAMPLE) -> list[dict[str, str]]:
@@ -224,8 +218,9 @@ def test_report_is_written_atomically(tmp_path, monkeypatch):
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(reports, "_xlsx", boom)
+    args = ["--lang", "en", "report", "four_type", str(SAMPLE), "-o", str(out), "--no-record"]
     with pytest.raises(RuntimeError):
-        zhili("report", "four_type", SAMPLE, "-o", out, "--no-record")
+        CliRunner().invoke(cli, args, catch_exceptions=False)
     assert out.read_bytes() == b"old report"
     assert [p.name for p in tmp_path.iterdir()] == ["r.xlsx"]
 

@@ -13,20 +13,12 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from cli_helpers import zhili
 
-from zhili.engine.cli import cli
 from zhili.engine.runs import SCHEMA_VERSION, RunStore, RunStoreError, diff_runs
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "plugins" / "four_type" / "sample.csv"
-
-
-def zhili(*args):
-    result = CliRunner().invoke(cli, ["--lang", "en", *map(str, args)])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 def evaluation(model_id: str = "four_type", data: Path | None = None):
