@@ -475,13 +475,18 @@ class _ToAst(Transformer):
 
     @v_args(meta=True)
     def library_file(self, meta, children):
-        name = self._ident(children[0])
+        name, title, rest = self._name_title(children)
+        return ast.LibraryFile(name, title, (), tuple(rest), self._span(meta))
+
+    def _name_title(self, children):
+        """`NAME "title"?` at the head of a model or library file: (name,
+        title or None, the children after them)."""
         rest = children[1:]
         title = None
         if rest and isinstance(rest[0], Token) and rest[0].type == "STRING":
             title = self._string(rest[0])
             rest = rest[1:]
-        return ast.LibraryFile(name, title, (), tuple(rest), self._span(meta))
+        return self._ident(children[0]), title, rest
 
     @v_args(meta=True)
     def import_stmt(self, meta, children):
@@ -490,12 +495,7 @@ class _ToAst(Transformer):
 
     @v_args(meta=True)
     def model_file(self, meta, children):
-        name = self._ident(children[0])
-        rest = children[1:]
-        title = None
-        if rest and isinstance(rest[0], Token) and rest[0].type == "STRING":
-            title = self._string(rest[0])
-            rest = rest[1:]
+        name, title, rest = self._name_title(children)
         extends = None
         if rest and isinstance(rest[0], ast.Extends):
             extends = rest[0]
