@@ -250,13 +250,9 @@ def convert(raw: Any, f: InputField) -> tuple[Any, str | None]:
                 return None, _("not a whole number")
             value = int(value)
         if f.min is not None and value < f.min - 1e-12:
-            return None, _("below the allowed range {lo}..{hi}").format(
-                lo=_fmt(f.min, t), hi=_fmt(f.max, t)
-            )
+            return None, _range_msg(f, True)
         if f.max is not None and value > f.max + 1e-12:
-            return None, _("above the allowed range {lo}..{hi}").format(
-                lo=_fmt(f.min, t), hi=_fmt(f.max, t)
-            )
+            return None, _range_msg(f, False)
         return value, None
     if t == "enum":
         if text in f.values:
