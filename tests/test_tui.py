@@ -9,13 +9,15 @@ import pytest
 
 pytest.importorskip("textual")
 
-from textual.widgets import Input, Select, Static, TabbedContent, Tree  # noqa: E402
+from textual.widgets import Input, Select, Static, TabbedContent  # noqa: E402
 
 from zhili.dsl.i18n import set_language  # noqa: E402
 from zhili.engine.plugins import Registry  # noqa: E402
 from zhili.tui.app import MainScreen, ZhiliApp, build_session  # noqa: E402
 from zhili.tui.screens.detail import DetailScreen  # noqa: E402
 from zhili.tui.screens.modals import ExportScreen, HelpScreen  # noqa: E402
+from zhili.tui.widgets.keybar import KeyBar  # noqa: E402
+from zhili.tui.widgets.outline import Outline  # noqa: E402
 from zhili.tui.widgets.vtable import VirtualTable, fit  # noqa: E402
 
 
@@ -167,8 +169,9 @@ def test_detail_explains_an_indicator(session):
             await pilot.pause()
             assert isinstance(app.screen, DetailScreen)
             assert app.screen.result.community == table(app).current_row["community"]
-            tree = app.screen.query_one("#tree", Tree)
+            tree = app.screen.query_one("#tree", Outline)
             assert tree.has_focus
+            assert tree.cursor_item.data == ("community", None)
             # the root explains the whole community (the engine's explain_text)
             explain = text_of(app.screen.query_one("#explain", Static))
             assert app.screen.result.community in explain
@@ -176,10 +179,9 @@ def test_detail_explains_an_indicator(session):
             for _ in range(10):
                 await pilot.press("down")
                 await pilot.pause()
-                node = tree.cursor_node
-                if node is not None and node.data and node.data[0] == "indicator":
+                if tree.cursor_item.data[0] == "indicator":
                     break
-            kind, ident = tree.cursor_node.data
+            kind, ident = tree.cursor_item.data
             assert kind == "indicator"
             explain = text_of(app.screen.query_one("#explain", Static))
             ind = session.model.indicator(ident)
@@ -192,6 +194,120 @@ def test_detail_explains_an_indicator(session):
             assert isinstance(app.screen, MainScreen)
 
     run(go())
+
+
+def test_detail_outline_folds_and_fits_narrow_panes(session):
+    async def go():
+        app = ZhiliApp(session, lang="zh")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            await pilot.press("2", "enter")
+            await pilot.pause()
+            outline = app.screen.query_one("#tree", Outline)
+            width = outline.scrollable_content_region.width
+            lines = [outline.line_text(y) for y in range(len(outline._visible))]
+            # every line fills the pane exactly (CJK counted as two cells);
+            # long labels end in "…" and keep their points
+            from rich.cells import cell_len
+
+            assert {cell_len(x) for x in lines} == {width}
+            kinds = [outline.items[i].data[0] for i in outline._visible]
+            cut = [x for x, kind in zip(lines, kinds, strict=True) if "…" in x and kind != "veto"]
+            assert cut, lines
+            assert all(x.rstrip().endswith(tuple("0123456789")) for x in cut)
+            # at this width the outcome is a sign only; words need room
+            assert not any("达标" in x for x in lines)
+            # fold the first dimension: its items disappear, Right brings them back
+            await pilot.press("down")
+            assert outline.cursor_item.data[0] == "dimension"
+            shown = len(outline._visible)
+            first_dim = outline.cursor_index
+            depth = outline.items[first_dim].depth
+            inside = 0
+            while outline.items[first_dim + 1 + inside].depth > depth:
+                inside += 1
+            assert inside > 0
+            await pilot.press("enter")
+            assert len(outline._visible) == shown - inside
+            assert outline.line_text(outline.cursor).lstrip().startswith("+")
+            await pilot.press("right")
+            assert len(outline._visible) == shown
+            # Left on an indicator goes up to its group
+            await pilot.press("down", "down")
+            assert outline.cursor_item.data[0] == "indicator"
+            await pilot.press("left")
+            assert outline.cursor_item.data[0] == "dimension"
+
+    run(go())
+
+
+def test_resizing_lays_out_the_screens_underneath(session):
+    async def go():
+        app = ZhiliApp(session, lang="zh")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            await pilot.press("2", "enter")
+            await pilot.pause()
+            assert isinstance(app.screen, DetailScreen)
+            assert table(app).size.width > 100
+            await pilot.resize_terminal(90, 30)
+            await pilot.pause()
+            await pilot.press("escape")
+            await pilot.pause()
+            assert isinstance(app.screen, MainScreen)
+            assert table(app).size.width <= 90
+            assert app.screen.size == (90, 30)
+            # under a modal (help) the table stays visible: it follows at once
+            await pilot.press("f1")
+            await pilot.pause()
+            assert isinstance(app.screen, HelpScreen)
+            await pilot.resize_terminal(110, 35)
+            await pilot.pause()
+            assert isinstance(app.screen, HelpScreen)
+            assert 90 < table(app).size.width <= 110
+
+    run(go())
+
+
+def test_key_bar_follows_focus_and_clicks_press_keys(session):
+    async def go():
+        app = ZhiliApp(session, lang="zh")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            bar = app.screen.query_one(KeyBar)
+            descriptions = [k.description for k in bar.keys()[0]]
+            assert "排序" not in descriptions and "帮助" in descriptions
+            await pilot.press("2")  # the table has the focus: its keys show
+            await pilot.pause()
+            line = bar.render().plain
+            assert "排序" in line and "打开" in line
+            assert line.rstrip().endswith("命令")  # the palette key, on the right
+            f1 = next(x for x, _, key in bar._spans if key.key == "f1")
+            await pilot.click(KeyBar, offset=(f1 + 1, 0))
+            await pilot.pause()
+            assert isinstance(app.screen, HelpScreen)
+
+    run(go())
+
+
+def test_app_hands_frozen_objects_back_when_it_ends(session):
+    import gc
+
+    before = gc.get_freeze_count()
+
+    async def go():
+        app = ZhiliApp(session, lang="zh")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            await pilot.pause()
+            assert gc.get_freeze_count() > before  # the session and main screen
+            await pilot.press("l")  # a rebuild unfreezes, then freezes the new screens
+            await pilot.pause()
+            await pilot.pause()
+            assert gc.get_freeze_count() > before
+
+    run(go())
+    assert gc.get_freeze_count() == before
 
 
 def test_switch_language(session):
@@ -237,7 +353,7 @@ def test_markup_in_names_is_shown_as_written(registry, tmp_path):
             await pilot.pause()
             assert isinstance(app.screen, DetailScreen)
             assert "[/bold]" in text_of(app.screen.query_one("#head", Static))
-            assert "[/bold]" in str(app.screen.query_one("#tree", Tree).root.label)
+            assert "[/bold]" in app.screen.query_one("#tree", Outline).line_text(0)
 
     run(go())
 

@@ -1,4 +1,4 @@
-"""One community: the dimension → indicator tree, the selected item's
+"""One community: the dimension → indicator outline, the selected item's
 explanation (from the engine) and the gap to the next grade."""
 
 from __future__ import annotations
@@ -6,15 +6,17 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static, Tree
+from textual.widgets import Header, Static
 
 from zhili.dsl.i18n import _
 from zhili.engine.explain import MARK, explain_text, substitutions
 from zhili.engine.results import fmt_points
 from zhili.tui.labels import localize_bindings, t
 from zhili.tui.session import Session
+from zhili.tui.widgets.keybar import KeyBar
+from zhili.tui.widgets.outline import Item, Outline
 
 OUTCOME_STYLE = {
     "pass": "green",
@@ -26,13 +28,14 @@ OUTCOME_STYLE = {
 
 
 class DetailScreen(Screen):
+    AUTO_FOCUS = "#tree"
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("backspace", "app.pop_screen", "Back", show=False),
     ]
     DEFAULT_CSS = """
     DetailScreen #head { height: auto; padding: 0 1; background: $boost; }
-    DetailScreen #tree { width: 1fr; min-width: 30; border: round $primary; }
+    DetailScreen #tree { width: 1fr; min-width: 30; height: 1fr; border: round $primary; }
     DetailScreen #right { width: 1fr; }
     DetailScreen #explain-box { height: 2fr; border: round $secondary; }
     DetailScreen #gap-box { height: 1fr; border: round $warning; }
@@ -47,6 +50,7 @@ class DetailScreen(Screen):
 
     def _set(self, index: int) -> None:
         self.index = index
+        self._shown = None
         self.raw = self.session.explain(index)
         self.result = self.raw.to_result()
 
@@ -55,26 +59,23 @@ class DetailScreen(Screen):
         self._set(index)
         self.query_one("#head", Static).update(self._head())
         self.query_one("#gap", Static).update(self._gap())
-        tree = self.query_one("#tree", Tree)
-        tree.clear()
-        tree.root.set_label(Text(self.result.community or self.result.community_id or "?"))
-        self._fill_tree()
+        self.query_one("#tree", Outline).set_items(self.items())
+        self.show_explanation(("community", None))
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(self._head(), id="head")
         with Horizontal():
-            yield Tree(Text(self.result.community or self.result.community_id or "?"), id="tree")
-            with VerticalScroll(id="right"):
+            yield Outline(self.items(), id="tree")
+            with Vertical(id="right"):
                 with VerticalScroll(id="explain-box") as box:
                     box.border_title = t("Explanation")
-                    yield Static(
-                        Text(t("Select an indicator to see its explanation.")), id="explain"
-                    )
+                    self._shown = ("community", None)
+                    yield Static(self.explanation(self._shown), id="explain")
                 with VerticalScroll(id="gap-box") as gap:
                     gap.border_title = t("Gap to next grade")
                     yield Static(self._gap(), id="gap")
-        yield Footer()
+        yield KeyBar()
 
     def _head(self) -> Text:
         r = self.result
@@ -108,49 +109,77 @@ class DetailScreen(Screen):
 
     def on_mount(self) -> None:
         self.title = self.session.model.title or self.session.model.id
-        self._fill_tree()
 
-    def _fill_tree(self) -> None:
-        tree = self.query_one("#tree", Tree)
-        tree.root.data = ("community", None)
+    def items(self) -> list[Item]:
+        """The community → dimension → indicator (and veto) outline."""
+        r = self.result
         model = self.session.model
-        by_dim = {d.id: d for d in self.result.dimensions}
-        by_ind = {i.id: i for i in self.result.indicators}
-        by_veto = {v.id: v for v in self.result.vetoes}
+        by_dim = {d.id: d for d in r.dimensions}
+        by_ind = {i.id: i for i in r.indicators}
+        by_veto = {v.id: v for v in r.vetoes}
         dims = {d.id: d for d in model.dimensions}
+        items = [
+            Item(
+                0,
+                r.community or r.community_id or "?",
+                ("community", None),
+                points=f"{fmt_points(r.total)}/{fmt_points(r.max_total)}",
+                style="bold",
+            )
+        ]
 
-        def add(node, children):
+        def add(depth: int, children) -> None:
             for c in children:
                 if c.kind == "dimension":
                     d = by_dim[c.id]
-                    share = "-" if d.share is None else f"{d.share * 100:.0f}%"
-                    label = Text()
-                    label.append(f"{fmt_points(d.score)}/{fmt_points(d.max_points)} {share} ")
-                    label.append(d.label or d.id, "bold")
-                    child = node.add(label, data=("dimension", c.id), expand=True)
-                    add(child, dims[c.id].children)
+                    items.append(
+                        Item(
+                            depth,
+                            d.label or d.id,
+                            ("dimension", c.id),
+                            points=f"{fmt_points(d.score)}/{fmt_points(d.max_points)}",
+                            style="bold",
+                        )
+                    )
+                    add(depth + 1, dims[c.id].children)
                 elif c.kind == "indicator":
-                    r = by_ind[c.id]
-                    label = Text()
-                    label.append(f"{MARK[r.outcome]} {t(r.outcome)}", OUTCOME_STYLE[r.outcome])
-                    label.append(f" {fmt_points(r.points)}/{fmt_points(r.max_points)} ", "bold")
-                    label.append(r.label or r.id)
-                    node.add_leaf(label, data=("indicator", c.id))
+                    x = by_ind[c.id]
+                    items.append(
+                        Item(
+                            depth,
+                            x.label or x.id,
+                            ("indicator", c.id),
+                            mark=MARK[x.outcome],
+                            word=t(x.outcome),
+                            mark_style=OUTCOME_STYLE[x.outcome],
+                            points=f"{fmt_points(x.points)}/{fmt_points(x.max_points)}",
+                        )
+                    )
                 else:
                     v = by_veto[c.id]
-                    mark = "!" if v.triggered else ("?" if v.triggered is None else "-")
-                    label = Text(f"{mark} {v.label or v.id}", "bold red" if v.triggered else "dim")
-                    node.add_leaf(label, data=("veto", c.id))
+                    if v.triggered is None:
+                        mark, word = "?", t("missing")
+                    else:
+                        mark, word = (
+                            ("!", t("vetoed")) if v.triggered else ("-", t("not triggered"))
+                        )
+                    items.append(
+                        Item(
+                            depth,
+                            v.label or v.id,
+                            ("veto", c.id),
+                            mark=mark,
+                            word=word,
+                            mark_style="bold red" if v.triggered else "green",
+                            style="bold red" if v.triggered else "dim",
+                        )
+                    )
 
-        add(tree.root, model.top)
-        tree.root.expand()
-        tree.move_cursor(tree.root)
-        tree.focus()
-        self.show_explanation(("community", None))
+        add(1, model.top)
+        return items
 
-    def on_tree_node_highlighted(self, event: Tree.NodeHighlighted) -> None:
-        if event.node.data:
-            self.show_explanation(event.node.data)
+    def on_outline_highlighted(self, event: Outline.Highlighted) -> None:
+        self.show_explanation(event.item.data)
 
     def explanation(self, what: tuple[str, str | None]) -> Text:
         """The engine's explanation of the selected tree item, as plain text."""
@@ -199,4 +228,7 @@ class DetailScreen(Screen):
         return out
 
     def show_explanation(self, what) -> None:
+        if what == self._shown:
+            return  # an update re-lays out the pane: only when it changes
+        self._shown = what
         self.query_one("#explain", Static).update(self.explanation(what))

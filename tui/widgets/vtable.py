@@ -190,7 +190,7 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
-        width = self.size.width
+        width = self.scrollable_content_region.width
         if y == 0:
             return (
                 self._header()
@@ -237,8 +237,8 @@ class VirtualTable(ScrollView, can_focus=True):
         w = (self.columns[self.cursor_column].width or 8) + 2
         if x < self.scroll_x:
             self.scroll_to(x=x, animate=False)
-        elif x + w > self.scroll_x + self.size.width:
-            self.scroll_to(x=x + w - self.size.width, animate=False)
+        elif x + w > self.scroll_x + self.scrollable_content_region.width:
+            self.scroll_to(x=x + w - self.scrollable_content_region.width, animate=False)
 
     def on_focus(self) -> None:
         self.refresh()
@@ -249,7 +249,7 @@ class VirtualTable(ScrollView, can_focus=True):
     # ------------------------------------------------------------ movement
 
     def _visible_rows(self) -> int:
-        return max(self.size.height - 1, 1)
+        return max(self.scrollable_content_region.height - 1, 1)
 
     def move_to(self, index: int) -> None:
         if not self.frame.height:
