@@ -22,6 +22,7 @@ from textual.widgets import Header, Input, Select, Static, TabbedContent, TabPan
 
 from zhili.dsl.i18n import language, set_language
 from zhili.tui.labels import localize_bindings, t
+from zhili.tui.screens.base import ZhiliScreen
 from zhili.tui.screens.detail import DetailScreen
 from zhili.tui.screens.modals import ExportScreen, HelpScreen
 from zhili.tui.session import Session
@@ -101,7 +102,7 @@ class CommunityCommands(Provider):
             yield Hit(1.0, Text(label), partial(app.show_tab, tab), text=label)
 
 
-class MainScreen(Screen):
+class MainScreen(ZhiliScreen):
     AUTO_FOCUS = "#overview-scroll"
     TAB_LABELS = {
         "overview": "Overview",
@@ -171,16 +172,6 @@ class MainScreen(Screen):
             with TabPane(t("Compare"), id="compare"):
                 yield ComparePane(s, id="compare-pane")
         yield KeyBar()
-
-    def _screen_resized(self, size) -> None:
-        # Textual lays out every screen under a screen that is resized, and
-        # a screen pushed for the first time is "resized" to the terminal's
-        # size: opening the first community re-laid out this whole screen
-        # behind it (about a fifth of the time). Only a real change of size
-        # needs that. (Textual is pinned; a test resizes under the detail and the help.)
-        if size == self._size and self.app.screen is not self:
-            return
-        super()._screen_resized(size)
 
     def on_mount(self) -> None:
         m = self.session.model
@@ -383,21 +374,22 @@ class ZhiliApp(App):
     def start(self) -> None:
         if self.initial_tab == "overview" and self.session.ev.dataset.errors:
             self.initial_tab = "problems"
+        self.settle()  # the session
         self.push_screen(MainScreen(self.session))
         if self.initial_tab != "overview":
             self.call_after_refresh(self.show_tab, self.initial_tab)
-        self.call_after_refresh(self.settle)
+        self.call_after_refresh(self.settle)  # and the main screen
 
     def settle(self) -> None:
         """Take what lives as long as the app (the evaluated session, the
         main screen's widgets) out of the garbage collector's reach.
 
         A full collection walks every container object; with the session
-        and Textual's widgets that took 40-60 ms each, and they fell in the
-        middle of opening a community (218 ms of CPU with them, 110 ms
-        without, 100 000 communities). `gc.freeze()` after one collection
-        leaves later collections only what was made since."""
-        gc.collect()
+        and Textual's widgets that took 40-60 ms each time, and one fell in
+        the middle of opening a community (218 ms of CPU with it, 110 ms
+        without; 100 000 communities). `gc.freeze()` is cheap (no
+        collection first: that took 90-160 ms, a pause of its own); any
+        cyclic garbage it catches is freed when `unsettle` hands it back."""
         gc.freeze()
         self._frozen = True
 

@@ -7,13 +7,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Header, Static
 
 from zhili.dsl.i18n import _
 from zhili.engine.explain import MARK, explain_text, substitutions
 from zhili.engine.results import fmt_points
 from zhili.tui.labels import localize_bindings, t
+from zhili.tui.screens.base import ZhiliScreen
 from zhili.tui.session import Session
 from zhili.tui.widgets.keybar import KeyBar
 from zhili.tui.widgets.outline import Item, Outline
@@ -27,7 +27,7 @@ OUTCOME_STYLE = {
 }
 
 
-class DetailScreen(Screen):
+class DetailScreen(ZhiliScreen):
     AUTO_FOCUS = "#tree"
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
