@@ -93,6 +93,8 @@ def test_every_tab_opens(session):
                 await pilot.press(key)
                 await pilot.pause()
                 assert tabs.active == tab
+            # the sample has no data problems, and the tab says so
+            assert text_of(app.screen.query_one("#no-problems", Static)) == "没有数据问题。"
             await pilot.press("4")
             await pilot.pause()
             src = text_of(app.screen.query_one("#model-source", Static))
@@ -451,6 +453,7 @@ def test_data_problems_jump_to_community(registry, tmp_path):
             await pilot.pause()
             t = app.screen.query_one("#problems-table", VirtualTable)
             assert t.has_focus and t.row_count >= 1
+            assert not app.screen.query("#no-problems")
             assert t.current_row["raw"] == "很多"
             await pilot.press("enter")
             await pilot.pause()

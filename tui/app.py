@@ -165,6 +165,8 @@ class MainScreen(ZhiliScreen):
                     yield Static("", id="count")
                 yield VirtualTable(id="communities-table")
             with TabPane(f"{t('Data problems')} ({len(s.problems())})", id="problems"):
+                if not s.problems():
+                    yield Static(Text(t("No data problems.")), id="no-problems")
                 yield VirtualTable(id="problems-table")
             with TabPane(t("Model"), id="model"):
                 with ScrollableContainer(id="model-scroll"):
