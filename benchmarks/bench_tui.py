@@ -107,6 +107,11 @@ async def drive(session, size) -> dict[str, tuple[float, float, str]]:
         await pilot.pause()
         await pilot.press("slash")
         await timed("search: one key typed", "长")
+        app.screen.query_one("#search").value = ""
+        await pilot.pause()
+        await pilot.press("c")
+        await pilot.pause()
+        await timed("search: pinyin initials, second key", "q")
         await pilot.press("enter")
         await pilot.pause()
         await pilot.press("escape")

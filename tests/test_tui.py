@@ -153,11 +153,47 @@ def test_sort_filter_and_search(session):
             await pilot.pause()
             assert t.row_count == 1
             assert t.frame.get_column("community").to_list() == ["长青社区"]
+            # pinyin initials (any case) and ids (any case) find it too
+            search = app.screen.query_one("#search", Input)
+            for query in ("cqsq", "CQ", "bj-jt-001"):
+                search.value = ""
+                await pilot.pause()
+                await pilot.press(*query)
+                await pilot.pause()
+                assert "长青社区" in t.frame.get_column("community").to_list(), query
+                assert t.row_count < session.base.height, query
             await pilot.press("enter")
             await pilot.pause()
             assert t.has_focus
 
     run(go())
+
+
+def test_pinyin_initials_count_every_reading():
+    import polars as pl
+
+    from zhili.tui.pinyin import INITIALS, initials_pattern, is_initials_query, with_initials
+
+    names = ["长青社区", "银行社区", "重庆路社区", None, "A区|3号", "张庆社区"]
+    f = with_initials(pl.DataFrame({"community": names}))
+    groups = f.get_column(INITIALS).to_list()
+    assert groups[0] == "|zc|qj|s|qo|"  # 长 zhǎng/cháng, 青 qīng/jīng, 区 qū/ōu
+    assert groups[3] == "||"
+    assert groups[4] == "|a|qo| |3|hx|"  # a "|" in a name is no separator
+
+    def found(query):
+        hits = f.filter(pl.col(INITIALS).str.contains(initials_pattern(query)))
+        return hits.get_column("community").to_list()
+
+    assert found("cqsq") == ["长青社区"]  # cháng, the reading in this name
+    assert found("zqsq") == ["长青社区", "张庆社区"]
+    assert found("YHSQ") == ["银行社区"]  # 行 háng, upper case too
+    assert found("cqlsq") == ["重庆路社区"]  # 重 chóng
+    assert found("qs") == ["长青社区", "张庆社区"]
+    assert found("zs") == []  # initials of consecutive characters only
+    assert found("sq") == ["长青社区", "银行社区", "重庆路社区", "张庆社区"]
+    assert is_initials_query("cqsq") and is_initials_query("CQ")
+    assert not is_initials_query("长青") and not is_initials_query("bj-1")
 
 
 def test_detail_explains_an_indicator(session):

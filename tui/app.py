@@ -79,12 +79,8 @@ class CommunityCommands(Provider):
         app = self.app
         if not isinstance(app, ZhiliApp) or app.session is None or not query.strip():
             return
-        q = query.strip()
-        base = app.session.base
-        hits = base.filter(
-            pl.col("community").str.contains(q, literal=True)
-            | pl.col("community_id").str.contains(q, literal=True)
-        ).head(20)
+        matches = app.session.matches(query)
+        hits = app.session.base.filter(matches).head(20)
         for row in hits.iter_rows(named=True):
             name = row["community"] or row["community_id"] or "?"
             text = Text(f"{t('Jump to community')}: ")
@@ -160,7 +156,9 @@ class MainScreen(ZhiliScreen):
                         compact=True,
                     )
                     yield Input(
-                        placeholder=t("Search communities (name or id)"), id="search", compact=True
+                        placeholder=t("Search communities (name, pinyin initials or id)"),
+                        id="search",
+                        compact=True,
                     )
                     yield Static("", id="count")
                 yield VirtualTable(id="communities-table")
@@ -208,15 +206,13 @@ class MainScreen(ZhiliScreen):
     # ------------------------------------------------------------ view
 
     def communities_frame(self) -> pl.DataFrame:
+        q = self.query_text.strip()
+        matches = self.session.matches(q) if q else None  # may add columns to base
         f = self.session.filtered()
         if self.grade:
             f = f.filter(pl.col("grade") == self.grade)
-        q = self.query_text.strip()
-        if q:
-            f = f.filter(
-                pl.col("community").str.contains(q, literal=True)
-                | pl.col("community_id").str.contains(q, literal=True)
-            )
+        if matches is not None:
+            f = f.filter(matches)
         return f
 
     def refresh_views(self) -> None:
@@ -381,6 +377,12 @@ class ZhiliApp(App):
         if self.initial_tab != "overview":
             self.call_after_refresh(self.show_tab, self.initial_tab)
         self.call_after_refresh(self.settle)  # and the main screen
+        self.prepare_search()
+
+    @work(thread=True, exclusive=True, group="initials")
+    def prepare_search(self) -> None:
+        """The names' pinyin initials, before the first search needs them."""
+        self.session.ensure_initials()
 
     def settle(self) -> None:
         """Take what lives as long as the app (the evaluated session, the

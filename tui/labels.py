@@ -92,7 +92,7 @@ ZH = {
     "Keys": "按键",
     "Filter": "筛选",
     "Switch language": "切换语言",
-    "Search communities (name or id)": "搜索社区（名称或编码）",
+    "Search communities (name, pinyin initials or id)": "搜索社区（名称、拼音首字母或编码）",
     "data problems": "个数据问题",
     "shown": "显示",
     "Open": "打开",

@@ -5,6 +5,8 @@ Presentation state only: every number comes from the engine's `Evaluation`.
 
 from __future__ import annotations
 
+import re
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +14,7 @@ import polars as pl
 
 from zhili.engine.evaluate import META_COLUMNS, Evaluation
 from zhili.engine.plugins import LoadedModel
+from zhili.tui.pinyin import INITIALS, initials_pattern, is_initials_query, with_initials
 
 
 @dataclass
@@ -23,6 +26,7 @@ class Session:
     street: str | None = None
     other: Evaluation | None = None  # the data file compared with
     _base: pl.DataFrame | None = field(default=None, repr=False)
+    _initials_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def model(self):
@@ -47,6 +51,26 @@ class Session:
             cols += [pl.col("vetoes"), pl.col("missing")]
             self._base = t.select(cols)
         return self._base
+
+    def ensure_initials(self) -> None:
+        """Add the names' pinyin initials to `base` (once; the app does it
+        in a thread after the first screen, a search waits if it must)."""
+        with self._initials_lock:
+            base = self.base
+            if INITIALS not in base.columns:
+                self._base = with_initials(base)
+
+    def matches(self, query: str) -> pl.Expr:
+        """Communities whose name or id contains `query` (ids ignore case),
+        or, for a query of letters, whose names' pinyin initials do."""
+        q = query.strip()
+        expr = pl.col("community").str.contains(q, literal=True) | pl.col(
+            "community_id"
+        ).str.contains(f"(?i){re.escape(q)}")
+        if is_initials_query(q):
+            self.ensure_initials()
+            expr = expr | pl.col(INITIALS).str.contains(initials_pattern(q))
+        return expr
 
     def filtered(self) -> pl.DataFrame:
         f = self.base
