@@ -9,13 +9,15 @@ to open a community's detail, and the slowest keypress-to-refresh while
 paging through the communities table. Targets: first screen < 1 s, every
 action < 100 ms.
 
-The app is driven `--repeat` times, each time a new app on the same
-evaluated data; every figure is the median of those runs. The pilot's own
-cost (of a keypress, measured with an unbound key, or of a bare wait for
-an action done without a key) is measured in each run and subtracted, from
-the wall time and from the CPU time, for every action but the first
-screen. The pilot's waits overlap the app's work, so an action passes only
-if both figures are within the target.
+"to screen" is what a person waits for: from the moment the key is sent
+to the moment the app has written the last frame it drew for it (the
+app's `_display`, where Textual hands a frame to the terminal driver).
+The pilot's own waiting (it sleeps until the process looks idle, about
+90 ms a key here) is not in it. For comparison the wall and CPU time of
+the pilot's whole call are printed too, less what an unbound key (or a
+bare wait, for an action done without a key) costs the pilot in the same
+run. The app is driven `--repeat` times, each time a new app on the same
+evaluated data; every figure is the median of those runs.
 """
 
 from __future__ import annotations
@@ -53,50 +55,67 @@ def ms(seconds: float) -> str:
 KEY, PAUSE, NONE = "key", "pause", "none"
 
 
-async def drive(session, size) -> dict[str, tuple[float, float, str]]:
-    """{action: (wall, CPU, overhead kind)}, plus the two baselines."""
-    out: dict[str, tuple[float, float, str]] = {}
+class Painted:
+    """The time the app last handed a frame to the terminal driver."""
+
+    def __init__(self, app: ZhiliApp) -> None:
+        self.last = 0.0
+        display = app._display
+
+        def _display(screen, renderable):
+            display(screen, renderable)
+            self.last = time.perf_counter()
+
+        app._display = _display
+
+    def since(self, start: float) -> float:
+        return max(self.last - start, 0.0)
+
+
+async def drive(session, size) -> dict[str, tuple[float, float, str, float]]:
+    """{action: (wall, CPU, pilot overhead kind, to screen)}, and the two
+    baselines."""
+    out: dict[str, tuple[float, float, str, float]] = {}
     app = ZhiliApp(session, lang="zh")
+    painted = Painted(app)
     t0 = clock()
     async with app.run_test(size=size) as pilot:
         while not isinstance(app.screen, MainScreen):
             await asyncio.sleep(0.001)
         await pilot.pause()
-        out["first screen (overview)"] = (*since(t0), NONE)
+        out["first screen (overview)"] = (*since(t0), NONE, painted.since(t0[0]))
 
-        async def timed(name, key, wait_for=None):
+        async def act(name, kind, do, wait_for=None):
             t = clock()
-            await pilot.press(key)
+            await do()
             while wait_for is not None and not isinstance(app.screen, wait_for):
                 await asyncio.sleep(0.001)
             await pilot.pause()
-            out[name] = (*since(t), KEY)
+            out[name] = (*since(t), kind, painted.since(t[0]))
 
-        async def timed_set(name, widget, value):
-            t = clock()
-            widget.value = value
-            await pilot.pause()
-            out[name] = (*since(t), PAUSE)
+        def timed(name, key, wait_for=None):
+            return act(name, KEY, lambda: pilot.press(key), wait_for)
+
+        def timed_set(name, widget, value):
+            async def do():
+                widget.value = value
+
+            return act(name, PAUSE, do)
 
         # the pilot's own cost: a key bound to nothing, and a bare wait
-        keys, pauses = [], []
-        for _ in range(5):
-            t = clock()
-            await pilot.press("x")
-            await pilot.pause()
-            keys.append(since(t))
-            t = clock()
-            await pilot.pause()
-            pauses.append(since(t))
-        out[KEY] = (*sorted(keys)[2], KEY)
-        out[PAUSE] = (*sorted(pauses)[2], PAUSE)
+        for i in range(5):
+            await timed(f"{KEY}{i}", "x")
+            await act(f"{PAUSE}{i}", PAUSE, pilot.pause)
+        for kind in (KEY, PAUSE):
+            base = sorted((out.pop(f"{kind}{i}") for i in range(5)), key=lambda x: x[0])
+            out[kind] = base[2]
 
         await timed("switch to communities", "2")
         await pilot.press("right", "right")  # to the total column
         await pilot.pause()
         await timed("sort by total (s)", "s")
         await timed("sort again, descending", "s")
-        from textual.widgets import Select
+        from textual.widgets import Input, Select
 
         grade = app.screen.query_one("#grade", Select)
         await timed_set("filter by grade", grade, session.model.grades[0].name)
@@ -106,8 +125,10 @@ async def drive(session, size) -> dict[str, tuple[float, float, str]]:
         street.value = Select.NULL
         await pilot.pause()
         await pilot.press("slash")
+        search = app.screen.query_one("#search", Input)
+        search.cursor_blink = False  # a blink is a frame of its own
         await timed("search: one key typed", "长")
-        app.screen.query_one("#search").value = ""
+        search.value = ""
         await pilot.pause()
         await pilot.press("c")
         await pilot.pause()
@@ -115,17 +136,16 @@ async def drive(session, size) -> dict[str, tuple[float, float, str]]:
         await pilot.press("enter")
         await pilot.pause()
         await pilot.press("escape")
-        app.screen.query_one("#search").value = ""
+        search.value = ""
         await pilot.pause()
         app.screen.query_one("#communities-table").focus()
         await pilot.pause()
-        worst = (0.0, 0.0)
-        for key in ["pagedown"] * 40 + ["down"] * 20 + ["end", "pageup", "home"]:
-            t = clock()
-            await pilot.press(key)
-            await pilot.pause()
-            worst = max(worst, since(t))
-        out["slowest keypress while paging (63 keys)"] = (*worst, KEY)
+        paging = []
+        for i, key in enumerate(["pagedown"] * 40 + ["down"] * 20 + ["end", "pageup", "home"]):
+            await timed(f"page{i}", key)
+            paging.append(out.pop(f"page{i}"))
+        # the slowest key to screen, with its own wall and CPU figures
+        out["slowest keypress while paging (63 keys)"] = max(paging, key=lambda x: x[3])
         await timed("open a community's detail (first)", "enter", DetailScreen)
         await timed("back to the table", "escape", MainScreen)
         await pilot.press("down")
@@ -168,21 +188,16 @@ def main() -> None:
         f"  pilot overhead: a key {ms(base[KEY])} wall, {ms(cpu_base[KEY])} CPU;"
         f" a bare wait {ms(base[PAUSE])} wall, {ms(cpu_base[PAUSE])} CPU"
     )
-    print(f"  {'action':<40}{'wall':>11}  {'wall - pilot':>12}  {'CPU':>11}  {'CPU - pilot':>11}")
+    print(f"  {'action':<40}{'to screen':>11}  {'wall - pilot':>12}  {'CPU - pilot':>11}")
     for name in runs[0]:
         if name in (KEY, PAUSE):
             continue
-        first = name.startswith("first")
-        target = 1.0 if first else 0.1
-        wall = statistics.median(r[name][0] for r in runs)
-        cpu = statistics.median(r[name][1] for r in runs)
-
+        target = 1.0 if name.startswith("first") else 0.1
+        screen = statistics.median(r[name][3] for r in runs)
         net_wall = statistics.median(net(r, name, 0) for r in runs)
         net_cpu = statistics.median(net(r, name, 1) for r in runs)
-        # the pilot waits while the app works, so neither figure alone is the
-        # app's time: an action must be within the target by both
-        flag = "ok" if max(net_wall, net_cpu) < target else "SLOW"
-        print(f"  {name:<40}{ms(wall)}  {ms(net_wall):>12}  {ms(cpu)}  {ms(net_cpu):>11}   {flag}")
+        flag = "ok" if screen < target else "SLOW"
+        print(f"  {name:<40}{ms(screen)}  {ms(net_wall):>12}  {ms(net_cpu):>11}   {flag}")
 
 
 if __name__ == "__main__":

@@ -122,6 +122,9 @@ class MainScreen(ZhiliScreen):
         super().__init__()
         localize_bindings(self)
         self.session = session
+        m = session.model
+        self.title = m.title or m.id
+        self.sub_title = f"{m.id} {m.version or ''}".strip()
         self.grade: str | None = None
         self.query_text = ""
 
@@ -174,9 +177,6 @@ class MainScreen(ZhiliScreen):
         yield KeyBar()
 
     def on_mount(self) -> None:
-        m = self.session.model
-        self.title = m.title or m.id
-        self.sub_title = f"{m.id} {m.version or ''}".strip()
         table = self.query_one("#communities-table", VirtualTable)
         table.set_data(self.communities_frame(), community_columns(self.session))
         probs = self.session.problems()

@@ -35,7 +35,10 @@ class DetailScreen(ZhiliScreen):
     ]
     DEFAULT_CSS = """
     DetailScreen #head { height: auto; padding: 0 1; background: $boost; }
-    DetailScreen #tree { width: 1fr; min-width: 30; height: 1fr; border: round $primary; }
+    DetailScreen #tree {
+        width: 1fr; min-width: 30; height: 1fr; border: round $primary;
+        overflow-y: scroll;  /* from the first layout: no second one */
+    }
     DetailScreen #right { width: 1fr; }
     DetailScreen #explain-box { height: 2fr; border: round $secondary; }
     DetailScreen #gap-box { height: 1fr; border: round $warning; }
@@ -46,6 +49,8 @@ class DetailScreen(ZhiliScreen):
         super().__init__()
         localize_bindings(self)
         self.session = session
+        # before mounting: a title set on mount is a frame of its own
+        self.title = session.model.title or session.model.id
         self._set(index)
 
     def _set(self, index: int) -> None:
@@ -106,9 +111,6 @@ class DetailScreen(ZhiliScreen):
         for item in gap.items:
             out.append(f"- {item.text}\n")
         return out
-
-    def on_mount(self) -> None:
-        self.title = self.session.model.title or self.session.model.id
 
     def items(self) -> list[Item]:
         """The community → dimension → indicator (and veto) outline."""

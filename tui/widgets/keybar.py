@@ -56,6 +56,7 @@ class KeyBar(Widget):
         # (start cell, end cell, key) of each item as last rendered
         self._spans: list[tuple[int, int, Key]] = []
         self._hover: str | None = None
+        self._shown: tuple | None = None  # the keys last drawn
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
@@ -64,7 +65,11 @@ class KeyBar(Widget):
         self.screen.bindings_updated_signal.unsubscribe(self)
 
     def _bindings_changed(self, screen) -> None:
-        self.refresh()
+        # the signal fires on every focus change; most leave the keys as
+        # they were, and a repaint is a frame of its own
+        keys, palette = self.keys()
+        if (tuple(keys), palette) != self._shown:
+            self.refresh()
 
     def keys(self) -> tuple[list[Key], Key | None]:
         """The keys to show (one per action, as `Footer` groups them) and
@@ -100,6 +105,7 @@ class KeyBar(Widget):
 
     def render(self) -> Text:
         keys, palette = self.keys()
+        self._shown = (tuple(keys), palette)
         width = self.size.width
         tail = self._item(palette) if palette is not None else Text()
         room = width - tail.cell_len - (1 if palette is not None else 0)
