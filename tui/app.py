@@ -224,7 +224,8 @@ class MainScreen(ZhiliScreen):
     def update_count(self) -> None:
         table = self.query_one("#communities-table", VirtualTable)
         self.query_one("#count", Static).update(
-            Text(f"{table.row_count}/{self.session.base.height}")
+            Text(f"{table.row_count}/{self.session.base.height}"),
+            layout=False,  # a fixed width (app.tcss): no layout for a new count
         )
 
     def on_select_changed(self, event: Select.Changed) -> None:
