@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 pytest.importorskip("textual")
@@ -465,6 +466,50 @@ def test_compare_two_data_files(session, registry, tmp_path):
             changed = frame.get_column("changed").to_list()
             assert changed == sorted(changed, reverse=True)  # changed grades first
             assert sum(changed) == 19  # 5 kept, 19 gone from the later file
+            # the street filter applies here too
+            street = session.streets()[0]
+            app.screen.query_one("#street", Select).value = street
+            await pilot.pause()
+            frame = app.screen.query_one("#compare-pane").frame
+            expected = session.base.filter(pl.col("street") == street).height
+            assert set(frame.get_column("street")) == {street}
+            assert t.row_count == frame.height == expected
+
+    run(go())
+
+
+def test_street_filter_applies_to_data_problems(registry, tmp_path):
+    lm = registry.get("four_type")
+    lines = lm.samples[0].read_text(encoding="utf-8").splitlines()
+    head = lines[0].split(",")
+    street_at = head.index("街道")
+    cells = lines[2].split(",")
+    cells[4] = "很多"  # 常住人口 is an int
+    data = tmp_path / "bad.csv"
+    data.write_text(
+        "\n".join([lines[0], lines[1], ",".join(cells), *lines[3:]]) + "\n", encoding="utf-8"
+    )
+    s = build_session(lm, data, registry)
+    bad_street = cells[street_at]
+    other_street = next(x for x in s.streets() if x != bad_street)
+
+    async def go():
+        app = ZhiliApp(s, lang="zh")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            tabs = app.screen.query_one("#tabs", TabbedContent)
+            problems = app.screen.query_one("#problems-table", VirtualTable)
+            assert problems.row_count == 1
+            assert str(tabs.get_tab("problems").label) == "数据问题 (1)"
+            app.screen.query_one("#street", Select).value = other_street
+            await pilot.pause()
+            assert problems.row_count == 0
+            assert str(tabs.get_tab("problems").label) == "数据问题 (0)"
+            assert "0 个数据问题" in text_of(app.screen.query_one("#overview-body", Static))
+            app.screen.query_one("#street", Select).value = bad_street
+            await pilot.pause()
+            assert problems.row_count == 1
+            assert problems.current_row["raw"] == "很多"
 
     run(go())
 

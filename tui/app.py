@@ -165,7 +165,7 @@ class MainScreen(ZhiliScreen):
                     )
                     yield Static("", id="count")
                 yield VirtualTable(id="communities-table")
-            with TabPane(f"{t('Data problems')} ({len(s.problems())})", id="problems"):
+            with TabPane(f"{t('Data problems')} ({s.problems_frame().height})", id="problems"):
                 if not s.problems():
                     yield Static(Text(t("No data problems.")), id="no-problems")
                 yield VirtualTable(id="problems-table")
@@ -179,25 +179,7 @@ class MainScreen(ZhiliScreen):
     def on_mount(self) -> None:
         table = self.query_one("#communities-table", VirtualTable)
         table.set_data(self.communities_frame(), community_columns(self.session))
-        probs = self.session.problems()
-        frame = pl.DataFrame(
-            {
-                "file": [Path(p.file).name for p in probs],
-                "row": [p.row for p in probs],
-                "column": [p.column for p in probs],
-                "raw": [p.raw for p in probs],
-                "message": [p.message for p in probs],
-                "severity": [p.severity for p in probs],
-            },
-            schema={
-                "file": pl.String,
-                "row": pl.Int64,
-                "column": pl.String,
-                "raw": pl.String,
-                "message": pl.String,
-                "severity": pl.String,
-            },
-        )
+        frame = self.session.problems_frame()
         self.query_one("#problems-table", VirtualTable).set_data(
             frame, [Column(k, t(label), fmt=default_fmt) for k, label in PROBLEM_COLUMNS]
         )
@@ -216,9 +198,15 @@ class MainScreen(ZhiliScreen):
         return f
 
     def refresh_views(self) -> None:
+        """After a filter changed: every tab shows the filtered communities."""
         table = self.query_one("#communities-table", VirtualTable)
         table.set_data(self.communities_frame())
         self.query_one("#overview-body", Overview).refresh_view()
+        problems = self.session.problems_frame()
+        self.query_one("#problems-table", VirtualTable).set_data(problems)
+        tab = self.query_one("#tabs", TabbedContent).get_tab("problems")
+        tab.label = f"{t('Data problems')} ({problems.height})"
+        self.query_one("#compare-pane", ComparePane).refresh_view()
         self.update_count()
 
     def update_count(self) -> None:

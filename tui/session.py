@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -73,12 +74,7 @@ class Session:
         return expr
 
     def filtered(self) -> pl.DataFrame:
-        f = self.base
-        if self.district:
-            f = f.filter(pl.col("district") == self.district)
-        if self.street:
-            f = f.filter(pl.col("street") == self.street)
-        return f
+        return self.in_filter(self.base)
 
     def districts(self) -> list[str]:
         return sorted(x for x in self.base.get_column("district").unique().to_list() if x)
@@ -107,7 +103,43 @@ class Session:
         return ev.compiled.evaluate(record, meta)
 
     def problems(self) -> list:
+        """The data problems (all of them: the filters do not apply)."""
         return [p for p in self.ev.dataset.problems if p.severity != "info"]
+
+    def problems_frame(self) -> pl.DataFrame:
+        """The data problems in the district/street filter: those on rows of
+        communities in it, and those on no row (the file's own)."""
+        probs = self.problems()
+        frame = pl.DataFrame(
+            {
+                "file": [Path(p.file).name for p in probs],
+                "row": [p.row for p in probs],
+                "column": [p.column for p in probs],
+                "raw": [p.raw for p in probs],
+                "message": [p.message for p in probs],
+                "severity": [p.severity for p in probs],
+            },
+            schema={
+                "file": pl.String,
+                "row": pl.Int64,
+                "column": pl.String,
+                "raw": pl.String,
+                "message": pl.String,
+                "severity": pl.String,
+            },
+        )
+        if self.district or self.street:
+            rows = self.filtered().get_column("row").drop_nulls()
+            frame = frame.filter(pl.col("row").is_null() | pl.col("row").is_in(rows.implode()))
+        return frame
+
+    def in_filter(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """The rows of `frame` (with district/street columns) in the filter."""
+        if self.district and "district" in frame.columns:
+            frame = frame.filter(pl.col("district") == self.district)
+        if self.street and "street" in frame.columns:
+            frame = frame.filter(pl.col("street") == self.street)
+        return frame
 
     def index_of_line(self, line: int | None) -> int | None:
         """The evaluation row of a data-file line (as data problems give it)."""

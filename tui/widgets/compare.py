@@ -63,6 +63,9 @@ def compare_frame(a, b) -> pl.DataFrame:
         cols = [pl.col(key)]
         if key != "community" and "community" in t_.columns:
             cols.append(pl.col("community").alias(f"community{suffix}"))
+        for c in ("district", "street"):
+            if c in t_.columns:
+                cols.append(pl.col(c).cast(pl.String).alias(f"{c}{suffix}"))
         cols += [
             pl.col("grade").cast(pl.String).alias(f"grade{suffix}"),
             pl.col("grade_index").alias(f"gi{suffix}"),
@@ -76,7 +79,13 @@ def compare_frame(a, b) -> pl.DataFrame:
         if "community_a" in f.columns and "community_b" in f.columns
         else pl.col(key)
     )
+    places = [
+        pl.coalesce(f"{c}_a", f"{c}_b").alias(c)
+        for c in ("district", "street")
+        if f"{c}_a" in f.columns and f"{c}_b" in f.columns
+    ]
     f = f.with_columns(
+        *places,
         name.alias("community"),
         (pl.col("grade_a").fill_null("") != pl.col("grade_b").fill_null("")).alias("changed"),
         (pl.col("gi_a") - pl.col("gi_b")).alias("better"),
@@ -84,6 +93,7 @@ def compare_frame(a, b) -> pl.DataFrame:
     )
     out = f.sort(["changed", "better"], descending=[True, True], nulls_last=True)
     keep = ["community"] + ([key] if key != "community" else [])
+    keep += [c for c in ("district", "street") if c in out.columns]
     return out.select(keep + ["grade_a", "grade_b", "total_a", "total_b", "delta", "changed"])
 
 
@@ -126,11 +136,16 @@ class ComparePane(Vertical):
     def show_error(self, message: str) -> None:
         self.query_one("#compare-status", Static).update(Text(message, style="red"))
 
+    def refresh_view(self) -> None:
+        """After the district/street filter changed."""
+        if self.session.other is not None:
+            self.show_other()
+
     def show_other(self) -> None:
         other = self.session.other
         if other is None:
             return
-        self.frame = compare_frame(self.session.ev, other)
+        self.frame = self.session.in_filter(compare_frame(self.session.ev, other))
         changed = int(self.frame.get_column("changed").sum())
         status = Text()
         status.append(f"{self.session.ev.dataset.file}  →  {other.dataset.file}\n")

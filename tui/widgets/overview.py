@@ -32,7 +32,7 @@ def overview_text(s: Session, width: int = 80) -> Text:
     out.append(f"{n} {t('communities')}", "bold")
     if where:
         out.append(f"  ({where})")
-    probs = len(s.problems())
+    probs = s.problems_frame().height
     out.append(f"    {probs} {t('data problems')}\n", "yellow" if probs else "dim")
 
     # targets first: the figure staff look for
