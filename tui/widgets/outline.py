@@ -27,7 +27,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from zhili.tui.widgets.vtable import fit
+from zhili.tui.widgets.vtable import CURSOR_BINDINGS, fit
 
 WORDS_FROM = 56  # pane width (cells) from which outcomes are also in words
 
@@ -56,12 +56,7 @@ class Outline(ScrollView, can_focus=True):
     """
     COMPONENT_CLASSES = {"outline--cursor"}
     BINDINGS = [
-        Binding("up", "cursor(-1)", show=False),
-        Binding("down", "cursor(1)", show=False),
-        Binding("pageup", "page(-1)", show=False),
-        Binding("pagedown", "page(1)", show=False),
-        Binding("home", "edge(0)", show=False),
-        Binding("end", "edge(1)", show=False),
+        *CURSOR_BINDINGS,
         Binding("left", "fold", show=False),
         Binding("right", "unfold", show=False),
         Binding("enter,space", "toggle", "Fold"),

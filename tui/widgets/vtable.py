@@ -22,6 +22,16 @@ from textual.strip import Strip
 
 CHUNK = 128
 
+# moving a line cursor: the table and the detail's outline
+CURSOR_BINDINGS = [
+    Binding("up", "cursor(-1)", show=False),
+    Binding("down", "cursor(1)", show=False),
+    Binding("pageup", "page(-1)", show=False),
+    Binding("pagedown", "page(1)", show=False),
+    Binding("home", "edge(0)", show=False),
+    Binding("end", "edge(1)", show=False),
+]
+
 
 @dataclass
 class Column:
@@ -67,12 +77,7 @@ class VirtualTable(ScrollView, can_focus=True):
         "vtable--cursor",
     }
     BINDINGS = [
-        Binding("up", "cursor(-1)", show=False),
-        Binding("down", "cursor(1)", show=False),
-        Binding("pageup", "page(-1)", show=False),
-        Binding("pagedown", "page(1)", show=False),
-        Binding("home", "edge(0)", show=False),
-        Binding("end", "edge(1)", show=False),
+        *CURSOR_BINDINGS,
         Binding("left", "column(-1)", show=False),
         Binding("right", "column(1)", show=False),
         Binding("s", "sort", "Sort"),
