@@ -7,7 +7,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Header, Static
+from textual.widgets import Static
 
 from zhili.dsl.i18n import _
 from zhili.engine.explain import MARK, explain_text, substitutions
@@ -40,8 +40,12 @@ class DetailScreen(ZhiliScreen):
         overflow-y: scroll;  /* from the first layout: no second one */
     }
     DetailScreen #right { width: 1fr; }
-    DetailScreen #explain-box { height: 2fr; border: round $secondary; }
-    DetailScreen #gap-box { height: 1fr; border: round $warning; }
+    /* the scrollbars' room is kept: text that needs a scrollbar would
+       otherwise wrap again around it, another layout and frame */
+    DetailScreen #explain-box {
+        height: 2fr; border: round $secondary; scrollbar-gutter: stable;
+    }
+    DetailScreen #gap-box { height: 1fr; border: round $warning; scrollbar-gutter: stable; }
     DetailScreen Static { padding: 0 1; }
     """
 
@@ -68,7 +72,8 @@ class DetailScreen(ZhiliScreen):
         self.show_explanation(("community", None))
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        # no Header: its title arrives a frame after the screen (Textual
+        # sets it on mount); the head line names the model instead
         yield Static(self._head(), id="head")
         with Horizontal():
             yield Outline(self.items(), id="tree")
@@ -91,6 +96,7 @@ class DetailScreen(ZhiliScreen):
         where = " / ".join(x for x in (r.district, r.street) if x)
         if where:
             out.append(f"  {where}")
+        out.append(f"   {self.title}", "dim")
         out.append(f"\n{t('Grade')}: ")
         out.append(r.grade or t("no grade"), "bold")
         out.append(f"   {t('Total')}: {fmt_points(r.total)}/{fmt_points(r.max_total)}")
