@@ -211,6 +211,12 @@ def test_detail_explains_an_indicator(session):
             tree = app.screen.query_one("#tree", Outline)
             assert tree.has_focus
             assert tree.cursor_item.data == ("community", None)
+            # vetoes read as outcomes (a sign and, in a wide pane, a word),
+            # not as fold signs
+            vetoes = [i for i in tree.items if i.data[0] == "veto"]
+            assert vetoes and {v.mark for v in vetoes} <= {"✓", "!", "?"}
+            lines = [tree.line_text(y) for y in range(len(tree._visible))]
+            assert any("✓ 未触发" in x for x in lines)
             # the root explains the whole community (the engine's explain_text)
             explain = text_of(app.screen.query_one("#explain", Static))
             assert app.screen.result.community in explain

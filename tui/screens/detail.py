@@ -169,7 +169,7 @@ class DetailScreen(ZhiliScreen):
                         mark, word = "?", t("missing")
                     else:
                         mark, word = (
-                            ("!", t("vetoed")) if v.triggered else ("-", t("not triggered"))
+                            ("!", t("vetoed")) if v.triggered else ("✓", t("not triggered"))
                         )
                     items.append(
                         Item(
