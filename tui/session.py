@@ -28,6 +28,7 @@ class Session:
     other: Evaluation | None = None  # the data file compared with
     _base: pl.DataFrame | None = field(default=None, repr=False)
     _initials_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _problems: pl.DataFrame | None = field(default=None, repr=False)
 
     @property
     def model(self):
@@ -109,8 +110,17 @@ class Session:
     def problems_frame(self) -> pl.DataFrame:
         """The data problems in the district/street filter: those on rows of
         communities in it, and those on no row (the file's own)."""
+        if self._problems is None:
+            self._problems = self._problems_table()
+        frame = self._problems
+        if self.district or self.street:
+            rows = self.filtered().get_column("row").drop_nulls()
+            frame = frame.filter(pl.col("row").is_null() | pl.col("row").is_in(rows.implode()))
+        return frame
+
+    def _problems_table(self) -> pl.DataFrame:
         probs = self.problems()
-        frame = pl.DataFrame(
+        return pl.DataFrame(
             {
                 "file": [Path(p.file).name for p in probs],
                 "row": [p.row for p in probs],
@@ -128,10 +138,6 @@ class Session:
                 "severity": pl.String,
             },
         )
-        if self.district or self.street:
-            rows = self.filtered().get_column("row").drop_nulls()
-            frame = frame.filter(pl.col("row").is_null() | pl.col("row").is_in(rows.implode()))
-        return frame
 
     def in_filter(self, frame: pl.DataFrame) -> pl.DataFrame:
         """The rows of `frame` (with district/street columns) in the filter."""

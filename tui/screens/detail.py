@@ -53,7 +53,7 @@ class DetailScreen(ZhiliScreen):
         super().__init__()
         localize_bindings(self)
         self.session = session
-        # before mounting: a title set on mount is a frame of its own
+        # the head line names the model (the screen has no Header)
         self.title = session.model.title or session.model.id
         self._set(index)
 
