@@ -314,6 +314,60 @@ def test_resizing_lays_out_the_screens_underneath(session):
     run(go())
 
 
+def test_clicking_the_table_moves_sorts_and_opens(session):
+    async def go():
+        app = ZhiliApp(session, lang="zh")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            await pilot.press("2")
+            await pilot.pause()
+            t = table(app)
+            t.scroll_to(y=2.5, animate=False)  # mouse-wheel scrolling leaves fractions
+            await pilot.pause()
+            await pilot.click(VirtualTable, offset=(3, 4))
+            await pilot.pause()
+            assert t.cursor_row == int(t.scroll_y) + 3 and isinstance(t.cursor_row, int)
+            name = t.current_row["community"]
+            await pilot.click(VirtualTable, offset=(3, 4), times=2)
+            await pilot.pause()
+            assert isinstance(app.screen, DetailScreen)
+            assert app.screen.result.community == name
+            await pilot.press("escape")
+            await pilot.pause()
+            # a click on a column's heading sorts by it
+            x = sum((c.width or 8) + 2 for c in t.columns[:2]) + 1  # the total
+            await pilot.click(VirtualTable, offset=(x, 0))
+            await pilot.pause()
+            assert t.sort_key == "total"
+
+    run(go())
+
+
+def test_clicking_the_outline_explains_the_line(session):
+    async def go():
+        app = ZhiliApp(session, lang="zh")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            await pilot.press("2", "enter")
+            await pilot.pause()
+            outline = app.screen.query_one("#tree", Outline)
+            line = next(
+                y for y, i in enumerate(outline._visible) if outline.items[i].data[0] == "indicator"
+            )
+            await pilot.click(Outline, offset=(10, line))
+            await pilot.pause()
+            assert outline.cursor == line
+            kind, ident = outline.cursor_item.data
+            explain = text_of(app.screen.query_one("#explain", Static))
+            assert session.model.indicator(ident).label in explain
+            # a double click on a group folds it
+            await pilot.click(Outline, offset=(10, 1), times=2)
+            await pilot.pause()
+            assert 1 in {outline._visible.index(i) for i in outline.folded}
+
+    run(go())
+
+
 def test_key_bar_follows_focus_and_clicks_press_keys(session):
     async def go():
         app = ZhiliApp(session, lang="zh")

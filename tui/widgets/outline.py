@@ -264,7 +264,7 @@ class Outline(ScrollView, can_focus=True):
             self._set_folded(index, False)
 
     def on_click(self, event) -> None:
-        line = self.scroll_y + event.y
+        line = int(self.scroll_y) + event.y
         if 0 <= line < len(self._visible):
             self.move_to(line)
             if event.chain >= 2:

@@ -287,7 +287,7 @@ class VirtualTable(ScrollView, can_focus=True):
             self.post_message(self.Selected(self, row))
 
     def on_click(self, event) -> None:
-        x = event.x + self.scroll_x
+        x = event.x + int(self.scroll_x)
         if event.y == 0:
             pos = 0
             for i, c in enumerate(self.columns):
@@ -297,7 +297,7 @@ class VirtualTable(ScrollView, can_focus=True):
                     self.sort_by(c.key)
                     break
             return
-        index = self.scroll_y + event.y - 1
+        index = int(self.scroll_y) + event.y - 1
         if 0 <= index < self.frame.height:
             self.move_to(index)
             if event.chain >= 2:
