@@ -42,13 +42,14 @@ def run_tui(ctx, lm, data_path: Path, compare: str | None = None, tab: str = "ov
         sys.exit(EXIT_PROBLEMS)
 
     def load():
+        from zhili.tui.session import OtherError, load_other
+
         try:
             session = build_session(lm, data_path, ctx.registry)
             if compare:
-                from zhili.engine.evaluate import evaluate_dataset
-
-                other = data_mod.load(Path(compare), lm.model)
-                session.other = evaluate_dataset(lm.model, other, ctx.registry)
+                session.other = load_other(lm, compare, ctx.registry)
+        except OtherError as exc:
+            raise RuntimeError(_("error: {msg}").format(msg=str(exc))) from exc
         except data_mod.DataError as exc:
             raise RuntimeError(_("error: {msg}").format(msg=str(exc))) from exc
         except OSError as exc:
@@ -76,7 +77,11 @@ def register(cli: click.Group) -> None:
     @cli.command("tui", epilog=EPILOG)
     @click.argument("model", required=False)
     @click.argument("data", required=False)
-    @click.option("--compare", "compare", help="A second data file to compare with DATA.")
+    @click.option(
+        "--compare",
+        "compare",
+        help="A second data file, or a recorded run (12, latest, previous), to compare with DATA.",
+    )
     @click.option(
         "--run",
         "run",

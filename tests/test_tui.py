@@ -538,6 +538,53 @@ def test_compare_two_data_files(session, registry, tmp_path):
     run(go())
 
 
+def test_compare_with_a_recorded_run(session, registry):
+    from zhili.engine.runs import RunStore
+
+    lm = registry.get("four_type")
+    with RunStore() as store:  # the test's own store (conftest sets ZHILI_DB)
+        run_id = store.record(session.ev, command="eval", data_path=lm.samples[0])
+        other = registry.get("five_governance")
+        from zhili.engine import data as data_mod
+        from zhili.engine.evaluate import evaluate_dataset
+
+        ev5 = evaluate_dataset(other.model, data_mod.load(other.samples[0], other.model), registry)
+        other_id = store.record(ev5, command="eval", data_path=other.samples[0])
+
+    async def go():
+        app = ZhiliApp(session, lang="zh")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            await pilot.press("5")
+            await pilot.pause()
+            box = app.screen.query_one("#compare-path", Input)
+            status = app.screen.query_one("#compare-status", Static)
+            # a run of another model, then something that is neither a file nor a run
+            for ref, message in [
+                (str(other_id), f"运行 #{other_id} 属于模型 five_governance"),
+                ("no-such-thing", "没有这个文件，也没有这次运行记录：no-such-thing"),
+            ]:
+                box.value = ref
+                box.focus()
+                await pilot.press("enter")
+                await app.workers.wait_for_complete()
+                await pilot.pause()
+                assert message in text_of(status)
+            box.value = f"#{run_id}"
+            await pilot.press("enter")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert f"运行 #{run_id}" in text_of(status)
+            t = app.screen.query_one("#compare-table", VirtualTable)
+            frame = app.screen.query_one("#compare-pane").frame
+            # the same data as recorded: every community, no grade changed
+            assert t.row_count == session.base.height == 24
+            assert frame.get_column("changed").sum() == 0
+            assert frame.get_column("delta").abs().max() < 1e-9
+
+    run(go())
+
+
 def test_street_filter_applies_to_data_problems(registry, tmp_path):
     lm = registry.get("four_type")
     lines = lm.samples[0].read_text(encoding="utf-8").splitlines()

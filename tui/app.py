@@ -25,7 +25,7 @@ from zhili.tui.labels import localize_bindings, t
 from zhili.tui.screens.base import ZhiliScreen
 from zhili.tui.screens.detail import DetailScreen
 from zhili.tui.screens.modals import ExportScreen, HelpScreen
-from zhili.tui.session import Session
+from zhili.tui.session import OtherError, Session, load_other
 from zhili.tui.widgets.compare import ComparePane
 from zhili.tui.widgets.keybar import KeyBar
 from zhili.tui.widgets.modelview import model_text
@@ -459,19 +459,16 @@ class ZhiliApp(App):
             yield SystemCommand(t("Export"), t("Export the current view"), self.main.action_export)
 
     @work(thread=True, exclusive=True, group="compare")
-    def load_other(self, path: str) -> None:
-        """Load and evaluate another data file (in a thread)."""
-        from zhili.engine import data as data_mod
-        from zhili.engine.evaluate import evaluate_dataset
-
+    def load_other(self, ref: str) -> None:
+        """Load what to compare with (in a thread): another data file,
+        evaluated, or a recorded run."""
         pane = self.main.query_one("#compare-pane", ComparePane)
         try:
-            ds = data_mod.load(Path(path), self.session.model)
-            ev = evaluate_dataset(self.session.model, ds, self.session.registry)
-        except (data_mod.DataError, OSError) as exc:
+            other = load_other(self.session.lm, ref, self.session.registry)
+        except OtherError as exc:
             self.call_from_thread(pane.show_error, str(exc))
             return
-        self.session.other = ev
+        self.session.other = other
         self.call_from_thread(pane.show_other)
 
 

@@ -71,7 +71,7 @@ ZH = {
     "No data problems.": "没有数据问题。",
     "Diagnostics": "诊断",
     "No diagnostics.": "没有诊断问题。",
-    "Other data file": "对比数据文件",
+    "Other data file, or a recorded run (12, latest)": "对比数据文件，或历史运行（12、latest）",
     "Load": "加载",
     "Grade changed": "等级变化",
     "Before": "之前",
@@ -80,8 +80,8 @@ ZH = {
     "Run": "运行",
     "Time": "时间",
     "Data": "数据",
-    "Compare two data files: type the other file's path and press Enter (Esc: leave).": (
-        "对比两个数据文件：输入另一个文件的路径后按回车（Esc 离开输入框）。"
+    "Compare with another data file or a recorded run: type its path or run id and press Enter (Esc: leave).": (
+        "与另一个数据文件或一次历史运行对比：输入文件路径或运行编号后按回车（Esc 离开输入框）。"
     ),
     "communities changed grade": "个社区等级变化",
     "Export the current view": "导出当前视图",
@@ -102,6 +102,13 @@ ZH = {
     "Change": "变化",
     "Loading and evaluating…": "正在加载并评估…",
     "Community not found in the current filter.": "当前筛选中没有该社区。",
+    "no such file: {path}": "文件不存在：{path}",
+    "no such file, and the run store cannot be read: {path} ({err})": (
+        "文件不存在，运行记录也无法读取：{path}（{err}）"
+    ),
+    "no such file or recorded run: {ref}": "没有这个文件，也没有这次运行记录：{ref}",
+    "run #{run} is of model {other}, not {model}": "运行 #{run} 属于模型 {other}，不是 {model}",
+    "run #{run} ({time}, {data})": "运行 #{run}（{time}，{data}）",
 }
 
 

@@ -6,6 +6,7 @@ Presentation state only: every number comes from the engine's `Evaluation`.
 from __future__ import annotations
 
 import re
+import sqlite3
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,64 @@ import polars as pl
 
 from zhili.engine.evaluate import META_COLUMNS, Evaluation
 from zhili.engine.plugins import LoadedModel
+from zhili.tui.labels import t
 from zhili.tui.pinyin import INITIALS, initials_pattern, is_initials_query, with_initials
+
+
+class OtherError(Exception):
+    """The other side of a comparison cannot be loaded (a message for the person)."""
+
+
+@dataclass(frozen=True)
+class Other:
+    """What this evaluation is compared with: another data file (evaluated
+    with the same model) or a recorded run (its stored results)."""
+
+    label: str
+    table: pl.DataFrame  # community_id, community, district, street, grade, total
+
+
+def load_other(lm: LoadedModel, ref: str, registry: Any = None) -> Other:
+    """`ref`: a data file, else a recorded run (an id such as 12 or #12,
+    `latest`, `previous`, `latest~N`) of the run store."""
+    from zhili.engine import data as data_mod
+    from zhili.engine.evaluate import evaluate_dataset
+
+    path = Path(ref).expanduser()
+    if path.exists():
+        try:
+            ev = evaluate_dataset(lm.model, data_mod.load(path, lm.model), registry)
+        except data_mod.DataError as exc:
+            raise OtherError(str(exc)) from None
+        except OSError as exc:
+            raise OtherError(f"{path}: {exc.strerror or exc}") from None
+        return Other(str(path), ev.table)
+    try:
+        from zhili.engine.runs import RunStore, RunStoreError
+    except ImportError:  # a zhili without the run store
+        raise OtherError(t("no such file: {path}").format(path=ref)) from None
+    try:
+        with RunStore(migrate=False) as store:
+            info = store.resolve(ref)
+            results = store.results(info.id) if info is not None else None
+    except (RunStoreError, OSError, sqlite3.Error) as exc:
+        raise OtherError(
+            t("no such file, and the run store cannot be read: {path} ({err})").format(
+                path=ref, err=exc
+            )
+        ) from None
+    if info is None:
+        raise OtherError(t("no such file or recorded run: {ref}").format(ref=ref))
+    if info.model_id != lm.model.id:
+        raise OtherError(
+            t("run #{run} is of model {other}, not {model}").format(
+                run=info.id, other=info.model_id, model=lm.model.id
+            )
+        )
+    label = t("run #{run} ({time}, {data})").format(
+        run=info.id, time=info.created_at[:16], data=info.data_path
+    )
+    return Other(label, results)
 
 
 @dataclass
@@ -25,7 +83,7 @@ class Session:
     registry: Any = None
     district: str | None = None
     street: str | None = None
-    other: Evaluation | None = None  # the data file compared with
+    other: Other | None = None  # what it is compared with
     _base: pl.DataFrame | None = field(default=None, repr=False)
     _initials_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _problems: pl.DataFrame | None = field(default=None, repr=False)

@@ -53,22 +53,28 @@ def run_trend(session: Session, limit: int = 12) -> Text | None:
     return out
 
 
-def compare_frame(a, b) -> pl.DataFrame:
-    """Communities of two evaluations side by side (joined by id, else by
-    name), the ones whose grade changed first."""
-    key = "community_id" if "community_id" in a.table.columns else "community"
+def compare_frame(model, a: pl.DataFrame, b: pl.DataFrame) -> pl.DataFrame:
+    """Communities of two results tables (an evaluation's, a recorded
+    run's) side by side, joined by id, else by name; the ones whose grade
+    changed first."""
+    key = (
+        "community_id"
+        if "community_id" in a.columns and "community_id" in b.columns
+        else "community"
+    )
+    rank = {g.name: k for k, g in enumerate(model.grades)}
 
-    def side(ev, suffix):
-        t_ = ev.table
+    def side(t_, suffix):
         cols = [pl.col(key)]
         if key != "community" and "community" in t_.columns:
             cols.append(pl.col("community").alias(f"community{suffix}"))
         for c in ("district", "street"):
             if c in t_.columns:
                 cols.append(pl.col(c).cast(pl.String).alias(f"{c}{suffix}"))
+        grade = pl.col("grade").cast(pl.String)
         cols += [
-            pl.col("grade").cast(pl.String).alias(f"grade{suffix}"),
-            pl.col("grade_index").alias(f"gi{suffix}"),
+            grade.alias(f"grade{suffix}"),
+            grade.replace_strict(rank, default=None, return_dtype=pl.Int64).alias(f"gi{suffix}"),
             pl.col("total").round(2).alias(f"total{suffix}"),
         ]
         return t_.select(cols)
@@ -116,12 +122,14 @@ class ComparePane(Vertical):
         yield Static(
             Text(
                 t(
-                    "Compare two data files: type the other file's path and press Enter (Esc: leave)."
+                    "Compare with another data file or a recorded run: type its path or run id and press Enter (Esc: leave)."
                 )
             ),
             id="compare-status",
         )
-        yield Input(placeholder=t("Other data file"), id="compare-path")
+        yield Input(
+            placeholder=t("Other data file, or a recorded run (12, latest)"), id="compare-path"
+        )
         yield VirtualTable(id="compare-table")
 
     def on_mount(self) -> None:
@@ -145,10 +153,11 @@ class ComparePane(Vertical):
         other = self.session.other
         if other is None:
             return
-        self.frame = self.session.in_filter(compare_frame(self.session.ev, other))
+        session = self.session
+        self.frame = session.in_filter(compare_frame(session.model, session.ev.table, other.table))
         changed = int(self.frame.get_column("changed").sum())
         status = Text()
-        status.append(f"{self.session.ev.dataset.file}  →  {other.dataset.file}\n")
+        status.append(f"{session.ev.dataset.file}  →  {other.label}\n")
         status.append(f"{changed} {t('communities changed grade')}", "bold")
         self.query_one("#compare-status", Static).update(status)
         cols = [
