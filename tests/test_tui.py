@@ -585,6 +585,28 @@ def test_compare_with_a_recorded_run(session, registry):
     run(go())
 
 
+def test_compare_joins_by_name_when_the_data_has_no_ids(registry):
+    from zhili.tui.widgets.compare import compare_frame
+
+    model = registry.get("four_type").model
+    best, worst = model.grades[0].name, model.grades[-1].name
+
+    def results(grades):
+        return pl.DataFrame(
+            {
+                "community_id": pl.Series([None] * len(grades), dtype=pl.String),
+                "community": ["甲社区", "乙社区"][: len(grades)],
+                "grade": grades,
+                "total": [90.0, 50.0][: len(grades)],
+            }
+        )
+
+    f = compare_frame(model, results([best, worst]), results([best, best]))
+    assert f.height == 2
+    assert f.get_column("community").to_list()[0] == "乙社区"  # changed first
+    assert f.get_column("changed").to_list() == [True, False]
+
+
 def test_street_filter_applies_to_data_problems(registry, tmp_path):
     lm = registry.get("four_type")
     lines = lm.samples[0].read_text(encoding="utf-8").splitlines()

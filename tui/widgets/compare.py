@@ -57,11 +57,13 @@ def compare_frame(model, a: pl.DataFrame, b: pl.DataFrame) -> pl.DataFrame:
     """Communities of two results tables (an evaluation's, a recorded
     run's) side by side, joined by id, else by name; the ones whose grade
     changed first."""
-    key = (
-        "community_id"
-        if "community_id" in a.columns and "community_id" in b.columns
-        else "community"
-    )
+
+    def has_ids(t_: pl.DataFrame) -> bool:
+        return (
+            "community_id" in t_.columns and t_.get_column("community_id").null_count() < t_.height
+        )
+
+    key = "community_id" if has_ids(a) and has_ids(b) else "community"
     rank = {g.name: k for k, g in enumerate(model.grades)}
 
     def side(t_, suffix):
