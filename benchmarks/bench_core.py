@@ -22,8 +22,8 @@ from pathlib import Path
 
 from zhili.dsl.checker import check
 from zhili.dsl.parser import _lark, parse
-from zhili.engine import data as data_mod
-from zhili.engine.interpreter import compile_model
+from zhili.engine.eval.interpreter import compile_model
+from zhili.engine.io import data as data_mod
 from zhili.engine.plugins import Registry
 from zhili.engine.sample import write_sample
 

@@ -21,11 +21,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from zhili.engine import data as data_mod
-from zhili.engine.evaluate import evaluate_dataset
+from zhili.engine.eval.evaluate import evaluate_dataset
+from zhili.engine.io import data as data_mod
 from zhili.engine.plugins import Registry
-from zhili.engine.reports import build_report, write_report
-from zhili.engine.runs import RunStore
+from zhili.engine.report.build import build_report, write_report
+from zhili.engine.runs.store import RunStore
 from zhili.engine.sample import write_sample
 
 sys.path.insert(0, str(Path(__file__).parent))

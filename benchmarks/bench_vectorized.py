@@ -31,9 +31,9 @@ from timing import median_time  # noqa: E402
 
 from zhili.dsl.checker import check  # noqa: E402
 from zhili.dsl.parser import parse  # noqa: E402
-from zhili.engine.interpreter import compile_model  # noqa: E402
+from zhili.engine.eval.interpreter import compile_model  # noqa: E402
+from zhili.engine.eval.vectorized import VectorModel, input_col  # noqa: E402
 from zhili.engine.plugins import Registry  # noqa: E402
-from zhili.engine.vectorized import VectorModel, input_col  # noqa: E402
 
 
 def synthetic_frame(model, n: int, seed: int = 0, missing: float = 0.03) -> pl.DataFrame:
@@ -72,7 +72,7 @@ sys.path.insert(0, {bench!r})
 import polars as pl
 from zhili.dsl.parser import parse
 from zhili.dsl.checker import check
-from zhili.engine.vectorized import VectorModel
+from zhili.engine.eval.vectorized import VectorModel
 from handwritten import handwritten_query
 
 def rss(field):

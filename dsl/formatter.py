@@ -29,7 +29,7 @@ from lark import Token
 
 from zhili.dsl import ast
 from zhili.dsl.diagnostics import Diagnostic
-from zhili.dsl.parser import _lark, parse
+from zhili.dsl.parser import lark_parser, parse
 
 __all__ = ["format_expr", "format_file", "format_source", "quote", "source_tokens"]
 
@@ -59,7 +59,7 @@ _BINARY = {
 def source_tokens(text: str) -> list[Token]:
     """Every token of `text`, comments and whitespace included (the text must
     lex; `format_source` only calls this after a successful parse)."""
-    return list(_lark().lex(text, dont_ignore=True))
+    return list(lark_parser().lex(text, dont_ignore=True))
 
 
 def format_source(text: str, file: str = "<string>") -> tuple[str | None, list[Diagnostic]]:

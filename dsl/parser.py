@@ -32,7 +32,7 @@ MAX_SYNTAX_ERRORS = 20
 
 
 @functools.cache
-def _lark() -> Lark:
+def lark_parser() -> Lark:
     return Lark.open_from_package(
         "zhili.dsl",
         "grammar.lark",
@@ -144,7 +144,7 @@ def parse(text: str, file: str = "<string>") -> ParseResult:
         return len(errors) < MAX_SYNTAX_ERRORS and not isinstance(exc, UnexpectedEOF)
 
     try:
-        tree = _lark().parse(text, on_error=on_error)
+        tree = lark_parser().parse(text, on_error=on_error)
     except UnexpectedInput as exc:
         if not errors:
             errors.append(_syntax_diagnostic(exc, text, file))
@@ -303,7 +303,7 @@ def _describe_token(tok: Token) -> str:
 def _expected_names(exc: UnexpectedInput) -> list[str]:
     expected = getattr(exc, "expected", None) or getattr(exc, "allowed", None) or set()
     names = []
-    lark = _lark()
+    lark = lark_parser()
     for name in sorted(expected):
         if name in _TOKEN_TEXT:
             names.append(_(_TOKEN_TEXT[name]))
@@ -371,7 +371,7 @@ def _example_states() -> dict[tuple[int, str], str]:
     for code, examples in SYNTAX_EXAMPLES.items():
         for example in examples:
             try:
-                _lark().parse(example)
+                lark_parser().parse(example)
             except UnexpectedToken as exc:
                 table.setdefault((_state_id(exc), exc.token.type), code)
                 if code != "syntax-equals-in-condition":  # the others hold for any token

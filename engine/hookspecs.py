@@ -65,13 +65,13 @@ def zhili_data_readers() -> list:
     Called once, when the registry is built. Return a list of
     `zhili.engine.plugins.DataReader(suffix, read, description)`: `suffix`
     is a file suffix such as ".gwx" (lowercase, with the dot) and
-    `read(path: Path) -> zhili.engine.data.RawTable` reads the whole file as
+    `read(path: Path) -> zhili.engine.io.data.RawTable` reads the whole file as
     text cells (`zhili.engine.plugins.raw_table(file, headers, rows)` builds
     one from a header list and rows of cells). The table then goes through
     the same column matching, conversion and validation as a CSV file. A
     suffix zhili reads itself (.csv, .xlsx, .json …) or that another plugin
     took is reported and ignored. `read` may raise
-    `zhili.engine.data.DataError` for a file it cannot read; any other
+    `zhili.engine.io.data.DataError` for a file it cannot read; any other
     exception is reported as the plugin's error.
     """
 
@@ -84,7 +84,7 @@ def zhili_exporters() -> list:
     `zhili.engine.plugins.Exporter(name, suffix, write, description)`:
     `zhili export MODEL [DATA] --format NAME -o FILE` evaluates the data and
     calls `write(evaluation, path)` with a
-    `zhili.engine.evaluate.Evaluation` (its `.table` is the results table, one
+    `zhili.engine.eval.evaluate.Evaluation` (its `.table` is the results table, one
     row per community) and the output `Path`. A name that is already taken
     is reported and the later exporter ignored.
     """

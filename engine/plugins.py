@@ -104,7 +104,7 @@ BUILTIN_SUFFIXES = {
     ".xlsb",
     ".ods",
 }
-# the data readers of the registry built last (read by `zhili.engine.data.read_raw`)
+# the data readers of the registry built last (read by `zhili.engine.io.data.read_raw`)
 DATA_READERS: dict[str, DataReader] = {}
 
 
@@ -116,7 +116,7 @@ def raw_table(file: str, headers: list[str], rows: list[list]):
     """A `RawTable` from a header list and rows of cells (for data readers)."""
     import polars as pl
 
-    from zhili.engine.data import RawTable
+    from zhili.engine.io.table import RawTable
 
     columns = {
         f"c{j}": pl.Series(

@@ -251,8 +251,8 @@ def create(
     an unknown base model."""
     from zhili.dsl.checker import check
     from zhili.dsl.parser import parse
-    from zhili.engine import data as data_mod
-    from zhili.engine.interpreter import compile_model
+    from zhili.engine.eval.interpreter import compile_model
+    from zhili.engine.io import data as data_mod
     from zhili.engine.sample import write_sample
 
     pkg = package_name(name)

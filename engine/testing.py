@@ -12,9 +12,9 @@ from pathlib import Path
 
 from zhili.dsl.i18n import _
 from zhili.dsl.model import TestCase
-from zhili.engine import data as data_mod
-from zhili.engine.interpreter import MISSING, CompiledModel
-from zhili.engine.results import fmt_points
+from zhili.engine.eval.interpreter import MISSING, CompiledModel
+from zhili.engine.io import data as data_mod
+from zhili.engine.trace.results import fmt_points
 
 DEFAULT_TOLERANCE = 1e-6
 

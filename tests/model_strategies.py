@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 from zhili.dsl import model as ir
 from zhili.dsl.checker import check
 from zhili.dsl.parser import parse
+from zhili.engine.eval.interpreter import compile_model
+from zhili.engine.eval.vectorized import OUTCOMES, VectorModel, frame_from_records
 from zhili.engine.functions import Missing
-from zhili.engine.interpreter import compile_model
-from zhili.engine.vectorized import OUTCOMES, VectorModel, frame_from_records
 
 ABS_TOL = 1e-9
 REL_TOL = 1e-12  # for large magnitudes (a total of 10,000 points, per_10k values)

@@ -1,6 +1,6 @@
 """The `zhili` command line: every command, its output formats and exit codes.
 
-Most tests drive `zhili.engine.cli.cli` with click's CliRunner; a few run the
+Most tests drive `zhili.cli.main.cli` with click's CliRunner; a few run the
 installed `zhili` script in a subprocess to catch packaging problems.
 Exit codes: 0 success · 1 problems found · 2 bad command line · 3 internal error.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import zhili
 
-from zhili.engine.cli import cli
+from zhili.cli.main import cli
 from zhili.engine.plugins import Registry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -647,7 +647,7 @@ def test_script_exit_codes_for_errors(tmp_path):
 
 def test_script_python_m(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "zhili.engine.cli", "--lang", "en", "models"],
+        [sys.executable, "-m", "zhili.cli.main", "--lang", "en", "models"],
         capture_output=True,
         text=True,
         encoding="utf-8",
@@ -662,7 +662,7 @@ def test_script_python_m(tmp_path):
 
 
 def test_internal_error_is_exit_3_without_traceback(monkeypatch, capsys):
-    from zhili.engine import cli as cli_mod
+    from zhili.cli import main as cli_mod
 
     def broken(ev):
         raise RuntimeError("simulated bug")
@@ -678,7 +678,7 @@ def test_internal_error_is_exit_3_without_traceback(monkeypatch, capsys):
 
 
 def test_zhili_debug_shows_the_exception(monkeypatch):
-    from zhili.engine import cli as cli_mod
+    from zhili.cli import main as cli_mod
 
     def broken(ev):
         raise RuntimeError("simulated bug")

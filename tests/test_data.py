@@ -16,8 +16,8 @@ import pytest
 from zhili.dsl.checker import check
 from zhili.dsl.model import Model
 from zhili.dsl.parser import parse
-from zhili.engine.data import DataError, DataProblem, load
-from zhili.engine.interpreter import compile_model
+from zhili.engine.eval.interpreter import compile_model
+from zhili.engine.io.data import DataError, DataProblem, load
 
 MODEL_SRC = """model m "M"
 total 10

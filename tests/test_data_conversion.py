@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from zhili.dsl.model import InputField
-from zhili.engine.data import MISSING_TOKENS, convert, convert_columns
+from zhili.engine.io.data import MISSING_TOKENS, convert, convert_columns
 
 FIELDS = [
     InputField(id="n", type="int"),
@@ -164,7 +164,7 @@ def test_large_table_path_gives_the_same_dataset(tmp_path, monkeypatch):
     path give the same frame and the same problems, in the same order."""
     from pathlib import Path
 
-    from zhili.engine import data as data_mod
+    from zhili.engine.io import data as data_mod
     from zhili.engine.plugins import Registry
     from zhili.engine.sample import write_sample
 

@@ -37,8 +37,8 @@ from model_strategies import (
 
 from zhili.dsl.checker import check
 from zhili.dsl.parser import parse_file
-from zhili.engine.data import load
-from zhili.engine.evaluate import evaluate_dataset
+from zhili.engine.eval.evaluate import evaluate_dataset
+from zhili.engine.io.data import load
 from zhili.engine.plugins import Registry
 from zhili.engine.sample import ratio_pairs, write_sample
 

@@ -8,7 +8,7 @@ import openpyxl
 import pytest
 from test_data import MODEL
 
-from zhili.engine.data import DataError, load
+from zhili.engine.io.data import DataError, load
 
 HEADER = ["社区编码", "区", "街道", "社区", "常住人口（人）", "调解成功率", "是否实现多网合一"]
 
@@ -166,7 +166,7 @@ def test_cli_eval_xlsx_with_sheet_matches_the_csv(tmp_path):
 
     from click.testing import CliRunner
 
-    from zhili.engine.cli import cli
+    from zhili.cli.main import cli
 
     sample = Path(__file__).resolve().parent.parent / "plugins" / "four_type" / "sample.csv"
     with sample.open(encoding="utf-8-sig", newline="") as f:

@@ -23,11 +23,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from zhili.engine import data as data_mod
-from zhili.engine.cli import cli
-from zhili.engine.explain import explain_text
-from zhili.engine.interpreter import compile_model
+from zhili.cli.main import cli
+from zhili.engine.eval.interpreter import compile_model
+from zhili.engine.io import data as data_mod
 from zhili.engine.plugins import Registry
+from zhili.engine.trace.explain import explain_text
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGINS = ROOT / "plugins"

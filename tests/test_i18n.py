@@ -379,7 +379,7 @@ def _zhili() -> list[str]:
     if script.exists():
         return [str(script)]
     found = shutil.which("zhili")
-    return [found] if found else [sys.executable, "-m", "zhili.engine.cli"]
+    return [found] if found else [sys.executable, "-m", "zhili.cli.main"]
 
 
 def _run_check(model: Path, *opts: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 
 from zhili.dsl.checker import check
 from zhili.dsl.parser import parse
+from zhili.engine.eval.interpreter import CompiledModel, compile_model
 from zhili.engine.functions import DIV_ZERO, Missing
-from zhili.engine.interpreter import CompiledModel, compile_model
-from zhili.engine.results import CommunityResult
+from zhili.engine.trace.results import CommunityResult
 
 MISSING = object()  # expected value: a Missing
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from zhili.dsl.checker import check
 from zhili.dsl.model import Model
 from zhili.dsl.parser import parse
-from zhili.engine.interpreter import compile_model
+from zhili.engine.eval.interpreter import compile_model
 from zhili.engine.testing import run_cases
 
 MODEL = """model safe "平安社区评价"

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from zhili.cli import main as cli_mod
 from zhili.dsl.checker import check
 from zhili.dsl.functions import Signature
 from zhili.dsl.parser import parse
-from zhili.engine import cli as cli_mod
-from zhili.engine import data as data_mod
-from zhili.engine.evaluate import evaluate_dataset
+from zhili.engine.eval.evaluate import evaluate_dataset
 from zhili.engine.functions import Function
 from zhili.engine.hookspecs import hookimpl
+from zhili.engine.io import data as data_mod
 from zhili.engine.plugins import DataReader, Exporter, Registry, raw_table
 
 MODEL = """\

@@ -14,7 +14,7 @@ import pytest
 from cli_helpers import zhili
 from click.testing import CliRunner
 
-from zhili.engine.cli import cli
+from zhili.cli.main import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "plugins" / "four_type" / "sample.csv"
@@ -44,7 +44,7 @@ def test_filled_template_evaluates_with_no_problems(tmp_path, model_id):
     assert headers[:5] == ["社区编码", "区", "街道", "社区", "网格"]
     assert ws.cell(row=1, column=6).comment is not None, "each field is explained"
     assert "填表说明" in wb.sheetnames
-    from zhili.engine.data import match_columns
+    from zhili.engine.io.data import match_columns
     from zhili.engine.plugins import Registry
 
     model = Registry().get(model_id).model
@@ -209,7 +209,7 @@ def test_markdown_csv_json_reports(reports):
 def test_report_is_written_atomically(tmp_path, monkeypatch):
     """An error while writing leaves neither a half-written report nor a
     temporary file, and an existing report untouched."""
-    from zhili.engine import reports
+    from zhili.engine.report import build as reports
 
     out = tmp_path / "r.xlsx"
     out.write_bytes(b"old report")
@@ -261,10 +261,10 @@ def test_gap_in_explain(tmp_path):
 
 def test_smallest_change_reaches_the_next_grade():
     """Applying the suggested change to the record really lifts the grade."""
-    from zhili.engine.data import load
-    from zhili.engine.gap import smallest_changes
-    from zhili.engine.interpreter import compile_model
+    from zhili.engine.eval.interpreter import compile_model
+    from zhili.engine.io.data import load
     from zhili.engine.plugins import Registry
+    from zhili.engine.trace.gap import smallest_changes
 
     reg = Registry()
     checked = 0
@@ -287,8 +287,8 @@ def test_smallest_change_text():
     """社区工作者 style: the input, the change with its unit, the indicator's new value."""
     from zhili.dsl.checker import check
     from zhili.dsl.parser import parse
-    from zhili.engine.gap import smallest_changes
-    from zhili.engine.interpreter import compile_model
+    from zhili.engine.eval.interpreter import compile_model
+    from zhili.engine.trace.gap import smallest_changes
 
     src = """model m "M"
 total 10

@@ -15,15 +15,15 @@ from pathlib import Path
 import pytest
 from cli_helpers import zhili
 
-from zhili.engine.runs import SCHEMA_VERSION, RunStore, RunStoreError, diff_runs
+from zhili.engine.runs.store import SCHEMA_VERSION, RunStore, RunStoreError, diff_runs
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "plugins" / "four_type" / "sample.csv"
 
 
 def evaluation(model_id: str = "four_type", data: Path | None = None):
-    from zhili.engine.data import load
-    from zhili.engine.evaluate import evaluate_dataset
+    from zhili.engine.eval.evaluate import evaluate_dataset
+    from zhili.engine.io.data import load
     from zhili.engine.plugins import Registry
 
     reg = Registry()
@@ -135,7 +135,7 @@ def test_exception_mid_run_leaves_no_partial_run(tmp_path, monkeypatch):
     ev = evaluation()
     with RunStore(db) as store:
         store.record(ev, command="eval", data_path=SAMPLE)
-        from zhili.engine import runs
+        from zhili.engine.runs import store as runs
 
         real = runs.result_rows
 

@@ -539,14 +539,14 @@ def test_compare_two_data_files(session, registry, tmp_path):
 
 
 def test_compare_with_a_recorded_run(session, registry):
-    from zhili.engine.runs import RunStore
+    from zhili.engine.runs.store import RunStore
 
     lm = registry.get("four_type")
     with RunStore() as store:  # the test's own store (conftest sets ZHILI_DB)
         run_id = store.record(session.ev, command="eval", data_path=lm.samples[0])
         other = registry.get("five_governance")
-        from zhili.engine import data as data_mod
-        from zhili.engine.evaluate import evaluate_dataset
+        from zhili.engine.eval.evaluate import evaluate_dataset
+        from zhili.engine.io import data as data_mod
 
         ev5 = evaluate_dataset(other.model, data_mod.load(other.samples[0], other.model), registry)
         other_id = store.record(ev5, command="eval", data_path=other.samples[0])
@@ -713,7 +713,7 @@ def test_bad_data_is_one_message_not_a_traceback():
 def test_demo_prints_the_table_when_not_a_terminal():
     from click.testing import CliRunner
 
-    from zhili.engine.cli import cli
+    from zhili.cli.main import cli
 
     res = CliRunner().invoke(cli, ["--lang", "zh", "demo"])
     assert res.exit_code == 0, res.output
@@ -725,7 +725,7 @@ def test_demo_prints_the_table_when_not_a_terminal():
 def test_tui_command_rejects_a_missing_file():
     from click.testing import CliRunner
 
-    from zhili.engine.cli import cli
+    from zhili.cli.main import cli
 
     res = CliRunner().invoke(cli, ["tui", "four_type", "/nonexistent/x.csv"])
     assert res.exit_code == 1
@@ -760,7 +760,7 @@ def test_model_source_shows_diagnostics_inline(registry):
 def test_export_xlsx_and_bad_suffix(tmp_path):
     import polars as pl
 
-    from zhili.engine.export import ExportError, export_frame
+    from zhili.engine.report.export import ExportError, export_frame
 
     frame = pl.DataFrame({"社区": ["长青社区", "[/bold]"], "总分": [89.5, 12.0]})
     out = export_frame(frame, tmp_path / "v.xlsx")
@@ -779,7 +779,7 @@ def test_no_color_is_respected(session, monkeypatch):
 def test_tui_is_chinese_first(monkeypatch):
     import click
 
-    from zhili.engine.cli_tui import tui_language
+    from zhili.cli.tui import tui_language
 
     monkeypatch.delenv("ZHILI_LANG", raising=False)
     with click.Context(click.Command("zhili"), obj=None) as ctx:

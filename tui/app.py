@@ -474,8 +474,8 @@ class ZhiliApp(App):
 
 def build_session(lm, data_path: Path, registry=None) -> Session:
     """Load and evaluate (engine calls) and wrap them for the app."""
-    from zhili.engine import data as data_mod
-    from zhili.engine.evaluate import evaluate_dataset
+    from zhili.engine.eval.evaluate import evaluate_dataset
+    from zhili.engine.io import data as data_mod
 
     ds = data_mod.load(data_path, lm.model)
     ev = evaluate_dataset(lm.model, ds, registry)

@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from zhili.engine.evaluate import META_COLUMNS, Evaluation
+from zhili.engine.eval.evaluate import META_COLUMNS, Evaluation
 from zhili.engine.plugins import LoadedModel
 from zhili.tui.labels import t
 from zhili.tui.pinyin import INITIALS, initials_pattern, is_initials_query, with_initials
@@ -36,8 +36,8 @@ class Other:
 def load_other(lm: LoadedModel, ref: str, registry: Any = None) -> Other:
     """`ref`: a data file, else a recorded run (an id such as 12 or #12,
     `latest`, `previous`, `latest~N`) of the run store."""
-    from zhili.engine import data as data_mod
-    from zhili.engine.evaluate import evaluate_dataset
+    from zhili.engine.eval.evaluate import evaluate_dataset
+    from zhili.engine.io import data as data_mod
 
     path = Path(ref).expanduser()
     if path.exists():
@@ -49,7 +49,7 @@ def load_other(lm: LoadedModel, ref: str, registry: Any = None) -> Other:
             raise OtherError(f"{path}: {exc.strerror or exc}") from None
         return Other(str(path), ev.table)
     try:
-        from zhili.engine.runs import RunStore, RunStoreError
+        from zhili.engine.runs.store import RunStore, RunStoreError
     except ImportError:  # a zhili without the run store
         raise OtherError(t("no such file: {path}").format(path=ref)) from None
     try:

@@ -10,8 +10,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Static
 
 from zhili.dsl.i18n import _
-from zhili.engine.explain import MARK, explain_text, substitutions
-from zhili.engine.results import fmt_points
+from zhili.engine.trace.explain import MARK, explain_text, substitutions
+from zhili.engine.trace.results import fmt_points
 from zhili.tui.labels import localize_bindings, t
 from zhili.tui.screens.base import ZhiliScreen
 from zhili.tui.session import Session

@@ -12,7 +12,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from zhili.engine.export import ExportError, export_frame
+from zhili.engine.report.export import ExportError, export_frame
 from zhili.tui.labels import localize_bindings, t
 from zhili.tui.widgets.vtable import fit
 

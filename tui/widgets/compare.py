@@ -17,7 +17,7 @@ from zhili.tui.widgets.vtable import Column, VirtualTable, fit
 
 
 def runs_available() -> bool:
-    return importlib.util.find_spec("zhili.engine.runs") is not None
+    return importlib.util.find_spec("zhili.engine.runs.store") is not None
 
 
 def run_trend(session: Session, limit: int = 12) -> Text | None:
@@ -26,7 +26,7 @@ def run_trend(session: Session, limit: int = 12) -> Text | None:
     if not runs_available():
         return None
     try:
-        from zhili.engine.runs import RunStore
+        from zhili.engine.runs.store import RunStore
 
         with RunStore(migrate=False) as store:
             runs = list(reversed(store.runs(session.model.id, limit=limit)))

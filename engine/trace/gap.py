@@ -23,7 +23,7 @@ from typing import Any
 from zhili.dsl import model as ir
 from zhili.dsl.i18n import _
 from zhili.engine.functions import Missing
-from zhili.engine.results import GapItem, fmt_value
+from zhili.engine.trace.model import Gap, GapItem, fmt_points, fmt_value, jsonable
 
 BISECT_STEPS = 40
 STEPS = (0.01, 0.05, 0.2, 0.5, 0.9, 0.99)
@@ -270,3 +270,146 @@ def _item(raw, new, f: ir.InputField, cur, value, grade: str) -> GapItem:
         text=text,
         indicators=[ind.id for _, ind in moved],
     )
+
+
+# ---------------------------------------------------------------- gap analysis
+
+
+def _conjuncts(e: ir.Expr) -> list[ir.Expr]:
+    if isinstance(e, ir.Binary) and e.op == "and":
+        return _conjuncts(e.left) + _conjuncts(e.right)
+    return [e]
+
+
+def gap_to_next_grade(raw, search: bool = False) -> Gap | None:
+    """What stands between the community and the next better grade: vetoes
+    that forbid it, the conditions of that grade that do not hold (with the
+    current value and the threshold), and the indicators with the most points
+    still to gain where a points condition falls short."""
+    compiled = raw.compiled
+    model: ir.Model = compiled.model
+    if raw.grade_index == 0 or not model.grades:
+        return None
+    current = raw.grade_index if raw.grade_index is not None else len(model.grades)
+    if current == 0:
+        return None
+    target_index = current - 1
+    target = model.grades[target_index]
+    items: list[GapItem] = []
+    for j, v in enumerate(model.vetoes):
+        if raw.vetoes[j] is not True:
+            continue
+        effect, pos = compiled.veto_effects[j]
+        if (effect == "caps" and target_index < pos) or (
+            effect == "blocks" and target_index == pos
+        ):
+            items.append(
+                GapItem(
+                    kind="veto",
+                    id=v.id,
+                    label=v.label,
+                    text=_("veto {name} forbids {grade}").format(name=v.name, grade=target.name),
+                )
+            )
+    if target.condition is not None:
+        env = compiled.result_env(raw)
+        short_dims: list[tuple[str, float]] = []
+        short_total = 0.0
+        for atom in _conjuncts(target.condition):
+            value = compiled.fn(atom)(env)
+            if value is True:
+                continue
+            item = GapItem(kind="condition", text=_("{cond} does not hold").format(cond=atom.text))
+            if (
+                isinstance(atom, ir.Binary)
+                and atom.op in (">=", ">")
+                and isinstance(atom.left, ir.Ref)
+            ):
+                cur = compiled.fn(atom.left)(env)
+                need = compiled.fn(atom.right)(env)
+                if cur.__class__ is not Missing and need.__class__ is not Missing:
+                    item = GapItem(
+                        kind="condition",
+                        id=atom.left.name,
+                        current=jsonable(cur),
+                        needed=jsonable(need),
+                        text=_("{name} is {current}, needs {op} {needed}").format(
+                            name=atom.left.text,
+                            current=fmt_value(cur, atom.left.type),
+                            op=atom.op,
+                            needed=fmt_value(need, atom.right.type),
+                        ),
+                    )
+                    name = atom.left.name
+                    if name == "total":
+                        short_total = max(short_total, need - cur)
+                    elif name == "share":
+                        short_total = max(short_total, (need - cur) * model.total)
+                    elif name == "min_dimension":
+                        for d in model.top_dimensions:
+                            share = env.get(d.id)
+                            if share.__class__ is not Missing and share < need:
+                                short_dims.append((d.id, (need - share) * d.points))
+                    elif model.dimension(name) is not None:
+                        short_dims.append((name, (need - cur) * model.dimension(name).points))
+            elif (
+                isinstance(atom, ir.Unary) and atom.op == "not" and isinstance(atom.operand, ir.Ref)
+            ):
+                if atom.operand.name == "vetoed":
+                    item = GapItem(kind="condition", id="vetoed", text=_("a veto is triggered"))
+            items.append(item)
+        for dim_id, need_points in short_dims:
+            items.extend(_best_indicators(raw, dim_id, need_points))
+        if short_total > 0:
+            items.extend(_best_indicators(raw, None, short_total))
+    if search:
+        items = smallest_changes(raw) + items
+    return Gap(next_grade=target.name, items=items)
+
+
+def _under(model: ir.Model, ind: ir.Indicator, dim_id: str | None) -> bool:
+    if dim_id is None:
+        return True
+    d = ind.dimension
+    parents = {x.id: x.parent for x in model.dimensions}
+    while d is not None:
+        if d == dim_id:
+            return True
+        d = parents[d]
+    return False
+
+
+def _best_indicators(raw, dim_id: str | None, need_points: float, limit: int = 5) -> list[GapItem]:
+    model: ir.Model = raw.compiled.model
+    cands = []
+    for i, ind in enumerate(model.indicators):
+        if ind.is_bonus or not _under(model, ind, dim_id):
+            continue
+        room = ind.points - raw.points[i]
+        if room > 1e-9:
+            cands.append((room, i, ind))
+    cands.sort(key=lambda c: (-c[0], c[1]))
+    out = []
+    where = model.dimension(dim_id).name if dim_id else _("the total")
+    for room, i, ind in cands[:limit]:
+        out.append(
+            GapItem(
+                kind="indicator",
+                id=ind.id,
+                label=ind.label,
+                current=round(raw.points[i], 9),
+                needed=ind.points,
+                points_available=round(room, 9),
+                text=(
+                    _("{name}: no data; up to {points} points if supplied ({where} needs {need})")
+                    if raw.outcomes[i] == "missing"
+                    else _("{name}: {points} more points possible ({where} needs {need})")
+                ).format(
+                    name=ind.name,
+                    points=fmt_points(room),
+                    where=where,
+                    need=fmt_points(need_points),
+                ),
+            )
+        )
+    return out

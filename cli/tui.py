@@ -14,7 +14,7 @@ from zhili.dsl.i18n import _
 
 def runs_available() -> bool:
     """The run store is another area's module; the TUI uses it when present."""
-    return importlib.util.find_spec("zhili.engine.runs") is not None
+    return importlib.util.find_spec("zhili.engine.runs.store") is not None
 
 
 def interactive() -> bool:
@@ -32,8 +32,8 @@ def tui_language(ctx) -> str:
 def run_tui(ctx, lm, data_path: Path, compare: str | None = None, tab: str = "overview") -> None:
     """Open the app; it loads and evaluates in a thread behind a loading
     screen. Bad data is one clear message, never a traceback."""
-    from zhili.engine import data as data_mod
-    from zhili.engine.cli import EXIT_PROBLEMS, _echo_err
+    from zhili.cli.main import EXIT_PROBLEMS, _echo_err
+    from zhili.engine.io import data as data_mod
 
     try:
         from zhili.tui.app import ZhiliApp, build_session
@@ -72,7 +72,7 @@ def run_tui(ctx, lm, data_path: Path, compare: str | None = None, tab: str = "ov
 def register(cli: click.Group) -> None:
     """Add this module's commands to the `zhili` group."""
 
-    from zhili.engine.cli import EPILOG
+    from zhili.cli.main import EPILOG
 
     @cli.command("tui", epilog=EPILOG)
     @click.argument("model", required=False)
@@ -94,13 +94,13 @@ def register(cli: click.Group) -> None:
         DATA defaults to the model's bundled sample. Chinese unless --lang en
         (or ZHILI_LANG=en). Keys: F1 help, ctrl+p commands, / search, q quit.
         """
-        from zhili.engine.cli import EXIT_PROBLEMS, EXIT_USAGE, _echo_err, resolve_model
+        from zhili.cli.main import EXIT_PROBLEMS, EXIT_USAGE, _echo_err, resolve_model
 
         if run:
             if not runs_available():
                 _echo_err(_("error: --run needs the run store, which this zhili does not have"))
                 sys.exit(EXIT_USAGE)
-            from zhili.engine.runs import RunStore, RunStoreError
+            from zhili.engine.runs.store import RunStore, RunStoreError
 
             try:
                 with RunStore() as store:

@@ -12,7 +12,7 @@ from typing import Any
 from zhili.dsl import model as ir
 from zhili.dsl.i18n import _
 from zhili.engine.functions import Missing
-from zhili.engine.results import CommunityResult, fmt_points, fmt_value
+from zhili.engine.trace.results import CommunityResult, fmt_points, fmt_value
 
 MARK = {"pass": "✓", "partial": "~", "fail": "✗", "missing": "?", "vetoed": "!"}
 OUTCOME_WORD = {

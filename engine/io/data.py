@@ -26,21 +26,24 @@ import polars as pl
 
 from zhili.dsl.i18n import _
 from zhili.dsl.model import InputField, Model
+from zhili.engine.io.table import (  # noqa: F401 - re-exported: readers and the CLI use data.X
+    HIERARCHY,
+    TOTALS_HINT,
+    WHITESPACE,
+    WS_RE,
+    DataError,
+    DataProblem,
+    RawTable,
+    is_total,
+    norm,
+    strip_unit,
+    totals_expr,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from zhili.engine.progress import Progress
-
-# hierarchy columns: key → accepted headers
-HIERARCHY = {
-    "community_id": ("community_id", "社区编码", "社区代码", "编码", "id"),
-    "community": ("community", "社区", "社区名称", "name"),
-    "street": ("street", "街道", "街道办", "乡镇街道"),
-    "district": ("district", "区", "区县", "县区", "区（县）"),
-    "grid": ("grid", "网格"),
-    "period": ("period", "期间", "考核期", "季度"),
-}
 
 MISSING_TOKENS = {
     "",
@@ -61,28 +64,6 @@ MISSING_TOKENS = {
 }
 TRUE_TOKENS = {"是", "有", "√", "✓", "true", "yes", "y", "1", "t", "对"}
 FALSE_TOKENS = {"否", "无", "×", "✗", "x", "false", "no", "n", "0", "f", "没有"}
-
-
-@dataclass(frozen=True)
-class DataProblem:
-    file: str
-    row: int | None  # 1-based line in the file (header = 1) or record number
-    column: str | None
-    raw: str | None
-    message: str
-    severity: str = "warning"  # "error" stops a --strict run
-    sheet: str | None = None  # the workbook sheet, for Excel files
-
-    def __str__(self) -> str:
-        where = self.file
-        if self.sheet:
-            where += f"[{self.sheet}]"
-        if self.row is not None:
-            where += f":{self.row}"
-        if self.column:
-            where += f" [{self.column}]"
-        raw = f" ({self.raw!r})" if self.raw is not None else ""
-        return f"{where}: {self.message}{raw}"
 
 
 @dataclass
@@ -139,26 +120,6 @@ class Dataset:
         return [p for p in self.problems if p.severity == "error"]
 
 
-class DataError(Exception):
-    """The file cannot be read at all (not found, not a table)."""
-
-
-# Unicode White_Space, as Rust's (and so Polars') `trim` and `\s` see it;
-# Python's str.strip() also strips \x1c-\x1f, which would make the two
-# conversions disagree.
-WHITESPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
-_WS_RE = "[" + WHITESPACE + "]+"
-
-
-def norm(text: str) -> str:
-    """Header normal form: NFKC (full-width → half-width), no spaces, lower."""
-    return re.sub(_WS_RE, "", unicodedata.normalize("NFKC", str(text))).lower()
-
-
-def _strip_unit(header: str) -> str:
-    return re.sub(r"[(（\[【][^)）\]】]*[)）\]】]$", "", header)
-
-
 def match_columns(
     headers: list[str], model: Model
 ) -> tuple[dict[str, str], dict[str, str], list[str]]:
@@ -177,7 +138,7 @@ def match_columns(
     unmatched: list[str] = []
     for h in headers:
         k = norm(h)
-        k2 = norm(_strip_unit(h))
+        k2 = norm(strip_unit(h))
         if k in wanted or k2 in wanted:
             inputs.setdefault(wanted.get(k) or wanted[k2], h)
         elif k in hier or k2 in hier:
@@ -293,20 +254,6 @@ def read_table(
     return raw.headers, rows
 
 
-@dataclass
-class RawTable:
-    """A data file as text cells: column `c<j>` holds the cells under
-    `headers[j]` (headers may repeat or be empty), `lines[i]` is the line (or
-    record number) of row i in the file, `problems` what the reader noticed."""
-
-    file: str
-    headers: list[str]
-    frame: pl.DataFrame
-    lines: list[int]
-    problems: list[DataProblem] = field(default_factory=list)
-    sheet: str | None = None  # the sheet read, for a workbook
-
-
 def _check_path(path: Path) -> None:
     if not path.exists():
         raise DataError(_("{file}: no such file").format(file=path))
@@ -333,7 +280,7 @@ def read_raw(
         return _plugin_read(plugin_reader, path)
     if suffix == ".parquet":
         return _read_parquet(path)
-    from zhili.engine.excel import EXCEL_SUFFIXES, read_excel
+    from zhili.engine.io.excel import EXCEL_SUFFIXES, read_excel
 
     if suffix in EXCEL_SUFFIXES:
         return read_excel(path, sheet, model)
@@ -363,7 +310,7 @@ def read_raw(
                     str(path),
                     line,
                     None,
-                    next(v for v in row.values() if isinstance(v, str) and _is_total(v)),
+                    next(v for v in row.values() if isinstance(v, str) and is_total(v)),
                     _("a totals row is skipped"),
                     "info",
                 )
@@ -393,23 +340,6 @@ def read_raw(
     return RawTable(str(path), headers, frame, lines, problems)
 
 
-# a cell `excel._totals_expr` accepts contains one of these (合计, 汇总,
-# total, sum: ASCII in any case, or full-width); an Aho-Corasick scan is ten
-# times faster than normalizing every cell
-_TOTALS_HINT = [
-    "计",
-    "計",
-    "汇总",
-    "匯總",
-    "total",
-    "sum",
-    "ｏｔａｌ",
-    "ＯＴＡＬ",
-    "ｕｍ",
-    "ＵＭ",
-]
-
-
 def _utf8_wanted(encoding: str | None) -> bool:
     return encoding is None or encoding.lower().replace("_", "-") in ("utf-8", "utf8", "utf-8-sig")
 
@@ -417,8 +347,7 @@ def _utf8_wanted(encoding: str | None) -> bool:
 def _read_csv_fast(path: Path, data: bytes) -> RawTable | None:
     """A UTF-8 CSV through Polars' reader (`engine.csvfast`); None when the
     file needs the record-by-record reader (another encoding, ragged rows)."""
-    from zhili.engine.csvfast import read_csv_fast
-    from zhili.engine.excel import _totals_expr
+    from zhili.engine.io.csvfast import read_csv_fast
 
     if b"\x00" in data[:4096]:
         return None  # the exact reader says it is binary
@@ -428,19 +357,19 @@ def _read_csv_fast(path: Path, data: bytes) -> RawTable | None:
     headers, frame, lines = got
     problems = []
     cells = frame.columns
-    totals = _totals_expr(cells)
+    totals = totals_expr(cells)
     if totals is not None and frame.height:
         frame = frame.with_columns(pl.Series("__line", lines, dtype=pl.Int64))
         # the exact test normalizes every cell: only try it on likely rows
         likely = pl.any_horizontal(
-            pl.col(c).str.contains_any(_TOTALS_HINT, ascii_case_insensitive=True).fill_null(False)
+            pl.col(c).str.contains_any(TOTALS_HINT, ascii_case_insensitive=True).fill_null(False)
             for c in cells[:6]
         )
         at = frame.select(pl.arg_where(likely)).to_series()  # no copy of the frame
         hits = frame[at].filter(totals)
         for values in hits.iter_rows():
             cells_text = [v for v in values[:6] if isinstance(v, str) and v.strip()]
-            label = next((v for v in cells_text if _is_total(v)), cells_text[0])
+            label = next((v for v in cells_text if is_total(v)), cells_text[0])
             problems.append(
                 DataProblem(
                     str(path), values[-1], None, label, _("a totals row is skipped"), "info"
@@ -473,17 +402,11 @@ def _plugin_read(reader, path: Path) -> RawTable:
     return raw
 
 
-def _is_total(text: str) -> bool:
-    from zhili.engine.excel import _is_total as is_total
-
-    return is_total(text)
-
-
 def _is_totals_row(row: dict[str, Any]) -> bool:
     """合计/总计/小计 in one of the first cells of a row (JSON records are
     never totals rows)."""
     for v in list(row.values())[:6]:
-        if isinstance(v, str) and _is_total(v):
+        if isinstance(v, str) and is_total(v):
             return True
     return False
 
@@ -742,7 +665,7 @@ def _convert_stages(col: str, f: InputField, key: str) -> list[list[pl.Expr]]:
         return stages
     if t == "enum":
         normed = {norm(v): v for v in f.values}
-        key_text = text.str.replace_all(_WS_RE, "").str.to_lowercase()
+        key_text = text.str.replace_all(WS_RE, "").str.to_lowercase()
         mapped = key_text.replace_strict(
             list(normed), list(normed.values()), default=None, return_dtype=pl.String
         )
@@ -963,7 +886,7 @@ def convert_table(
     # inputs without a column: all missing
     for f in model.inputs:
         if f.id not in inputs:
-            from zhili.engine.vectorized import POLARS_TYPES
+            from zhili.engine.eval.vectorized import POLARS_TYPES
 
             frame = frame.with_columns(pl.lit(None, dtype=POLARS_TYPES[f.type]).alias(f"in.{f.id}"))
     # problems, in row then column order

@@ -27,17 +27,25 @@ from xml.etree import ElementTree
 import polars as pl
 
 from zhili.dsl.i18n import _
+from zhili.engine.io.table import (
+    HIERARCHY,
+    DataError,
+    DataProblem,
+    RawTable,
+    is_total,
+    norm,
+    strip_unit,
+    totals_expr,
+)
 
 if TYPE_CHECKING:
     from zhili.dsl.model import Model
-    from zhili.engine.data import RawTable
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 HEADER_SCAN_ROWS = 30
 FORMAT_SAMPLE_ROWS = 20
 FORMAT_MAX_BYTES = 4_000_000  # percent-format detection up to ~10,000 communities
 _CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE compound file: .xls, or an encrypted .xlsx
-_TOTALS = ("合计", "总计", "小计", "共计", "总合计", "汇总", "total", "sum")
 
 
 def sheet_names(path: Path) -> list[str]:
@@ -47,8 +55,6 @@ def sheet_names(path: Path) -> list[str]:
 
 def _open(path: Path):
     import fastexcel
-
-    from zhili.engine.data import DataError
 
     head = path.read_bytes()[:8] if path.stat().st_size else b""
     if not head:
@@ -83,7 +89,6 @@ def _first_line(exc: Exception) -> str:
 def resolve_sheet(path: Path, names: list[str], sheet: str | int | None) -> int:
     """A sheet by name (exact, then ignoring spaces/width/case) or 1-based
     position; None is the first sheet."""
-    from zhili.engine.data import DataError, norm
 
     if not names:
         raise DataError(_("{file}: the workbook has no sheets").format(file=path))
@@ -108,7 +113,6 @@ def resolve_sheet(path: Path, names: list[str], sheet: str | int | None) -> int:
 
 def read_excel(path: Path, sheet: str | int | None = None, model: Model | None = None) -> RawTable:
     """One sheet of a workbook as a `RawTable` (see the module docstring)."""
-    from zhili.engine.data import DataError, DataProblem, RawTable
 
     reader = _open(path)
     names = list(reader.sheet_names)
@@ -170,11 +174,11 @@ def read_excel(path: Path, sheet: str | int | None = None, model: Model | None =
     if not cells:
         data = data.clear()
     problems: list[DataProblem] = []
-    totals = _totals_expr(cells)
+    totals = totals_expr(cells)
     if totals is not None:
         hits = data.filter(totals)
         for values in hits.iter_rows():
-            label = next((_cell_text(v) for v in values[:-1] if _is_total(_cell_text(v))), "")
+            label = next((_cell_text(v) for v in values[:-1] if is_total(_cell_text(v))), "")
             problems.append(
                 DataProblem(
                     str(path),
@@ -218,7 +222,6 @@ def _cell_text(v) -> str:
 
 
 def _header_row(rows: list[tuple], model: Model | None) -> int | None:
-    from zhili.engine.data import HIERARCHY, _strip_unit, norm
 
     wanted: set[str] = set()
     if model is not None:
@@ -237,7 +240,7 @@ def _header_row(rows: list[tuple], model: Model | None) -> int | None:
             continue
         if first_nonempty is None and len(filled) > 1:
             first_nonempty = i
-        score = sum(1 for t in filled if norm(t) in wanted or norm(_strip_unit(t)) in wanted)
+        score = sum(1 for t in filled if norm(t) in wanted or norm(strip_unit(t)) in wanted)
         if score > best_score:
             best, best_score = i, score
     if best is not None:
@@ -245,32 +248,6 @@ def _header_row(rows: list[tuple], model: Model | None) -> int | None:
     if first_nonempty is not None:
         return first_nonempty
     return next((i for i, row in enumerate(rows) if any(_cell_text(c) for c in row)), None)
-
-
-def _is_total(text: str) -> bool:
-    from zhili.engine.data import norm
-
-    t = norm(text)  # the same test as `_totals_expr`, one cell at a time
-    return bool(re.fullmatch("^.{0,8}(" + "|".join(_TOTALS[:6]) + ")$", t)) or t in _TOTALS[6:]
-
-
-def _totals_expr(cells: list[str]) -> pl.Expr | None:
-    """A row whose text cells say 合计/总计/小计… (e.g. 全区合计, 街道小计)."""
-    if not cells:
-        return None
-    pattern = "^.{0,8}(" + "|".join(_TOTALS[:6]) + ")$"
-    exact = "^(" + "|".join(_TOTALS[6:]) + ")$"
-    hits = []
-    for c in cells[:6]:
-        t = (
-            pl.col(c)
-            .str.normalize("NFKC")
-            .str.replace_all(r"\s", "")
-            .str.to_lowercase()
-            .fill_null("")
-        )
-        hits.append(t.str.contains(pattern) | t.str.contains(exact))
-    return pl.any_horizontal(hits)
 
 
 def _sheet_part(zf: zipfile.ZipFile, index: int) -> str | None:

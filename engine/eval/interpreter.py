@@ -438,7 +438,7 @@ class RawResult:
         ]
 
     def to_result(self):
-        from zhili.engine.results import build_result
+        from zhili.engine.trace.results import build_result
 
         return build_result(self)
 

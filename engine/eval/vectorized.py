@@ -2,7 +2,7 @@
 that evaluates every community at once.
 
 It must give the same results as the reference interpreter
-(`zhili.engine.interpreter`): the differential tests compare them record by
+(`zhili.engine.eval.interpreter`): the differential tests compare them record by
 record. Polars' nulls are zhili's missing values: arithmetic and comparisons
 with null give null, `&`/`|` are Kleene (three-valued) exactly like the
 interpreter's `and`/`or`, and division by zero is turned into null explicitly.

@@ -402,7 +402,7 @@ def test_cmd(ctx: Ctx, targets, verbose):
     TARGETS are model ids or .gov model files. Without TARGETS: the models
     in the .gov files under the current folder, or else every installed model.
     """
-    from zhili.engine.interpreter import compile_model
+    from zhili.engine.eval.interpreter import compile_model
     from zhili.engine.testing import run_cases
 
     reg = ctx.registry
@@ -455,7 +455,7 @@ def _load_data(
     sheet: str | None = None,
     progress=None,
 ):
-    from zhili.engine import data as data_mod
+    from zhili.engine.io import data as data_mod
 
     if data is None:
         if not lm.samples:
@@ -523,7 +523,7 @@ def record_run(
         return None
     if progress is not None:
         progress.phase("record")
-    from zhili.engine.runs import RunStore, RunStoreError
+    from zhili.engine.runs.store import RunStore, RunStoreError
 
     try:
         with RunStore(db) as store:
@@ -599,7 +599,7 @@ def eval_cmd(
     (indicators, reasons, gap to the next grade) from the reference
     interpreter; the other formats come from the chosen backend.
     """
-    from zhili.engine.evaluate import evaluate_dataset
+    from zhili.engine.eval.evaluate import evaluate_dataset
 
     if fmt is None:
         suffix = Path(output).suffix.lower().lstrip(".") if output else ""
@@ -718,7 +718,7 @@ def _write_output(text: str, output: str | None, bom: bool = False) -> None:
 def summary_text(ev, limit: int = 200) -> str:
     """The summary table (first `limit` communities), grade distribution,
     target progress and data-problem count."""
-    from zhili.engine.results import fmt_points
+    from zhili.engine.trace.results import fmt_points
 
     model = ev.model
     top = model.top_dimensions
@@ -806,9 +806,9 @@ def render_table(headers: list[str], rows: list[list], right: set[int] = frozens
 @click.pass_obj
 def explain_cmd(ctx: Ctx, model, data, community, as_json, encoding, sheet):
     """Explain where every point of one community came from."""
-    from zhili.engine.explain import explain_text
-    from zhili.engine.interpreter import compile_model
-    from zhili.engine.results import build_result
+    from zhili.engine.eval.interpreter import compile_model
+    from zhili.engine.trace.explain import explain_text
+    from zhili.engine.trace.results import build_result
 
     lm = resolve_model(ctx, model)
     ds = _load_data(lm, data, encoding, False, sheet)
@@ -882,10 +882,10 @@ def demo_cmd(ctx: Ctx, model, no_tui):
     In a terminal this opens the terminal UI; piped, under CI or with
     --no-tui it prints the summary table.
     """
-    from zhili.engine.evaluate import evaluate_dataset
+    from zhili.engine.eval.evaluate import evaluate_dataset
 
     lm = resolve_model(ctx, model)
-    from zhili.engine import cli_tui
+    from zhili.cli import tui as cli_tui
 
     if not no_tui and cli_tui.interactive() and lm.samples:
         cli_tui.run_tui(ctx, lm, lm.samples[0])
@@ -906,8 +906,8 @@ def demo_cmd(ctx: Ctx, model, no_tui):
 def _register_command_modules() -> None:
     import importlib
 
-    for name in ("cli_runs", "cli_tui", "cli_district"):
-        module = importlib.import_module(f"zhili.engine.{name}")
+    for name in ("runs", "tui", "district"):
+        module = importlib.import_module(f"zhili.cli.{name}")
         module.register(cli)
 
 

@@ -12,7 +12,7 @@ from zhili.dsl.i18n import _
 
 def register(cli: click.Group) -> None:
     """Add this module's commands to the `zhili` group."""
-    from zhili.engine.cli import EPILOG, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, Ctx
+    from zhili.cli.main import EPILOG, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, Ctx
 
     @cli.command("new", epilog=EPILOG)
     @click.argument("name")
@@ -62,8 +62,8 @@ def register(cli: click.Group) -> None:
         """
         import json
 
-        from zhili.engine.cli import _load_data, resolve_model
-        from zhili.engine.modeldiff import diff_grades, diff_models, render_diff
+        from zhili.cli.main import _load_data, resolve_model
+        from zhili.engine.runs.store.modeldiff import diff_grades, diff_models, render_diff
 
         a = resolve_model(ctx, old)
         b = resolve_model(ctx, new)
@@ -93,8 +93,8 @@ def register(cli: click.Group) -> None:
         """Evaluate DATA against MODEL and write the results with a plugin's
         exporter (hook `zhili_exporters`). `zhili models --json` lists them
         under `exporters`."""
-        from zhili.engine.cli import _load_data, _plugin_problems, resolve_model
-        from zhili.engine.evaluate import evaluate_dataset
+        from zhili.cli.main import _load_data, _plugin_problems, resolve_model
+        from zhili.engine.eval.evaluate import evaluate_dataset
 
         reg = ctx.registry
         exporter = reg.exporters.get(fmt)

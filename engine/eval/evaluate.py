@@ -21,15 +21,15 @@ from typing import Any
 import polars as pl
 
 from zhili.dsl.model import Model
-from zhili.engine.data import Dataset
-from zhili.engine.functions import Missing
-from zhili.engine.interpreter import CompiledModel, RawResult, compile_model
-from zhili.engine.vectorized import (
+from zhili.engine.eval.interpreter import CompiledModel, RawResult, compile_model
+from zhili.engine.eval.vectorized import (
     OUTCOMES,
     OutcomeEnum,
     VectorModel,
     VectorUnsupported,
 )
+from zhili.engine.functions import Missing
+from zhili.engine.io.data import Dataset
 
 BACKENDS = ("vectorized", "reference")
 META_COLUMNS = ("community_id", "community", "district", "street", "grid", "period")
@@ -132,7 +132,7 @@ def _value_dtypes(model: Model, compiled: CompiledModel) -> dict[str, pl.DataTyp
     try:
         return VectorModel(model, compiled.functions).value_dtypes()
     except VectorUnsupported:
-        from zhili.engine.vectorized import POLARS_TYPES
+        from zhili.engine.eval.vectorized import POLARS_TYPES
 
         return {i.id: POLARS_TYPES.get(i.scoring.value.type, pl.Float64) for i in model.indicators}
 

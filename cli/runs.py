@@ -14,7 +14,7 @@ from zhili.dsl.i18n import _
 
 def register(cli: click.Group) -> None:
     """Add this module's commands to the `zhili` group."""
-    from zhili.engine.cli import (
+    from zhili.cli.main import (
         BACKEND_OPTION,
         DB_OPTION,
         EPILOG,
@@ -44,7 +44,7 @@ def register(cli: click.Group) -> None:
         """Write a data-collection template for MODEL: the model's labels as
         column headers, an explanation of every field, dropdowns and ranges.
         A filled-in template evaluates with `zhili eval` as it is."""
-        from zhili.engine.template import write_template
+        from zhili.engine.report.template import write_template
 
         path = Path(output)
         if path.suffix.lower() not in (".xlsx", ".csv"):
@@ -90,9 +90,9 @@ def register(cli: click.Group) -> None:
     ):
         """Evaluate DATA against MODEL and write a report: summary, roll-ups by
         district and street, communities, indicators, gap analysis, data problems."""
-        from zhili.engine.evaluate import evaluate_dataset
-        from zhili.engine.reports import FORMATS, build_report, write_report
-        from zhili.engine.runs import file_hash
+        from zhili.engine.eval.evaluate import evaluate_dataset
+        from zhili.engine.report.build import FORMATS, build_report, write_report
+        from zhili.engine.runs.store import file_hash
 
         path = Path(output)
         if path.suffix.lower().lstrip(".") not in FORMATS:
@@ -146,7 +146,7 @@ def register(cli: click.Group) -> None:
         click_ctx.obj.runs_db = db
 
     def open_store(ctx: Ctx):
-        from zhili.engine.runs import RunStore, RunStoreError, default_path
+        from zhili.engine.runs.store import RunStore, RunStoreError, default_path
 
         db = getattr(ctx, "runs_db", None)
         path = Path(db) if db else default_path()
@@ -323,7 +323,7 @@ def register(cli: click.Group) -> None:
     def runs_diff(ctx: Ctx, run_a, run_b, as_json, limit):
         """What changed from RUN_A to RUN_B: communities that changed grade and
         indicators that moved (matched by community id)."""
-        from zhili.engine.runs import diff_runs
+        from zhili.engine.runs.store import diff_runs
 
         with open_store(ctx) as store:
             a = find_run(store, run_a)

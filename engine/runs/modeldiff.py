@@ -138,7 +138,7 @@ def diff_models(old: ir.Model, new: ir.Model) -> list[dict]:
 
 def diff_grades(old: ir.Model, new: ir.Model, ds_old, ds_new, functions) -> list[dict]:
     """Communities whose grade differs between the two models on the same data."""
-    from zhili.engine.interpreter import compile_model
+    from zhili.engine.eval.interpreter import compile_model
 
     ca = compile_model(old, functions)
     cb = compile_model(new, functions)

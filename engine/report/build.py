@@ -226,7 +226,7 @@ def build_report(
         )
         below = below.sort("total", descending=True).head(gap_limit)
     if gap_limit > 0 and below.height:
-        from zhili.engine.gap import smallest_changes
+        from zhili.engine.trace.gap import smallest_changes
 
         for i, cid, name in below.select("_i", "community_id", label_of.alias("name")).iter_rows():
             raw = ev.explain_raw(i)

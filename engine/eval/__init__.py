@@ -1,0 +1,1 @@
+"""Evaluation: the reference interpreter, the vectorized backend, the evaluation API."""

@@ -1,0 +1,1 @@
+"""Reading community data: readers, header matching, cell conversion."""

@@ -1,0 +1,128 @@
+"""The shapes every reader shares: a file as text cells (`RawTable`), a
+located data problem (`DataProblem`), the error for a file that cannot be read
+at all, the hierarchy columns, header normal form and totals-row detection.
+
+Readers (`data`, `excel`, `csvfast`, plugin readers) import from here, never
+from each other.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import polars as pl
+
+# hierarchy columns: key → accepted headers
+HIERARCHY = {
+    "community_id": ("community_id", "社区编码", "社区代码", "编码", "id"),
+    "community": ("community", "社区", "社区名称", "name"),
+    "street": ("street", "街道", "街道办", "乡镇街道"),
+    "district": ("district", "区", "区县", "县区", "区（县）"),
+    "grid": ("grid", "网格"),
+    "period": ("period", "期间", "考核期", "季度"),
+}
+
+
+@dataclass(frozen=True)
+class DataProblem:
+    file: str
+    row: int | None  # 1-based line in the file (header = 1) or record number
+    column: str | None
+    raw: str | None
+    message: str
+    severity: str = "warning"  # "error" stops a --strict run
+    sheet: str | None = None  # the workbook sheet, for Excel files
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.sheet:
+            where += f"[{self.sheet}]"
+        if self.row is not None:
+            where += f":{self.row}"
+        if self.column:
+            where += f" [{self.column}]"
+        raw = f" ({self.raw!r})" if self.raw is not None else ""
+        return f"{where}: {self.message}{raw}"
+
+
+class DataError(Exception):
+    """The file cannot be read at all (not found, not a table)."""
+
+
+# Unicode White_Space, as Rust's (and so Polars') `trim` and `\s` see it;
+# Python's str.strip() also strips \x1c-\x1f, which would make the two
+# conversions disagree.
+WHITESPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+WS_RE = "[" + WHITESPACE + "]+"
+
+
+def norm(text: str) -> str:
+    """Header normal form: NFKC (full-width → half-width), no spaces, lower."""
+    return re.sub(WS_RE, "", unicodedata.normalize("NFKC", str(text))).lower()
+
+
+def strip_unit(header: str) -> str:
+    return re.sub(r"[(（\[【][^)）\]】]*[)）\]】]$", "", header)
+
+
+@dataclass
+class RawTable:
+    """A data file as text cells: column `c<j>` holds the cells under
+    `headers[j]` (headers may repeat or be empty), `lines[i]` is the line (or
+    record number) of row i in the file, `problems` what the reader noticed."""
+
+    file: str
+    headers: list[str]
+    frame: pl.DataFrame
+    lines: list[int]
+    problems: list[DataProblem] = field(default_factory=list)
+    sheet: str | None = None  # the sheet read, for a workbook
+
+
+_TOTALS = ("合计", "总计", "小计", "共计", "总合计", "汇总", "total", "sum")
+
+# a cell `totals_expr` accepts contains one of these (合计, 汇总,
+# total, sum: ASCII in any case, or full-width); an Aho-Corasick scan is ten
+# times faster than normalizing every cell
+TOTALS_HINT = [
+    "计",
+    "計",
+    "汇总",
+    "匯總",
+    "total",
+    "sum",
+    "ｏｔａｌ",
+    "ＯＴＡＬ",
+    "ｕｍ",
+    "ＵＭ",
+]
+
+
+def is_total(text: str) -> bool:
+    t = norm(text)  # the same test as `totals_expr`, one cell at a time
+    return bool(re.fullmatch("^.{0,8}(" + "|".join(_TOTALS[:6]) + ")$", t)) or t in _TOTALS[6:]
+
+
+def totals_expr(cells: list[str]) -> pl.Expr | None:
+    """A row whose text cells say 合计/总计/小计… (e.g. 全区合计, 街道小计)."""
+    import polars as pl
+
+    if not cells:
+        return None
+    pattern = "^.{0,8}(" + "|".join(_TOTALS[:6]) + ")$"
+    exact = "^(" + "|".join(_TOTALS[6:]) + ")$"
+    hits = []
+    for c in cells[:6]:
+        t = (
+            pl.col(c)
+            .str.normalize("NFKC")
+            .str.replace_all(r"\s", "")
+            .str.to_lowercase()
+            .fill_null("")
+        )
+        hits.append(t.str.contains(pattern) | t.str.contains(exact))
+    return pl.any_horizontal(hits)

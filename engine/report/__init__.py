@@ -1,0 +1,1 @@
+"""Reports (xlsx, html, markdown, csv, json), data-collection templates, table export."""

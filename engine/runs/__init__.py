@@ -1,0 +1,1 @@
+"""The run store (SQLite), run diffs and model diffs."""

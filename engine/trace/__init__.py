@@ -1,0 +1,1 @@
+"""Results of one community, explanations and gap analysis."""

@@ -1,0 +1,127 @@
+"""The stable JSON form of one community's result (pydantic models), and how
+values and points are written for people (`fmt_value`, `fmt_points`).
+
+The results, explanation and gap modules all build on these; nothing here
+imports them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from zhili.dsl import model as ir
+from zhili.dsl.i18n import _
+from zhili.engine.functions import Missing
+
+RESULT_SCHEMA_VERSION = 1
+
+
+class _Result(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IndicatorResult(_Result):
+    id: str
+    label: str | None = None
+    dimension: str | None = None
+    value: Any = None  # null when missing
+    points: float
+    max_points: float
+    bonus: bool = False
+    outcome: ir.Outcome
+    reason: str
+
+
+class VetoResult(_Result):
+    id: str
+    label: str | None = None
+    dimension: str | None = None
+    triggered: bool | None  # None: its condition could not be evaluated
+    effect: str
+    grade: str
+    reason: str
+
+
+class DimensionResult(_Result):
+    id: str
+    label: str | None = None
+    parent: str | None = None
+    depth: int = 0
+    score: float
+    max_points: float
+    share: float | None  # None when nothing in it could be scored
+    missing: int = 0  # indicators with missing values inside it
+
+
+class GapItem(_Result):
+    """One way towards the next grade."""
+
+    kind: str  # "veto" | "condition" | "indicator" | "change" (one input changed)
+    id: str | None = None  # the veto, indicator or (for "change") input
+    label: str | None = None
+    current: Any = None
+    needed: Any = None
+    points_available: float | None = None
+    text: str
+    indicators: list[str] = Field(default_factory=list)  # "change": indicators it moves
+
+
+class Gap(_Result):
+    next_grade: str
+    items: list[GapItem] = Field(default_factory=list)
+
+
+class CommunityResult(_Result):
+    schema_version: int = RESULT_SCHEMA_VERSION
+    model: str
+    model_version: str | None = None
+    community_id: str | None = None
+    community: str | None = None
+    district: str | None = None
+    street: str | None = None
+    total: float
+    max_total: float
+    share: float
+    grade: str | None
+    vetoes_triggered: list[str] = Field(default_factory=list)
+    missing_count: int = 0
+    dimensions: list[DimensionResult] = Field(default_factory=list)
+    indicators: list[IndicatorResult] = Field(default_factory=list)
+    vetoes: list[VetoResult] = Field(default_factory=list)
+    gap: Gap | None = None
+    trace: dict[str, Any] = Field(default_factory=dict)  # inputs and definitions
+    missing_reasons: dict[str, str] = Field(default_factory=dict)
+
+
+def jsonable(v: Any) -> Any:
+    if v.__class__ is Missing or v is None:
+        return None
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.isoformat()
+    if isinstance(v, float):
+        return round(v, 12)
+    return v
+
+
+def fmt_value(v: Any, type_name: str | None = None) -> str:
+    """A value as staff read it: 95.5%, 是/否, 12, 3.25."""
+    if v.__class__ is Missing or v is None:
+        return _("missing")
+    if isinstance(v, bool):
+        return _("yes") if v else _("no")
+    if type_name == "percent" and isinstance(v, (int, float)):
+        return f"{v * 100:.4g}%"
+    if isinstance(v, float):
+        if v.is_integer():
+            return str(int(v))
+        return f"{v:.4g}" if abs(v) < 1e6 else f"{v:.0f}"
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    return str(v)
+
+
+def fmt_points(p: float) -> str:
+    return f"{p:.2f}".rstrip("0").rstrip(".") if p != int(p) else str(int(p))

@@ -1,0 +1,167 @@
+"""Evaluation results: one community's result (pydantic, stable JSON form),
+built from the interpreter's compact `RawResult`, with reasons and the gap to
+the next grade; and the flat row form used for tables of many communities.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zhili.dsl import model as ir
+from zhili.dsl.i18n import _
+from zhili.engine.functions import Missing
+from zhili.engine.trace.gap import gap_to_next_grade
+from zhili.engine.trace.model import (  # noqa: F401 - re-exported
+    RESULT_SCHEMA_VERSION,
+    CommunityResult,
+    DimensionResult,
+    Gap,
+    GapItem,
+    IndicatorResult,
+    VetoResult,
+    fmt_points,
+    fmt_value,
+    jsonable,
+)
+
+
+def _reason(ind: ir.Indicator, value: Any, points: float, outcome: str) -> str:
+    s = ind.scoring
+    vt = s.value.type
+    shown = fmt_value(value, vt)
+    expr = s.value.text or ind.id
+    if outcome == "missing":
+        reason = value.text() if isinstance(value, Missing) else _("no value")
+        return _("missing: {reason}").format(reason=reason)
+    if s.form in ("pass", "bonus_when"):
+        if outcome == "pass":
+            return _("{expr} holds").format(expr=expr)
+        return _("{expr} does not hold").format(expr=expr)
+    if s.form == "linear":
+        lo = s.low.text if s.low is not None else ""
+        hi = s.high.text if s.high is not None else ""
+        return _("{expr} = {value}; 0 points at {lo}, full at {hi}").format(
+            expr=expr, value=shown, lo=lo, hi=hi
+        )
+    if s.form == "tiers":
+        for t in s.tiers:
+            if t.points == points and t.op is not None:
+                return _("{expr} = {value} {op} {threshold} → {points} points").format(
+                    expr=expr,
+                    value=shown,
+                    op=t.op,
+                    threshold=t.threshold.text,
+                    points=fmt_points(points),
+                )
+        return _("{expr} = {value}: no tier reached → {points} points").format(
+            expr=expr, value=shown, points=fmt_points(points)
+        )
+    if s.form == "deduct":
+        return _("{expr} = {value}; {per} deducted per occurrence → {points} of {full}").format(
+            expr=expr,
+            value=shown,
+            per=fmt_points(s.per),
+            points=fmt_points(points),
+            full=fmt_points(ind.points),
+        )
+    if s.form == "bonus_per":
+        return _("{expr} = {value}; {per} bonus per occurrence → {points}").format(
+            expr=expr, value=shown, per=fmt_points(s.per), points=fmt_points(points)
+        )
+    return ""
+
+
+def build_result(raw, search: bool = False) -> CommunityResult:
+    """RawResult → CommunityResult (reasons, dimensions, vetoes, gap). With
+    `search`, the gap also lists the smallest single-input changes that
+    reach the next grade (`zhili.engine.trace.gap`; a few ms per community)."""
+    compiled = raw.compiled
+    model: ir.Model = compiled.model
+    meta = raw.meta or {}
+    indicators = []
+    dim_missing = {d.id: 0 for d in model.dimensions}
+    parents = {d.id: d.parent for d in model.dimensions}
+    for i, ind in enumerate(model.indicators):
+        outcome = raw.outcomes[i]
+        if outcome == "missing":
+            d = ind.dimension
+            while d is not None:
+                dim_missing[d] += 1
+                d = parents[d]
+        indicators.append(
+            IndicatorResult(
+                id=ind.id,
+                label=ind.label,
+                dimension=ind.dimension,
+                value=jsonable(raw.values[i]),
+                points=round(raw.points[i], 9),
+                max_points=ind.points,
+                bonus=ind.is_bonus,
+                outcome=outcome,
+                reason=_reason(ind, raw.values[i], raw.points[i], outcome),
+            )
+        )
+    dims = []
+    for i, d in enumerate(model.dimensions):
+        share = raw.dim_scores[i] / d.points if d.points and raw.dim_max[i] > 0 else None
+        dims.append(
+            DimensionResult(
+                id=d.id,
+                label=d.label,
+                parent=d.parent,
+                depth=d.depth,
+                score=round(raw.dim_scores[i], 9),
+                max_points=d.points,
+                share=None if share is None else round(share, 12),
+                missing=dim_missing[d.id],
+            )
+        )
+    vetoes = []
+    for j, v in enumerate(model.vetoes):
+        t = raw.vetoes[j]
+        if t.__class__ is Missing:
+            triggered, reason = None, _("missing: {reason}").format(reason=t.text())
+        elif t:
+            triggered, reason = (
+                True,
+                _("{expr} holds: veto triggered").format(expr=v.condition.text),
+            )
+        else:
+            triggered, reason = False, _("{expr} does not hold").format(expr=v.condition.text)
+        vetoes.append(
+            VetoResult(
+                id=v.id,
+                label=v.label,
+                dimension=v.dimension,
+                triggered=triggered,
+                effect=v.effect,
+                grade=v.grade,
+                reason=reason,
+            )
+        )
+    trace = {k: jsonable(val) for k, val in raw.env.items()}
+    missing_reasons = {k: val.text() for k, val in raw.env.items() if val.__class__ is Missing}
+    return CommunityResult(
+        model=model.id,
+        model_version=model.version,
+        community_id=_s(meta.get("community_id")),
+        community=_s(meta.get("community")),
+        district=_s(meta.get("district")),
+        street=_s(meta.get("street")),
+        total=round(raw.total, 9),
+        max_total=model.total,
+        share=round(raw.total / model.total, 12) if model.total else 0.0,
+        grade=raw.grade,
+        vetoes_triggered=raw.vetoed,
+        missing_count=raw.missing_count,
+        dimensions=dims,
+        indicators=indicators,
+        vetoes=vetoes,
+        gap=gap_to_next_grade(raw, search=search),
+        trace=trace,
+        missing_reasons=missing_reasons,
+    )
+
+
+def _s(v: Any) -> str | None:
+    return None if v is None else str(v)
