@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from zhili.dsl.checker import check
-from zhili.dsl.parser import _lark, parse
+from zhili.dsl.parser import lark_parser, parse
 from zhili.engine.eval.interpreter import compile_model
 from zhili.engine.io import data as data_mod
 from zhili.engine.plugins import Registry
@@ -76,7 +76,7 @@ def main() -> None:
     args = ap.parse_args()
 
     t = time.perf_counter()
-    _lark()
+    lark_parser()
     print(f"grammar load (once per process): {(time.perf_counter() - t) * 1000:.1f} ms")
     reg = Registry()
     gen_text = generate_model()

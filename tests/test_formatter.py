@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from zhili.dsl import ast
 from zhili.dsl.formatter import format_expr, format_file, format_source, quote, source_tokens
-from zhili.dsl.parser import _lark, parse
+from zhili.dsl.parser import lark_parser, parse
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PLUGIN_MODELS = sorted(ROOT.glob("plugins/**/*.gov"))
@@ -27,7 +27,7 @@ PLUGIN_MODELS = sorted(ROOT.glob("plugins/**/*.gov"))
 # the reserved words listed at the end of docs/language.md.
 RESERVED = frozenset(
     t.pattern.value
-    for t in _lark().terminals
+    for t in lark_parser().terminals
     if t.pattern.type == "str" and t.pattern.value.isidentifier()
 )
 

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from zhili.dsl.checker import check
 from zhili.dsl.diagnostics import Diagnostic, render_text
-from zhili.dsl.parser import MAX_FILE_BYTES, MAX_NESTING, _lark, parse, parse_file
+from zhili.dsl.parser import MAX_FILE_BYTES, MAX_NESTING, lark_parser, parse, parse_file
 
 ZHILI = Path(sys.executable).with_name("zhili")
 CASES = Path(__file__).resolve().parent / "cases"
@@ -345,7 +345,7 @@ FUZZ = settings(
 )
 
 # every keyword and punctuation mark of the grammar, kept in step with it
-KEYWORDS = sorted({t.pattern.value for t in _lark().terminals if t.pattern.type == "str"})
+KEYWORDS = sorted({t.pattern.value for t in lark_parser().terminals if t.pattern.type == "str"})
 PIECES = KEYWORDS + [
     *"a b rate kind x 社区 人口 min_dimension missing_count per_10k ratio round coalesce".split(),
     *["0", "12", "3.5", "95%", "98％", "0%", "-", "+", "*", "/", "==", ">=", "<", "!=", "="],
