@@ -63,7 +63,7 @@ def register(cli: click.Group) -> None:
         import json
 
         from zhili.cli.main import _load_data, resolve_model
-        from zhili.engine.runs.store.modeldiff import diff_grades, diff_models, render_diff
+        from zhili.engine.runs.modeldiff import diff_grades, diff_models, render_diff
 
         a = resolve_model(ctx, old)
         b = resolve_model(ctx, new)
