@@ -8,13 +8,83 @@ explained in the words of the model file.
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from zhili.dsl.i18n import N_, _
+
 TypeName = Literal["int", "number", "percent", "bool", "text", "date", "enum", "any"]
 Policy = Literal["zero", "skip"]
-Outcome = Literal["pass", "partial", "fail", "missing", "vetoed"]
+
+
+class Outcome(StrEnum):
+    """An indicator's outcome. The string is the stable JSON and table form;
+    every other encoding is derived here and nowhere else: `code` (the integer
+    in the vectorized backend's outcome columns, the declaration order),
+    `letter` (the run store's compact form), `mark` (the sign explanations
+    and the TUI show) and `text()` (the word, in the current language)."""
+
+    PASS = "pass"
+    PARTIAL = "partial"
+    FAIL = "fail"
+    MISSING = "missing"
+    VETOED = "vetoed"
+
+    @property
+    def code(self) -> int:
+        return _OUTCOME_ORDER.index(self)
+
+    @property
+    def letter(self) -> str:
+        return _OUTCOME_LETTERS[self]
+
+    @property
+    def mark(self) -> str:
+        return _OUTCOME_MARKS[self]
+
+    @property
+    def word(self) -> str:
+        """The English catalog message for the outcome (see `text`)."""
+        return _OUTCOME_WORDS[self]
+
+    def text(self) -> str:
+        """The outcome's word in the current language."""
+        return _(self.word)
+
+    @classmethod
+    def from_code(cls, code: int) -> Outcome:
+        return _OUTCOME_ORDER[code]
+
+    @classmethod
+    def from_letter(cls, letter: str) -> Outcome:
+        return _OUTCOME_BY_LETTER[letter]
+
+
+_OUTCOME_ORDER: tuple[Outcome, ...] = tuple(Outcome)
+_OUTCOME_LETTERS = {
+    Outcome.PASS: "p",
+    Outcome.PARTIAL: "a",
+    Outcome.FAIL: "f",
+    Outcome.MISSING: "m",
+    Outcome.VETOED: "v",
+}
+_OUTCOME_BY_LETTER = {letter: o for o, letter in _OUTCOME_LETTERS.items()}
+_OUTCOME_MARKS = {
+    Outcome.PASS: "✓",
+    Outcome.PARTIAL: "~",
+    Outcome.FAIL: "✗",
+    Outcome.MISSING: "?",
+    Outcome.VETOED: "!",
+}
+_OUTCOME_WORDS = {
+    Outcome.PASS: N_("pass"),
+    Outcome.PARTIAL: N_("partial"),
+    Outcome.FAIL: N_("fail"),
+    Outcome.MISSING: N_("missing"),
+    Outcome.VETOED: N_("vetoed"),
+}
 
 
 class _Frozen(BaseModel):

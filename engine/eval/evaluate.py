@@ -165,12 +165,11 @@ def table_from_raw(
         cols[f"dim.{d.id}"] = pl.Series([r.dim_scores[i] for r in results], dtype=pl.Float64)
     if not detail:
         return pl.DataFrame(cols, height=len(results))
-    code = {o: k for k, o in enumerate(OUTCOMES)}
     dtypes = _value_dtypes(model, compiled)
     for j, ind in enumerate(model.indicators):
         cols[f"ind.{ind.id}.points"] = pl.Series([r.points[j] for r in results], dtype=pl.Float64)
         cols[f"ind.{ind.id}.outcome"] = pl.Series(
-            [code[r.outcomes[j]] for r in results], dtype=pl.UInt8
+            [r.outcomes[j].code for r in results], dtype=pl.UInt8
         )
         cols[f"ind.{ind.id}.value"] = pl.Series(
             [_cell(r.values[j]) for r in results],

@@ -34,7 +34,12 @@ from zhili.engine.functions import (
 Env = dict[str, Any]
 Fn = Callable[[Env], Any]
 
-PASS, PARTIAL, FAIL, MISSING, VETOED = "pass", "partial", "fail", "missing", "vetoed"
+PASS, PARTIAL, FAIL, MISSING = (
+    ir.Outcome.PASS,
+    ir.Outcome.PARTIAL,
+    ir.Outcome.FAIL,
+    ir.Outcome.MISSING,
+)
 EPS = 1e-9
 
 _CMP = {
@@ -271,7 +276,9 @@ def _compile_binary(e: ir.Binary, functions) -> Fn:
 # ---------------------------------------------------------------- scoring
 
 
-def _compile_scoring(ind: ir.Indicator, functions) -> Callable[[Env], tuple[Any, float, str]]:
+def _compile_scoring(
+    ind: ir.Indicator, functions
+) -> Callable[[Env], tuple[Any, float, ir.Outcome]]:
     """A closure `env -> (value, points, outcome)` for one indicator."""
     s = ind.scoring
     full = ind.points
@@ -392,7 +399,7 @@ def _compile_scoring(ind: ir.Indicator, functions) -> Callable[[Env], tuple[Any,
     raise AssertionError(form)
 
 
-def _outcome(points: float, full: float) -> str:
+def _outcome(points: float, full: float) -> ir.Outcome:
     if points >= full - EPS:
         return PASS
     if points <= EPS:

@@ -27,8 +27,13 @@ from zhili.dsl import model as ir
 from zhili.engine.functions import BUILTIN_FUNCTIONS, Function
 
 EPS = 1e-9
-OUTCOMES = ["pass", "partial", "fail", "missing", "vetoed"]
-PASS, PARTIAL, FAIL, MISSING, VETOED = range(5)
+OUTCOMES = [o.value for o in ir.Outcome]  # index = `Outcome.code`
+PASS, PARTIAL, FAIL, MISSING = (
+    ir.Outcome.PASS.code,
+    ir.Outcome.PARTIAL.code,
+    ir.Outcome.FAIL.code,
+    ir.Outcome.MISSING.code,
+)
 OutcomeEnum = pl.Enum(OUTCOMES)
 
 POLARS_TYPES: dict[str, pl.DataType] = {

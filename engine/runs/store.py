@@ -28,6 +28,7 @@ from typing import Any
 import polars as pl
 
 from zhili.dsl.i18n import _
+from zhili.dsl.model import Outcome
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -93,7 +94,7 @@ MIGRATIONS: list[tuple[int, str]] = [
 ]
 
 # one letter per outcome in the compact indicators form
-OUTCOME_CODES = {"pass": "p", "partial": "a", "fail": "f", "missing": "m", "vetoed": "v"}
+OUTCOME_CODES = {o.value: o.letter for o in Outcome}
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
@@ -397,7 +398,7 @@ def _expand_indicators(compact: pl.Expr, ids: list[str]) -> pl.Expr:
         return pl.lit("{}").alias("indicators")
     points = compact.str.split_exact("|", 1).struct.field("field_0").str.split(",")
     codes = compact.str.split_exact("|", 1).struct.field("field_1")
-    names = {v: k for k, v in OUTCOME_CODES.items()}
+    names = {o.letter: o.value for o in Outcome}
     parts = []
     for k, iid in enumerate(ids):
         key = json.dumps(iid, ensure_ascii=False)
