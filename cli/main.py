@@ -19,6 +19,7 @@ import click
 from zhili.dsl import diagnostics as dg
 from zhili.dsl.i18n import _, set_language
 from zhili.engine import __version__
+from zhili.engine.eval import columns
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -673,12 +674,14 @@ def output_table(ev, detail: bool):
         pl.col("grade").cast(pl.String),
         pl.col("next_grade").cast(pl.String),
     ]
-    cols += [pl.col(f"dim.{d.id}").round(6).alias(f"{d.id}") for d in ev.model.dimensions]
+    cols += [pl.col(columns.dim_score(d.id)).round(6).alias(f"{d.id}") for d in ev.model.dimensions]
     cols += [pl.col("vetoes"), pl.col("missing")]
     if detail:
         for ind in ev.model.indicators:
-            cols.append(pl.col(f"ind.{ind.id}.points").round(6).alias(f"{ind.id}.points"))
-            cols.append(pl.col(f"ind.{ind.id}.outcome").cast(pl.String).alias(f"{ind.id}.outcome"))
+            cols.append(pl.col(columns.ind_points(ind.id)).round(6).alias(f"{ind.id}.points"))
+            cols.append(
+                pl.col(columns.ind_outcome(ind.id)).cast(pl.String).alias(f"{ind.id}.outcome")
+            )
     return t.select(cols)
 
 

@@ -27,3 +27,22 @@ def test_outcome_round_trips_through_each_encoding(outcome):
     assert Outcome.from_code(outcome.code) is outcome
     assert Outcome.from_letter(outcome.letter) is outcome
     assert outcome.text() == outcome.word  # English by default
+
+
+def test_result_column_names_are_spelled_in_one_module():
+    # every reader of the results table asks `engine/eval/columns.py` for a
+    # column's name; a second spelling drifts the day one of them changes
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    spelled = re.compile(r"""f?["'](ind|dim|veto|let)\.\{""")
+    offenders = [
+        f"{path.relative_to(root)}:{n}"
+        for folder in ("dsl", "engine", "cli", "tui", "plugins")
+        for path in sorted((root / folder).rglob("*.py"))
+        if path.name != "columns.py"
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if spelled.search(line)
+    ]
+    assert offenders == []

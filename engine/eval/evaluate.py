@@ -21,6 +21,7 @@ from typing import Any
 import polars as pl
 
 from zhili.dsl.model import Model
+from zhili.engine.eval import columns
 from zhili.engine.eval.interpreter import CompiledModel, RawResult, compile_model
 from zhili.engine.eval.vectorized import (
     OUTCOMES,
@@ -60,9 +61,9 @@ class Evaluation:
 
     def find(self, community: str) -> int | None:
         """Row index of a community by id or name."""
-        for col in ("community_id", "community"):
-            if col in self.table.columns:
-                hits = self.table.select(pl.arg_where(pl.col(col) == community)).to_series()
+        for name in ("community_id", "community"):
+            if name in self.table.columns:
+                hits = self.table.select(pl.arg_where(pl.col(name) == community)).to_series()
                 if len(hits):
                     return int(hits[0])
         return None
@@ -76,7 +77,7 @@ class Evaluation:
             *cols,
             pl.col("total").round(6),
             pl.col("grade").cast(pl.String),
-            *[pl.col(f"dim.{d.id}").round(6).alias(d.id) for d in top],
+            *[pl.col(columns.dim_score(d.id)).round(6).alias(d.id) for d in top],
             pl.col("vetoes"),
             pl.col("missing"),
         )
@@ -146,10 +147,10 @@ def table_from_raw(
     names = [g.name for g in model.grades]
     grade_enum = pl.Enum(names) if names else pl.String
     cols: dict[str, pl.Series] = {
-        "total": pl.Series([r.total for r in results], dtype=pl.Float64),
-        "grade": pl.Series([r.grade for r in results], dtype=grade_enum),
-        "grade_index": pl.Series([r.grade_index for r in results], dtype=pl.Int32),
-        "next_grade": pl.Series(
+        columns.TOTAL: pl.Series([r.total for r in results], dtype=pl.Float64),
+        columns.GRADE: pl.Series([r.grade for r in results], dtype=grade_enum),
+        columns.GRADE_INDEX: pl.Series([r.grade_index for r in results], dtype=pl.Int32),
+        columns.NEXT_GRADE: pl.Series(
             [
                 names[(r.grade_index if r.grade_index is not None else n) - 1]
                 if (r.grade_index if r.grade_index is not None else n) > 0
@@ -158,26 +159,30 @@ def table_from_raw(
             ],
             dtype=grade_enum,
         ),
-        "vetoes": pl.Series([",".join(r.vetoed) for r in results], dtype=pl.String),
-        "missing": pl.Series([r.missing_count for r in results], dtype=pl.Int64),
+        columns.VETOES: pl.Series([",".join(r.vetoed) for r in results], dtype=pl.String),
+        columns.MISSING: pl.Series([r.missing_count for r in results], dtype=pl.Int64),
     }
     for i, d in enumerate(model.dimensions):
-        cols[f"dim.{d.id}"] = pl.Series([r.dim_scores[i] for r in results], dtype=pl.Float64)
+        cols[columns.dim_score(d.id)] = pl.Series(
+            [r.dim_scores[i] for r in results], dtype=pl.Float64
+        )
     if not detail:
         return pl.DataFrame(cols, height=len(results))
     dtypes = _value_dtypes(model, compiled)
     for j, ind in enumerate(model.indicators):
-        cols[f"ind.{ind.id}.points"] = pl.Series([r.points[j] for r in results], dtype=pl.Float64)
-        cols[f"ind.{ind.id}.outcome"] = pl.Series(
+        cols[columns.ind_points(ind.id)] = pl.Series(
+            [r.points[j] for r in results], dtype=pl.Float64
+        )
+        cols[columns.ind_outcome(ind.id)] = pl.Series(
             [r.outcomes[j].code for r in results], dtype=pl.UInt8
         )
-        cols[f"ind.{ind.id}.value"] = pl.Series(
+        cols[columns.ind_value(ind.id)] = pl.Series(
             [_cell(r.values[j]) for r in results],
             dtype=dtypes[ind.id],
             strict=False,
         )
     for j, v in enumerate(model.vetoes):
-        cols[f"veto.{v.id}"] = pl.Series(
+        cols[columns.veto_col(v.id)] = pl.Series(
             [None if r.vetoes[j].__class__ is not bool else r.vetoes[j] for r in results],
             dtype=pl.Boolean,
         )
@@ -214,7 +219,7 @@ def evaluate_dataset(
         table = pl.concat([meta, table_from_raw(model, compiled, raws, detail)], how="horizontal")
         ev = Evaluation(model, dataset, table, backend, functions, warnings, compiled)
     # outcomes as readable labels
-    outcome_cols = [c for c in ev.table.columns if c.endswith(".outcome")]
+    outcome_cols = [c for c in ev.table.columns if columns.is_outcome(c)]
     if outcome_cols:
         ev.table = ev.table.with_columns(
             [

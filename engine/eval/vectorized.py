@@ -24,6 +24,8 @@ from typing import Any
 import polars as pl
 
 from zhili.dsl import model as ir
+from zhili.engine.eval import columns
+from zhili.engine.eval.columns import input_col  # noqa: F401 - re-exported
 from zhili.engine.functions import BUILTIN_FUNCTIONS, Function
 
 EPS = 1e-9
@@ -50,10 +52,6 @@ POLARS_TYPES: dict[str, pl.DataType] = {
 
 class VectorUnsupported(Exception):
     """The model uses a function with no vectorized implementation."""
-
-
-def input_col(name: str) -> str:
-    return f"in.{name}"
 
 
 def _lit(value: Any, type_name: str) -> pl.Expr:
@@ -167,7 +165,7 @@ class VectorModel:
             if e.scope == "input":
                 return pl.col(input_col(e.name))
             if e.scope == "let":
-                return pl.col(f"let.{e.name}")
+                return pl.col(columns.let_col(e.name))
             return results[e.name]
         if k == "unary":
             x = self.expr(e.operand, results)
@@ -387,14 +385,13 @@ class VectorModel:
         cols = []
         for ind in model.indicators:
             value, points, missing, outcome = self.scoring(ind)
-            p = f"ind.{ind.id}"
-            cols.append(points.alias(f"{p}.points"))
-            cols.append(missing.alias(f"{p}.missing"))
+            cols.append(points.alias(columns.ind_points(ind.id)))
+            cols.append(missing.alias(columns.ind_missing(ind.id)))
             if detail:
-                cols.append(outcome.alias(f"{p}.outcome"))
-                cols.append(value.alias(f"{p}.value"))
+                cols.append(outcome.alias(columns.ind_outcome(ind.id)))
+                cols.append(value.alias(columns.ind_value(ind.id)))
         for v in model.vetoes:
-            cols.append(self.expr(v.condition).alias(f"veto.{v.id}"))
+            cols.append(self.expr(v.condition).alias(columns.veto_col(v.id)))
         stages.append(cols)
 
         # dimensions, deepest first
@@ -414,9 +411,9 @@ class VectorModel:
                     .then(scored * declared / avail + bonus)
                     .otherwise(scored + bonus)
                 )
-                exprs.append(score.alias(f"dim.{d.id}"))
+                exprs.append(score.alias(columns.dim_score(d.id)))
                 exprs.append(
-                    pl.when(dim_missing).then(0.0).otherwise(declared).alias(f"dim.{d.id}.max")
+                    pl.when(dim_missing).then(0.0).otherwise(declared).alias(columns.dim_max(d.id))
                 )
             stages.append(exprs)
 
@@ -428,7 +425,7 @@ class VectorModel:
             .otherwise(scored)
             + bonus
         )
-        stages.append([total.alias("total"), self._missing_count().alias("missing")])
+        stages.append([total.alias(columns.TOTAL), self._missing_count().alias(columns.MISSING)])
         stages.extend(self._grade_stages())
         return stages
 
@@ -449,13 +446,13 @@ class VectorModel:
         for ind in model.indicators:
             atoms = self._indicator_null_atoms(ind)
             if atoms is None:
-                other.append(pl.col(f"ind.{ind.id}.missing"))
+                other.append(pl.col(columns.ind_missing(ind.id)))
             elif atoms:
                 groups[atoms] = groups.get(atoms, 0) + 1
         for v in model.vetoes:
             atoms = self._null_atoms(v.condition)
             if atoms is None:
-                other.append(pl.col(f"veto.{v.id}").is_null())
+                other.append(pl.col(columns.veto_col(v.id)).is_null())
             elif atoms:
                 groups[atoms] = groups.get(atoms, 0) + 1
         flags = [
@@ -500,7 +497,7 @@ class VectorModel:
             if e.scope == "input":
                 return frozenset([input_col(e.name)])
             if e.scope == "let":
-                return frozenset([f"let.{e.name}"])
+                return frozenset([columns.let_col(e.name)])
             return None
         if k == "unary":
             return self._null_atoms(e.operand)
@@ -523,7 +520,11 @@ class VectorModel:
             deps = [n.name for n in ir.walk(d.expr) if isinstance(n, ir.Ref) and n.scope == "let"]
             level[d.id] = 1 + max((level[x] for x in deps), default=-1)
         return [
-            [self.expr(d.expr).alias(f"let.{d.id}") for d in model.lets if level[d.id] == lv]
+            [
+                self.expr(d.expr).alias(columns.let_col(d.id))
+                for d in model.lets
+                if level[d.id] == lv
+            ]
             for lv in range(max(level.values(), default=-1) + 1)
         ]
 
@@ -536,39 +537,40 @@ class VectorModel:
         scored_inds = [i for i in inds if not i.is_bonus]
         bonus_inds = [i for i in inds if i.is_bonus]
         dims = [c.id for c in children if c.kind == "dimension"]
-        scored = _ordered_sum([pl.col(f"ind.{i.id}.points") for i in scored_inds])
-        bonus = _ordered_sum([pl.col(f"ind.{i.id}.points") for i in bonus_inds])
+        scored = _ordered_sum([pl.col(columns.ind_points(i.id)) for i in scored_inds])
+        bonus = _ordered_sum([pl.col(columns.ind_points(i.id)) for i in bonus_inds])
         avail: pl.Expr = pl.lit(float(sum(float(i.points) for i in scored_inds)))
         for i in scored_inds:
             if i.missing == "skip":
-                avail = avail - pl.when(pl.col(f"ind.{i.id}.missing")).then(
+                avail = avail - pl.when(pl.col(columns.ind_missing(i.id))).then(
                     float(i.points)
                 ).otherwise(0.0)
         for d in dims:
-            present = pl.col(f"dim.{d}.max") > 0
-            score = pl.col(f"dim.{d}")
+            present = pl.col(columns.dim_max(d)) > 0
+            score = pl.col(columns.dim_score(d))
             scored = scored + pl.when(present).then(score).otherwise(0.0)
             bonus = bonus + pl.when(present).then(0.0).otherwise(score)
-            avail = avail + pl.when(present).then(pl.col(f"dim.{d}.max")).otherwise(0.0)
+            avail = avail + pl.when(present).then(pl.col(columns.dim_max(d))).otherwise(0.0)
         return scored, bonus, avail
 
     def _grade_stages(self) -> list[list[pl.Expr]]:
         model = self.model
         results: dict[str, pl.Expr] = {
-            "total": pl.col("total"),
-            "share": _div(pl.col("total"), pl.lit(float(model.total)))
+            "total": pl.col(columns.TOTAL),
+            "share": _div(pl.col(columns.TOTAL), pl.lit(float(model.total)))
             if model.total
             else pl.lit(None, pl.Float64),  # typed: `-share` must still work
             "vetoed": pl.any_horizontal(
-                [pl.col(f"veto.{v.id}").fill_null(False) for v in model.vetoes] or [pl.lit(False)]
+                [pl.col(columns.veto_col(v.id)).fill_null(False) for v in model.vetoes]
+                or [pl.lit(False)]
             ),
-            "missing_count": pl.col("missing"),
+            "missing_count": pl.col(columns.MISSING),
         }
         shares = []
         for d in model.dimensions:
             share = (
-                pl.when(pl.col(f"dim.{d.id}.max") > 0)
-                .then(pl.col(f"dim.{d.id}") / float(d.points))
+                pl.when(pl.col(columns.dim_max(d.id)) > 0)
+                .then(pl.col(columns.dim_score(d.id)) / float(d.points))
                 .otherwise(None)
                 if d.points
                 else pl.lit(None, pl.Float64)
@@ -578,16 +580,16 @@ class VectorModel:
                 shares.append(share)
         results["min_dimension"] = pl.min_horizontal(shares) if shares else pl.lit(None, pl.Float64)
         for ind in model.indicators:
-            results[ind.id] = pl.col(f"ind.{ind.id}.points")
+            results[ind.id] = pl.col(columns.ind_points(ind.id))
         for v in model.vetoes:
-            results[v.id] = pl.col(f"veto.{v.id}").fill_null(False)
+            results[v.id] = pl.col(columns.veto_col(v.id)).fill_null(False)
 
         n = len(model.grades)
         pos = {g.name: i for i, g in enumerate(model.grades)}
         forbid: list[list[pl.Expr]] = [[] for _ in range(n)]
         for v in model.vetoes:
             p = pos.get(v.grade, n - 1)
-            trig = pl.col(f"veto.{v.id}").fill_null(False)
+            trig = pl.col(columns.veto_col(v.id)).fill_null(False)
             if v.effect == "caps":
                 for i in range(p):
                     forbid[i].append(trig)
@@ -607,20 +609,20 @@ class VectorModel:
         names = [g.name for g in model.grades]
         vetoes = pl.concat_str(
             [
-                pl.when(pl.col(f"veto.{v.id}").fill_null(False)).then(pl.lit(v.id))
+                pl.when(pl.col(columns.veto_col(v.id)).fill_null(False)).then(pl.lit(v.id))
                 for v in model.vetoes
             ]
             or [pl.lit("")],
             separator=",",
             ignore_nulls=True,
         )
-        first = [grade_index.alias("grade_index"), vetoes.alias("vetoes")]
+        first = [grade_index.alias(columns.GRADE_INDEX), vetoes.alias(columns.VETOES)]
         if not n:
             none = pl.lit(None, self.grade_enum)
-            return [first, [none.alias("grade"), none.alias("next_grade")]]
+            return [first, [none.alias(columns.GRADE), none.alias(columns.NEXT_GRADE)]]
         # index → name as a when/then chain of literals: far cheaper than
         # `replace_strict` (a hash lookup per row) for a handful of grades
-        idx = pl.col("grade_index")
+        idx = pl.col(columns.GRADE_INDEX)
 
         def name(i: int) -> pl.Expr:
             return pl.lit(names[i], self.grade_enum)
@@ -634,8 +636,8 @@ class VectorModel:
         for i in range(1, n):
             next_grade = next_grade.when(idx == i).then(name(i - 1))
         second = [
-            grade.otherwise(None).alias("grade"),
-            next_grade.otherwise(None).alias("next_grade"),
+            grade.otherwise(None).alias(columns.GRADE),
+            next_grade.otherwise(None).alias(columns.NEXT_GRADE),
         ]
         return [first, second]
 
@@ -656,18 +658,17 @@ class VectorModel:
         of its expression), so the reference backend's table matches."""
         empty = frame_from_records(self.model, [])
         schema = self.plan(empty.lazy(), detail=True).collect_schema()
-        return {ind.id: schema[f"ind.{ind.id}.value"] for ind in self.model.indicators}
+        return {ind.id: schema[columns.ind_value(ind.id)] for ind in self.model.indicators}
 
     def result_columns(self, detail: bool = True) -> list[str]:
         """Summary columns; with `detail`, every indicator's points, outcome
         and value and every veto too (a wide table: 3 columns per indicator)."""
         m = self.model
-        cols = ["total", "grade", "grade_index", "next_grade", "vetoes", "missing"]
-        cols += [f"dim.{d.id}" for d in m.dimensions]
+        cols = list(columns.SUMMARY)
+        cols += [columns.dim_score(d.id) for d in m.dimensions]
         if detail:
-            for ind in m.indicators:
-                cols += [f"ind.{ind.id}.points", f"ind.{ind.id}.outcome", f"ind.{ind.id}.value"]
-            cols += [f"veto.{v.id}" for v in m.vetoes]
+            cols += columns.indicator_detail(ind.id for ind in m.indicators)
+            cols += [columns.veto_col(v.id) for v in m.vetoes]
         return cols
 
 

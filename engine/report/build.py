@@ -28,6 +28,7 @@ import polars as pl
 
 from zhili.dsl import model as ir
 from zhili.dsl.i18n import _
+from zhili.engine.eval import columns
 
 FORMATS = ("xlsx", "html", "md", "csv", "json")
 GAP_LIMIT = 200  # communities whose smallest changes are searched
@@ -64,7 +65,7 @@ def _col_names(model: ir.Model) -> dict[str, str]:
         "missing": _("missing"),
     }
     for d in model.top_dimensions:
-        names[f"dim.{d.id}"] = d.name
+        names[columns.dim_score(d.id)] = d.name
     return names
 
 
@@ -146,7 +147,7 @@ def build_report(
         *meta,
         pl.col("total").round(2),
         pl.col("grade").cast(pl.String),
-        *[pl.col(f"dim.{d.id}").round(2) for d in model.top_dimensions],
+        *[pl.col(columns.dim_score(d.id)).round(2) for d in model.top_dimensions],
         pl.col("vetoes"),
         pl.col("missing"),
     )
@@ -156,7 +157,11 @@ def build_report(
     fail_frames = []
     label_of = _community_label(t)
     for ind in model.indicators:
-        pc, oc, vc = f"ind.{ind.id}.points", f"ind.{ind.id}.outcome", f"ind.{ind.id}.value"
+        pc, oc, vc = (
+            columns.ind_points(ind.id),
+            columns.ind_outcome(ind.id),
+            columns.ind_value(ind.id),
+        )
         if oc not in t.columns:
             continue
         outcome = t.get_column(oc).cast(pl.String)
@@ -565,7 +570,7 @@ def _xlsx(report: Report):
             ),
         )
         for d in report.model.top_dimensions:
-            j = cols.index(f"dim.{d.id}") + 1
+            j = cols.index(columns.dim_score(d.id)) + 1
             lt = get_column_letter(j)
             cs.conditional_formatting.add(
                 f"{lt}2:{lt}{n}",
