@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -195,23 +195,83 @@ class Tier(_Frozen):
     points: float
 
 
-class Scoring(_Frozen):
-    """One scoring form. `value` is the condition (pass, bonus_when), the
-    measured value (linear, tiers) or the occurrence count (deduct, bonus_per)."""
+class _Scoring(_Frozen):
+    """What every scoring form has: `value` is the condition (pass,
+    bonus_when), the measured value (linear, tiers) or the occurrence count
+    (deduct, bonus_per). `form` (each subclass's literal) is the discriminator
+    of the serialized form."""
 
-    form: Literal["pass", "linear", "tiers", "deduct", "bonus_per", "bonus_when"]
     value: Expr
-    low: Expr | None = None
-    high: Expr | None = None
-    tiers: list[Tier] = Field(default_factory=list)
-    else_points: float = 0.0
-    per: float | None = None
-    cap: float | None = None
     span: SrcSpan | None = None
 
-    @property
-    def is_bonus(self) -> bool:
-        return self.form in ("bonus_per", "bonus_when")
+    # bonus points are earned on top of the declared total, never rescaled
+    is_bonus: ClassVar[bool] = False
+
+    def exprs(self) -> list[Expr]:
+        """Every expression of the form: the value, then bounds or thresholds."""
+        return [self.value]
+
+
+class PassWhen(_Scoring):
+    """`pass when c`: full points when the condition holds, else 0."""
+
+    form: Literal["pass"] = "pass"
+
+
+class BonusWhen(_Scoring):
+    """`bonus when c`: the indicator's points as a bonus when c holds."""
+
+    form: Literal["bonus_when"] = "bonus_when"
+    is_bonus: ClassVar[bool] = True
+
+
+class Linear(_Scoring):
+    """`linear v from low to high`: 0 points at `low`, full at `high`, partial
+    credit in between."""
+
+    form: Literal["linear"] = "linear"
+    low: Expr
+    high: Expr
+
+    def exprs(self) -> list[Expr]:
+        return [self.value, self.low, self.high]
+
+
+class Tiers(_Scoring):
+    """`tiers v { >= t: p … else: q }`: the first tier that holds gives its
+    points, none gives `else_points`."""
+
+    form: Literal["tiers"] = "tiers"
+    tiers: list[Tier] = Field(default_factory=list)
+    else_points: float = 0.0
+
+    def exprs(self) -> list[Expr]:
+        return [self.value, *(t.threshold for t in self.tiers if t.threshold is not None)]
+
+
+class Deduct(_Scoring):
+    """`deduct per per n max cap`: full points less `per` for each occurrence,
+    at most `cap` (the indicator's points when absent)."""
+
+    form: Literal["deduct"] = "deduct"
+    per: float
+    cap: float | None = None
+
+
+class BonusPer(_Scoring):
+    """`bonus per per n max cap`: `per` bonus points for each occurrence, at
+    most `cap` (the indicator's points when absent)."""
+
+    form: Literal["bonus_per"] = "bonus_per"
+    per: float
+    cap: float | None = None
+    is_bonus: ClassVar[bool] = True
+
+
+Scoring = Annotated[
+    PassWhen | BonusWhen | Linear | Tiers | Deduct | BonusPer, Field(discriminator="form")
+]
+"""One scoring form; dispatch with `match` on the classes."""
 
 
 class Indicator(_Frozen):

@@ -13,6 +13,7 @@ import keyword
 import re
 from pathlib import Path
 
+from zhili.dsl import model as ir
 from zhili.dsl.i18n import _
 from zhili.engine import __version__
 
@@ -269,16 +270,7 @@ def create(
                 )
             )
         base = lm.model
-        # the first indicator worth more than one point, in a dimension
-        ind = next(i for i in base.indicators if i.dimension and i.points > 1 and not i.is_bonus)
-        if ind.scoring.form == "tiers" and any(
-            t.points > ind.points - 1 for t in ind.scoring.tiers
-        ):
-            ind = next(
-                i
-                for i in base.indicators
-                if i.dimension and i.points > 1 and i.scoring.form in ("pass", "linear", "deduct")
-            )
+        ind = _indicator_to_override(base)
         source = EXTENDING.format(
             title=title,
             pkg=pkg,
@@ -340,6 +332,24 @@ def create(
     (target / pkg / "tests.gov").write_text(tests, encoding="utf-8")
     written.append(target / pkg / "tests.gov")
     return written
+
+
+def _indicator_to_override(base: ir.Model) -> ir.Indicator:
+    """The indicator the example override gives one point less: the first
+    worth more than one point, in a dimension, whose scoring stays valid."""
+    ind = next(i for i in base.indicators if i.dimension and i.points > 1 and not i.is_bonus)
+    if isinstance(ind.scoring, ir.Tiers) and any(
+        t.points > ind.points - 1 for t in ind.scoring.tiers
+    ):
+        # a tier would be worth more than the indicator
+        ind = next(
+            i
+            for i in base.indicators
+            if i.dimension
+            and i.points > 1
+            and isinstance(i.scoring, (ir.PassWhen, ir.Linear, ir.Deduct))
+        )
+    return ind
 
 
 def _fmt(x: float) -> str:

@@ -46,3 +46,17 @@ def test_result_column_names_are_spelled_in_one_module():
         if spelled.search(line)
     ]
     assert offenders == []
+
+
+def test_scoring_forms_round_trip_through_json():
+    # the `form` discriminator picks the class back: a model read from its JSON
+    # form is the model, with every scoring form of the built-in models
+    from zhili.dsl import model as ir
+    from zhili.engine.plugins import Registry
+
+    forms = set()
+    for loaded in Registry().models.values():
+        model = loaded.model
+        assert ir.Model.model_validate_json(model.model_dump_json()) == model
+        forms |= {type(i.scoring) for i in model.indicators}
+    assert forms >= {ir.PassWhen, ir.Linear, ir.Tiers, ir.Deduct}

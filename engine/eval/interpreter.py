@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from typing import Any
+from typing import Any, assert_never
 
 from zhili.dsl import model as ir
 from zhili.engine.functions import (
@@ -62,187 +62,144 @@ def is_missing(v: Any) -> bool:
 
 def compile_expr(e: ir.Expr, functions: dict[str, Function]) -> Fn:
     """Compile an expression to a closure `f(env) -> value | Missing`."""
-    k = e.kind
-    if k == "const":
-        value = e.value
-        return lambda env: value
-    if k == "ref":
-        name = e.name
-        return lambda env: env[name]
-    if k == "unary":
-        f = compile_expr(e.operand, functions)
-        if e.op == "not":
+    match e:
+        case ir.Const():
+            value = e.value
+            return lambda env: value
+        case ir.Ref():
+            name = e.name
+            return lambda env: env[name]
+        case ir.Unary():
+            return _compile_unary(e, functions)
+        case ir.Binary():
+            return _compile_binary(e, functions)
+        case ir.InList():
+            return _compile_in(e, functions)
+        case ir.Cond():
+            return _compile_if(e, functions)
+        case ir.Call():
+            return _compile_call(e, functions)
+        case _:
+            assert_never(e)
 
-            def f_not(env):
-                v = f(env)
-                return v if v.__class__ is Missing else not v
 
-            return f_not
+def _compile_unary(e: ir.Unary, functions) -> Fn:
+    f = compile_expr(e.operand, functions)
+    if e.op == "not":
 
-        def f_neg(env):
+        def f_not(env):
             v = f(env)
-            return v if v.__class__ is Missing else -v
+            return v if v.__class__ is Missing else not v
 
-        return f_neg
-    if k == "binary":
-        return _compile_binary(e, functions)
-    if k == "in":
-        f = compile_expr(e.operand, functions)
-        opts = [compile_expr(o, functions) for o in e.options]
-        negated = e.negated
+        return f_not
 
-        def f_in(env):
-            # Kleene: true if any option equals, else missing if any option
-            # is missing, else false (like an `or` of equalities)
-            v = f(env)
+    def f_neg(env):
+        v = f(env)
+        return v if v.__class__ is Missing else -v
+
+    return f_neg
+
+
+def _compile_in(e: ir.InList, functions) -> Fn:
+    f = compile_expr(e.operand, functions)
+    opts = [compile_expr(o, functions) for o in e.options]
+    negated = e.negated
+
+    def f_in(env):
+        # Kleene: true if any option equals, else missing if any option
+        # is missing, else false (like an `or` of equalities)
+        v = f(env)
+        if v.__class__ is Missing:
+            return v
+        missing = None
+        for o in opts:
+            ov = o(env)
+            if ov.__class__ is Missing:
+                missing = missing or ov
+            elif v == ov:
+                return not negated
+        return missing if missing is not None else negated
+
+    return f_in
+
+
+def _compile_if(e: ir.Cond, functions) -> Fn:
+    c = compile_expr(e.cond, functions)
+    a = compile_expr(e.then, functions)
+    b = compile_expr(e.orelse, functions)
+
+    def f_if(env):
+        cv = c(env)
+        if cv.__class__ is Missing:
+            return cv
+        return a(env) if cv else b(env)
+
+    return f_if
+
+
+def _nonzero_number(e: ir.Expr) -> bool:
+    """A constant number other than 0: a divisor that cannot be zero."""
+    return isinstance(e, ir.Const) and isinstance(e.value, (int, float)) and e.value != 0
+
+
+def _compile_call(e: ir.Call, functions) -> Fn:
+    fn = functions[e.func]
+    impl = fn.python
+    args = [compile_expr(a, functions) for a in e.args]
+    if e.func in ("ratio", "per_10k") and _nonzero_number(e.args[1]):
+        # constant divisor: reciprocal, like the vectorized backend
+        inv = 1.0 / e.args[1].value
+        scale = 10000 if e.func == "per_10k" else 1
+        a0 = args[0]
+
+        def f_div_call(env):
+            x = a0(env)
+            if x.__class__ is Missing:
+                return x
+            return (x * scale if scale != 1 else x) * inv
+
+        return f_div_call
+    if fn.signature.handles_missing:
+        return lambda env: impl(*[a(env) for a in args])
+    if len(args) == 2:
+        a0, a1 = args
+
+        def f_call2(env):
+            x = a0(env)
+            if x.__class__ is Missing:
+                return x
+            y = a1(env)
+            if y.__class__ is Missing:
+                return y
+            return impl(x, y)
+
+        return f_call2
+
+    def f_call(env):
+        vals = []
+        for a in args:
+            v = a(env)
             if v.__class__ is Missing:
                 return v
-            missing = None
-            for o in opts:
-                ov = o(env)
-                if ov.__class__ is Missing:
-                    missing = missing or ov
-                elif v == ov:
-                    return not negated
-            return missing if missing is not None else negated
+            vals.append(v)
+        return impl(*vals)
 
-        return f_in
-    if k == "if":
-        c = compile_expr(e.cond, functions)
-        a = compile_expr(e.then, functions)
-        b = compile_expr(e.orelse, functions)
-
-        def f_if(env):
-            cv = c(env)
-            if cv.__class__ is Missing:
-                return cv
-            return a(env) if cv else b(env)
-
-        return f_if
-    if k == "call":
-        fn = functions[e.func]
-        impl = fn.python
-        args = [compile_expr(a, functions) for a in e.args]
-        if (
-            e.func in ("ratio", "per_10k")
-            and e.args[1].kind == "const"
-            and isinstance(e.args[1].value, (int, float))
-            and e.args[1].value != 0
-        ):
-            # constant divisor: reciprocal, like the vectorized backend
-            inv = 1.0 / e.args[1].value
-            scale = 10000 if e.func == "per_10k" else 1
-            a0 = args[0]
-
-            def f_div_call(env):
-                x = a0(env)
-                if x.__class__ is Missing:
-                    return x
-                return (x * scale if scale != 1 else x) * inv
-
-            return f_div_call
-        if fn.signature.handles_missing:
-            return lambda env: impl(*[a(env) for a in args])
-        if len(args) == 2:
-            a0, a1 = args
-
-            def f_call2(env):
-                x = a0(env)
-                if x.__class__ is Missing:
-                    return x
-                y = a1(env)
-                if y.__class__ is Missing:
-                    return y
-                return impl(x, y)
-
-            return f_call2
-
-        def f_call(env):
-            vals = []
-            for a in args:
-                v = a(env)
-                if v.__class__ is Missing:
-                    return v
-                vals.append(v)
-            return impl(*vals)
-
-        return f_call
-    raise AssertionError(f"unknown expression kind {k}")
+    return f_call
 
 
 def _compile_binary(e: ir.Binary, functions) -> Fn:
     fa = compile_expr(e.left, functions)
     fb = compile_expr(e.right, functions)
-    op = e.op
-    if op == "and":
-
-        def f_and(env):
-            a = fa(env)
-            if a is False:
-                return False
-            b = fb(env)
-            if b is False:
-                return False
-            if a.__class__ is Missing:
-                return a
-            if b.__class__ is Missing:
-                return b
-            return True
-
-        return f_and
-    if op == "or":
-
-        def f_or(env):
-            a = fa(env)
-            if a is True:
-                return True
-            b = fb(env)
-            if b is True:
-                return True
-            if a.__class__ is Missing:
-                return a
-            if b.__class__ is Missing:
-                return b
-            return False
-
-        return f_or
-    if (
-        op == "/"
-        and e.right.kind == "const"
-        and isinstance(e.right.value, (int, float))
-        and e.right.value != 0
-    ):
-        # Division by a constant multiplies by its reciprocal, exactly as
-        # Polars does for a scalar divisor, so both backends agree to the bit.
-        inv = 1.0 / e.right.value
-
-        def f_div_const(env):
-            a = fa(env)
-            if a.__class__ is Missing:
-                return a
-            return a * inv
-
-        return f_div_const
-    if op == "/":
-
-        def f_div(env):
-            a = fa(env)
-            if a.__class__ is Missing:
-                return a
-            b = fb(env)
-            if b.__class__ is Missing:
-                return b
-            if b == 0:
-                return Missing(DIV_ZERO)
-            return a / b
-
-        return f_div
-    py = _CMP.get(op) or _ARITH[op]
+    if e.op in ("and", "or"):
+        return _compile_logic(e.op, fa, fb)
+    if e.op == "/":
+        return _compile_div(e, fa, fb)
+    py = _CMP.get(e.op) or _ARITH[e.op]
     left, right = e.left, e.right
     # Fast paths for the common `name OP constant` shape.
-    if right.kind == "const" and right.value is not None:
+    if isinstance(right, ir.Const) and right.value is not None:
         c = right.value
-        if left.kind == "ref":
+        if isinstance(left, ir.Ref):
             name = left.name
 
             def f_ref_const(env):
@@ -273,130 +230,213 @@ def _compile_binary(e: ir.Binary, functions) -> Fn:
     return f_bin
 
 
+def _compile_logic(op: str, fa: Fn, fb: Fn) -> Fn:
+    """`and` / `or` in three-valued (Kleene) logic: a decided side wins over
+    a missing one."""
+    if op == "and":
+
+        def f_and(env):
+            a = fa(env)
+            if a is False:
+                return False
+            b = fb(env)
+            if b is False:
+                return False
+            if a.__class__ is Missing:
+                return a
+            if b.__class__ is Missing:
+                return b
+            return True
+
+        return f_and
+
+    def f_or(env):
+        a = fa(env)
+        if a is True:
+            return True
+        b = fb(env)
+        if b is True:
+            return True
+        if a.__class__ is Missing:
+            return a
+        if b.__class__ is Missing:
+            return b
+        return False
+
+    return f_or
+
+
+def _compile_div(e: ir.Binary, fa: Fn, fb: Fn) -> Fn:
+    if _nonzero_number(e.right):
+        # Division by a constant multiplies by its reciprocal, exactly as
+        # Polars does for a scalar divisor, so both backends agree to the bit.
+        inv = 1.0 / e.right.value
+
+        def f_div_const(env):
+            a = fa(env)
+            if a.__class__ is Missing:
+                return a
+            return a * inv
+
+        return f_div_const
+
+    def f_div(env):
+        a = fa(env)
+        if a.__class__ is Missing:
+            return a
+        b = fb(env)
+        if b.__class__ is Missing:
+            return b
+        if b == 0:
+            return Missing(DIV_ZERO)
+        return a / b
+
+    return f_div
+
+
 # ---------------------------------------------------------------- scoring
 
 
-def _compile_scoring(
-    ind: ir.Indicator, functions
-) -> Callable[[Env], tuple[Any, float, ir.Outcome]]:
+Scorer = Callable[[Env], tuple[Any, float, ir.Outcome]]
+
+
+def _compile_scoring(ind: ir.Indicator, functions) -> Scorer:
     """A closure `env -> (value, points, outcome)` for one indicator."""
     s = ind.scoring
     full = ind.points
     f = compile_expr(s.value, functions)
-    form = s.form
+    match s:
+        case ir.PassWhen() | ir.BonusWhen():
 
-    if form in ("pass", "bonus_when"):
-
-        def score_pass(env):
-            v = f(env)
-            if v.__class__ is Missing:
-                return v, 0.0, MISSING
-            return (v, full, PASS) if v else (v, 0.0, FAIL)
-
-        return score_pass
-    if form == "linear":
-        flo = compile_expr(s.low, functions)
-        fhi = compile_expr(s.high, functions)
-        if s.low.kind == "const" and s.high.kind == "const" and s.low.value != s.high.value:
-            lo_c, inv_span = s.low.value, 1.0 / (s.high.value - s.low.value)
-
-            def score_const_linear(env):
+            def score_pass(env):
                 v = f(env)
                 if v.__class__ is Missing:
                     return v, 0.0, MISSING
-                t = (v - lo_c) * inv_span
-                if t >= 1.0 - EPS:
-                    return v, full, PASS
-                if t <= EPS:
-                    return v, 0.0, FAIL
-                return v, full * t, PARTIAL
+                return (v, full, PASS) if v else (v, 0.0, FAIL)
 
-            return score_const_linear
+            return score_pass
+        case ir.Linear():
+            return _linear_scorer(s, full, f, functions)
+        case ir.Tiers():
+            return _tiers_scorer(s, full, f, functions)
+        case ir.Deduct():
+            return _deduct_scorer(s, full, f)
+        case ir.BonusPer():
+            return _bonus_per_scorer(s, full, f)
+        case _:
+            assert_never(s)
 
-        def score_linear(env):
+
+def _linear_scorer(s: ir.Linear, full: float, f: Fn, functions) -> Scorer:
+    if isinstance(s.low, ir.Const) and isinstance(s.high, ir.Const) and s.low.value != s.high.value:
+        lo_c, inv_span = s.low.value, 1.0 / (s.high.value - s.low.value)
+
+        def score_const_linear(env):
             v = f(env)
             if v.__class__ is Missing:
                 return v, 0.0, MISSING
-            lo, hi = flo(env), fhi(env)
-            if lo.__class__ is Missing:
-                return lo, 0.0, MISSING
-            if hi.__class__ is Missing:
-                return hi, 0.0, MISSING
-            if hi == lo:
-                return Missing(DIV_ZERO), 0.0, MISSING
-            t = (v - lo) / (hi - lo)
+            t = (v - lo_c) * inv_span
             if t >= 1.0 - EPS:
                 return v, full, PASS
             if t <= EPS:
                 return v, 0.0, FAIL
             return v, full * t, PARTIAL
 
-        return score_linear
-    if form == "tiers":
-        tiers = [(_CMP[t.op], compile_expr(t.threshold, functions), t.points) for t in s.tiers]
-        else_points = s.else_points
-        if all(t.threshold.kind == "const" and t.threshold.value is not None for t in s.tiers):
-            const_tiers = [(_CMP[t.op], t.threshold.value, t.points) for t in s.tiers]
+        return score_const_linear
 
-            def score_const_tiers(env):
-                v = f(env)
-                if v.__class__ is Missing:
-                    return v, 0.0, MISSING
-                points = else_points
-                for cmp, th, p in const_tiers:
-                    if cmp(v, th):
-                        points = p
-                        break
-                if points >= full - EPS:
-                    return v, points, PASS
-                return v, points, FAIL if points <= EPS else PARTIAL
+    flo = compile_expr(s.low, functions)
+    fhi = compile_expr(s.high, functions)
 
-            return score_const_tiers
+    def score_linear(env):
+        v = f(env)
+        if v.__class__ is Missing:
+            return v, 0.0, MISSING
+        lo, hi = flo(env), fhi(env)
+        if lo.__class__ is Missing:
+            return lo, 0.0, MISSING
+        if hi.__class__ is Missing:
+            return hi, 0.0, MISSING
+        if hi == lo:
+            return Missing(DIV_ZERO), 0.0, MISSING
+        t = (v - lo) / (hi - lo)
+        if t >= 1.0 - EPS:
+            return v, full, PASS
+        if t <= EPS:
+            return v, 0.0, FAIL
+        return v, full * t, PARTIAL
 
-        def score_tiers(env):
+    return score_linear
+
+
+def _tiers_scorer(s: ir.Tiers, full: float, f: Fn, functions) -> Scorer:
+    else_points = s.else_points
+    if all(isinstance(t.threshold, ir.Const) and t.threshold.value is not None for t in s.tiers):
+        const_tiers = [(_CMP[t.op], t.threshold.value, t.points) for t in s.tiers]
+
+        def score_const_tiers(env):
             v = f(env)
             if v.__class__ is Missing:
                 return v, 0.0, MISSING
-            ths = [th(env) for _, th, _ in tiers]
-            for tv in ths:
-                if tv.__class__ is Missing:
-                    return tv, 0.0, MISSING
             points = else_points
-            for (cmp, _, p), tv in zip(tiers, ths, strict=True):
-                if cmp(v, tv):
+            for cmp, th, p in const_tiers:
+                if cmp(v, th):
                     points = p
                     break
-            return v, points, _outcome(points, full)
+            if points >= full - EPS:
+                return v, points, PASS
+            return v, points, FAIL if points <= EPS else PARTIAL
 
-        return score_tiers
-    if form == "deduct":
-        per = s.per
-        cap = s.cap if s.cap is not None else full
+        return score_const_tiers
 
-        def score_deduct(env):
-            n = f(env)
-            if n.__class__ is Missing:
-                return n, 0.0, MISSING
-            taken = min(per * max(n, 0), cap)
-            points = full - taken
-            if taken <= EPS:
-                return n, full, PASS
-            return n, points, FAIL if points <= EPS else PARTIAL
+    tiers = [(_CMP[t.op], compile_expr(t.threshold, functions), t.points) for t in s.tiers]
 
-        return score_deduct
-    if form == "bonus_per":
-        per = s.per
-        cap = s.cap if s.cap is not None else full
+    def score_tiers(env):
+        v = f(env)
+        if v.__class__ is Missing:
+            return v, 0.0, MISSING
+        ths = [th(env) for _, th, _ in tiers]
+        for tv in ths:
+            if tv.__class__ is Missing:
+                return tv, 0.0, MISSING
+        points = else_points
+        for (cmp, _, p), tv in zip(tiers, ths, strict=True):
+            if cmp(v, tv):
+                points = p
+                break
+        return v, points, _outcome(points, full)
 
-        def score_bonus(env):
-            n = f(env)
-            if n.__class__ is Missing:
-                return n, 0.0, MISSING
-            points = min(per * max(n, 0), cap)
-            return n, points, PASS if points > EPS else FAIL
+    return score_tiers
 
-        return score_bonus
-    raise AssertionError(form)
+
+def _deduct_scorer(s: ir.Deduct, full: float, f: Fn) -> Scorer:
+    per = s.per
+    cap = s.cap if s.cap is not None else full
+
+    def score_deduct(env):
+        n = f(env)
+        if n.__class__ is Missing:
+            return n, 0.0, MISSING
+        taken = min(per * max(n, 0), cap)
+        points = full - taken
+        if taken <= EPS:
+            return n, full, PASS
+        return n, points, FAIL if points <= EPS else PARTIAL
+
+    return score_deduct
+
+
+def _bonus_per_scorer(s: ir.BonusPer, full: float, f: Fn) -> Scorer:
+    per = s.per
+    cap = s.cap if s.cap is not None else full
+
+    def score_bonus(env):
+        n = f(env)
+        if n.__class__ is Missing:
+            return n, 0.0, MISSING
+        points = min(per * max(n, 0), cap)
+        return n, points, PASS if points > EPS else FAIL
+
+    return score_bonus
 
 
 def _outcome(points: float, full: float) -> ir.Outcome:

@@ -19,7 +19,7 @@ Column names in the evaluated frame:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, assert_never
 
 import polars as pl
 
@@ -67,6 +67,11 @@ def _lit(value: Any, type_name: str) -> pl.Expr:
     return pl.lit(value, dtype=dtype)
 
 
+def _code(outcome: int) -> pl.Expr:
+    """An outcome code (`Outcome.code`) as a literal of the outcome columns' type."""
+    return pl.lit(outcome, pl.UInt8)
+
+
 def _null_if_any(args: list[pl.Expr], result: pl.Expr) -> pl.Expr:
     """Strict functions: missing when any argument is missing (the
     interpreter returns the first missing argument)."""
@@ -108,6 +113,23 @@ POLARS_FUNCTIONS: dict[str, Callable[..., pl.Expr]] = {
 }
 
 
+# `and`/`or` are Polars' Kleene `&`/`|`, as in the interpreter
+_BINARY: dict[str, Callable[[pl.Expr, pl.Expr], pl.Expr]] = {
+    "and": lambda a, b: a & b,
+    "or": lambda a, b: a | b,
+    "/": _div,
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
+
+
 class VectorModel:
     """A model compiled to Polars expressions."""
 
@@ -133,7 +155,7 @@ class VectorModel:
                     if (
                         node.func == "round"
                         and len(node.args) == 2
-                        and node.args[1].kind != "const"
+                        and not isinstance(node.args[1], ir.Const)
                     ):
                         raise VectorUnsupported("round() with a computed number of digits")
 
@@ -142,14 +164,7 @@ class VectorModel:
         for d in m.lets:
             yield d.expr
         for ind in m.indicators:
-            s = ind.scoring
-            yield s.value
-            for x in (s.low, s.high):
-                if x is not None:
-                    yield x
-            for t in s.tiers:
-                if t.threshold is not None:
-                    yield t.threshold
+            yield from ind.scoring.exprs()
         for v in m.vetoes:
             yield v.condition
         for g in m.grades:
@@ -158,69 +173,56 @@ class VectorModel:
 
     # ------------------------------------------------------------ expressions
     def expr(self, e: ir.Expr, results: dict[str, pl.Expr] | None = None) -> pl.Expr:
-        k = e.kind
-        if k == "const":
-            return _lit(e.value, e.type)
-        if k == "ref":
-            if e.scope == "input":
-                return pl.col(input_col(e.name))
-            if e.scope == "let":
-                return pl.col(columns.let_col(e.name))
-            return results[e.name]
-        if k == "unary":
-            x = self.expr(e.operand, results)
-            return ~x if e.op == "not" else -x
-        if k == "binary":
-            a = self.expr(e.left, results)
-            b = self.expr(e.right, results)
-            op = e.op
-            if op == "and":
-                return a & b
-            if op == "or":
-                return a | b
-            if op == "/":
-                return _div(a, b)
-            return {
-                "+": lambda: a + b,
-                "-": lambda: a - b,
-                "*": lambda: a * b,
-                "==": lambda: a == b,
-                "!=": lambda: a != b,
-                "<": lambda: a < b,
-                "<=": lambda: a <= b,
-                ">": lambda: a > b,
-                ">=": lambda: a >= b,
-            }[op]()
-        if k == "in":
-            x = self.expr(e.operand, results)
-            eqs = [x == self.expr(o, results) for o in e.options]
-            if not eqs:  # `x in []`: false, but missing when x is (as in the interpreter)
-                hit = pl.when(x.is_null()).then(None).otherwise(pl.lit(False))
-            else:
-                hit = pl.any_horizontal(eqs)
-            # any_horizontal is Kleene: true if any true, null if none true but some null
-            return ~hit if e.negated else hit
-        if k == "if":
-            c = self.expr(e.cond, results)
-            a = self.expr(e.then, results)
-            b = self.expr(e.orelse, results)
-            return pl.when(c.is_null()).then(None).when(c).then(a).otherwise(b)
-        if k == "call":
-            args = [self.expr(a, results) for a in e.args]
-            fn = self.functions.get(e.func)
-            if fn is not None and fn.polars is not None:
-                impl = fn.polars
-            else:
-                impl = POLARS_FUNCTIONS[e.func]
-            if e.func == "round" and len(e.args) == 2:
-                result = impl(args[0], int(e.args[1].value))
-                args = args[:1]
-            else:
-                result = impl(*args)
-            if fn is not None and fn.signature.handles_missing:
-                return result
-            return _null_if_any(args, result)
-        raise AssertionError(k)
+        """The Polars expression of a model expression; `results` maps the
+        names grade conditions may use to their expressions."""
+        match e:
+            case ir.Const():
+                return _lit(e.value, e.type)
+            case ir.Ref():
+                if e.scope == "input":
+                    return pl.col(input_col(e.name))
+                if e.scope == "let":
+                    return pl.col(columns.let_col(e.name))
+                return results[e.name]
+            case ir.Unary():
+                x = self.expr(e.operand, results)
+                return ~x if e.op == "not" else -x
+            case ir.Binary():
+                return _BINARY[e.op](self.expr(e.left, results), self.expr(e.right, results))
+            case ir.InList():
+                x = self.expr(e.operand, results)
+                eqs = [x == self.expr(o, results) for o in e.options]
+                if not eqs:  # `x in []`: false, but missing when x is (as in the interpreter)
+                    hit = pl.when(x.is_null()).then(None).otherwise(pl.lit(False))
+                else:
+                    hit = pl.any_horizontal(eqs)
+                # any_horizontal is Kleene: true if any true, null if none true but some null
+                return ~hit if e.negated else hit
+            case ir.Cond():
+                c = self.expr(e.cond, results)
+                a = self.expr(e.then, results)
+                b = self.expr(e.orelse, results)
+                return pl.when(c.is_null()).then(None).when(c).then(a).otherwise(b)
+            case ir.Call():
+                return self._call(e, results)
+            case _:
+                assert_never(e)
+
+    def _call(self, e: ir.Call, results: dict[str, pl.Expr] | None) -> pl.Expr:
+        args = [self.expr(a, results) for a in e.args]
+        fn = self.functions.get(e.func)
+        if fn is not None and fn.polars is not None:
+            impl = fn.polars
+        else:
+            impl = POLARS_FUNCTIONS[e.func]
+        if e.func == "round" and len(e.args) == 2:
+            result = impl(args[0], int(e.args[1].value))
+            args = args[:1]
+        else:
+            result = impl(*args)
+        if fn is not None and fn.signature.handles_missing:
+            return result
+        return _null_if_any(args, result)
 
     # ------------------------------------------------------------ scoring
     def scoring(self, ind: ir.Indicator) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
@@ -232,102 +234,102 @@ class VectorModel:
         full = float(ind.points)
         v = self.expr(s.value)
         missing = v.is_null()
-        lit_missing = pl.lit(MISSING, pl.UInt8)
-
-        def code(c: int) -> pl.Expr:
-            return pl.lit(c, pl.UInt8)
-
-        if s.form in ("pass", "bonus_when"):
-            points = pl.when(v).then(full).otherwise(0.0)
-            outcome = (
-                pl.when(missing).then(lit_missing).when(v).then(code(PASS)).otherwise(code(FAIL))
-            )
-            return v, points, missing, outcome
-        if s.form == "linear":
-            lo = self.expr(s.low)
-            hi = self.expr(s.high)
-            const = s.low.kind == "const" and s.high.kind == "const" and s.low.value != s.high.value
-            if const:
-                t = (v - lo) / pl.lit(float(s.high.value - s.low.value))  # scalar: reciprocal
-            else:
-                missing = missing | lo.is_null() | hi.is_null() | (hi == lo)
-                t = (v - lo) / (hi - lo)
-            points = pl.when(t >= 1.0 - EPS).then(full).when(t <= EPS).then(0.0).otherwise(full * t)
-            points = (
-                points.fill_null(0.0) if const else pl.when(missing).then(0.0).otherwise(points)
-            )
-            outcome = (
-                pl.when(missing)
-                .then(lit_missing)
-                .when(t >= 1.0 - EPS)
-                .then(code(PASS))
-                .when(t <= EPS)
-                .then(code(FAIL))
-                .otherwise(code(PARTIAL))
-            )
-            # a missing bound (or lo == hi) makes the indicator missing: its
-            # value is missing too, as in the interpreter (which reports why)
-            value = v if const else pl.when(missing).then(None).otherwise(v)
-            return value, points, missing, outcome
-        if s.form == "tiers":
-            thresholds = [self.expr(t.threshold) for t in s.tiers]
-            for t, th in zip(s.tiers, thresholds, strict=True):
-                if t.threshold.kind != "const":
-                    missing = missing | th.is_null()
-            chain = pl.when(missing).then(0.0)
-            ops = {
-                ">=": "__ge__",
-                ">": "__gt__",
-                "<=": "__le__",
-                "<": "__lt__",
-                "==": "__eq__",
-                "!=": "__ne__",
-            }
-            for t, th in zip(s.tiers, thresholds, strict=True):
-                chain = chain.when(getattr(v, ops[t.op])(th)).then(float(t.points))
-            points = chain.otherwise(float(s.else_points))
-            outcome = self._outcome_from_points(points, missing, full)
-            # a missing threshold makes the value missing (as in the interpreter)
-            value = (
-                v
-                if all(t.threshold.kind == "const" for t in s.tiers)
-                else (pl.when(missing).then(None).otherwise(v))
-            )
-            return value, points, missing, outcome
-        if s.form == "deduct":
-            cap = float(s.cap if s.cap is not None else full)
-            taken = (v.clip(lower_bound=0) * s.per).clip(upper_bound=cap)
-            if s.per > EPS and cap > EPS and ind.id in self._whole_counts():
-                # a whole count: `taken` is 0 or at least min(per, cap) > EPS,
-                # so the `taken <= EPS` snap to full points changes nothing
-                points = (full - taken).fill_null(0.0)
-            else:
-                points = (
-                    pl.when(taken <= EPS).then(full).when(missing).then(0.0).otherwise(full - taken)
+        match s:
+            case ir.PassWhen() | ir.BonusWhen():
+                points = pl.when(v).then(full).otherwise(0.0)
+                outcome = (
+                    pl.when(missing)
+                    .then(_code(MISSING))
+                    .when(v)
+                    .then(_code(PASS))
+                    .otherwise(_code(FAIL))
                 )
-            outcome = (
-                pl.when(missing)
-                .then(lit_missing)
-                .when(taken <= EPS)
-                .then(code(PASS))
-                .when(full - taken <= EPS)
-                .then(code(FAIL))
-                .otherwise(code(PARTIAL))
+                return v, points, missing, outcome
+            case ir.Linear():
+                return self._linear(s, full, v, missing)
+            case ir.Tiers():
+                return self._tiers(s, full, v, missing)
+            case ir.Deduct():
+                return self._deduct(ind, s, full, v, missing)
+            case ir.BonusPer():
+                cap = float(s.cap if s.cap is not None else full)
+                earned = (v.clip(lower_bound=0) * s.per).clip(upper_bound=cap)
+                points = earned.fill_null(0.0)
+                outcome = (
+                    pl.when(missing)
+                    .then(_code(MISSING))
+                    .when(earned > EPS)
+                    .then(_code(PASS))
+                    .otherwise(_code(FAIL))
+                )
+                return v, points, missing, outcome
+            case _:
+                assert_never(s)
+
+    def _linear(self, s: ir.Linear, full: float, v: pl.Expr, missing: pl.Expr):
+        lo = self.expr(s.low)
+        hi = self.expr(s.high)
+        const = _const_linear(s)
+        if const:
+            t = (v - lo) / pl.lit(float(s.high.value - s.low.value))  # scalar: reciprocal
+        else:
+            missing = missing | lo.is_null() | hi.is_null() | (hi == lo)
+            t = (v - lo) / (hi - lo)
+        points = pl.when(t >= 1.0 - EPS).then(full).when(t <= EPS).then(0.0).otherwise(full * t)
+        points = points.fill_null(0.0) if const else pl.when(missing).then(0.0).otherwise(points)
+        outcome = (
+            pl.when(missing)
+            .then(_code(MISSING))
+            .when(t >= 1.0 - EPS)
+            .then(_code(PASS))
+            .when(t <= EPS)
+            .then(_code(FAIL))
+            .otherwise(_code(PARTIAL))
+        )
+        # a missing bound (or lo == hi) makes the indicator missing: its
+        # value is missing too, as in the interpreter (which reports why)
+        value = v if const else pl.when(missing).then(None).otherwise(v)
+        return value, points, missing, outcome
+
+    def _tiers(self, s: ir.Tiers, full: float, v: pl.Expr, missing: pl.Expr):
+        thresholds = [self.expr(t.threshold) for t in s.tiers]
+        for t, th in zip(s.tiers, thresholds, strict=True):
+            if not isinstance(t.threshold, ir.Const):
+                missing = missing | th.is_null()
+        chain = pl.when(missing).then(0.0)
+        for t, th in zip(s.tiers, thresholds, strict=True):
+            chain = chain.when(_BINARY[t.op](v, th)).then(float(t.points))
+        points = chain.otherwise(float(s.else_points))
+        outcome = self._outcome_from_points(points, missing, full)
+        # a missing threshold makes the value missing (as in the interpreter)
+        value = (
+            v
+            if all(isinstance(t.threshold, ir.Const) for t in s.tiers)
+            else (pl.when(missing).then(None).otherwise(v))
+        )
+        return value, points, missing, outcome
+
+    def _deduct(self, ind: ir.Indicator, s: ir.Deduct, full: float, v: pl.Expr, missing: pl.Expr):
+        cap = float(s.cap if s.cap is not None else full)
+        taken = (v.clip(lower_bound=0) * s.per).clip(upper_bound=cap)
+        if s.per > EPS and cap > EPS and ind.id in self._whole_counts():
+            # a whole count: `taken` is 0 or at least min(per, cap) > EPS,
+            # so the `taken <= EPS` snap to full points changes nothing
+            points = (full - taken).fill_null(0.0)
+        else:
+            points = (
+                pl.when(taken <= EPS).then(full).when(missing).then(0.0).otherwise(full - taken)
             )
-            return v, points, missing, outcome
-        if s.form == "bonus_per":
-            cap = float(s.cap if s.cap is not None else full)
-            earned = (v.clip(lower_bound=0) * s.per).clip(upper_bound=cap)
-            points = earned.fill_null(0.0)
-            outcome = (
-                pl.when(missing)
-                .then(lit_missing)
-                .when(earned > EPS)
-                .then(code(PASS))
-                .otherwise(code(FAIL))
-            )
-            return v, points, missing, outcome
-        raise AssertionError(s.form)
+        outcome = (
+            pl.when(missing)
+            .then(_code(MISSING))
+            .when(taken <= EPS)
+            .then(_code(PASS))
+            .when(full - taken <= EPS)
+            .then(_code(FAIL))
+            .otherwise(_code(PARTIAL))
+        )
+        return v, points, missing, outcome
 
     def _whole_counts(self) -> set[str]:
         """The `deduct` indicators whose count Polars types as an integer
@@ -337,7 +339,7 @@ class VectorModel:
             counts = {
                 ind.id: self.expr(ind.scoring.value)
                 for ind in self.model.indicators
-                if ind.scoring.form == "deduct"
+                if isinstance(ind.scoring, ir.Deduct)
             }
             self._whole = set()
             if counts:
@@ -355,12 +357,12 @@ class VectorModel:
     def _outcome_from_points(points: pl.Expr, missing: pl.Expr, full: float) -> pl.Expr:
         return (
             pl.when(missing)
-            .then(pl.lit(MISSING, pl.UInt8))
+            .then(_code(MISSING))
             .when(points >= full - EPS)
-            .then(pl.lit(PASS, pl.UInt8))
+            .then(_code(PASS))
             .when(points <= EPS)
-            .then(pl.lit(FAIL, pl.UInt8))
-            .otherwise(pl.lit(PARTIAL, pl.UInt8))
+            .then(_code(FAIL))
+            .otherwise(_code(PARTIAL))
         )
 
     # ------------------------------------------------------------ plan
@@ -473,44 +475,51 @@ class VectorModel:
         atoms = self._null_atoms(s.value)
         if atoms is None:
             return None
-        if s.form == "linear":
-            const = s.low.kind == "const" and s.high.kind == "const" and s.low.value != s.high.value
-            return atoms if const else None
-        if s.form == "tiers":
-            for t in s.tiers:
-                if t.threshold.kind != "const":
-                    more = self._null_atoms(t.threshold)
-                    if more is None:
-                        return None
-                    atoms |= more
-        return atoms
+        match s:
+            case ir.Linear():
+                return atoms if _const_linear(s) else None
+            case ir.Tiers():
+                for t in s.tiers:
+                    if not isinstance(t.threshold, ir.Const):
+                        more = self._null_atoms(t.threshold)
+                        if more is None:
+                            return None
+                        atoms |= more
+                return atoms
+            case ir.PassWhen() | ir.BonusWhen() | ir.Deduct() | ir.BonusPer():
+                return atoms
+            case _:
+                assert_never(s)
 
     def _null_atoms(self, e: ir.Expr) -> frozenset[str] | None:
         """The columns (inputs, definitions) such that the compiled `e` is null
         exactly when one of them is; None when that is not so simple (`and`
         and `or` are three-valued, a division by zero is missing, functions
         may handle missing arguments)."""
-        k = e.kind
-        if k == "const":
-            return frozenset() if e.value is not None else None
-        if k == "ref":
-            if e.scope == "input":
-                return frozenset([input_col(e.name)])
-            if e.scope == "let":
-                return frozenset([columns.let_col(e.name)])
-            return None
-        if k == "unary":
-            return self._null_atoms(e.operand)
-        if k == "binary":
-            if e.op in ("and", "or", "/"):
+        match e:
+            case ir.Const():
+                return frozenset() if e.value is not None else None
+            case ir.Ref():
+                if e.scope == "input":
+                    return frozenset([input_col(e.name)])
+                if e.scope == "let":
+                    return frozenset([columns.let_col(e.name)])
                 return None
-            left, right = self._null_atoms(e.left), self._null_atoms(e.right)
-            return None if left is None or right is None else left | right
-        if k == "in":
-            if all(o.kind == "const" and o.value is not None for o in e.options):
+            case ir.Unary():
                 return self._null_atoms(e.operand)
-            return None
-        return None
+            case ir.Binary():
+                if e.op in ("and", "or", "/"):
+                    return None
+                left, right = self._null_atoms(e.left), self._null_atoms(e.right)
+                return None if left is None or right is None else left | right
+            case ir.InList():
+                if all(isinstance(o, ir.Const) and o.value is not None for o in e.options):
+                    return self._null_atoms(e.operand)
+                return None
+            case ir.Cond() | ir.Call():
+                return None
+            case _:
+                assert_never(e)
 
     def _let_stages(self) -> list[list[pl.Expr]]:
         """The definitions, in dependency layers."""
@@ -670,6 +679,13 @@ class VectorModel:
             cols += columns.indicator_detail(ind.id for ind in m.indicators)
             cols += [columns.veto_col(v.id) for v in m.vetoes]
         return cols
+
+
+def _const_linear(s: ir.Linear) -> bool:
+    """Constant, distinct bounds: the span is a scalar and never zero."""
+    return (
+        isinstance(s.low, ir.Const) and isinstance(s.high, ir.Const) and s.low.value != s.high.value
+    )
 
 
 def _ordered_sum(terms: list[pl.Expr]) -> pl.Expr:

@@ -319,14 +319,14 @@ def _threshold(ind: ir.Indicator) -> tuple[float | None, str]:
     """The value at which the indicator earns full points, and whether more
     (">") or less ("<") is better, when the model says so plainly."""
     s = ind.scoring
-    if s.form == "linear" and s.high is not None and s.high.kind == "const":
-        lo = s.low.value if s.low is not None and s.low.kind == "const" else None
+    if isinstance(s, ir.Linear) and isinstance(s.high, ir.Const):
+        lo = s.low.value if isinstance(s.low, ir.Const) else None
         hi = s.high.value
         if isinstance(hi, (int, float)) and not isinstance(hi, bool):
             return float(hi), ">" if lo is None or hi >= lo else "<"
-    if s.form == "tiers" and s.tiers:
+    if isinstance(s, ir.Tiers) and s.tiers:
         top = max(s.tiers, key=lambda t: t.points)
-        if top.threshold is not None and top.threshold.kind == "const":
+        if isinstance(top.threshold, ir.Const):
             v = top.threshold.value
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 return float(v), ">" if top.op in (">=", ">") else "<"
@@ -335,16 +335,16 @@ def _threshold(ind: ir.Indicator) -> tuple[float | None, str]:
 
 def _full_when(ind: ir.Indicator) -> str:
     s = ind.scoring
-    if s.form in ("pass", "bonus_when"):
-        return s.value.text
-    if s.form == "linear":
-        return f"{s.value.text} → {s.high.text if s.high is not None else ''}"
-    if s.form == "tiers" and s.tiers:
-        top = max(s.tiers, key=lambda t: t.points)
-        if top.threshold is not None:
-            return f"{s.value.text} {top.op} {top.threshold.text}"
-    if s.form == "deduct":
-        return f"{s.value.text} == 0"
+    match s:
+        case ir.Linear():
+            return f"{s.value.text} → {s.high.text}"
+        case ir.Tiers() if s.tiers:
+            top = max(s.tiers, key=lambda t: t.points)
+            if top.threshold is not None:
+                return f"{s.value.text} {top.op} {top.threshold.text}"
+        case ir.Deduct():
+            return f"{s.value.text} == 0"
+    # pass, bonus: the condition (or the count) itself
     return s.value.text
 
 

@@ -40,13 +40,7 @@ def _refs(expr: ir.Expr, lets: dict[str, ir.Definition], out: set[str]) -> None:
 
 
 def _scoring_exprs(ind: ir.Indicator) -> list[ir.Expr]:
-    s = ind.scoring
-    exprs = [s.value]
-    for e in (s.low, s.high):
-        if e is not None:
-            exprs.append(e)
-    exprs.extend(t.threshold for t in s.tiers if t.threshold is not None)
-    return exprs
+    return ind.scoring.exprs()
 
 
 def _inputs_of(exprs: list[ir.Expr], model: ir.Model) -> set[str]:
