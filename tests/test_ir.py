@@ -60,3 +60,13 @@ def test_scoring_forms_round_trip_through_json():
         assert ir.Model.model_validate_json(model.model_dump_json()) == model
         forms |= {type(i.scoring) for i in model.indicators}
     assert forms >= {ir.PassWhen, ir.Linear, ir.Tiers, ir.Deduct}
+
+
+def test_every_builtin_is_declared_once_with_both_implementations():
+    from zhili.dsl.functions import BUILTINS
+    from zhili.engine.functions import BUILTIN_FUNCTIONS
+
+    assert list(BUILTIN_FUNCTIONS) == list(BUILTINS)
+    for name, fn in BUILTIN_FUNCTIONS.items():
+        assert fn.signature is BUILTINS[name]
+        assert fn.doc and callable(fn.python) and callable(fn.polars), name

@@ -26,7 +26,7 @@ import polars as pl
 from zhili.dsl import model as ir
 from zhili.engine.eval import columns
 from zhili.engine.eval.columns import input_col  # noqa: F401 - re-exported
-from zhili.engine.functions import BUILTIN_FUNCTIONS, Function
+from zhili.engine.functions import BUILTIN_FUNCTIONS, Function, polars_div
 
 EPS = 1e-9
 OUTCOMES = [o.value for o in ir.Outcome]  # index = `Outcome.code`
@@ -79,45 +79,11 @@ def _null_if_any(args: list[pl.Expr], result: pl.Expr) -> pl.Expr:
     return pl.when(cond).then(None).otherwise(result)
 
 
-def _div(a: pl.Expr, b: pl.Expr) -> pl.Expr:
-    return pl.when(b == 0).then(None).otherwise(a / b)
-
-
-def _round_half_away(x: pl.Expr, digits: pl.Expr | int = 0) -> pl.Expr:
-    if isinstance(digits, int):
-        return x.round(digits, mode="half_away_from_zero")
-    raise VectorUnsupported("round() with a computed number of digits")
-
-
-def _count_true(conditions) -> pl.Expr:
-    """How many conditions are true (missing ones count 0), as Int64.
-    `when(c).then(1).otherwise(0)` is several times faster than casting a
-    boolean to an integer."""
-    one, zero = pl.lit(1, pl.Int64), pl.lit(0, pl.Int64)
-    return pl.sum_horizontal([pl.when(c).then(one).otherwise(zero) for c in conditions])
-
-
-POLARS_FUNCTIONS: dict[str, Callable[..., pl.Expr]] = {
-    "ratio": lambda a, b: _div(a, b),
-    "per_10k": lambda c, p: _div(c * 10000, p),
-    "min": lambda *xs: pl.min_horizontal(xs),
-    "max": lambda *xs: pl.max_horizontal(xs),
-    "clamp": lambda x, lo, hi: pl.min_horizontal(pl.max_horizontal(x, lo), hi),
-    "abs": lambda x: x.abs(),
-    "round": _round_half_away,
-    "coalesce": lambda *xs: pl.coalesce(xs),
-    "default": lambda *xs: pl.coalesce(xs),
-    "between": lambda x, lo, hi: (lo <= x) & (x <= hi),
-    "count": lambda *cs: _count_true(cs),
-    "is_missing": lambda x: x.is_null(),
-}
-
-
 # `and`/`or` are Polars' Kleene `&`/`|`, as in the interpreter
 _BINARY: dict[str, Callable[[pl.Expr, pl.Expr], pl.Expr]] = {
     "and": lambda a, b: a & b,
     "or": lambda a, b: a | b,
-    "/": _div,
+    "/": polars_div,
     "+": lambda a, b: a + b,
     "-": lambda a, b: a - b,
     "*": lambda a, b: a * b,
@@ -148,7 +114,7 @@ class VectorModel:
             for node in ir.walk(e):
                 if isinstance(node, ir.Call):
                     fn = self.functions.get(node.func)
-                    if node.func not in POLARS_FUNCTIONS and (fn is None or fn.polars is None):
+                    if fn is None or fn.polars is None:
                         raise VectorUnsupported(
                             f"function `{node.func}` has no vectorized implementation"
                         )
@@ -210,17 +176,14 @@ class VectorModel:
 
     def _call(self, e: ir.Call, results: dict[str, pl.Expr] | None) -> pl.Expr:
         args = [self.expr(a, results) for a in e.args]
-        fn = self.functions.get(e.func)
-        if fn is not None and fn.polars is not None:
-            impl = fn.polars
-        else:
-            impl = POLARS_FUNCTIONS[e.func]
+        fn = self.functions[e.func]  # `_check_functions`: each has a Polars implementation
         if e.func == "round" and len(e.args) == 2:
-            result = impl(args[0], int(e.args[1].value))
+            # the number of digits is a constant (checked): Polars wants an int
+            result = fn.polars(args[0], int(e.args[1].value))
             args = args[:1]
         else:
-            result = impl(*args)
-        if fn is not None and fn.signature.handles_missing:
+            result = fn.polars(*args)
+        if fn.signature.handles_missing:
             return result
         return _null_if_any(args, result)
 
@@ -566,7 +529,7 @@ class VectorModel:
         model = self.model
         results: dict[str, pl.Expr] = {
             "total": pl.col(columns.TOTAL),
-            "share": _div(pl.col(columns.TOTAL), pl.lit(float(model.total)))
+            "share": polars_div(pl.col(columns.TOTAL), pl.lit(float(model.total)))
             if model.total
             else pl.lit(None, pl.Float64),  # typed: `-share` must still work
             "vetoed": pl.any_horizontal(
