@@ -20,13 +20,7 @@ from zhili.dsl.diagnostics import Diagnostic, sort_and_cap
 from zhili.dsl.functions import BUILTINS, NUMERIC, Signature
 from zhili.dsl.i18n import _
 
-RESULT_NAMES = {
-    "total": "number",
-    "share": "percent",
-    "min_dimension": "percent",
-    "vetoed": "bool",
-    "missing_count": "int",
-}
+RESULT_NAMES = ir.RESULT_NAMES
 
 _TYPE_WORDS = {
     "int": "a count",
@@ -563,7 +557,7 @@ class _Checker:
                 if scope != "grade":
                     self.err(m.not_here(e.span, name, _(kind)))
                     return ir.Const(value=None, type="any", text=text, span=span), ERR
-                t = {"dimension": "percent", "indicator": "number", "veto": "bool"}[kind]
+                t = ir.ITEM_RESULT_TYPES[kind]
                 return ir.Ref(name=name, scope="result", type=t, text=text, span=span), _T(t)
         if name in RESULT_NAMES:
             if scope != "grade":

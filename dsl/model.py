@@ -18,6 +18,22 @@ from zhili.dsl.i18n import N_, _
 TypeName = Literal["int", "number", "percent", "bool", "text", "date", "enum", "any"]
 Policy = Literal["zero", "skip"]
 
+# The names a grade condition may use besides the model's own dimensions
+# (their shares, percent), indicators (their points) and vetoes (triggered),
+# with their types: the checker types them, the evaluation plan provides them.
+RESULT_NAMES: dict[str, TypeName] = {
+    "total": "number",
+    "share": "percent",
+    "min_dimension": "percent",
+    "vetoed": "bool",
+    "missing_count": "int",
+}
+ITEM_RESULT_TYPES: dict[str, TypeName] = {
+    "dimension": "percent",
+    "indicator": "number",
+    "veto": "bool",
+}
+
 
 class Outcome(StrEnum):
     """An indicator's outcome. The string is the stable JSON and table form;

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any, assert_never
 
 from zhili.dsl import model as ir
+from zhili.engine.eval.plan import EPS, Group, Plan, outcome_of_points
 from zhili.engine.functions import (
     BUILTIN_FUNCTIONS,
     DIV_ZERO,
@@ -40,7 +41,6 @@ PASS, PARTIAL, FAIL, MISSING = (
     ir.Outcome.FAIL,
     ir.Outcome.MISSING,
 )
-EPS = 1e-9
 
 _CMP = {
     "==": operator.eq,
@@ -403,7 +403,7 @@ def _tiers_scorer(s: ir.Tiers, full: float, f: Fn, functions) -> Scorer:
             if cmp(v, tv):
                 points = p
                 break
-        return v, points, _outcome(points, full)
+        return v, points, outcome_of_points(points, full)
 
     return score_tiers
 
@@ -437,14 +437,6 @@ def _bonus_per_scorer(s: ir.BonusPer, full: float, f: Fn) -> Scorer:
         return n, points, PASS if points > EPS else FAIL
 
     return score_bonus
-
-
-def _outcome(points: float, full: float) -> ir.Outcome:
-    if points >= full - EPS:
-        return PASS
-    if points <= EPS:
-        return FAIL
-    return PARTIAL
 
 
 # ---------------------------------------------------------------- model
@@ -493,62 +485,32 @@ class RawResult:
 class CompiledModel:
     """A model compiled for the reference interpreter."""
 
-    def __init__(self, model: ir.Model, functions: dict[str, Function] | None = None):
+    def __init__(
+        self,
+        model: ir.Model,
+        functions: dict[str, Function] | None = None,
+        plan: Plan | None = None,
+    ):
         functions = functions or BUILTIN_FUNCTIONS
         self.model = model
+        self.plan = plan or Plan(model)
         self._memo: dict[int, Fn] = {}
         self.functions = functions
         self.input_ids = [f.id for f in model.inputs]
         self.lets = [(d.id, compile_expr(d.expr, functions)) for d in model.lets]
         self.scorers = [_compile_scoring(i, functions) for i in model.indicators]
-        self.skip = [i.missing == "skip" for i in model.indicators]
-        self.bonus = [i.is_bonus for i in model.indicators]
-        self.max_points = [0.0 if i.is_bonus else i.points for i in model.indicators]
         self.veto_fns = [compile_expr(v.condition, functions) for v in model.vetoes]
         self.grade_fns = [
             (g.name, compile_expr(g.condition, functions) if g.condition is not None else None)
             for g in model.grades
         ]
-        grade_pos = {g.name: i for i, g in enumerate(model.grades)}
-        self.grade_pos = grade_pos
-        # veto effects as indices: caps → worst allowed index floor; blocks → excluded index
-        self.veto_effects = [
-            (v.effect, grade_pos.get(v.grade, len(model.grades) - 1)) for v in model.vetoes
-        ]
-        ind_index = {ind.id: i for i, ind in enumerate(model.indicators)}
-        dim_index = {d.id: i for i, d in enumerate(model.dimensions)}
-        self.ind_index = ind_index
-        self.dim_index = dim_index
-        # children of each dimension as (is_dim, index) in post-order evaluation
-        self.dim_children = [
-            [
-                (
-                    c.kind == "dimension",
-                    dim_index[c.id] if c.kind == "dimension" else ind_index[c.id],
-                )
-                for c in d.children
-                if c.kind != "veto"
-            ]
-            for d in model.dimensions
-        ]
-        self.dim_skip = [d.missing == "skip" for d in model.dimensions]
-        self.dim_points = [d.points for d in model.dimensions]
-        self.top_children = [
-            (c.kind == "dimension", dim_index[c.id] if c.kind == "dimension" else ind_index[c.id])
-            for c in model.top
-            if c.kind != "veto"
-        ]
-        self.top_dims = [dim_index[c.id] for c in model.top if c.kind == "dimension"]
-        self.dim_specs = [self._spec(ch) for ch in self.dim_children]
-        self.top_spec = self._spec(self.top_children)
-        self.model_skip = model.missing == "skip"
-        self.uses_results = {
-            node.name
-            for g in model.grades
-            if g.condition is not None
-            for node in ir.walk(g.condition)
-            if isinstance(node, ir.Ref) and node.scope == "result"
-        }
+        self.ind_index = self.plan.ind_index
+        self.dim_index = self.plan.dim_index
+        need = self.plan.grade_results
+        # grading needs the dimension shares only when a condition reads one
+        self._grade_needs_dims = "min_dimension" in need or any(
+            d.id in need for d in model.dimensions
+        )
 
     def fn(self, expr: ir.Expr) -> Fn:
         """The compiled closure of any expression of this model (memoised),
@@ -569,6 +531,7 @@ class CompiledModel:
         return env
 
     def evaluate(self, record: dict[str, Any], meta: dict[str, Any] | None = None) -> RawResult:
+        """Score one record (input id → value; None or absent: missing)."""
         env = self.env_for(record)
         for name, fn in self.lets:
             env[name] = fn(env)
@@ -583,72 +546,64 @@ class CompiledModel:
             if t.__class__ is Missing:
                 missing_count += 1
 
-        # dimensions, deepest first (pre-order reversed = children before parents)
-        nd = len(self.dim_points)
-        dim_scores: list[float] = [0.0] * nd
-        dim_max: list[float] = [0.0] * nd  # points actually available (after skips)
-        dim_missing = [False] * nd
-        for di in range(nd - 1, -1, -1):
-            scored, bonus, avail = self._aggregate(
-                self.dim_specs[di], points, outcomes, dim_scores, dim_max, dim_missing
-            )
-            declared = self.dim_points[di]
-            if avail <= EPS:
-                # nothing in it could be scored: the dimension is left out
-                # (its bonus points, if any, still count)
-                dim_missing[di] = True
-                dim_scores[di] = bonus
-                dim_max[di] = 0.0
-                continue
-            if avail < declared - EPS:
-                # some children were skipped: rescale to the declared points
-                scored = scored * declared / avail
-            dim_scores[di] = scored + bonus
-            dim_max[di] = declared
-        scored, bonus, avail = self._aggregate(
-            self.top_spec, points, outcomes, dim_scores, dim_max, dim_missing
-        )
-        if avail < self.model.total - EPS and avail > EPS:
-            scored = scored * self.model.total / avail
-        total = scored + bonus
-
         r = RawResult(self)
         r.env = env
         r.values = values
         r.points = points
         r.outcomes = outcomes
         r.vetoes = vetoes
-        r.dim_scores = dim_scores
-        r.dim_max = dim_max
-        r.total = total
+        r.dim_scores, r.dim_max, r.total = self._aggregate_all(points, outcomes)
         r.missing_count = missing_count
         r.meta = meta or {}
         self._grade(r)
         return r
 
-    def _spec(self, children: list[tuple[bool, int]]) -> tuple:
-        """Precomputed index lists for `_aggregate`: scored indicators, bonus
-        indicators, the scored ones with policy skip, sub-dimensions, and the
-        points available when nothing is skipped."""
-        inds = [i for is_dim, i in children if not is_dim and not self.bonus[i]]
-        bonus = [i for is_dim, i in children if not is_dim and self.bonus[i]]
-        skips = [i for i in inds if self.skip[i]]
-        dims = [i for is_dim, i in children if is_dim]
-        return inds, bonus, skips, dims, sum(self.max_points[i] for i in inds)
+    def _aggregate_all(self, points, outcomes) -> tuple[list[float], list[float], float]:
+        """Dimension scores, their available points, and the total, by the
+        plan's rescaling rules (see `Plan`)."""
+        plan = self.plan
+        nd = len(plan.dims)
+        dim_scores: list[float] = [0.0] * nd
+        dim_max: list[float] = [0.0] * nd  # points actually available (after skips)
+        dim_missing = [False] * nd
+        for layer in plan.layers:
+            for di in layer:
+                group = plan.dims[di]
+                scored, bonus, avail = self._aggregate(
+                    group, points, outcomes, dim_scores, dim_max, dim_missing
+                )
+                declared = group.declared
+                if avail <= EPS:
+                    # nothing in it could be scored: the dimension is left out
+                    # (its bonus points, if any, still count)
+                    dim_missing[di] = True
+                    dim_scores[di] = bonus
+                    continue
+                if avail < declared - EPS:
+                    # some children were skipped: rescale to the declared points
+                    scored = scored * declared / avail
+                dim_scores[di] = scored + bonus
+                dim_max[di] = declared
+        top = plan.top
+        scored, bonus, avail = self._aggregate(
+            top, points, outcomes, dim_scores, dim_max, dim_missing
+        )
+        if avail < top.declared - EPS and avail > EPS:
+            scored = scored * top.declared / avail
+        return dim_scores, dim_max, scored + bonus
 
-    def _aggregate(self, spec, points, outcomes, dim_scores, dim_max, dim_missing):
-        """(scored points, bonus points, available points) of some children.
-        Skipped children (missing with policy skip) are left out of both the
-        scored and the available points; a missing indicator has 0 points, so
-        summing all indicators is right. Bonus points are never rescaled; a
-        left-out sub-dimension contributes only its bonus."""
-        inds, bonus_inds, skips, dims, avail = spec
-        scored = sum([points[i] for i in inds])
-        bonus = sum([points[i] for i in bonus_inds])
-        for i in skips:
+    def _aggregate(self, group: Group, points, outcomes, dim_scores, dim_max, dim_missing):
+        """(scored points, bonus points, available points) of a group, term
+        by term as `Group` says. A missing indicator has 0 points, so summing
+        all of them is right."""
+        scored = sum([points[i] for i in group.scored])
+        bonus = sum([points[i] for i in group.bonus])
+        avail = group.available
+        max_points = self.plan.max_points
+        for i in group.skips:
             if outcomes[i] == MISSING:
-                avail -= self.max_points[i]
-        for j in dims:
+                avail -= max_points[i]
+        for j in group.dims:
             if dim_missing[j]:
                 bonus += dim_scores[j]
             else:
@@ -657,47 +612,51 @@ class CompiledModel:
         return scored, bonus, avail
 
     def result_env(self, r: RawResult, full: bool = True) -> Env:
-        """Names available to grade conditions (with `full=False`, only the
-        result names that some grade condition uses)."""
+        """Names available to grade conditions (the plan's `result_names`);
+        with `full=False`, only those some grade condition uses."""
         env = dict(r.env)
+        need = None if full else self.plan.grade_results
         model = self.model
-        need = None if full else self.uses_results
-        env["total"] = r.total
-        env["share"] = r.total * (1.0 / model.total) if model.total else Missing(DIV_ZERO)
-        if need is None or "min_dimension" in need or any(d.id in need for d in model.dimensions):
-            shares = []
-            for i, d in enumerate(model.dimensions):
-                if d.points and r.dim_max[i] > 0:
-                    share = r.dim_scores[i] * (1.0 / d.points)
-                else:
-                    share = Missing(NO_DIMENSION_SCORE)
-                env[d.id] = share
-                if d.parent is None:
-                    shares.append(share)
-            present = [s for s in shares if s.__class__ is not Missing]
-            env["min_dimension"] = min(present) if present else Missing(NO_DIMENSION)
-        env["vetoed"] = any(t is True for t in r.vetoes)
-        env["missing_count"] = r.missing_count
-        for i, ind in enumerate(model.indicators):
-            if need is None or ind.id in need:
-                env[ind.id] = r.points[i]
-        for j, v in enumerate(model.vetoes):
-            if need is None or v.id in need:
-                env[v.id] = r.vetoes[j] is True
+        shares: list[Any] = []
+        for rn in self.plan.result_names:
+            if need is not None and rn.name not in need:
+                if rn.kind != "dimension" or not self._grade_needs_dims:
+                    continue
+            match rn.kind:
+                case "total":
+                    env[rn.name] = r.total
+                case "share":
+                    env[rn.name] = (
+                        r.total * (1.0 / model.total) if model.total else Missing(DIV_ZERO)
+                    )
+                case "dimension":
+                    d = model.dimensions[rn.index]
+                    if d.points and r.dim_max[rn.index] > 0:
+                        share = r.dim_scores[rn.index] * (1.0 / d.points)
+                    else:
+                        share = Missing(NO_DIMENSION_SCORE)
+                    if d.parent is None:
+                        shares.append(share)
+                    if need is None or rn.name in need:
+                        env[rn.name] = share
+                case "min_dimension":
+                    present = [s for s in shares if s.__class__ is not Missing]
+                    env[rn.name] = min(present) if present else Missing(NO_DIMENSION)
+                case "vetoed":
+                    env[rn.name] = any(t is True for t in r.vetoes)
+                case "missing_count":
+                    env[rn.name] = r.missing_count
+                case "indicator":
+                    env[rn.name] = r.points[rn.index]
+                case "veto":
+                    env[rn.name] = r.vetoes[rn.index] is True
+                case _:
+                    raise AssertionError(rn.kind)
         return env
 
     def allowed_grades(self, r: RawResult) -> list[bool]:
         """Which grades the triggered vetoes still allow."""
-        allowed = [True] * len(self.grade_fns)
-        for (effect, pos), t in zip(self.veto_effects, r.vetoes, strict=True):
-            if t is not True:
-                continue
-            if effect == "caps":
-                for i in range(pos):
-                    allowed[i] = False
-            else:
-                allowed[pos] = False
-        return allowed
+        return self.plan.allowed([t is True for t in r.vetoes])
 
     def _grade(self, r: RawResult) -> None:
         env = self.result_env(r, full=False)

@@ -77,10 +77,9 @@ def smallest_changes(raw, limit: int = 5) -> list[GapItem]:
     better grade, smallest first (at most `limit`)."""
     compiled = raw.compiled
     model: ir.Model = compiled.model
-    if not model.grades or raw.grade_index == 0:
+    target_index = compiled.plan.next_grade_index(raw.grade_index)
+    if target_index is None:
         return []
-    current_index = raw.grade_index if raw.grade_index is not None else len(model.grades)
-    target_index = current_index - 1
     target = model.grades[target_index]
     record = _record(raw)
     meta = raw.meta
@@ -109,7 +108,7 @@ def smallest_changes(raw, limit: int = 5) -> list[GapItem]:
     for j, v in enumerate(model.vetoes):
         if raw.vetoes[j] is not False:
             exprs.append(v.condition)
-    for g in model.grades[: current_index + 1]:
+    for g in model.grades[: target_index + 2]:  # up to the current grade
         if g.condition is not None:
             exprs.append(g.condition)
     candidates = [f for f in model.inputs if f.id in _inputs_of(exprs, model)]
@@ -282,21 +281,15 @@ def gap_to_next_grade(raw, search: bool = False) -> Gap | None:
     still to gain where a points condition falls short."""
     compiled = raw.compiled
     model: ir.Model = compiled.model
-    if raw.grade_index == 0 or not model.grades:
+    target_index = compiled.plan.next_grade_index(raw.grade_index)
+    if target_index is None:
         return None
-    current = raw.grade_index if raw.grade_index is not None else len(model.grades)
-    if current == 0:
-        return None
-    target_index = current - 1
     target = model.grades[target_index]
     items: list[GapItem] = []
     for j, v in enumerate(model.vetoes):
         if raw.vetoes[j] is not True:
             continue
-        effect, pos = compiled.veto_effects[j]
-        if (effect == "caps" and target_index < pos) or (
-            effect == "blocks" and target_index == pos
-        ):
+        if j in compiled.plan.forbidden[target_index]:
             items.append(
                 GapItem(
                     kind="veto",
