@@ -23,6 +23,7 @@ import polars as pl
 from zhili.dsl.model import Model
 from zhili.engine.eval import columns
 from zhili.engine.eval.interpreter import CompiledModel, RawResult, compile_model
+from zhili.engine.eval.plan import Plan
 from zhili.engine.eval.vectorized import (
     OUTCOMES,
     OutcomeEnum,
@@ -45,6 +46,7 @@ class Evaluation:
     functions: dict | None = None
     warnings: list[str] = field(default_factory=list)
     _compiled: CompiledModel | None = None
+    plan: Plan | None = None
 
     def __len__(self) -> int:
         return self.table.height
@@ -52,7 +54,7 @@ class Evaluation:
     @property
     def compiled(self) -> CompiledModel:
         if self._compiled is None:
-            self._compiled = compile_model(self.model, self.functions)
+            self._compiled = compile_model(self.model, self.functions, self.plan)
         return self._compiled
 
     def explain_raw(self, index: int) -> RawResult:
@@ -131,7 +133,7 @@ def _value_dtypes(model: Model, compiled: CompiledModel) -> dict[str, pl.DataTyp
     """The vectorized backend's dtype of each `.value` column (the same
     table from either backend); without a vectorized plan, by declared type."""
     try:
-        return VectorModel(model, compiled.functions).value_dtypes()
+        return VectorModel(model, compiled.functions, compiled.plan).value_dtypes()
     except VectorUnsupported:
         from zhili.engine.eval.vectorized import POLARS_TYPES
 
@@ -143,7 +145,7 @@ def table_from_raw(
 ) -> pl.DataFrame:
     """The results table from interpreter results (same columns as the
     vectorized backend)."""
-    n = len(model.grades)
+    plan = compiled.plan
     names = [g.name for g in model.grades]
     grade_enum = pl.Enum(names) if names else pl.String
     cols: dict[str, pl.Series] = {
@@ -152,9 +154,7 @@ def table_from_raw(
         columns.GRADE_INDEX: pl.Series([r.grade_index for r in results], dtype=pl.Int32),
         columns.NEXT_GRADE: pl.Series(
             [
-                names[(r.grade_index if r.grade_index is not None else n) - 1]
-                if (r.grade_index if r.grade_index is not None else n) > 0
-                else None
+                names[nx] if (nx := plan.next_grade_index(r.grade_index)) is not None else None
                 for r in results
             ],
             dtype=grade_enum,
@@ -200,9 +200,10 @@ def evaluate_dataset(
     functions = registry.functions if registry is not None else None
     warnings: list[str] = []
     meta = _meta_frame(dataset)
+    plan = Plan(model)  # the rules both backends share; built once
     if backend == "vectorized":
         try:
-            vm = VectorModel(model, functions)
+            vm = VectorModel(model, functions, plan)
         except VectorUnsupported as exc:
             warnings.append(f"using the reference interpreter: {exc}")
             backend = "reference"
@@ -210,14 +211,14 @@ def evaluate_dataset(
         frame = dataset.frame
         result = vm.evaluate(frame, detail=detail, keep=[])
         table = pl.concat([meta, result], how="horizontal")
-        ev = Evaluation(model, dataset, table, backend, functions, warnings)
+        ev = Evaluation(model, dataset, table, backend, functions, warnings, plan=plan)
     else:
-        compiled = compile_model(model, functions)
+        compiled = compile_model(model, functions, plan)
         raws = [
             compiled.evaluate(rec, m) for rec, m in zip(dataset.records, dataset.meta, strict=True)
         ]
         table = pl.concat([meta, table_from_raw(model, compiled, raws, detail)], how="horizontal")
-        ev = Evaluation(model, dataset, table, backend, functions, warnings, compiled)
+        ev = Evaluation(model, dataset, table, backend, functions, warnings, compiled, plan)
     # outcomes as readable labels
     outcome_cols = [c for c in ev.table.columns if columns.is_outcome(c)]
     if outcome_cols:

@@ -672,5 +672,9 @@ class CompiledModel:
                 return
 
 
-def compile_model(model: ir.Model, functions: dict[str, Function] | None = None) -> CompiledModel:
-    return CompiledModel(model, functions)
+def compile_model(
+    model: ir.Model, functions: dict[str, Function] | None = None, plan: Plan | None = None
+) -> CompiledModel:
+    """Compile `model` for the reference interpreter (with the model's `plan`
+    when the caller has built it already)."""
+    return CompiledModel(model, functions, plan)

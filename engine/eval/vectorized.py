@@ -26,9 +26,9 @@ import polars as pl
 from zhili.dsl import model as ir
 from zhili.engine.eval import columns
 from zhili.engine.eval.columns import input_col  # noqa: F401 - re-exported
+from zhili.engine.eval.plan import EPS, Group, Plan
 from zhili.engine.functions import BUILTIN_FUNCTIONS, Function, polars_div
 
-EPS = 1e-9
 OUTCOMES = [o.value for o in ir.Outcome]  # index = `Outcome.code`
 PASS, PARTIAL, FAIL, MISSING = (
     ir.Outcome.PASS.code,
@@ -99,11 +99,18 @@ _BINARY: dict[str, Callable[[pl.Expr, pl.Expr], pl.Expr]] = {
 class VectorModel:
     """A model compiled to Polars expressions."""
 
-    def __init__(self, model: ir.Model, functions: dict[str, Function] | None = None):
+    def __init__(
+        self,
+        model: ir.Model,
+        functions: dict[str, Function] | None = None,
+        plan: Plan | None = None,
+    ):
         self.model = model
         self.functions = functions or BUILTIN_FUNCTIONS
         self.grade_enum = pl.Enum([g.name for g in model.grades]) if model.grades else pl.String
-        self.ind_pos = {ind.id: i for i, ind in enumerate(model.indicators)}
+        self.plan = plan or Plan(model)
+        self._points = [columns.ind_points(i.id) for i in model.indicators]
+        self._missing = [columns.ind_missing(i.id) for i in model.indicators]
         self.dim_by_id = {d.id: d for d in model.dimensions}
         self._stages: dict[bool, list[list[pl.Expr]]] = {}
         self._whole: set[str] | None = None
@@ -329,7 +336,7 @@ class VectorModel:
         )
 
     # ------------------------------------------------------------ plan
-    def plan(self, lf: pl.LazyFrame, detail: bool = True) -> pl.LazyFrame:
+    def apply(self, lf: pl.LazyFrame, detail: bool = True) -> pl.LazyFrame:
         """Add the result columns to a frame of `in.<input>` columns."""
         for stage in self.stages(detail):
             lf = lf.with_columns(stage)
@@ -359,14 +366,13 @@ class VectorModel:
             cols.append(self.expr(v.condition).alias(columns.veto_col(v.id)))
         stages.append(cols)
 
-        # dimensions, deepest first
-        by_depth: dict[int, list[ir.Dimension]] = {}
-        for d in model.dimensions:
-            by_depth.setdefault(d.depth, []).append(d)
-        for depth in sorted(by_depth, reverse=True):
+        # dimensions by the plan's layers, deepest first; rescaling as `Plan` says
+        plan = self.plan
+        for layer in plan.layers:
             exprs = []
-            for d in by_depth[depth]:
-                scored, bonus, avail = self._aggregate(d.children)
+            for di in layer:
+                d = model.dimensions[di]
+                scored, bonus, avail = self._aggregate(plan.dims[di])
                 declared = float(d.points)
                 dim_missing = avail <= EPS
                 score = (
@@ -382,8 +388,8 @@ class VectorModel:
                 )
             stages.append(exprs)
 
-        scored, bonus, avail = self._aggregate(model.top)
-        declared_total = float(model.total)
+        scored, bonus, avail = self._aggregate(plan.top)
+        declared_total = float(plan.top.declared)
         total = (
             pl.when((avail < declared_total - EPS) & (avail > EPS))
             .then(scored * declared_total / avail)
@@ -500,24 +506,20 @@ class VectorModel:
             for lv in range(max(level.values(), default=-1) + 1)
         ]
 
-    def _aggregate(self, children: list[ir.Child]) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
-        """Mirror of the interpreter's `_aggregate`, term for term and in the
-        same order, so the floating-point sums agree: (scored, bonus, available)."""
-        inds = [
-            self.model.indicators[self.ind_pos[c.id]] for c in children if c.kind == "indicator"
-        ]
-        scored_inds = [i for i in inds if not i.is_bonus]
-        bonus_inds = [i for i in inds if i.is_bonus]
-        dims = [c.id for c in children if c.kind == "dimension"]
-        scored = _ordered_sum([pl.col(columns.ind_points(i.id)) for i in scored_inds])
-        bonus = _ordered_sum([pl.col(columns.ind_points(i.id)) for i in bonus_inds])
-        avail: pl.Expr = pl.lit(float(sum(float(i.points) for i in scored_inds)))
-        for i in scored_inds:
-            if i.missing == "skip":
-                avail = avail - pl.when(pl.col(columns.ind_missing(i.id))).then(
-                    float(i.points)
-                ).otherwise(0.0)
-        for d in dims:
+    def _aggregate(self, group: Group) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+        """(scored, bonus, available) of a group, term by term in the plan's
+        order (see `Group`), so the floating-point sums agree with the
+        interpreter's."""
+        max_points = self.plan.max_points
+        scored = _ordered_sum([pl.col(self._points[i]) for i in group.scored])
+        bonus = _ordered_sum([pl.col(self._points[i]) for i in group.bonus])
+        avail: pl.Expr = pl.lit(float(group.available))
+        for i in group.skips:
+            avail = avail - pl.when(pl.col(self._missing[i])).then(float(max_points[i])).otherwise(
+                0.0
+            )
+        for j in group.dims:
+            d = self.model.dimensions[j].id
             present = pl.col(columns.dim_max(d)) > 0
             score = pl.col(columns.dim_score(d))
             scored = scored + pl.when(present).then(score).otherwise(0.0)
@@ -525,48 +527,57 @@ class VectorModel:
             avail = avail + pl.when(present).then(pl.col(columns.dim_max(d))).otherwise(0.0)
         return scored, bonus, avail
 
+    def _result_exprs(self) -> dict[str, pl.Expr]:
+        """The names grade conditions may use (the plan's `result_names`)."""
+        model = self.model
+        results: dict[str, pl.Expr] = {}
+        shares = []
+        for rn in self.plan.result_names:
+            match rn.kind:
+                case "total":
+                    x = pl.col(columns.TOTAL)
+                case "share":
+                    x = (
+                        polars_div(pl.col(columns.TOTAL), pl.lit(float(model.total)))
+                        if model.total
+                        else pl.lit(None, pl.Float64)  # typed: `-share` must still work
+                    )
+                case "dimension":
+                    d = model.dimensions[rn.index]
+                    x = (
+                        pl.when(pl.col(columns.dim_max(d.id)) > 0)
+                        .then(pl.col(columns.dim_score(d.id)) / float(d.points))
+                        .otherwise(None)
+                        if d.points
+                        else pl.lit(None, pl.Float64)
+                    )
+                    if d.parent is None:
+                        shares.append(x)
+                case "min_dimension":
+                    x = pl.min_horizontal(shares) if shares else pl.lit(None, pl.Float64)
+                case "vetoed":
+                    x = pl.any_horizontal(
+                        [self._triggered(j) for j in range(len(model.vetoes))] or [pl.lit(False)]
+                    )
+                case "missing_count":
+                    x = pl.col(columns.MISSING)
+                case "indicator":
+                    x = pl.col(self._points[rn.index])
+                case "veto":
+                    x = self._triggered(rn.index)
+                case _:
+                    raise AssertionError(rn.kind)
+            results[rn.name] = x
+        return results
+
+    def _triggered(self, j: int) -> pl.Expr:
+        """Veto j triggered (a missing condition does not trigger it)."""
+        return pl.col(columns.veto_col(self.model.vetoes[j].id)).fill_null(False)
+
     def _grade_stages(self) -> list[list[pl.Expr]]:
         model = self.model
-        results: dict[str, pl.Expr] = {
-            "total": pl.col(columns.TOTAL),
-            "share": polars_div(pl.col(columns.TOTAL), pl.lit(float(model.total)))
-            if model.total
-            else pl.lit(None, pl.Float64),  # typed: `-share` must still work
-            "vetoed": pl.any_horizontal(
-                [pl.col(columns.veto_col(v.id)).fill_null(False) for v in model.vetoes]
-                or [pl.lit(False)]
-            ),
-            "missing_count": pl.col(columns.MISSING),
-        }
-        shares = []
-        for d in model.dimensions:
-            share = (
-                pl.when(pl.col(columns.dim_max(d.id)) > 0)
-                .then(pl.col(columns.dim_score(d.id)) / float(d.points))
-                .otherwise(None)
-                if d.points
-                else pl.lit(None, pl.Float64)
-            )
-            results[d.id] = share
-            if d.parent is None:
-                shares.append(share)
-        results["min_dimension"] = pl.min_horizontal(shares) if shares else pl.lit(None, pl.Float64)
-        for ind in model.indicators:
-            results[ind.id] = pl.col(columns.ind_points(ind.id))
-        for v in model.vetoes:
-            results[v.id] = pl.col(columns.veto_col(v.id)).fill_null(False)
-
+        results = self._result_exprs()
         n = len(model.grades)
-        pos = {g.name: i for i, g in enumerate(model.grades)}
-        forbid: list[list[pl.Expr]] = [[] for _ in range(n)]
-        for v in model.vetoes:
-            p = pos.get(v.grade, n - 1)
-            trig = pl.col(columns.veto_col(v.id)).fill_null(False)
-            if v.effect == "caps":
-                for i in range(p):
-                    forbid[i].append(trig)
-            else:
-                forbid[p].append(trig)
         chain = None
         for i, g in enumerate(model.grades):
             cond = (
@@ -574,16 +585,13 @@ class VectorModel:
                 if g.condition is None
                 else self.expr(g.condition, results).fill_null(False)
             )
-            if forbid[i]:
-                cond = cond & ~pl.any_horizontal(forbid[i])
+            forbid = [self._triggered(j) for j in self.plan.forbidden[i]]
+            if forbid:
+                cond = cond & ~pl.any_horizontal(forbid)
             chain = (pl.when(cond) if chain is None else chain.when(cond)).then(pl.lit(i, pl.Int32))
         grade_index = chain.otherwise(None) if chain is not None else pl.lit(None, pl.Int32)
-        names = [g.name for g in model.grades]
         vetoes = pl.concat_str(
-            [
-                pl.when(pl.col(columns.veto_col(v.id)).fill_null(False)).then(pl.lit(v.id))
-                for v in model.vetoes
-            ]
+            [pl.when(self._triggered(j)).then(pl.lit(v.id)) for j, v in enumerate(model.vetoes)]
             or [pl.lit("")],
             separator=",",
             ignore_nulls=True,
@@ -592,26 +600,32 @@ class VectorModel:
         if not n:
             none = pl.lit(None, self.grade_enum)
             return [first, [none.alias(columns.GRADE), none.alias(columns.NEXT_GRADE)]]
-        # index → name as a when/then chain of literals: far cheaper than
-        # `replace_strict` (a hash lookup per row) for a handful of grades
+        return [first, self._grade_names()]
+
+    def _grade_names(self) -> list[pl.Expr]:
+        """The grade and the next grade (the plan's `next_grades`) by name.
+        Index → name as a when/then chain of literals: far cheaper than
+        `replace_strict` (a hash lookup per row) for a handful of grades."""
+        names = [g.name for g in self.model.grades]
         idx = pl.col(columns.GRADE_INDEX)
 
         def name(i: int) -> pl.Expr:
             return pl.lit(names[i], self.grade_enum)
 
+        def at(i: int | None) -> pl.Expr:
+            return idx.is_null() if i is None else idx == i
+
         grade = pl.when(idx == 0).then(name(0))
-        for i in range(1, n):
+        for i in range(1, len(names)):
             grade = grade.when(idx == i).then(name(i))
-        # the next grade up: none above the first; the last one when no grade
-        # was reached (index missing)
-        next_grade = pl.when(idx.is_null()).then(name(n - 1))
-        for i in range(1, n):
-            next_grade = next_grade.when(idx == i).then(name(i - 1))
-        second = [
+        pairs = self.plan.next_grades
+        next_grade = pl.when(at(pairs[0][0])).then(name(pairs[0][1]))
+        for i, nx in pairs[1:]:
+            next_grade = next_grade.when(at(i)).then(name(nx))
+        return [
             grade.otherwise(None).alias(columns.GRADE),
             next_grade.otherwise(None).alias(columns.NEXT_GRADE),
         ]
-        return [first, second]
 
     # ------------------------------------------------------------ entry
     def evaluate(
@@ -620,7 +634,7 @@ class VectorModel:
         """Evaluate a frame of `in.<input>` columns (plus any meta columns,
         kept as they are). Returns the results table."""
         lf = frame.lazy() if isinstance(frame, pl.DataFrame) else frame
-        lf = self.plan(lf, detail=detail)
+        lf = self.apply(lf, detail=detail)
         if keep is not None:
             lf = lf.select(keep + self.result_columns(detail))
         return lf.collect()
@@ -629,7 +643,7 @@ class VectorModel:
         """The dtype of every indicator's `.value` column (what Polars makes
         of its expression), so the reference backend's table matches."""
         empty = frame_from_records(self.model, [])
-        schema = self.plan(empty.lazy(), detail=True).collect_schema()
+        schema = self.apply(empty.lazy(), detail=True).collect_schema()
         return {ind.id: schema[columns.ind_value(ind.id)] for ind in self.model.indicators}
 
     def result_columns(self, detail: bool = True) -> list[str]:
