@@ -31,6 +31,8 @@ from zhili.dsl.i18n import _
 from zhili.engine.eval import columns
 
 FORMATS = ("xlsx", "html", "md", "csv", "json")
+# the outcomes of an indicator that did not earn its points
+_SHORT_OF_FULL = [o.value for o in (ir.Outcome.FAIL, ir.Outcome.PARTIAL, ir.Outcome.MISSING)]
 GAP_LIMIT = 200  # communities whose smallest changes are searched
 GRADE_COLORS = ["2E7D32", "66BB6A", "FBC02D", "FB8C00", "E53935", "8E24AA", "546E7A"]
 
@@ -166,7 +168,7 @@ def build_report(
             continue
         outcome = t.get_column(oc).cast(pl.String)
         vc_counts = dict(outcome.value_counts().iter_rows())
-        short = t.filter(pl.col(oc).cast(pl.String).is_in(["fail", "partial", "missing"]))
+        short = t.filter(pl.col(oc).cast(pl.String).is_in(_SHORT_OF_FULL))
         threshold, direction = _threshold(ind)
         dim = model.dimension(ind.dimension) if ind.dimension else None
         names = short.select(label_of).to_series().to_list()
@@ -392,9 +394,9 @@ def _headers(report: Report, frame: pl.DataFrame) -> list[str]:
         "label": _("name"),
         "dimension": _("dimension"),
         "points": _("points"),
-        "pass": _("pass"),
-        "partial": _("partial"),
-        "fail": _("fail"),
+        "pass": ir.Outcome.PASS.text(),
+        "partial": ir.Outcome.PARTIAL.text(),
+        "fail": ir.Outcome.FAIL.text(),
         "fail_share": _("share failing"),
         "mean_points": _("mean points"),
         "full_when": _("full points when"),
