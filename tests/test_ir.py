@@ -70,3 +70,67 @@ def test_every_builtin_is_declared_once_with_both_implementations():
     for name, fn in BUILTIN_FUNCTIONS.items():
         assert fn.signature is BUILTINS[name]
         assert fn.doc and callable(fn.python) and callable(fn.polars), name
+
+
+PLAN_MODEL = """model m "M"
+total 100
+input a: number
+input b: number
+input n: int
+dimension d "D" points 60 {
+    dimension s "S" points 40 missing skip {
+        indicator p1 "P1" points 20 { linear a from 0 to 10 }
+        indicator p2 "P2" points 20 { linear b from 0 to 10 }
+    }
+    indicator q "Q" points 20 { pass when a > 5 }
+    indicator extra "E" points 5 { bonus 1 per n max 5 }
+    veto accident "A" when n > 8 caps "良好"
+}
+indicator r "R" points 40 { deduct 10 per n }
+veto petition "P" when n > 9 blocks "优秀"
+grades {
+    "优秀" when total >= 90 and min_dimension >= 80%
+    "良好" when s >= 60%
+    "合格" when total >= 60
+    "不合格" otherwise
+}
+"""
+
+
+def _plan():
+    from zhili.dsl.checker import check
+    from zhili.dsl.parser import parse
+    from zhili.engine.eval.plan import Plan
+
+    checked = check(parse(PLAN_MODEL).tree, PLAN_MODEL)
+    assert checked.model is not None, [d.message for d in checked.diagnostics]
+    return Plan(checked.model)
+
+
+def test_plan_groups_children_as_aggregation_adds_them():
+    plan = _plan()
+    d, s = plan.dim_index["d"], plan.dim_index["s"]
+    i = plan.ind_index
+    assert plan.dims[s].scored == (i["p1"], i["p2"]) and plan.dims[s].skips == (i["p1"], i["p2"])
+    assert plan.dims[d].scored == (i["q"],) and plan.dims[d].bonus == (i["extra"],)
+    assert plan.dims[d].dims == (s,) and plan.dims[d].available == 20.0
+    assert plan.top.scored == (i["r"],) and plan.top.dims == (d,) and plan.top.declared == 100
+    assert plan.layers == ((s,), (d,))  # children before their parents
+
+
+def test_plan_vetoes_forbid_grades():
+    plan = _plan()
+    accident, petition = 0, 1
+    # caps 良好: nothing better than 良好; blocks 优秀: 优秀 itself
+    assert plan.forbidden == ((accident, petition), (), (), ())
+    assert plan.allowed([True, False]) == [False, True, True, True]
+    assert plan.allowed([False, False]) == [True] * 4
+
+
+def test_plan_next_grade_and_result_names():
+    plan = _plan()
+    assert [plan.next_grade_index(g) for g in (None, 0, 1, 2, 3)] == [3, None, 0, 1, 2]
+    assert plan.grade_results == {"total", "min_dimension", "s"}
+    kinds = {r.name: r.kind for r in plan.result_names}
+    assert kinds["s"] == "dimension" and kinds["p1"] == "indicator"
+    assert kinds["accident"] == "veto" and kinds["share"] == "share"

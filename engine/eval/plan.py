@@ -108,7 +108,7 @@ class Plan:
             bonus=tuple(i for i in inds if self.model.indicators[i].is_bonus),
             skips=tuple(i for i in scored if self.skip[i]),
             dims=tuple(self.dim_index[c.id] for c in children if c.kind == "dimension"),
-            available=sum(self.max_points[i] for i in scored),
+            available=float(sum(self.max_points[i] for i in scored)),
             declared=declared,
         )
 
