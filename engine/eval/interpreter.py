@@ -7,6 +7,10 @@ input and definition values (the trace). `RawResult.to_result()` builds the
 full pydantic `CommunityResult` (reasons, dimension tree, gap to the next
 grade) only when somebody asks: explanations and JSON, not bulk runs.
 
+What it shares with the vectorized backend (which points add up where,
+rescaling, veto effects, the next grade, the names grade conditions may use)
+comes from the model's `Plan` (`zhili.engine.eval.plan`).
+
 Semantics (docs/language.md): a missing value propagates through arithmetic
 and comparisons; `and`/`or` use three-valued logic; division by zero is
 missing with a reason; an indicator whose value is missing scores 0 and is

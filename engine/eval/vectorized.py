@@ -1,19 +1,16 @@
-"""The vectorized backend: a checked model compiled into one lazy Polars plan
+"""The vectorized backend: a checked model compiled into one lazy Polars query
 that evaluates every community at once.
 
 It must give the same results as the reference interpreter
-(`zhili.engine.eval.interpreter`): the differential tests compare them record by
-record. Polars' nulls are zhili's missing values: arithmetic and comparisons
-with null give null, `&`/`|` are Kleene (three-valued) exactly like the
-interpreter's `and`/`or`, and division by zero is turned into null explicitly.
+(`zhili.engine.eval.interpreter`): both consume the same `Plan` (aggregation,
+rescaling, veto effects, next grade, names for grades), and the differential
+tests compare them record by record. Polars' nulls are zhili's missing
+values: arithmetic and comparisons with null give null, `&`/`|` are Kleene
+(three-valued) exactly like the interpreter's `and`/`or`, and division by zero
+is turned into null explicitly.
 
-Column names in the evaluated frame:
-  in.<input>     the model's inputs (typed; null = missing)
-  let.<id>       definitions
-  ind.<id>.value / .points / .outcome   per indicator (outcome codes 0..4)
-  veto.<id>      whether each veto triggered (null: its condition is missing)
-  dim.<id>       dimension scores;  dim.<id>.max  points available (0: missing)
-  total, grade, grade_index, next_grade, vetoes, missing
+The columns of the evaluated frame are named by `zhili.engine.eval.columns`;
+outcome columns hold `Outcome.code` (0..4) until `evaluate_dataset` labels them.
 """
 
 from __future__ import annotations
@@ -111,7 +108,6 @@ class VectorModel:
         self.plan = plan or Plan(model)
         self._points = [columns.ind_points(i.id) for i in model.indicators]
         self._missing = [columns.ind_missing(i.id) for i in model.indicators]
-        self.dim_by_id = {d.id: d for d in model.dimensions}
         self._stages: dict[bool, list[list[pl.Expr]]] = {}
         self._whole: set[str] | None = None
         self._check_functions()
