@@ -511,10 +511,14 @@ class CompiledModel:
         self.ind_index = self.plan.ind_index
         self.dim_index = self.plan.dim_index
         need = self.plan.grade_results
-        # grading needs the dimension shares only when a condition reads one
-        self._grade_needs_dims = "min_dimension" in need or any(
-            d.id in need for d in model.dimensions
-        )
+        # grading computes only the names its conditions read (and every
+        # dimension's share when one of them or `min_dimension` is read)
+        dims = "min_dimension" in need or any(d.id in need for d in model.dimensions)
+        self._grade_names = [
+            rn
+            for rn in self.plan.result_names
+            if rn.name in need or (dims and rn.kind == "dimension")
+        ]
 
     def fn(self, expr: ir.Expr) -> Fn:
         """The compiled closure of any expression of this model (memoised),
@@ -619,13 +623,9 @@ class CompiledModel:
         """Names available to grade conditions (the plan's `result_names`);
         with `full=False`, only those some grade condition uses."""
         env = dict(r.env)
-        need = None if full else self.plan.grade_results
         model = self.model
         shares: list[Any] = []
-        for rn in self.plan.result_names:
-            if need is not None and rn.name not in need:
-                if rn.kind != "dimension" or not self._grade_needs_dims:
-                    continue
+        for rn in self.plan.result_names if full else self._grade_names:
             match rn.kind:
                 case "total":
                     env[rn.name] = r.total
@@ -641,8 +641,7 @@ class CompiledModel:
                         share = Missing(NO_DIMENSION_SCORE)
                     if d.parent is None:
                         shares.append(share)
-                    if need is None or rn.name in need:
-                        env[rn.name] = share
+                    env[rn.name] = share
                 case "min_dimension":
                     present = [s for s in shares if s.__class__ is not Missing]
                     env[rn.name] = min(present) if present else Missing(NO_DIMENSION)
