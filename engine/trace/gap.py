@@ -97,13 +97,14 @@ def smallest_changes(raw, limit: int = 5) -> list[GapItem]:
         zero at the end of the range): the end says nothing about the way."""
         r = last[0]
         return any(
-            o == "missing" and raw.outcomes[i] != "missing" for i, o in enumerate(r.outcomes)
+            o == ir.Outcome.MISSING and raw.outcomes[i] != ir.Outcome.MISSING
+            for i, o in enumerate(r.outcomes)
         )
 
     # inputs that can matter
     exprs: list[ir.Expr] = []
     for i, ind in enumerate(model.indicators):
-        if raw.points[i] < ind.points - 1e-9 or raw.outcomes[i] == "missing":
+        if raw.points[i] < ind.points - 1e-9 or raw.outcomes[i] == ir.Outcome.MISSING:
             exprs.extend(_scoring_exprs(ind))
     for j, v in enumerate(model.vetoes):
         if raw.vetoes[j] is not False:
@@ -389,7 +390,7 @@ def _best_indicators(raw, dim_id: str | None, need_points: float, limit: int = 5
                 points_available=round(room, 9),
                 text=(
                     _("{name}: no data; up to {points} points if supplied ({where} needs {need})")
-                    if raw.outcomes[i] == "missing"
+                    if raw.outcomes[i] == ir.Outcome.MISSING
                     else _("{name}: {points} more points possible ({where} needs {need})")
                 ).format(
                     name=ind.name,

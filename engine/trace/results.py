@@ -86,7 +86,7 @@ def build_result(raw, search: bool = False) -> CommunityResult:
     parents = {d.id: d.parent for d in model.dimensions}
     for i, ind in enumerate(model.indicators):
         outcome = raw.outcomes[i]
-        if outcome == "missing":
+        if outcome == ir.Outcome.MISSING:
             d = ind.dimension
             while d is not None:
                 dim_missing[d] += 1
