@@ -359,14 +359,7 @@ class _Checker:
 
     def _declare(self, ident: ast.Ident, kind: str, node) -> None:
         if ident.id in RESULT_NAMES:
-            self.err(
-                Diagnostic(
-                    "reserved-name",
-                    m.E,
-                    _("`{name}` is a reserved name in grade conditions").format(name=ident.id),
-                    ident.span,
-                )
-            )
+            self.err(m.reserved_name(ident.span, ident.id))
         prev = self.names.get(ident.id)
         if prev is not None:
             self.err(m.duplicate_id(ident.span, ident.id, prev[1]))

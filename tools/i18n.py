@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCE_DIRS = ("dsl", "engine")
+SOURCE_DIRS = ("dsl", "engine", "cli")
 DOMAIN = "zhili"
 LOCALE = "zh_CN"
 PO_PATH = ROOT / "dsl" / "locale" / LOCALE / "LC_MESSAGES" / f"{DOMAIN}.po"
@@ -65,9 +65,9 @@ DYNAMIC: dict[tuple[str, str], tuple[str, ...]] = {
     # checker: the kind of a result name used outside grade conditions
     ("dsl/checker.py", "kind"): ("dimension", "indicator", "veto"),
     # cli: a data problem's severity (DataProblem.severity)
-    ("engine/cli.py", "p.severity"): ("error", "warning", "info"),
+    ("cli/main.py", "p.severity"): ("error", "warning", "info"),
     # explain: a veto's effect (ir.Veto.effect)
-    ("engine/explain.py", "v.effect"): ("caps", "blocks"),
+    ("engine/trace/explain.py", "v.effect"): ("caps", "blocks"),
     # functions: Missing.text() translates its own reason (an N_ message)
     ("engine/functions.py", "self.message"): (),
 }
