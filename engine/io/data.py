@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from zhili.dsl import codes
 from zhili.dsl.i18n import _
 from zhili.dsl.model import InputField, Model
 from zhili.engine.io.table import (  # noqa: F401 - re-exported: readers and the CLI use data.X
@@ -313,6 +314,7 @@ def read_raw(
                     next(v for v in row.values() if isinstance(v, str) and is_total(v)),
                     _("a totals row is skipped"),
                     "info",
+                    code=codes.DATA_TOTALS_ROW.code,
                 )
             )
             continue
@@ -327,6 +329,7 @@ def read_raw(
                     None,
                     _("the row has more cells than the header"),
                     "warning",
+                    code=codes.DATA_EXTRA_CELLS.code,
                 )
             )
         values = list(row.values()) if len(row) == len(headers) and extra is None else None
@@ -372,7 +375,13 @@ def _read_csv_fast(path: Path, data: bytes) -> RawTable | None:
             label = next((v for v in cells_text if is_total(v)), cells_text[0])
             problems.append(
                 DataProblem(
-                    str(path), values[-1], None, label, _("a totals row is skipped"), "info"
+                    str(path),
+                    values[-1],
+                    None,
+                    label,
+                    _("a totals row is skipped"),
+                    "info",
+                    code=codes.DATA_TOTALS_ROW.code,
                 )
             )
         if hits.height:  # exactly the rows reported
@@ -851,6 +860,7 @@ def convert_table(
     for f in model.inputs:
         if f.id not in inputs:
             sev = "error" if f.required else "warning"
+            code = codes.DATA_NO_COLUMN if f.required else codes.DATA_NO_OPTIONAL_COLUMN
             label = f"{f.label} / {f.id}" if f.label else f.id
             ds.problems.append(
                 DataProblem(
@@ -860,12 +870,21 @@ def convert_table(
                     None,
                     _("no column for input (every value counts as missing)"),
                     sev,
+                    code=code.code,
                 )
             )
     for h in unmatched:
         if h and not h.startswith("\x00"):
             ds.problems.append(
-                DataProblem(file, 1, h, None, _("column matches no input and is ignored"), "info")
+                DataProblem(
+                    file,
+                    1,
+                    h,
+                    None,
+                    _("column matches no input and is ignored"),
+                    "info",
+                    code=codes.DATA_UNKNOWN_COLUMN.code,
+                )
             )
 
     by_id = {f.id: f for f in model.inputs}
@@ -907,7 +926,15 @@ def convert_table(
                 )
             )
             for row, message, j in bad.iter_rows():
-                cells.append((row, j, DataProblem(file, row, header, raw_by_row.get(row), message)))
+                problem = DataProblem(
+                    file,
+                    row,
+                    header,
+                    raw_by_row.get(row),
+                    message,
+                    code=codes.DATA_INVALID_VALUE.code,
+                )
+                cells.append((row, j, problem))
     cells.sort(key=lambda x: (x[0], x[1]))
     ds.problems.extend(p for _, _, p in cells)
     frame = frame.drop([c for c in frame.columns if c.startswith("p.")])
@@ -935,6 +962,7 @@ def convert_table(
                 cid,
                 _("duplicate community id (first on row {row})").format(row=first),
                 "error",
+                code=codes.DATA_DUPLICATE_ID.code,
             )
         )
     ds.problems.extend(_share_warnings(frame, model, inputs, file))
@@ -969,6 +997,7 @@ def _share_warnings(
                         "every value is at most 1%: if these are fractions (0.85 for 85%), write 85 or 85%"
                     ),
                     "warning",
+                    code=codes.DATA_FRACTION_SHARES.code,
                 )
             )
     return out

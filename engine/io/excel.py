@@ -26,6 +26,7 @@ from xml.etree import ElementTree
 
 import polars as pl
 
+from zhili.dsl import codes
 from zhili.dsl.i18n import _
 from zhili.engine.io.table import (
     HIERARCHY,
@@ -188,6 +189,7 @@ def read_excel(path: Path, sheet: str | int | None = None, model: Model | None =
                     _("a totals row is skipped"),
                     "info",
                     sheet=name,
+                    code=codes.DATA_TOTALS_ROW.code,
                 )
             )
         data = data.filter(~totals)
