@@ -222,7 +222,9 @@ PLUGIN_LOAD_FAILED = _code("plugin-load-failed", W, Phase.PLUGIN, "a plugin fail
 PLUGIN_REGISTER_FAILED = _code(
     "plugin-register-failed", W, Phase.PLUGIN, "a plugin could not be registered"
 )
-PLUGIN_INVALID = _code("plugin-invalid", W, Phase.PLUGIN, "a hook implementation does not match")
+PLUGIN_INVALID = _code(
+    "plugin-invalid", W, Phase.PLUGIN, "a hook implementation named like no hook"
+)
 PLUGIN_HOOK_FAILED = _code("plugin-hook-failed", W, Phase.PLUGIN, "a plugin's hook raised")
 PLUGIN_BAD_RESULT = _code("plugin-bad-result", W, Phase.PLUGIN, "a hook returned the wrong type")
 PLUGIN_DUPLICATE = _code(
