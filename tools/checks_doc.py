@@ -58,7 +58,7 @@ PHASE_TITLES = {
         "Community data",
         "found while loading a data file (`zhili eval`, `report`, `tui`). They are not "
         "diagnostics of a model: the line is `SEVERITY: FILE:ROW [COLUMN]: MESSAGE (VALUE)`, "
-        "`--format json` gives `code` and `severity` for each, and `--strict` stops on "
+        "`zhili eval --format json` gives each one's `code` and `severity`; `--strict` stops on "
         "warnings too. Info problems are listed in reports (a skipped totals row is "
         "also noted on the terminal).",
     ),
