@@ -10,6 +10,9 @@ and plugin loading are included) and prints the median wall and CPU time.
 Profile (2026-11): about half of it is parsing (Lark LALR), a quarter
 checking, a quarter start-up; checking files in parallel processes did not
 pay on two cores, and unpickling cached syntax trees saves little.
+
+It first times `zhili check` of one model with and without the per-user
+grammar cache (`zhili.dsl.grammar_cache`), the cost of start-up either way.
 """
 
 from __future__ import annotations
@@ -93,11 +96,47 @@ def generate(folder: Path, files: int) -> None:
         written += 1
 
 
+def _run_cpu(argv: list[str], env: dict | None = None) -> tuple[float, float]:
+    """(wall, CPU) seconds of one child process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        print(proc.stdout[-2000:], proc.stderr[-2000:])
+        raise SystemExit(f"{' '.join(argv)} failed")
+    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+
+
+def startup(repeat: int) -> None:
+    """`zhili check` of one model, with the per-user grammar cache and without
+    it (the parser tables built in every process), side by side."""
+    import os
+
+    model = str(ROOT / "plugins" / "four_type" / "model.gov")
+    argv = [str(ZHILI), "check", model]
+    plain = dict(os.environ)
+    plain.pop("ZHILI_NO_GRAMMAR_CACHE", None)
+    _run_cpu(argv, plain)  # fills the cache
+    rows = {}
+    for name, env in (("cached", plain), ("no cache", {**plain, "ZHILI_NO_GRAMMAR_CACHE": "1"})):
+        runs = [_run_cpu(argv, env) for _ in range(repeat)]
+        rows[name] = (statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs))
+    for name, (wall, cpu) in rows.items():
+        print(
+            f"zhili check four_type, start-up {name:>8}: median {wall:.3f} s wall, {cpu:.3f} s CPU"
+        )
+    ratio = rows["no cache"][1] / rows["cached"][1]
+    print(f"  without the cache: {ratio:.2f}× the CPU time ({repeat} runs each)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--files", type=int, default=100)
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
+    startup(args.repeat)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "models"
         folder.mkdir()

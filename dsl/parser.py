@@ -10,6 +10,7 @@ import functools
 import os
 import re
 from datetime import date
+from importlib.resources import files
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import (
@@ -20,7 +21,7 @@ from lark.exceptions import (
     VisitError,
 )
 
-from zhili.dsl import ast
+from zhili.dsl import ast, grammar_cache
 from zhili.dsl import codes as C
 from zhili.dsl import messages as m
 from zhili.dsl.ast import Span
@@ -32,17 +33,22 @@ MAX_NESTING = 64
 MAX_SYNTAX_ERRORS = 20
 
 
+_LARK_OPTIONS = {
+    "parser": "lalr",
+    "lexer": "basic",
+    "propagate_positions": True,
+    "maybe_placeholders": False,
+}
+
+
 @functools.cache
 def lark_parser() -> Lark:
-    return Lark.open_from_package(
-        "zhili.dsl",
-        "grammar.lark",
-        parser="lalr",
-        lexer="basic",
-        propagate_positions=True,
-        maybe_placeholders=False,
-        cache=True,  # parser tables cached in the temp folder, keyed by grammar hash
-    )
+    """The parser, built once per process; its tables come from a per-user
+    cache when a safe one exists (`zhili.dsl.grammar_cache`), never from the
+    shared temp folder."""
+    grammar = files("zhili.dsl").joinpath("grammar.lark").read_text(encoding="utf-8")
+    cache = grammar_cache.cache_path(grammar, _LARK_OPTIONS)
+    return Lark(grammar, cache=cache or False, **_LARK_OPTIONS)
 
 
 class ParseResult:

@@ -310,3 +310,29 @@ def test_compact_results_read_back_as_the_evaluation(tmp_path):
         for d in ev.model.dimensions:
             assert dims[d.id] == pytest.approx(want[f"dim.{d.id}"], abs=1e-9)
     assert saw_missing
+
+
+def test_a_damaged_store_is_an_error_not_a_shorter_run(tmp_path):
+    """Rows lost from the results table (as after a corruption) are noticed
+    against the count recorded with the run."""
+    db = tmp_path / "runs.sqlite"
+    with RunStore(db) as store:
+        ev = evaluation()
+        first = store.record(ev, command="eval", data_path=SAMPLE)
+        second = store.record(ev, command="eval", data_path=SAMPLE)
+    with sqlite3.connect(db) as conn:
+        lost = conn.execute(
+            "SELECT community_id FROM results WHERE run_id = ? ORDER BY community_id LIMIT 3",
+            (first,),
+        ).fetchall()
+        conn.executemany(f"DELETE FROM results WHERE run_id = {first} AND community_id = ?", lost)
+    with RunStore(db) as store:
+        with pytest.raises(RunStoreError, match=f"recorded {len(ev)} communities but"):
+            store.results(first)
+        assert store.results(second).height == len(ev)
+
+
+def test_a_huge_list_limit_reads_every_run(tmp_path):
+    with RunStore(tmp_path / "runs.sqlite") as store:
+        store.record(evaluation(), command="eval", data_path=SAMPLE)
+        assert len(store.runs(limit=10**20)) == 1

@@ -705,7 +705,7 @@ def main(argv: list[str] | None = None) -> int:
         epilog="workflow: python tools/i18n.py update && python tools/i18n.py compile",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("extract", help="list the translatable messages in dsl/ and engine/")
+    p = sub.add_parser("extract", help="list the translatable messages in dsl/, engine/ and cli/")
     p.add_argument("-o", "--output", help="write a .pot template to this file")
     p.set_defaults(func=cmd_extract)
     p = sub.add_parser("update", help="merge the messages into the .po")

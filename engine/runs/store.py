@@ -311,6 +311,7 @@ class RunStore:
             sql += " WHERE model_id = ?"
             args = (model_id,)
         sql += " ORDER BY id DESC LIMIT ?"
+        limit = max(-1, min(limit, 2**63 - 1))  # SQLite integers are 64-bit; -1: no limit
         return [RunInfo.from_row(r) for r in self.conn.execute(sql, (*args, limit))]
 
     def resolve(self, ref: str) -> RunInfo | None:
@@ -340,7 +341,19 @@ class RunStore:
         return RunInfo.from_row(row) if row else None
 
     def results(self, run_id: int) -> pl.DataFrame:
-        """One row per community of a run (dimensions/indicators as JSON text)."""
+        """One row per community of a run (dimensions/indicators as JSON text).
+
+        The rows read are counted against the count recorded with the run: a
+        damaged database is an error naming the file, never a shorter run (which
+        `runs diff` would report as communities that disappeared)."""
+        try:
+            return self._results(run_id)
+        except sqlite3.DatabaseError as exc:
+            raise RunStoreError(
+                _("{path}: the run database is damaged: {err}").format(path=self.path, err=exc)
+            ) from None
+
+    def _results(self, run_id: int) -> pl.DataFrame:
         cur = self.conn.execute(
             "SELECT community_id, community, district, street, grid, period, row, total, grade, "
             "vetoes, missing, dimensions, indicators FROM results WHERE run_id = ? "
@@ -350,8 +363,15 @@ class RunStore:
         names = [d[0] for d in cur.description]
         data = cur.fetchall()
         row = self.conn.execute(
-            "SELECT indicator_ids, dimension_ids FROM runs WHERE id = ?", (run_id,)
+            "SELECT indicator_ids, dimension_ids, communities FROM runs WHERE id = ?", (run_id,)
         ).fetchone()
+        if row is not None and row[2] != len(data):
+            raise RunStoreError(
+                _(
+                    "{path}: run {id} recorded {expected} communities but {found} were read: "
+                    "the run database is damaged"
+                ).format(path=self.path, id=run_id, expected=row[2], found=len(data))
+            )
         compact = row is not None and row[0] is not None
         schema = {
             "community_id": pl.String,
