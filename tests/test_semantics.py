@@ -15,10 +15,13 @@ case is either
 A case may carry a `note` (why the expectation holds); unknown keys are an
 error, so a misspelt expectation cannot pass unnoticed.
 
-Every case runs on the reference interpreter (one record) and on the
-vectorized backend (a one-row dataset through `evaluate_dataset`); every file
-also runs once more with all its records in one frame per model, since that is
-how the vectorized backend runs for real. A backend that disagrees with a case
+Every case runs on the reference interpreter (its record alone) and on the
+vectorized backend (`evaluate_dataset` over one frame holding the records of
+every case of the file on the same inputs, read at the case's row: converting
+data is the slow part, so a frame is built once); every file also runs once
+more as one model for all its expression cases (an indicator each) and each
+of its models, since whole tables are how the vectorized backend runs for
+real. A backend that disagrees with a case
 today keeps the case, marked `xfail(strict=True)` by the case's
 `xfail.reference` / `xfail.vectorized` reason.
 
@@ -147,7 +150,21 @@ def _cell(value: Any, type_: str) -> str | None:
     return str(value)
 
 
+_DATASETS: dict[tuple, data.Dataset] = {}
+
+
 def _dataset(model: Model, records: list[dict[str, Any]]) -> data.Dataset:
+    """The records as a converted data file, built once per inputs and records."""
+    key = (
+        tuple((f.id, f.type, tuple(f.values), f.min, f.max) for f in model.inputs),
+        tuple(tuple((k, type(v).__name__, v) for k, v in sorted(r.items())) for r in records),
+    )
+    if key not in _DATASETS:
+        _DATASETS[key] = _convert(model, records)
+    return _DATASETS[key]
+
+
+def _convert(model: Model, records: list[dict[str, Any]]) -> data.Dataset:
     fields = model.inputs
     frame = pl.DataFrame(
         {
@@ -170,8 +187,6 @@ def _dataset(model: Model, records: list[dict[str, Any]]) -> data.Dataset:
             assert got == want and type(got) is type(want), (f.id, want, got)
     return ds
 
-
-RUN = {"reference": run_reference, "vectorized": run_vectorized}
 
 # ---------------------------------------------------------------- the corpus
 
@@ -391,6 +406,14 @@ def problems(case: Case, model: Model, seen: Observed, backend: str) -> list[str
     return out
 
 
+def _same_inputs(cf: CorpusFile, case: Case) -> list[Case]:
+    """The cases of `cf` on the inputs of `case`: every expression case, or
+    every case of its model."""
+    if case.expr is not None:
+        return [c for c in cf.cases if c.expr is not None]
+    return [c for c in cf.cases if c.model_key == case.model_key]
+
+
 def _params() -> list:
     out = []
     for cf in corpus():
@@ -406,8 +429,12 @@ def _params() -> list:
 @pytest.mark.parametrize(("cf", "case", "backend"), _params())
 def test_case(cf: CorpusFile, case: Case, backend: str):
     model = _model_for(cf, case)
-    record = _typed(case.record, model, case.id)
-    [seen] = RUN[backend](model, [record])
+    if backend == "reference":
+        [seen] = run_reference(model, [_typed(case.record, model, case.id)])
+    else:
+        group = _same_inputs(cf, case)
+        rows = run_vectorized(model, [_typed(c.record, model, c.id) for c in group])
+        seen = rows[group.index(case)]
     found = problems(case, model, seen, backend)
     assert not found, f"{case.id} on the {backend} backend: " + "; ".join(found)
 
