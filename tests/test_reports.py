@@ -209,7 +209,7 @@ def test_markdown_csv_json_reports(reports):
 def test_report_is_written_atomically(tmp_path, monkeypatch):
     """An error while writing leaves neither a half-written report nor a
     temporary file, and an existing report untouched."""
-    from zhili.engine.report import build as reports
+    from zhili.engine.report import xlsx
 
     out = tmp_path / "r.xlsx"
     out.write_bytes(b"old report")
@@ -217,7 +217,7 @@ def test_report_is_written_atomically(tmp_path, monkeypatch):
     def boom(report):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(reports, "_xlsx", boom)
+    monkeypatch.setattr(xlsx, "workbook", boom)
     args = ["--lang", "en", "report", "four_type", str(SAMPLE), "-o", str(out), "--no-record"]
     with pytest.raises(RuntimeError):
         CliRunner().invoke(cli, args, catch_exceptions=False)
