@@ -16,6 +16,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import polars as pl
 
+# the suffixes of the workbooks `excel` reads
+EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
+
 # hierarchy columns: key → accepted headers
 HIERARCHY = {
     "community_id": ("community_id", "社区编码", "社区代码", "编码", "id"),
