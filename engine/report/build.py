@@ -342,30 +342,14 @@ def _full_when(ind: ir.Indicator) -> str:
 # ---------------------------------------------------------------- writing
 
 
-def _text(render: Callable[[Report], str], encoding: str) -> Callable[[Report, Path], None]:
-    return lambda report, path: write_text(path, render(report), encoding)
-
-
-def _save_xlsx(report: Report, path: Path) -> None:
-    # `xlsx.save` looked up at each call, so a test can make it fail
-    atomic_write(path, lambda tmp: xlsx.save(report, tmp))
-
-
-# format (the output's suffix) → how to write it atomically, in the order help texts list them
-WRITERS: dict[str, Callable[[Report, Path], None]] = {
-    "xlsx": _save_xlsx,
-    "html": _text(html.render, "utf-8"),
-    "md": _text(markdown.render, "utf-8"),
-    "csv": _text(csv.render, "utf-8-sig"),  # a BOM, so Excel reads Chinese
-    "json": _text(json.render, "utf-8"),
+# the text formats (the output's suffix) → (renderer, file encoding); xlsx is a workbook
+TEXT_FORMATS: dict[str, tuple[Callable[[Report], str], str]] = {
+    "html": (html.render, "utf-8"),
+    "md": (markdown.render, "utf-8"),
+    "csv": (csv.render, "utf-8-sig"),  # a BOM, so Excel reads Chinese
+    "json": (json.render, "utf-8"),
 }
-FORMATS = tuple(WRITERS)
-TEXT_RENDERERS: dict[str, Callable[[Report], str]] = {
-    "csv": csv.render,
-    "md": markdown.render,
-    "html": html.render,
-    "json": json.render,
-}
+FORMATS = ("xlsx", *TEXT_FORMATS)
 
 
 def write_report(report: Report, path: Path) -> None:
@@ -377,7 +361,11 @@ def write_report(report: Report, path: Path) -> None:
                 fmt=fmt
             )
         )
-    WRITERS[fmt](report, path)
+    if fmt == "xlsx":
+        atomic_write(path, lambda tmp: xlsx.save(report, tmp))
+    else:
+        render, encoding = TEXT_FORMATS[fmt]
+        write_text(path, render(report), encoding)
 
 
 def render_bytes(report: Report, fmt: str) -> bytes:
@@ -387,4 +375,5 @@ def render_bytes(report: Report, fmt: str) -> bytes:
         buf = io.BytesIO()
         xlsx.workbook(report).save(buf)
         return buf.getvalue()
-    return TEXT_RENDERERS[fmt](report).encode("utf-8")
+    render, _encoding = TEXT_FORMATS[fmt]
+    return render(report).encode("utf-8")
