@@ -255,7 +255,7 @@ def read_table(
 
 # ---------------------------------------------------------------- conversion
 #
-# `convert()` above is the reference: one cell at a time. `_convert_expr`
+# `convert()` above is the reference: one cell at a time. `_convert_stages`
 # builds the same conversion as Polars expressions for a whole column; the
 # tests hold the two to the same values and messages.
 
