@@ -27,6 +27,12 @@ from zhili.dsl.model import Model, TestCase
 from zhili.dsl.parser import ParseResult, parse_file
 from zhili.engine import hookspecs
 from zhili.engine.functions import BUILTIN_FUNCTIONS, Function
+from zhili.engine.io.readers import (  # noqa: F401 - the public plugin API
+    BUILTIN_SUFFIXES,
+    DATA_READERS,
+    DataReader,
+    data_reader_for,
+)
 
 ENTRY_POINT_GROUP = "zhili"
 
@@ -74,16 +80,6 @@ class ModelFileResult:
 
 
 @dataclass(frozen=True)
-class DataReader:
-    """A data format a plugin reads: see `hookspecs.zhili_data_readers`."""
-
-    suffix: str
-    read: object  # Callable[[Path], RawTable]
-    description: str = ""
-    plugin: str = ""
-
-
-@dataclass(frozen=True)
 class Exporter:
     """A report format a plugin writes: see `hookspecs.zhili_exporters`."""
 
@@ -92,28 +88,6 @@ class Exporter:
     write: object  # Callable[[Evaluation, Path], None]
     description: str = ""
     plugin: str = ""
-
-
-BUILTIN_SUFFIXES = {
-    ".csv",
-    ".txt",
-    ".tsv",
-    ".json",
-    ".jsonl",
-    ".ndjson",
-    ".parquet",
-    ".xlsx",
-    ".xlsm",
-    ".xls",
-    ".xlsb",
-    ".ods",
-}
-# the data readers of the registry built last (read by `zhili.engine.io.data.read_raw`)
-DATA_READERS: dict[str, DataReader] = {}
-
-
-def data_reader_for(suffix: str) -> DataReader | None:
-    return DATA_READERS.get(suffix.lower())
 
 
 def raw_table(file: str, headers: list[str], rows: list[list]):

@@ -19,6 +19,9 @@ from zhili.dsl.diagnostics import Severity
 if TYPE_CHECKING:
     import polars as pl
 
+# the suffixes of the workbooks `excel` reads
+EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
+
 # hierarchy columns: key → accepted headers
 HIERARCHY = {
     "community_id": ("community_id", "社区编码", "社区代码", "编码", "id"),
