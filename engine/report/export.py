@@ -9,6 +9,7 @@ import polars as pl
 
 from zhili.dsl.i18n import _
 from zhili.engine.io.atomic import atomic_write
+from zhili.engine.report import safe
 
 FORMATS = ("csv", "xlsx")
 
@@ -37,7 +38,11 @@ def export_frame(frame: pl.DataFrame, path: Path | str, fmt: str | None = None) 
         if fmt == "csv":
             with open(tmp, "wb") as fh:
                 fh.write("\ufeff".encode())
-                frame.write_csv(fh)
+                safe.csv_frame(
+                    frame.rename(
+                        dict(zip(frame.columns, safe.csv_header(frame.columns), strict=True))
+                    )
+                ).write_csv(fh)
         else:
             frame.write_excel(tmp, worksheet="zhili", autofit=True)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from zhili.dsl.i18n import _
+from zhili.engine.report import safe
 from zhili.engine.report.model import Report, headers, pct, summary_rows
 
 
@@ -14,7 +15,10 @@ def _md_cell(v: Any) -> str:
         return ""
     if isinstance(v, float):
         v = f"{v:.4g}" if abs(v) < 1e6 else f"{v:.0f}"
-    return str(v).replace("|", "\\|").replace("\n", " ")
+        return v
+    if isinstance(v, (int, bool)):
+        return str(v)
+    return safe.md_text(v)
 
 
 def _md_table(headers: list[str], rows) -> list[str]:
@@ -27,7 +31,7 @@ def _md_table(headers: list[str], rows) -> list[str]:
 
 def render(report: Report) -> str:
     """The report as Markdown: a heading and a table per section."""
-    out = [f"# {report.info['title']}", ""]
+    out = [f"# {safe.md_text(report.info['title'])}", ""]
     out += _md_table([_("item"), _("value")], summary_rows(report))
     out += ["", f"## {_('Grade distribution')}", ""]
     out += _md_table(
@@ -62,5 +66,5 @@ def render(report: Report) -> str:
         out += ["", f"## {title}", ""]
         out += _md_table(headers(report, frame), frame.iter_rows())
     if report.notes:
-        out += [""] + [f"> {n}" for n in report.notes]
+        out += [""] + [f"> {safe.md_text(n)}" for n in report.notes]
     return "\n".join(out) + "\n"

@@ -20,6 +20,7 @@ from pathlib import Path
 from zhili.dsl.i18n import _
 from zhili.dsl.model import InputField, Model
 from zhili.engine.io.atomic import atomic_write, write_text
+from zhili.engine.report import safe
 
 HIERARCHY_HEADERS = ["社区编码", "区", "街道", "社区", "网格"]
 TEMPLATE_ROWS = 1000  # rows with data validation
@@ -121,7 +122,7 @@ def _data_sheet(ws, model: Model) -> None:
     ws.title = "数据"
     hier_fill = PatternFill("solid", fgColor="DDEBF7")
     headers = HIERARCHY_HEADERS + [header(f) for f in model.inputs]
-    ws.append(headers)
+    safe.append_row(ws, headers)
     for j, h in enumerate(HIERARCHY_HEADERS, start=1):
         c = ws.cell(row=1, column=j)
         c.font = Font(bold=True)
@@ -210,24 +211,26 @@ def _instructions_sheet(info, model: Model) -> None:
     """填表说明: how to fill in the data sheet, and every field explained."""
     from openpyxl.styles import Font
 
-    info.append([model.title or model.id])
-    info.append([f"模型 {model.id} {model.version or ''}".strip()])
-    info.append(
+    safe.append_row(info, [model.title or model.id])
+    safe.append_row(info, [f"模型 {model.id} {model.version or ''}".strip()])
+    safe.append_row(
+        info,
         [
             "在“数据”表中每行填写一个社区；列名不要修改。黄色为必填，绿色为选填，"
             "选填项不适用时留空。百分比可填 85% 或 85；是/否字段填 是 或 否。"
-        ]
+        ],
     )
-    info.append([])
-    info.append(["列名", "字段", "类型", "单位", "范围", "可选值", "必填", "说明"])
+    safe.append_row(info, [])
+    safe.append_row(info, ["列名", "字段", "类型", "单位", "范围", "可选值", "必填", "说明"])
     for cell in info[5]:
         cell.font = Font(bold=True)
     for h in HIERARCHY_HEADERS:
-        info.append(
-            [h, "", "文本", "", "", "", "是" if h == "社区编码" else "", HIERARCHY_NOTES[h]]
+        safe.append_row(
+            info, [h, "", "文本", "", "", "", "是" if h == "社区编码" else "", HIERARCHY_NOTES[h]]
         )
     for f in model.inputs:
-        info.append(
+        safe.append_row(
+            info,
             [
                 header(f),
                 f.id,
@@ -237,7 +240,7 @@ def _instructions_sheet(info, model: Model) -> None:
                 "、".join(f.values) if f.type == "enum" else ("是、否" if f.type == "bool" else ""),
                 "是" if f.required else "否",
                 f.note or "",
-            ]
+            ],
         )
     for col, width in zip("ABCDEFGH", (28, 24, 8, 8, 14, 30, 6, 40), strict=True):
         info.column_dimensions[col].width = width

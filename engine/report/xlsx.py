@@ -13,6 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from zhili.dsl.i18n import _
+from zhili.engine.report import safe
 from zhili.engine.report.model import GRADE_COLORS, Report, headers, summary_rows
 
 
@@ -43,20 +44,20 @@ def _summary_sheet(ws, report: Report) -> None:
     from openpyxl.styles import Font
 
     ws.title = _("Summary")[:31]
-    ws.append([report.info["title"]])
+    safe.append_row(ws, [report.info["title"]])
     ws["A1"].font = Font(bold=True, size=14)
     for r in summary_rows(report):
-        ws.append(r)
-    ws.append([])
+        safe.append_row(ws, r)
+    safe.append_row(ws, [])
     _grade_table(ws, report)
-    ws.append([])
+    safe.append_row(ws, [])
     if report.targets:
         _target_table(ws, report)
     problems = report.problems.filter(pl.col("severity") != "info").height
-    ws.append([])
-    ws.append([_("data problems"), problems])
+    safe.append_row(ws, [])
+    safe.append_row(ws, [_("data problems"), problems])
     for note in report.notes:
-        ws.append([note])
+        safe.append_row(ws, [note])
     ws.column_dimensions["A"].width = 28
     ws.column_dimensions["B"].width = 40
 
@@ -66,12 +67,12 @@ def _grade_table(ws, report: Report) -> None:
     from openpyxl.chart import BarChart, Reference
     from openpyxl.styles import Font
 
-    ws.append([_("grade"), _("communities"), _("share"), _("at this grade or better")])
+    safe.append_row(ws, [_("grade"), _("communities"), _("share"), _("at this grade or better")])
     head = ws.max_row
     for c in ws[head]:
         c.font = Font(bold=True)
     for g in report.grades:
-        ws.append([g["grade"], g["count"], g["share"], g.get("at_least")])
+        safe.append_row(ws, [g["grade"], g["count"], g["share"], g.get("at_least")])
         ws.cell(row=ws.max_row, column=3).number_format = "0.0%"
         ws.cell(row=ws.max_row, column=4).number_format = "0.0%"
     last = ws.max_row
@@ -88,18 +89,19 @@ def _grade_table(ws, report: Report) -> None:
 def _target_table(ws, report: Report) -> None:
     from openpyxl.styles import Font
 
-    ws.append([_("target"), _("grade"), _("target share"), _("actual share"), _("met")])
+    safe.append_row(ws, [_("target"), _("grade"), _("target share"), _("actual share"), _("met")])
     for c in ws[ws.max_row]:
         c.font = Font(bold=True)
     for t in report.targets:
-        ws.append(
+        safe.append_row(
+            ws,
             [
                 t["label"],
                 t["grade"],
                 t["target"],
                 t["actual"],
                 _("yes") if t["met"] else _("no"),
-            ]
+            ],
         )
         ws.cell(row=ws.max_row, column=3).number_format = "0%"
         ws.cell(row=ws.max_row, column=4).number_format = "0.0%"
@@ -119,11 +121,11 @@ def _table_sheet(
     if frame is None:
         return None
     sheet = wb.create_sheet(title[:31])
-    sheet.append(headers(report, frame))
+    safe.append_row(sheet, headers(report, frame))
     for c in sheet[1]:
         c.font = Font(bold=True)
     for row in frame.iter_rows():
-        sheet.append(list(row))
+        safe.append_row(sheet, list(row))
     for j, name in enumerate(frame.columns, start=1):
         letter = get_column_letter(j)
         sheet.column_dimensions[letter].width = 14 if name not in ("failing", "change") else 60
