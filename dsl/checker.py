@@ -93,6 +93,28 @@ def check(
     return c.run()
 
 
+@dataclass
+class _ModelBuild:
+    """What the model stages hand each other, from the syntax tree to the IR parts."""
+
+    tree: ast.ModelFile
+    header: dict[str, ast.Meta] = field(default_factory=dict)
+    grades_blocks: list[ast.Grades] = field(default_factory=list)
+    targets: list[ast.Target] = field(default_factory=list)
+    tests: list[ast.TestCase] = field(default_factory=list)
+    top_items: list = field(default_factory=list)
+    title: str | None = None
+    policy: str = "zero"
+    input_ir: list[ir.InputField] = field(default_factory=list)
+    let_order: list = field(default_factory=list)
+    grade_rules: tuple = ()
+    top_children: list[ir.Child] = field(default_factory=list)
+    declared_total: float | None = None
+    grades: list[ir.Grade] = field(default_factory=list)
+    target_ir: list[ir.Target] = field(default_factory=list)
+    test_ir: list[ir.TestCase] = field(default_factory=list)
+
+
 class _Checker:
     def __init__(self, tree: ast.File, text: str, functions: dict[str, Signature]):
         self.tree = tree
@@ -193,19 +215,22 @@ class _Checker:
 
     # ------------------------------------------------------------ model
     def _model(self, tree: ast.ModelFile) -> ir.Model | None:
-        header: dict[str, ast.Meta] = {}
-        grades_blocks: list[ast.Grades] = []
-        targets: list[ast.Target] = []
-        tests: list[ast.TestCase] = []
-        top_items: list = []
-        for item in tree.items:
+        """Run the model stages in order (`_MODEL_STAGES`), then build the IR."""
+        b = _ModelBuild(tree)
+        for _name, stage in self._MODEL_STAGES:
+            stage(self, b)
+        return self._build_model(b)
+
+    def _stage_collect(self, b: _ModelBuild) -> None:
+        """Sort the items by kind; declare inputs, definitions and the structure."""
+        for item in b.tree.items:
             if isinstance(item, ast.Meta):
                 if isinstance(item.value, ast.DateLit) and item.value.value is None:
                     self.err(m.invalid_date(item.value.span, item.value.text))
-                if item.key in header:
+                if item.key in b.header:
                     self.err(m.duplicate_header(item.span, item.key))
                 else:
-                    header[item.key] = item
+                    b.header[item.key] = item
             elif isinstance(item, ast.Input):
                 self._declare(item.name, "input", item)
                 self.inputs.setdefault(item.name.id, item)
@@ -213,80 +238,94 @@ class _Checker:
                 self._declare(item.name, "let", item)
                 self.lets.setdefault(item.name.id, item)
             elif isinstance(item, (ast.Dimension, ast.Indicator, ast.Veto)):
-                top_items.append(item)
+                b.top_items.append(item)
                 self._declare_tree(item)
             elif isinstance(item, ast.Grades):
-                grades_blocks.append(item)
+                b.grades_blocks.append(item)
             elif isinstance(item, ast.Target):
-                targets.append(item)
+                b.targets.append(item)
             elif isinstance(item, ast.TestCase):
-                tests.append(item)
+                b.tests.append(item)
             elif isinstance(item, (ast.Override, ast.GradeOverride)):
                 self.err(m.override_without_extends(item.span))
 
+    def _stage_header(self, b: _ModelBuild) -> None:
+        """The title (in the `model` line or a `title` statement, not both) and
+        the missing-data policy."""
+        tree, header = b.tree, b.header
         if "title" in header and tree.title is not None:
             self.err(m.duplicate_header(header["title"].span, "title"))
-        title = tree.title.value if tree.title else self._meta_str(header, "title")
-        total_meta = header.get("total")
-        policy = header["missing"].value if "missing" in header else "zero"
+        b.title = tree.title.value if tree.title else self._meta_str(header, "title")
+        b.policy = header["missing"].value if "missing" in header else "zero"
 
-        # inputs
-        input_ir = [self._input(i) for i in self.inputs.values()]
-        # lets (dependency order, cycles reported)
+    def _stage_inputs(self, b: _ModelBuild) -> None:
+        b.input_ir = [self._input(i) for i in self.inputs.values()]
+
+    def _stage_lets(self, b: _ModelBuild) -> None:
+        """Definitions in dependency order, cycles reported."""
         for name in self.lets:
             self._let(name)
-        let_order = self._let_order()
+        b.let_order = self._let_order()
 
-        # grades first: vetoes refer to them
-        if not grades_blocks:
-            self.err(m.no_grades(tree.name.span))
-        for extra in grades_blocks[1:]:
+    def _stage_grade_names(self, b: _ModelBuild) -> None:
+        """The grade names, before the structure: vetoes refer to them."""
+        if not b.grades_blocks:
+            self.err(m.no_grades(b.tree.name.span))
+        for extra in b.grades_blocks[1:]:
             self.err(m.grades_twice(extra.span))
-        grade_rules = grades_blocks[0].rules if grades_blocks else ()
+        b.grade_rules = b.grades_blocks[0].rules if b.grades_blocks else ()
         seen_grades: set[str] = set()
-        for rule in grade_rules:
+        for rule in b.grade_rules:
             if rule.name.value in seen_grades:
                 self.err(m.duplicate_grade(rule.name.span, rule.name.value))
             seen_grades.add(rule.name.value)
             self.grade_names.append(rule.name.value)
 
-        # structure
-        top_children: list[ir.Child] = []
-        for item in top_items:
-            top_children.append(self._structure(item, None, policy, 0))
+    def _stage_structure(self, b: _ModelBuild) -> None:
+        b.top_children = [self._structure(item, None, b.policy, 0) for item in b.top_items]
 
+    def _stage_budget(self, b: _ModelBuild) -> None:
+        """The declared total (or the structure's sum), weights turned into
+        points, and the points-sum check of the top level."""
+        total_meta = b.header.get("total")
         declared_total = None
         if total_meta is not None:
             declared_total = float(total_meta.value.value)
-        structure_sum = self._budget_sum(top_children)
+        structure_sum = self._budget_sum(b.top_children)
         if declared_total is None:
             declared_total = structure_sum
-            if not top_items:
+            if not b.top_items:
                 declared_total = 0.0
-        self._resolve_weights(top_children, declared_total)
-        structure_sum = self._budget_sum(top_children)
-        if total_meta is not None and abs(structure_sum - declared_total) > 1e-9 and top_items:
+        self._resolve_weights(b.top_children, declared_total)
+        structure_sum = self._budget_sum(b.top_children)
+        if total_meta is not None and abs(structure_sum - declared_total) > 1e-9 and b.top_items:
             self.err(m.points_sum(total_meta.span, _("the model"), declared_total, structure_sum))
+        b.declared_total = declared_total
 
-        grades = [self._grade(rule, i, len(grade_rules)) for i, rule in enumerate(grade_rules)]
-        first_otherwise = next((i for i, r in enumerate(grade_rules) if r.cond is None), None)
+    def _stage_grades(self, b: _ModelBuild) -> None:
+        """Grade conditions, and the `otherwise` grade that ends the list."""
+        rules = b.grade_rules
+        b.grades = [self._grade(rule, i, len(rules)) for i, rule in enumerate(rules)]
+        first_otherwise = next((i for i, r in enumerate(rules) if r.cond is None), None)
         if first_otherwise is None:
-            if grade_rules:
-                self.err(m.no_otherwise(grade_rules[-1].span))
+            if rules:
+                self.err(m.no_otherwise(rules[-1].span))
         else:
-            for rule in grade_rules[first_otherwise + 1 :]:
+            for rule in rules[first_otherwise + 1 :]:
                 self.err(m.grade_after_otherwise(rule.span))
-        self._check_vetoes(grades)
 
-        target_ir = []
-        for t in targets:
+    def _stage_vetoes(self, b: _ModelBuild) -> None:
+        self._check_vetoes(b.grades)
+
+    def _stage_targets(self, b: _ModelBuild) -> None:
+        for t in b.targets:
             if t.op != ">=":
                 self.err(m.target_op(t.span, t.op))
             if t.by is not None and t.by.value is None:
                 self.err(m.invalid_date(t.by.span, t.by.text))
             if t.grade.value not in self.grade_names:
                 self.err(m.unknown_grade(t.grade.span, t.grade.value, self.grade_names))
-            target_ir.append(
+            b.target_ir.append(
                 ir.Target(
                     label=t.label.value if t.label else None,
                     grade=t.grade.value,
@@ -296,7 +335,8 @@ class _Checker:
                 )
             )
 
-        # unused inputs / lets
+    def _stage_unused(self, b: _ModelBuild) -> None:
+        """Inputs and definitions nothing refers to (after every use is seen)."""
         for name, inp in self.inputs.items():
             if name not in self.used:
                 self.err(m.unused_input(inp.name.span, name))
@@ -304,40 +344,66 @@ class _Checker:
             if name not in self.used:
                 self.err(m.unused_let(let.name.span, name))
 
+    def _stage_missing_headers(self, b: _ModelBuild) -> None:
         for key in ("version", "issuer", "source"):
-            if key not in header:
-                self.err(m.missing_header(tree.name.span, key))
+            if key not in b.header:
+                self.err(m.missing_header(b.tree.name.span, key))
 
-        model_id = tree.name.id
-        test_ir = [self._test(t, model_id) for t in tests]
+    def _stage_tests(self, b: _ModelBuild) -> None:
+        b.test_ir = [self._test(t, b.tree.name.id) for t in b.tests]
+
+    # The model's stages in order, each a method reading what earlier ones left
+    # in the `_ModelBuild` (OPA's named stage list in `ast/compile.go`). The
+    # order is the order diagnostics used to be found in; keep it.
+    _MODEL_STAGES = (
+        ("collect", _stage_collect),
+        ("header", _stage_header),
+        ("inputs", _stage_inputs),
+        ("lets", _stage_lets),
+        ("grade-names", _stage_grade_names),
+        ("structure", _stage_structure),
+        ("budget", _stage_budget),
+        ("grades", _stage_grades),
+        ("vetoes", _stage_vetoes),
+        ("targets", _stage_targets),
+        ("unused", _stage_unused),
+        ("missing-headers", _stage_missing_headers),
+        ("tests", _stage_tests),
+    )
+
+    def _content_hash(self, tree: ast.ModelFile) -> str:
+        """This file's text, then every other composed file's, in name order."""
         digest = hashlib.sha256(self.text.encode("utf-8"))
         for file in sorted(self.texts):
             if file != tree.span.file:
                 digest.update(self.texts[file].encode("utf-8"))
-        content_hash = digest.hexdigest()
+        return digest.hexdigest()
+
+    def _build_model(self, b: _ModelBuild) -> ir.Model | None:
+        tree, header = b.tree, b.header
         try:
             return ir.Model(
-                id=model_id,
-                title=title,
+                id=tree.name.id,
+                title=b.title,
                 version=self._meta_str(header, "version"),
                 issuer=self._meta_str(header, "issuer"),
                 source=self._meta_str(header, "source"),
                 description=self._meta_str(header, "description"),
                 effective=header["effective"].value.value if "effective" in header else None,
-                total=declared_total,
-                missing=policy,
-                inputs=input_ir,
-                lets=let_order,
+                total=b.declared_total,
+                missing=b.policy,
+                inputs=b.input_ir,
+                lets=b.let_order,
                 dimensions=self.dimensions,
-                top=top_children,
+                top=b.top_children,
                 indicators=self.indicators,
                 vetoes=self.vetoes,
-                grades=grades,
-                targets=target_ir,
-                tests=test_ir,
+                grades=b.grades,
+                targets=b.target_ir,
+                tests=b.test_ir,
                 extends=tree.extends.base.id if tree.extends is not None else None,
                 path=tree.span.file if tree.span is not ast.NO_SPAN else None,
-                content_hash=content_hash,
+                content_hash=self._content_hash(tree),
             )
         except Exception:  # a partial model after errors may not validate
             if any(d.is_error for d in self.diags):
@@ -353,14 +419,7 @@ class _Checker:
 
     def _declare(self, ident: ast.Ident, kind: str, node) -> None:
         if ident.id in RESULT_NAMES:
-            self.err(
-                Diagnostic(
-                    "reserved-name",
-                    m.E,
-                    _("`{name}` is a reserved name in grade conditions").format(name=ident.id),
-                    ident.span,
-                )
-            )
+            self.err(m.reserved_name(ident.span, ident.id))
         prev = self.names.get(ident.id)
         if prev is not None:
             self.err(m.duplicate_id(ident.span, ident.id, prev[1]))

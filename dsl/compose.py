@@ -198,6 +198,19 @@ def _extend(tree: ast.ModelFile, resolve, stack, out: Composed, imported: list) 
     return out
 
 
+@dataclass
+class _ChildParts:
+    """The extending model's statements, sorted by what the merge does with them."""
+
+    new_struct: list = field(default_factory=list)  # dimensions/indicators/vetoes the base lacks
+    new_decls: list = field(default_factory=list)  # its own inputs and definitions
+    grade_overrides: list[ast.GradeOverride] = field(default_factory=list)
+    grades: ast.Grades | None = None  # its own `grades` block, replacing the base's
+    targets: list[ast.Target] = field(default_factory=list)
+    meta: dict[str, ast.Meta] = field(default_factory=dict)
+    extra: list = field(default_factory=list)  # kept for the checker to report or run
+
+
 class _Merger:
     def __init__(self, base: ast.ModelFile, child: ast.ModelFile, out: Composed):
         self.base = base
@@ -327,98 +340,123 @@ class _Merger:
         return isinstance(it, (*_STRUCT, ast.Input, ast.Let)) and it.name.id in self.removed
 
     def run(self, imported: list) -> ast.ModelFile:
+        """Merge by phase: read the child's statements, apply them to the base's
+        grades, then rebuild header, declarations, structure, grades and
+        targets in the order a model file lists them."""
         child = self.child
-        new_struct: list = []
-        new_decls: list = []
-        grade_overrides: list[ast.GradeOverride] = []
-        child_grades = None
-        child_targets: list = []
-        child_meta: dict[str, ast.Meta] = {}
-        extra: list = []
-        for it in child.items:
+        parts = self._read_child()
+        base_grades, renames = self._merge_grades(parts)
+        grades = parts.grades if parts.grades is not None else base_grades
+        items = tuple(
+            self._header(parts)
+            + self._declarations(parts, imported)
+            + self._merged_structure(parts, renames)
+            + ([grades] if grades is not None else [])
+            + self._targets(parts, renames)
+            + parts.extra
+        )
+        if not self.changed_anything:
+            self.err(m.extends_nothing(child.extends.span, child.extends.base.id))
+        self._anchor_touched()
+        return dataclasses.replace(child, extends=child.extends, imports=child.imports, items=items)
+
+    def _read_child(self) -> _ChildParts:
+        """Apply the child's overrides and dimension merges; sort the rest by kind."""
+        parts = _ChildParts()
+        for it in self.child.items:
             if isinstance(it, ast.Override):
                 self._override(it)
             elif isinstance(it, ast.GradeOverride):
-                grade_overrides.append(it)
+                parts.grade_overrides.append(it)
             elif isinstance(it, ast.Dimension):
                 if not self._child_dimension(it):
-                    new_struct.append(it)
+                    parts.new_struct.append(it)
                     self._touch(None, it.span)
             elif isinstance(it, (ast.Indicator, ast.Veto)):
-                new_struct.append(it)
+                parts.new_struct.append(it)
                 self._touch(None, it.span)
             elif isinstance(it, (ast.Input, ast.Let)):
-                new_decls.append(it)
+                parts.new_decls.append(it)
             elif isinstance(it, ast.Grades):
-                if child_grades is None:
-                    child_grades = it
+                if parts.grades is None:
+                    parts.grades = it
                 else:
-                    extra.append(it)  # the checker reports the second block
+                    parts.extra.append(it)  # the checker reports the second block
             elif isinstance(it, ast.Target):
-                child_targets.append(it)
+                parts.targets.append(it)
             elif isinstance(it, ast.Meta):
-                if it.key in child_meta:
-                    extra.append(it)  # duplicate header: reported by the checker
+                if it.key in parts.meta:
+                    parts.extra.append(it)  # duplicate header: reported by the checker
                 else:
-                    child_meta[it.key] = it
+                    parts.meta[it.key] = it
             elif isinstance(it, ast.TestCase):
-                extra.append(it)
-        if new_struct or child_grades is not None:
+                parts.extra.append(it)
+        if parts.new_struct or parts.grades is not None:
             self.changed_anything = True
+        return parts
 
+    def _merge_grades(self, parts: _ChildParts) -> tuple[ast.Grades | None, dict[str, str]]:
+        """The base's grades with the child's `override grade` applied, and the
+        renames they make (vetoes and targets follow them)."""
         base_grades = next((it for it in self.base.items if isinstance(it, ast.Grades)), None)
         renames: dict[str, str] = {}
-        if grade_overrides:
+        if parts.grade_overrides:
             self.changed_anything = True
-        if child_grades is None and base_grades is not None:
+        if parts.grades is None and base_grades is not None:
             rules = list(base_grades.rules)
-            for go in grade_overrides:
-                idx = next((i for i, r in enumerate(rules) if r.name.value == go.grade.value), None)
-                if idx is None:
-                    self.err(
-                        m.override_unknown(
-                            go.grade.span, go.grade.value, _("grade"), [r.name.value for r in rules]
-                        )
-                    )
-                    continue
-                rule = rules[idx]
-                if go.label is not None:
-                    renames[rule.name.value] = go.label.value
-                    rule = dataclasses.replace(
-                        rule, name=dataclasses.replace(rule.name, value=go.label.value)
-                    )
-                if go.cond is not None:
-                    if rule.cond is None:
-                        self.err(
-                            m.override_invalid(
-                                go.cond.span,
-                                _("the `otherwise` grade takes no condition"),
-                            )
-                        )
-                    else:
-                        rule = dataclasses.replace(rule, cond=go.cond)
-                rules[idx] = rule
+            for go in parts.grade_overrides:
+                self._override_grade(go, rules, renames)
             base_grades = dataclasses.replace(base_grades, rules=tuple(rules))
-        elif child_grades is not None:
-            for go in grade_overrides:
+        elif parts.grades is not None:
+            for go in parts.grade_overrides:
                 self.err(
                     m.override_invalid(
                         go.span,
                         _("this model has its own `grades`: change the grade there"),
                     )
                 )
+        return base_grades, renames
 
-        # header: the child's statements replace the base's
-        meta = []
-        for it in self.base.items:
-            if isinstance(it, ast.Meta) and it.key not in child_meta:
-                meta.append(it)
-        meta.extend(child_meta.values())
+    def _override_grade(self, go: ast.GradeOverride, rules: list, renames: dict[str, str]) -> None:
+        idx = next((i for i, r in enumerate(rules) if r.name.value == go.grade.value), None)
+        if idx is None:
+            self.err(
+                m.override_unknown(
+                    go.grade.span, go.grade.value, _("grade"), [r.name.value for r in rules]
+                )
+            )
+            return
+        rule = rules[idx]
+        if go.label is not None:
+            renames[rule.name.value] = go.label.value
+            rule = dataclasses.replace(
+                rule, name=dataclasses.replace(rule.name, value=go.label.value)
+            )
+        if go.cond is not None:
+            if rule.cond is None:
+                self.err(
+                    m.override_invalid(
+                        go.cond.span,
+                        _("the `otherwise` grade takes no condition"),
+                    )
+                )
+            else:
+                rule = dataclasses.replace(rule, cond=go.cond)
+        rules[idx] = rule
 
+    def _header(self, parts: _ChildParts) -> list:
+        """The child's header statements replace the base's."""
+        meta = [
+            it for it in self.base.items if isinstance(it, ast.Meta) and it.key not in parts.meta
+        ]
+        return meta + list(parts.meta.values())
+
+    def _declarations(self, parts: _ChildParts, imported: list) -> list:
         decls = [it for it in self.base.items if isinstance(it, (ast.Input, ast.Let))]
         decls = [self._apply_decl(it) for it in decls if not self._gone(it)]
-        decls = list(_dedupe(decls + list(imported))) + new_decls
+        return list(_dedupe(decls + list(imported))) + parts.new_decls
 
+    def _merged_structure(self, parts: _ChildParts, renames: dict[str, str]) -> list:
         struct = [
             self._apply(it)
             for it in self.base.items
@@ -426,25 +464,17 @@ class _Merger:
         ]
         if renames:
             struct = [self._rename_vetoes(it, renames) for it in struct]
-        struct.extend(new_struct)
+        return struct + parts.new_struct
 
-        grades = (
-            [child_grades] if child_grades is not None else ([base_grades] if base_grades else [])
-        )
-        if child_targets:
-            targets = child_targets
-        else:
-            targets = [
-                self._rename_target(it, renames)
-                for it in self.base.items
-                if isinstance(it, ast.Target)
-            ]
-        items = tuple(meta + decls + struct + grades + targets + extra)
+    def _targets(self, parts: _ChildParts, renames: dict[str, str]) -> list:
+        if parts.targets:
+            return parts.targets
+        return [
+            self._rename_target(it, renames) for it in self.base.items if isinstance(it, ast.Target)
+        ]
 
-        if not self.changed_anything:
-            self.err(m.extends_nothing(child.extends.span, child.extends.base.id))
-
-        # problems found in the base's parts are reported where this model touched them
+    def _anchor_touched(self) -> None:
+        """Problems found in the base's parts are reported where this model touched them."""
         anchors = self.out.anchors
         for name, span in self.touched.items():
             if name is None:
@@ -459,7 +489,6 @@ class _Merger:
             for part in (node.points, node.weight, node.name):
                 if part is not None:
                     anchors[(part.span.file, part.span.start, part.span.end)] = span
-        return dataclasses.replace(child, extends=child.extends, imports=child.imports, items=items)
 
     def _apply_decl(self, it):
         change = self.changes.get(it.name.id)

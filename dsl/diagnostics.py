@@ -11,14 +11,17 @@ from __future__ import annotations
 import json
 import unicodedata
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from zhili.dsl.ast import Span
 
 MAX_DIAGNOSTICS = 200
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
+    """How bad a problem is. A str enum, so `severity == "error"` and
+    `str(severity)` give the plain word (data problems are compared so)."""
+
     ERROR = "error"
     WARNING = "warning"
     INFO = "info"

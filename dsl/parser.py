@@ -22,6 +22,7 @@ from lark.exceptions import (
 )
 
 from zhili.dsl import ast, grammar_cache
+from zhili.dsl import codes as C
 from zhili.dsl import messages as m
 from zhili.dsl.ast import Span
 from zhili.dsl.diagnostics import Diagnostic, sort_and_cap
@@ -263,12 +264,12 @@ _TOKEN_TEXT = {
 
 # Named syntax errors recognised by the parser state (lark's match_examples).
 SYNTAX_EXAMPLES: dict[str, list[str]] = {
-    "syntax-indicator-points": [
+    C.SYNTAX_INDICATOR_POINTS.code: [
         'model m\nindicator a "x" { pass when true }',
         "model m\nindicator a { pass when true }",
         'model m\ndimension d points 1 { indicator a "x" { pass when true } }',
     ],
-    "syntax-expected-expression": [
+    C.SYNTAX_EXPECTED_EXPRESSION.code: [
         "model m\nlet a =",
         "model m\nlet a = 1 +",
         "model m\nlet a = (",
@@ -283,16 +284,16 @@ SYNTAX_EXAMPLES: dict[str, list[str]] = {
         "model m\nlet a = if 1 then",
         "model m\nlet a = if 1 then 1 else",
     ],
-    "syntax-model-first": [
+    C.SYNTAX_MODEL_FIRST.code: [
         'title "x"',
         "input a: int",
         "let a = 1",
     ],
-    "syntax-input-type": [
+    C.SYNTAX_INPUT_TYPE.code: [
         "model m\ninput a label",
         "model m\ninput a: integer",
     ],
-    "syntax-equals-in-condition": [
+    C.SYNTAX_EQUALS_IN_CONDITION.code: [
         'model m\nindicator a "x" points 1 { pass when b = 1 }',
         "model m\nlet a = b = 1",
     ],
@@ -354,7 +355,7 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic
                 tok.end_pos or tok.start_pos + len(tok.value),
             )
         named = _match_example(exc)
-        if named == "syntax-expected-expression" and tok.type != "$END":
+        if named == C.SYNTAX_EXPECTED_EXPRESSION.code and tok.type != "$END":
             # point where the expression should be, not at the next line's token
             end = _accepted_up_to(exc)
             if 0 <= end < tok.start_pos and "\n" in text[end : tok.start_pos]:
@@ -380,7 +381,7 @@ def _example_states() -> dict[tuple[int, str], str]:
                 lark_parser().parse(example)
             except UnexpectedToken as exc:
                 table.setdefault((_state_id(exc), exc.token.type), code)
-                if code != "syntax-equals-in-condition":  # the others hold for any token
+                if code != C.SYNTAX_EQUALS_IN_CONDITION.code:  # the others hold for any token
                     table.setdefault((_state_id(exc), None), code)
             except UnexpectedInput:
                 continue

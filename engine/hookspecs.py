@@ -69,8 +69,9 @@ def zhili_data_readers() -> list:
     text cells (`zhili.engine.plugins.raw_table(file, headers, rows)` builds
     one from a header list and rows of cells). The table then goes through
     the same column matching, conversion and validation as a CSV file. A
-    suffix zhili reads itself (.csv, .xlsx, .json …) or that another plugin
-    took is reported and ignored. `read` may raise
+    suffix zhili reads itself (.csv, .xlsx, .json …: the built-in readers,
+    declared in the same shape in `zhili.engine.io.readers.BUILTIN_READERS`)
+    or that another plugin took is reported and ignored. `read` may raise
     `zhili.engine.io.data.DataError` for a file it cannot read; any other
     exception is reported as the plugin's error.
     """

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pluggy
 
-from zhili.dsl import ast
+from zhili.dsl import ast, codes
 from zhili.dsl.checker import CheckResult, check
 from zhili.dsl.compose import Resolved
 from zhili.dsl.diagnostics import Diagnostic
@@ -27,14 +27,24 @@ from zhili.dsl.model import Model, TestCase
 from zhili.dsl.parser import ParseResult, parse_file
 from zhili.engine import hookspecs
 from zhili.engine.functions import BUILTIN_FUNCTIONS, Function
+from zhili.engine.io.readers import (  # noqa: F401 - the public plugin API
+    BUILTIN_SUFFIXES,
+    DATA_READERS,
+    DataReader,
+    data_reader_for,
+)
 
 ENTRY_POINT_GROUP = "zhili"
 
 
 @dataclass
 class PluginProblem:
+    """A plugin that failed to load or gave something unusable; the others
+    still load. `code` is registered in `zhili.dsl.codes` (phase `plugin`)."""
+
     plugin: str
     message: str
+    code: str
 
     def __str__(self) -> str:
         return f"plugin {self.plugin}: {self.message}"
@@ -70,16 +80,6 @@ class ModelFileResult:
 
 
 @dataclass(frozen=True)
-class DataReader:
-    """A data format a plugin reads: see `hookspecs.zhili_data_readers`."""
-
-    suffix: str
-    read: object  # Callable[[Path], RawTable]
-    description: str = ""
-    plugin: str = ""
-
-
-@dataclass(frozen=True)
 class Exporter:
     """A report format a plugin writes: see `hookspecs.zhili_exporters`."""
 
@@ -88,28 +88,6 @@ class Exporter:
     write: object  # Callable[[Evaluation, Path], None]
     description: str = ""
     plugin: str = ""
-
-
-BUILTIN_SUFFIXES = {
-    ".csv",
-    ".txt",
-    ".tsv",
-    ".json",
-    ".jsonl",
-    ".ndjson",
-    ".parquet",
-    ".xlsx",
-    ".xlsm",
-    ".xls",
-    ".xlsb",
-    ".ods",
-}
-# the data readers of the registry built last (read by `zhili.engine.io.data.read_raw`)
-DATA_READERS: dict[str, DataReader] = {}
-
-
-def data_reader_for(suffix: str) -> DataReader | None:
-    return DATA_READERS.get(suffix.lower())
 
 
 def raw_table(file: str, headers: list[str], rows: list[list]):
@@ -160,7 +138,13 @@ def make_plugin_manager(
             candidates.append((ep.name, ep.load()))
             _trace(f"{ep.name}: loaded from {ep.value}")
         except Exception as exc:  # a broken plugin must not stop the others
-            problems.append(PluginProblem(ep.name, f"failed to load ({type(exc).__name__}: {exc})"))
+            problems.append(
+                PluginProblem(
+                    ep.name,
+                    f"failed to load ({type(exc).__name__}: {exc})",
+                    codes.PLUGIN_LOAD_FAILED.code,
+                )
+            )
             _trace(f"{ep.name}: FAILED {exc!r}")
     candidates.extend(extra)
     for name, plugin in candidates:
@@ -170,13 +154,19 @@ def make_plugin_manager(
             pm.register(plugin, name=name)
         except Exception as exc:
             problems.append(
-                PluginProblem(name, f"cannot be registered ({type(exc).__name__}: {exc})")
+                PluginProblem(
+                    name,
+                    f"cannot be registered ({type(exc).__name__}: {exc})",
+                    codes.PLUGIN_REGISTER_FAILED.code,
+                )
             )
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
         # pluggy's error carries the plugin object, not its registered name
-        problems.append(PluginProblem(pm.get_name(exc.plugin) or "?", str(exc)))
+        problems.append(
+            PluginProblem(pm.get_name(exc.plugin) or "?", str(exc), codes.PLUGIN_INVALID.code)
+        )
     return pm, problems
 
 
@@ -188,7 +178,11 @@ def _call_each(pm: pluggy.PluginManager, hook_name: str, problems: list[PluginPr
             yield impl.plugin_name, impl.function()
         except Exception as exc:
             problems.append(
-                PluginProblem(impl.plugin_name, f"{hook_name} raised {type(exc).__name__}: {exc}")
+                PluginProblem(
+                    impl.plugin_name,
+                    f"{hook_name} raised {type(exc).__name__}: {exc}",
+                    codes.PLUGIN_HOOK_FAILED.code,
+                )
             )
 
 
@@ -338,7 +332,11 @@ class Registry:
                 isinstance(p, (str, os.PathLike)) for p in result
             ):
                 self.problems.append(
-                    PluginProblem(name, "zhili_model_sources must return a list of paths")
+                    PluginProblem(
+                        name,
+                        "zhili_model_sources must return a list of paths",
+                        codes.PLUGIN_BAD_RESULT.code,
+                    )
                 )
                 continue
             sources.extend((name, Path(p)) for p in result)
@@ -379,15 +377,25 @@ class Registry:
         for name, result in _call_each(self.pm, "zhili_functions", self.problems):
             if not isinstance(result, (list, tuple)):
                 self.problems.append(
-                    PluginProblem(name, "zhili_functions must return a list of Function")
+                    PluginProblem(
+                        name,
+                        "zhili_functions must return a list of Function",
+                        codes.PLUGIN_BAD_RESULT.code,
+                    )
                 )
                 continue
             for fn in result:
                 if not isinstance(fn, Function):
-                    self.problems.append(PluginProblem(name, f"not a Function: {fn!r}"))
+                    self.problems.append(
+                        PluginProblem(name, f"not a Function: {fn!r}", codes.PLUGIN_BAD_RESULT.code)
+                    )
                 elif fn.name in self.functions:
                     self.problems.append(
-                        PluginProblem(name, f"function `{fn.name}` is already defined")
+                        PluginProblem(
+                            name,
+                            f"function `{fn.name}` is already defined",
+                            codes.PLUGIN_DUPLICATE.code,
+                        )
                     )
                 else:
                     self.functions[fn.name] = fn
@@ -396,17 +404,29 @@ class Registry:
         for name, result in _call_each(self.pm, "zhili_data_readers", self.problems):
             if not isinstance(result, (list, tuple)):
                 self.problems.append(
-                    PluginProblem(name, "zhili_data_readers must return a list of DataReader")
+                    PluginProblem(
+                        name,
+                        "zhili_data_readers must return a list of DataReader",
+                        codes.PLUGIN_BAD_RESULT.code,
+                    )
                 )
                 continue
             for r in result:
                 if not isinstance(r, DataReader) or not callable(r.read):
-                    self.problems.append(PluginProblem(name, f"not a DataReader: {r!r}"))
+                    self.problems.append(
+                        PluginProblem(
+                            name, f"not a DataReader: {r!r}", codes.PLUGIN_BAD_RESULT.code
+                        )
+                    )
                     continue
                 suffix = r.suffix.lower()
                 if not suffix.startswith(".") or suffix in BUILTIN_SUFFIXES:
                     self.problems.append(
-                        PluginProblem(name, f"cannot take the data suffix {r.suffix!r}")
+                        PluginProblem(
+                            name,
+                            f"cannot take the data suffix {r.suffix!r}",
+                            codes.PLUGIN_BAD_SUFFIX.code,
+                        )
                     )
                 elif suffix in self.data_readers:
                     self.problems.append(
@@ -414,6 +434,7 @@ class Registry:
                             name,
                             f"data suffix {suffix} is already read by "
                             f"{self.data_readers[suffix].plugin}",
+                            codes.PLUGIN_DUPLICATE.code,
                         )
                     )
                 else:
@@ -421,15 +442,25 @@ class Registry:
         for name, result in _call_each(self.pm, "zhili_exporters", self.problems):
             if not isinstance(result, (list, tuple)):
                 self.problems.append(
-                    PluginProblem(name, "zhili_exporters must return a list of Exporter")
+                    PluginProblem(
+                        name,
+                        "zhili_exporters must return a list of Exporter",
+                        codes.PLUGIN_BAD_RESULT.code,
+                    )
                 )
                 continue
             for e in result:
                 if not isinstance(e, Exporter) or not callable(e.write):
-                    self.problems.append(PluginProblem(name, f"not an Exporter: {e!r}"))
+                    self.problems.append(
+                        PluginProblem(name, f"not an Exporter: {e!r}", codes.PLUGIN_BAD_RESULT.code)
+                    )
                 elif e.name in self.exporters:
                     self.problems.append(
-                        PluginProblem(name, f"exporter `{e.name}` is already defined")
+                        PluginProblem(
+                            name,
+                            f"exporter `{e.name}` is already defined",
+                            codes.PLUGIN_DUPLICATE.code,
+                        )
                     )
                 else:
                     self.exporters[e.name] = Exporter(
@@ -440,7 +471,11 @@ class Registry:
 
     def _load_source(self, plugin: str, path: Path) -> None:
         if not path.exists():
-            self.problems.append(PluginProblem(plugin, f"model path does not exist: {path}"))
+            self.problems.append(
+                PluginProblem(
+                    plugin, f"model path does not exist: {path}", codes.PLUGIN_MODEL_PATH.code
+                )
+            )
             return
         files = sorted(path.glob("*.gov")) if path.is_dir() else [path]
         folder = path if path.is_dir() else path.parent
@@ -448,7 +483,11 @@ class Registry:
             res = check_file(f, self.signatures, resolver=self.resolver)
             if res.result is None or not res.ok:
                 self._broken.append(res)
-                self.problems.append(PluginProblem(plugin, f"{f}: model file has errors"))
+                self.problems.append(
+                    PluginProblem(
+                        plugin, f"{f}: model file has errors", codes.PLUGIN_MODEL_ERRORS.code
+                    )
+                )
                 continue
             if res.result.model is None:  # a `tests for` or `library` file
                 for t in res.result.tests:
@@ -460,6 +499,7 @@ class Registry:
                     PluginProblem(
                         plugin,
                         f"model `{model.id}` is already provided by {self._models[model.id].plugin}",
+                        codes.PLUGIN_DUPLICATE.code,
                     )
                 )
                 continue

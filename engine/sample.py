@@ -15,6 +15,7 @@ from typing import Any, assert_never
 
 from zhili.dsl import model as ir
 from zhili.dsl.model import InputField, Model
+from zhili.engine.io.atomic import atomic_write
 
 DISTRICTS = ["金台区", "渭滨区", "陈仓区", "高新区"]
 STREETS = [
@@ -239,10 +240,13 @@ def sample_rows(
 def write_sample(
     model: Model, path: Path, rows: int, seed: int = 0, missing_rate: float = 0.03
 ) -> None:
+    """Write `rows` synthetic communities for `model` to `path` as CSV, atomically."""
     header, data = sample_rows(model, rows, seed, missing_rate)
-    tmp = path.with_name(path.name + ".zhili-tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(header)
-        w.writerows(data)
-    tmp.replace(path)
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(header)
+            w.writerows(data)
+
+    atomic_write(path, write)

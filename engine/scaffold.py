@@ -250,70 +250,17 @@ def create(
     """Write the project into `target` (created; must be empty). Returns the
     files written. Raises ScaffoldError for a bad name, a non-empty folder or
     an unknown base model."""
-    from zhili.dsl.checker import check
-    from zhili.dsl.parser import parse
-    from zhili.engine.eval.interpreter import compile_model
-    from zhili.engine.io import data as data_mod
+    from zhili.dsl.formatter import format_source
     from zhili.engine.sample import write_sample
 
     pkg = package_name(name)
     if target.exists() and any(target.iterdir()):
         raise ScaffoldError(_("{path} exists and is not empty").format(path=target))
     title = f"{pkg}社区治理评价模型"
-    files: dict[str, str] = {}
-    if extends:
-        lm = registry.get(extends)
-        if lm is None:
-            raise ScaffoldError(
-                _("unknown base model {ref!r} (installed: {known})").format(
-                    ref=extends, known=", ".join(sorted(registry.models)) or "-"
-                )
-            )
-        base = lm.model
-        ind = _indicator_to_override(base)
-        source = EXTENDING.format(
-            title=title,
-            pkg=pkg,
-            base=extends,
-            version=base.version or "",
-            indicator=ind.id,
-            reduced=_fmt(ind.points - 1),
-            dimension=ind.dimension,
-        )
-        extends_line = (
-            "\n本模型继承 `{base}`（{title}，版本 {version}），只写出本区的改动。\n".format(
-                base=extends, title=base.title or extends, version=base.version or ""
-            )
-        )
-    else:
-        source = STANDALONE.format(title=title, pkg=pkg)
-        extends_line = ""
-    from zhili.dsl.formatter import format_source
-
+    source, extends_line = _model_source(pkg, title, registry, extends)
     source = format_source(source, f"{pkg}/model.gov")[0] or source
-    files[f"{pkg}/model.gov"] = source
-
-    # check the model before writing anything
-    parsed = parse(source, f"{pkg}/model.gov")
-    resolver = registry.resolver if extends else None
-    result = check(parsed.tree, source, registry.signatures, resolve=resolver)
-    if result.model is None:  # pragma: no cover - the templates are tested
-        raise ScaffoldError("; ".join(d.message for d in result.diagnostics))
-    model = result.model
-
-    tests = STANDALONE_TESTS.format(pkg=pkg) if not extends else f"tests for {pkg}\n"
-    files[f"{pkg}/__init__.py"] = INIT.format(title=title)
-    files[f"{pkg}/SAMPLE.md"] = (
-        "# sample.csv\n\n本文件中的社区数据为**合成数据**，由 `zhili sample` 生成，"
-        "仅用于演示和测试，不代表任何真实社区。\n"
-    )
-    files["pyproject.toml"] = PYPROJECT.format(
-        dist=pkg.replace("_", "-"), title=title, pkg=pkg, zhili_version=__version__
-    )
-    files["README.md"] = README.format(title=title, pkg=pkg, extends_line=extends_line)
-    files[".github/workflows/zhili.yml"] = WORKFLOW
-    files[".pre-commit-config.yaml"] = PRE_COMMIT
-    files[".gitignore"] = GITIGNORE
+    model = _checked(source, pkg, registry, extends)  # before anything is written
+    files = {f"{pkg}/model.gov": source} | _project_files(pkg, title, extends_line)
     written = []
     for rel, text in files.items():
         path = target / rel
@@ -323,25 +270,34 @@ def create(
     sample = target / pkg / "sample.csv"
     write_sample(model, sample, rows, seed=1)
     written.append(sample)
-    # a regression case from the sample, computed with the generated model
+    tests = STANDALONE_TESTS.format(pkg=pkg) if not extends else f"tests for {pkg}\n"
     tests = format_source(tests, f"{pkg}/tests.gov")[0] or tests
-    ds = data_mod.load(sample, model)
-    raw = compile_model(model, registry.functions).evaluate(ds.records[0], ds.meta[0])
-    tests += _data_test(ds.meta[0]["community_id"], raw)
+    tests += _sample_test(model, sample, registry)
     tests = format_source(tests, f"{pkg}/tests.gov")[0] or tests
     (target / pkg / "tests.gov").write_text(tests, encoding="utf-8")
     written.append(target / pkg / "tests.gov")
     return written
 
 
-def _indicator_to_override(base: ir.Model) -> ir.Indicator:
-    """The indicator the example override gives one point less: the first
-    worth more than one point, in a dimension, whose scoring stays valid."""
+def _model_source(pkg: str, title: str, registry, extends: str | None) -> tuple[str, str]:
+    """The model's source (standalone, or extending `extends` with one
+    indicator's points lowered) and the README's line about the base model."""
+    if not extends:
+        return STANDALONE.format(title=title, pkg=pkg), ""
+    lm = registry.get(extends)
+    if lm is None:
+        raise ScaffoldError(
+            _("unknown base model {ref!r} (installed: {known})").format(
+                ref=extends, known=", ".join(sorted(registry.models)) or "-"
+            )
+        )
+    base = lm.model
+    # the first indicator worth more than one point, in a dimension
     ind = next(i for i in base.indicators if i.dimension and i.points > 1 and not i.is_bonus)
     if isinstance(ind.scoring, ir.Tiers) and any(
         t.points > ind.points - 1 for t in ind.scoring.tiers
     ):
-        # a tier would be worth more than the indicator
+        # a tier would be worth more than the lowered points: take a form without tiers
         ind = next(
             i
             for i in base.indicators
@@ -349,7 +305,61 @@ def _indicator_to_override(base: ir.Model) -> ir.Indicator:
             and i.points > 1
             and isinstance(i.scoring, (ir.PassWhen, ir.Linear, ir.Deduct))
         )
-    return ind
+    source = EXTENDING.format(
+        title=title,
+        pkg=pkg,
+        base=extends,
+        version=base.version or "",
+        indicator=ind.id,
+        reduced=_fmt(ind.points - 1),
+        dimension=ind.dimension,
+    )
+    extends_line = "\n本模型继承 `{base}`（{title}，版本 {version}），只写出本区的改动。\n".format(
+        base=extends, title=base.title or extends, version=base.version or ""
+    )
+    return source, extends_line
+
+
+def _checked(source: str, pkg: str, registry, extends: str | None):
+    """The model of `source`, checked (against the registry's base models)."""
+    from zhili.dsl.checker import check
+    from zhili.dsl.parser import parse
+
+    parsed = parse(source, f"{pkg}/model.gov")
+    resolver = registry.resolver if extends else None
+    result = check(parsed.tree, source, registry.signatures, resolve=resolver)
+    if result.model is None:  # pragma: no cover - the templates are tested
+        raise ScaffoldError("; ".join(d.message for d in result.diagnostics))
+    return result.model
+
+
+def _project_files(pkg: str, title: str, extends_line: str) -> dict[str, str]:
+    """Every file of the project but the model, the sample and the tests."""
+    return {
+        f"{pkg}/__init__.py": INIT.format(title=title),
+        f"{pkg}/SAMPLE.md": (
+            "# sample.csv\n\n本文件中的社区数据为**合成数据**，由 `zhili sample` 生成，"
+            "仅用于演示和测试，不代表任何真实社区。\n"
+        ),
+        "pyproject.toml": PYPROJECT.format(
+            dist=pkg.replace("_", "-"), title=title, pkg=pkg, zhili_version=__version__
+        ),
+        "README.md": README.format(title=title, pkg=pkg, extends_line=extends_line),
+        ".github/workflows/zhili.yml": WORKFLOW,
+        ".pre-commit-config.yaml": PRE_COMMIT,
+        ".gitignore": GITIGNORE,
+    }
+
+
+def _sample_test(model, sample: Path, registry) -> str:
+    """A regression case from the sample's first community, computed with the
+    generated model."""
+    from zhili.engine.eval.interpreter import compile_model
+    from zhili.engine.io import data as data_mod
+
+    ds = data_mod.load(sample, model)
+    raw = compile_model(model, registry.functions).evaluate(ds.records[0], ds.meta[0])
+    return _data_test(ds.meta[0]["community_id"], raw)
 
 
 def _fmt(x: float) -> str:

@@ -34,7 +34,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 _LINE = re.compile(r"^(?P<code>[a-z][a-z0-9-]*) (?:(?P<file>[^\s:]+\.gov):)?(?P<pos>\d+:\d+)$")
 
 
-def _check_folder(folder: Path) -> dict[str, tuple[str, list[Diagnostic]]]:
+def check_folder(folder: Path) -> dict[str, tuple[str, list[Diagnostic]]]:
     """Parse and check every `.gov` file of `folder`: file name → (text, diagnostics)."""
     out: dict[str, tuple[str, list[Diagnostic]]] = {}
     models = {}
@@ -92,7 +92,7 @@ def _read_expected(folder: Path, files: list[str]) -> list[tuple[str, str, int, 
 
 @pytest.mark.parametrize("folder", CASE_DIRS, ids=[p.name for p in CASE_DIRS])
 def test_case(folder: Path):
-    checked = _check_folder(folder)
+    checked = check_folder(folder)
     assert checked, f"{folder.name}: no .gov file"
     actual = sorted(
         (file, d.code, d.span.line, d.span.column)
@@ -109,7 +109,7 @@ def test_case(folder: Path):
 
 @pytest.mark.parametrize("folder", CASE_DIRS, ids=[p.name for p in CASE_DIRS])
 def test_case_renders(folder: Path):
-    for file, (text, diags) in _check_folder(folder).items():
+    for file, (text, diags) in check_folder(folder).items():
         for d in diags:
             out = render_text(d, text)
             assert f"{file}:{d.span.line}:{d.span.column}:" in out.splitlines()[0]
@@ -162,7 +162,7 @@ def test_every_named_syntax_error_has_a_case():
 
 
 def _diagnostics(case: str, code: str) -> list[Diagnostic]:
-    checked = _check_folder(CASES / case)
+    checked = check_folder(CASES / case)
     return [d for _t, diags in checked.values() for d in diags if d.code == code]
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from zhili.dsl.checker import check
+from zhili.dsl.diagnostics import Severity
 from zhili.dsl.model import Model
 from zhili.dsl.parser import parse
 from zhili.engine.eval.interpreter import compile_model
@@ -330,7 +331,10 @@ def test_bad_cells_are_problems(tmp_path, column, raw, message):
     assert value is None
     assert len(problems) == 1
     p = problems[0]
-    assert p == DataProblem(str(tmp_path / "data.csv"), 2, column, raw, message, "warning")
+    assert p == DataProblem(
+        str(tmp_path / "data.csv"), 2, column, raw, message, "warning", code="data-invalid-value"
+    )
+    assert p.severity is Severity.WARNING
 
 
 def test_problem_names_file_line_column_and_raw_value(tmp_path):

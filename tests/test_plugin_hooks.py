@@ -166,6 +166,7 @@ def test_a_reader_cannot_take_a_builtin_suffix():
     problems = [str(p) for p in reg.problems]
     assert "plugin greedy: cannot take the data suffix '.csv'" in problems
     assert any(p.startswith("plugin greedy: not a DataReader") for p in problems)
+    assert {p.code for p in reg.problems} == {"plugin-bad-suffix", "plugin-bad-result"}
     assert reg.data_readers == {}
 
 

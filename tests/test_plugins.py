@@ -214,6 +214,7 @@ def test_plugin_whose_hooks_raise():
     assert any("zhili_model_sources" in m and "boom in model sources" in m for m in msgs), msgs
     assert any("zhili_functions" in m and "boom in functions" in m for m in msgs), msgs
     assert all(p.plugin == "raiser" for p in all_problems(reg))
+    assert {p.code for p in all_problems(reg)} == {"plugin-hook-failed"}
     assert_builtins_loaded(reg)
 
 
@@ -226,6 +227,7 @@ def test_plugin_that_returns_garbage(plugin):
     assert any("zhili_model_sources must return a list of paths" in m for m in msgs), msgs
     assert any("zhili_functions" in m or "not a Function" in m for m in msgs), msgs
     assert all(p.plugin == "garbage" for p in all_problems(reg))
+    assert {p.code for p in all_problems(reg)} == {"plugin-bad-result"}
     assert_builtins_loaded(reg)
 
 
@@ -235,6 +237,7 @@ def test_plugin_whose_model_has_errors(tmp_path):
     reg = Registry(extra_plugins=[("broken_model", FolderPlugin(tmp_path))])
     msgs = problems_of(reg, "broken_model")
     assert len(msgs) == 1 and "bad.gov" in msgs[0] and "errors" in msgs[0], msgs
+    assert [p.code for p in all_problems(reg)] == ["plugin-model-errors"]
     assert "chencang_pilot" not in reg.models
     assert [r.path for r in reg.broken] == [bad]
     assert any(d.code == "unit-mismatch" for d in reg.broken[0].diagnostics)
@@ -254,6 +257,7 @@ def test_plugin_whose_model_path_does_not_exist(tmp_path):
     reg = Registry(extra_plugins=[("ghost", FolderPlugin(missing))])
     msgs = problems_of(reg, "ghost")
     assert msgs == [f"model path does not exist: {missing}"]
+    assert [p.code for p in all_problems(reg)] == ["plugin-model-path"]
     assert_builtins_loaded(reg)
 
 
@@ -262,6 +266,7 @@ def test_plugin_with_a_duplicate_model_id(tmp_path):
     reg = Registry(extra_plugins=[("copycat", FolderPlugin(tmp_path))])
     msgs = problems_of(reg, "copycat")
     assert msgs == ["model `four_type` is already provided by four_type"], msgs
+    assert [p.code for p in all_problems(reg)] == ["plugin-duplicate"]
     assert reg.models["four_type"].path == PLUGINS / "four_type" / "model.gov"
     assert_builtins_loaded(reg)
 
@@ -275,6 +280,7 @@ def test_plugin_with_a_misspelled_hook_is_named():
     pm, problems = make_plugin_manager(extra=[("typo", Misspelled())])
     assert [p.plugin for p in problems] == ["typo"], [str(p) for p in problems]
     assert "zhili_model_source" in problems[0].message
+    assert problems[0].code == "plugin-invalid"
 
 
 def test_plugin_with_a_wrong_hook_signature_is_named():
@@ -286,6 +292,7 @@ def test_plugin_with_a_wrong_hook_signature_is_named():
     reg = Registry(extra_plugins=[("wrong_args", WrongArgs())])
     msgs = problems_of(reg, "wrong_args")
     assert msgs and "cannot be registered" in msgs[0], msgs
+    assert [p.code for p in all_problems(reg)] == ["plugin-register-failed"]
     assert_builtins_loaded(reg)
 
 
@@ -332,6 +339,9 @@ def test_plugin_that_fails_to_import(broken_distribution):
     msgs = problems_of(reg, broken_distribution)
     assert len(msgs) == 1, [str(p) for p in reg.problems]
     assert "failed to load" in msgs[0] and "ImportError" in msgs[0]
+    assert [p.code for p in reg.problems if p.plugin == broken_distribution] == [
+        "plugin-load-failed"
+    ]
     assert "needs a library that is not installed" in msgs[0]
     assert_builtins_loaded(reg)
 

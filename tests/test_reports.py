@@ -209,7 +209,7 @@ def test_markdown_csv_json_reports(reports):
 def test_report_is_written_atomically(tmp_path, monkeypatch):
     """An error while writing leaves neither a half-written report nor a
     temporary file, and an existing report untouched."""
-    from zhili.engine.report import build as reports
+    from zhili.engine.report import xlsx
 
     out = tmp_path / "r.xlsx"
     out.write_bytes(b"old report")
@@ -217,12 +217,38 @@ def test_report_is_written_atomically(tmp_path, monkeypatch):
     def boom(report):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(reports, "_xlsx", boom)
+    monkeypatch.setattr(xlsx, "workbook", boom)
     args = ["--lang", "en", "report", "four_type", str(SAMPLE), "-o", str(out), "--no-record"]
     with pytest.raises(RuntimeError):
         CliRunner().invoke(cli, args, catch_exceptions=False)
     assert out.read_bytes() == b"old report"
     assert [p.name for p in tmp_path.iterdir()] == ["r.xlsx"]
+
+
+def test_write_report_writes_what_each_renderer_renders(tmp_path):
+    """write_report dispatches by suffix to one renderer per format: the file
+    holds that renderer's output (CSV with a BOM for Excel)."""
+    from zhili.engine.eval.evaluate import evaluate_dataset
+    from zhili.engine.io.data import load
+    from zhili.engine.plugins import Registry
+    from zhili.engine.report import build, csv, html, json, markdown, xlsx
+
+    reg = Registry()
+    model = reg.get("four_type").model
+    report = build.build_report(evaluate_dataset(model, load(SAMPLE, model), reg), gap_limit=5)
+    for fmt, module in (("html", html), ("md", markdown), ("json", json)):
+        build.write_report(report, tmp_path / f"r.{fmt}")
+        assert (tmp_path / f"r.{fmt}").read_text(encoding="utf-8") == module.render(report)
+        assert build.render_bytes(report, fmt) == module.render(report).encode("utf-8")
+    build.write_report(report, tmp_path / "r.csv")
+    assert (tmp_path / "r.csv").read_bytes() == csv.render(report).encode("utf-8-sig")
+    build.write_report(report, tmp_path / "r.xlsx")
+    assert (
+        openpyxl.load_workbook(tmp_path / "r.xlsx").sheetnames == xlsx.workbook(report).sheetnames
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"r.{f}" for f in sorted(build.FORMATS)]
+    with pytest.raises(ValueError, match="unsupported report format .pdf"):
+        build.write_report(report, tmp_path / "r.pdf")
 
 
 def test_report_bad_output_suffix(tmp_path):

@@ -1,6 +1,6 @@
 """A fast path for large CSV files: Polars' multi-threaded reader.
 
-The record-by-record reader (`engine.data._read_csv`, Python's csv module)
+The record-by-record reader (`engine.io.formats._read_csv`, Python's csv module)
 is exact about line numbers and ragged rows but slow for a million rows.
 For UTF-8 files this reads every cell as text with Polars and computes
 each row's line in the file from the newlines inside earlier cells, so

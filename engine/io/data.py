@@ -1,5 +1,6 @@
-"""Community data: read a file, match its columns to a model's inputs, and
-convert every cell, reporting each problem with file, row and column.
+"""Community data: read a file (`readers.read_raw`, every format by its
+suffix), match its columns to a model's inputs, and convert every cell,
+reporting each problem with file, row and column.
 
 Columns match an input by its id or its Chinese label (surrounding spaces and
 full-width/half-width differences ignored; a unit in brackets after a label,
@@ -10,10 +11,7 @@ is always kept.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-import json
 import os
 import re
 import unicodedata
@@ -24,8 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from zhili.dsl import codes
 from zhili.dsl.i18n import _
 from zhili.dsl.model import InputField, Model
+from zhili.engine.io.readers import read_raw
 from zhili.engine.io.table import (  # noqa: F401 - re-exported: readers and the CLI use data.X
     HIERARCHY,
     TOTALS_HINT,
@@ -254,286 +254,9 @@ def read_table(
     return raw.headers, rows
 
 
-def _check_path(path: Path) -> None:
-    if not path.exists():
-        raise DataError(_("{file}: no such file").format(file=path))
-    if path.is_dir():
-        raise DataError(_("{file}: is a folder, not a data file").format(file=path))
-
-
-def read_raw(
-    path: Path,
-    encoding: str | None = None,
-    sheet: str | int | None = None,
-    model: Model | None = None,
-) -> RawTable:
-    """Read a CSV, TSV, JSON, JSON Lines, Parquet or Excel file into text
-    cells. `sheet` (name or 1-based position) chooses a workbook's sheet;
-    `model` helps find a workbook's header row below a title. A suffix a
-    plugin reads (hook `zhili_data_readers`) goes to that plugin."""
-    _check_path(path)
-    suffix = path.suffix.lower()
-    from zhili.engine.plugins import data_reader_for
-
-    plugin_reader = data_reader_for(suffix)
-    if plugin_reader is not None:
-        return _plugin_read(plugin_reader, path)
-    if suffix == ".parquet":
-        return _read_parquet(path)
-    from zhili.engine.io.excel import EXCEL_SUFFIXES, read_excel
-
-    if suffix in EXCEL_SUFFIXES:
-        return read_excel(path, sheet, model)
-    data = path.read_bytes()
-    if suffix in (".csv", ".txt", ".tsv", "") and _utf8_wanted(encoding):
-        fast = _read_csv_fast(path, data)
-        if fast is not None:
-            return fast
-    if suffix in (".json", ".jsonl", ".ndjson"):
-        headers, rows = _read_json(path, data)
-    elif suffix in (".csv", ".txt", ".tsv", ""):
-        headers, rows = _read_csv(path, data, encoding)
-    else:
-        raise DataError(
-            _(
-                "{file}: unsupported data format {suffix} (use .csv, .xlsx, .json, .jsonl or .parquet)"
-            ).format(file=path, suffix=suffix)
-        )
-    problems = []
-    lines = []
-    columns: list[list[str | None]] = [[] for _ in headers]
-    index = {h: j for j, h in enumerate(headers)}
-    for line, row in rows:
-        if suffix in (".csv", ".txt", ".tsv", "") and _is_totals_row(row):
-            problems.append(
-                DataProblem(
-                    str(path),
-                    line,
-                    None,
-                    next(v for v in row.values() if isinstance(v, str) and is_total(v)),
-                    _("a totals row is skipped"),
-                    "info",
-                )
-            )
-            continue
-        lines.append(line)
-        extra = row.get("\x00extra")
-        if extra is not None and any(str(c).strip() for c in extra):
-            problems.append(
-                DataProblem(
-                    str(path),
-                    line,
-                    None,
-                    None,
-                    _("the row has more cells than the header"),
-                    "warning",
-                )
-            )
-        values = list(row.values()) if len(row) == len(headers) and extra is None else None
-        for h, j in index.items():
-            v = values[j] if values is not None else row.get(h)
-            columns[j].append(None if v is None else (v if isinstance(v, str) else _json_text(v)))
-    frame = pl.DataFrame(
-        {f"c{j}": pl.Series(f"c{j}", col, dtype=pl.String) for j, col in enumerate(columns)},
-        height=len(lines),
-    )
-    return RawTable(str(path), headers, frame, lines, problems)
-
-
-def _utf8_wanted(encoding: str | None) -> bool:
-    return encoding is None or encoding.lower().replace("_", "-") in ("utf-8", "utf8", "utf-8-sig")
-
-
-def _read_csv_fast(path: Path, data: bytes) -> RawTable | None:
-    """A UTF-8 CSV through Polars' reader (`engine.csvfast`); None when the
-    file needs the record-by-record reader (another encoding, ragged rows)."""
-    from zhili.engine.io.csvfast import read_csv_fast
-
-    if b"\x00" in data[:4096]:
-        return None  # the exact reader says it is binary
-    got = read_csv_fast(path, data)
-    if got is None:
-        return None
-    headers, frame, lines = got
-    problems = []
-    cells = frame.columns
-    totals = totals_expr(cells)
-    if totals is not None and frame.height:
-        frame = frame.with_columns(pl.Series("__line", lines, dtype=pl.Int64))
-        # the exact test normalizes every cell: only try it on likely rows
-        likely = pl.any_horizontal(
-            pl.col(c).str.contains_any(TOTALS_HINT, ascii_case_insensitive=True).fill_null(False)
-            for c in cells[:6]
-        )
-        at = frame.select(pl.arg_where(likely)).to_series()  # no copy of the frame
-        hits = frame[at].filter(totals)
-        for values in hits.iter_rows():
-            cells_text = [v for v in values[:6] if isinstance(v, str) and v.strip()]
-            label = next((v for v in cells_text if is_total(v)), cells_text[0])
-            problems.append(
-                DataProblem(
-                    str(path), values[-1], None, label, _("a totals row is skipped"), "info"
-                )
-            )
-        if hits.height:  # exactly the rows reported
-            frame = frame.filter(~pl.col("__line").is_in(hits.get_column("__line").implode()))
-            lines = frame.get_column("__line").to_list()
-        frame = frame.drop("__line")
-    return RawTable(str(path), headers, frame, lines, problems)
-
-
-def _plugin_read(reader, path: Path) -> RawTable:
-    try:
-        raw = reader.read(path)
-    except DataError:
-        raise
-    except Exception as exc:  # a plugin's bug is a data error that names it
-        raise DataError(
-            _("{file}: the reader of plugin {plugin} failed ({error})").format(
-                file=path, plugin=reader.plugin, error=f"{type(exc).__name__}: {exc}"
-            )
-        ) from exc
-    if not isinstance(raw, RawTable):
-        raise DataError(
-            _("{file}: the reader of plugin {plugin} did not return a RawTable").format(
-                file=path, plugin=reader.plugin
-            )
-        )
-    return raw
-
-
-def _is_totals_row(row: dict[str, Any]) -> bool:
-    """合计/总计/小计 in one of the first cells of a row (JSON records are
-    never totals rows)."""
-    for v in list(row.values())[:6]:
-        if isinstance(v, str) and is_total(v):
-            return True
-    return False
-
-
-def _json_text(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (dict, list)):
-        return json.dumps(v, ensure_ascii=False)
-    return str(v)
-
-
-def _read_parquet(path: Path) -> RawTable:
-    try:
-        frame = pl.read_parquet(path)
-    except Exception as exc:  # polars raises several kinds for a bad file
-        raise DataError(
-            _("{file}: not a readable Parquet file: {err}").format(file=path, err=exc)
-        ) from None
-    headers = list(frame.columns)
-    cols = {}
-    for j, name in enumerate(headers):
-        col = frame.get_column(name)
-        if col.dtype == pl.Boolean:
-            col = col.cast(pl.String).str.to_lowercase()
-        elif col.dtype != pl.String:
-            col = col.cast(pl.String, strict=False)
-        cols[f"c{j}"] = col.alias(f"c{j}")
-    return RawTable(
-        str(path),
-        headers,
-        pl.DataFrame(cols, height=frame.height),
-        list(range(1, frame.height + 1)),
-    )
-
-
-def _decode(path: Path, data: bytes, encoding: str | None) -> str:
-    if encoding:
-        try:
-            return data.decode(encoding)
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise DataError(
-                _("{file}: cannot decode as {enc}: {err}").format(file=path, enc=encoding, err=exc)
-            ) from None
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(enc)
-        except UnicodeDecodeError:
-            continue
-    raise DataError(_("{file}: unknown text encoding; use --encoding").format(file=path))
-
-
-def _read_csv(path: Path, data: bytes, encoding: str | None):
-    if b"\x00" in data[:4096]:
-        raise DataError(_("{file}: a binary file, not CSV").format(file=path))
-    text = _decode(path, data, encoding)
-    sample = text[:4096]
-    delimiter = (
-        "\t" if path.suffix.lower() == ".tsv" or sample.count("\t") > sample.count(",") else ","
-    )
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    rows: list[tuple[int, list[str]]] = []  # (first line of the row in the file, cells)
-    try:
-        line = 1
-        for row in reader:
-            rows.append((line, row))
-            line = reader.line_num + 1  # a quoted cell may span several lines
-    except csv.Error as exc:
-        raise DataError(_("{file}: not valid CSV: {err}").format(file=path, err=exc)) from None
-    if not rows:
-        raise DataError(_("{file}: the file is empty").format(file=path))
-    headers = [h.strip() for h in rows[0][1]]
-    out = []
-    for i, row in rows[1:]:
-        if not any(c.strip() for c in row):
-            continue  # blank line
-        out.append(
-            (
-                i,
-                {h: (row[j] if j < len(row) else None) for j, h in enumerate(headers)}
-                | ({"\x00extra": row[len(headers) :]} if len(row) > len(headers) else {}),
-            )
-        )
-    return headers, out
-
-
-def _read_json(path: Path, data: bytes):
-    text = _decode(path, data, None)
-    numbers = None  # JSON Lines: the line of each record
-    try:
-        if path.suffix.lower() in (".jsonl", ".ndjson"):
-            items, numbers, offset = [], [], 0
-            for lineno, line in enumerate(io.StringIO(text, newline=""), start=1):
-                if line.strip():
-                    try:
-                        items.append(json.loads(line.rstrip("\r\n")))
-                    except json.JSONDecodeError as exc:  # report the line in the file
-                        raise json.JSONDecodeError(exc.msg, text, offset + exc.pos) from None
-                    numbers.append(lineno)
-                offset += len(line)
-        else:
-            items = json.loads(text)
-            if isinstance(items, dict):
-                items = items.get("communities") or items.get("records") or items.get("data")
-    except json.JSONDecodeError as exc:
-        raise DataError(
-            _("{file}:{line}:{col}: not valid JSON: {msg}").format(
-                file=path, line=exc.lineno, col=exc.colno, msg=exc.msg
-            )
-        ) from None
-    if not isinstance(items, list) or not all(isinstance(x, dict) for x in items):
-        raise DataError(
-            _("{file}: expected a list of objects (one per community)").format(file=path)
-        )
-    headers: list[str] = []
-    for item in items:
-        for k in item:
-            if k not in headers:
-                headers.append(k)
-    if numbers is None:
-        numbers = range(1, len(items) + 1)
-    return headers, list(zip(numbers, items, strict=True))
-
-
 # ---------------------------------------------------------------- conversion
 #
-# `convert()` above is the reference: one cell at a time. `_convert_expr`
+# `convert()` above is the reference: one cell at a time. `_convert_stages`
 # builds the same conversion as Polars expressions for a whole column; the
 # tests hold the two to the same values and messages.
 
@@ -550,155 +273,190 @@ def _range_msg(f: InputField, below: bool) -> str:
 _NUM_PARTS = r"^([+-]?)([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE]([+-]?[0-9]+))?([^0-9.eE+-]*)$"
 
 
+class _Scratch:
+    """The names one input's conversion works with: scratch columns
+    `~<key>.<name>`, and the two it makes, `in.<key>` and `p.<key>`."""
+
+    def __init__(self, key: str):
+        self.key = key
+
+    def c(self, name: str) -> pl.Expr:
+        return pl.col(f"~{self.key}.{name}")
+
+    def a(self, expr: pl.Expr, name: str) -> pl.Expr:
+        return expr.alias(f"~{self.key}.{name}")
+
+    def finish(self, value: pl.Expr, msg: pl.Expr) -> list[pl.Expr]:
+        return [value.alias(f"in.{self.key}"), msg.alias(f"p.{self.key}")]
+
+
+_NONE = pl.lit(None, dtype=pl.String)
+
+
 def _convert_stages(col: str, f: InputField, key: str) -> list[list[pl.Expr]]:
     """The conversion of the text cells in `col` for input `f`, as stages of
     Polars expressions: each stage only reads columns made by the earlier
     ones, so no expression repeats another (one big nested expression grows
     exponentially and takes seconds just to plan). The last stage makes
     `in.<key>` (the typed value) and `p.<key>` (the problem message or null);
-    the scratch columns are named `~<key>.*`."""
+    the scratch columns are named `~<key>.*`.
 
-    def c(name: str) -> pl.Expr:
-        return pl.col(f"~{key}.{name}")
-
-    def a(expr: pl.Expr, name: str) -> pl.Expr:
-        return expr.alias(f"~{key}.{name}")
-
+    Every type starts alike: the text (`~t`, NFKC, trimmed) and whether it
+    is missing (`~m`); the rest is the type's own (`_TYPE_STAGES`)."""
+    s = _Scratch(key)
     raw = pl.col(col)
-    none = pl.lit(None, dtype=pl.String)
-    stages: list[list[pl.Expr]] = [[a(raw.str.normalize("NFKC").str.strip_chars(), "t")]]
-    text = c("t")
-    missing = a(raw.is_null() | text.str.to_lowercase().is_in(sorted(MISSING_TOKENS)), "m")
-    t = f.type
+    text = s.a(raw.str.normalize("NFKC").str.strip_chars(), "t")
+    missing = s.a(raw.is_null() | s.c("t").str.to_lowercase().is_in(sorted(MISSING_TOKENS)), "m")
+    typed = _TYPE_STAGES.get(f.type, _text_stages)
+    return [[text], *typed(s, f, missing, raw)]
 
-    def finish(value: pl.Expr, msg: pl.Expr) -> list[pl.Expr]:
-        return [value.alias(f"in.{key}"), msg.alias(f"p.{key}")]
 
-    if t == "bool":
-        low = text.str.to_lowercase()
-        stages.append(
-            [
-                missing,
-                a(
-                    pl.when(low.is_in(sorted(TRUE_TOKENS)))
-                    .then(True)
-                    .when(low.is_in(sorted(FALSE_TOKENS)))
-                    .then(False),
-                    "v",
-                ),
-            ]
-        )
-        value = pl.when(c("m")).then(None).otherwise(c("v"))
-        msg = (
-            pl.when(~c("m") & c("v").is_null())
-            .then(pl.lit(_("not a yes/no value")))
-            .otherwise(none)
-        )
-        stages.append(finish(value, msg))
-        return stages
-    if t in ("int", "number", "percent"):
-        s0 = text.str.replace_all(",", "", literal=True).str.replace_all("，", "", literal=True)
-        stages.append([missing, a(s0, "s0")])
-        s = c("s0").str.strip_chars_end("%").str.strip_chars()
-        stages.append(
-            [a(c("s0").str.ends_with("%"), "pct"), a(s.str.extract_groups(_NUM_PARTS), "g")]
-        )
-        # the number is sign · digits · 10^e, exactly (no float yet)
-        g = c("g").struct
-        mant = g.field("2")
-        point = mant.str.find(".", literal=True)
-        frac = pl.when(point.is_null()).then(0).otherwise(mant.str.len_chars() - point - 1)
-        exp_text = g.field("3")
-        exp = (
-            pl.when(exp_text.is_null())
-            .then(0)
-            .otherwise(
-                exp_text.cast(pl.Int64, strict=False).fill_null(
-                    pl.when(exp_text.str.starts_with("-")).then(-_EXP_CLIP).otherwise(_EXP_CLIP)
-                )
+def _bool_stages(s: _Scratch, f: InputField, missing: pl.Expr, raw: pl.Expr):
+    low = s.c("t").str.to_lowercase()
+    yes_no = (
+        pl.when(low.is_in(sorted(TRUE_TOKENS)))
+        .then(True)
+        .when(low.is_in(sorted(FALSE_TOKENS)))
+        .then(False)
+    )
+    value = pl.when(s.c("m")).then(None).otherwise(s.c("v"))
+    msg = (
+        pl.when(~s.c("m") & s.c("v").is_null())
+        .then(pl.lit(_("not a yes/no value")))
+        .otherwise(_NONE)
+    )
+    return [[missing, s.a(yes_no, "v")], s.finish(value, msg)]
+
+
+def _number_stages(s: _Scratch, f: InputField, missing: pl.Expr, raw: pl.Expr):
+    """int, number and percent: the number's parts as text, its exact value
+    (sign · digits · 10^e, scaled by 万/亿 and percent), then the checks."""
+    c, a, t = s.c, s.a, f.type
+    s0 = c("t").str.replace_all(",", "", literal=True).str.replace_all("，", "", literal=True)
+    stages = [[missing, a(s0, "s0")]]
+    stripped = c("s0").str.strip_chars_end("%").str.strip_chars()
+    stages.append(
+        [a(c("s0").str.ends_with("%"), "pct"), a(stripped.str.extract_groups(_NUM_PARTS), "g")]
+    )
+    # the number is sign · digits · 10^e, exactly (no float yet)
+    g = c("g").struct
+    mant = g.field("2")
+    point = mant.str.find(".", literal=True)
+    frac = pl.when(point.is_null()).then(0).otherwise(mant.str.len_chars() - point - 1)
+    exp_text = g.field("3")
+    exp = (
+        pl.when(exp_text.is_null())
+        .then(0)
+        .otherwise(
+            exp_text.cast(pl.Int64, strict=False).fill_null(
+                pl.when(exp_text.str.starts_with("-")).then(-_EXP_CLIP).otherwise(_EXP_CLIP)
             )
-            .clip(-_EXP_CLIP, _EXP_CLIP)
         )
-        # 1.2万人 is 12000 people (unless the input itself counts in 万, like 万元)
-        first = g.field("4").str.strip_chars().str.slice(0, 1)
-        scale = pl.lit(0)
-        for ch, factor in _SCALE.items():
-            if not (f.unit or "").startswith(ch):
-                scale = pl.when(first == ch).then(len(str(factor)) - 1).otherwise(scale)
-        stages.append(
-            [
-                a(mant.is_not_null(), "valid"),
-                a(g.field("1"), "sign"),
-                a(mant.str.replace(".", "", literal=True), "digits"),
-                a(exp - frac.cast(pl.Int64) + scale, "e"),
-            ]
-        )
-        sig = c("digits").str.strip_chars_start("0").str.len_chars().cast(pl.Int64)
-        e = c("e") - 2 if t == "percent" else c("e")  # 85 and 85% both mean 0.85
-        number = pl.concat_str([c("sign"), c("digits"), pl.lit("e"), e.cast(pl.String)])
-        stages.append(
-            [
-                a((sig > 0) & (sig + c("e") - 1 >= len(str(_TOO_LARGE)) - 1), "big"),
-                # correctly rounded, like float(Decimal(...))
-                a(number.cast(pl.Float64, strict=False), "x"),
-            ]
-        )
-        value = c("x")
-        checks = [(~c("valid"), _("not a number"))]
-        if t != "percent":
-            checks.append((c("pct"), _("a percentage where a count or number is expected")))
-        checks.append((c("big"), _("the number is too large")))
-        if t == "int":
-            checks.append((value != value.floor(), _("not a whole number")))
-        if f.min is not None:
-            checks.append((value < f.min - 1e-12, _range_msg(f, True)))
-        if f.max is not None:
-            checks.append((value > f.max + 1e-12, _range_msg(f, False)))
-        chain = pl.when(c("m")).then(none)
-        for cond, message in checks:
-            chain = chain.when(cond).then(pl.lit(message))
-        stages.append([a(chain.otherwise(none), "p")])
-        value = pl.when(c("m") | c("p").is_not_null()).then(None).otherwise(value)
-        if t == "int":
-            value = value.cast(pl.Int64)
-        stages.append(finish(value, c("p")))
-        return stages
-    if t == "enum":
-        normed = {norm(v): v for v in f.values}
-        key_text = text.str.replace_all(WS_RE, "").str.to_lowercase()
-        mapped = key_text.replace_strict(
-            list(normed), list(normed.values()), default=None, return_dtype=pl.String
-        )
-        stages.append([missing, a(pl.when(text.is_in(f.values)).then(text).otherwise(mapped), "v")])
-        value = pl.when(c("m")).then(None).otherwise(c("v"))
-        message = _("not one of: {values}").format(values=", ".join(f.values))
-        msg = pl.when(~c("m") & c("v").is_null()).then(pl.lit(message)).otherwise(none)
-        stages.append(finish(value, msg))
-        return stages
-    if t == "date":
-        pattern = r"^([0-9]{4})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})"
-        stages.append([missing, a(text.str.extract_groups(pattern), "g")])
-        g = c("g").struct
-        y, m, d = g.field("1"), g.field("2"), g.field("3")
-        iso = pl.concat_str([y, pl.lit("-"), m.str.zfill(2), pl.lit("-"), d.str.zfill(2)])
-        date = (
-            pl.when(y.cast(pl.Int32, strict=False) < 1)
-            .then(None)
-            .otherwise(iso.str.to_date("%Y-%m-%d", strict=False))
-        )
-        stages.append([a(date, "v")])
-        value = pl.when(c("m")).then(None).otherwise(c("v"))
-        msg = (
-            pl.when(~c("m") & c("v").is_null())
-            .then(pl.lit(_("not a date (YYYY-MM-DD)")))
-            .otherwise(none)
-        )
-        stages.append(finish(value, msg))
-        return stages
-    stages.append([missing])
-    written = raw.str.strip_chars()  # free text as written (NFKC only to read it)
-    stages.append(finish(pl.when(c("m")).then(None).otherwise(written), none))
+        .clip(-_EXP_CLIP, _EXP_CLIP)
+    )
+    # 1.2万人 is 12000 people (unless the input itself counts in 万, like 万元)
+    first = g.field("4").str.strip_chars().str.slice(0, 1)
+    scale = pl.lit(0)
+    for ch, factor in _SCALE.items():
+        if not (f.unit or "").startswith(ch):
+            scale = pl.when(first == ch).then(len(str(factor)) - 1).otherwise(scale)
+    stages.append(
+        [
+            a(mant.is_not_null(), "valid"),
+            a(g.field("1"), "sign"),
+            a(mant.str.replace(".", "", literal=True), "digits"),
+            a(exp - frac.cast(pl.Int64) + scale, "e"),
+        ]
+    )
+    sig = c("digits").str.strip_chars_start("0").str.len_chars().cast(pl.Int64)
+    e = c("e") - 2 if t == "percent" else c("e")  # 85 and 85% both mean 0.85
+    number = pl.concat_str([c("sign"), c("digits"), pl.lit("e"), e.cast(pl.String)])
+    stages.append(
+        [
+            a((sig > 0) & (sig + c("e") - 1 >= len(str(_TOO_LARGE)) - 1), "big"),
+            # correctly rounded, like float(Decimal(...))
+            a(number.cast(pl.Float64, strict=False), "x"),
+        ]
+    )
+    stages.append([a(_number_problem(s, f), "p")])
+    value = pl.when(c("m") | c("p").is_not_null()).then(None).otherwise(c("x"))
+    if t == "int":
+        value = value.cast(pl.Int64)
+    stages.append(s.finish(value, c("p")))
     return stages
+
+
+def _number_problem(s: _Scratch, f: InputField) -> pl.Expr:
+    """The first check a number fails, in `convert`'s order, or null."""
+    c, t = s.c, f.type
+    value = c("x")
+    checks = [(~c("valid"), _("not a number"))]
+    if t != "percent":
+        checks.append((c("pct"), _("a percentage where a count or number is expected")))
+    checks.append((c("big"), _("the number is too large")))
+    if t == "int":
+        checks.append((value != value.floor(), _("not a whole number")))
+    if f.min is not None:
+        checks.append((value < f.min - 1e-12, _range_msg(f, True)))
+    if f.max is not None:
+        checks.append((value > f.max + 1e-12, _range_msg(f, False)))
+    chain = pl.when(c("m")).then(_NONE)
+    for cond, message in checks:
+        chain = chain.when(cond).then(pl.lit(message))
+    return chain.otherwise(_NONE)
+
+
+def _enum_stages(s: _Scratch, f: InputField, missing: pl.Expr, raw: pl.Expr):
+    text = s.c("t")
+    normed = {norm(v): v for v in f.values}
+    key_text = text.str.replace_all(WS_RE, "").str.to_lowercase()
+    mapped = key_text.replace_strict(
+        list(normed), list(normed.values()), default=None, return_dtype=pl.String
+    )
+    listed = pl.when(text.is_in(f.values)).then(text).otherwise(mapped)
+    value = pl.when(s.c("m")).then(None).otherwise(s.c("v"))
+    message = _("not one of: {values}").format(values=", ".join(f.values))
+    msg = pl.when(~s.c("m") & s.c("v").is_null()).then(pl.lit(message)).otherwise(_NONE)
+    return [[missing, s.a(listed, "v")], s.finish(value, msg)]
+
+
+def _date_stages(s: _Scratch, f: InputField, missing: pl.Expr, raw: pl.Expr):
+    pattern = r"^([0-9]{4})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})"
+    g = s.c("g").struct
+    y, m, d = g.field("1"), g.field("2"), g.field("3")
+    iso = pl.concat_str([y, pl.lit("-"), m.str.zfill(2), pl.lit("-"), d.str.zfill(2)])
+    date = (
+        pl.when(y.cast(pl.Int32, strict=False) < 1)
+        .then(None)
+        .otherwise(iso.str.to_date("%Y-%m-%d", strict=False))
+    )
+    value = pl.when(s.c("m")).then(None).otherwise(s.c("v"))
+    msg = (
+        pl.when(~s.c("m") & s.c("v").is_null())
+        .then(pl.lit(_("not a date (YYYY-MM-DD)")))
+        .otherwise(_NONE)
+    )
+    return [
+        [missing, s.a(s.c("t").str.extract_groups(pattern), "g")],
+        [s.a(date, "v")],
+        s.finish(value, msg),
+    ]
+
+
+def _text_stages(s: _Scratch, f: InputField, missing: pl.Expr, raw: pl.Expr):
+    written = raw.str.strip_chars()  # free text as written (NFKC only to read it)
+    return [[missing], s.finish(pl.when(s.c("m")).then(None).otherwise(written), _NONE)]
+
+
+# input type → its stages after the first (free text for any other type)
+_TYPE_STAGES = {
+    "bool": _bool_stages,
+    "int": _number_stages,
+    "number": _number_stages,
+    "percent": _number_stages,
+    "enum": _enum_stages,
+    "date": _date_stages,
+}
 
 
 # Below this many rows every column goes through the staged conversion at
@@ -838,21 +596,49 @@ def convert_table(
     raw: RawTable, model: Model, progress: Callable[[float], None] | None = None
 ) -> Dataset:
     """Text cells → a typed frame (`in.<input>` columns, hierarchy columns,
-    `row`), with a `DataProblem` for every cell that could not be used."""
+    `row`), with a `DataProblem` for every cell that could not be used.
+
+    In phases: match the columns to the model → convert every cell → the
+    problems of the cells, in row then column order → community ids (and
+    duplicates) → the warnings about whole columns."""
     file = raw.file
     ds = Dataset(file=file, model=model)
     ds.problems.extend(raw.problems)
-    headers = raw.headers
-    inputs, meta_cols, unmatched = match_columns(headers, model)
+    inputs, meta_cols, unmatched = match_columns(raw.headers, model)
     ds.columns = inputs
-    position = {}
-    for j, h in enumerate(headers):
+    ds.problems += _column_problems(file, model, inputs, unmatched)
+    position: dict[str, int] = {}
+    for j, h in enumerate(raw.headers):
         position.setdefault(h, j)
+    lines = pl.Series("row", raw.lines, dtype=pl.Int64)
+    frame = _convert(raw, model, inputs, meta_cols, position, lines, progress)
+    ds.problems += _cell_problems(raw, frame, inputs, position, lines)
+    frame = frame.drop([c for c in frame.columns if c.startswith("p.")])
+    frame = _community_ids(frame)
+    ds.problems += _duplicate_ids(frame, file, meta_cols)
+    ds.problems.extend(_share_warnings(frame, model, inputs, file))
+    if raw.sheet is not None:
+        ds.problems = [
+            p if p.sheet is not None or p.file != file else replace(p, sheet=raw.sheet)
+            for p in ds.problems
+        ]
+    ds._frame = frame
+    ds._meta_keys = ["community_id"] + [k for k in meta_cols if k != "community_id"]
+    return ds
+
+
+def _column_problems(
+    file: str, model: Model, inputs: dict[str, str], unmatched: list[str]
+) -> list[DataProblem]:
+    """An input without a column (an error when it is required), and a column
+    that matches no input."""
+    problems = []
     for f in model.inputs:
         if f.id not in inputs:
             sev = "error" if f.required else "warning"
+            code = codes.DATA_NO_COLUMN if f.required else codes.DATA_NO_OPTIONAL_COLUMN
             label = f"{f.label} / {f.id}" if f.label else f.id
-            ds.problems.append(
+            problems.append(
                 DataProblem(
                     file,
                     None,
@@ -860,16 +646,38 @@ def convert_table(
                     None,
                     _("no column for input (every value counts as missing)"),
                     sev,
+                    code=code.code,
                 )
             )
     for h in unmatched:
         if h and not h.startswith("\x00"):
-            ds.problems.append(
-                DataProblem(file, 1, h, None, _("column matches no input and is ignored"), "info")
+            problems.append(
+                DataProblem(
+                    file,
+                    1,
+                    h,
+                    None,
+                    _("column matches no input and is ignored"),
+                    "info",
+                    code=codes.DATA_UNKNOWN_COLUMN.code,
+                )
             )
+    return problems
 
+
+def _convert(
+    raw: RawTable,
+    model: Model,
+    inputs: dict[str, str],
+    meta_cols: dict[str, str],
+    position: dict[str, int],
+    lines: pl.Series,
+    progress: Callable[[float], None] | None,
+) -> pl.DataFrame:
+    """`row`, the hierarchy columns (trimmed; empty is null), and `in.<input>`
+    and `p.<input>` (the problem message) for every input with a column; an
+    input without a column is all missing."""
     by_id = {f.id: f for f in model.inputs}
-    lines = pl.Series("row", raw.lines, dtype=pl.Int64)
     meta_exprs = []
     for key, header in meta_cols.items():
         c = pl.col(f"c{position[header]}")
@@ -883,13 +691,24 @@ def convert_table(
         *meta_cols,
         *[c for fid in inputs for c in (f"in.{fid}", f"p.{fid}")],
     )
-    # inputs without a column: all missing
     for f in model.inputs:
         if f.id not in inputs:
             from zhili.engine.eval.vectorized import POLARS_TYPES
 
             frame = frame.with_columns(pl.lit(None, dtype=POLARS_TYPES[f.type]).alias(f"in.{f.id}"))
-    # problems, in row then column order
+    return frame
+
+
+def _cell_problems(
+    raw: RawTable,
+    frame: pl.DataFrame,
+    inputs: dict[str, str],
+    position: dict[str, int],
+    lines: pl.Series,
+) -> list[DataProblem]:
+    """A problem for every cell the conversion refused, with the cell as
+    written, in row then column order."""
+    file = raw.file
     cells = []
     for fid, header in inputs.items():
         bad = frame.filter(pl.col(f"p.{fid}").is_not_null()).select(
@@ -907,27 +726,42 @@ def convert_table(
                 )
             )
             for row, message, j in bad.iter_rows():
-                cells.append((row, j, DataProblem(file, row, header, raw_by_row.get(row), message)))
+                problem = DataProblem(
+                    file,
+                    row,
+                    header,
+                    raw_by_row.get(row),
+                    message,
+                    code=codes.DATA_INVALID_VALUE.code,
+                )
+                cells.append((row, j, problem))
     cells.sort(key=lambda x: (x[0], x[1]))
-    ds.problems.extend(p for _, _, p in cells)
-    frame = frame.drop([c for c in frame.columns if c.startswith("p.")])
-    # community ids: fall back to the name, then to the row
+    return [p for _, _, p in cells]
+
+
+def _community_ids(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every row gets a community id: the id, else the name, else `#<row>`."""
     if "community_id" not in frame.columns:
         frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("community_id"))
     fallback = (
         pl.col("community") if "community" in frame.columns else pl.lit(None, dtype=pl.String)
     )
-    frame = frame.with_columns(
+    return frame.with_columns(
         pl.coalesce(pl.col("community_id"), fallback, pl.format("#{}", pl.col("row"))).alias(
             "community_id"
         )
     )
+
+
+def _duplicate_ids(frame: pl.DataFrame, file: str, meta_cols: dict[str, str]) -> list[DataProblem]:
+    """An error for every row whose community id an earlier row has."""
     dup = frame.with_columns(pl.col("row").first().over("community_id").alias("first")).filter(
         pl.col("row") != pl.col("first")
     )
     id_col = meta_cols.get("community_id") or meta_cols.get("community")
+    problems = []
     for row, cid, first in dup.select("row", "community_id", "first").iter_rows():
-        ds.problems.append(
+        problems.append(
             DataProblem(
                 file,
                 row,
@@ -935,17 +769,10 @@ def convert_table(
                 cid,
                 _("duplicate community id (first on row {row})").format(row=first),
                 "error",
+                code=codes.DATA_DUPLICATE_ID.code,
             )
         )
-    ds.problems.extend(_share_warnings(frame, model, inputs, file))
-    if raw.sheet is not None:
-        ds.problems = [
-            p if p.sheet is not None or p.file != file else replace(p, sheet=raw.sheet)
-            for p in ds.problems
-        ]
-    ds._frame = frame
-    ds._meta_keys = ["community_id"] + [k for k in meta_cols if k != "community_id"]
-    return ds
+    return problems
 
 
 def _share_warnings(
@@ -969,6 +796,7 @@ def _share_warnings(
                         "every value is at most 1%: if these are fractions (0.85 for 85%), write 85 or 85%"
                     ),
                     "warning",
+                    code=codes.DATA_FRACTION_SHARES.code,
                 )
             )
     return out

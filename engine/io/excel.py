@@ -26,8 +26,10 @@ from xml.etree import ElementTree
 
 import polars as pl
 
+from zhili.dsl import codes
 from zhili.dsl.i18n import _
-from zhili.engine.io.table import (
+from zhili.engine.io.table import (  # noqa: F401 - EXCEL_SUFFIXES re-exported
+    EXCEL_SUFFIXES,
     HIERARCHY,
     DataError,
     DataProblem,
@@ -41,7 +43,6 @@ from zhili.engine.io.table import (
 if TYPE_CHECKING:
     from zhili.dsl.model import Model
 
-EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 HEADER_SCAN_ROWS = 30
 FORMAT_SAMPLE_ROWS = 20
 FORMAT_MAX_BYTES = 4_000_000  # percent-format detection up to ~10,000 communities
@@ -112,8 +113,41 @@ def resolve_sheet(path: Path, names: list[str], sheet: str | int | None) -> int:
 
 
 def read_excel(path: Path, sheet: str | int | None = None, model: Model | None = None) -> RawTable:
-    """One sheet of a workbook as a `RawTable` (see the module docstring)."""
+    """One sheet of a workbook as a `RawTable` (see the module docstring).
 
+    In phases: load the sheet's cells → mark blank rows, fill merged ranges →
+    find the header row → keep the columns with a header or a value → skip
+    totals rows → percent-formatted cells as percentages."""
+    name, index, frame, first_col = _load_sheet(path, sheet)
+    # blank rows are judged before merged ranges fill cells in
+    frame = frame.with_columns(
+        pl.all_horizontal(
+            [pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in frame.columns]
+        ).alias("__blank")
+    )
+    merges = _merged_ranges(path, index) if path.suffix.lower() in (".xlsx", ".xlsm") else []
+    if merges:
+        frame = _fill_merges(frame, merges, first_col)
+
+    # the header row: the one among the first rows that matches the model best
+    head_rows = frame.drop("__blank").head(HEADER_SCAN_ROWS).rows()
+    h = _header_row(head_rows, model)
+    if h is None:
+        raise DataError(_("{file}: sheet {sheet} is empty").format(file=path, sheet=name))
+    headers, data, keep = _data_columns(frame, _headers(head_rows, h), h)
+    data, problems = _skip_totals(path, name, data)
+    # cells formatted as percentages hold fractions: 0.85 is 85% (calamine
+    # gives no cell types, so a value above 1 there is taken as written: text)
+    percent_cols = _percent_columns(path, index, h, [keep_j + first_col for keep_j in keep])
+    if percent_cols:
+        data = _as_percentages(data, percent_cols)
+    lines = data.get_column("__row").to_list()
+    return RawTable(str(path), headers, data.drop("__row"), lines, problems, sheet=name)
+
+
+def _load_sheet(path: Path, sheet: str | int | None) -> tuple[str, int, pl.DataFrame, int]:
+    """(sheet name, sheet index, every cell as text in columns c0, c1, …, the
+    0-based column of c0)."""
     reader = _open(path)
     names = list(reader.sheet_names)
     index = resolve_sheet(path, names, sheet)
@@ -132,35 +166,31 @@ def read_excel(path: Path, sheet: str | int | None = None, model: Model | None =
         raise DataError(_("{file}: sheet {sheet} is empty").format(file=path, sheet=name))
     first_col = columns[0].absolute_index if columns else 0  # 0-based column of frame's c0
     frame = frame.rename({c: f"c{j}" for j, c in enumerate(frame.columns)})
-    # blank rows are judged before merged ranges fill cells in
-    frame = frame.with_columns(
-        pl.all_horizontal(
-            [pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in frame.columns]
-        ).alias("__blank")
-    )
-    merges = _merged_ranges(path, index) if path.suffix.lower() in (".xlsx", ".xlsm") else []
-    if merges:
-        frame = _fill_merges(frame, merges, first_col)
+    return name, index, frame, first_col
 
-    # the header row: the one among the first rows that matches the model best
-    head_rows = frame.drop("__blank").head(HEADER_SCAN_ROWS).rows()
-    h = _header_row(head_rows, model)
-    if h is None:
-        raise DataError(_("{file}: sheet {sheet} is empty").format(file=path, sheet=name))
+
+def _headers(head_rows: list[tuple], h: int) -> list[str]:
+    """The header row's texts; a header cell left empty under a (vertically
+    merged or two-level) title takes the label above it."""
     headers = [_cell_text(c) for c in head_rows[h]]
-    # a header cell left empty under a (vertically merged or two-level) title:
-    # take the label above it
     for j, text in enumerate(headers):
         if not text and h > 0:
             above = _cell_text(head_rows[h - 1][j])
             if above and sum(1 for c in head_rows[h - 1] if _cell_text(c)) > 1:
                 headers[j] = above
-    # data below the header; Excel row numbers
+    return headers
+
+
+def _data_columns(
+    frame: pl.DataFrame, headers: list[str], h: int
+) -> tuple[list[str], pl.DataFrame, list[int]]:
+    """(headers, the non-blank rows below the header with their Excel row in
+    `__row`, the positions kept): columns with neither a header nor any
+    value are dropped."""
     data = frame.slice(h + 1).with_columns(
         (pl.int_range(pl.len(), dtype=pl.Int64) + h + 2).alias("__row")
     )
     cells = [f"c{j}" for j in range(len(headers))]
-    # drop columns with neither a header nor any value
     keep = [
         j
         for j, c in enumerate(cells)
@@ -170,9 +200,14 @@ def read_excel(path: Path, sheet: str | int | None = None, model: Model | None =
     data = data.filter(~pl.col("__blank")).select(
         [pl.col(cells[j]).alias(f"c{k}") for k, j in enumerate(keep)] + ["__row"]
     )
-    cells = [f"c{k}" for k in range(len(keep))]
-    if not cells:
+    if not keep:
         data = data.clear()
+    return headers, data, keep
+
+
+def _skip_totals(path: Path, name: str, data: pl.DataFrame) -> tuple[pl.DataFrame, list]:
+    """`data` without its totals rows, and an info problem for each."""
+    cells = [c for c in data.columns if c != "__row"]
     problems: list[DataProblem] = []
     totals = totals_expr(cells)
     if totals is not None:
@@ -188,33 +223,31 @@ def read_excel(path: Path, sheet: str | int | None = None, model: Model | None =
                     _("a totals row is skipped"),
                     "info",
                     sheet=name,
+                    code=codes.DATA_TOTALS_ROW.code,
                 )
             )
         data = data.filter(~totals)
-    # cells formatted as percentages hold fractions: 0.85 is 85% (calamine
-    # gives no cell types, so a value above 1 there is taken as written: text)
-    percent_cols = _percent_columns(path, index, h, [keep_j + first_col for keep_j in keep])
-    if percent_cols:
-        num = r"^\s*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\s*$"
-        data = data.with_columns(
-            [
-                pl.when(
-                    pl.col(cells[k]).str.contains(num)
-                    & (pl.col(cells[k]).cast(pl.Float64, strict=False).abs() <= 1)
-                )
-                .then(
-                    (pl.col(cells[k]).cast(pl.Float64, strict=False) * 100)
-                    .round(10)
-                    .cast(pl.String)
-                    + "%"
-                )
-                .otherwise(pl.col(cells[k]))
-                .alias(cells[k])
-                for k in percent_cols
-            ]
-        )
-    lines = data.get_column("__row").to_list()
-    return RawTable(str(path), headers, data.drop("__row"), lines, problems, sheet=name)
+    return data, problems
+
+
+def _as_percentages(data: pl.DataFrame, percent_cols: list[int]) -> pl.DataFrame:
+    """A number of at most 1 in a percent-formatted column becomes `<n × 100>%`."""
+    num = r"^\s*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\s*$"
+    return data.with_columns(
+        [
+            pl.when(
+                pl.col(f"c{k}").str.contains(num)
+                & (pl.col(f"c{k}").cast(pl.Float64, strict=False).abs() <= 1)
+            )
+            .then(
+                (pl.col(f"c{k}").cast(pl.Float64, strict=False) * 100).round(10).cast(pl.String)
+                + "%"
+            )
+            .otherwise(pl.col(f"c{k}"))
+            .alias(f"c{k}")
+            for k in percent_cols
+        ]
+    )
 
 
 def _cell_text(v) -> str:

@@ -13,8 +13,14 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from zhili.dsl import codes
+from zhili.dsl.diagnostics import Severity
+
 if TYPE_CHECKING:
     import polars as pl
+
+# the suffixes of the workbooks `excel` reads
+EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 
 # hierarchy columns: key → accepted headers
 HIERARCHY = {
@@ -29,13 +35,21 @@ HIERARCHY = {
 
 @dataclass(frozen=True)
 class DataProblem:
+    """A problem in one place of a data file, with a registered code
+    (`zhili.dsl.codes`, phase `data`)."""
+
     file: str
     row: int | None  # 1-based line in the file (header = 1) or record number
     column: str | None
     raw: str | None
     message: str
-    severity: str = "warning"  # "error" stops a --strict run
+    severity: Severity = Severity.WARNING  # an error stops a --strict run
     sheet: str | None = None  # the workbook sheet, for Excel files
+    code: str = codes.DATA_READER_PROBLEM.code  # what a plugin reader gives without one
+
+    def __post_init__(self) -> None:
+        # readers (plugins too) may pass the plain word "error"/"warning"/"info"
+        object.__setattr__(self, "severity", Severity(self.severity))
 
     def __str__(self) -> str:
         where = self.file

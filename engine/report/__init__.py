@@ -1,1 +1,2 @@
-"""Reports (xlsx, html, markdown, csv, json), data-collection templates, table export."""
+"""Reports (build.py gathers the sections; one renderer per format: xlsx, html,
+markdown, csv, json), data-collection templates, table export."""

@@ -1,15 +1,15 @@
-"""Export a table (e.g. the view the TUI shows) to CSV or XLSX, atomically:
-the file is written beside its destination and renamed into place."""
+"""Export a table (e.g. the view the TUI shows) to CSV or XLSX, atomically
+(`zhili.engine.io.atomic`: written beside its destination, renamed into place)."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import polars as pl
 
 from zhili.dsl.i18n import _
+from zhili.engine.io.atomic import atomic_write
+from zhili.engine.report import safe
 
 FORMATS = ("csv", "xlsx")
 
@@ -33,25 +33,22 @@ def export_frame(frame: pl.DataFrame, path: Path | str, fmt: str | None = None) 
             if isinstance(t, (pl.Enum, pl.Categorical))
         ]
     )
-    directory = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise ExportError(
-            _("cannot write {path}: {err}").format(path=path, err=exc.strerror or exc)
-        ) from exc
-    tmp = Path(tmp_name)
-    try:
+
+    def write(tmp: Path) -> None:
         if fmt == "csv":
-            with os.fdopen(fd, "wb") as fh:
+            with open(tmp, "wb") as fh:
                 fh.write("\ufeff".encode())
-                frame.write_csv(fh)
+                safe.csv_frame(
+                    frame.rename(
+                        dict(zip(frame.columns, safe.csv_header(frame.columns), strict=True))
+                    )
+                ).write_csv(fh)
         else:
-            os.close(fd)
             frame.write_excel(tmp, worksheet="zhili", autofit=True)
-        tmp.replace(path)
+
+    try:
+        atomic_write(path, write)
     except Exception as exc:
-        tmp.unlink(missing_ok=True)
         raise ExportError(
             _("cannot write {path}: {err}").format(
                 path=path, err=getattr(exc, "strerror", None) or exc

@@ -19,6 +19,8 @@ from pathlib import Path
 
 from zhili.dsl.i18n import _
 from zhili.dsl.model import InputField, Model
+from zhili.engine.io.atomic import atomic_write, write_text
+from zhili.engine.report import safe
 
 HIERARCHY_HEADERS = ["社区编码", "区", "街道", "社区", "网格"]
 TEMPLATE_ROWS = 1000  # rows with data validation
@@ -76,59 +78,61 @@ def describe(f: InputField) -> str:
 def write_template(model: Model, path: Path) -> None:
     """Write the template for `model` to `path` (.xlsx or .csv), atomically."""
     suffix = path.suffix.lower()
-    tmp = path.with_name(path.name + ".zhili-tmp")
-    try:
-        if suffix == ".csv":
-            buf = io.StringIO()
-            w = csv.writer(buf, lineterminator="\r\n")
-            w.writerow(HIERARCHY_HEADERS + [header(f) for f in model.inputs])
-            tmp.write_text(buf.getvalue(), encoding="utf-8-sig")
-        elif suffix in (".xlsx", ".xlsm"):
-            _workbook(model).save(tmp)
-        else:
-            raise ValueError(
-                _("unsupported template format {suffix} (use .xlsx or .csv)").format(
-                    suffix=suffix or "(none)"
-                )
+    if suffix == ".csv":
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\r\n")
+        w.writerow(HIERARCHY_HEADERS + [header(f) for f in model.inputs])
+        write_text(path, buf.getvalue(), encoding="utf-8-sig")
+    elif suffix in (".xlsx", ".xlsm"):
+        atomic_write(path, lambda tmp: _workbook(model).save(tmp))
+    else:
+        raise ValueError(
+            _("unsupported template format {suffix} (use .xlsx or .csv)").format(
+                suffix=suffix or "(none)"
             )
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+        )
+
+
+HIERARCHY_NOTES = {
+    "社区编码": "社区的唯一编码（不可重复）；必填",
+    "区": "所属区（县）",
+    "街道": "所属街道（乡镇）",
+    "社区": "社区名称",
+    "网格": "所属网格（可选）",
+}
 
 
 def _workbook(model: Model):
     from openpyxl import Workbook
+
+    wb = Workbook()
+    _data_sheet(wb.active, model)
+    _instructions_sheet(wb.create_sheet("填表说明"), model)
+    return wb
+
+
+def _data_sheet(ws, model: Model) -> None:
+    """数据: the header row (a comment on every cell) and data validation on
+    the rows below."""
     from openpyxl.comments import Comment
-    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    wb = Workbook()
-    ws = wb.active
     ws.title = "数据"
-    bold = Font(bold=True)
-    required_fill = PatternFill("solid", fgColor="FFF2CC")
-    optional_fill = PatternFill("solid", fgColor="E2EFDA")
     hier_fill = PatternFill("solid", fgColor="DDEBF7")
     headers = HIERARCHY_HEADERS + [header(f) for f in model.inputs]
-    ws.append(headers)
-    last = TEMPLATE_ROWS + 1
-    hier_notes = {
-        "社区编码": "社区的唯一编码（不可重复）；必填",
-        "区": "所属区（县）",
-        "街道": "所属街道（乡镇）",
-        "社区": "社区名称",
-        "网格": "所属网格（可选）",
-    }
+    safe.append_row(ws, headers)
     for j, h in enumerate(HIERARCHY_HEADERS, start=1):
         c = ws.cell(row=1, column=j)
-        c.font = bold
+        c.font = Font(bold=True)
         c.fill = hier_fill
-        c.comment = Comment(hier_notes[h], "zhili")
+        c.comment = Comment(HIERARCHY_NOTES[h], "zhili")
         ws.column_dimensions[get_column_letter(j)].width = 14
     validations: dict[tuple, DataValidation] = {}
 
     def validation(key: tuple, **kw) -> DataValidation:
+        # one rule per distinct check, shared by the columns that need it
         dv = validations.get(key)
         if dv is None:
             dv = validations[key] = DataValidation(allow_blank=True, **kw)
@@ -137,73 +141,96 @@ def _workbook(model: Model):
 
     for k, f in enumerate(model.inputs):
         j = len(HIERARCHY_HEADERS) + k + 1
-        col = get_column_letter(j)
-        c = ws.cell(row=1, column=j)
-        c.font = bold
-        c.fill = required_fill if f.required else optional_fill
-        c.alignment = Alignment(wrap_text=True, vertical="center")
-        text = describe(f)
-        comment = Comment(text, "zhili")
-        comment.width, comment.height = 260, 120
-        c.comment = comment
-        ws.column_dimensions[col].width = max(12, min(30, len(headers[j - 1]) * 2 + 2))
-        area = f"{col}2:{col}{last}"
-        dv = None
-        if f.type == "bool":
-            dv = validation(("bool",), type="list", formula1='"是,否"')
-        elif f.type == "enum" and f.values:
-            listed = ",".join(v.replace('"', "") for v in f.values)
-            if len(listed) <= 250:  # Excel's limit for an inline list
-                dv = validation(("enum", listed), type="list", formula1=f'"{listed}"')
-        elif f.type in ("int", "number", "percent"):
-            kind = "whole" if f.type == "int" else "decimal"
-            lo, hi = f.min, f.max
-            if lo is not None or hi is not None:
-                lo = -1e15 if lo is None else lo
-                hi = 1e15 if hi is None else hi
-                dv = validation(
-                    (kind, lo, hi, col),
-                    type=kind,
-                    operator="between",
-                    formula1=f"{lo:g}" if kind == "decimal" else str(int(lo)),
-                    formula2=f"{hi:g}" if kind == "decimal" else str(int(hi)),
-                )
-                dv.error = f"{headers[j - 1]}：{_range(f)}"
-                dv.errorTitle = "超出范围"
-                dv.showErrorMessage = True
-            if f.type == "percent":
-                ws.column_dimensions[col].number_format = "0.0%"
-        elif f.type == "date":
-            dv = validation(("date",), type="date", operator="greaterThan", formula1="1")
-            ws.column_dimensions[col].number_format = "yyyy-mm-dd"
-        if dv is not None:
-            dv.add(area)
-            if f.type in ("bool", "enum"):
-                dv.error = f"{headers[j - 1]}：" + (
-                    "是 / 否" if f.type == "bool" else "、".join(f.values)
-                )
-                dv.errorTitle = "请从列表中选择"
-                dv.showErrorMessage = True
+        _input_column(ws, f, j, headers[j - 1], validation)
     ws.freeze_panes = "E2"
     ws.row_dimensions[1].height = 36
 
-    info = wb.create_sheet("填表说明")
-    info.append([model.title or model.id])
-    info.append([f"模型 {model.id} {model.version or ''}".strip()])
-    info.append(
+
+def _input_column(ws, f: InputField, j: int, title: str, validation) -> None:
+    """The header cell of input `f` (column `j`) and the validation of its cells."""
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    col = get_column_letter(j)
+    c = ws.cell(row=1, column=j)
+    c.font = Font(bold=True)
+    c.fill = PatternFill("solid", fgColor="FFF2CC" if f.required else "E2EFDA")
+    c.alignment = Alignment(wrap_text=True, vertical="center")
+    comment = Comment(describe(f), "zhili")
+    comment.width, comment.height = 260, 120
+    c.comment = comment
+    ws.column_dimensions[col].width = max(12, min(30, len(title) * 2 + 2))
+    if f.type == "percent":
+        ws.column_dimensions[col].number_format = "0.0%"
+    elif f.type == "date":
+        ws.column_dimensions[col].number_format = "yyyy-mm-dd"
+    dv = _validation(f, col, title, validation)
+    if dv is not None:
+        dv.add(f"{col}2:{col}{TEMPLATE_ROWS + 1}")
+        if f.type in ("bool", "enum"):
+            dv.error = f"{title}：" + ("是 / 否" if f.type == "bool" else "、".join(f.values))
+            dv.errorTitle = "请从列表中选择"
+            dv.showErrorMessage = True
+
+
+def _validation(f: InputField, col: str, title: str, validation):
+    """The data validation input `f`'s cells need, or None (free text, or a
+    number without a range)."""
+    if f.type == "bool":
+        return validation(("bool",), type="list", formula1='"是,否"')
+    if f.type == "enum" and f.values:
+        listed = ",".join(v.replace('"', "") for v in f.values)
+        if len(listed) <= 250:  # Excel's limit for an inline list
+            return validation(("enum", listed), type="list", formula1=f'"{listed}"')
+        return None
+    if f.type in ("int", "number", "percent"):
+        kind = "whole" if f.type == "int" else "decimal"
+        lo, hi = f.min, f.max
+        if lo is None and hi is None:
+            return None
+        lo = -1e15 if lo is None else lo
+        hi = 1e15 if hi is None else hi
+        dv = validation(
+            (kind, lo, hi, col),
+            type=kind,
+            operator="between",
+            formula1=f"{lo:g}" if kind == "decimal" else str(int(lo)),
+            formula2=f"{hi:g}" if kind == "decimal" else str(int(hi)),
+        )
+        dv.error = f"{title}：{_range(f)}"
+        dv.errorTitle = "超出范围"
+        dv.showErrorMessage = True
+        return dv
+    if f.type == "date":
+        return validation(("date",), type="date", operator="greaterThan", formula1="1")
+    return None
+
+
+def _instructions_sheet(info, model: Model) -> None:
+    """填表说明: how to fill in the data sheet, and every field explained."""
+    from openpyxl.styles import Font
+
+    safe.append_row(info, [model.title or model.id])
+    safe.append_row(info, [f"模型 {model.id} {model.version or ''}".strip()])
+    safe.append_row(
+        info,
         [
             "在“数据”表中每行填写一个社区；列名不要修改。黄色为必填，绿色为选填，"
             "选填项不适用时留空。百分比可填 85% 或 85；是/否字段填 是 或 否。"
-        ]
+        ],
     )
-    info.append([])
-    info.append(["列名", "字段", "类型", "单位", "范围", "可选值", "必填", "说明"])
+    safe.append_row(info, [])
+    safe.append_row(info, ["列名", "字段", "类型", "单位", "范围", "可选值", "必填", "说明"])
     for cell in info[5]:
-        cell.font = bold
+        cell.font = Font(bold=True)
     for h in HIERARCHY_HEADERS:
-        info.append([h, "", "文本", "", "", "", "是" if h == "社区编码" else "", hier_notes[h]])
+        safe.append_row(
+            info, [h, "", "文本", "", "", "", "是" if h == "社区编码" else "", HIERARCHY_NOTES[h]]
+        )
     for f in model.inputs:
-        info.append(
+        safe.append_row(
+            info,
             [
                 header(f),
                 f.id,
@@ -213,8 +240,7 @@ def _workbook(model: Model):
                 "、".join(f.values) if f.type == "enum" else ("是、否" if f.type == "bool" else ""),
                 "是" if f.required else "否",
                 f.note or "",
-            ]
+            ],
         )
     for col, width in zip("ABCDEFGH", (28, 24, 8, 8, 14, 30, 6, 40), strict=True):
         info.column_dimensions[col].width = width
-    return wb

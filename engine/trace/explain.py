@@ -57,10 +57,17 @@ def substitutions(expr: ir.Expr, env: dict[str, Any], model: ir.Model, depth: in
 
 
 def explain_text(raw, result: CommunityResult | None = None) -> str:
-    model: ir.Model = raw.compiled.model
+    """The explanation of one community's result (a `RawResult` from the
+    interpreter): heading, grade reasoning, the points tree, the gap."""
     result = result or raw.to_result()
-    env = raw.env
-    lines: list[str] = []
+    lines = _heading(result)
+    lines += _grade_lines(raw, result)
+    lines += _PointsTree(raw, result).lines()
+    lines += _gap_lines(result)
+    return "\n".join(lines)
+
+
+def _heading(result: CommunityResult) -> list[str]:
     name = result.community or result.community_id or "?"
     head = _("{community}: grade {grade}, total {total} of {max}").format(
         community=name,
@@ -68,14 +75,19 @@ def explain_text(raw, result: CommunityResult | None = None) -> str:
         total=fmt_points(result.total),
         max=fmt_points(result.max_total),
     )
-    lines.append(head)
+    lines = [head]
     if result.street or result.district:
         lines.append("  " + " / ".join(x for x in (result.district, result.street) if x))
-    # grade reasoning
+    return lines
+
+
+def _grade_lines(raw, result: CommunityResult) -> list[str]:
+    """Each grade's condition, best first, down to the grade reached; the
+    vetoes that forbid grades."""
+    model: ir.Model = raw.compiled.model
     grade_env = raw.compiled.result_env(raw)
     allowed = raw.compiled.allowed_grades(raw)
-    lines.append("")
-    lines.append(_("Grade"))
+    lines = ["", _("Grade")]
     for i, g in enumerate(model.grades):
         if g.condition is None:
             verdict = _("otherwise")
@@ -100,33 +112,57 @@ def explain_text(raw, result: CommunityResult | None = None) -> str:
                     name=v.label or v.id, reason=v.reason, effect=_(v.effect), grade=v.grade
                 )
             )
+    return lines
 
-    # dimension tree
-    lines.append("")
-    lines.append(_("Points"))
-    by_dim = {d.id: d for d in result.dimensions}
-    by_ind = {i.id: i for i in result.indicators}
-    by_veto = {v.id: v for v in result.vetoes}
-    model_dims = {d.id: d for d in model.dimensions}
-    model_inds = {i.id: i for i in model.indicators}
-    model_vetoes = {v.id: v for v in model.vetoes}
 
-    def rescaled(children: list[ir.Child], declared: float, score: float) -> str | None:
+class _PointsTree:
+    """The dimension tree with every indicator's points, reason and the values
+    it used, and how points were rescaled for data left out."""
+
+    def __init__(self, raw, result: CommunityResult):
+        self.model: ir.Model = raw.compiled.model
+        self.env = raw.env
+        self.result = result
+        self.by_dim = {d.id: d for d in result.dimensions}
+        self.by_ind = {i.id: i for i in result.indicators}
+        self.by_veto = {v.id: v for v in result.vetoes}
+        self.model_dims = {d.id: d for d in self.model.dimensions}
+        self.model_inds = {i.id: i for i in self.model.indicators}
+        self.model_vetoes = {v.id: v for v in self.model.vetoes}
+        self.out: list[str] = []
+
+    def lines(self) -> list[str]:
+        result = self.result
+        lines = self.out
+        lines.append("")
+        lines.append(_("Points"))
+        self.render(self.model.top, 1)
+        lines.append(f"  = {_('total')} {fmt_points(result.total)}/{fmt_points(result.max_total)}")
+        note = self.rescaled(self.model.top, result.max_total, result.total)
+        if note:
+            lines.append(f"      {note}")
+        if result.missing_count:
+            lines.append(
+                "  " + _("{n} indicators have missing data").format(n=result.missing_count)
+            )
+        return lines
+
+    def rescaled(self, children: list[ir.Child], declared: float, score: float) -> str | None:
         """How the points were rescaled when children were left out for
         missing data (`missing skip`); None when nothing was left out."""
         earned = available = 0.0
         left_out = []
         for c in children:
             if c.kind == "dimension":
-                d = by_dim[c.id]
+                d = self.by_dim[c.id]
                 if d.share is None:
                     left_out.append(c.id)
                     continue
                 earned += d.score
                 available += d.max_points
             elif c.kind == "indicator":
-                r = by_ind[c.id]
-                if r.outcome == "missing" and model_inds[c.id].missing == "skip":
+                r = self.by_ind[c.id]
+                if r.outcome == "missing" and self.model_inds[c.id].missing == "skip":
                     left_out.append(c.id)
                     continue
                 earned += r.points
@@ -144,54 +180,60 @@ def explain_text(raw, result: CommunityResult | None = None) -> str:
             ids=", ".join(left_out),
         )
 
-    def render(children: list[ir.Child], depth: int):
-        pad = "  " * depth
+    def render(self, children: list[ir.Child], depth: int) -> None:
         for c in children:
             if c.kind == "dimension":
-                d = by_dim[c.id]
-                share = "—" if d.share is None else f"{d.share * 100:.1f}%"
-                lines.append(
-                    f"{pad}■ {d.label or d.id}  {fmt_points(d.score)}/{fmt_points(d.max_points)}  ({share})"
-                )
-                note = rescaled(model_dims[c.id].children, d.max_points, d.score)
-                if note:
-                    lines.append(f"{pad}    {note}")
-                render(model_dims[c.id].children, depth + 1)
+                self.dimension(c.id, depth)
             elif c.kind == "indicator":
-                r = by_ind[c.id]
-                ind = model_inds[c.id]
-                bonus = " +" if r.bonus else ""
-                lines.append(
-                    f"{pad}{MARK[r.outcome]} {r.label or r.id} [{c.id}]{bonus}  "
-                    f"{fmt_points(r.points)}/{fmt_points(r.max_points)}  {outcome_text(r.outcome)}"
-                )
-                lines.append(f"{pad}    {r.reason}")
-                for s in substitutions(ind.scoring.value, env, model):
-                    lines.append(f"{pad}      {s}")
+                self.indicator(c.id, depth)
             else:
-                r = by_veto[c.id]
-                mark = "!" if r.triggered else ("?" if r.triggered is None else "·")
-                lines.append(f"{pad}{mark} {_('veto')} {r.label or r.id} [{c.id}]: {r.reason}")
-                for s in substitutions(model_vetoes[c.id].condition, env, model):
-                    lines.append(f"{pad}      {s}")
+                self.veto(c.id, depth)
 
-    render(model.top, 1)
-    lines.append(f"  = {_('total')} {fmt_points(result.total)}/{fmt_points(result.max_total)}")
-    note = rescaled(model.top, result.max_total, result.total)
-    if note:
-        lines.append(f"      {note}")
-    if result.missing_count:
-        lines.append("  " + _("{n} indicators have missing data").format(n=result.missing_count))
+    def dimension(self, key: str, depth: int) -> None:
+        pad = "  " * depth
+        d = self.by_dim[key]
+        share = "—" if d.share is None else f"{d.share * 100:.1f}%"
+        self.out.append(
+            f"{pad}■ {d.label or d.id}  {fmt_points(d.score)}/{fmt_points(d.max_points)}  ({share})"
+        )
+        note = self.rescaled(self.model_dims[key].children, d.max_points, d.score)
+        if note:
+            self.out.append(f"{pad}    {note}")
+        self.render(self.model_dims[key].children, depth + 1)
 
-    if result.gap is not None:
-        lines.append("")
-        lines.append(_("Gap to {grade}").format(grade=result.gap.next_grade))
-        changes = [i for i in result.gap.items if i.kind == "change"]
-        if changes:
-            lines.append("  " + _("smallest changes of one input that reach it:"))
-            for item in changes:
-                lines.append(f"  * {item.text}")
-        for item in result.gap.items:
-            if item.kind != "change":
-                lines.append(f"  - {item.text}")
-    return "\n".join(lines)
+    def indicator(self, key: str, depth: int) -> None:
+        pad = "  " * depth
+        r = self.by_ind[key]
+        ind = self.model_inds[key]
+        bonus = " +" if r.bonus else ""
+        self.out.append(
+            f"{pad}{MARK[r.outcome]} {r.label or r.id} [{key}]{bonus}  "
+            f"{fmt_points(r.points)}/{fmt_points(r.max_points)}  {outcome_text(r.outcome)}"
+        )
+        self.out.append(f"{pad}    {r.reason}")
+        for s in substitutions(ind.scoring.value, self.env, self.model):
+            self.out.append(f"{pad}      {s}")
+
+    def veto(self, key: str, depth: int) -> None:
+        pad = "  " * depth
+        r = self.by_veto[key]
+        mark = "!" if r.triggered else ("?" if r.triggered is None else "·")
+        self.out.append(f"{pad}{mark} {_('veto')} {r.label or r.id} [{key}]: {r.reason}")
+        for s in substitutions(self.model_vetoes[key].condition, self.env, self.model):
+            self.out.append(f"{pad}      {s}")
+
+
+def _gap_lines(result: CommunityResult) -> list[str]:
+    """The smallest changes that reach the next grade, and what else it needs."""
+    if result.gap is None:
+        return []
+    lines = ["", _("Gap to {grade}").format(grade=result.gap.next_grade)]
+    changes = [i for i in result.gap.items if i.kind == "change"]
+    if changes:
+        lines.append("  " + _("smallest changes of one input that reach it:"))
+        for item in changes:
+            lines.append(f"  * {item.text}")
+    for item in result.gap.items:
+        if item.kind != "change":
+            lines.append(f"  - {item.text}")
+    return lines

@@ -1,0 +1,139 @@
+"""Every data format zhili reads, in one table by file suffix: the built-in
+readers in the shape plugin readers have (`DataReader(suffix, read,
+description, plugin)`, hook `zhili_data_readers`), and the readers plugins
+add. `read_raw` looks a file's suffix up: a plugin's reader first (the
+registry never lets a plugin take a built-in suffix), then the built-ins.
+
+This module stays light (no Polars): the plugin registry imports it when the
+CLI starts; each built-in reader imports its implementation when called.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from zhili.dsl.i18n import _
+from zhili.engine.io.table import EXCEL_SUFFIXES, DataError, RawTable
+
+if TYPE_CHECKING:
+    from zhili.dsl.model import Model
+
+BUILTIN = "zhili"  # the `plugin` of the built-in readers
+
+
+@dataclass(frozen=True)
+class DataReader:
+    """A data format a plugin reads: see `hookspecs.zhili_data_readers`.
+
+    A plugin's `read(path)` gets the path only; a built-in reader's `read`
+    also takes the `encoding`, `sheet` and `model` keywords of `read_raw`."""
+
+    suffix: str
+    read: object  # Callable[[Path], RawTable]
+    description: str = ""
+    plugin: str = ""
+
+
+def _delimited(path: Path, encoding=None, sheet=None, model=None) -> RawTable:
+    from zhili.engine.io.formats import read_delimited
+
+    return read_delimited(path, encoding)
+
+
+def _json(path: Path, encoding=None, sheet=None, model=None) -> RawTable:
+    from zhili.engine.io.formats import read_json
+
+    return read_json(path)  # JSON is UTF-8 (or GB18030), whatever --encoding says
+
+
+def _parquet(path: Path, encoding=None, sheet=None, model=None) -> RawTable:
+    from zhili.engine.io.formats import read_parquet
+
+    return read_parquet(path)
+
+
+def _excel(path: Path, encoding=None, sheet=None, model=None) -> RawTable:
+    from zhili.engine.io.excel import read_excel
+
+    return read_excel(path, sheet, model)
+
+
+def _table(*readers: DataReader) -> dict[str, DataReader]:
+    return {r.suffix: r for r in readers}
+
+
+# suffix → built-in reader; "" is a file without a suffix, read as CSV
+BUILTIN_READERS: dict[str, DataReader] = _table(
+    DataReader(".csv", _delimited, "comma-separated text", BUILTIN),
+    DataReader(".tsv", _delimited, "tab-separated text", BUILTIN),
+    DataReader(".txt", _delimited, "comma- or tab-separated text", BUILTIN),
+    DataReader("", _delimited, "comma- or tab-separated text", BUILTIN),
+    DataReader(".json", _json, "JSON: a list of objects", BUILTIN),
+    DataReader(".jsonl", _json, "JSON Lines: one object a line", BUILTIN),
+    DataReader(".ndjson", _json, "JSON Lines: one object a line", BUILTIN),
+    DataReader(".parquet", _parquet, "Parquet", BUILTIN),
+    *(DataReader(s, _excel, "Excel workbook", BUILTIN) for s in EXCEL_SUFFIXES),
+)
+# the suffixes a plugin cannot take
+BUILTIN_SUFFIXES = {s for s in BUILTIN_READERS if s}
+# the data readers of plugins, of the registry built last (`plugins.Registry` fills it)
+DATA_READERS: dict[str, DataReader] = {}
+
+
+def data_reader_for(suffix: str) -> DataReader | None:
+    """The plugin reader of `suffix`, if a plugin reads it."""
+    return DATA_READERS.get(suffix.lower())
+
+
+def read_raw(
+    path: Path,
+    encoding: str | None = None,
+    sheet: str | int | None = None,
+    model: Model | None = None,
+) -> RawTable:
+    """Read a CSV, TSV, JSON, JSON Lines, Parquet or Excel file into text
+    cells. `sheet` (name or 1-based position) chooses a workbook's sheet;
+    `model` helps find a workbook's header row below a title. A suffix a
+    plugin reads (hook `zhili_data_readers`) goes to that plugin."""
+    _check_path(path)
+    suffix = path.suffix.lower()
+    plugin_reader = data_reader_for(suffix)
+    if plugin_reader is not None:
+        return _plugin_read(plugin_reader, path)
+    reader = BUILTIN_READERS.get(suffix)
+    if reader is None:
+        raise DataError(
+            _(
+                "{file}: unsupported data format {suffix} (use .csv, .xlsx, .json, .jsonl or .parquet)"
+            ).format(file=path, suffix=suffix)
+        )
+    return reader.read(path, encoding=encoding, sheet=sheet, model=model)
+
+
+def _check_path(path: Path) -> None:
+    if not path.exists():
+        raise DataError(_("{file}: no such file").format(file=path))
+    if path.is_dir():
+        raise DataError(_("{file}: is a folder, not a data file").format(file=path))
+
+
+def _plugin_read(reader, path: Path) -> RawTable:
+    try:
+        raw = reader.read(path)
+    except DataError:
+        raise
+    except Exception as exc:  # a plugin's bug is a data error that names it
+        raise DataError(
+            _("{file}: the reader of plugin {plugin} failed ({error})").format(
+                file=path, plugin=reader.plugin, error=f"{type(exc).__name__}: {exc}"
+            )
+        ) from exc
+    if not isinstance(raw, RawTable):
+        raise DataError(
+            _("{file}: the reader of plugin {plugin} did not return a RawTable").format(
+                file=path, plugin=reader.plugin
+            )
+        )
+    return raw

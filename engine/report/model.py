@@ -1,0 +1,117 @@
+"""The report's data, as `build.build_report` gathers it and every renderer
+(xlsx, html, markdown, csv, json) shows it, with what renderers share: the
+column headings, the summary rows, percentages and the grade colours."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from zhili.dsl import model as ir
+from zhili.dsl.i18n import _
+from zhili.engine.eval import columns
+
+GRADE_COLORS = ["2E7D32", "66BB6A", "FBC02D", "FB8C00", "E53935", "8E24AA", "546E7A"]
+
+
+@dataclass
+class Report:
+    """Everything a report shows: facts about the run, then one table per section."""
+
+    model: ir.Model
+    info: dict[str, Any]  # model/data/engine/run facts
+    grades: list[dict[str, Any]]  # grade, count, share, at_least
+    targets: list[dict[str, Any]]
+    by_district: pl.DataFrame | None
+    by_street: pl.DataFrame | None
+    communities: pl.DataFrame
+    indicators: pl.DataFrame
+    failures: pl.DataFrame
+    gaps: pl.DataFrame
+    problems: pl.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+
+def _column_names(model: ir.Model) -> dict[str, str]:
+    names = {
+        "community_id": _("community id"),
+        "community": _("community"),
+        "district": _("district"),
+        "street": _("street"),
+        "grid": _("grid"),
+        "period": _("period"),
+        "total": _("total"),
+        "grade": _("grade"),
+        "vetoes": _("vetoes"),
+        "missing": _("missing"),
+    }
+    for d in model.top_dimensions:
+        names[columns.dim_score(d.id)] = d.name
+    return names
+
+
+def headers(report: Report, frame: pl.DataFrame) -> list[str]:
+    """The heading of each of `frame`'s columns, in the report's language."""
+    names = _column_names(report.model) | {
+        "communities": _("communities"),
+        "mean_total": _("mean total"),
+        "goal_share": _("share at {grade} or better").format(
+            grade=report.targets[0]["grade"]
+            if report.targets
+            else (report.model.grades[0].name if report.model.grades else "")
+        ),
+        "indicator": _("indicator"),
+        "label": _("name"),
+        "dimension": _("dimension"),
+        "points": _("points"),
+        "pass": ir.Outcome.PASS.text(),
+        "partial": ir.Outcome.PARTIAL.text(),
+        "fail": ir.Outcome.FAIL.text(),
+        "fail_share": _("share failing"),
+        "mean_points": _("mean points"),
+        "full_when": _("full points when"),
+        "failing": _("communities failing"),
+        "value": _("value"),
+        "threshold": _("threshold"),
+        "distance": _("distance to threshold"),
+        "max_points": _("max points"),
+        "shortfall": _("points short"),
+        "outcome": _("outcome"),
+        "next_grade": _("next grade"),
+        "input": _("input"),
+        "current": _("current"),
+        "needed": _("needed"),
+        "change": _("smallest change"),
+        "severity": _("severity"),
+        "file": _("file"),
+        "sheet": _("sheet"),
+        "row": _("row"),
+        "column": _("column"),
+        "raw": _("raw value"),
+        "message": _("message"),
+    }
+    for d in report.model.top_dimensions:
+        names[d.id] = d.name
+    return [names.get(c, c) for c in frame.columns]
+
+
+def pct(x: float | None) -> str:
+    """A share as a percentage with one decimal; None as an empty cell."""
+    return "" if x is None else f"{x * 100:.1f}%"
+
+
+def summary_rows(report: Report) -> list[list[Any]]:
+    """The summary table's (item, value) rows: model, data, engine, run."""
+    i = report.info
+    return [
+        [_("model"), f"{i['title']} ({i['model']} {i['version'] or ''})".strip()],
+        [_("model content hash"), i["content_hash"]],
+        [_("data file"), i["data"]],
+        [_("data sha256"), i["data_hash"] or ""],
+        [_("communities"), i["communities"]],
+        [_("engine version"), i["engine_version"]],
+        [_("created"), i["created_at"]],
+        [_("run"), "" if i["run"] is None else i["run"]],
+    ]
