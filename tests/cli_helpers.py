@@ -7,7 +7,7 @@ import traceback
 import pytest
 from click.testing import CliRunner, Result
 
-from zhili.cli.main import cli
+from zhili.cli.app import cli
 
 
 def zhili(*args, lang: str | None = "en") -> Result:

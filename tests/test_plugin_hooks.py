@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from zhili.cli import main as cli_mod
+from zhili.cli import app as cli_mod
 from zhili.dsl.checker import check
 from zhili.dsl.functions import Signature
 from zhili.dsl.parser import parse

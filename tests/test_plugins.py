@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from zhili.cli.main import cli
+from zhili.cli.app import cli
 from zhili.engine import hookspecs
 from zhili.engine.hookspecs import hookimpl
 from zhili.engine.plugins import PluginProblem, Registry, make_plugin_manager
