@@ -21,6 +21,9 @@ from zhili.engine.hookspecs import hookimpl
 from zhili.engine.io import data as data_mod
 from zhili.engine.plugins import DataReader, Exporter, Registry, raw_table
 
+# these tests are about loading plugins: every command builds its registry anew
+pytestmark = pytest.mark.fresh_registry
+
 MODEL = """\
 model hooked "插件函数"
 version "1"

@@ -23,6 +23,9 @@ from zhili.engine import hookspecs
 from zhili.engine.hookspecs import hookimpl
 from zhili.engine.plugins import PluginProblem, Registry, make_plugin_manager
 
+# these tests are about loading plugins: every command builds its registry anew
+pytestmark = pytest.mark.fresh_registry
+
 ROOT = Path(__file__).resolve().parent.parent
 PLUGINS = ROOT / "plugins"
 BUILTIN = {"four_type", "five_governance", "wuyou_model"}
