@@ -1,12 +1,7 @@
-"""What every command shares: the exit codes, the one error type, the
-command context (language, model folders, the plugin registry) and the
-adapters that turn the engine's answers and exceptions into messages.
-
-Exit codes (every command):
-  0  success
-  1  problems found: model errors, failed tests, unreadable or invalid data
-  2  bad command line (unknown option, missing argument, unknown model)
-  3  internal error (a bug in zhili; set ZHILI_DEBUG=1 for the traceback)
+"""What every command shares: the exit codes (documented in `zhili.cli.app`),
+the one error type, the command context (language, model folders, the plugin
+registry) and the adapters that turn the engine's answers and exceptions into
+messages.
 """
 
 from __future__ import annotations

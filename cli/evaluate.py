@@ -121,7 +121,10 @@ def _results_json(lm, ev, ds) -> str:
 @SHEET_OPTION
 @click.pass_obj
 def explain_cmd(ctx: Ctx, model, data, community, as_json, encoding, sheet):
-    """Explain where every point of one community came from (--json: the full result)."""
+    """Explain where every point of one community came from.
+
+    --json prints the full result, as `eval --format json` gives it for each community.
+    """
     from zhili.engine.eval.interpreter import compile_model
     from zhili.engine.trace.explain import explain_text
     from zhili.engine.trace.results import build_result
