@@ -123,7 +123,7 @@ def _results_json(lm, ev, ds) -> str:
 def explain_cmd(ctx: Ctx, model, data, community, as_json, encoding, sheet):
     """Explain where every point of one community came from.
 
-    --json prints the full result, as `eval --format json` gives it for each community.
+    --json prints the full result: indicators, reasons, the gap to the next grade.
     """
     from zhili.engine.eval.interpreter import compile_model
     from zhili.engine.trace.explain import explain_text
