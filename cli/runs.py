@@ -11,6 +11,7 @@ import click
 from zhili.cli.context import EPILOG, Ctx, ZhiliError
 from zhili.cli.options import DB_OPTION, JSON_OPTION
 from zhili.cli.output import render_table
+from zhili.dsl.diagnostics import cell_width
 from zhili.dsl.i18n import _
 
 
@@ -118,28 +119,7 @@ def runs_show(ctx: Ctx, run, as_json, limit):
             json.dumps({"run": info.__dict__, "communities": rows}, ensure_ascii=False, indent=2)
         )
         return
-    facts = [
-        (_("run"), info.id),
-        (_("time"), info.created_at),
-        (_("command"), info.command),
-        (_("model"), f"{info.model_id} {info.model_version or ''}".strip()),
-        (_("model content hash"), info.model_hash),
-        (_("data file"), info.data_path or ""),
-        (_("data sha256"), info.data_hash or ""),
-        (_("engine version"), info.engine_version),
-        (
-            _("options"),
-            json.dumps(
-                {k: v for k, v in info.options.items() if k != "grades" and v not in (None, False)},
-                ensure_ascii=False,
-            ),
-        ),
-        (_("communities"), info.communities),
-        (_("grades"), _grade_text(info.grade_counts)),
-        (_("data problems"), info.problems),
-    ]
-    from zhili.dsl.diagnostics import cell_width
-
+    facts = _run_facts(info)
     width = max(cell_width(k) for k, _v in facts)  # 模型 is two cells wide
     for k, v in facts:
         click.echo(f"{k}{' ' * (width - cell_width(k))}  {v}")
@@ -216,6 +196,41 @@ def runs_diff(ctx: Ctx, run_a, run_b, as_json, limit):
             )
         )
         return
+    _print_diff(a, b, d, limit)
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "—"
+    return f"{v:g}"
+
+
+def _run_facts(info) -> list[tuple[str, object]]:
+    """What `runs show` says about a run, label by label."""
+    return [
+        (_("run"), info.id),
+        (_("time"), info.created_at),
+        (_("command"), info.command),
+        (_("model"), f"{info.model_id} {info.model_version or ''}".strip()),
+        (_("model content hash"), info.model_hash),
+        (_("data file"), info.data_path or ""),
+        (_("data sha256"), info.data_hash or ""),
+        (_("engine version"), info.engine_version),
+        (
+            _("options"),
+            json.dumps(
+                {k: v for k, v in info.options.items() if k != "grades" and v not in (None, False)},
+                ensure_ascii=False,
+            ),
+        ),
+        (_("communities"), info.communities),
+        (_("grades"), _grade_text(info.grade_counts)),
+        (_("data problems"), info.problems),
+    ]
+
+
+def _print_diff(a, b, d, limit: int) -> None:
+    """`runs diff` as text: the runs, what changed, then the grade changes and indicator moves."""
     click.echo(
         _("run {a} ({ma} {va}) → run {b} ({mb} {vb})").format(
             a=a.id,
@@ -244,21 +259,7 @@ def runs_diff(ctx: Ctx, run_a, run_b, as_json, limit):
         click.echo(_("only in run {a}: {ids}").format(a=a.id, ids=", ".join(d.removed[:20])))
     if d.grade_changes:
         click.echo()
-        click.echo(
-            render_table(
-                [_("community id"), _("community"), _("grade"), "", _("total")],
-                [
-                    [
-                        c["community_id"],
-                        c["community"],
-                        f"{c['from'] or '—'} → {c['to'] or '—'}",
-                        "↑" if c["better"] else ("↓" if c["better"] is False else ""),
-                        f"{c['total_a']:.2f} → {c['total_b']:.2f}",
-                    ]
-                    for c in d.grade_changes
-                ],
-            )
-        )
+        click.echo(_grade_change_table(d.grade_changes))
     if d.indicator_moves:
         click.echo()
         moves = d.indicator_moves[:limit]
@@ -284,7 +285,17 @@ def runs_diff(ctx: Ctx, run_a, run_b, as_json, limit):
             )
 
 
-def _fmt(v) -> str:
-    if v is None:
-        return "—"
-    return f"{v:g}"
+def _grade_change_table(changes: list[dict]) -> str:
+    return render_table(
+        [_("community id"), _("community"), _("grade"), "", _("total")],
+        [
+            [
+                c["community_id"],
+                c["community"],
+                f"{c['from'] or '—'} → {c['to'] or '—'}",
+                "↑" if c["better"] else ("↓" if c["better"] is False else ""),
+                f"{c['total_a']:.2f} → {c['total_b']:.2f}",
+            ]
+            for c in changes
+        ],
+    )
