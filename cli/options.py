@@ -6,10 +6,10 @@ from __future__ import annotations
 import click
 
 
-def output_option(help: str, required: bool = True):
-    """`-o/--output FILE`; `help` says what is written there."""
+def output_option(what: str, required: bool = True):
+    """`-o/--output FILE`; `what` (its help text) says what is written there."""
     return click.option(
-        "-o", "--output", type=click.Path(dir_okay=False), required=required, help=help
+        "-o", "--output", type=click.Path(dir_okay=False), required=required, help=what
     )
 
 

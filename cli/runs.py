@@ -51,7 +51,14 @@ def _grade_text(counts: dict) -> str:
 
 @runs_group.command("list", epilog=EPILOG)
 @click.option("--model", "model_id", help="Only runs of this model.")
-@click.option("-n", "--limit", type=click.IntRange(1, None), default=20, show_default=True)
+@click.option(
+    "-n",
+    "--limit",
+    type=click.IntRange(1, None),
+    default=20,
+    show_default=True,
+    help="Runs to list.",
+)
 @JSON_OPTION
 @click.pass_obj
 def runs_list(ctx: Ctx, model_id, limit, as_json):

@@ -689,3 +689,36 @@ def test_zhili_debug_shows_the_exception(monkeypatch):
     monkeypatch.setenv("ZHILI_DEBUG", "1")
     with pytest.raises(RuntimeError, match="simulated bug"):
         cli_mod.main(["--lang", "en", "demo"])
+
+
+def test_every_command_module_level_in_cli_is_in_the_group():
+    """Commands are module-level objects added to the group in cli/app.py; one
+    defined but not added would silently vanish from `zhili`."""
+    import importlib
+    import pkgutil
+
+    import click
+
+    import zhili.cli
+    from zhili.cli.app import cli as group
+
+    def reachable(g: click.Group) -> set:
+        out = set()
+        for c in g.commands.values():
+            out.add(c)
+            if isinstance(c, click.Group):
+                out |= reachable(c)
+        return out
+
+    registered = reachable(group)
+    defined = []
+    for info in pkgutil.iter_modules(zhili.cli.__path__):
+        if info.name == "__main__":
+            continue
+        module = importlib.import_module(f"zhili.cli.{info.name}")
+        for name, obj in vars(module).items():
+            if isinstance(obj, click.Command) and obj.callback.__module__ == module.__name__:
+                defined.append((info.name, name, obj))
+    assert len(defined) >= 18  # 15 commands, the runs group and its 3 commands, the group
+    missing = [f"{m}.{n}" for m, n, obj in defined if obj not in registered and obj is not group]
+    assert not missing, f"commands not added to the group: {missing}"
