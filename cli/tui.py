@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from zhili.cli.context import EPILOG, EXIT_PROBLEMS, EXIT_USAGE, ZhiliError, resolve_model
 from zhili.dsl.i18n import _
 
 
@@ -32,14 +33,12 @@ def tui_language(ctx) -> str:
 def run_tui(ctx, lm, data_path: Path, compare: str | None = None, tab: str = "overview") -> None:
     """Open the app; it loads and evaluates in a thread behind a loading
     screen. Bad data is one clear message, never a traceback."""
-    from zhili.cli.main import EXIT_PROBLEMS, _echo_err
     from zhili.engine.io import data as data_mod
 
     try:
         from zhili.tui.app import ZhiliApp, build_session
     except ImportError as exc:  # pragma: no cover - textual missing
-        _echo_err(_("error: the terminal UI needs Textual: {err}").format(err=exc))
-        sys.exit(EXIT_PROBLEMS)
+        raise ZhiliError(_("error: the terminal UI needs Textual: {err}").format(err=exc)) from exc
 
     def load():
         from zhili.tui.session import OtherError, load_other
@@ -65,68 +64,62 @@ def run_tui(ctx, lm, data_path: Path, compare: str | None = None, tab: str = "ov
     app = ZhiliApp(lang=tui_language(ctx), tab=tab, loader=load)
     result = app.run()
     if app.return_code:
-        _echo_err(str(result))
-        sys.exit(EXIT_PROBLEMS)
+        raise ZhiliError(str(result), EXIT_PROBLEMS)
 
 
-def register(cli: click.Group) -> None:
-    """Add this module's commands to the `zhili` group."""
+@click.command("tui", epilog=EPILOG)
+@click.argument("model", required=False)
+@click.argument("data", required=False)
+@click.option(
+    "--compare",
+    "compare",
+    help="A second data file, or a recorded run (12, latest, previous), to compare with DATA.",
+)
+@click.option(
+    "--run",
+    "run",
+    help="Open a recorded run (its model and data file; needs the run store).",
+)
+@click.pass_obj
+def tui_cmd(ctx, model, data, compare, run):
+    """Browse MODEL's results on DATA in the terminal UI.
 
-    from zhili.cli.main import EPILOG
+    DATA defaults to the model's bundled sample. Chinese unless --lang en
+    (or ZHILI_LANG=en). Keys: F1 help, ctrl+p commands, / search, q quit.
+    """
+    if run:
+        info = _recorded_run(run)
+        model = model or info.model_id
+        data = data or info.data_path
+    if model is None:
+        raise click.UsageError(_("give a MODEL (or --run RUN)"))
+    lm = resolve_model(ctx, model)
+    if data is None:
+        if not lm.samples:
+            raise click.UsageError(
+                _("model {id} has no bundled sample data; give a DATA file").format(id=lm.model.id)
+            )
+        path = lm.samples[0]
+    else:
+        path = Path(data)
+        if not path.exists():
+            raise ZhiliError(_("error: no such file: {path}").format(path=data))
+    run_tui(ctx, lm, path, compare)
 
-    @cli.command("tui", epilog=EPILOG)
-    @click.argument("model", required=False)
-    @click.argument("data", required=False)
-    @click.option(
-        "--compare",
-        "compare",
-        help="A second data file, or a recorded run (12, latest, previous), to compare with DATA.",
-    )
-    @click.option(
-        "--run",
-        "run",
-        help="Open a recorded run (its model and data file; needs the run store).",
-    )
-    @click.pass_obj
-    def tui_cmd(ctx, model, data, compare, run):
-        """Browse MODEL's results on DATA in the terminal UI.
 
-        DATA defaults to the model's bundled sample. Chinese unless --lang en
-        (or ZHILI_LANG=en). Keys: F1 help, ctrl+p commands, / search, q quit.
-        """
-        from zhili.cli.main import EXIT_PROBLEMS, EXIT_USAGE, _echo_err, resolve_model
+def _recorded_run(ref: str):
+    """The run `--run` names, from the default run store."""
+    if not runs_available():
+        raise ZhiliError(
+            _("error: --run needs the run store, which this zhili does not have"), EXIT_USAGE
+        )
+    from zhili.engine.runs.store import RunStore, RunStoreError
 
-        if run:
-            if not runs_available():
-                _echo_err(_("error: --run needs the run store, which this zhili does not have"))
-                sys.exit(EXIT_USAGE)
-            from zhili.engine.runs.store import RunStore, RunStoreError
-
-            try:
-                with RunStore() as store:
-                    info = store.resolve(run)
-            except (RunStoreError, OSError) as exc:
-                _echo_err(_("error: {msg}").format(msg=str(exc)))
-                sys.exit(EXIT_PROBLEMS)
-            if info is None:
-                _echo_err(_("error: no recorded run {run!r}").format(run=run))
-                sys.exit(EXIT_PROBLEMS)
-            model = model or info.model_id
-            data = data or info.data_path
-        if model is None:
-            raise click.UsageError(_("give a MODEL (or --run RUN)"))
-        lm = resolve_model(ctx, model)
-        if data is None:
-            if not lm.samples:
-                raise click.UsageError(
-                    _("model {id} has no bundled sample data; give a DATA file").format(
-                        id=lm.model.id
-                    )
-                )
-            path = lm.samples[0]
-        else:
-            path = Path(data)
-            if not path.exists():
-                _echo_err(_("error: no such file: {path}").format(path=data))
-                sys.exit(EXIT_PROBLEMS)
-        run_tui(ctx, lm, path, compare)
+    try:
+        with RunStore() as store:
+            info = store.resolve(ref)
+    except (RunStoreError, OSError) as exc:
+        raise ZhiliError(_("error: {msg}").format(msg=str(exc))) from exc
+    if info is None:
+        raise ZhiliError(_("error: no recorded run {run!r}").format(run=ref))
+    return info

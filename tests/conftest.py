@@ -26,6 +26,18 @@ def root() -> Path:
 
 
 @pytest.fixture(autouse=True)
+def _shared_plugin_registry(request, monkeypatch):
+    """CLI commands share one plugin registry per distinct set of inputs (building
+    one costs ~0.15 s); tests of plugin loading itself mark `fresh_registry`."""
+    if request.node.get_closest_marker("fresh_registry") is None:
+        from cli_helpers import shared_registry
+
+        from zhili.cli import context
+
+        monkeypatch.setattr(context, "build_registry", shared_registry)
+
+
+@pytest.fixture(autouse=True)
 def _private_run_store(tmp_path_factory, monkeypatch):
     """`eval` and `report` record runs: never into the user's database."""
     base = tmp_path_factory.mktemp("runs")
@@ -42,6 +54,9 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: a long run, skipped unless --runslow")
+    config.addinivalue_line(
+        "markers", "fresh_registry: the CLI builds its plugin registry anew (plugin-loading tests)"
+    )
 
 
 def pytest_collection_modifyitems(config, items):

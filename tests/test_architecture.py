@@ -157,7 +157,6 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return out
 
 
-@pytest.mark.xfail(strict=True, reason="cli.main ↔ cli.tui: being split into cli/ modules")
 def test_no_import_cycle():
     graph = _graph()
     # a package's __init__ re-exporting its own submodules is not a cycle of concerns;
@@ -172,7 +171,6 @@ def test_cycle_finder_finds_a_cycle():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == [["a", "b", "c"]]
 
 
-@pytest.mark.xfail(strict=True, reason="cli modules share main's private helpers: being split")
 def test_no_module_imports_another_modules_private_names():
     wrong = []
     for m in MODULES:

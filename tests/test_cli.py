@@ -1,6 +1,6 @@
 """The `zhili` command line: every command, its output formats and exit codes.
 
-Most tests drive `zhili.cli.main.cli` with click's CliRunner; a few run the
+Most tests drive `zhili.cli.app.cli` with click's CliRunner; a few run the
 installed `zhili` script in a subprocess to catch packaging problems.
 Exit codes: 0 success · 1 problems found · 2 bad command line · 3 internal error.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import zhili
 
-from zhili.cli.main import cli
+from zhili.cli.app import cli
 from zhili.engine.plugins import Registry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -647,7 +647,7 @@ def test_script_exit_codes_for_errors(tmp_path):
 
 def test_script_python_m(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "zhili.cli.main", "--lang", "en", "models"],
+        [sys.executable, "-m", "zhili.cli", "--lang", "en", "models"],
         capture_output=True,
         text=True,
         encoding="utf-8",
@@ -662,12 +662,13 @@ def test_script_python_m(tmp_path):
 
 
 def test_internal_error_is_exit_3_without_traceback(monkeypatch, capsys):
-    from zhili.cli import main as cli_mod
+    from zhili.cli import app as cli_mod
+    from zhili.cli import evaluate
 
     def broken(ev):
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setattr(cli_mod, "summary_text", broken)
+    monkeypatch.setattr(evaluate, "summary_text", broken)
     with pytest.raises(SystemExit) as exc:
         cli_mod.main(["--lang", "en", "demo"])
     assert exc.value.code == 3
@@ -678,12 +679,46 @@ def test_internal_error_is_exit_3_without_traceback(monkeypatch, capsys):
 
 
 def test_zhili_debug_shows_the_exception(monkeypatch):
-    from zhili.cli import main as cli_mod
+    from zhili.cli import app as cli_mod
+    from zhili.cli import evaluate
 
     def broken(ev):
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setattr(cli_mod, "summary_text", broken)
+    monkeypatch.setattr(evaluate, "summary_text", broken)
     monkeypatch.setenv("ZHILI_DEBUG", "1")
     with pytest.raises(RuntimeError, match="simulated bug"):
         cli_mod.main(["--lang", "en", "demo"])
+
+
+def test_every_command_module_level_in_cli_is_in_the_group():
+    """Commands are module-level objects added to the group in cli/app.py; one
+    defined but not added would silently vanish from `zhili`."""
+    import importlib
+    import pkgutil
+
+    import click
+
+    import zhili.cli
+    from zhili.cli.app import cli as group
+
+    def reachable(g: click.Group) -> set:
+        out = set()
+        for c in g.commands.values():
+            out.add(c)
+            if isinstance(c, click.Group):
+                out |= reachable(c)
+        return out
+
+    registered = reachable(group)
+    defined = []
+    for info in pkgutil.iter_modules(zhili.cli.__path__):
+        if info.name == "__main__":
+            continue
+        module = importlib.import_module(f"zhili.cli.{info.name}")
+        for name, obj in vars(module).items():
+            if isinstance(obj, click.Command) and obj.callback.__module__ == module.__name__:
+                defined.append((info.name, name, obj))
+    assert len(defined) >= 18  # 15 commands, the runs group and its 3 commands, the group
+    missing = [f"{m}.{n}" for m, n, obj in defined if obj not in registered and obj is not group]
+    assert not missing, f"commands not added to the group: {missing}"

@@ -166,7 +166,7 @@ def test_cli_eval_xlsx_with_sheet_matches_the_csv(tmp_path):
 
     from click.testing import CliRunner
 
-    from zhili.cli.main import cli
+    from zhili.cli.app import cli
 
     sample = Path(__file__).resolve().parent.parent / "plugins" / "four_type" / "sample.csv"
     with sample.open(encoding="utf-8-sig", newline="") as f:

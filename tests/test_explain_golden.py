@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from zhili.cli.main import cli
+from zhili.cli.app import cli
 from zhili.engine.eval.interpreter import compile_model
 from zhili.engine.io import data as data_mod
 from zhili.engine.plugins import Registry

@@ -43,7 +43,7 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 
 def _check(env: dict[str, str]) -> subprocess.CompletedProcess:
-    code = "from zhili.cli.main import main; main()"
+    code = "from zhili.cli import main; main()"
     return subprocess.run(
         [sys.executable, "-c", code, "check", str(MODEL)],
         env=env,

@@ -145,3 +145,29 @@ grades {
     assert result.exit_code == 0, result.output
     assert _no_formulas(out) == []
     assert any(t.startswith("=1+1") for t in _texts(out))
+
+
+def test_eval_csv_cells_cannot_run(hostile_csv, tmp_path):
+    out = tmp_path / "results.csv"
+    result = zhili("eval", "four_type", hostile_csv, "-o", out, "--no-record")
+    assert result.exit_code == 0, result.output
+    cells = _csv_cells(out.read_text(encoding="utf-8-sig"))
+    assert not [c for c in cells if c.startswith(safe.FORMULA_START)]
+    assert "'" + NAMES[0] in cells
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("eval", "four_type", "-o", "{dir}/results.xlsx"),
+        ("eval", "four_type", "-o", "{dir}/results.html"),
+        ("sample", "four_type", "-o", "{dir}/sample.parquet"),
+        ("sample", "four_type", "-o", "{dir}/sample.xlsx"),
+    ],
+)
+def test_a_suffix_the_command_cannot_write_is_refused(tmp_path, args):
+    argv = [a.format(dir=tmp_path) for a in args]
+    result = zhili(*argv, "--no-record") if args[0] == "eval" else zhili(*argv)
+    assert result.exit_code == 2, result.output
+    assert "cannot write" in result.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -379,7 +379,7 @@ def _zhili() -> list[str]:
     if script.exists():
         return [str(script)]
     found = shutil.which("zhili")
-    return [found] if found else [sys.executable, "-m", "zhili.cli.main"]
+    return [found] if found else [sys.executable, "-m", "zhili.cli"]
 
 
 def _run_check(model: Path, *opts: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from zhili.cli import main as cli_mod
+from zhili.cli import app as cli_mod
 from zhili.dsl.checker import check
 from zhili.dsl.functions import Signature
 from zhili.dsl.parser import parse
@@ -20,6 +20,9 @@ from zhili.engine.functions import Function
 from zhili.engine.hookspecs import hookimpl
 from zhili.engine.io import data as data_mod
 from zhili.engine.plugins import DataReader, Exporter, Registry, raw_table
+
+# these tests are about loading plugins: every command builds its registry anew
+pytestmark = pytest.mark.fresh_registry
 
 MODEL = """\
 model hooked "插件函数"

@@ -18,10 +18,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from zhili.cli.main import cli
+from zhili.cli.app import cli
 from zhili.engine import hookspecs
 from zhili.engine.hookspecs import hookimpl
 from zhili.engine.plugins import PluginProblem, Registry, make_plugin_manager
+
+# these tests are about loading plugins: every command builds its registry anew
+pytestmark = pytest.mark.fresh_registry
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGINS = ROOT / "plugins"

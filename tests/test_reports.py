@@ -14,7 +14,7 @@ import pytest
 from cli_helpers import zhili
 from click.testing import CliRunner
 
-from zhili.cli.main import cli
+from zhili.cli.app import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "plugins" / "four_type" / "sample.csv"

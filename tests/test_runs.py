@@ -336,3 +336,24 @@ def test_a_huge_list_limit_reads_every_run(tmp_path):
     with RunStore(tmp_path / "runs.sqlite") as store:
         store.record(evaluation(), command="eval", data_path=SAMPLE)
         assert len(store.runs(limit=10**20)) == 1
+
+
+def test_a_damaged_store_is_a_cli_error_not_a_wrong_diff(tmp_path):
+    """Rows lost from the results table (as after a corruption) are noticed
+    against the count recorded with the run, by every reader."""
+    db = tmp_path / "runs.sqlite"
+    assert zhili("eval", "four_type", SAMPLE, "--db", db).exit_code == 0
+    assert zhili("eval", "four_type", SAMPLE, "--db", db).exit_code == 0
+    with sqlite3.connect(db) as conn:
+        lost = conn.execute(
+            "SELECT community_id FROM results WHERE run_id = 1 ORDER BY community_id LIMIT 3"
+        ).fetchall()
+        conn.executemany("DELETE FROM results WHERE run_id = 1 AND community_id = ?", lost)
+    for args in (("diff", "1", "2"), ("show", "1"), ("diff", "1", "2", "--json")):
+        result = zhili("runs", "--db", db, *args)
+        assert result.exit_code == 1, (args, result.output)
+        assert str(db) in result.stderr and "damaged" in result.stderr
+        assert "only in" not in result.stdout
+    with RunStore(db) as store, pytest.raises(RunStoreError, match="recorded 24 communities"):
+        store.results(1)
+    assert zhili("runs", "--db", db, "show", "2").exit_code == 0

@@ -713,7 +713,7 @@ def test_bad_data_is_one_message_not_a_traceback():
 def test_demo_prints_the_table_when_not_a_terminal():
     from click.testing import CliRunner
 
-    from zhili.cli.main import cli
+    from zhili.cli.app import cli
 
     res = CliRunner().invoke(cli, ["--lang", "zh", "demo"])
     assert res.exit_code == 0, res.output
@@ -725,7 +725,7 @@ def test_demo_prints_the_table_when_not_a_terminal():
 def test_tui_command_rejects_a_missing_file():
     from click.testing import CliRunner
 
-    from zhili.cli.main import cli
+    from zhili.cli.app import cli
 
     res = CliRunner().invoke(cli, ["tui", "four_type", "/nonexistent/x.csv"])
     assert res.exit_code == 1

@@ -64,8 +64,8 @@ NGETTEXT_NAMES = {"ngettext"}
 DYNAMIC: dict[tuple[str, str], tuple[str, ...]] = {
     # checker: the kind of a result name used outside grade conditions
     ("dsl/checker.py", "kind"): ("dimension", "indicator", "veto"),
-    # cli: a data problem's severity (DataProblem.severity)
-    ("cli/main.py", "p.severity"): ("error", "warning", "info"),
+    # the data-problem policy: a problem's severity (DataProblem.severity)
+    ("engine/io/policy.py", "p.severity"): ("error", "warning", "info"),
     # explain: a veto's effect (ir.Veto.effect)
     ("engine/trace/explain.py", "v.effect"): ("caps", "blocks"),
     # functions: Missing.text() translates its own reason (an N_ message)

@@ -1,0 +1,223 @@
+"""Evaluating data against a model: `eval`, `explain`, `sample` (synthetic
+data) and `demo` (a built-in model on its bundled sample)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import click
+
+from zhili.cli.context import (
+    EPILOG,
+    Ctx,
+    ZhiliError,
+    echo_err,
+    load_data,
+    record_run,
+    resolve_model,
+    write_error,
+)
+from zhili.cli.options import (
+    ENCODING_OPTION,
+    JSON_OPTION,
+    SHEET_OPTION,
+    data_options,
+    output_option,
+    run_options,
+)
+from zhili.cli.output import output_table, summary_text, write_output, write_parquet
+from zhili.dsl.i18n import _
+from zhili.engine.report import safe
+
+
+@click.command("eval", epilog=EPILOG)
+@click.argument("model")
+@click.argument("data", required=False)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv", "parquet"]),
+    default=None,
+    help="Output format (default: table; from the --output suffix when given).",
+)
+@output_option("Write to FILE instead of standard output.", required=False)
+@click.option(
+    "--detail", is_flag=True, help="csv/parquet: one column per indicator's points and outcome."
+)
+@data_options
+@run_options
+@click.pass_obj
+def eval_cmd(
+    ctx: Ctx, model, data, fmt, output, detail, encoding, sheet, strict, backend, db, no_record
+):
+    """Evaluate every community in DATA (CSV, Excel, JSON or Parquet) against MODEL.
+
+    MODEL is an installed model id or a .gov file; without DATA the model's
+    bundled sample data is used. json gives each community's full result
+    (indicators, reasons, gap to the next grade) from the reference
+    interpreter; the other formats come from the chosen backend.
+    """
+    from zhili.engine.eval.evaluate import evaluate_dataset
+    from zhili.engine.progress import Progress
+
+    if fmt is None:
+        suffix = Path(output).suffix.lower().lstrip(".") if output else ""
+        if suffix not in ("json", "csv", "parquet", "txt", ""):
+            raise click.UsageError(
+                _("cannot write .{suffix} results: use .csv, .json, .parquet or .txt").format(
+                    suffix=suffix
+                )
+            )
+        fmt = suffix if suffix in ("json", "csv", "parquet") else "table"
+    if fmt == "parquet" and not output:
+        raise click.UsageError(_("--format parquet needs --output FILE"))
+    started = time.perf_counter()
+    lm = resolve_model(ctx, model)
+    progress = Progress.for_file(Path(data) if data else None)
+    ds = load_data(lm, data, encoding, strict, sheet, progress)
+    progress.phase("evaluate")
+    ev = evaluate_dataset(lm.model, ds, ctx.registry, backend=backend, detail=True)
+    progress.clear()
+    for w in ev.warnings:
+        echo_err(_("warning: {msg}").format(msg=w))
+    options = {"backend": backend, "sheet": sheet, "encoding": encoding, "strict": strict}
+    record_run(ev, "eval", options, db, no_record, started, progress)
+    progress.phase("write")
+    if fmt == "parquet":
+        progress.close()
+        write_parquet(output_table(ev, detail), output)
+        return
+    if fmt == "json":
+        text = _results_json(lm, ev, ds)
+    elif fmt == "csv":
+        text = safe.csv_frame(output_table(ev, detail)).write_csv()
+    else:
+        text = summary_text(ev)
+    progress.close()
+    write_output(text, output, bom=fmt == "csv")
+
+
+def _results_json(lm, ev, ds) -> str:
+    """`eval --format json`: every community's full result, targets, data problems."""
+    return json.dumps(
+        {
+            "model": lm.model.id,
+            "version": lm.model.version,
+            "content_hash": lm.model.content_hash,
+            "communities": [
+                ev.explain_raw(i).to_result().model_dump(mode="json") for i in range(len(ev))
+            ],
+            "targets": ev.target_progress(),
+            "data_problems": [p.__dict__ for p in ds.problems],
+        },
+        ensure_ascii=False,
+        indent=2,
+    )
+
+
+@click.command("explain", epilog=EPILOG)
+@click.argument("model")
+@click.argument("data", required=False)
+@click.option(
+    "-c", "--community", "community", required=True, help="Community id (社区编码) or name."
+)
+@JSON_OPTION
+@ENCODING_OPTION
+@SHEET_OPTION
+@click.pass_obj
+def explain_cmd(ctx: Ctx, model, data, community, as_json, encoding, sheet):
+    """Explain where every point of one community came from.
+
+    --json prints the full result: indicators, reasons, the gap to the next grade.
+    """
+    from zhili.engine.eval.interpreter import compile_model
+    from zhili.engine.trace.explain import explain_text
+    from zhili.engine.trace.results import build_result
+
+    lm = resolve_model(ctx, model)
+    ds = load_data(lm, data, encoding, False, sheet)
+    compiled = compile_model(lm.model, ctx.registry.functions)
+    for rec, meta in zip(ds.records, ds.meta, strict=True):
+        if community in (meta.get("community_id"), meta.get("community")):
+            raw = compiled.evaluate(rec, meta)
+            result = build_result(raw, search=True)
+            if as_json:
+                click.echo(result.model_dump_json(indent=2))
+            else:
+                click.echo(explain_text(raw, result))
+            return
+    names = [m.get("community_id") for m in ds.meta][:10]
+    raise ZhiliError(
+        _("error: no community {c!r} in the data (e.g. {examples})").format(
+            c=community, examples=", ".join(map(str, names))
+        )
+    )
+
+
+@click.command("sample", epilog=EPILOG)
+@click.argument("model")
+@click.option(
+    "--rows",
+    type=click.IntRange(1, 10_000_000),
+    default=100,
+    show_default=True,
+    help="Number of communities.",
+)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Random seed (same seed, same data)."
+)
+@click.option(
+    "--missing-rate",
+    type=click.FloatRange(0, 1),
+    default=0.03,
+    show_default=True,
+    help="Share of empty cells.",
+)
+@output_option("CSV file to write.")
+@click.pass_obj
+def sample_cmd(ctx: Ctx, model, rows, seed, missing_rate, output):
+    """Write synthetic community data for MODEL (reproducible by seed)."""
+    from zhili.engine.sample import write_sample
+
+    if Path(output).suffix.lower() not in (".csv", ".txt", ""):
+        raise click.UsageError(
+            _("cannot write {suffix} sample data: it is written as CSV (use .csv)").format(
+                suffix=Path(output).suffix
+            )
+        )
+    lm = resolve_model(ctx, model)
+    try:
+        write_sample(lm.model, Path(output), rows, seed, missing_rate)
+    except OSError as exc:
+        raise write_error(output, exc) from exc
+    echo_err(_("wrote {n} synthetic communities to {path}").format(n=rows, path=output))
+
+
+@click.command("demo", epilog=EPILOG)
+@click.argument("model", default="four_type")
+@click.option("--no-tui", is_flag=True, help="Print the summary table even in a terminal.")
+@click.pass_obj
+def demo_cmd(ctx: Ctx, model, no_tui):
+    """Evaluate a built-in model on its bundled sample data and show the results.
+
+    In a terminal this opens the terminal UI; piped, under CI or with
+    --no-tui it prints the summary table.
+    """
+    from zhili.cli import tui as cli_tui
+    from zhili.engine.eval.evaluate import evaluate_dataset
+
+    lm = resolve_model(ctx, model)
+    if not no_tui and cli_tui.interactive() and lm.samples:
+        cli_tui.run_tui(ctx, lm, lm.samples[0])
+        return
+    ds = load_data(lm, None, None, False)
+    ev = evaluate_dataset(lm.model, ds, ctx.registry)
+    click.echo(summary_text(ev))
+    click.echo()
+    click.echo(
+        _("Explain one community: zhili explain {model} --community {id}").format(
+            model=lm.model.id, id=ev.rows()[0]["community_id"] if len(ev) else "ID"
+        )
+    )

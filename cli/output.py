@@ -1,0 +1,142 @@
+"""How results are shown: plain-text tables that line up with CJK text, the
+evaluation summary, the results table for csv/parquet, and writing output."""
+
+from __future__ import annotations
+
+import click
+
+from zhili.cli.context import echo_err, write_error
+from zhili.dsl import diagnostics as dg
+from zhili.dsl.i18n import _
+
+
+def output_table(ev, detail: bool):
+    """The results table with readable column names, for csv/parquet."""
+    import polars as pl
+
+    from zhili.engine.eval import columns
+
+    t = ev.table
+    keep = [
+        c
+        for c in ("community_id", "community", "district", "street", "grid", "period", "row")
+        if c in t.columns
+    ]
+    cols = [pl.col(c) for c in keep] + [
+        pl.col("total").round(6),
+        pl.col("grade").cast(pl.String),
+        pl.col("next_grade").cast(pl.String),
+    ]
+    cols += [pl.col(columns.dim_score(d.id)).round(6).alias(f"{d.id}") for d in ev.model.dimensions]
+    cols += [pl.col("vetoes"), pl.col("missing")]
+    if detail:
+        for ind in ev.model.indicators:
+            cols.append(pl.col(columns.ind_points(ind.id)).round(6).alias(f"{ind.id}.points"))
+            cols.append(
+                pl.col(columns.ind_outcome(ind.id)).cast(pl.String).alias(f"{ind.id}.outcome")
+            )
+    return t.select(cols)
+
+
+def write_parquet(table, output: str) -> None:
+    """`table` as a Parquet file `output`, written atomically."""
+    from zhili.engine.io.atomic import atomic_write
+
+    try:
+        atomic_write(output, table.write_parquet)
+    except OSError as exc:
+        raise write_error(output, exc) from exc
+    echo_err(_("wrote {path}").format(path=output))
+
+
+def write_output(text: str, output: str | None, bom: bool = False) -> None:
+    """`text` on stdout, or into the file `output` (atomically; a BOM for Excel's CSV)."""
+    if output is None:
+        click.echo(text)
+        return
+    from zhili.engine.io.atomic import write_text
+
+    try:
+        write_text(output, text, encoding="utf-8-sig" if bom else "utf-8")
+    except OSError as exc:
+        raise write_error(output, exc) from exc
+    echo_err(_("wrote {path}").format(path=output))
+
+
+def summary_text(ev, limit: int = 200) -> str:
+    """The summary table (first `limit` communities), grade distribution,
+    target progress and data-problem count."""
+    from zhili.engine.trace.results import fmt_points
+
+    model = ev.model
+    top = model.top_dimensions
+    headers = (
+        [_("community"), _("street"), _("total"), _("grade")]
+        + [d.label or d.id for d in top]
+        + [
+            _("vetoes"),
+            _("missing"),
+        ]
+    )
+    rows = []
+    all_rows = ev.rows()
+    for row in all_rows[:limit]:
+        rows.append(
+            [
+                row["community"] or row["community_id"],
+                row["street"] or "",
+                fmt_points(round(row["total"], 2)),
+                row["grade"] or "—",
+            ]
+            + [fmt_points(round(row[d.id], 2)) for d in top]
+            + [row["vetoes"].replace(",", ", "), row["missing"] or ""]
+        )
+    out = [f"{model.title or model.id} ({model.id} {model.version or ''})".rstrip(), ""]
+    out.append(
+        render_table(
+            headers, rows, right={2} | {4 + i for i in range(len(top))} | {len(headers) - 1}
+        )
+    )
+    if len(all_rows) > limit:
+        out.append(
+            _("… {n} more communities (use --format csv or --output)").format(
+                n=len(all_rows) - limit
+            )
+        )
+    out.append("")
+    counts = ev.grade_counts()
+    n = len(ev) or 1
+    out.append(_("{n} communities").format(n=len(ev)))
+    for g in model.grades:
+        c = counts.get(g.name, 0)
+        out.append(f"  {g.name}: {c} ({c / n * 100:.0f}%)")
+    if counts.get(None):
+        out.append(f"  {_('no grade')}: {counts[None]}")
+    for t in ev.target_progress():
+        mark = "✓" if t["met"] else "✗"
+        out.append(
+            _("target {label}: {actual:.0f}% / {target:.0f}% {mark}").format(
+                label=t["label"], actual=t["actual"] * 100, target=t["target"] * 100, mark=mark
+            )
+        )
+    problems = [p for p in ev.dataset.problems if p.severity != "info"]
+    if problems:
+        out.append(_("{n} data problems").format(n=len(problems)))
+    return "\n".join(out)
+
+
+def render_table(headers: list[str], rows: list[list], right: set[int] = frozenset()) -> str:
+    """A plain-text table whose columns line up with CJK text (wide
+    characters count two cells)."""
+    cells = [[str(h) for h in headers]] + [[str(c) for c in r] for r in rows]
+    widths = [max(dg.cell_width(r[i]) for r in cells) for i in range(len(headers))]
+
+    def line(r):
+        parts = []
+        for i, c in enumerate(r):
+            pad = " " * (widths[i] - dg.cell_width(c))
+            parts.append(pad + c if i in right else c + pad)
+        return "  ".join(parts).rstrip()
+
+    sep = "  ".join("-" * w for w in widths)
+    return "\n".join([line(cells[0]), sep] + [line(r) for r in cells[1:]])
