@@ -28,9 +28,7 @@ _ORDER = (">", ">=", "<", "<=")
 
 
 def _span(s: ir.SrcSpan | None) -> Span | None:
-    if s is None:
-        return None
-    return Span(s.file, s.line, s.column, s.end_line, s.end_column, s.start, s.end)
+    return s
 
 
 def _num(x: float, percent: bool) -> str:

@@ -50,17 +50,10 @@ class CheckResult:
 
 
 def to_span(span: ast.Span | None) -> ir.SrcSpan | None:
+    """The IR keeps the AST's span itself; a missing one is None."""
     if span is None or span is ast.NO_SPAN:
         return None
-    return ir.SrcSpan(
-        file=span.file,
-        line=span.line,
-        column=span.column,
-        end_line=span.end_line,
-        end_column=span.end_column,
-        start=span.start,
-        end=span.end,
-    )
+    return span
 
 
 @dataclass

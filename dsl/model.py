@@ -13,6 +13,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from zhili.dsl.ast import Span
 from zhili.dsl.i18n import N_, _
 
 TypeName = Literal["int", "number", "percent", "bool", "text", "date", "enum", "any"]
@@ -107,17 +108,9 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class SrcSpan(_Frozen):
-    file: str
-    line: int
-    column: int
-    end_line: int
-    end_column: int
-    start: int
-    end: int
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}"
+# The IR's spans are the AST's `Span` (one definition of a source region);
+# pydantic validates and serializes the dataclass like a model.
+SrcSpan = Span
 
 
 # ---------------------------------------------------------------- expressions
