@@ -6,8 +6,9 @@
 `missing`, `dim.<id>` for every dimension and, with `detail=True`,
 `ind.<id>.points` / `.outcome` / `.value` and `veto.<id>`.
 
-Backends: "vectorized" (default; one Polars plan for the whole table) and
-"reference" (the interpreter, record by record). Both fill the same table; the
+Backends (the `Backend` protocol, one class each in `BACKEND_TYPES`):
+"vectorized" (default; one Polars plan for the whole table) and "reference"
+(the interpreter, record by record); a third (say, SQL) is one more class. Both fill the same table; the
 differential tests hold them to the same numbers. Explanations of one
 community always come from the interpreter (`Evaluation.explain_raw`).
 """
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import polars as pl
 
@@ -33,7 +34,6 @@ from zhili.engine.eval.vectorized import (
 from zhili.engine.functions import Missing
 from zhili.engine.io.data import Dataset
 
-BACKENDS = ("vectorized", "reference")
 META_COLUMNS = ("community_id", "community", "district", "street", "grid", "period")
 
 
@@ -189,6 +189,56 @@ def table_from_raw(
     return pl.DataFrame(cols, height=len(results))
 
 
+class Backend(Protocol):
+    """One way to compute the results table. Each is built from the model and
+    the `Plan` both must follow, and fills the same columns
+    (`zhili.engine.eval.columns`); the differential tests hold them to the
+    same numbers. A backend that cannot run a model raises `VectorUnsupported`
+    when built, and the reference interpreter is used instead."""
+
+    name: str
+    compiled: CompiledModel | None  # the interpreter, when this backend has one at hand
+
+    def results(self, dataset: Dataset, detail: bool) -> pl.DataFrame: ...
+
+
+class VectorizedBackend:
+    """The model compiled into one Polars plan over the whole table."""
+
+    name = "vectorized"
+    compiled = None
+
+    def __init__(self, model: Model, functions: dict | None, plan: Plan):
+        self.vm = VectorModel(model, functions, plan)
+
+    def results(self, dataset: Dataset, detail: bool) -> pl.DataFrame:
+        return self.vm.evaluate(dataset.frame, detail=detail, keep=[])
+
+
+class ReferenceBackend:
+    """The interpreter, one community at a time."""
+
+    name = "reference"
+
+    def __init__(self, model: Model, functions: dict | None, plan: Plan):
+        self.model = model
+        self.compiled = compile_model(model, functions, plan)
+
+    def results(self, dataset: Dataset, detail: bool) -> pl.DataFrame:
+        raws = [
+            self.compiled.evaluate(rec, m)
+            for rec, m in zip(dataset.records, dataset.meta, strict=True)
+        ]
+        return table_from_raw(self.model, self.compiled, raws, detail)
+
+
+BACKEND_TYPES: dict[str, type[Backend]] = {
+    VectorizedBackend.name: VectorizedBackend,
+    ReferenceBackend.name: ReferenceBackend,
+}
+BACKENDS = tuple(BACKEND_TYPES)
+
+
 def evaluate_dataset(
     model: Model,
     dataset: Dataset,
@@ -201,24 +251,13 @@ def evaluate_dataset(
     warnings: list[str] = []
     meta = _meta_frame(dataset)
     plan = Plan(model)  # the rules both backends share; built once
-    if backend == "vectorized":
-        try:
-            vm = VectorModel(model, functions, plan)
-        except VectorUnsupported as exc:
-            warnings.append(f"using the reference interpreter: {exc}")
-            backend = "reference"
-    if backend == "vectorized":
-        frame = dataset.frame
-        result = vm.evaluate(frame, detail=detail, keep=[])
-        table = pl.concat([meta, result], how="horizontal")
-        ev = Evaluation(model, dataset, table, backend, functions, warnings, plan=plan)
-    else:
-        compiled = compile_model(model, functions, plan)
-        raws = [
-            compiled.evaluate(rec, m) for rec, m in zip(dataset.records, dataset.meta, strict=True)
-        ]
-        table = pl.concat([meta, table_from_raw(model, compiled, raws, detail)], how="horizontal")
-        ev = Evaluation(model, dataset, table, backend, functions, warnings, compiled, plan)
+    try:
+        impl: Backend = BACKEND_TYPES[backend](model, functions, plan)
+    except VectorUnsupported as exc:
+        warnings.append(f"using the reference interpreter: {exc}")
+        impl = ReferenceBackend(model, functions, plan)
+    table = pl.concat([meta, impl.results(dataset, detail)], how="horizontal")
+    ev = Evaluation(model, dataset, table, impl.name, functions, warnings, impl.compiled, plan)
     # outcomes as readable labels
     outcome_cols = [c for c in ev.table.columns if columns.is_outcome(c)]
     if outcome_cols:
