@@ -209,6 +209,9 @@ DATA_UNKNOWN_COLUMN = _code("data-unknown-column", I, Phase.DATA, "a column that
 DATA_INVALID_VALUE = _code(
     "data-invalid-value", W, Phase.DATA, "a cell that cannot be read as its input's type or range"
 )
+DATA_DUPLICATE_COLUMN = _code(
+    "data-duplicate-column", E, Phase.DATA, "two columns for one input (the first is read)"
+)
 DATA_DUPLICATE_ID = _code("data-duplicate-id", E, Phase.DATA, "a community id given twice")
 DATA_FRACTION_SHARES = _code(
     "data-fraction-shares", W, Phase.DATA, "percentages that look written as fractions"

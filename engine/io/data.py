@@ -679,6 +679,7 @@ def convert_table(
     inputs, meta_cols, unmatched = match_columns(raw.headers, model)
     ds.columns = inputs
     ds.problems += _column_problems(file, model, inputs, unmatched)
+    ds.problems += _duplicate_columns(raw, model)
     position: dict[str, int] = {}
     for j, h in enumerate(raw.headers):
         position.setdefault(h, j)
@@ -732,6 +733,61 @@ def _column_problems(
                     _("column matches no input and is ignored"),
                     "info",
                     code=codes.DATA_UNKNOWN_COLUMN.code,
+                )
+            )
+    return problems
+
+
+def _input_positions(headers: list[str], model: Model) -> dict[str, list[int]]:
+    """input id → the positions of every column that matches it (by id or
+    label, as `match_columns` matches them), in order."""
+    wanted: dict[str, str] = {}
+    for f in model.inputs:
+        wanted[norm(f.id)] = f.id
+        if f.label:
+            wanted[norm(f.label)] = f.id
+    found: dict[str, list[int]] = {}
+    for j, h in enumerate(headers):
+        fid = wanted.get(norm(h)) or wanted.get(norm(strip_unit(h)))
+        if fid is not None:
+            found.setdefault(fid, []).append(j)
+    return found
+
+
+def _duplicate_columns(raw: RawTable, model: Model) -> list[DataProblem]:
+    """Two columns for one input (常住人口 twice, or the id and the label):
+    the first is read and every later one ignored — a warning when they hold
+    the same cells, an error when they differ (which one is right is not for
+    zhili to guess)."""
+    problems = []
+    for fid, places in _input_positions(raw.headers, model).items():
+        first = places[0]
+        for j in places[1:]:
+            same = raw.frame.select(
+                pl.col(f"c{first}").eq_missing(pl.col(f"c{j}")).all()
+            ).item()
+            where = {"first": raw.headers[first], "n": first + 1, "m": j + 1}
+            problems.append(
+                DataProblem(
+                    raw.file,
+                    None,
+                    raw.headers[j],
+                    None,
+                    (
+                        _(
+                            "a second column for the same input as column {n} "
+                            "({first}), with the same values: column {n} is read, "
+                            "column {m} ignored"
+                        )
+                        if same
+                        else _(
+                            "a second column for the same input as column {n} "
+                            "({first}), with different values: delete the wrong one "
+                            "(column {n} is read, column {m} ignored)"
+                        )
+                    ).format(**where),
+                    "warning" if same else "error",
+                    code=codes.DATA_DUPLICATE_COLUMN.code,
                 )
             )
     return problems
