@@ -212,6 +212,18 @@ DATA_INVALID_VALUE = _code(
 DATA_DUPLICATE_COLUMN = _code(
     "data-duplicate-column", E, Phase.DATA, "two columns for one input (the first is read)"
 )
+DATA_ERROR_CELL = _code(
+    "data-error-cell", W, Phase.DATA, "a workbook cell holding an error value (#DIV/0!, #N/A)"
+)
+DATA_UNCOMPUTED_FORMULA = _code(
+    "data-uncomputed-formula", W, Phase.DATA, "a workbook formula saved without its value"
+)
+DATA_OTHER_SHEETS = _code(
+    "data-other-sheets", I, Phase.DATA, "other sheets of the workbook hold data too"
+)
+DATA_ROW_AFTER_GAP = _code(
+    "data-row-after-gap", W, Phase.DATA, "a workbook row far below the others (a stray cell?)"
+)
 DATA_DUPLICATE_ID = _code("data-duplicate-id", E, Phase.DATA, "a community id given twice")
 DATA_FRACTION_SHARES = _code(
     "data-fraction-shares", W, Phase.DATA, "percentages that look written as fractions"

@@ -431,7 +431,10 @@ def _number_stages(s: _Scratch, f: InputField, missing: pl.Expr, raw: pl.Expr):
                 "comma_only",
             ),
             a(g.field("1"), "sign"),
-            a(mant.str.replace_all(",", "", literal=True).str.replace(".", "", literal=True), "digits"),
+            a(
+                mant.str.replace_all(",", "", literal=True).str.replace(".", "", literal=True),
+                "digits",
+            ),
             a(exp - frac.cast(pl.Int64) + scale, "e"),
         ]
     )
@@ -760,12 +763,10 @@ def _duplicate_columns(raw: RawTable, model: Model) -> list[DataProblem]:
     the same cells, an error when they differ (which one is right is not for
     zhili to guess)."""
     problems = []
-    for fid, places in _input_positions(raw.headers, model).items():
+    for places in _input_positions(raw.headers, model).values():
         first = places[0]
         for j in places[1:]:
-            same = raw.frame.select(
-                pl.col(f"c{first}").eq_missing(pl.col(f"c{j}")).all()
-            ).item()
+            same = raw.frame.select(pl.col(f"c{first}").eq_missing(pl.col(f"c{j}")).all()).item()
             where = {"first": raw.headers[first], "n": first + 1, "m": j + 1}
             problems.append(
                 DataProblem(
