@@ -224,6 +224,9 @@ DATA_OTHER_SHEETS = _code(
 DATA_ROW_AFTER_GAP = _code(
     "data-row-after-gap", W, Phase.DATA, "a workbook row far below the others (a stray cell?)"
 )
+DATA_UNREADABLE_COLUMN = _code(
+    "data-unreadable-column", E, Phase.DATA, "a Parquet column of a type with no readable cells"
+)
 DATA_DUPLICATE_ID = _code("data-duplicate-id", E, Phase.DATA, "a community id given twice")
 DATA_FRACTION_SHARES = _code(
     "data-fraction-shares", W, Phase.DATA, "percentages that look written as fractions"
