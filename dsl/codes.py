@@ -210,7 +210,10 @@ DATA_INVALID_VALUE = _code(
     "data-invalid-value", W, Phase.DATA, "a cell that cannot be read as its input's type or range"
 )
 DATA_DUPLICATE_COLUMN = _code(
-    "data-duplicate-column", E, Phase.DATA, "two columns for one input (the first is read)"
+    "data-duplicate-column", E, Phase.DATA, "two columns for one input, with different cells"
+)
+DATA_REPEATED_COLUMN = _code(
+    "data-repeated-column", W, Phase.DATA, "two columns for one input, with the same cells"
 )
 DATA_ERROR_CELL = _code(
     "data-error-cell", W, Phase.DATA, "a workbook cell holding an error value (#DIV/0!, #N/A)"

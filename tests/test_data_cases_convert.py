@@ -37,6 +37,7 @@ from pathlib import Path
 import pytest
 
 from zhili.dsl.checker import check
+from zhili.dsl.codes import REGISTRY
 from zhili.dsl.parser import parse
 from zhili.engine.io.data import DataError, load
 
@@ -112,6 +113,7 @@ def test_case(name):
     ]
     assert got == want, [str(p) for p in ds.problems]
     for p, exp in zip(ds.problems, spec.get("problems", []), strict=True):
+        assert p.severity is REGISTRY[p.code].severity, str(p)
         if "raw" in exp:
             assert p.raw == exp["raw"], str(p)
         if "message" in exp:

@@ -788,7 +788,7 @@ def _duplicate_columns(raw: RawTable, model: Model) -> list[DataProblem]:
                         )
                     ).format(**where),
                     "warning" if same else "error",
-                    code=codes.DATA_DUPLICATE_COLUMN.code,
+                    code=(codes.DATA_REPEATED_COLUMN if same else codes.DATA_DUPLICATE_COLUMN).code,
                 )
             )
     return problems
