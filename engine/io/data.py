@@ -667,6 +667,9 @@ def load(
     return convert_table(raw, model, progress.advance if progress is not None else None)
 
 
+_CELL_CODES = {codes.DATA_ERROR_CELL.code, codes.DATA_UNCOMPUTED_FORMULA.code}
+
+
 def convert_table(
     raw: RawTable, model: Model, progress: Callable[[float], None] | None = None
 ) -> Dataset:
@@ -678,8 +681,10 @@ def convert_table(
     duplicates) → the warnings about whole columns."""
     file = raw.file
     ds = Dataset(file=file, model=model)
-    ds.problems.extend(raw.problems)
     inputs, meta_cols, unmatched = match_columns(raw.headers, model)
+    # a workbook's error and formula cells matter in the columns that are read
+    used = set(inputs.values()) | set(meta_cols.values())
+    ds.problems.extend(p for p in raw.problems if p.code not in _CELL_CODES or p.column in used)
     ds.columns = inputs
     ds.problems += _column_problems(file, model, inputs, unmatched)
     ds.problems += _duplicate_columns(raw, model)

@@ -397,7 +397,7 @@ def _holds_data(path: Path, reader, index: int, parts: list[str | None]) -> bool
                 head = fh.read(256 * 1024)
         except (zipfile.BadZipFile, KeyError, OSError, EOFError, zlib.error):
             return False
-        return bool(re.search(rb"<(?:\w+:)?(?:v|is)>\s*[^<\s]", head))
+        return bool(re.search(rb"<(?:\w+:)?[vt](?:\s[^>]*)?>\s*[^<\s]", head))
     try:
         return reader.load_sheet(index, header_row=None, n_rows=5, dtypes="string").height > 0
     except Exception:

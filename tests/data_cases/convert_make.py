@@ -36,8 +36,8 @@ def workbooks() -> None:
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "数据"
-    ws.append(H)
-    ws.append(["A1", "甲", "=1/0", "是"])  # openpyxl saves no computed value
+    ws.append([*H, "备注"])  # an error in a column no input reads is not reported
+    ws.append(["A1", "甲", "=1/0", "是", "#N/A"])  # openpyxl saves no computed value
     ws.append(["A2", "乙", "#DIV/0!", "是"])  # error cells
     ws.append(["A3", "丙", "#N/A", "否"])
     ws.append(["A4", "丁", "#VALUE!", "是"])
