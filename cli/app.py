@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
         previous = signal.signal(signal.SIGINT, handler)
     try:
         try:
-            code = _run(argv)
+            code = _run(argv, handler)
         finally:
             handler.finishing = True
     except KeyboardInterrupt:
@@ -116,8 +116,10 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(code)
 
 
-def _run(argv: list[str] | None) -> int:
-    """`cli` in click's non-standalone mode, every outcome an exit code."""
+def _run(argv: list[str] | None, interrupt: _Interrupt) -> int:
+    """`cli` in click's non-standalone mode, every outcome an exit code. An
+    error after Ctrl-C (a library that wrapped the KeyboardInterrupt in its own
+    exception) is the interrupt, not a bug."""
     try:
         rv = cli.main(args=argv, prog_name="zhili", standalone_mode=False)
         _flush_output()
@@ -128,20 +130,27 @@ def _run(argv: list[str] | None) -> int:
         if isinstance(exc.__cause__, EOFError):  # end of input at a prompt
             echo_err(_("Aborted!"))
             return EXIT_PROBLEMS
-        echo_err(_("interrupted"))
-        return EXIT_INTERRUPTED
+        return _interrupted()
     except KeyboardInterrupt:
-        echo_err(_("interrupted"))
-        return EXIT_INTERRUPTED
+        return _interrupted()
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
     except OSError as exc:
+        if interrupt.seen:
+            return _interrupted()
         if exc.errno not in WRITE_ERRNOS or os.environ.get("ZHILI_DEBUG"):
             return _internal_error(exc)
         return _write_failed(exc)
     except Exception as exc:  # a bug: say so plainly, no traceback unless asked
+        if interrupt.seen:
+            return _interrupted()
         return _internal_error(exc)
+
+
+def _interrupted() -> int:
+    echo_err(_("interrupted"))
+    return EXIT_INTERRUPTED
 
 
 def _flush_output(code: int = 0) -> int:
