@@ -9,7 +9,9 @@ Exit codes (every command):
   130  interrupted (Ctrl-C)
 
 Commands raise `ZhiliError` (exit 1 unless it says otherwise) or click's
-usage errors (exit 2); click renders both.
+usage errors (exit 2); `main` runs click in non-standalone mode and renders
+both, standard output that cannot be written (exit 1; quiet for a closed
+pipe), Ctrl-C (130) and bugs (3) itself.
 """
 
 from __future__ import annotations
