@@ -292,6 +292,21 @@ def test_ctrl_c_exits_130_and_leaves_nothing_half_written(tmp_path, big_csv, wai
     _run_store_is_consistent(tmp_path / "runs.sqlite")
 
 
+@pytest.mark.parametrize("delay", [0.1, 0.3])
+def test_ctrl_c_while_zhili_starts_is_130(tmp_path, delay):
+    """While the commands are still being imported (Python's own start-up,
+    the first ~20 ms, is the one moment left to Python's handler)."""
+    env = {**os.environ, "ZHILI_DB": str(tmp_path / "runs.sqlite")}
+    proc = subprocess.Popen(
+        [str(ZHILI), "models"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    time.sleep(delay)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+
+
 def test_ctrl_c_after_the_command_has_finished_is_still_130(tmp_path):
     """The last moment of a run: the command is done, Python is exiting
     (click used to exit 0 here, and Python ignores a KeyboardInterrupt at exit)."""
