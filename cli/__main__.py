@@ -1,5 +1,5 @@
 """`python -m zhili.cli`: the same as the `zhili` command."""
 
-from zhili.cli.app import main
+from zhili.cli import main
 
 main()

@@ -9,18 +9,23 @@ Exit codes (every command):
   130  interrupted (Ctrl-C)
 
 Commands raise `ZhiliError` (exit 1 unless it says otherwise) or click's
-usage errors (exit 2); click renders both.
+usage errors (exit 2); `main` runs click in non-standalone mode and renders
+both, standard output that cannot be written (exit 1; quiet for a closed
+pipe), Ctrl-C (130) and bugs (3) itself.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import signal
 import sys
+import threading
 
 import click
 
 from zhili.cli import check, district, evaluate, models, report, runs, tui
-from zhili.cli.context import EPILOG, EXIT_INTERNAL, Ctx, echo_err
+from zhili.cli.context import EPILOG, EXIT_INTERNAL, EXIT_PROBLEMS, Ctx, echo_err
 from zhili.dsl.i18n import _
 from zhili.engine import __version__
 
@@ -66,21 +71,126 @@ for command in (
     cli.add_command(command)
 
 
+EXIT_INTERRUPTED = 130
+WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO, errno.EPIPE}
+
+
+class _Interrupt:
+    """The SIGINT handler while `main` runs: Ctrl-C raises KeyboardInterrupt
+    (files being written are removed, the run store's transaction rolls back);
+    once the command has finished (`finishing`), it ends the process at once
+    with exit 130, so that no moment of a run ignores it."""
+
+    def __init__(self) -> None:
+        self.seen = False
+        self.finishing = False
+
+    def __call__(self, signum, frame) -> None:
+        self.seen = True
+        if self.finishing:
+            os.write(2, (_("interrupted") + "\n").encode())
+            os._exit(EXIT_INTERRUPTED)
+        raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> None:
-    """The console entry point: run `cli`; Ctrl-C is exit 130, a bug exit 3."""
+    """The console entry point: run `cli` and exit with its code (see the
+    module's text): Ctrl-C at any moment is exit 130, a bug exit 3.
+
+    Called with `argv` (from Python, as tests do) it restores the SIGINT
+    handler it found; as the console script it keeps its own to the end."""
+    handler = _Interrupt()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGINT, handler)
     try:
-        cli.main(args=argv, prog_name="zhili", standalone_mode=True)
-    except SystemExit:
-        raise
+        try:
+            code = _run(argv, handler)
+        finally:
+            handler.finishing = True
     except KeyboardInterrupt:
+        code = EXIT_INTERRUPTED
+    if handler.seen and code != EXIT_INTERRUPTED:
         echo_err(_("interrupted"))
-        sys.exit(130)
+        code = EXIT_INTERRUPTED
+    if argv is not None and previous is not None:
+        signal.signal(signal.SIGINT, previous)
+    sys.exit(code)
+
+
+def _run(argv: list[str] | None, interrupt: _Interrupt) -> int:
+    """`cli` in click's non-standalone mode, every outcome an exit code. An
+    error after Ctrl-C (a library that wrapped the KeyboardInterrupt in its own
+    exception) is the interrupt, not a bug."""
+    try:
+        rv = cli.main(args=argv, prog_name="zhili", standalone_mode=False)
+        _flush_output()
+        return rv if isinstance(rv, int) and not isinstance(rv, bool) else 0
+    except SystemExit as exc:
+        return _flush_output(exc.code if isinstance(exc.code, int) else int(exc.code is not None))
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__cause__, EOFError):  # end of input at a prompt
+            echo_err(_("Aborted!"))
+            return EXIT_PROBLEMS
+        return _interrupted()
+    except KeyboardInterrupt:
+        return _interrupted()
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except OSError as exc:
+        if interrupt.seen:
+            return _interrupted()
+        if exc.errno not in WRITE_ERRNOS or os.environ.get("ZHILI_DEBUG"):
+            return _internal_error(exc)
+        return _write_failed(exc)
     except Exception as exc:  # a bug: say so plainly, no traceback unless asked
-        if os.environ.get("ZHILI_DEBUG"):
-            raise
-        echo_err(
-            _(
-                "internal error: {kind}: {msg} (please report it; ZHILI_DEBUG=1 shows the traceback)"
-            ).format(kind=type(exc).__name__, msg=exc)
-        )
-        sys.exit(EXIT_INTERNAL)
+        if interrupt.seen:
+            return _interrupted()
+        return _internal_error(exc)
+
+
+def _interrupted() -> int:
+    echo_err(_("interrupted"))
+    return EXIT_INTERRUPTED
+
+
+def _flush_output(code: int = 0) -> int:
+    """Flush standard output now, while its failure can still be reported
+    (at exit Python would only print "Exception ignored")."""
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        return _write_failed(exc)
+    return code
+
+
+def _write_failed(exc: OSError) -> int:
+    """Standard output (or a file no command caught) cannot be written: one
+    line and exit 1; a closed pipe (`| head`) ends quietly, as Unix tools do."""
+    _silence_stdout()
+    if exc.errno != errno.EPIPE:
+        what = exc.filename or _("standard output")
+        echo_err(_("error: cannot write {path}: {err}").format(path=what, err=exc.strerror or exc))
+    return EXIT_PROBLEMS
+
+
+def _silence_stdout() -> None:
+    """Point standard output at /dev/null so that nothing fails at exit again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+def _internal_error(exc: BaseException) -> int:
+    if os.environ.get("ZHILI_DEBUG"):
+        raise exc
+    echo_err(
+        _(
+            "internal error: {kind}: {msg} (please report it; ZHILI_DEBUG=1 shows the traceback)"
+        ).format(kind=type(exc).__name__, msg=exc)
+    )
+    return EXIT_INTERNAL

@@ -3,14 +3,38 @@ name, one type and one help text everywhere."""
 
 from __future__ import annotations
 
+import os
+
 import click
+
+from zhili.cli.context import ZhiliError
+from zhili.dsl.i18n import _
 
 
 def output_option(what: str, required: bool = True):
-    """`-o/--output FILE`; `what` (its help text) says what is written there."""
+    """`-o/--output FILE`; `what` (its help text) says what is written there.
+    A folder is a bad command line (exit 2); a file in a folder that does not
+    exist cannot be written (exit 1): both are found before any work is done."""
     return click.option(
-        "-o", "--output", type=click.Path(dir_okay=False), required=required, help=what
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=False),
+        required=required,
+        help=what,
+        callback=_output_folder_exists,
     )
+
+
+def _output_folder_exists(ctx, param, value):
+    if value is not None and value != "-":
+        folder = os.path.dirname(value) or "."
+        if not os.path.isdir(folder):
+            raise ZhiliError(
+                _("error: cannot write {path}: the folder {folder} does not exist").format(
+                    path=value, folder=folder
+                )
+            )
+    return value
 
 
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON.")

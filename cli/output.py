@@ -3,9 +3,12 @@ evaluation summary, the results table for csv/parquet, and writing output."""
 
 from __future__ import annotations
 
+import errno
+import sys
+
 import click
 
-from zhili.cli.context import echo_err, write_error
+from zhili.cli.context import ZhiliError, echo_err, write_error
 from zhili.dsl import diagnostics as dg
 from zhili.dsl.i18n import _
 
@@ -40,19 +43,44 @@ def output_table(ev, detail: bool):
 
 def write_parquet(table, output: str) -> None:
     """`table` as a Parquet file `output`, written atomically."""
+    import io
+    from pathlib import Path
+
+    import polars as pl
+
     from zhili.engine.io.atomic import atomic_write
 
+    def write(path: Path) -> None:
+        if path.is_file():
+            with open(path, "wb") as fh:  # a file object: Polars then reports the OS error
+                table.write_parquet(fh)
+            return
+        buf = io.BytesIO()  # a device or FIFO: Polars would hide why writing failed
+        table.write_parquet(buf)
+        with open(path, "wb") as fh:
+            fh.write(buf.getbuffer())
+
     try:
-        atomic_write(output, table.write_parquet)
+        atomic_write(output, write)
     except OSError as exc:
         raise write_error(output, exc) from exc
+    except pl.exceptions.PolarsError as exc:
+        raise ZhiliError(
+            _("error: cannot write {path}: {err}").format(path=output, err=exc)
+        ) from exc
     echo_err(_("wrote {path}").format(path=output))
 
 
 def write_output(text: str, output: str | None, bom: bool = False) -> None:
     """`text` on stdout, or into the file `output` (atomically; a BOM for Excel's CSV)."""
     if output is None:
-        click.echo(text)
+        try:
+            click.echo(text)
+            sys.stdout.flush()
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:  # the reader went away (`| head`): main() is quiet
+                raise
+            raise write_error(_("standard output"), exc) from exc
         return
     from zhili.engine.io.atomic import write_text
 

@@ -65,6 +65,7 @@ class ParseResult:
 
 
 def _point(file: str, text: str, offset: int, length: int = 1) -> Span:
+    length = max(0, min(length, len(text) - offset))  # at the end of the file: empty
     line = text.count("\n", 0, offset) + 1
     col = offset - (text.rfind("\n", 0, offset) + 1) + 1
     return Span(file, line, col, line, col + length, offset, offset + length)

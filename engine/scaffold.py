@@ -16,6 +16,7 @@ from pathlib import Path
 from zhili.dsl import model as ir
 from zhili.dsl.i18n import _
 from zhili.engine import __version__
+from zhili.engine.io.atomic import write_text
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -265,7 +266,7 @@ def create(
     for rel, text in files.items():
         path = target / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        write_text(path, text)
         written.append(path)
     sample = target / pkg / "sample.csv"
     write_sample(model, sample, rows, seed=1)
@@ -274,7 +275,7 @@ def create(
     tests = format_source(tests, f"{pkg}/tests.gov")[0] or tests
     tests += _sample_test(model, sample, registry)
     tests = format_source(tests, f"{pkg}/tests.gov")[0] or tests
-    (target / pkg / "tests.gov").write_text(tests, encoding="utf-8")
+    write_text(target / pkg / "tests.gov", tests)
     written.append(target / pkg / "tests.gov")
     return written
 

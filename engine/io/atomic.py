@@ -1,20 +1,40 @@
 """The one way zhili writes a file: through a temporary file beside it,
-renamed over the target only once the whole content is written, so a reader
-never sees half a report and a failed write leaves the old file as it was.
+flushed to disk and renamed over the target only once the whole content is
+written, so a reader never sees half a report and a failed write (a full disk,
+a read-only folder, Ctrl-C) leaves the old file as it was.
 
 A target that exists and is not a regular file (a device such as /dev/null, a
-FIFO) is written directly: renaming over it would replace it.
+FIFO) is written directly: renaming over it would replace it. A symbolic link
+to a regular file is followed: the file it names is replaced, the link stays.
+A folder is refused (`IsADirectoryError`).
+
+The temporary file is named `.NAME.XXXXXXXX.zhili-tmp` in the target's folder
+and removed on any failure. Only a process killed outright (SIGKILL, a power
+cut) can leave one behind; the next write of the same NAME removes its stale
+ones (older than `STALE_AFTER` seconds, so a concurrent write is left alone).
+
+Every failure to write is an `OSError` with its `errno` (ENOSPC, EROFS, EACCES,
+ENOENT…): errors that writers such as Polars report as their own exception
+type with an "(os error N)" text are turned back into one.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import glob
 import os
+import re
 import stat
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 TEMP_SUFFIX = ".zhili-tmp"
+STALE_AFTER = 3600  # seconds: a temporary file this old belongs to a killed write
+
+_OS_ERROR = re.compile(r"\(os error (\d+)\)")
 
 
 def _mode_for(path: Path) -> int:
@@ -26,24 +46,88 @@ def _mode_for(path: Path) -> int:
         return 0o666 & ~umask
 
 
-def atomic_write(path: Path | str, write: Callable[[Path], None]) -> None:
-    """Call `write(tmp)` to fill a temporary file in `path`'s folder, then
-    rename it to `path`. On any failure (including Ctrl-C) the temporary file
-    is removed and the exception propagates; `path` is untouched."""
+def as_os_error(exc: BaseException, path: Path | str | None = None) -> OSError | None:
+    """`exc` as an `OSError` with an errno when it is a failure to read or
+    write (an `OSError`, or a library error quoting "(os error N)"); else None."""
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return exc
+    found = _OS_ERROR.search(str(exc))
+    if found is None:
+        return exc if isinstance(exc, OSError) else None
+    code = int(found.group(1))
+    return OSError(code, os.strerror(code), str(path) if path is not None else None)
+
+
+def temp_files(path: Path | str) -> list[Path]:
+    """The temporary files of writes of `path` (finished or killed)."""
     path = Path(path)
+    try:
+        return sorted(path.parent.glob(f".{glob.escape(path.name)}.*{TEMP_SUFFIX}"))
+    except OSError:
+        return []
+
+
+def remove_stale(path: Path | str, older_than: float = STALE_AFTER) -> list[Path]:
+    """Remove the temporary files of earlier, killed writes of `path` that are
+    older than `older_than` seconds; the ones removed. Never fails."""
+    removed = []
+    now = time.time()
+    for tmp in temp_files(path):
+        with contextlib.suppress(OSError):
+            info = tmp.lstat()
+            if stat.S_ISREG(info.st_mode) and now - info.st_mtime > older_than:
+                tmp.unlink()
+                removed.append(tmp)
+    return removed
+
+
+def atomic_write(path: Path | str, write: Callable[[Path], None]) -> None:
+    """Call `write(tmp)` to fill a temporary file in `path`'s folder, flush it
+    to disk, then rename it to `path`. On any failure (including Ctrl-C) the
+    temporary file is removed and the exception propagates (as an `OSError`
+    when it is one, see the module's text); `path` is untouched."""
+    path = Path(path)
+    if path.is_symlink() and path.is_file():
+        path = path.resolve()
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
     if path.exists() and not path.is_file():
-        write(path)
+        _write_direct(path, write)
         return
+    remove_stale(path)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
     os.close(fd)
     tmp = Path(name)
     try:
         write(tmp)
         os.chmod(tmp, _mode_for(path))
+        _fsync(tmp)  # a full disk can show only here (delayed allocation, NFS)
         os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):  # e.g. the folder became read-only
+            tmp.unlink(missing_ok=True)
+        converted = as_os_error(exc, path)
+        if converted is not None and converted is not exc:
+            raise converted from exc
         raise
+
+
+def _write_direct(path: Path, write: Callable[[Path], None]) -> None:
+    try:
+        write(path)
+    except Exception as exc:
+        converted = as_os_error(exc, path)
+        if converted is not None and converted is not exc:
+            raise converted from exc
+        raise
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def write_text(path: Path | str, text: str, encoding: str = "utf-8") -> None:
