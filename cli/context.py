@@ -18,7 +18,7 @@ EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 EPILOG = """\b
 Exit codes: 0 success · 1 problems found (model errors, failed tests,
-invalid data) · 2 bad command line · 3 internal error.
+invalid data) · 2 bad command line · 3 internal error · 130 interrupted.
 """
 
 
