@@ -153,7 +153,8 @@ def _utf8_text(name: str, data: bytes, encoding: str | None) -> bytes:
 def _refuse_binary(name: str, text: bytes) -> None:
     if b"\x00" in text[:4096]:
         head = text[:4096]
-        if head.count(b"\x00") * 3 > len(head):  # every other byte: UTF-16 without its mark
+        odd, even = head[1::2].count(0), head[0::2].count(0)
+        if min(odd, even) * 4 < max(odd, even):  # zeros mostly on one side: UTF-16 text
             raise DataError(
                 _(
                     "{file}: a binary file, not CSV (UTF-16 text without a byte-order mark "
