@@ -76,8 +76,8 @@ DETAILS = {
     "column, a row with neither that fills at most one of the model's columns (none when the "
     "file has fewer than three input columns). Such a row is a note or a stray cell, not a "
     "community: it is skipped, never scored, and never dropped without this warning.",
-    "data-repeated-header": "A row whose first named cells (up to six) all read like the "
-    "header's (spaces, width and case aside): two exports one after the other.",
+    "data-repeated-header": "A row whose first named cells (up to six) are the header's texts "
+    "(spaces around them aside): two exports one after the other.",
     "points-sum": "The points of a dimension's children, or of the top-level parts, do not "
     "add up to the declared points / `total`. After an `extends`, reported at the "
     "`drop`/`override` that broke the budget.",

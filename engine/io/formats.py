@@ -27,7 +27,6 @@ from zhili.engine.io.table import (
     RawTable,
     header_row,
     is_total,
-    norm,
     totals_expr,
 )
 
@@ -265,7 +264,7 @@ def _skip_rows(
     """The rows that are not communities, each skipped with an info problem:
     a totals row (合计/总计/小计… in one of its first six cells) and a repeated
     header row (two exports one after the other: its first named cells, up
-    to six, all read like the header's, ignoring spaces, width and case)."""
+    to six, are the header's texts, spaces around them aside)."""
     cells = frame.columns
     if not frame.height or not cells:
         return frame, lines, []
@@ -283,22 +282,19 @@ def _skip_rows(
             texts = [v for v in values[:6] if isinstance(v, str) and v.strip()]
             label = next((v for v in texts if is_total(v)), texts[0])
             problems.append(_skipped(name, values[-1], label, "totals"))
-    named = [(j, norm(h)) for j, h in enumerate(headers) if norm(h)][:6]
+    named = [(j, h.strip()) for j, h in enumerate(headers) if h.strip()][:6]
     if len(named) >= 2:
         hits = frame.select("__line", *(f"c{j}" for j, _h in named))
         for j, h in named:  # one column at a time: few rows get past the first
-            hits = hits.filter(_normed(pl.col(f"c{j}")) == h)
+            hits = hits.filter(pl.col(f"c{j}").str.contains(h, literal=True))
+        for j, h in named:
+            hits = hits.filter(pl.col(f"c{j}").str.strip_chars() == h)
         for line, label, *_rest in hits.iter_rows():
             problems.append(_skipped(name, line, label, "header"))
     if problems:
         frame = frame.filter(~pl.col("__line").is_in([p.row for p in problems]))
         lines = frame.get_column("__line").to_list()
     return frame.drop("__line"), lines, problems
-
-
-def _normed(c: pl.Expr) -> pl.Expr:
-    """`table.norm` of each cell: NFKC, no whitespace, lower case."""
-    return c.str.normalize("NFKC").str.replace_all(r"\s", "").str.to_lowercase().fill_null("")
 
 
 def _skipped(name: str, line: int, label: str | None, why: str) -> DataProblem:
