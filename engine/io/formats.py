@@ -135,6 +135,8 @@ def _utf8_text(name: str, data: bytes, encoding: str | None) -> bytes:
     line too (old Excel and Mac exports)."""
     bom = next((enc for mark, enc in _BOMS if data.startswith(mark)), None)
     if not _utf8_wanted(encoding):
+        if not encoding.lower().replace("-", "").startswith(("utf16", "utf32")):
+            data = data.removeprefix(codecs.BOM_UTF8)  # a GBK file saved with a UTF-8 mark
         text = _decode_as(name, data, encoding).removeprefix("\ufeff").encode("utf-8")
     elif bom is not None and encoding is None:
         text = _decode_as(name, data, bom).encode("utf-8")
