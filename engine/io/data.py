@@ -656,8 +656,8 @@ def _stray_rows(
     for i, *cells in candidates.iter_rows():
         filled = [(j, v) for j, v in enumerate(cells) if v is not None and v.strip(WHITESPACE)]
         in_model = [(j, v) for j, v in filled if j in known]
-        if len(in_model) > at_most or (in_model and not names):
-            continue
+        if len(in_model) > at_most or (not names and (in_model or not filled)):
+            continue  # a community (without id and name columns, even an empty row is)
         if filled and not in_model:
             message = _("a value only in a column that matches no input: the row is skipped")
         elif filled:
