@@ -219,3 +219,26 @@ def test_both_text_readers_agree(name: str):
     assert nulled(fast[1]).equals(nulled(exact[1]))
     assert fast[2] == exact[2]
     assert fast[3] == exact[3]
+
+
+def test_standard_input_from_a_terminal_is_refused(tmp_path: Path):
+    """`-` with a terminal on standard input would wait for typing: refused."""
+    import pty
+    import subprocess
+    import sys
+
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "zhili.cli", "--lang", "en", "eval", str(MODEL), "-"],
+            stdin=follower,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "ZHILI_DB": str(tmp_path / "runs.db")},
+        )
+    finally:
+        os.close(follower)
+        os.close(leader)
+    assert proc.returncode == 1, proc.stderr
+    assert "<stdin>: standard input is a terminal" in proc.stderr

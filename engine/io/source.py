@@ -43,6 +43,12 @@ def check_source(path: Path, regular_only: bool = False) -> None:
             raise DataError(
                 _("{file}: standard input can only be CSV or TSV text").format(file=STDIN_NAME)
             )
+        if sys.stdin is None or sys.stdin.isatty():
+            raise DataError(
+                _(
+                    "{file}: standard input is a terminal; pipe a file in (zhili eval MODEL - < FILE)"
+                ).format(file=STDIN_NAME)
+            )
         return
     try:
         st = path.stat()
