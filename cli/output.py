@@ -14,6 +14,8 @@ def output_table(ev, detail: bool):
     """The results table with readable column names, for csv/parquet."""
     import polars as pl
 
+    from zhili.engine.eval import columns
+
     t = ev.table
     keep = [
         c
@@ -25,12 +27,14 @@ def output_table(ev, detail: bool):
         pl.col("grade").cast(pl.String),
         pl.col("next_grade").cast(pl.String),
     ]
-    cols += [pl.col(f"dim.{d.id}").round(6).alias(f"{d.id}") for d in ev.model.dimensions]
+    cols += [pl.col(columns.dim_score(d.id)).round(6).alias(f"{d.id}") for d in ev.model.dimensions]
     cols += [pl.col("vetoes"), pl.col("missing")]
     if detail:
         for ind in ev.model.indicators:
-            cols.append(pl.col(f"ind.{ind.id}.points").round(6).alias(f"{ind.id}.points"))
-            cols.append(pl.col(f"ind.{ind.id}.outcome").cast(pl.String).alias(f"{ind.id}.outcome"))
+            cols.append(pl.col(columns.ind_points(ind.id)).round(6).alias(f"{ind.id}.points"))
+            cols.append(
+                pl.col(columns.ind_outcome(ind.id)).cast(pl.String).alias(f"{ind.id}.outcome")
+            )
     return t.select(cols)
 
 

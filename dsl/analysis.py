@@ -15,6 +15,8 @@ Runs on the typed model IR after checking, using the inputs' declared ranges:
 
 from __future__ import annotations
 
+from typing import assert_never
+
 from zhili.dsl import messages as m
 from zhili.dsl import model as ir
 from zhili.dsl.ast import Span
@@ -26,9 +28,7 @@ _ORDER = (">", ">=", "<", "<=")
 
 
 def _span(s: ir.SrcSpan | None) -> Span | None:
-    if s is None:
-        return None
-    return Span(s.file, s.line, s.column, s.end_line, s.end_column, s.start, s.end)
+    return s
 
 
 def _num(x: float, percent: bool) -> str:
@@ -152,54 +152,58 @@ class _Analysis:
         for ind in self.model.indicators:
             s = ind.scoring
             span = _span(ind.span)
-            exprs = [x for x in (s.value, s.low, s.high) if x is not None]
-            exprs += [t.threshold for t in s.tiers if t.threshold is not None]
+            exprs = s.exprs()
             if not any(isinstance(n, ir.Ref) for e in exprs for n in ir.walk(e)):
                 self.add(m.indicator_constant(span, ind.id, _("it uses no input")))
                 continue
-            if s.form in ("pass", "bonus_when"):
-                verdict = self.decided(s.value)
-                if verdict is not None:
-                    word = _("always holds") if verdict[0] else _("never holds")
-                    self.add(
-                        m.indicator_constant(
-                            span,
-                            ind.id,
-                            _("its condition {word}: {why}").format(word=word, why=verdict[1]),
-                        )
-                    )
-                    self.comparisons(s.value, skip=s.value)
-                    continue
-                self.comparisons(s.value)
-            elif s.form == "tiers":
-                f = self.ranged(s.value)
-                if f is not None:
-                    for t in s.tiers:
-                        c = _const(t.threshold)
-                        if c is not None and t.op in _ORDER:
-                            self.out_of_range(f, c, t.threshold)
-                points = {t.points for t in s.tiers} | {s.else_points}
-                if len(points) == 1:
-                    self.add(
-                        m.indicator_constant(
-                            span,
-                            ind.id,
-                            _("every tier gives {points} points").format(
-                                points=_num(points.pop(), False)
-                            ),
-                        )
-                    )
-                self.comparisons(s.value)
-            elif s.form == "linear":
-                f = self.ranged(s.value)
-                if f is not None:
-                    for bound in (s.low, s.high):
-                        c = _const(bound)
-                        if c is not None:
-                            self.out_of_range(f, c, bound)
-                self.comparisons(s.value)
-            else:
-                self.comparisons(s.value)
+            match s:
+                case ir.PassWhen() | ir.BonusWhen():
+                    self.condition_scoring(ind.id, span, s.value)
+                case ir.Tiers():
+                    self.tiers_scoring(ind.id, span, s)
+                case ir.Linear():
+                    f = self.ranged(s.value)
+                    if f is not None:
+                        for bound in (s.low, s.high):
+                            c = _const(bound)
+                            if c is not None:
+                                self.out_of_range(f, c, bound)
+                    self.comparisons(s.value)
+                case ir.Deduct() | ir.BonusPer():
+                    self.comparisons(s.value)
+                case _:
+                    assert_never(s)
+
+    def condition_scoring(self, ind_id: str, span, cond: ir.Expr) -> None:
+        verdict = self.decided(cond)
+        if verdict is None:
+            self.comparisons(cond)
+            return
+        word = _("always holds") if verdict[0] else _("never holds")
+        self.add(
+            m.indicator_constant(
+                span, ind_id, _("its condition {word}: {why}").format(word=word, why=verdict[1])
+            )
+        )
+        self.comparisons(cond, skip=cond)
+
+    def tiers_scoring(self, ind_id: str, span, s: ir.Tiers) -> None:
+        f = self.ranged(s.value)
+        if f is not None:
+            for t in s.tiers:
+                c = _const(t.threshold)
+                if c is not None and t.op in _ORDER:
+                    self.out_of_range(f, c, t.threshold)
+        points = {t.points for t in s.tiers} | {s.else_points}
+        if len(points) == 1:
+            self.add(
+                m.indicator_constant(
+                    span,
+                    ind_id,
+                    _("every tier gives {points} points").format(points=_num(points.pop(), False)),
+                )
+            )
+        self.comparisons(s.value)
 
     def vetoes(self) -> None:
         for v in self.model.vetoes:

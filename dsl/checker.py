@@ -20,13 +20,7 @@ from zhili.dsl.diagnostics import Diagnostic, sort_and_cap
 from zhili.dsl.functions import BUILTINS, NUMERIC, Signature
 from zhili.dsl.i18n import _
 
-RESULT_NAMES = {
-    "total": "number",
-    "share": "percent",
-    "min_dimension": "percent",
-    "vetoed": "bool",
-    "missing_count": "int",
-}
+RESULT_NAMES = ir.RESULT_NAMES
 
 _TYPE_WORDS = {
     "int": "a count",
@@ -56,17 +50,10 @@ class CheckResult:
 
 
 def to_span(span: ast.Span | None) -> ir.SrcSpan | None:
+    """The IR keeps the AST's span itself; a missing one is None."""
     if span is None or span is ast.NO_SPAN:
         return None
-    return ir.SrcSpan(
-        file=span.file,
-        line=span.line,
-        column=span.column,
-        end_line=span.end_line,
-        end_column=span.end_column,
-        start=span.start,
-        end=span.end,
-    )
+    return span
 
 
 @dataclass
@@ -622,7 +609,7 @@ class _Checker:
                 if scope != "grade":
                     self.err(m.not_here(e.span, name, _(kind)))
                     return ir.Const(value=None, type="any", text=text, span=span), ERR
-                t = {"dimension": "percent", "indicator": "number", "veto": "bool"}[kind]
+                t = ir.ITEM_RESULT_TYPES[kind]
                 return ir.Ref(name=name, scope="result", type=t, text=text, span=span), _T(t)
         if name in RESULT_NAMES:
             if scope != "grade":
@@ -899,7 +886,7 @@ class _Checker:
             self.err(m.scoring_count(node.name.span, len(node.scorings)))
         scoring = self._scoring(node.scorings[0], points) if node.scorings else None
         if scoring is None:
-            scoring = ir.Scoring(form="pass", value=ir.Const(value=False, type="bool"))
+            scoring = ir.PassWhen(value=ir.Const(value=False, type="bool"))
         ind = ir.Indicator(
             id=node.name.id,
             label=node.label.value if node.label else None,
@@ -926,11 +913,11 @@ class _Checker:
         if isinstance(s, ast.PassWhen):
             c, t = self._expr(s.cond, "model")
             self._want_bool(s.cond, t)
-            return ir.Scoring(form="pass", value=c, span=span)
+            return ir.PassWhen(value=c, span=span)
         if isinstance(s, ast.BonusWhen):
             c, t = self._expr(s.cond, "model")
             self._want_bool(s.cond, t)
-            return ir.Scoring(form="bonus_when", value=c, span=span)
+            return ir.BonusWhen(value=c, span=span)
         if isinstance(s, ast.Linear):
             v, vt = self._numeric(s.value)
             lo, lot = self._numeric(s.low)
@@ -939,7 +926,7 @@ class _Checker:
             self._comparable(s.high.span, vt, hit, s.high.span)
             if isinstance(lo, ir.Const) and isinstance(hi, ir.Const) and lo.value == hi.value:
                 self.err(m.linear_bounds(s.span))
-            return ir.Scoring(form="linear", value=v, low=lo, high=hi, span=span)
+            return ir.Linear(value=v, low=lo, high=hi, span=span)
         if isinstance(s, ast.Tiers):
             return self._tiers(s, points, span)
         if isinstance(s, (ast.Deduct, ast.BonusPer)):
@@ -952,11 +939,11 @@ class _Checker:
                 self.err(
                     m.type_mismatch(s.per.span, _("the amount per occurrence must be positive"))
                 )
-            form = "deduct" if isinstance(s, ast.Deduct) else "bonus_per"
-            return ir.Scoring(form=form, value=n, per=per, cap=cap, span=span)
+            form = ir.Deduct if isinstance(s, ast.Deduct) else ir.BonusPer
+            return form(value=n, per=per, cap=cap, span=span)
         raise AssertionError(s)
 
-    def _tiers(self, s: ast.Tiers, points: float, span) -> ir.Scoring:
+    def _tiers(self, s: ast.Tiers, points: float, span) -> ir.Tiers:
         v, vt = self._expr(s.value, "model")
         tiers: list[ir.Tier] = []
         else_points = 0.0
@@ -1013,7 +1000,7 @@ class _Checker:
                     ):
                         self._tier_overlap(tier, value, prev_value)
                 last = (th.value, tier.op)
-        return ir.Scoring(form="tiers", value=v, tiers=tiers, else_points=else_points, span=span)
+        return ir.Tiers(value=v, tiers=tiers, else_points=else_points, span=span)
 
     def _tier_overlap(self, tier: ast.Tier, value, prev_value) -> None:
         if value == prev_value:
@@ -1196,9 +1183,7 @@ def _prune(model: ir.Model, main: str, comp: Composed) -> ir.Model:
     the composed model does not use (a library may define many)."""
     exprs: list[ir.Expr] = []
     for ind in model.indicators:
-        s = ind.scoring
-        exprs.extend(x for x in (s.value, s.low, s.high) if x is not None)
-        exprs.extend(t.threshold for t in s.tiers if t.threshold is not None)
+        exprs.extend(ind.scoring.exprs())
     exprs.extend(v.condition for v in model.vetoes)
     exprs.extend(g.condition for g in model.grades if g.condition is not None)
     lets = {d.id: d for d in model.lets}

@@ -216,6 +216,27 @@ DATA_UNKNOWN_COLUMN = _code("data-unknown-column", I, Phase.DATA, "a column that
 DATA_INVALID_VALUE = _code(
     "data-invalid-value", W, Phase.DATA, "a cell that cannot be read as its input's type or range"
 )
+DATA_DUPLICATE_COLUMN = _code(
+    "data-duplicate-column", E, Phase.DATA, "two columns for one input, with different cells"
+)
+DATA_REPEATED_COLUMN = _code(
+    "data-repeated-column", W, Phase.DATA, "two columns for one input, with the same cells"
+)
+DATA_ERROR_CELL = _code(
+    "data-error-cell", W, Phase.DATA, "a workbook cell holding an error value (#DIV/0!, #N/A)"
+)
+DATA_UNCOMPUTED_FORMULA = _code(
+    "data-uncomputed-formula", W, Phase.DATA, "a workbook formula saved without its value"
+)
+DATA_OTHER_SHEETS = _code(
+    "data-other-sheets", I, Phase.DATA, "other sheets of the workbook hold data too"
+)
+DATA_ROW_AFTER_GAP = _code(
+    "data-row-after-gap", W, Phase.DATA, "a workbook row far below the others (a stray cell?)"
+)
+DATA_UNREADABLE_COLUMN = _code(
+    "data-unreadable-column", E, Phase.DATA, "a Parquet column of a type with no readable cells"
+)
 DATA_DUPLICATE_ID = _code("data-duplicate-id", E, Phase.DATA, "a community id given twice")
 DATA_FRACTION_SHARES = _code(
     "data-fraction-shares", W, Phase.DATA, "percentages that look written as fractions"

@@ -1,8 +1,9 @@
 """Typed signatures of the DSL's functions, for the checker.
 
-The checker needs only types; each evaluation backend supplies the
-implementations (`zhili.engine.functions`). Plugins add signatures through the
-engine's function registry, which passes the full table to `check()`.
+The checker needs only types and documentation; the engine's table
+(`zhili.engine.functions.BUILTIN_FUNCTIONS`) pairs each signature with its
+Python and Polars implementations. Plugins add functions through the engine's
+function registry, which passes the full table of signatures to `check()`.
 """
 
 from __future__ import annotations

@@ -8,30 +8,109 @@ explained in the words of the model file.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from zhili.dsl.ast import Span
+from zhili.dsl.i18n import N_, _
+
 TypeName = Literal["int", "number", "percent", "bool", "text", "date", "enum", "any"]
 Policy = Literal["zero", "skip"]
-Outcome = Literal["pass", "partial", "fail", "missing", "vetoed"]
+
+# The names a grade condition may use besides the model's own dimensions
+# (their shares, percent), indicators (their points) and vetoes (triggered),
+# with their types: the checker types them, the evaluation plan provides them.
+RESULT_NAMES: dict[str, TypeName] = {
+    "total": "number",
+    "share": "percent",
+    "min_dimension": "percent",
+    "vetoed": "bool",
+    "missing_count": "int",
+}
+ITEM_RESULT_TYPES: dict[str, TypeName] = {
+    "dimension": "percent",
+    "indicator": "number",
+    "veto": "bool",
+}
+
+
+class Outcome(StrEnum):
+    """An indicator's outcome. The string is the stable JSON and table form;
+    every other encoding is derived here and nowhere else: `code` (the integer
+    in the vectorized backend's outcome columns, the declaration order),
+    `letter` (the run store's compact form), `mark` (the sign explanations
+    and the TUI show) and `text()` (the word, in the current language)."""
+
+    PASS = "pass"
+    PARTIAL = "partial"
+    FAIL = "fail"
+    MISSING = "missing"
+    VETOED = "vetoed"
+
+    @property
+    def code(self) -> int:
+        return _OUTCOME_ORDER.index(self)
+
+    @property
+    def letter(self) -> str:
+        return _OUTCOME_LETTERS[self]
+
+    @property
+    def mark(self) -> str:
+        return _OUTCOME_MARKS[self]
+
+    @property
+    def word(self) -> str:
+        """The English catalog message for the outcome (see `text`)."""
+        return _OUTCOME_WORDS[self]
+
+    def text(self) -> str:
+        """The outcome's word in the current language."""
+        return _(self.word)
+
+    @classmethod
+    def from_code(cls, code: int) -> Outcome:
+        return _OUTCOME_ORDER[code]
+
+    @classmethod
+    def from_letter(cls, letter: str) -> Outcome:
+        return _OUTCOME_BY_LETTER[letter]
+
+
+_OUTCOME_ORDER: tuple[Outcome, ...] = tuple(Outcome)
+_OUTCOME_LETTERS = {
+    Outcome.PASS: "p",
+    Outcome.PARTIAL: "a",
+    Outcome.FAIL: "f",
+    Outcome.MISSING: "m",
+    Outcome.VETOED: "v",
+}
+_OUTCOME_BY_LETTER = {letter: o for o, letter in _OUTCOME_LETTERS.items()}
+_OUTCOME_MARKS = {
+    Outcome.PASS: "✓",
+    Outcome.PARTIAL: "~",
+    Outcome.FAIL: "✗",
+    Outcome.MISSING: "?",
+    Outcome.VETOED: "!",
+}
+_OUTCOME_WORDS = {
+    Outcome.PASS: N_("pass"),
+    Outcome.PARTIAL: N_("partial"),
+    Outcome.FAIL: N_("fail"),
+    Outcome.MISSING: N_("missing"),
+    Outcome.VETOED: N_("vetoed"),
+}
 
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class SrcSpan(_Frozen):
-    file: str
-    line: int
-    column: int
-    end_line: int
-    end_column: int
-    start: int
-    end: int
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}"
+# The IR's spans are the AST's `Span` (one definition of a source region);
+# pydantic validates and serializes the dataclass like a model.
+SrcSpan = Span
 
 
 # ---------------------------------------------------------------- expressions
@@ -125,23 +204,83 @@ class Tier(_Frozen):
     points: float
 
 
-class Scoring(_Frozen):
-    """One scoring form. `value` is the condition (pass, bonus_when), the
-    measured value (linear, tiers) or the occurrence count (deduct, bonus_per)."""
+class _Scoring(_Frozen):
+    """What every scoring form has: `value` is the condition (pass,
+    bonus_when), the measured value (linear, tiers) or the occurrence count
+    (deduct, bonus_per). `form` (each subclass's literal) is the discriminator
+    of the serialized form."""
 
-    form: Literal["pass", "linear", "tiers", "deduct", "bonus_per", "bonus_when"]
     value: Expr
-    low: Expr | None = None
-    high: Expr | None = None
-    tiers: list[Tier] = Field(default_factory=list)
-    else_points: float = 0.0
-    per: float | None = None
-    cap: float | None = None
     span: SrcSpan | None = None
 
-    @property
-    def is_bonus(self) -> bool:
-        return self.form in ("bonus_per", "bonus_when")
+    # bonus points are earned on top of the declared total, never rescaled
+    is_bonus: ClassVar[bool] = False
+
+    def exprs(self) -> list[Expr]:
+        """Every expression of the form: the value, then bounds or thresholds."""
+        return [self.value]
+
+
+class PassWhen(_Scoring):
+    """`pass when c`: full points when the condition holds, else 0."""
+
+    form: Literal["pass"] = "pass"
+
+
+class BonusWhen(_Scoring):
+    """`bonus when c`: the indicator's points as a bonus when c holds."""
+
+    form: Literal["bonus_when"] = "bonus_when"
+    is_bonus: ClassVar[bool] = True
+
+
+class Linear(_Scoring):
+    """`linear v from low to high`: 0 points at `low`, full at `high`, partial
+    credit in between."""
+
+    form: Literal["linear"] = "linear"
+    low: Expr
+    high: Expr
+
+    def exprs(self) -> list[Expr]:
+        return [self.value, self.low, self.high]
+
+
+class Tiers(_Scoring):
+    """`tiers v { >= t: p … else: q }`: the first tier that holds gives its
+    points, none gives `else_points`."""
+
+    form: Literal["tiers"] = "tiers"
+    tiers: list[Tier] = Field(default_factory=list)
+    else_points: float = 0.0
+
+    def exprs(self) -> list[Expr]:
+        return [self.value, *(t.threshold for t in self.tiers if t.threshold is not None)]
+
+
+class Deduct(_Scoring):
+    """`deduct per per n max cap`: full points less `per` for each occurrence,
+    at most `cap` (the indicator's points when absent)."""
+
+    form: Literal["deduct"] = "deduct"
+    per: float
+    cap: float | None = None
+
+
+class BonusPer(_Scoring):
+    """`bonus per per n max cap`: `per` bonus points for each occurrence, at
+    most `cap` (the indicator's points when absent)."""
+
+    form: Literal["bonus_per"] = "bonus_per"
+    per: float
+    cap: float | None = None
+    is_bonus: ClassVar[bool] = True
+
+
+Scoring = Annotated[
+    PassWhen | BonusWhen | Linear | Tiers | Deduct | BonusPer, Field(discriminator="form")
+]
+"""One scoring form; dispatch with `match` on the classes."""
 
 
 class Indicator(_Frozen):

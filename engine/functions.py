@@ -1,10 +1,17 @@
-"""Implementations of the DSL's functions for the reference interpreter.
+"""The DSL's functions: one table, `BUILTIN_FUNCTIONS`, where each built-in
+is declared once with its signature and documentation (`zhili.dsl.functions`,
+all the checker needs), its Python implementation (the reference
+interpreter) and its Polars implementation (the vectorized backend), exactly
+as a plugin declares its own `Function`.
 
-Signatures (for the checker) live in `zhili.dsl.functions`; this module
-gives each one a Python implementation. Arguments arrive evaluated; unless a
-signature says `handles_missing`, the interpreter returns the first missing
-argument before calling the function, so implementations see real values.
-A division by zero returns `Missing` with a reason.
+Python implementations get evaluated arguments; unless a signature says
+`handles_missing`, the interpreter returns the first missing argument before
+calling the function, so implementations see real values. A division by zero
+returns `Missing` with a reason. Polars implementations get and return
+expressions, nulls being missing values; unless the signature says
+`handles_missing`, the backend makes the result null where any argument is.
+Polars is imported when an expression is built, never when this module is
+(plugins and the command line import it at start-up).
 """
 
 from __future__ import annotations
@@ -65,6 +72,10 @@ class Function:
     @property
     def name(self) -> str:
         return self.signature.name
+
+    @property
+    def doc(self) -> str:
+        return self.signature.doc
 
 
 def _ratio(a, b):
@@ -140,21 +151,76 @@ def _is_missing(x):
     return x.__class__ is Missing
 
 
-_PY: dict[str, Callable] = {
-    "ratio": _ratio,
-    "per_10k": _per_10k,
-    "min": _min,
-    "max": _max,
-    "clamp": _clamp,
-    "abs": abs,
-    "round": _round,
-    "coalesce": _coalesce,
-    "default": _coalesce,
-    "between": _between,
-    "count": _count,
-    "is_missing": _is_missing,
-}
+# ---------------------------------------------------------------- Polars
+
+
+def polars_div(a, b):
+    """`a / b` as a Polars expression, null (missing) where `b` is 0."""
+    import polars as pl
+
+    return pl.when(b == 0).then(None).otherwise(a / b)
+
+
+def _pl_min(*xs):
+    import polars as pl
+
+    return pl.min_horizontal(xs)
+
+
+def _pl_max(*xs):
+    import polars as pl
+
+    return pl.max_horizontal(xs)
+
+
+def _pl_clamp(x, lo, hi):
+    import polars as pl
+
+    return pl.min_horizontal(pl.max_horizontal(x, lo), hi)
+
+
+def _pl_round(x, digits: int = 0):
+    """Halves away from zero, as `_round`. The backend passes a constant
+    number of digits as an int (it refuses a computed one)."""
+    if not isinstance(digits, int):
+        raise TypeError("round() needs a constant number of digits")
+    return x.round(digits, mode="half_away_from_zero")
+
+
+def _pl_coalesce(*xs):
+    import polars as pl
+
+    return pl.coalesce(xs)
+
+
+def _pl_count(*conds):
+    """How many conditions are true (missing ones count 0), as Int64.
+    `when(c).then(1).otherwise(0)` is several times faster than casting a
+    boolean to an integer."""
+    import polars as pl
+
+    one, zero = pl.lit(1, pl.Int64), pl.lit(0, pl.Int64)
+    return pl.sum_horizontal([pl.when(c).then(one).otherwise(zero) for c in conds])
+
+
+def _builtin(name: str, python: Callable, polars: Callable) -> Function:
+    return Function(BUILTINS[name], python, polars)
+
 
 BUILTIN_FUNCTIONS: dict[str, Function] = {
-    name: Function(sig, _PY[name]) for name, sig in BUILTINS.items()
+    f.name: f
+    for f in [
+        _builtin("ratio", _ratio, polars_div),
+        _builtin("per_10k", _per_10k, lambda c, p: polars_div(c * 10000, p)),
+        _builtin("min", _min, _pl_min),
+        _builtin("max", _max, _pl_max),
+        _builtin("clamp", _clamp, _pl_clamp),
+        _builtin("abs", abs, lambda x: x.abs()),
+        _builtin("round", _round, _pl_round),
+        _builtin("coalesce", _coalesce, _pl_coalesce),
+        _builtin("default", _coalesce, _pl_coalesce),
+        _builtin("between", _between, lambda x, lo, hi: (lo <= x) & (x <= hi)),
+        _builtin("count", _count, _pl_count),
+        _builtin("is_missing", _is_missing, lambda x: x.is_null()),
+    ]
 }

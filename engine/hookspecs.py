@@ -65,14 +65,14 @@ def zhili_data_readers() -> list:
     Called once, when the registry is built. Return a list of
     `zhili.engine.plugins.DataReader(suffix, read, description)`: `suffix`
     is a file suffix such as ".gwx" (lowercase, with the dot) and
-    `read(path: Path) -> zhili.engine.io.data.RawTable` reads the whole file as
+    `read(path: Path) -> zhili.engine.plugins.RawTable` reads the whole file as
     text cells (`zhili.engine.plugins.raw_table(file, headers, rows)` builds
     one from a header list and rows of cells). The table then goes through
     the same column matching, conversion and validation as a CSV file. A
     suffix zhili reads itself (.csv, .xlsx, .json …: the built-in readers,
     declared in the same shape in `zhili.engine.io.readers.BUILTIN_READERS`)
     or that another plugin took is reported and ignored. `read` may raise
-    `zhili.engine.io.data.DataError` for a file it cannot read; any other
+    `zhili.engine.plugins.DataError` for a file it cannot read; any other
     exception is reported as the plugin's error.
     """
 

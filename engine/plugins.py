@@ -33,6 +33,7 @@ from zhili.engine.io.readers import (  # noqa: F401 - the public plugin API
     DataReader,
     data_reader_for,
 )
+from zhili.engine.io.table import DataError, RawTable  # noqa: F401 - the public plugin API
 
 ENTRY_POINT_GROUP = "zhili"
 
@@ -93,8 +94,6 @@ class Exporter:
 def raw_table(file: str, headers: list[str], rows: list[list]):
     """A `RawTable` from a header list and rows of cells (for data readers)."""
     import polars as pl
-
-    from zhili.engine.io.table import RawTable
 
     columns = {
         f"c{j}": pl.Series(

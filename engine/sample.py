@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import random
 from pathlib import Path
-from typing import Any
+from typing import Any, assert_never
 
 from zhili.dsl import model as ir
 from zhili.dsl.model import InputField, Model
@@ -141,15 +141,23 @@ def polarity(model: Model) -> dict[str, int]:
     for ind in model.indicators:
         s = ind.scoring
         v = _sign(s.value, env)
-        if s.form in ("pass", "bonus_when", "bonus_per"):
-            vote(v, 1.0)
-        elif s.form == "deduct":
-            vote(v, -1.0)
-        elif s.form == "linear" and s.low is not None and s.high is not None:
-            up = s.low.kind == "const" and s.high.kind == "const" and s.high.value > s.low.value
-            vote(v, 1.0 if up else -1.0)
-        elif s.form == "tiers" and s.tiers:
-            vote(v, 1.0 if s.tiers[0].op in (">=", ">") else -1.0)
+        match s:
+            case ir.PassWhen() | ir.BonusWhen() | ir.BonusPer():
+                vote(v, 1.0)
+            case ir.Deduct():
+                vote(v, -1.0)
+            case ir.Linear():
+                up = (
+                    isinstance(s.low, ir.Const)
+                    and isinstance(s.high, ir.Const)
+                    and s.high.value > s.low.value
+                )
+                vote(v, 1.0 if up else -1.0)
+            case ir.Tiers():
+                if s.tiers:
+                    vote(v, 1.0 if s.tiers[0].op in (">=", ">") else -1.0)
+            case _:
+                assert_never(s)
     for veto in model.vetoes:
         vote(_sign(veto.condition, env), -2.0)
     return {name: (1 if x > 0 else -1 if x < 0 else 0) for name, x in votes.items()}

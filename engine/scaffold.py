@@ -13,6 +13,7 @@ import keyword
 import re
 from pathlib import Path
 
+from zhili.dsl import model as ir
 from zhili.dsl.i18n import _
 from zhili.engine import __version__
 
@@ -293,11 +294,16 @@ def _model_source(pkg: str, title: str, registry, extends: str | None) -> tuple[
     base = lm.model
     # the first indicator worth more than one point, in a dimension
     ind = next(i for i in base.indicators if i.dimension and i.points > 1 and not i.is_bonus)
-    if ind.scoring.form == "tiers" and any(t.points > ind.points - 1 for t in ind.scoring.tiers):
+    if isinstance(ind.scoring, ir.Tiers) and any(
+        t.points > ind.points - 1 for t in ind.scoring.tiers
+    ):
+        # a tier would be worth more than the lowered points: take a form without tiers
         ind = next(
             i
             for i in base.indicators
-            if i.dimension and i.points > 1 and i.scoring.form in ("pass", "linear", "deduct")
+            if i.dimension
+            and i.points > 1
+            and isinstance(i.scoring, (ir.PassWhen, ir.Linear, ir.Deduct))
         )
     source = EXTENDING.format(
         title=title,

@@ -202,3 +202,22 @@ def test_the_entry_point_loads_neither_polars_nor_textual(heavy):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+MAX_FUNCTION_LINES = 100
+
+
+def test_no_function_in_product_code_is_over_a_hundred_lines():
+    """Named phases, short functions: a long function is a list of stages
+    waiting to be named."""
+    long = []
+    for path in MODULES.values():
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = node.end_lineno - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES:
+                    long.append(
+                        f"{path.relative_to(ROOT)}:{node.lineno} {node.name}: {lines} lines"
+                    )
+    assert not long, "functions over 100 lines:\n" + "\n".join(long)

@@ -280,3 +280,66 @@ def test_repo_publishes_pre_commit_hooks():
     text = (ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8")
     assert "id: zhili-check" in text and "id: zhili-fmt" in text
     assert "entry: zhili check" in text and "entry: zhili fmt" in text
+
+
+def test_a_new_project_loads_as_a_real_plugin_through_the_public_api(tmp_path, monkeypatch):
+    """The package `zhili new` writes is imported and registered as pluggy
+    plugins are (its `__init__` uses `zhili.engine.hookspecs`), next to a
+    plugin module that uses every name of the public plugin API
+    (`zhili.engine.hookspecs`, `zhili.engine.plugins`, `zhili.engine.functions`)."""
+    import importlib
+
+    from zhili.engine.plugins import Registry
+
+    project = tmp_path / "proj"
+    assert zhili("new", "beilin", "--dir", str(project), "--extends", "four_type").exit_code == 0
+    (tmp_path / "api_user.py").write_text(
+        """from zhili.dsl.functions import Signature
+from zhili.engine.functions import Function, Missing
+from zhili.engine.hookspecs import hookimpl
+from zhili.engine.plugins import DataError, DataReader, Exporter, RawTable, raw_table
+
+
+def _read(path):
+    rows = [line.split(";") for line in path.read_text(encoding="utf-8").splitlines()]
+    if not rows:
+        raise DataError(f"{path}: empty")
+    table = raw_table(str(path), rows[0], rows[1:])
+    assert isinstance(table, RawTable)
+    return table
+
+
+@hookimpl
+def zhili_functions():
+    return [Function(Signature("half", ("num",), "same"), python=lambda x: x / 2)]
+
+
+@hookimpl
+def zhili_data_readers():
+    return [DataReader(".semi", _read, "semicolons")]
+
+
+@hookimpl
+def zhili_exporters():
+    return [Exporter("ids", ".ids", lambda ev, path: path.write_text("x"), "ids")]
+
+
+MISSING_TYPE = Missing
+""",
+        encoding="utf-8",
+    )
+    monkeypatch.syspath_prepend(str(project))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    beilin = importlib.import_module("beilin")
+    api_user = importlib.import_module("api_user")
+    reg = Registry(extra_plugins=[("beilin", beilin), ("api_user", api_user)])
+    assert not [p for p in reg.problems if p.plugin in ("beilin", "api_user")], reg.problems
+    lm = reg.get("beilin")
+    assert lm is not None and lm.plugin == "beilin"
+    assert "half" in reg.functions and ".semi" in reg.data_readers and "ids" in reg.exporters
+    from zhili.engine.eval.evaluate import evaluate_dataset
+    from zhili.engine.io import data as data_mod
+
+    ev = evaluate_dataset(lm.model, data_mod.load(lm.samples[0], lm.model), reg)
+    assert len(ev) == 20

@@ -103,6 +103,11 @@ DETAILS = {
     "data-invalid-value": "Not a number, a whole number, a yes/no value, a date or one of "
     "the enum's values, or outside the input's `range`; the cell counts as missing.",
     "data-reader-problem": "The code a `DataProblem` gets when a plugin's reader gives none.",
+    "data-duplicate-column": "Two columns match one input (the header twice, or the id and the "
+    "label) and their cells differ: the first is read, but which is right is not for zhili to "
+    "guess.",
+    "data-repeated-column": "Two columns match one input and hold the same cells: the first is "
+    "read.",
 }
 
 # The model the data examples load, and one CSV per data code.
@@ -132,6 +137,8 @@ DATA_EXAMPLES = {
     "data-unknown-column": "社区编码,社区,常住人口,调解率,社区工作者,备注\nA1,金台,12000,95%,20,新建\n",
     "data-invalid-value": _HEAD + "A1,金台,一万二,95%,20\n",
     "data-duplicate-id": _HEAD + "A1,金台,12000,95%,20\nA1,渭滨,9000,91%,15\n",
+    "data-duplicate-column": "社区编码,社区,常住人口,调解率,常住人口\nA1,金台,12000,95%,1200\n",
+    "data-repeated-column": "社区编码,社区,population,常住人口,调解率\nA1,金台,12000,12000,95%\n",
     "data-fraction-shares": _HEAD + "A1,金台,12000,0.95,20\nA2,渭滨,9000,0.91,15\n",
 }
 
@@ -152,6 +159,37 @@ OTHER_EXAMPLES = {
         lambda: render_text(m.too_complex(_FILE), None),
     ),
     "data-reader-problem": ("A plugin's reader returns a `DataProblem` without a code.", None),
+    "data-error-cell": (
+        "A workbook cell holding an error value (`#DIV/0!`, `#N/A`, `#VALUE!`, `#REF!`): the "
+        "cell counts as missing (tests/data_cases/convert_formula_and_error_cells).",
+        "warning: data.xlsx[数据]:3 [常住人口]: the cell holds the error value #DIV/0!: "
+        "it counts as missing ('#DIV/0!')",
+    ),
+    "data-uncomputed-formula": (
+        "A workbook formula saved without its value (by openpyxl or another program that does "
+        "not calculate): the cell counts as missing.",
+        "warning: data.xlsx[数据]:2 [常住人口]: a formula without a computed value (the "
+        "workbook was saved by a program that does not calculate: open it in Excel and save "
+        "it): it counts as missing ('=1/0')",
+    ),
+    "data-other-sheets": (
+        "Other sheets of the workbook hold data: only one is read (the first visible one, or "
+        "`--sheet`); this note names the others.",
+        "note: data.xlsx[2024]: only sheet 2024 is read; these sheets also hold data: "
+        "旧表 (hidden), 2023 (use --sheet)",
+    ),
+    "data-row-after-gap": (
+        "A workbook row at least 1,000 blank rows below the row before it (a stray cell far "
+        "below the table is read as a community: this says so).",
+        "warning: data.xlsx[Sheet]:1048576: this row is 1,048,573 blank rows below the row "
+        "before it: a stray cell?",
+    ),
+    "data-unreadable-column": (
+        "A Parquet column the model uses holds lists, structs or durations: its values count as "
+        "missing (unused columns of any type are ignored).",
+        "error: data.parquet [常住人口]: a column of type List(Int64): its cells are not single "
+        "values zhili can read; every value counts as missing",
+    ),
     "plugin-load-failed": (
         "Importing the plugin's entry point raised.",
         "warning: plugin broken: failed to load (ImportError: No module named 'yaml')",

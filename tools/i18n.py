@@ -70,6 +70,8 @@ DYNAMIC: dict[tuple[str, str], tuple[str, ...]] = {
     ("engine/trace/explain.py", "v.effect"): ("caps", "blocks"),
     # functions: Missing.text() translates its own reason (an N_ message)
     ("engine/functions.py", "self.message"): (),
+    # model: Outcome.text() translates its word (an N_ message)
+    ("dsl/model.py", "self.word"): (),
 }
 
 HEADER = (

@@ -21,6 +21,7 @@ from textual.screen import Screen
 from textual.widgets import Header, Input, Select, Static, TabbedContent, TabPane
 
 from zhili.dsl.i18n import language, set_language
+from zhili.engine.eval import columns
 from zhili.tui.labels import localize_bindings, t
 from zhili.tui.screens.base import ZhiliScreen
 from zhili.tui.screens.detail import DetailScreen
@@ -52,7 +53,7 @@ def community_columns(session: Session) -> list[Column]:
         Column("grade", t("Grade")),
     ]
     cols += [
-        Column(f"dim.{d.id}", d.label or d.id, right=True, fmt=points)
+        Column(columns.dim_score(d.id), d.label or d.id, right=True, fmt=points)
         for d in session.model.top_dimensions
     ]
     cols += [

@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 
+from zhili.engine.eval import columns
 from zhili.engine.eval.evaluate import META_COLUMNS, Evaluation
 from zhili.engine.plugins import LoadedModel
 from zhili.tui.labels import t
@@ -107,7 +108,7 @@ class Session:
                 pl.col("grade").cast(pl.String),
                 pl.col("grade_index"),
             ]
-            cols += [pl.col(f"dim.{d.id}").round(2) for d in top]
+            cols += [pl.col(columns.dim_score(d.id)).round(2) for d in top]
             cols += [pl.col("vetoes"), pl.col("missing")]
             self._base = t.select(cols)
         return self._base

@@ -1,1 +1,2 @@
-"""Evaluation: the reference interpreter, the vectorized backend, the evaluation API."""
+"""Evaluation: the shared plan (plan.py), the result-column names (columns.py), the
+reference interpreter, the vectorized backend, and the evaluation API (evaluate.py)."""

@@ -6,8 +6,9 @@
 `missing`, `dim.<id>` for every dimension and, with `detail=True`,
 `ind.<id>.points` / `.outcome` / `.value` and `veto.<id>`.
 
-Backends: "vectorized" (default; one Polars plan for the whole table) and
-"reference" (the interpreter, record by record). Both fill the same table; the
+Backends (the `Backend` protocol, one class each in `BACKEND_TYPES`):
+"vectorized" (default; one Polars plan for the whole table) and "reference"
+(the interpreter, record by record); a third (say, SQL) is one more class. Both fill the same table; the
 differential tests hold them to the same numbers. Explanations of one
 community always come from the interpreter (`Evaluation.explain_raw`).
 """
@@ -16,12 +17,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import polars as pl
 
 from zhili.dsl.model import Model
+from zhili.engine.eval import columns
 from zhili.engine.eval.interpreter import CompiledModel, RawResult, compile_model
+from zhili.engine.eval.plan import Plan
 from zhili.engine.eval.vectorized import (
     OUTCOMES,
     OutcomeEnum,
@@ -31,7 +34,6 @@ from zhili.engine.eval.vectorized import (
 from zhili.engine.functions import Missing
 from zhili.engine.io.data import Dataset
 
-BACKENDS = ("vectorized", "reference")
 META_COLUMNS = ("community_id", "community", "district", "street", "grid", "period")
 
 
@@ -44,6 +46,7 @@ class Evaluation:
     functions: dict | None = None
     warnings: list[str] = field(default_factory=list)
     _compiled: CompiledModel | None = None
+    plan: Plan | None = None
 
     def __len__(self) -> int:
         return self.table.height
@@ -51,7 +54,7 @@ class Evaluation:
     @property
     def compiled(self) -> CompiledModel:
         if self._compiled is None:
-            self._compiled = compile_model(self.model, self.functions)
+            self._compiled = compile_model(self.model, self.functions, self.plan)
         return self._compiled
 
     def explain_raw(self, index: int) -> RawResult:
@@ -60,9 +63,9 @@ class Evaluation:
 
     def find(self, community: str) -> int | None:
         """Row index of a community by id or name."""
-        for col in ("community_id", "community"):
-            if col in self.table.columns:
-                hits = self.table.select(pl.arg_where(pl.col(col) == community)).to_series()
+        for name in ("community_id", "community"):
+            if name in self.table.columns:
+                hits = self.table.select(pl.arg_where(pl.col(name) == community)).to_series()
                 if len(hits):
                     return int(hits[0])
         return None
@@ -76,7 +79,7 @@ class Evaluation:
             *cols,
             pl.col("total").round(6),
             pl.col("grade").cast(pl.String),
-            *[pl.col(f"dim.{d.id}").round(6).alias(d.id) for d in top],
+            *[pl.col(columns.dim_score(d.id)).round(6).alias(d.id) for d in top],
             pl.col("vetoes"),
             pl.col("missing"),
         )
@@ -130,7 +133,7 @@ def _value_dtypes(model: Model, compiled: CompiledModel) -> dict[str, pl.DataTyp
     """The vectorized backend's dtype of each `.value` column (the same
     table from either backend); without a vectorized plan, by declared type."""
     try:
-        return VectorModel(model, compiled.functions).value_dtypes()
+        return VectorModel(model, compiled.functions, compiled.plan).value_dtypes()
     except VectorUnsupported:
         from zhili.engine.eval.vectorized import POLARS_TYPES
 
@@ -142,47 +145,98 @@ def table_from_raw(
 ) -> pl.DataFrame:
     """The results table from interpreter results (same columns as the
     vectorized backend)."""
-    n = len(model.grades)
+    plan = compiled.plan
     names = [g.name for g in model.grades]
     grade_enum = pl.Enum(names) if names else pl.String
     cols: dict[str, pl.Series] = {
-        "total": pl.Series([r.total for r in results], dtype=pl.Float64),
-        "grade": pl.Series([r.grade for r in results], dtype=grade_enum),
-        "grade_index": pl.Series([r.grade_index for r in results], dtype=pl.Int32),
-        "next_grade": pl.Series(
+        columns.TOTAL: pl.Series([r.total for r in results], dtype=pl.Float64),
+        columns.GRADE: pl.Series([r.grade for r in results], dtype=grade_enum),
+        columns.GRADE_INDEX: pl.Series([r.grade_index for r in results], dtype=pl.Int32),
+        columns.NEXT_GRADE: pl.Series(
             [
-                names[(r.grade_index if r.grade_index is not None else n) - 1]
-                if (r.grade_index if r.grade_index is not None else n) > 0
-                else None
+                names[nx] if (nx := plan.next_grade_index(r.grade_index)) is not None else None
                 for r in results
             ],
             dtype=grade_enum,
         ),
-        "vetoes": pl.Series([",".join(r.vetoed) for r in results], dtype=pl.String),
-        "missing": pl.Series([r.missing_count for r in results], dtype=pl.Int64),
+        columns.VETOES: pl.Series([",".join(r.vetoed) for r in results], dtype=pl.String),
+        columns.MISSING: pl.Series([r.missing_count for r in results], dtype=pl.Int64),
     }
     for i, d in enumerate(model.dimensions):
-        cols[f"dim.{d.id}"] = pl.Series([r.dim_scores[i] for r in results], dtype=pl.Float64)
+        cols[columns.dim_score(d.id)] = pl.Series(
+            [r.dim_scores[i] for r in results], dtype=pl.Float64
+        )
     if not detail:
         return pl.DataFrame(cols, height=len(results))
-    code = {o: k for k, o in enumerate(OUTCOMES)}
     dtypes = _value_dtypes(model, compiled)
     for j, ind in enumerate(model.indicators):
-        cols[f"ind.{ind.id}.points"] = pl.Series([r.points[j] for r in results], dtype=pl.Float64)
-        cols[f"ind.{ind.id}.outcome"] = pl.Series(
-            [code[r.outcomes[j]] for r in results], dtype=pl.UInt8
+        cols[columns.ind_points(ind.id)] = pl.Series(
+            [r.points[j] for r in results], dtype=pl.Float64
         )
-        cols[f"ind.{ind.id}.value"] = pl.Series(
+        cols[columns.ind_outcome(ind.id)] = pl.Series(
+            [r.outcomes[j].code for r in results], dtype=pl.UInt8
+        )
+        cols[columns.ind_value(ind.id)] = pl.Series(
             [_cell(r.values[j]) for r in results],
             dtype=dtypes[ind.id],
             strict=False,
         )
     for j, v in enumerate(model.vetoes):
-        cols[f"veto.{v.id}"] = pl.Series(
+        cols[columns.veto_col(v.id)] = pl.Series(
             [None if r.vetoes[j].__class__ is not bool else r.vetoes[j] for r in results],
             dtype=pl.Boolean,
         )
     return pl.DataFrame(cols, height=len(results))
+
+
+class Backend(Protocol):
+    """One way to compute the results table. Each is built from the model and
+    the `Plan` both must follow, and fills the same columns
+    (`zhili.engine.eval.columns`); the differential tests hold them to the
+    same numbers. A backend that cannot run a model raises `VectorUnsupported`
+    when built, and the reference interpreter is used instead."""
+
+    name: str
+    compiled: CompiledModel | None  # the interpreter, when this backend has one at hand
+
+    def results(self, dataset: Dataset, detail: bool) -> pl.DataFrame: ...
+
+
+class VectorizedBackend:
+    """The model compiled into one Polars plan over the whole table."""
+
+    name = "vectorized"
+    compiled = None
+
+    def __init__(self, model: Model, functions: dict | None, plan: Plan):
+        self.vm = VectorModel(model, functions, plan)
+
+    def results(self, dataset: Dataset, detail: bool) -> pl.DataFrame:
+        return self.vm.evaluate(dataset.frame, detail=detail, keep=[])
+
+
+class ReferenceBackend:
+    """The interpreter, one community at a time."""
+
+    name = "reference"
+
+    def __init__(self, model: Model, functions: dict | None, plan: Plan):
+        self.model = model
+        self.compiled = compile_model(model, functions, plan)
+
+    def results(self, dataset: Dataset, detail: bool) -> pl.DataFrame:
+        raws = [
+            self.compiled.evaluate(rec, m)
+            for rec, m in zip(dataset.records, dataset.meta, strict=True)
+        ]
+        return table_from_raw(self.model, self.compiled, raws, detail)
+
+
+BACKEND_TYPES: dict[str, type[Backend]] = {
+    VectorizedBackend.name: VectorizedBackend,
+    ReferenceBackend.name: ReferenceBackend,
+}
+BACKENDS = tuple(BACKEND_TYPES)
 
 
 def evaluate_dataset(
@@ -196,26 +250,16 @@ def evaluate_dataset(
     functions = registry.functions if registry is not None else None
     warnings: list[str] = []
     meta = _meta_frame(dataset)
-    if backend == "vectorized":
-        try:
-            vm = VectorModel(model, functions)
-        except VectorUnsupported as exc:
-            warnings.append(f"using the reference interpreter: {exc}")
-            backend = "reference"
-    if backend == "vectorized":
-        frame = dataset.frame
-        result = vm.evaluate(frame, detail=detail, keep=[])
-        table = pl.concat([meta, result], how="horizontal")
-        ev = Evaluation(model, dataset, table, backend, functions, warnings)
-    else:
-        compiled = compile_model(model, functions)
-        raws = [
-            compiled.evaluate(rec, m) for rec, m in zip(dataset.records, dataset.meta, strict=True)
-        ]
-        table = pl.concat([meta, table_from_raw(model, compiled, raws, detail)], how="horizontal")
-        ev = Evaluation(model, dataset, table, backend, functions, warnings, compiled)
+    plan = Plan(model)  # the rules both backends share; built once
+    try:
+        impl: Backend = BACKEND_TYPES[backend](model, functions, plan)
+    except VectorUnsupported as exc:
+        warnings.append(f"using the reference interpreter: {exc}")
+        impl = ReferenceBackend(model, functions, plan)
+    table = pl.concat([meta, impl.results(dataset, detail)], how="horizontal")
+    ev = Evaluation(model, dataset, table, impl.name, functions, warnings, impl.compiled, plan)
     # outcomes as readable labels
-    outcome_cols = [c for c in ev.table.columns if c.endswith(".outcome")]
+    outcome_cols = [c for c in ev.table.columns if columns.is_outcome(c)]
     if outcome_cols:
         ev.table = ev.table.with_columns(
             [

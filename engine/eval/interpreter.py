@@ -7,6 +7,10 @@ input and definition values (the trace). `RawResult.to_result()` builds the
 full pydantic `CommunityResult` (reasons, dimension tree, gap to the next
 grade) only when somebody asks: explanations and JSON, not bulk runs.
 
+What it shares with the vectorized backend (which points add up where,
+rescaling, veto effects, the next grade, the names grade conditions may use)
+comes from the model's `Plan` (`zhili.engine.eval.plan`).
+
 Semantics (docs/language.md): a missing value propagates through arithmetic
 and comparisons; `and`/`or` use three-valued logic; division by zero is
 missing with a reason; an indicator whose value is missing scores 0 and is
@@ -18,9 +22,10 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from typing import Any
+from typing import Any, assert_never
 
 from zhili.dsl import model as ir
+from zhili.engine.eval.plan import EPS, Group, Plan, outcome_of_points
 from zhili.engine.functions import (
     BUILTIN_FUNCTIONS,
     DIV_ZERO,
@@ -34,8 +39,12 @@ from zhili.engine.functions import (
 Env = dict[str, Any]
 Fn = Callable[[Env], Any]
 
-PASS, PARTIAL, FAIL, MISSING, VETOED = "pass", "partial", "fail", "missing", "vetoed"
-EPS = 1e-9
+PASS, PARTIAL, FAIL, MISSING = (
+    ir.Outcome.PASS,
+    ir.Outcome.PARTIAL,
+    ir.Outcome.FAIL,
+    ir.Outcome.MISSING,
+)
 
 _CMP = {
     "==": operator.eq,
@@ -57,187 +66,144 @@ def is_missing(v: Any) -> bool:
 
 def compile_expr(e: ir.Expr, functions: dict[str, Function]) -> Fn:
     """Compile an expression to a closure `f(env) -> value | Missing`."""
-    k = e.kind
-    if k == "const":
-        value = e.value
-        return lambda env: value
-    if k == "ref":
-        name = e.name
-        return lambda env: env[name]
-    if k == "unary":
-        f = compile_expr(e.operand, functions)
-        if e.op == "not":
+    match e:
+        case ir.Const():
+            value = e.value
+            return lambda env: value
+        case ir.Ref():
+            name = e.name
+            return lambda env: env[name]
+        case ir.Unary():
+            return _compile_unary(e, functions)
+        case ir.Binary():
+            return _compile_binary(e, functions)
+        case ir.InList():
+            return _compile_in(e, functions)
+        case ir.Cond():
+            return _compile_if(e, functions)
+        case ir.Call():
+            return _compile_call(e, functions)
+        case _:
+            assert_never(e)
 
-            def f_not(env):
-                v = f(env)
-                return v if v.__class__ is Missing else not v
 
-            return f_not
+def _compile_unary(e: ir.Unary, functions) -> Fn:
+    f = compile_expr(e.operand, functions)
+    if e.op == "not":
 
-        def f_neg(env):
+        def f_not(env):
             v = f(env)
-            return v if v.__class__ is Missing else -v
+            return v if v.__class__ is Missing else not v
 
-        return f_neg
-    if k == "binary":
-        return _compile_binary(e, functions)
-    if k == "in":
-        f = compile_expr(e.operand, functions)
-        opts = [compile_expr(o, functions) for o in e.options]
-        negated = e.negated
+        return f_not
 
-        def f_in(env):
-            # Kleene: true if any option equals, else missing if any option
-            # is missing, else false (like an `or` of equalities)
-            v = f(env)
+    def f_neg(env):
+        v = f(env)
+        return v if v.__class__ is Missing else -v
+
+    return f_neg
+
+
+def _compile_in(e: ir.InList, functions) -> Fn:
+    f = compile_expr(e.operand, functions)
+    opts = [compile_expr(o, functions) for o in e.options]
+    negated = e.negated
+
+    def f_in(env):
+        # Kleene: true if any option equals, else missing if any option
+        # is missing, else false (like an `or` of equalities)
+        v = f(env)
+        if v.__class__ is Missing:
+            return v
+        missing = None
+        for o in opts:
+            ov = o(env)
+            if ov.__class__ is Missing:
+                missing = missing or ov
+            elif v == ov:
+                return not negated
+        return missing if missing is not None else negated
+
+    return f_in
+
+
+def _compile_if(e: ir.Cond, functions) -> Fn:
+    c = compile_expr(e.cond, functions)
+    a = compile_expr(e.then, functions)
+    b = compile_expr(e.orelse, functions)
+
+    def f_if(env):
+        cv = c(env)
+        if cv.__class__ is Missing:
+            return cv
+        return a(env) if cv else b(env)
+
+    return f_if
+
+
+def _nonzero_number(e: ir.Expr) -> bool:
+    """A constant number other than 0: a divisor that cannot be zero."""
+    return isinstance(e, ir.Const) and isinstance(e.value, (int, float)) and e.value != 0
+
+
+def _compile_call(e: ir.Call, functions) -> Fn:
+    fn = functions[e.func]
+    impl = fn.python
+    args = [compile_expr(a, functions) for a in e.args]
+    if e.func in ("ratio", "per_10k") and _nonzero_number(e.args[1]):
+        # constant divisor: reciprocal, like the vectorized backend
+        inv = 1.0 / e.args[1].value
+        scale = 10000 if e.func == "per_10k" else 1
+        a0 = args[0]
+
+        def f_div_call(env):
+            x = a0(env)
+            if x.__class__ is Missing:
+                return x
+            return (x * scale if scale != 1 else x) * inv
+
+        return f_div_call
+    if fn.signature.handles_missing:
+        return lambda env: impl(*[a(env) for a in args])
+    if len(args) == 2:
+        a0, a1 = args
+
+        def f_call2(env):
+            x = a0(env)
+            if x.__class__ is Missing:
+                return x
+            y = a1(env)
+            if y.__class__ is Missing:
+                return y
+            return impl(x, y)
+
+        return f_call2
+
+    def f_call(env):
+        vals = []
+        for a in args:
+            v = a(env)
             if v.__class__ is Missing:
                 return v
-            missing = None
-            for o in opts:
-                ov = o(env)
-                if ov.__class__ is Missing:
-                    missing = missing or ov
-                elif v == ov:
-                    return not negated
-            return missing if missing is not None else negated
+            vals.append(v)
+        return impl(*vals)
 
-        return f_in
-    if k == "if":
-        c = compile_expr(e.cond, functions)
-        a = compile_expr(e.then, functions)
-        b = compile_expr(e.orelse, functions)
-
-        def f_if(env):
-            cv = c(env)
-            if cv.__class__ is Missing:
-                return cv
-            return a(env) if cv else b(env)
-
-        return f_if
-    if k == "call":
-        fn = functions[e.func]
-        impl = fn.python
-        args = [compile_expr(a, functions) for a in e.args]
-        if (
-            e.func in ("ratio", "per_10k")
-            and e.args[1].kind == "const"
-            and isinstance(e.args[1].value, (int, float))
-            and e.args[1].value != 0
-        ):
-            # constant divisor: reciprocal, like the vectorized backend
-            inv = 1.0 / e.args[1].value
-            scale = 10000 if e.func == "per_10k" else 1
-            a0 = args[0]
-
-            def f_div_call(env):
-                x = a0(env)
-                if x.__class__ is Missing:
-                    return x
-                return (x * scale if scale != 1 else x) * inv
-
-            return f_div_call
-        if fn.signature.handles_missing:
-            return lambda env: impl(*[a(env) for a in args])
-        if len(args) == 2:
-            a0, a1 = args
-
-            def f_call2(env):
-                x = a0(env)
-                if x.__class__ is Missing:
-                    return x
-                y = a1(env)
-                if y.__class__ is Missing:
-                    return y
-                return impl(x, y)
-
-            return f_call2
-
-        def f_call(env):
-            vals = []
-            for a in args:
-                v = a(env)
-                if v.__class__ is Missing:
-                    return v
-                vals.append(v)
-            return impl(*vals)
-
-        return f_call
-    raise AssertionError(f"unknown expression kind {k}")
+    return f_call
 
 
 def _compile_binary(e: ir.Binary, functions) -> Fn:
     fa = compile_expr(e.left, functions)
     fb = compile_expr(e.right, functions)
-    op = e.op
-    if op == "and":
-
-        def f_and(env):
-            a = fa(env)
-            if a is False:
-                return False
-            b = fb(env)
-            if b is False:
-                return False
-            if a.__class__ is Missing:
-                return a
-            if b.__class__ is Missing:
-                return b
-            return True
-
-        return f_and
-    if op == "or":
-
-        def f_or(env):
-            a = fa(env)
-            if a is True:
-                return True
-            b = fb(env)
-            if b is True:
-                return True
-            if a.__class__ is Missing:
-                return a
-            if b.__class__ is Missing:
-                return b
-            return False
-
-        return f_or
-    if (
-        op == "/"
-        and e.right.kind == "const"
-        and isinstance(e.right.value, (int, float))
-        and e.right.value != 0
-    ):
-        # Division by a constant multiplies by its reciprocal, exactly as
-        # Polars does for a scalar divisor, so both backends agree to the bit.
-        inv = 1.0 / e.right.value
-
-        def f_div_const(env):
-            a = fa(env)
-            if a.__class__ is Missing:
-                return a
-            return a * inv
-
-        return f_div_const
-    if op == "/":
-
-        def f_div(env):
-            a = fa(env)
-            if a.__class__ is Missing:
-                return a
-            b = fb(env)
-            if b.__class__ is Missing:
-                return b
-            if b == 0:
-                return Missing(DIV_ZERO)
-            return a / b
-
-        return f_div
-    py = _CMP.get(op) or _ARITH[op]
+    if e.op in ("and", "or"):
+        return _compile_logic(e.op, fa, fb)
+    if e.op == "/":
+        return _compile_div(e, fa, fb)
+    py = _CMP.get(e.op) or _ARITH[e.op]
     left, right = e.left, e.right
     # Fast paths for the common `name OP constant` shape.
-    if right.kind == "const" and right.value is not None:
+    if isinstance(right, ir.Const) and right.value is not None:
         c = right.value
-        if left.kind == "ref":
+        if isinstance(left, ir.Ref):
             name = left.name
 
             def f_ref_const(env):
@@ -268,136 +234,213 @@ def _compile_binary(e: ir.Binary, functions) -> Fn:
     return f_bin
 
 
+def _compile_logic(op: str, fa: Fn, fb: Fn) -> Fn:
+    """`and` / `or` in three-valued (Kleene) logic: a decided side wins over
+    a missing one."""
+    if op == "and":
+
+        def f_and(env):
+            a = fa(env)
+            if a is False:
+                return False
+            b = fb(env)
+            if b is False:
+                return False
+            if a.__class__ is Missing:
+                return a
+            if b.__class__ is Missing:
+                return b
+            return True
+
+        return f_and
+
+    def f_or(env):
+        a = fa(env)
+        if a is True:
+            return True
+        b = fb(env)
+        if b is True:
+            return True
+        if a.__class__ is Missing:
+            return a
+        if b.__class__ is Missing:
+            return b
+        return False
+
+    return f_or
+
+
+def _compile_div(e: ir.Binary, fa: Fn, fb: Fn) -> Fn:
+    if _nonzero_number(e.right):
+        # Division by a constant multiplies by its reciprocal, exactly as
+        # Polars does for a scalar divisor, so both backends agree to the bit.
+        inv = 1.0 / e.right.value
+
+        def f_div_const(env):
+            a = fa(env)
+            if a.__class__ is Missing:
+                return a
+            return a * inv
+
+        return f_div_const
+
+    def f_div(env):
+        a = fa(env)
+        if a.__class__ is Missing:
+            return a
+        b = fb(env)
+        if b.__class__ is Missing:
+            return b
+        if b == 0:
+            return Missing(DIV_ZERO)
+        return a / b
+
+    return f_div
+
+
 # ---------------------------------------------------------------- scoring
 
 
-def _compile_scoring(ind: ir.Indicator, functions) -> Callable[[Env], tuple[Any, float, str]]:
+Scorer = Callable[[Env], tuple[Any, float, ir.Outcome]]
+
+
+def _compile_scoring(ind: ir.Indicator, functions) -> Scorer:
     """A closure `env -> (value, points, outcome)` for one indicator."""
     s = ind.scoring
     full = ind.points
     f = compile_expr(s.value, functions)
-    form = s.form
+    match s:
+        case ir.PassWhen() | ir.BonusWhen():
 
-    if form in ("pass", "bonus_when"):
-
-        def score_pass(env):
-            v = f(env)
-            if v.__class__ is Missing:
-                return v, 0.0, MISSING
-            return (v, full, PASS) if v else (v, 0.0, FAIL)
-
-        return score_pass
-    if form == "linear":
-        flo = compile_expr(s.low, functions)
-        fhi = compile_expr(s.high, functions)
-        if s.low.kind == "const" and s.high.kind == "const" and s.low.value != s.high.value:
-            lo_c, inv_span = s.low.value, 1.0 / (s.high.value - s.low.value)
-
-            def score_const_linear(env):
+            def score_pass(env):
                 v = f(env)
                 if v.__class__ is Missing:
                     return v, 0.0, MISSING
-                t = (v - lo_c) * inv_span
-                if t >= 1.0 - EPS:
-                    return v, full, PASS
-                if t <= EPS:
-                    return v, 0.0, FAIL
-                return v, full * t, PARTIAL
+                return (v, full, PASS) if v else (v, 0.0, FAIL)
 
-            return score_const_linear
+            return score_pass
+        case ir.Linear():
+            return _linear_scorer(s, full, f, functions)
+        case ir.Tiers():
+            return _tiers_scorer(s, full, f, functions)
+        case ir.Deduct():
+            return _deduct_scorer(s, full, f)
+        case ir.BonusPer():
+            return _bonus_per_scorer(s, full, f)
+        case _:
+            assert_never(s)
 
-        def score_linear(env):
+
+def _linear_scorer(s: ir.Linear, full: float, f: Fn, functions) -> Scorer:
+    if isinstance(s.low, ir.Const) and isinstance(s.high, ir.Const) and s.low.value != s.high.value:
+        lo_c, inv_span = s.low.value, 1.0 / (s.high.value - s.low.value)
+
+        def score_const_linear(env):
             v = f(env)
             if v.__class__ is Missing:
                 return v, 0.0, MISSING
-            lo, hi = flo(env), fhi(env)
-            if lo.__class__ is Missing:
-                return lo, 0.0, MISSING
-            if hi.__class__ is Missing:
-                return hi, 0.0, MISSING
-            if hi == lo:
-                return Missing(DIV_ZERO), 0.0, MISSING
-            t = (v - lo) / (hi - lo)
+            t = (v - lo_c) * inv_span
             if t >= 1.0 - EPS:
                 return v, full, PASS
             if t <= EPS:
                 return v, 0.0, FAIL
             return v, full * t, PARTIAL
 
-        return score_linear
-    if form == "tiers":
-        tiers = [(_CMP[t.op], compile_expr(t.threshold, functions), t.points) for t in s.tiers]
-        else_points = s.else_points
-        if all(t.threshold.kind == "const" and t.threshold.value is not None for t in s.tiers):
-            const_tiers = [(_CMP[t.op], t.threshold.value, t.points) for t in s.tiers]
+        return score_const_linear
 
-            def score_const_tiers(env):
-                v = f(env)
-                if v.__class__ is Missing:
-                    return v, 0.0, MISSING
-                points = else_points
-                for cmp, th, p in const_tiers:
-                    if cmp(v, th):
-                        points = p
-                        break
-                if points >= full - EPS:
-                    return v, points, PASS
-                return v, points, FAIL if points <= EPS else PARTIAL
+    flo = compile_expr(s.low, functions)
+    fhi = compile_expr(s.high, functions)
 
-            return score_const_tiers
+    def score_linear(env):
+        v = f(env)
+        if v.__class__ is Missing:
+            return v, 0.0, MISSING
+        lo, hi = flo(env), fhi(env)
+        if lo.__class__ is Missing:
+            return lo, 0.0, MISSING
+        if hi.__class__ is Missing:
+            return hi, 0.0, MISSING
+        if hi == lo:
+            return Missing(DIV_ZERO), 0.0, MISSING
+        t = (v - lo) / (hi - lo)
+        if t >= 1.0 - EPS:
+            return v, full, PASS
+        if t <= EPS:
+            return v, 0.0, FAIL
+        return v, full * t, PARTIAL
 
-        def score_tiers(env):
+    return score_linear
+
+
+def _tiers_scorer(s: ir.Tiers, full: float, f: Fn, functions) -> Scorer:
+    else_points = s.else_points
+    if all(isinstance(t.threshold, ir.Const) and t.threshold.value is not None for t in s.tiers):
+        const_tiers = [(_CMP[t.op], t.threshold.value, t.points) for t in s.tiers]
+
+        def score_const_tiers(env):
             v = f(env)
             if v.__class__ is Missing:
                 return v, 0.0, MISSING
-            ths = [th(env) for _, th, _ in tiers]
-            for tv in ths:
-                if tv.__class__ is Missing:
-                    return tv, 0.0, MISSING
             points = else_points
-            for (cmp, _, p), tv in zip(tiers, ths, strict=True):
-                if cmp(v, tv):
+            for cmp, th, p in const_tiers:
+                if cmp(v, th):
                     points = p
                     break
-            return v, points, _outcome(points, full)
+            if points >= full - EPS:
+                return v, points, PASS
+            return v, points, FAIL if points <= EPS else PARTIAL
 
-        return score_tiers
-    if form == "deduct":
-        per = s.per
-        cap = s.cap if s.cap is not None else full
+        return score_const_tiers
 
-        def score_deduct(env):
-            n = f(env)
-            if n.__class__ is Missing:
-                return n, 0.0, MISSING
-            taken = min(per * max(n, 0), cap)
-            points = full - taken
-            if taken <= EPS:
-                return n, full, PASS
-            return n, points, FAIL if points <= EPS else PARTIAL
+    tiers = [(_CMP[t.op], compile_expr(t.threshold, functions), t.points) for t in s.tiers]
 
-        return score_deduct
-    if form == "bonus_per":
-        per = s.per
-        cap = s.cap if s.cap is not None else full
+    def score_tiers(env):
+        v = f(env)
+        if v.__class__ is Missing:
+            return v, 0.0, MISSING
+        ths = [th(env) for _, th, _ in tiers]
+        for tv in ths:
+            if tv.__class__ is Missing:
+                return tv, 0.0, MISSING
+        points = else_points
+        for (cmp, _, p), tv in zip(tiers, ths, strict=True):
+            if cmp(v, tv):
+                points = p
+                break
+        return v, points, outcome_of_points(points, full)
 
-        def score_bonus(env):
-            n = f(env)
-            if n.__class__ is Missing:
-                return n, 0.0, MISSING
-            points = min(per * max(n, 0), cap)
-            return n, points, PASS if points > EPS else FAIL
-
-        return score_bonus
-    raise AssertionError(form)
+    return score_tiers
 
 
-def _outcome(points: float, full: float) -> str:
-    if points >= full - EPS:
-        return PASS
-    if points <= EPS:
-        return FAIL
-    return PARTIAL
+def _deduct_scorer(s: ir.Deduct, full: float, f: Fn) -> Scorer:
+    per = s.per
+    cap = s.cap if s.cap is not None else full
+
+    def score_deduct(env):
+        n = f(env)
+        if n.__class__ is Missing:
+            return n, 0.0, MISSING
+        taken = min(per * max(n, 0), cap)
+        points = full - taken
+        if taken <= EPS:
+            return n, full, PASS
+        return n, points, FAIL if points <= EPS else PARTIAL
+
+    return score_deduct
+
+
+def _bonus_per_scorer(s: ir.BonusPer, full: float, f: Fn) -> Scorer:
+    per = s.per
+    cap = s.cap if s.cap is not None else full
+
+    def score_bonus(env):
+        n = f(env)
+        if n.__class__ is Missing:
+            return n, 0.0, MISSING
+        points = min(per * max(n, 0), cap)
+        return n, points, PASS if points > EPS else FAIL
+
+    return score_bonus
 
 
 # ---------------------------------------------------------------- model
@@ -446,62 +489,36 @@ class RawResult:
 class CompiledModel:
     """A model compiled for the reference interpreter."""
 
-    def __init__(self, model: ir.Model, functions: dict[str, Function] | None = None):
+    def __init__(
+        self,
+        model: ir.Model,
+        functions: dict[str, Function] | None = None,
+        plan: Plan | None = None,
+    ):
         functions = functions or BUILTIN_FUNCTIONS
         self.model = model
+        self.plan = plan or Plan(model)
         self._memo: dict[int, Fn] = {}
         self.functions = functions
         self.input_ids = [f.id for f in model.inputs]
         self.lets = [(d.id, compile_expr(d.expr, functions)) for d in model.lets]
         self.scorers = [_compile_scoring(i, functions) for i in model.indicators]
-        self.skip = [i.missing == "skip" for i in model.indicators]
-        self.bonus = [i.is_bonus for i in model.indicators]
-        self.max_points = [0.0 if i.is_bonus else i.points for i in model.indicators]
         self.veto_fns = [compile_expr(v.condition, functions) for v in model.vetoes]
         self.grade_fns = [
             (g.name, compile_expr(g.condition, functions) if g.condition is not None else None)
             for g in model.grades
         ]
-        grade_pos = {g.name: i for i, g in enumerate(model.grades)}
-        self.grade_pos = grade_pos
-        # veto effects as indices: caps → worst allowed index floor; blocks → excluded index
-        self.veto_effects = [
-            (v.effect, grade_pos.get(v.grade, len(model.grades) - 1)) for v in model.vetoes
+        self.ind_index = self.plan.ind_index
+        self.dim_index = self.plan.dim_index
+        need = self.plan.grade_results
+        # grading computes only the names its conditions read (and every
+        # dimension's share when one of them or `min_dimension` is read)
+        dims = "min_dimension" in need or any(d.id in need for d in model.dimensions)
+        self._grade_names = [
+            rn
+            for rn in self.plan.result_names
+            if rn.name in need or (dims and rn.kind == "dimension")
         ]
-        ind_index = {ind.id: i for i, ind in enumerate(model.indicators)}
-        dim_index = {d.id: i for i, d in enumerate(model.dimensions)}
-        self.ind_index = ind_index
-        self.dim_index = dim_index
-        # children of each dimension as (is_dim, index) in post-order evaluation
-        self.dim_children = [
-            [
-                (
-                    c.kind == "dimension",
-                    dim_index[c.id] if c.kind == "dimension" else ind_index[c.id],
-                )
-                for c in d.children
-                if c.kind != "veto"
-            ]
-            for d in model.dimensions
-        ]
-        self.dim_skip = [d.missing == "skip" for d in model.dimensions]
-        self.dim_points = [d.points for d in model.dimensions]
-        self.top_children = [
-            (c.kind == "dimension", dim_index[c.id] if c.kind == "dimension" else ind_index[c.id])
-            for c in model.top
-            if c.kind != "veto"
-        ]
-        self.top_dims = [dim_index[c.id] for c in model.top if c.kind == "dimension"]
-        self.dim_specs = [self._spec(ch) for ch in self.dim_children]
-        self.top_spec = self._spec(self.top_children)
-        self.model_skip = model.missing == "skip"
-        self.uses_results = {
-            node.name
-            for g in model.grades
-            if g.condition is not None
-            for node in ir.walk(g.condition)
-            if isinstance(node, ir.Ref) and node.scope == "result"
-        }
 
     def fn(self, expr: ir.Expr) -> Fn:
         """The compiled closure of any expression of this model (memoised),
@@ -522,6 +539,7 @@ class CompiledModel:
         return env
 
     def evaluate(self, record: dict[str, Any], meta: dict[str, Any] | None = None) -> RawResult:
+        """Score one record (input id → value; None or absent: missing)."""
         env = self.env_for(record)
         for name, fn in self.lets:
             env[name] = fn(env)
@@ -536,72 +554,64 @@ class CompiledModel:
             if t.__class__ is Missing:
                 missing_count += 1
 
-        # dimensions, deepest first (pre-order reversed = children before parents)
-        nd = len(self.dim_points)
-        dim_scores: list[float] = [0.0] * nd
-        dim_max: list[float] = [0.0] * nd  # points actually available (after skips)
-        dim_missing = [False] * nd
-        for di in range(nd - 1, -1, -1):
-            scored, bonus, avail = self._aggregate(
-                self.dim_specs[di], points, outcomes, dim_scores, dim_max, dim_missing
-            )
-            declared = self.dim_points[di]
-            if avail <= EPS:
-                # nothing in it could be scored: the dimension is left out
-                # (its bonus points, if any, still count)
-                dim_missing[di] = True
-                dim_scores[di] = bonus
-                dim_max[di] = 0.0
-                continue
-            if avail < declared - EPS:
-                # some children were skipped: rescale to the declared points
-                scored = scored * declared / avail
-            dim_scores[di] = scored + bonus
-            dim_max[di] = declared
-        scored, bonus, avail = self._aggregate(
-            self.top_spec, points, outcomes, dim_scores, dim_max, dim_missing
-        )
-        if avail < self.model.total - EPS and avail > EPS:
-            scored = scored * self.model.total / avail
-        total = scored + bonus
-
         r = RawResult(self)
         r.env = env
         r.values = values
         r.points = points
         r.outcomes = outcomes
         r.vetoes = vetoes
-        r.dim_scores = dim_scores
-        r.dim_max = dim_max
-        r.total = total
+        r.dim_scores, r.dim_max, r.total = self._aggregate_all(points, outcomes)
         r.missing_count = missing_count
         r.meta = meta or {}
         self._grade(r)
         return r
 
-    def _spec(self, children: list[tuple[bool, int]]) -> tuple:
-        """Precomputed index lists for `_aggregate`: scored indicators, bonus
-        indicators, the scored ones with policy skip, sub-dimensions, and the
-        points available when nothing is skipped."""
-        inds = [i for is_dim, i in children if not is_dim and not self.bonus[i]]
-        bonus = [i for is_dim, i in children if not is_dim and self.bonus[i]]
-        skips = [i for i in inds if self.skip[i]]
-        dims = [i for is_dim, i in children if is_dim]
-        return inds, bonus, skips, dims, sum(self.max_points[i] for i in inds)
+    def _aggregate_all(self, points, outcomes) -> tuple[list[float], list[float], float]:
+        """Dimension scores, their available points, and the total, by the
+        plan's rescaling rules (see `Plan`)."""
+        plan = self.plan
+        nd = len(plan.dims)
+        dim_scores: list[float] = [0.0] * nd
+        dim_max: list[float] = [0.0] * nd  # points actually available (after skips)
+        dim_missing = [False] * nd
+        for layer in plan.layers:
+            for di in layer:
+                group = plan.dims[di]
+                scored, bonus, avail = self._aggregate(
+                    group, points, outcomes, dim_scores, dim_max, dim_missing
+                )
+                declared = group.declared
+                if avail <= EPS:
+                    # nothing in it could be scored: the dimension is left out
+                    # (its bonus points, if any, still count)
+                    dim_missing[di] = True
+                    dim_scores[di] = bonus
+                    continue
+                if avail < declared - EPS:
+                    # some children were skipped: rescale to the declared points
+                    scored = scored * declared / avail
+                dim_scores[di] = scored + bonus
+                dim_max[di] = declared
+        top = plan.top
+        scored, bonus, avail = self._aggregate(
+            top, points, outcomes, dim_scores, dim_max, dim_missing
+        )
+        if avail < top.declared - EPS and avail > EPS:
+            scored = scored * top.declared / avail
+        return dim_scores, dim_max, scored + bonus
 
-    def _aggregate(self, spec, points, outcomes, dim_scores, dim_max, dim_missing):
-        """(scored points, bonus points, available points) of some children.
-        Skipped children (missing with policy skip) are left out of both the
-        scored and the available points; a missing indicator has 0 points, so
-        summing all indicators is right. Bonus points are never rescaled; a
-        left-out sub-dimension contributes only its bonus."""
-        inds, bonus_inds, skips, dims, avail = spec
-        scored = sum([points[i] for i in inds])
-        bonus = sum([points[i] for i in bonus_inds])
-        for i in skips:
+    def _aggregate(self, group: Group, points, outcomes, dim_scores, dim_max, dim_missing):
+        """(scored points, bonus points, available points) of a group, term
+        by term as `Group` says. A missing indicator has 0 points, so summing
+        all of them is right."""
+        scored = sum([points[i] for i in group.scored])
+        bonus = sum([points[i] for i in group.bonus])
+        avail = group.available
+        max_points = self.plan.max_points
+        for i in group.skips:
             if outcomes[i] == MISSING:
-                avail -= self.max_points[i]
-        for j in dims:
+                avail -= max_points[i]
+        for j in group.dims:
             if dim_missing[j]:
                 bonus += dim_scores[j]
             else:
@@ -610,47 +620,46 @@ class CompiledModel:
         return scored, bonus, avail
 
     def result_env(self, r: RawResult, full: bool = True) -> Env:
-        """Names available to grade conditions (with `full=False`, only the
-        result names that some grade condition uses)."""
+        """Names available to grade conditions (the plan's `result_names`);
+        with `full=False`, only those some grade condition uses."""
         env = dict(r.env)
         model = self.model
-        need = None if full else self.uses_results
-        env["total"] = r.total
-        env["share"] = r.total * (1.0 / model.total) if model.total else Missing(DIV_ZERO)
-        if need is None or "min_dimension" in need or any(d.id in need for d in model.dimensions):
-            shares = []
-            for i, d in enumerate(model.dimensions):
-                if d.points and r.dim_max[i] > 0:
-                    share = r.dim_scores[i] * (1.0 / d.points)
-                else:
-                    share = Missing(NO_DIMENSION_SCORE)
-                env[d.id] = share
-                if d.parent is None:
-                    shares.append(share)
-            present = [s for s in shares if s.__class__ is not Missing]
-            env["min_dimension"] = min(present) if present else Missing(NO_DIMENSION)
-        env["vetoed"] = any(t is True for t in r.vetoes)
-        env["missing_count"] = r.missing_count
-        for i, ind in enumerate(model.indicators):
-            if need is None or ind.id in need:
-                env[ind.id] = r.points[i]
-        for j, v in enumerate(model.vetoes):
-            if need is None or v.id in need:
-                env[v.id] = r.vetoes[j] is True
+        shares: list[Any] = []
+        for rn in self.plan.result_names if full else self._grade_names:
+            match rn.kind:
+                case "total":
+                    env[rn.name] = r.total
+                case "share":
+                    env[rn.name] = (
+                        r.total * (1.0 / model.total) if model.total else Missing(DIV_ZERO)
+                    )
+                case "dimension":
+                    d = model.dimensions[rn.index]
+                    if d.points and r.dim_max[rn.index] > 0:
+                        share = r.dim_scores[rn.index] * (1.0 / d.points)
+                    else:
+                        share = Missing(NO_DIMENSION_SCORE)
+                    if d.parent is None:
+                        shares.append(share)
+                    env[rn.name] = share
+                case "min_dimension":
+                    present = [s for s in shares if s.__class__ is not Missing]
+                    env[rn.name] = min(present) if present else Missing(NO_DIMENSION)
+                case "vetoed":
+                    env[rn.name] = any(t is True for t in r.vetoes)
+                case "missing_count":
+                    env[rn.name] = r.missing_count
+                case "indicator":
+                    env[rn.name] = r.points[rn.index]
+                case "veto":
+                    env[rn.name] = r.vetoes[rn.index] is True
+                case _:
+                    raise AssertionError(rn.kind)
         return env
 
     def allowed_grades(self, r: RawResult) -> list[bool]:
         """Which grades the triggered vetoes still allow."""
-        allowed = [True] * len(self.grade_fns)
-        for (effect, pos), t in zip(self.veto_effects, r.vetoes, strict=True):
-            if t is not True:
-                continue
-            if effect == "caps":
-                for i in range(pos):
-                    allowed[i] = False
-            else:
-                allowed[pos] = False
-        return allowed
+        return self.plan.allowed([t is True for t in r.vetoes])
 
     def _grade(self, r: RawResult) -> None:
         env = self.result_env(r, full=False)
@@ -666,5 +675,9 @@ class CompiledModel:
                 return
 
 
-def compile_model(model: ir.Model, functions: dict[str, Function] | None = None) -> CompiledModel:
-    return CompiledModel(model, functions)
+def compile_model(
+    model: ir.Model, functions: dict[str, Function] | None = None, plan: Plan | None = None
+) -> CompiledModel:
+    """Compile `model` for the reference interpreter (with the model's `plan`
+    when the caller has built it already)."""
+    return CompiledModel(model, functions, plan)

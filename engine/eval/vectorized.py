@@ -1,34 +1,38 @@
-"""The vectorized backend: a checked model compiled into one lazy Polars plan
+"""The vectorized backend: a checked model compiled into one lazy Polars query
 that evaluates every community at once.
 
 It must give the same results as the reference interpreter
-(`zhili.engine.eval.interpreter`): the differential tests compare them record by
-record. Polars' nulls are zhili's missing values: arithmetic and comparisons
-with null give null, `&`/`|` are Kleene (three-valued) exactly like the
-interpreter's `and`/`or`, and division by zero is turned into null explicitly.
+(`zhili.engine.eval.interpreter`): both consume the same `Plan` (aggregation,
+rescaling, veto effects, next grade, names for grades), and the differential
+tests compare them record by record. Polars' nulls are zhili's missing
+values: arithmetic and comparisons with null give null, `&`/`|` are Kleene
+(three-valued) exactly like the interpreter's `and`/`or`, and division by zero
+is turned into null explicitly.
 
-Column names in the evaluated frame:
-  in.<input>     the model's inputs (typed; null = missing)
-  let.<id>       definitions
-  ind.<id>.value / .points / .outcome   per indicator (outcome codes 0..4)
-  veto.<id>      whether each veto triggered (null: its condition is missing)
-  dim.<id>       dimension scores;  dim.<id>.max  points available (0: missing)
-  total, grade, grade_index, next_grade, vetoes, missing
+The columns of the evaluated frame are named by `zhili.engine.eval.columns`;
+outcome columns hold `Outcome.code` (0..4) until `evaluate_dataset` labels them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, assert_never
 
 import polars as pl
 
 from zhili.dsl import model as ir
-from zhili.engine.functions import BUILTIN_FUNCTIONS, Function
+from zhili.engine.eval import columns
+from zhili.engine.eval.columns import input_col  # noqa: F401 - re-exported
+from zhili.engine.eval.plan import EPS, Group, Plan
+from zhili.engine.functions import BUILTIN_FUNCTIONS, Function, polars_div
 
-EPS = 1e-9
-OUTCOMES = ["pass", "partial", "fail", "missing", "vetoed"]
-PASS, PARTIAL, FAIL, MISSING, VETOED = range(5)
+OUTCOMES = [o.value for o in ir.Outcome]  # index = `Outcome.code`
+PASS, PARTIAL, FAIL, MISSING = (
+    ir.Outcome.PASS.code,
+    ir.Outcome.PARTIAL.code,
+    ir.Outcome.FAIL.code,
+    ir.Outcome.MISSING.code,
+)
 OutcomeEnum = pl.Enum(OUTCOMES)
 
 POLARS_TYPES: dict[str, pl.DataType] = {
@@ -47,10 +51,6 @@ class VectorUnsupported(Exception):
     """The model uses a function with no vectorized implementation."""
 
 
-def input_col(name: str) -> str:
-    return f"in.{name}"
-
-
 def _lit(value: Any, type_name: str) -> pl.Expr:
     if value is None:
         return pl.lit(None, dtype=POLARS_TYPES.get(type_name, pl.Float64))
@@ -64,6 +64,11 @@ def _lit(value: Any, type_name: str) -> pl.Expr:
     return pl.lit(value, dtype=dtype)
 
 
+def _code(outcome: int) -> pl.Expr:
+    """An outcome code (`Outcome.code`) as a literal of the outcome columns' type."""
+    return pl.lit(outcome, pl.UInt8)
+
+
 def _null_if_any(args: list[pl.Expr], result: pl.Expr) -> pl.Expr:
     """Strict functions: missing when any argument is missing (the
     interpreter returns the first missing argument)."""
@@ -71,49 +76,38 @@ def _null_if_any(args: list[pl.Expr], result: pl.Expr) -> pl.Expr:
     return pl.when(cond).then(None).otherwise(result)
 
 
-def _div(a: pl.Expr, b: pl.Expr) -> pl.Expr:
-    return pl.when(b == 0).then(None).otherwise(a / b)
-
-
-def _round_half_away(x: pl.Expr, digits: pl.Expr | int = 0) -> pl.Expr:
-    if isinstance(digits, int):
-        return x.round(digits, mode="half_away_from_zero")
-    raise VectorUnsupported("round() with a computed number of digits")
-
-
-def _count_true(conditions) -> pl.Expr:
-    """How many conditions are true (missing ones count 0), as Int64.
-    `when(c).then(1).otherwise(0)` is several times faster than casting a
-    boolean to an integer."""
-    one, zero = pl.lit(1, pl.Int64), pl.lit(0, pl.Int64)
-    return pl.sum_horizontal([pl.when(c).then(one).otherwise(zero) for c in conditions])
-
-
-POLARS_FUNCTIONS: dict[str, Callable[..., pl.Expr]] = {
-    "ratio": lambda a, b: _div(a, b),
-    "per_10k": lambda c, p: _div(c * 10000, p),
-    "min": lambda *xs: pl.min_horizontal(xs),
-    "max": lambda *xs: pl.max_horizontal(xs),
-    "clamp": lambda x, lo, hi: pl.min_horizontal(pl.max_horizontal(x, lo), hi),
-    "abs": lambda x: x.abs(),
-    "round": _round_half_away,
-    "coalesce": lambda *xs: pl.coalesce(xs),
-    "default": lambda *xs: pl.coalesce(xs),
-    "between": lambda x, lo, hi: (lo <= x) & (x <= hi),
-    "count": lambda *cs: _count_true(cs),
-    "is_missing": lambda x: x.is_null(),
+# `and`/`or` are Polars' Kleene `&`/`|`, as in the interpreter
+_BINARY: dict[str, Callable[[pl.Expr, pl.Expr], pl.Expr]] = {
+    "and": lambda a, b: a & b,
+    "or": lambda a, b: a | b,
+    "/": polars_div,
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
 }
 
 
 class VectorModel:
     """A model compiled to Polars expressions."""
 
-    def __init__(self, model: ir.Model, functions: dict[str, Function] | None = None):
+    def __init__(
+        self,
+        model: ir.Model,
+        functions: dict[str, Function] | None = None,
+        plan: Plan | None = None,
+    ):
         self.model = model
         self.functions = functions or BUILTIN_FUNCTIONS
         self.grade_enum = pl.Enum([g.name for g in model.grades]) if model.grades else pl.String
-        self.ind_pos = {ind.id: i for i, ind in enumerate(model.indicators)}
-        self.dim_by_id = {d.id: d for d in model.dimensions}
+        self.plan = plan or Plan(model)
+        self._points = [columns.ind_points(i.id) for i in model.indicators]
+        self._missing = [columns.ind_missing(i.id) for i in model.indicators]
         self._stages: dict[bool, list[list[pl.Expr]]] = {}
         self._whole: set[str] | None = None
         self._check_functions()
@@ -123,14 +117,14 @@ class VectorModel:
             for node in ir.walk(e):
                 if isinstance(node, ir.Call):
                     fn = self.functions.get(node.func)
-                    if node.func not in POLARS_FUNCTIONS and (fn is None or fn.polars is None):
+                    if fn is None or fn.polars is None:
                         raise VectorUnsupported(
                             f"function `{node.func}` has no vectorized implementation"
                         )
                     if (
                         node.func == "round"
                         and len(node.args) == 2
-                        and node.args[1].kind != "const"
+                        and not isinstance(node.args[1], ir.Const)
                     ):
                         raise VectorUnsupported("round() with a computed number of digits")
 
@@ -139,14 +133,7 @@ class VectorModel:
         for d in m.lets:
             yield d.expr
         for ind in m.indicators:
-            s = ind.scoring
-            yield s.value
-            for x in (s.low, s.high):
-                if x is not None:
-                    yield x
-            for t in s.tiers:
-                if t.threshold is not None:
-                    yield t.threshold
+            yield from ind.scoring.exprs()
         for v in m.vetoes:
             yield v.condition
         for g in m.grades:
@@ -155,69 +142,53 @@ class VectorModel:
 
     # ------------------------------------------------------------ expressions
     def expr(self, e: ir.Expr, results: dict[str, pl.Expr] | None = None) -> pl.Expr:
-        k = e.kind
-        if k == "const":
-            return _lit(e.value, e.type)
-        if k == "ref":
-            if e.scope == "input":
-                return pl.col(input_col(e.name))
-            if e.scope == "let":
-                return pl.col(f"let.{e.name}")
-            return results[e.name]
-        if k == "unary":
-            x = self.expr(e.operand, results)
-            return ~x if e.op == "not" else -x
-        if k == "binary":
-            a = self.expr(e.left, results)
-            b = self.expr(e.right, results)
-            op = e.op
-            if op == "and":
-                return a & b
-            if op == "or":
-                return a | b
-            if op == "/":
-                return _div(a, b)
-            return {
-                "+": lambda: a + b,
-                "-": lambda: a - b,
-                "*": lambda: a * b,
-                "==": lambda: a == b,
-                "!=": lambda: a != b,
-                "<": lambda: a < b,
-                "<=": lambda: a <= b,
-                ">": lambda: a > b,
-                ">=": lambda: a >= b,
-            }[op]()
-        if k == "in":
-            x = self.expr(e.operand, results)
-            eqs = [x == self.expr(o, results) for o in e.options]
-            if not eqs:  # `x in []`: false, but missing when x is (as in the interpreter)
-                hit = pl.when(x.is_null()).then(None).otherwise(pl.lit(False))
-            else:
-                hit = pl.any_horizontal(eqs)
-            # any_horizontal is Kleene: true if any true, null if none true but some null
-            return ~hit if e.negated else hit
-        if k == "if":
-            c = self.expr(e.cond, results)
-            a = self.expr(e.then, results)
-            b = self.expr(e.orelse, results)
-            return pl.when(c.is_null()).then(None).when(c).then(a).otherwise(b)
-        if k == "call":
-            args = [self.expr(a, results) for a in e.args]
-            fn = self.functions.get(e.func)
-            if fn is not None and fn.polars is not None:
-                impl = fn.polars
-            else:
-                impl = POLARS_FUNCTIONS[e.func]
-            if e.func == "round" and len(e.args) == 2:
-                result = impl(args[0], int(e.args[1].value))
-                args = args[:1]
-            else:
-                result = impl(*args)
-            if fn is not None and fn.signature.handles_missing:
-                return result
-            return _null_if_any(args, result)
-        raise AssertionError(k)
+        """The Polars expression of a model expression; `results` maps the
+        names grade conditions may use to their expressions."""
+        match e:
+            case ir.Const():
+                return _lit(e.value, e.type)
+            case ir.Ref():
+                if e.scope == "input":
+                    return pl.col(input_col(e.name))
+                if e.scope == "let":
+                    return pl.col(columns.let_col(e.name))
+                return results[e.name]
+            case ir.Unary():
+                x = self.expr(e.operand, results)
+                return ~x if e.op == "not" else -x
+            case ir.Binary():
+                return _BINARY[e.op](self.expr(e.left, results), self.expr(e.right, results))
+            case ir.InList():
+                x = self.expr(e.operand, results)
+                eqs = [x == self.expr(o, results) for o in e.options]
+                if not eqs:  # `x in []`: false, but missing when x is (as in the interpreter)
+                    hit = pl.when(x.is_null()).then(None).otherwise(pl.lit(False))
+                else:
+                    hit = pl.any_horizontal(eqs)
+                # any_horizontal is Kleene: true if any true, null if none true but some null
+                return ~hit if e.negated else hit
+            case ir.Cond():
+                c = self.expr(e.cond, results)
+                a = self.expr(e.then, results)
+                b = self.expr(e.orelse, results)
+                return pl.when(c.is_null()).then(None).when(c).then(a).otherwise(b)
+            case ir.Call():
+                return self._call(e, results)
+            case _:
+                assert_never(e)
+
+    def _call(self, e: ir.Call, results: dict[str, pl.Expr] | None) -> pl.Expr:
+        args = [self.expr(a, results) for a in e.args]
+        fn = self.functions[e.func]  # `_check_functions`: each has a Polars implementation
+        if e.func == "round" and len(e.args) == 2:
+            # the number of digits is a constant (checked): Polars wants an int
+            result = fn.polars(args[0], int(e.args[1].value))
+            args = args[:1]
+        else:
+            result = fn.polars(*args)
+        if fn.signature.handles_missing:
+            return result
+        return _null_if_any(args, result)
 
     # ------------------------------------------------------------ scoring
     def scoring(self, ind: ir.Indicator) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
@@ -229,102 +200,102 @@ class VectorModel:
         full = float(ind.points)
         v = self.expr(s.value)
         missing = v.is_null()
-        lit_missing = pl.lit(MISSING, pl.UInt8)
-
-        def code(c: int) -> pl.Expr:
-            return pl.lit(c, pl.UInt8)
-
-        if s.form in ("pass", "bonus_when"):
-            points = pl.when(v).then(full).otherwise(0.0)
-            outcome = (
-                pl.when(missing).then(lit_missing).when(v).then(code(PASS)).otherwise(code(FAIL))
-            )
-            return v, points, missing, outcome
-        if s.form == "linear":
-            lo = self.expr(s.low)
-            hi = self.expr(s.high)
-            const = s.low.kind == "const" and s.high.kind == "const" and s.low.value != s.high.value
-            if const:
-                t = (v - lo) / pl.lit(float(s.high.value - s.low.value))  # scalar: reciprocal
-            else:
-                missing = missing | lo.is_null() | hi.is_null() | (hi == lo)
-                t = (v - lo) / (hi - lo)
-            points = pl.when(t >= 1.0 - EPS).then(full).when(t <= EPS).then(0.0).otherwise(full * t)
-            points = (
-                points.fill_null(0.0) if const else pl.when(missing).then(0.0).otherwise(points)
-            )
-            outcome = (
-                pl.when(missing)
-                .then(lit_missing)
-                .when(t >= 1.0 - EPS)
-                .then(code(PASS))
-                .when(t <= EPS)
-                .then(code(FAIL))
-                .otherwise(code(PARTIAL))
-            )
-            # a missing bound (or lo == hi) makes the indicator missing: its
-            # value is missing too, as in the interpreter (which reports why)
-            value = v if const else pl.when(missing).then(None).otherwise(v)
-            return value, points, missing, outcome
-        if s.form == "tiers":
-            thresholds = [self.expr(t.threshold) for t in s.tiers]
-            for t, th in zip(s.tiers, thresholds, strict=True):
-                if t.threshold.kind != "const":
-                    missing = missing | th.is_null()
-            chain = pl.when(missing).then(0.0)
-            ops = {
-                ">=": "__ge__",
-                ">": "__gt__",
-                "<=": "__le__",
-                "<": "__lt__",
-                "==": "__eq__",
-                "!=": "__ne__",
-            }
-            for t, th in zip(s.tiers, thresholds, strict=True):
-                chain = chain.when(getattr(v, ops[t.op])(th)).then(float(t.points))
-            points = chain.otherwise(float(s.else_points))
-            outcome = self._outcome_from_points(points, missing, full)
-            # a missing threshold makes the value missing (as in the interpreter)
-            value = (
-                v
-                if all(t.threshold.kind == "const" for t in s.tiers)
-                else (pl.when(missing).then(None).otherwise(v))
-            )
-            return value, points, missing, outcome
-        if s.form == "deduct":
-            cap = float(s.cap if s.cap is not None else full)
-            taken = (v.clip(lower_bound=0) * s.per).clip(upper_bound=cap)
-            if s.per > EPS and cap > EPS and ind.id in self._whole_counts():
-                # a whole count: `taken` is 0 or at least min(per, cap) > EPS,
-                # so the `taken <= EPS` snap to full points changes nothing
-                points = (full - taken).fill_null(0.0)
-            else:
-                points = (
-                    pl.when(taken <= EPS).then(full).when(missing).then(0.0).otherwise(full - taken)
+        match s:
+            case ir.PassWhen() | ir.BonusWhen():
+                points = pl.when(v).then(full).otherwise(0.0)
+                outcome = (
+                    pl.when(missing)
+                    .then(_code(MISSING))
+                    .when(v)
+                    .then(_code(PASS))
+                    .otherwise(_code(FAIL))
                 )
-            outcome = (
-                pl.when(missing)
-                .then(lit_missing)
-                .when(taken <= EPS)
-                .then(code(PASS))
-                .when(full - taken <= EPS)
-                .then(code(FAIL))
-                .otherwise(code(PARTIAL))
+                return v, points, missing, outcome
+            case ir.Linear():
+                return self._linear(s, full, v, missing)
+            case ir.Tiers():
+                return self._tiers(s, full, v, missing)
+            case ir.Deduct():
+                return self._deduct(ind, s, full, v, missing)
+            case ir.BonusPer():
+                cap = float(s.cap if s.cap is not None else full)
+                earned = (v.clip(lower_bound=0) * s.per).clip(upper_bound=cap)
+                points = earned.fill_null(0.0)
+                outcome = (
+                    pl.when(missing)
+                    .then(_code(MISSING))
+                    .when(earned > EPS)
+                    .then(_code(PASS))
+                    .otherwise(_code(FAIL))
+                )
+                return v, points, missing, outcome
+            case _:
+                assert_never(s)
+
+    def _linear(self, s: ir.Linear, full: float, v: pl.Expr, missing: pl.Expr):
+        lo = self.expr(s.low)
+        hi = self.expr(s.high)
+        const = _const_linear(s)
+        if const:
+            t = (v - lo) / pl.lit(float(s.high.value - s.low.value))  # scalar: reciprocal
+        else:
+            missing = missing | lo.is_null() | hi.is_null() | (hi == lo)
+            t = (v - lo) / (hi - lo)
+        points = pl.when(t >= 1.0 - EPS).then(full).when(t <= EPS).then(0.0).otherwise(full * t)
+        points = points.fill_null(0.0) if const else pl.when(missing).then(0.0).otherwise(points)
+        outcome = (
+            pl.when(missing)
+            .then(_code(MISSING))
+            .when(t >= 1.0 - EPS)
+            .then(_code(PASS))
+            .when(t <= EPS)
+            .then(_code(FAIL))
+            .otherwise(_code(PARTIAL))
+        )
+        # a missing bound (or lo == hi) makes the indicator missing: its
+        # value is missing too, as in the interpreter (which reports why)
+        value = v if const else pl.when(missing).then(None).otherwise(v)
+        return value, points, missing, outcome
+
+    def _tiers(self, s: ir.Tiers, full: float, v: pl.Expr, missing: pl.Expr):
+        thresholds = [self.expr(t.threshold) for t in s.tiers]
+        for t, th in zip(s.tiers, thresholds, strict=True):
+            if not isinstance(t.threshold, ir.Const):
+                missing = missing | th.is_null()
+        chain = pl.when(missing).then(0.0)
+        for t, th in zip(s.tiers, thresholds, strict=True):
+            chain = chain.when(_BINARY[t.op](v, th)).then(float(t.points))
+        points = chain.otherwise(float(s.else_points))
+        outcome = self._outcome_from_points(points, missing, full)
+        # a missing threshold makes the value missing (as in the interpreter)
+        value = (
+            v
+            if all(isinstance(t.threshold, ir.Const) for t in s.tiers)
+            else (pl.when(missing).then(None).otherwise(v))
+        )
+        return value, points, missing, outcome
+
+    def _deduct(self, ind: ir.Indicator, s: ir.Deduct, full: float, v: pl.Expr, missing: pl.Expr):
+        cap = float(s.cap if s.cap is not None else full)
+        taken = (v.clip(lower_bound=0) * s.per).clip(upper_bound=cap)
+        if s.per > EPS and cap > EPS and ind.id in self._whole_counts():
+            # a whole count: `taken` is 0 or at least min(per, cap) > EPS,
+            # so the `taken <= EPS` snap to full points changes nothing
+            points = (full - taken).fill_null(0.0)
+        else:
+            points = (
+                pl.when(taken <= EPS).then(full).when(missing).then(0.0).otherwise(full - taken)
             )
-            return v, points, missing, outcome
-        if s.form == "bonus_per":
-            cap = float(s.cap if s.cap is not None else full)
-            earned = (v.clip(lower_bound=0) * s.per).clip(upper_bound=cap)
-            points = earned.fill_null(0.0)
-            outcome = (
-                pl.when(missing)
-                .then(lit_missing)
-                .when(earned > EPS)
-                .then(code(PASS))
-                .otherwise(code(FAIL))
-            )
-            return v, points, missing, outcome
-        raise AssertionError(s.form)
+        outcome = (
+            pl.when(missing)
+            .then(_code(MISSING))
+            .when(taken <= EPS)
+            .then(_code(PASS))
+            .when(full - taken <= EPS)
+            .then(_code(FAIL))
+            .otherwise(_code(PARTIAL))
+        )
+        return v, points, missing, outcome
 
     def _whole_counts(self) -> set[str]:
         """The `deduct` indicators whose count Polars types as an integer
@@ -334,7 +305,7 @@ class VectorModel:
             counts = {
                 ind.id: self.expr(ind.scoring.value)
                 for ind in self.model.indicators
-                if ind.scoring.form == "deduct"
+                if isinstance(ind.scoring, ir.Deduct)
             }
             self._whole = set()
             if counts:
@@ -352,16 +323,16 @@ class VectorModel:
     def _outcome_from_points(points: pl.Expr, missing: pl.Expr, full: float) -> pl.Expr:
         return (
             pl.when(missing)
-            .then(pl.lit(MISSING, pl.UInt8))
+            .then(_code(MISSING))
             .when(points >= full - EPS)
-            .then(pl.lit(PASS, pl.UInt8))
+            .then(_code(PASS))
             .when(points <= EPS)
-            .then(pl.lit(FAIL, pl.UInt8))
-            .otherwise(pl.lit(PARTIAL, pl.UInt8))
+            .then(_code(FAIL))
+            .otherwise(_code(PARTIAL))
         )
 
     # ------------------------------------------------------------ plan
-    def plan(self, lf: pl.LazyFrame, detail: bool = True) -> pl.LazyFrame:
+    def apply(self, lf: pl.LazyFrame, detail: bool = True) -> pl.LazyFrame:
         """Add the result columns to a frame of `in.<input>` columns."""
         for stage in self.stages(detail):
             lf = lf.with_columns(stage)
@@ -382,24 +353,22 @@ class VectorModel:
         cols = []
         for ind in model.indicators:
             value, points, missing, outcome = self.scoring(ind)
-            p = f"ind.{ind.id}"
-            cols.append(points.alias(f"{p}.points"))
-            cols.append(missing.alias(f"{p}.missing"))
+            cols.append(points.alias(columns.ind_points(ind.id)))
+            cols.append(missing.alias(columns.ind_missing(ind.id)))
             if detail:
-                cols.append(outcome.alias(f"{p}.outcome"))
-                cols.append(value.alias(f"{p}.value"))
+                cols.append(outcome.alias(columns.ind_outcome(ind.id)))
+                cols.append(value.alias(columns.ind_value(ind.id)))
         for v in model.vetoes:
-            cols.append(self.expr(v.condition).alias(f"veto.{v.id}"))
+            cols.append(self.expr(v.condition).alias(columns.veto_col(v.id)))
         stages.append(cols)
 
-        # dimensions, deepest first
-        by_depth: dict[int, list[ir.Dimension]] = {}
-        for d in model.dimensions:
-            by_depth.setdefault(d.depth, []).append(d)
-        for depth in sorted(by_depth, reverse=True):
+        # dimensions by the plan's layers, deepest first; rescaling as `Plan` says
+        plan = self.plan
+        for layer in plan.layers:
             exprs = []
-            for d in by_depth[depth]:
-                scored, bonus, avail = self._aggregate(d.children)
+            for di in layer:
+                d = model.dimensions[di]
+                scored, bonus, avail = self._aggregate(plan.dims[di])
                 declared = float(d.points)
                 dim_missing = avail <= EPS
                 score = (
@@ -409,21 +378,21 @@ class VectorModel:
                     .then(scored * declared / avail + bonus)
                     .otherwise(scored + bonus)
                 )
-                exprs.append(score.alias(f"dim.{d.id}"))
+                exprs.append(score.alias(columns.dim_score(d.id)))
                 exprs.append(
-                    pl.when(dim_missing).then(0.0).otherwise(declared).alias(f"dim.{d.id}.max")
+                    pl.when(dim_missing).then(0.0).otherwise(declared).alias(columns.dim_max(d.id))
                 )
             stages.append(exprs)
 
-        scored, bonus, avail = self._aggregate(model.top)
-        declared_total = float(model.total)
+        scored, bonus, avail = self._aggregate(plan.top)
+        declared_total = float(plan.top.declared)
         total = (
             pl.when((avail < declared_total - EPS) & (avail > EPS))
             .then(scored * declared_total / avail)
             .otherwise(scored)
             + bonus
         )
-        stages.append([total.alias("total"), self._missing_count().alias("missing")])
+        stages.append([total.alias(columns.TOTAL), self._missing_count().alias(columns.MISSING)])
         stages.extend(self._grade_stages())
         return stages
 
@@ -444,13 +413,13 @@ class VectorModel:
         for ind in model.indicators:
             atoms = self._indicator_null_atoms(ind)
             if atoms is None:
-                other.append(pl.col(f"ind.{ind.id}.missing"))
+                other.append(pl.col(columns.ind_missing(ind.id)))
             elif atoms:
                 groups[atoms] = groups.get(atoms, 0) + 1
         for v in model.vetoes:
             atoms = self._null_atoms(v.condition)
             if atoms is None:
-                other.append(pl.col(f"veto.{v.id}").is_null())
+                other.append(pl.col(columns.veto_col(v.id)).is_null())
             elif atoms:
                 groups[atoms] = groups.get(atoms, 0) + 1
         flags = [
@@ -471,44 +440,51 @@ class VectorModel:
         atoms = self._null_atoms(s.value)
         if atoms is None:
             return None
-        if s.form == "linear":
-            const = s.low.kind == "const" and s.high.kind == "const" and s.low.value != s.high.value
-            return atoms if const else None
-        if s.form == "tiers":
-            for t in s.tiers:
-                if t.threshold.kind != "const":
-                    more = self._null_atoms(t.threshold)
-                    if more is None:
-                        return None
-                    atoms |= more
-        return atoms
+        match s:
+            case ir.Linear():
+                return atoms if _const_linear(s) else None
+            case ir.Tiers():
+                for t in s.tiers:
+                    if not isinstance(t.threshold, ir.Const):
+                        more = self._null_atoms(t.threshold)
+                        if more is None:
+                            return None
+                        atoms |= more
+                return atoms
+            case ir.PassWhen() | ir.BonusWhen() | ir.Deduct() | ir.BonusPer():
+                return atoms
+            case _:
+                assert_never(s)
 
     def _null_atoms(self, e: ir.Expr) -> frozenset[str] | None:
         """The columns (inputs, definitions) such that the compiled `e` is null
         exactly when one of them is; None when that is not so simple (`and`
         and `or` are three-valued, a division by zero is missing, functions
         may handle missing arguments)."""
-        k = e.kind
-        if k == "const":
-            return frozenset() if e.value is not None else None
-        if k == "ref":
-            if e.scope == "input":
-                return frozenset([input_col(e.name)])
-            if e.scope == "let":
-                return frozenset([f"let.{e.name}"])
-            return None
-        if k == "unary":
-            return self._null_atoms(e.operand)
-        if k == "binary":
-            if e.op in ("and", "or", "/"):
+        match e:
+            case ir.Const():
+                return frozenset() if e.value is not None else None
+            case ir.Ref():
+                if e.scope == "input":
+                    return frozenset([input_col(e.name)])
+                if e.scope == "let":
+                    return frozenset([columns.let_col(e.name)])
                 return None
-            left, right = self._null_atoms(e.left), self._null_atoms(e.right)
-            return None if left is None or right is None else left | right
-        if k == "in":
-            if all(o.kind == "const" and o.value is not None for o in e.options):
+            case ir.Unary():
                 return self._null_atoms(e.operand)
-            return None
-        return None
+            case ir.Binary():
+                if e.op in ("and", "or", "/"):
+                    return None
+                left, right = self._null_atoms(e.left), self._null_atoms(e.right)
+                return None if left is None or right is None else left | right
+            case ir.InList():
+                if all(isinstance(o, ir.Const) and o.value is not None for o in e.options):
+                    return self._null_atoms(e.operand)
+                return None
+            case ir.Cond() | ir.Call():
+                return None
+            case _:
+                assert_never(e)
 
     def _let_stages(self) -> list[list[pl.Expr]]:
         """The definitions, in dependency layers."""
@@ -518,76 +494,86 @@ class VectorModel:
             deps = [n.name for n in ir.walk(d.expr) if isinstance(n, ir.Ref) and n.scope == "let"]
             level[d.id] = 1 + max((level[x] for x in deps), default=-1)
         return [
-            [self.expr(d.expr).alias(f"let.{d.id}") for d in model.lets if level[d.id] == lv]
+            [
+                self.expr(d.expr).alias(columns.let_col(d.id))
+                for d in model.lets
+                if level[d.id] == lv
+            ]
             for lv in range(max(level.values(), default=-1) + 1)
         ]
 
-    def _aggregate(self, children: list[ir.Child]) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
-        """Mirror of the interpreter's `_aggregate`, term for term and in the
-        same order, so the floating-point sums agree: (scored, bonus, available)."""
-        inds = [
-            self.model.indicators[self.ind_pos[c.id]] for c in children if c.kind == "indicator"
-        ]
-        scored_inds = [i for i in inds if not i.is_bonus]
-        bonus_inds = [i for i in inds if i.is_bonus]
-        dims = [c.id for c in children if c.kind == "dimension"]
-        scored = _ordered_sum([pl.col(f"ind.{i.id}.points") for i in scored_inds])
-        bonus = _ordered_sum([pl.col(f"ind.{i.id}.points") for i in bonus_inds])
-        avail: pl.Expr = pl.lit(float(sum(float(i.points) for i in scored_inds)))
-        for i in scored_inds:
-            if i.missing == "skip":
-                avail = avail - pl.when(pl.col(f"ind.{i.id}.missing")).then(
-                    float(i.points)
-                ).otherwise(0.0)
-        for d in dims:
-            present = pl.col(f"dim.{d}.max") > 0
-            score = pl.col(f"dim.{d}")
+    def _aggregate(self, group: Group) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+        """(scored, bonus, available) of a group, term by term in the plan's
+        order (see `Group`), so the floating-point sums agree with the
+        interpreter's."""
+        max_points = self.plan.max_points
+        scored = _ordered_sum([pl.col(self._points[i]) for i in group.scored])
+        bonus = _ordered_sum([pl.col(self._points[i]) for i in group.bonus])
+        avail: pl.Expr = pl.lit(float(group.available))
+        for i in group.skips:
+            avail = avail - pl.when(pl.col(self._missing[i])).then(float(max_points[i])).otherwise(
+                0.0
+            )
+        for j in group.dims:
+            d = self.model.dimensions[j].id
+            present = pl.col(columns.dim_max(d)) > 0
+            score = pl.col(columns.dim_score(d))
             scored = scored + pl.when(present).then(score).otherwise(0.0)
             bonus = bonus + pl.when(present).then(0.0).otherwise(score)
-            avail = avail + pl.when(present).then(pl.col(f"dim.{d}.max")).otherwise(0.0)
+            avail = avail + pl.when(present).then(pl.col(columns.dim_max(d))).otherwise(0.0)
         return scored, bonus, avail
+
+    def _result_exprs(self) -> dict[str, pl.Expr]:
+        """The names grade conditions may use (the plan's `result_names`)."""
+        model = self.model
+        results: dict[str, pl.Expr] = {}
+        shares = []
+        for rn in self.plan.result_names:
+            match rn.kind:
+                case "total":
+                    x = pl.col(columns.TOTAL)
+                case "share":
+                    x = (
+                        polars_div(pl.col(columns.TOTAL), pl.lit(float(model.total)))
+                        if model.total
+                        else pl.lit(None, pl.Float64)  # typed: `-share` must still work
+                    )
+                case "dimension":
+                    d = model.dimensions[rn.index]
+                    x = (
+                        pl.when(pl.col(columns.dim_max(d.id)) > 0)
+                        .then(pl.col(columns.dim_score(d.id)) / float(d.points))
+                        .otherwise(None)
+                        if d.points
+                        else pl.lit(None, pl.Float64)
+                    )
+                    if d.parent is None:
+                        shares.append(x)
+                case "min_dimension":
+                    x = pl.min_horizontal(shares) if shares else pl.lit(None, pl.Float64)
+                case "vetoed":
+                    x = pl.any_horizontal(
+                        [self._triggered(j) for j in range(len(model.vetoes))] or [pl.lit(False)]
+                    )
+                case "missing_count":
+                    x = pl.col(columns.MISSING)
+                case "indicator":
+                    x = pl.col(self._points[rn.index])
+                case "veto":
+                    x = self._triggered(rn.index)
+                case _:
+                    raise AssertionError(rn.kind)
+            results[rn.name] = x
+        return results
+
+    def _triggered(self, j: int) -> pl.Expr:
+        """Veto j triggered (a missing condition does not trigger it)."""
+        return pl.col(columns.veto_col(self.model.vetoes[j].id)).fill_null(False)
 
     def _grade_stages(self) -> list[list[pl.Expr]]:
         model = self.model
-        results: dict[str, pl.Expr] = {
-            "total": pl.col("total"),
-            "share": _div(pl.col("total"), pl.lit(float(model.total)))
-            if model.total
-            else pl.lit(None, pl.Float64),  # typed: `-share` must still work
-            "vetoed": pl.any_horizontal(
-                [pl.col(f"veto.{v.id}").fill_null(False) for v in model.vetoes] or [pl.lit(False)]
-            ),
-            "missing_count": pl.col("missing"),
-        }
-        shares = []
-        for d in model.dimensions:
-            share = (
-                pl.when(pl.col(f"dim.{d.id}.max") > 0)
-                .then(pl.col(f"dim.{d.id}") / float(d.points))
-                .otherwise(None)
-                if d.points
-                else pl.lit(None, pl.Float64)
-            )
-            results[d.id] = share
-            if d.parent is None:
-                shares.append(share)
-        results["min_dimension"] = pl.min_horizontal(shares) if shares else pl.lit(None, pl.Float64)
-        for ind in model.indicators:
-            results[ind.id] = pl.col(f"ind.{ind.id}.points")
-        for v in model.vetoes:
-            results[v.id] = pl.col(f"veto.{v.id}").fill_null(False)
-
+        results = self._result_exprs()
         n = len(model.grades)
-        pos = {g.name: i for i, g in enumerate(model.grades)}
-        forbid: list[list[pl.Expr]] = [[] for _ in range(n)]
-        for v in model.vetoes:
-            p = pos.get(v.grade, n - 1)
-            trig = pl.col(f"veto.{v.id}").fill_null(False)
-            if v.effect == "caps":
-                for i in range(p):
-                    forbid[i].append(trig)
-            else:
-                forbid[p].append(trig)
         chain = None
         for i, g in enumerate(model.grades):
             cond = (
@@ -595,44 +581,47 @@ class VectorModel:
                 if g.condition is None
                 else self.expr(g.condition, results).fill_null(False)
             )
-            if forbid[i]:
-                cond = cond & ~pl.any_horizontal(forbid[i])
+            forbid = [self._triggered(j) for j in self.plan.forbidden[i]]
+            if forbid:
+                cond = cond & ~pl.any_horizontal(forbid)
             chain = (pl.when(cond) if chain is None else chain.when(cond)).then(pl.lit(i, pl.Int32))
         grade_index = chain.otherwise(None) if chain is not None else pl.lit(None, pl.Int32)
-        names = [g.name for g in model.grades]
         vetoes = pl.concat_str(
-            [
-                pl.when(pl.col(f"veto.{v.id}").fill_null(False)).then(pl.lit(v.id))
-                for v in model.vetoes
-            ]
+            [pl.when(self._triggered(j)).then(pl.lit(v.id)) for j, v in enumerate(model.vetoes)]
             or [pl.lit("")],
             separator=",",
             ignore_nulls=True,
         )
-        first = [grade_index.alias("grade_index"), vetoes.alias("vetoes")]
+        first = [grade_index.alias(columns.GRADE_INDEX), vetoes.alias(columns.VETOES)]
         if not n:
             none = pl.lit(None, self.grade_enum)
-            return [first, [none.alias("grade"), none.alias("next_grade")]]
-        # index → name as a when/then chain of literals: far cheaper than
-        # `replace_strict` (a hash lookup per row) for a handful of grades
-        idx = pl.col("grade_index")
+            return [first, [none.alias(columns.GRADE), none.alias(columns.NEXT_GRADE)]]
+        return [first, self._grade_names()]
+
+    def _grade_names(self) -> list[pl.Expr]:
+        """The grade and the next grade (the plan's `next_grades`) by name.
+        Index → name as a when/then chain of literals: far cheaper than
+        `replace_strict` (a hash lookup per row) for a handful of grades."""
+        names = [g.name for g in self.model.grades]
+        idx = pl.col(columns.GRADE_INDEX)
 
         def name(i: int) -> pl.Expr:
             return pl.lit(names[i], self.grade_enum)
 
+        def at(i: int | None) -> pl.Expr:
+            return idx.is_null() if i is None else idx == i
+
         grade = pl.when(idx == 0).then(name(0))
-        for i in range(1, n):
+        for i in range(1, len(names)):
             grade = grade.when(idx == i).then(name(i))
-        # the next grade up: none above the first; the last one when no grade
-        # was reached (index missing)
-        next_grade = pl.when(idx.is_null()).then(name(n - 1))
-        for i in range(1, n):
-            next_grade = next_grade.when(idx == i).then(name(i - 1))
-        second = [
-            grade.otherwise(None).alias("grade"),
-            next_grade.otherwise(None).alias("next_grade"),
+        pairs = self.plan.next_grades
+        next_grade = pl.when(at(pairs[0][0])).then(name(pairs[0][1]))
+        for i, nx in pairs[1:]:
+            next_grade = next_grade.when(at(i)).then(name(nx))
+        return [
+            grade.otherwise(None).alias(columns.GRADE),
+            next_grade.otherwise(None).alias(columns.NEXT_GRADE),
         ]
-        return [first, second]
 
     # ------------------------------------------------------------ entry
     def evaluate(
@@ -641,7 +630,7 @@ class VectorModel:
         """Evaluate a frame of `in.<input>` columns (plus any meta columns,
         kept as they are). Returns the results table."""
         lf = frame.lazy() if isinstance(frame, pl.DataFrame) else frame
-        lf = self.plan(lf, detail=detail)
+        lf = self.apply(lf, detail=detail)
         if keep is not None:
             lf = lf.select(keep + self.result_columns(detail))
         return lf.collect()
@@ -650,20 +639,26 @@ class VectorModel:
         """The dtype of every indicator's `.value` column (what Polars makes
         of its expression), so the reference backend's table matches."""
         empty = frame_from_records(self.model, [])
-        schema = self.plan(empty.lazy(), detail=True).collect_schema()
-        return {ind.id: schema[f"ind.{ind.id}.value"] for ind in self.model.indicators}
+        schema = self.apply(empty.lazy(), detail=True).collect_schema()
+        return {ind.id: schema[columns.ind_value(ind.id)] for ind in self.model.indicators}
 
     def result_columns(self, detail: bool = True) -> list[str]:
         """Summary columns; with `detail`, every indicator's points, outcome
         and value and every veto too (a wide table: 3 columns per indicator)."""
         m = self.model
-        cols = ["total", "grade", "grade_index", "next_grade", "vetoes", "missing"]
-        cols += [f"dim.{d.id}" for d in m.dimensions]
+        cols = list(columns.SUMMARY)
+        cols += [columns.dim_score(d.id) for d in m.dimensions]
         if detail:
-            for ind in m.indicators:
-                cols += [f"ind.{ind.id}.points", f"ind.{ind.id}.outcome", f"ind.{ind.id}.value"]
-            cols += [f"veto.{v.id}" for v in m.vetoes]
+            cols += columns.indicator_detail(ind.id for ind in m.indicators)
+            cols += [columns.veto_col(v.id) for v in m.vetoes]
         return cols
+
+
+def _const_linear(s: ir.Linear) -> bool:
+    """Constant, distinct bounds: the span is a scalar and never zero."""
+    return (
+        isinstance(s.low, ir.Const) and isinstance(s.high, ir.Const) and s.low.value != s.high.value
+    )
 
 
 def _ordered_sum(terms: list[pl.Expr]) -> pl.Expr:

@@ -151,7 +151,14 @@ def match_columns(
 _SCALE = {"万": 10_000, "亿": 100_000_000}
 _TOO_LARGE = 10**15  # no community count or area comes near this
 _EXP_CLIP = 10**9  # an exponent beyond this is "too large" (or zero) anyway
-_NUM_RE = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$")
+# a number: sign, digits (thousands separators only in groups of three:
+# 1,234,567.5), fraction, exponent, and what follows it (a unit)
+_NUM_PARTS = (
+    r"^([+-]?)((?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?|\.[0-9]+)"
+    r"(?:[eE]([+-]?[0-9]+))?([^0-9.,eE+-]*)$"
+)
+# a unit after a number: a word in Chinese characters (人, 平方米, 万元)
+_UNIT_RE = "^[\u3400-\u4dbf\u4e00-\u9fff]{0,6}$"
 
 
 def _clip_exponent(s: str) -> str:
@@ -161,6 +168,90 @@ def _clip_exponent(s: str) -> str:
     if m is None or int(m[2]) <= _EXP_CLIP:
         return s
     return f"{s[: m.start()]}e{m[1]}{_EXP_CLIP}"
+
+
+def _unit_ok(unit: str, f: InputField) -> bool:
+    """What may follow a number: nothing, a unit word in Chinese (人, 平方米,
+    万元; 万/亿 scale it), or the input's own unit."""
+    u = unit.strip(WHITESPACE)
+    return bool(re.fullmatch(_UNIT_RE, u)) or u in _declared_units(f)
+
+
+def _declared_units(f: InputField) -> list[str]:
+    if not f.unit:
+        return []
+    u = unicodedata.normalize("NFKC", f.unit).strip(WHITESPACE)
+    return [u, *(ch + u for ch in _SCALE)]
+
+
+def _comma_msg() -> str:  # noqa: N802 - a message, in both conversions
+    return _(
+        "a comma that is not a thousands separator (1,234): "
+        "write 1.5 for a decimal, 1,500 for thousands"
+    )
+
+
+def _underflow_msg() -> str:  # noqa: N802
+    return _("the number is too small: it would be read as 0")
+
+
+def _unit_ok_expr(suffix: pl.Expr, f: InputField) -> pl.Expr:
+    """`_unit_ok` for a column of suffixes."""
+    u = suffix.str.strip_chars()
+    ok = u.str.contains(_UNIT_RE)
+    units = _declared_units(f)
+    if units:
+        ok = ok | u.is_in(units)
+    return ok.fill_null(False)
+
+
+def _is_number(s: str, f: InputField) -> bool:
+    m = re.fullmatch(_NUM_PARTS, s)
+    return m is not None and _unit_ok(m[4], f)
+
+
+def _convert_number(text: str, f: InputField) -> tuple[Any, str | None]:
+    """An int, number or percent cell: the whole cell is one number, with
+    thousands separators only in groups of three, then a unit (see
+    `_unit_ok`) and a percent sign."""
+    t = f.type
+    pct = text.endswith("%")
+    s = text.rstrip("%").strip(WHITESPACE)
+    m = re.fullmatch(_NUM_PARTS, s)
+    if m is None or not _unit_ok(m[4], f):
+        if "," in s and _is_number(s.replace(",", ""), f):
+            return None, _comma_msg()
+        return None, _("not a number")
+    unit = m[4].strip(WHITESPACE)
+    digits = m[2].replace(",", "")
+    number = f"{m[1]}{digits}" + (f"e{m[3]}" if m[3] is not None else "")
+    # exact decimal arithmetic (scaling by powers of ten only moves the
+    # exponent), then one rounding to float
+    with localcontext() as ctx:
+        ctx.prec, ctx.Emax, ctx.Emin = max(28, len(number)), MAX_EMAX, MIN_EMIN
+        d = Decimal(_clip_exponent(number))
+        # 1.2万人 is 12000 people (unless the input itself counts in 万, like 万元)
+        scale = _SCALE.get(unit[:1])
+        if scale and not (f.unit or "").startswith(unit[:1]):
+            d = d.scaleb(len(str(scale)) - 1)
+        if pct and t != "percent":
+            return None, _("a percentage where a count or number is expected")
+        if abs(d) >= _TOO_LARGE:
+            return None, _("the number is too large")
+        if t == "percent":
+            d = d.scaleb(-2)  # 85 and 85% both mean 0.85
+        value = float(d)
+    if value == 0 and d != 0:
+        return None, _underflow_msg()
+    if t == "int":
+        if float(value) != int(value):
+            return None, _("not a whole number")
+        value = int(value)
+    if f.min is not None and value < f.min - 1e-12:
+        return None, _range_msg(f, True)
+    if f.max is not None and value > f.max + 1e-12:
+        return None, _range_msg(f, False)
+    return value, None
 
 
 def convert(raw: Any, f: InputField) -> tuple[Any, str | None]:
@@ -183,38 +274,7 @@ def convert(raw: Any, f: InputField) -> tuple[Any, str | None]:
             return False, None
         return None, _("not a yes/no value")
     if t in ("int", "number", "percent"):
-        s = text.replace(",", "").replace("，", "")
-        pct = s.endswith("%")
-        s = s.rstrip("%").strip(WHITESPACE)
-        unit = re.search(r"[^0-9.eE+-]*$", s).group(0)  # after the number: 120平方米, 18人
-        s = s[: len(s) - len(unit)]
-        if not _NUM_RE.match(s):
-            return None, _("not a number")
-        # exact decimal arithmetic (scaling by powers of ten only moves the
-        # exponent), then one rounding to float
-        with localcontext() as ctx:
-            ctx.prec, ctx.Emax, ctx.Emin = max(28, len(s)), MAX_EMAX, MIN_EMIN
-            d = Decimal(_clip_exponent(s))
-            # 1.2万人 is 12000 people (unless the input itself counts in 万, like 万元)
-            scale = _SCALE.get(unit.strip(WHITESPACE)[:1])
-            if scale and not (f.unit or "").startswith(unit.strip(WHITESPACE)[:1]):
-                d = d.scaleb(len(str(scale)) - 1)
-            if pct and t != "percent":
-                return None, _("a percentage where a count or number is expected")
-            if abs(d) >= _TOO_LARGE:
-                return None, _("the number is too large")
-            if t == "percent":
-                d = d.scaleb(-2)  # 85 and 85% both mean 0.85
-            value = float(d)
-        if t == "int":
-            if float(value) != int(value):
-                return None, _("not a whole number")
-            value = int(value)
-        if f.min is not None and value < f.min - 1e-12:
-            return None, _range_msg(f, True)
-        if f.max is not None and value > f.max + 1e-12:
-            return None, _range_msg(f, False)
-        return value, None
+        return _convert_number(text, f)
     if t == "enum":
         if text in f.values:
             return text, None
@@ -268,9 +328,6 @@ def _range_msg(f: InputField, below: bool) -> str:
         else _("above the allowed range {lo}..{hi}")
     )
     return text.format(lo=_fmt(f.min, f.type), hi=_fmt(f.max, f.type))
-
-
-_NUM_PARTS = r"^([+-]?)([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE]([+-]?[0-9]+))?([^0-9.eE+-]*)$"
 
 
 class _Scratch:
@@ -332,11 +389,15 @@ def _number_stages(s: _Scratch, f: InputField, missing: pl.Expr, raw: pl.Expr):
     """int, number and percent: the number's parts as text, its exact value
     (sign · digits · 10^e, scaled by 万/亿 and percent), then the checks."""
     c, a, t = s.c, s.a, f.type
-    s0 = c("t").str.replace_all(",", "", literal=True).str.replace_all("，", "", literal=True)
-    stages = [[missing, a(s0, "s0")]]
-    stripped = c("s0").str.strip_chars_end("%").str.strip_chars()
+    stages = [[missing, a(c("t").str.strip_chars_end("%").str.strip_chars(), "s0")]]
+    no_commas = c("s0").str.replace_all(",", "", literal=True)
     stages.append(
-        [a(c("s0").str.ends_with("%"), "pct"), a(stripped.str.extract_groups(_NUM_PARTS), "g")]
+        [
+            a(c("t").str.ends_with("%"), "pct"),
+            a(c("s0").str.extract_groups(_NUM_PARTS), "g"),
+            a(c("s0").str.contains(",", literal=True), "comma"),
+            a(no_commas.str.extract_groups(_NUM_PARTS), "g2"),
+        ]
     )
     # the number is sign · digits · 10^e, exactly (no float yet)
     g = c("g").struct
@@ -362,9 +423,18 @@ def _number_stages(s: _Scratch, f: InputField, missing: pl.Expr, raw: pl.Expr):
             scale = pl.when(first == ch).then(len(str(factor)) - 1).otherwise(scale)
     stages.append(
         [
-            a(mant.is_not_null(), "valid"),
+            a(mant.is_not_null() & _unit_ok_expr(g.field("4"), f), "valid"),
+            a(
+                c("comma")
+                & c("g2").struct.field("2").is_not_null()
+                & _unit_ok_expr(c("g2").struct.field("4"), f),
+                "comma_only",
+            ),
             a(g.field("1"), "sign"),
-            a(mant.str.replace(".", "", literal=True), "digits"),
+            a(
+                mant.str.replace_all(",", "", literal=True).str.replace(".", "", literal=True),
+                "digits",
+            ),
             a(exp - frac.cast(pl.Int64) + scale, "e"),
         ]
     )
@@ -374,6 +444,7 @@ def _number_stages(s: _Scratch, f: InputField, missing: pl.Expr, raw: pl.Expr):
     stages.append(
         [
             a((sig > 0) & (sig + c("e") - 1 >= len(str(_TOO_LARGE)) - 1), "big"),
+            a(sig > 0, "nonzero"),
             # correctly rounded, like float(Decimal(...))
             a(number.cast(pl.Float64, strict=False), "x"),
         ]
@@ -390,10 +461,14 @@ def _number_problem(s: _Scratch, f: InputField) -> pl.Expr:
     """The first check a number fails, in `convert`'s order, or null."""
     c, t = s.c, f.type
     value = c("x")
-    checks = [(~c("valid"), _("not a number"))]
+    checks = [
+        (~c("valid") & c("comma_only"), _comma_msg()),
+        (~c("valid"), _("not a number")),
+    ]
     if t != "percent":
         checks.append((c("pct"), _("a percentage where a count or number is expected")))
     checks.append((c("big"), _("the number is too large")))
+    checks.append(((value == 0) & c("nonzero"), _underflow_msg()))
     if t == "int":
         checks.append((value != value.floor(), _("not a whole number")))
     if f.min is not None:
@@ -592,6 +667,9 @@ def load(
     return convert_table(raw, model, progress.advance if progress is not None else None)
 
 
+_CELL_CODES = {codes.DATA_ERROR_CELL.code, codes.DATA_UNCOMPUTED_FORMULA.code}
+
+
 def convert_table(
     raw: RawTable, model: Model, progress: Callable[[float], None] | None = None
 ) -> Dataset:
@@ -603,12 +681,15 @@ def convert_table(
     duplicates) → the warnings about whole columns."""
     file = raw.file
     ds = Dataset(file=file, model=model)
-    ds.problems.extend(raw.problems)
     inputs, meta_cols, unmatched = match_columns(raw.headers, model)
+    # a workbook's error and formula cells matter in the columns that are read
+    used = set(inputs.values()) | set(meta_cols.values())
+    ds.problems.extend(p for p in raw.problems if p.code not in _CELL_CODES or p.column in used)
     ds.columns = inputs
     raw, stray = _stray_rows(raw, inputs, meta_cols)
     ds.problems += stray
     ds.problems += _column_problems(file, model, inputs, unmatched)
+    ds.problems += _duplicate_columns(raw, model)
     position: dict[str, int] = {}
     for j, h in enumerate(raw.headers):
         position.setdefault(h, j)
@@ -718,6 +799,59 @@ def _column_problems(
                     _("column matches no input and is ignored"),
                     "info",
                     code=codes.DATA_UNKNOWN_COLUMN.code,
+                )
+            )
+    return problems
+
+
+def _input_positions(headers: list[str], model: Model) -> dict[str, list[int]]:
+    """input id → the positions of every column that matches it (by id or
+    label, as `match_columns` matches them), in order."""
+    wanted: dict[str, str] = {}
+    for f in model.inputs:
+        wanted[norm(f.id)] = f.id
+        if f.label:
+            wanted[norm(f.label)] = f.id
+    found: dict[str, list[int]] = {}
+    for j, h in enumerate(headers):
+        fid = wanted.get(norm(h)) or wanted.get(norm(strip_unit(h)))
+        if fid is not None:
+            found.setdefault(fid, []).append(j)
+    return found
+
+
+def _duplicate_columns(raw: RawTable, model: Model) -> list[DataProblem]:
+    """Two columns for one input (常住人口 twice, or the id and the label):
+    the first is read and every later one ignored — a warning when they hold
+    the same cells, an error when they differ (which one is right is not for
+    zhili to guess)."""
+    problems = []
+    for places in _input_positions(raw.headers, model).values():
+        first = places[0]
+        for j in places[1:]:
+            same = raw.frame.select(pl.col(f"c{first}").eq_missing(pl.col(f"c{j}")).all()).item()
+            where = {"first": raw.headers[first], "n": first + 1, "m": j + 1}
+            problems.append(
+                DataProblem(
+                    raw.file,
+                    None,
+                    raw.headers[j],
+                    None,
+                    (
+                        _(
+                            "a second column for the same input as column {n} "
+                            "({first}), with the same values: column {n} is read, "
+                            "column {m} ignored"
+                        )
+                        if same
+                        else _(
+                            "a second column for the same input as column {n} "
+                            "({first}), with different values: delete the wrong one "
+                            "(column {n} is read, column {m} ignored)"
+                        )
+                    ).format(**where),
+                    "warning" if same else "error",
+                    code=(codes.DATA_REPEATED_COLUMN if same else codes.DATA_DUPLICATE_COLUMN).code,
                 )
             )
     return problems

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 from xml.etree import ElementTree
@@ -28,6 +29,7 @@ import polars as pl
 
 from zhili.dsl import codes
 from zhili.dsl.i18n import _
+from zhili.engine.io import xlsxscan
 from zhili.engine.io.table import (  # noqa: F401 - EXCEL_SUFFIXES re-exported
     EXCEL_SUFFIXES,
     HEADER_SCAN_ROWS,
@@ -88,14 +90,17 @@ def _first_line(exc: Exception) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def resolve_sheet(path: Path, names: list[str], sheet: str | int | None) -> int:
+def resolve_sheet(
+    path: Path, names: list[str], sheet: str | int | None, hidden: set[int] | None = None
+) -> int:
     """A sheet by name (exact, then ignoring spaces/width/case) or 1-based
-    position; None is the first sheet."""
+    position; None is the first sheet not in `hidden` (the first visible one)."""
 
     if not names:
         raise DataError(_("{file}: the workbook has no sheets").format(file=path))
     if sheet is None:
-        return 0
+        shown = [i for i in range(len(names)) if hidden is None or i not in hidden]
+        return shown[0] if shown else 0
     text = str(sheet)
     if text in names:
         return names.index(text)
@@ -119,16 +124,15 @@ def read_excel(path: Path, sheet: str | int | None = None, model: Model | None =
     In phases: load the sheet's cells → mark blank rows, fill merged ranges →
     find the header row → keep the columns with a header or a value → skip
     totals rows → percent-formatted cells as percentages."""
-    name, index, frame, first_col = _load_sheet(path, sheet)
+    name, index, frame, first_col, scan, others = _load_sheet(path, sheet)
     # blank rows are judged before merged ranges fill cells in
     frame = frame.with_columns(
         pl.all_horizontal(
             [pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in frame.columns]
         ).alias("__blank")
     )
-    merges = _merged_ranges(path, index) if path.suffix.lower() in (".xlsx", ".xlsm") else []
-    if merges:
-        frame = _fill_merges(frame, merges, first_col)
+    if scan is not None and scan.merges:
+        frame = _fill_merges(path, name, frame, scan.merges, first_col)
 
     # the header row: the one among the first rows that matches the model best
     head_rows = frame.drop("__blank").head(HEADER_SCAN_ROWS).rows()
@@ -143,16 +147,26 @@ def read_excel(path: Path, sheet: str | int | None = None, model: Model | None =
     if percent_cols:
         data = _as_percentages(data, percent_cols)
     lines = data.get_column("__row").to_list()
+    if scan is not None:
+        cols = {keep_j + first_col: headers[k] for k, keep_j in enumerate(keep)}
+        problems = _formula_problems(path, name, scan, cols, h) + problems
+    if others:
+        problems.append(_other_sheets_problem(path, name, others))
+    problems += _rows_after_gaps(path, name, lines)
     return RawTable(str(path), headers, data.drop("__row"), lines, problems, sheet=name)
 
 
-def _load_sheet(path: Path, sheet: str | int | None) -> tuple[str, int, pl.DataFrame, int]:
+def _load_sheet(path: Path, sheet: str | int | None):
     """(sheet name, sheet index, every cell as text in columns c0, c1, …, the
-    0-based column of c0)."""
+    0-based column of c0, the `SheetScan` of an xlsx/xlsm sheet or None, the
+    names of the other visible sheets that hold data)."""
     reader = _open(path)
     names = list(reader.sheet_names)
-    index = resolve_sheet(path, names, sheet)
+    xml = path.suffix.lower() in (".xlsx", ".xlsm")
+    parts, hidden = _sheet_parts(path) if xml else ([], set())
+    index = resolve_sheet(path, names, sheet, hidden)
     name = names[index]
+    scan = _scan(path, name, parts[index]) if index < len(parts) and parts[index] else None
     try:
         loaded = reader.load_sheet(index, header_row=None, skip_rows=0, dtypes="string")
         columns = loaded.available_columns()
@@ -167,7 +181,66 @@ def _load_sheet(path: Path, sheet: str | int | None) -> tuple[str, int, pl.DataF
         raise DataError(_("{file}: sheet {sheet} is empty").format(file=path, sheet=name))
     first_col = columns[0].absolute_index if columns else 0  # 0-based column of frame's c0
     frame = frame.rename({c: f"c{j}" for j, c in enumerate(frame.columns)})
-    return name, index, frame, first_col
+    others = [
+        n + (_(" (hidden)") if i in hidden else "")
+        for i, n in enumerate(names)
+        if i != index and _holds_data(path, reader, i, parts)
+    ]
+    return name, index, frame, first_col, scan, others
+
+
+def _scan(path: Path, name: str, part: str) -> xlsxscan.SheetScan | None:
+    """The sheet's `SheetScan`, or a `DataError` naming the limit it breaks."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            scan = xlsxscan.scan_sheet(zf, part)
+            long_strings = xlsxscan.has_long_strings(zf)
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError, zlib.error):
+        return None  # calamine says what is wrong with the file
+    except xlsxscan.LimitError as exc:
+        what = (
+            _("more than {n:,} merged ranges").format(n=xlsxscan.MAX_MERGES)
+            if str(exc) == "merges"
+            else _("more than {n:,} MB of sheet XML").format(n=xlsxscan.MAX_XML_BYTES // 10**6)
+        )
+        raise DataError(
+            _("{file}: sheet {sheet}: {what}; zhili does not read a sheet this large").format(
+                file=path, sheet=name, what=what
+            )
+        ) from None
+    if scan.long_cell or long_strings:
+        raise DataError(
+            _(
+                "{file}: sheet {sheet}: a cell holds more than {n:,} characters "
+                "(Excel's limit for a cell)"
+            ).format(file=path, sheet=name, n=xlsxscan.MAX_CELL_CHARS)
+        )
+    rows, cols = scan.max_row + 1, scan.max_col + 1
+    if rows * cols > xlsxscan.MAX_CELLS:
+        raise DataError(
+            _(
+                "{file}: sheet {sheet}: its cells reach {cell} ({rows:,} rows × {cols:,} "
+                "columns), more than the {n:,} cells zhili reads; delete the cells outside "
+                "the table (Ctrl+End in Excel shows the last one)"
+            ).format(
+                file=path,
+                sheet=name,
+                cell=f"{_col_letters(scan.max_col)}{rows}",
+                rows=rows,
+                cols=cols,
+                n=xlsxscan.MAX_CELLS,
+            )
+        )
+    return scan
+
+
+def _col_letters(col: int) -> str:
+    out = ""
+    col += 1
+    while col:
+        col, r = divmod(col - 1, 26)
+        out = chr(65 + r) + out
+    return out
 
 
 def _headers(head_rows: list[tuple], h: int) -> list[str]:
@@ -255,62 +328,156 @@ def _cell_text(v) -> str:
     return "" if v is None else str(v).strip()
 
 
-def _sheet_part(zf: zipfile.ZipFile, index: int) -> str | None:
-    """The zip member of the index-th sheet (workbook.xml order)."""
-    ns = {
-        "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
-        "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
-    }
-    try:
-        wb = ElementTree.fromstring(zf.read("xl/workbook.xml"))
-        rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
-    except (KeyError, ElementTree.ParseError):
-        return None
-    sheets = wb.findall("m:sheets/m:sheet", ns)
-    if index >= len(sheets):
-        return None
-    rid = sheets[index].get(f"{{{ns['r']}}}id")
-    for rel in rels:
-        if rel.get("Id") == rid:
-            target = rel.get("Target", "")
-            return target.lstrip("/") if target.startswith("/") else "xl/" + target
-    return None
+_NS = {
+    "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+    "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+}
 
 
-_MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)([0-9]+):([A-Z]+)([0-9]+)"')
-
-
-def _col_index(letters: bytes) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + (ch - 64)
-    return n - 1
-
-
-def _merged_ranges(path: Path, index: int) -> list[tuple[int, int, int, int]]:
-    """(first row, first col, last row, last col), 0-based, of every merged
-    range of the sheet."""
+def _sheet_parts(path: Path) -> tuple[list[str | None], set[int]]:
+    """The zip member of every sheet (workbook.xml order), and the positions
+    of the hidden ones."""
     try:
         with zipfile.ZipFile(path) as zf:
-            part = _sheet_part(zf, index)
-            if part is None:
-                return []
-            xml = zf.read(part)
-    except (zipfile.BadZipFile, KeyError, OSError):
-        return []
-    at = xml.rfind(b"<mergeCells")
-    if at < 0:
-        at = xml.find(b"mergeCells")
-        if at < 0:
-            return []
-    out = []
-    for m in _MERGE_RE.finditer(xml, at):
-        out.append((int(m[2]) - 1, _col_index(m[1]), int(m[4]) - 1, _col_index(m[3])))
-    return out
+            wb = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+            rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    except (zipfile.BadZipFile, KeyError, OSError, ElementTree.ParseError, EOFError):
+        return [], set()
+    targets = {rel.get("Id"): rel.get("Target", "") for rel in rels}
+    parts: list[str | None] = []
+    hidden: set[int] = set()
+    for i, sheet in enumerate(wb.findall("m:sheets/m:sheet", _NS)):
+        target = targets.get(sheet.get(f"{{{_NS['r']}}}id"))
+        if target is None:
+            parts.append(None)
+        else:
+            parts.append(target.lstrip("/") if target.startswith("/") else "xl/" + target)
+        if sheet.get("state") in ("hidden", "veryHidden"):
+            hidden.add(i)
+    return parts, hidden
 
 
-def _fill_merges(frame: pl.DataFrame, merges, first_col: int) -> pl.DataFrame:
+def _holds_data(path: Path, reader, index: int, parts: list[str | None]) -> bool:
+    """Whether another sheet holds any value (the first 256 KB of an xlsx
+    sheet's XML; the first rows of other workbooks)."""
+    if parts:
+        part = parts[index] if index < len(parts) else None
+        if part is None:
+            return False
+        try:
+            with zipfile.ZipFile(path) as zf, zf.open(part) as fh:
+                head = fh.read(256 * 1024)
+        except (zipfile.BadZipFile, KeyError, OSError, EOFError, zlib.error):
+            return False
+        return bool(re.search(rb"<(?:\w+:)?[vt](?:\s[^>]*)?>\s*[^<\s]", head))
+    try:
+        return reader.load_sheet(index, header_row=None, n_rows=5, dtypes="string").height > 0
+    except Exception:
+        return False
+
+
+def _other_sheets_problem(path: Path, name: str, others: list[str]) -> DataProblem:
+    return DataProblem(
+        str(path),
+        None,
+        None,
+        None,
+        _("only sheet {sheet} is read; these sheets also hold data: {others} (use --sheet)").format(
+            sheet=name, others=", ".join(others)
+        ),
+        "info",
+        sheet=name,
+        code=codes.DATA_OTHER_SHEETS.code,
+    )
+
+
+def _formula_problems(
+    path: Path, name: str, scan: xlsxscan.SheetScan, cols: dict[int, str], header: int
+) -> list[DataProblem]:
+    """A warning for every cell below the header, in a column read, that
+    holds an error value (#DIV/0!) or a formula without a computed value:
+    calamine gives both as empty, so each counts as missing."""
+    found = []
+    for (r, c), text in scan.errors.items():
+        if r > header and c in cols:
+            found.append(
+                (r, c, text, _("the cell holds the error value {error}: it counts as missing"))
+            )
+    for (r, c), text in scan.uncomputed.items():
+        if r > header and c in cols and (r, c) not in scan.errors:
+            found.append(
+                (
+                    r,
+                    c,
+                    text,
+                    _(
+                        "a formula without a computed value (the workbook was saved by a "
+                        "program that does not calculate: open it in Excel and save it): it "
+                        "counts as missing"
+                    ),
+                )
+            )
+    found.sort()
+    return [
+        DataProblem(
+            str(path),
+            r + 1,
+            cols[c],
+            text,
+            message.format(error=text),
+            "warning",
+            sheet=name,
+            code=(
+                codes.DATA_ERROR_CELL if (r, c) in scan.errors else codes.DATA_UNCOMPUTED_FORMULA
+            ).code,
+        )
+        for r, c, text, message in found
+    ]
+
+
+# a row this many blank rows below the one before it is likely a stray cell
+STRAY_GAP = 1000
+
+
+def _rows_after_gaps(path: Path, name: str, lines: list[int]) -> list[DataProblem]:
+    """A warning for a row far below the rest (a stray cell at A1048576 is
+    read as a community: say so)."""
+    return [
+        DataProblem(
+            str(path),
+            row,
+            None,
+            None,
+            _("this row is {n:,} blank rows below the row before it: a stray cell?").format(
+                n=row - before - 1
+            ),
+            "warning",
+            sheet=name,
+            code=codes.DATA_ROW_AFTER_GAP.code,
+        )
+        for before, row in zip(lines, lines[1:], strict=False)
+        if row - before - 1 >= STRAY_GAP
+    ]
+
+
+# merged ranges fill at most this many cells (a street merged over its
+# communities is a few hundred)
+MAX_MERGED_CELLS = 5_000_000
+
+
+def _fill_merges(path: Path, name: str, frame: pl.DataFrame, merges, first_col: int):
     """Every cell of a merged range reads the range's (top-left) value."""
+    area = 0
+    for r1, c1, r2, c2 in merges:
+        if r1 < frame.height:
+            width = min(c2 - first_col, frame.width - 1) - max(c1 - first_col, 0) + 1
+            area += (min(r2, frame.height - 1) - r1 + 1) * max(width, 0)
+    if area > MAX_MERGED_CELLS:
+        raise DataError(
+            _("{file}: sheet {sheet}: merged ranges cover more than {n:,} cells").format(
+                file=path, sheet=name, n=MAX_MERGED_CELLS
+            )
+        )
     cols = {c: frame.get_column(c).to_list() for c in frame.columns if c.startswith("c")}
     touched = set()
     for r1, c1, r2, c2 in merges:

@@ -21,12 +21,15 @@ from zhili.dsl.i18n import _
 from zhili.engine.io.source import display_name, read_bytes
 from zhili.engine.io.table import (
     HEADER_SCAN_ROWS,
+    HIERARCHY,
     TOTALS_HINT,
     DataError,
     DataProblem,
     RawTable,
     header_row,
     is_total,
+    norm,
+    strip_unit,
     totals_expr,
 )
 
@@ -325,8 +328,15 @@ def _json_text(v: Any) -> str:
     return str(v)
 
 
-def read_parquet(path: Path) -> RawTable:
-    """A Parquet file, every column as text (booleans as true/false)."""
+# Parquet types whose cells are not one value zhili could read as text
+_UNREADABLE = (pl.List, pl.Array, pl.Struct, pl.Object, pl.Duration)
+
+
+def read_parquet(path: Path, model: Model | None = None) -> RawTable:
+    """A Parquet file, every column as text (booleans as true/false). A
+    column of a type that holds no readable cells (lists, structs,
+    durations) is read as empty: an error when `model` uses it (a warning
+    without a model), and nothing when it is unused."""
     try:
         frame = pl.read_parquet(path)
     except Exception as exc:  # polars raises several kinds for a bad file
@@ -334,20 +344,63 @@ def read_parquet(path: Path) -> RawTable:
             _("{file}: not a readable Parquet file: {err}").format(file=path, err=exc)
         ) from None
     headers = list(frame.columns)
+    used = _used_headers(headers, model)
     cols = {}
+    problems = []
     for j, name in enumerate(headers):
-        col = frame.get_column(name)
-        if col.dtype == pl.Boolean:
-            col = col.cast(pl.String).str.to_lowercase()
-        elif col.dtype != pl.String:
-            col = col.cast(pl.String, strict=False)
+        col = _parquet_text(frame.get_column(name))
+        if col is None:
+            col = pl.Series(name, [None] * frame.height, dtype=pl.String)
+            if used is None or name in used:
+                problems.append(
+                    DataProblem(
+                        str(path),
+                        None,
+                        name,
+                        None,
+                        _(
+                            "a column of type {dtype}: its cells are not single values zhili can read; "
+                            "every value counts as missing"
+                        ).format(dtype=frame.schema[name]),
+                        "error" if used is not None else "warning",
+                        code=codes.DATA_UNREADABLE_COLUMN.code,
+                    )
+                )
         cols[f"c{j}"] = col.alias(f"c{j}")
     return RawTable(
         str(path),
         headers,
         pl.DataFrame(cols, height=frame.height),
         list(range(1, frame.height + 1)),
+        problems,
     )
+
+
+def _parquet_text(col: pl.Series) -> pl.Series | None:
+    """A Parquet column as text, or None for a type that cannot be read."""
+    if isinstance(col.dtype, _UNREADABLE) or col.dtype.base_type() in _UNREADABLE:
+        return None
+    if col.dtype == pl.Boolean:
+        return col.cast(pl.String).str.to_lowercase()
+    if col.dtype == pl.String:
+        return col
+    try:
+        return col.cast(pl.String, strict=False)
+    except Exception:  # polars refuses some casts (a new type, an extension)
+        return None
+
+
+def _used_headers(headers: list[str], model: Model | None) -> set[str] | None:
+    """The headers that name one of the model's inputs or a hierarchy column
+    (as `data.match_columns` matches them); None without a model."""
+    if model is None:
+        return None
+    wanted = {norm(n) for names in HIERARCHY.values() for n in names}
+    for f in model.inputs:
+        wanted.add(norm(f.id))
+        if f.label:
+            wanted.add(norm(f.label))
+    return {h for h in headers if norm(h) in wanted or norm(strip_unit(h)) in wanted}
 
 
 def _decode(path: Path, data: bytes, encoding: str | None) -> str:
@@ -455,6 +508,20 @@ def _decode_utf8(name: str, text: bytes, guess: bool) -> str:
         ) from None
 
 
+def _too_deep(path: Path, line: int | None) -> str:
+    where = f"{path}:{line}" if line is not None else str(path)
+    return _("{where}: not readable JSON: nested too deep (a community is one flat object)").format(
+        where=where
+    )
+
+
+def _json_loads(text: str) -> Any:
+    """JSON with its numbers kept as written: a cell is text until it is
+    converted (so an integer of 5,000 digits is "too large", not Python's
+    4,300-digit limit, and 1e-400 is not silently 0)."""
+    return json.loads(text, parse_int=str, parse_float=str)
+
+
 def _read_json(path: Path, data: bytes):
     text = _decode(path, data, None)
     numbers = None  # JSON Lines: the line of each record
@@ -464,13 +531,15 @@ def _read_json(path: Path, data: bytes):
             for lineno, line in enumerate(io.StringIO(text, newline=""), start=1):
                 if line.strip():
                     try:
-                        items.append(json.loads(line.rstrip("\r\n")))
+                        items.append(_json_loads(line.rstrip("\r\n")))
                     except json.JSONDecodeError as exc:  # report the line in the file
                         raise json.JSONDecodeError(exc.msg, text, offset + exc.pos) from None
+                    except RecursionError:
+                        raise DataError(_too_deep(path, lineno)) from None
                     numbers.append(lineno)
                 offset += len(line)
         else:
-            items = json.loads(text)
+            items = _json_loads(text)
             if isinstance(items, dict):
                 items = items.get("communities") or items.get("records") or items.get("data")
     except json.JSONDecodeError as exc:
@@ -479,6 +548,8 @@ def _read_json(path: Path, data: bytes):
                 file=path, line=exc.lineno, col=exc.colno, msg=exc.msg
             )
         ) from None
+    except RecursionError:
+        raise DataError(_too_deep(path, None)) from None
     if not isinstance(items, list) or not all(isinstance(x, dict) for x in items):
         raise DataError(
             _("{file}: expected a list of objects (one per community)").format(file=path)

@@ -59,7 +59,8 @@ def problem_report(problems: Iterable[DataProblem], strict: bool) -> ProblemRepo
     shown = 0
     for p in problems:
         if p.severity == "info":
-            if p.row is not None and p.column is None:  # a skipped row: never silent
+            # a skipped row, and the other sheets of a workbook: never silent
+            if (p.row is not None and p.column is None) or p.code == "data-other-sheets":
                 out.lines.append(f"{_('note')}: {p}")
             continue
         if shown < SHOWN_PROBLEMS:

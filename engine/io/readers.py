@@ -52,7 +52,7 @@ def _json(path: Path, encoding=None, sheet=None, model=None) -> RawTable:
 def _parquet(path: Path, encoding=None, sheet=None, model=None) -> RawTable:
     from zhili.engine.io.formats import read_parquet
 
-    return read_parquet(path)
+    return read_parquet(path, model)
 
 
 def _excel(path: Path, encoding=None, sheet=None, model=None) -> RawTable:

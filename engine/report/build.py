@@ -25,12 +25,15 @@ import polars as pl
 
 from zhili.dsl import model as ir
 from zhili.dsl.i18n import _
+from zhili.engine.eval import columns
 from zhili.engine.io.atomic import atomic_write, write_text
 from zhili.engine.report import csv, html, json, markdown, xlsx
 from zhili.engine.report.json import report_dict  # noqa: F401 - re-exported
 from zhili.engine.report.model import GRADE_COLORS, Report  # noqa: F401 - re-exported
 
 GAP_LIMIT = 200  # communities whose smallest changes are searched
+# the outcomes of an indicator that did not earn its points
+_SHORT_OF_FULL = [o.value for o in (ir.Outcome.FAIL, ir.Outcome.PARTIAL, ir.Outcome.MISSING)]
 NO_CHANGES = ("community_id", "community", "grade", "change")
 PROBLEM_COLUMNS = {
     "severity": pl.String,
@@ -154,7 +157,7 @@ def _communities(t: pl.DataFrame, model: ir.Model) -> pl.DataFrame:
         *meta,
         pl.col("total").round(2),
         pl.col("grade").cast(pl.String),
-        *[pl.col(f"dim.{d.id}").round(2) for d in model.top_dimensions],
+        *[pl.col(columns.dim_score(d.id)).round(2) for d in model.top_dimensions],
         pl.col("vetoes"),
         pl.col("missing"),
     )
@@ -167,10 +170,10 @@ def _indicators(t: pl.DataFrame, model: ir.Model) -> tuple[pl.DataFrame, pl.Data
     fail_frames = []
     label_of = _community_label(t)
     for ind in model.indicators:
-        oc = f"ind.{ind.id}.outcome"
+        oc = columns.ind_outcome(ind.id)
         if oc not in t.columns:
             continue
-        short = t.filter(pl.col(oc).cast(pl.String).is_in(["fail", "partial", "missing"]))
+        short = t.filter(pl.col(oc).cast(pl.String).is_in(_SHORT_OF_FULL))
         rows.append(_indicator_row(t, model, ind, short.select(label_of).to_series().to_list()))
         if short.height and not ind.is_bonus:
             fail_frames.append(_failures(short, ind, label_of))
@@ -189,7 +192,7 @@ def _indicator_row(
     """One indicator's line: outcome counts, share failing, mean points, what
     earns full points, and the first ten communities short of them."""
     n = t.height
-    pc, oc = f"ind.{ind.id}.points", f"ind.{ind.id}.outcome"
+    pc, oc = columns.ind_points(ind.id), columns.ind_outcome(ind.id)
     vc_counts = dict(t.get_column(oc).cast(pl.String).value_counts().iter_rows())
     dim = model.dimension(ind.dimension) if ind.dimension else None
     return {
@@ -213,7 +216,7 @@ def _indicator_row(
 def _failures(short: pl.DataFrame, ind: ir.Indicator, label_of: pl.Expr) -> pl.DataFrame:
     """The communities short of full points on `ind`: value, threshold, the
     distance to it, points and points short."""
-    pc, oc, vc = f"ind.{ind.id}.points", f"ind.{ind.id}.outcome", f"ind.{ind.id}.value"
+    pc, oc, vc = columns.ind_points(ind.id), columns.ind_outcome(ind.id), columns.ind_value(ind.id)
     threshold, direction = _threshold(ind)
     value = pl.col(vc).cast(pl.String) if vc in short.columns else pl.lit(None, dtype=pl.String)
     distance = pl.lit(None, dtype=pl.Float64)
@@ -310,14 +313,14 @@ def _threshold(ind: ir.Indicator) -> tuple[float | None, str]:
     """The value at which the indicator earns full points, and whether more
     (">") or less ("<") is better, when the model says so plainly."""
     s = ind.scoring
-    if s.form == "linear" and s.high is not None and s.high.kind == "const":
-        lo = s.low.value if s.low is not None and s.low.kind == "const" else None
+    if isinstance(s, ir.Linear) and isinstance(s.high, ir.Const):
+        lo = s.low.value if isinstance(s.low, ir.Const) else None
         hi = s.high.value
         if isinstance(hi, (int, float)) and not isinstance(hi, bool):
             return float(hi), ">" if lo is None or hi >= lo else "<"
-    if s.form == "tiers" and s.tiers:
+    if isinstance(s, ir.Tiers) and s.tiers:
         top = max(s.tiers, key=lambda t: t.points)
-        if top.threshold is not None and top.threshold.kind == "const":
+        if isinstance(top.threshold, ir.Const):
             v = top.threshold.value
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 return float(v), ">" if top.op in (">=", ">") else "<"
@@ -326,16 +329,16 @@ def _threshold(ind: ir.Indicator) -> tuple[float | None, str]:
 
 def _full_when(ind: ir.Indicator) -> str:
     s = ind.scoring
-    if s.form in ("pass", "bonus_when"):
-        return s.value.text
-    if s.form == "linear":
-        return f"{s.value.text} → {s.high.text if s.high is not None else ''}"
-    if s.form == "tiers" and s.tiers:
-        top = max(s.tiers, key=lambda t: t.points)
-        if top.threshold is not None:
-            return f"{s.value.text} {top.op} {top.threshold.text}"
-    if s.form == "deduct":
-        return f"{s.value.text} == 0"
+    match s:
+        case ir.Linear():
+            return f"{s.value.text} → {s.high.text}"
+        case ir.Tiers() if s.tiers:
+            top = max(s.tiers, key=lambda t: t.points)
+            if top.threshold is not None:
+                return f"{s.value.text} {top.op} {top.threshold.text}"
+        case ir.Deduct():
+            return f"{s.value.text} == 0"
+    # pass, bonus: the condition (or the count) itself
     return s.value.text
 
 

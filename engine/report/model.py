@@ -11,6 +11,7 @@ import polars as pl
 
 from zhili.dsl import model as ir
 from zhili.dsl.i18n import _
+from zhili.engine.eval import columns
 
 GRADE_COLORS = ["2E7D32", "66BB6A", "FBC02D", "FB8C00", "E53935", "8E24AA", "546E7A"]
 
@@ -47,7 +48,7 @@ def _column_names(model: ir.Model) -> dict[str, str]:
         "missing": _("missing"),
     }
     for d in model.top_dimensions:
-        names[f"dim.{d.id}"] = d.name
+        names[columns.dim_score(d.id)] = d.name
     return names
 
 
@@ -65,9 +66,9 @@ def headers(report: Report, frame: pl.DataFrame) -> list[str]:
         "label": _("name"),
         "dimension": _("dimension"),
         "points": _("points"),
-        "pass": _("pass"),
-        "partial": _("partial"),
-        "fail": _("fail"),
+        "pass": ir.Outcome.PASS.text(),
+        "partial": ir.Outcome.PARTIAL.text(),
+        "fail": ir.Outcome.FAIL.text(),
         "fail_share": _("share failing"),
         "mean_points": _("mean points"),
         "full_when": _("full points when"),

@@ -13,6 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from zhili.dsl.i18n import _
+from zhili.engine.eval import columns
 from zhili.engine.report import safe
 from zhili.engine.report.model import GRADE_COLORS, Report, headers, summary_rows
 
@@ -165,7 +166,7 @@ def _colour_communities(cs, report: Report) -> None:
         ),
     )
     for d in report.model.top_dimensions:
-        lt = column(f"dim.{d.id}")
+        lt = column(columns.dim_score(d.id))
         cs.conditional_formatting.add(
             f"{lt}2:{lt}{n}",
             ColorScaleRule(

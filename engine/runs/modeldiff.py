@@ -8,6 +8,8 @@ communities whose grade changes are listed.
 
 from __future__ import annotations
 
+from typing import assert_never
+
 from zhili.dsl import model as ir
 from zhili.dsl.i18n import _
 
@@ -27,20 +29,26 @@ def _expr_text(e: ir.Expr | None) -> str:
 def scoring_text(s: ir.Scoring) -> str:
     """A scoring form in the language's words (`tiers x { >= 98% : 4 … }`)."""
     v = _expr_text(s.value)
-    if s.form == "pass":
-        return f"pass when {v}"
-    if s.form == "bonus_when":
-        return f"bonus when {v}"
-    if s.form == "linear":
-        return f"linear {v} from {_expr_text(s.low)} to {_expr_text(s.high)}"
-    if s.form == "tiers":
-        tiers = "  ".join(f"{t.op} {_expr_text(t.threshold)} : {_num(t.points)}" for t in s.tiers)
-        if s.else_points:
-            tiers += f"  else : {_num(s.else_points)}"
-        return f"tiers {v} {{ {tiers} }}"
-    word = "deduct" if s.form == "deduct" else "bonus"
-    cap = f" max {_num(s.cap)}" if s.cap is not None else ""
-    return f"{word} {_num(s.per)} per {v}{cap}"
+    match s:
+        case ir.PassWhen():
+            return f"pass when {v}"
+        case ir.BonusWhen():
+            return f"bonus when {v}"
+        case ir.Linear():
+            return f"linear {v} from {_expr_text(s.low)} to {_expr_text(s.high)}"
+        case ir.Tiers():
+            tiers = "  ".join(
+                f"{t.op} {_expr_text(t.threshold)} : {_num(t.points)}" for t in s.tiers
+            )
+            if s.else_points:
+                tiers += f"  else : {_num(s.else_points)}"
+            return f"tiers {v} {{ {tiers} }}"
+        case ir.Deduct() | ir.BonusPer():
+            word = "deduct" if isinstance(s, ir.Deduct) else "bonus"
+            cap = f" max {_num(s.cap)}" if s.cap is not None else ""
+            return f"{word} {_num(s.per)} per {v}{cap}"
+        case _:
+            assert_never(s)
 
 
 def _num(x) -> str:

@@ -28,6 +28,8 @@ from typing import Any
 import polars as pl
 
 from zhili.dsl.i18n import _
+from zhili.dsl.model import Outcome
+from zhili.engine.eval import columns
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -93,7 +95,7 @@ MIGRATIONS: list[tuple[int, str]] = [
 ]
 
 # one letter per outcome in the compact indicators form
-OUTCOME_CODES = {"pass": "p", "partial": "a", "fail": "f", "missing": "m", "vetoed": "v"}
+OUTCOME_CODES = {o.value: o.letter for o in Outcome}
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
@@ -407,7 +409,7 @@ def indicator_ids(ev) -> list[str]:
     return [
         i.id
         for i in ev.model.indicators
-        if f"ind.{i.id}.points" in t.columns and f"ind.{i.id}.outcome" in t.columns
+        if columns.ind_points(i.id) in t.columns and columns.ind_outcome(i.id) in t.columns
     ]
 
 
@@ -417,7 +419,7 @@ def _expand_indicators(compact: pl.Expr, ids: list[str]) -> pl.Expr:
         return pl.lit("{}").alias("indicators")
     points = compact.str.split_exact("|", 1).struct.field("field_0").str.split(",")
     codes = compact.str.split_exact("|", 1).struct.field("field_1")
-    names = {v: k for k, v in OUTCOME_CODES.items()}
+    names = {o.letter: o.value for o in Outcome}
     parts = []
     for k, iid in enumerate(ids):
         key = json.dumps(iid, ensure_ascii=False)
@@ -465,7 +467,7 @@ def result_rows(ev) -> pl.DataFrame:
     cid = pl.col("community_id").cast(pl.String)
     dims = (
         pl.concat_str(
-            [_number_text(pl.col(f"dim.{d.id}")) for d in model.dimensions], separator=","
+            [_number_text(pl.col(columns.dim_score(d.id))) for d in model.dimensions], separator=","
         )
         if model.dimensions
         else pl.lit("")
@@ -473,17 +475,17 @@ def result_rows(ev) -> pl.DataFrame:
     inds = [
         ind
         for ind in model.indicators
-        if f"ind.{ind.id}.points" in t.columns and f"ind.{ind.id}.outcome" in t.columns
+        if columns.ind_points(ind.id) in t.columns and columns.ind_outcome(ind.id) in t.columns
     ]
     # compact: points in indicator order, `|`, one letter per outcome
     if inds:
         points = pl.concat_str(
-            [_number_text(pl.col(f"ind.{i.id}.points")) for i in inds],
+            [_number_text(pl.col(columns.ind_points(i.id))) for i in inds],
             separator=",",
         )
         codes = pl.concat_str(
             [
-                pl.col(f"ind.{i.id}.outcome")
+                pl.col(columns.ind_outcome(i.id))
                 .cast(pl.String)
                 .replace_strict(OUTCOME_CODES, default="?", return_dtype=pl.String)
                 for i in inds

@@ -14,18 +14,13 @@ from zhili.dsl.i18n import _
 from zhili.engine.functions import Missing
 from zhili.engine.trace.results import CommunityResult, fmt_points, fmt_value
 
-MARK = {"pass": "✓", "partial": "~", "fail": "✗", "missing": "?", "vetoed": "!"}
-OUTCOME_WORD = {
-    "pass": "pass",
-    "partial": "partial",
-    "fail": "fail",
-    "missing": "missing",
-    "vetoed": "vetoed",
-}
+# the outcome signs by outcome string (the signs themselves are `Outcome.mark`)
+MARK = {o.value: o.mark for o in ir.Outcome}
 
 
 def outcome_text(outcome: str) -> str:
-    return _(OUTCOME_WORD.get(outcome, outcome))
+    """The outcome's word in the current language."""
+    return ir.Outcome(outcome).text()
 
 
 def substitutions(expr: ir.Expr, env: dict[str, Any], model: ir.Model, depth: int = 0) -> list[str]:

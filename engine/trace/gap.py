@@ -40,13 +40,7 @@ def _refs(expr: ir.Expr, lets: dict[str, ir.Definition], out: set[str]) -> None:
 
 
 def _scoring_exprs(ind: ir.Indicator) -> list[ir.Expr]:
-    s = ind.scoring
-    exprs = [s.value]
-    for e in (s.low, s.high):
-        if e is not None:
-            exprs.append(e)
-    exprs.extend(t.threshold for t in s.tiers if t.threshold is not None)
-    return exprs
+    return ind.scoring.exprs()
 
 
 def _inputs_of(exprs: list[ir.Expr], model: ir.Model) -> set[str]:
@@ -83,10 +77,9 @@ def smallest_changes(raw, limit: int = 5) -> list[GapItem]:
     better grade, smallest first (at most `limit`)."""
     compiled = raw.compiled
     model: ir.Model = compiled.model
-    if not model.grades or raw.grade_index == 0:
+    target_index = compiled.plan.next_grade_index(raw.grade_index)
+    if target_index is None:
         return []
-    current_index = raw.grade_index if raw.grade_index is not None else len(model.grades)
-    target_index = current_index - 1
     target = model.grades[target_index]
     record = _record(raw)
     meta = raw.meta
@@ -104,18 +97,19 @@ def smallest_changes(raw, limit: int = 5) -> list[GapItem]:
         zero at the end of the range): the end says nothing about the way."""
         r = last[0]
         return any(
-            o == "missing" and raw.outcomes[i] != "missing" for i, o in enumerate(r.outcomes)
+            o == ir.Outcome.MISSING and raw.outcomes[i] != ir.Outcome.MISSING
+            for i, o in enumerate(r.outcomes)
         )
 
     # inputs that can matter
     exprs: list[ir.Expr] = []
     for i, ind in enumerate(model.indicators):
-        if raw.points[i] < ind.points - 1e-9 or raw.outcomes[i] == "missing":
+        if raw.points[i] < ind.points - 1e-9 or raw.outcomes[i] == ir.Outcome.MISSING:
             exprs.extend(_scoring_exprs(ind))
     for j, v in enumerate(model.vetoes):
         if raw.vetoes[j] is not False:
             exprs.append(v.condition)
-    for g in model.grades[: current_index + 1]:
+    for g in model.grades[: target_index + 2]:  # up to the current grade
         if g.condition is not None:
             exprs.append(g.condition)
     candidates = [f for f in model.inputs if f.id in _inputs_of(exprs, model)]
@@ -288,21 +282,15 @@ def gap_to_next_grade(raw, search: bool = False) -> Gap | None:
     still to gain where a points condition falls short."""
     compiled = raw.compiled
     model: ir.Model = compiled.model
-    if raw.grade_index == 0 or not model.grades:
+    target_index = compiled.plan.next_grade_index(raw.grade_index)
+    if target_index is None:
         return None
-    current = raw.grade_index if raw.grade_index is not None else len(model.grades)
-    if current == 0:
-        return None
-    target_index = current - 1
     target = model.grades[target_index]
     items: list[GapItem] = []
     for j, v in enumerate(model.vetoes):
         if raw.vetoes[j] is not True:
             continue
-        effect, pos = compiled.veto_effects[j]
-        if (effect == "caps" and target_index < pos) or (
-            effect == "blocks" and target_index == pos
-        ):
+        if j in compiled.plan.forbidden[target_index]:
             items.append(
                 GapItem(
                     kind="veto",
@@ -402,7 +390,7 @@ def _best_indicators(raw, dim_id: str | None, need_points: float, limit: int = 5
                 points_available=round(room, 9),
                 text=(
                     _("{name}: no data; up to {points} points if supplied ({where} needs {need})")
-                    if raw.outcomes[i] == "missing"
+                    if raw.outcomes[i] == ir.Outcome.MISSING
                     else _("{name}: {points} more points possible ({where} needs {need})")
                 ).format(
                     name=ind.name,

@@ -5,7 +5,7 @@ the next grade; and the flat row form used for tables of many communities.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, assert_never
 
 from zhili.dsl import model as ir
 from zhili.dsl.i18n import _
@@ -27,48 +27,51 @@ from zhili.engine.trace.model import (  # noqa: F401 - re-exported
 
 def _reason(ind: ir.Indicator, value: Any, points: float, outcome: str) -> str:
     s = ind.scoring
-    vt = s.value.type
-    shown = fmt_value(value, vt)
+    shown = fmt_value(value, s.value.type)
     expr = s.value.text or ind.id
-    if outcome == "missing":
+    if outcome == ir.Outcome.MISSING:
         reason = value.text() if isinstance(value, Missing) else _("no value")
         return _("missing: {reason}").format(reason=reason)
-    if s.form in ("pass", "bonus_when"):
-        if outcome == "pass":
-            return _("{expr} holds").format(expr=expr)
-        return _("{expr} does not hold").format(expr=expr)
-    if s.form == "linear":
-        lo = s.low.text if s.low is not None else ""
-        hi = s.high.text if s.high is not None else ""
-        return _("{expr} = {value}; 0 points at {lo}, full at {hi}").format(
-            expr=expr, value=shown, lo=lo, hi=hi
-        )
-    if s.form == "tiers":
-        for t in s.tiers:
-            if t.points == points and t.op is not None:
-                return _("{expr} = {value} {op} {threshold} → {points} points").format(
-                    expr=expr,
-                    value=shown,
-                    op=t.op,
-                    threshold=t.threshold.text,
-                    points=fmt_points(points),
-                )
-        return _("{expr} = {value}: no tier reached → {points} points").format(
-            expr=expr, value=shown, points=fmt_points(points)
-        )
-    if s.form == "deduct":
-        return _("{expr} = {value}; {per} deducted per occurrence → {points} of {full}").format(
-            expr=expr,
-            value=shown,
-            per=fmt_points(s.per),
-            points=fmt_points(points),
-            full=fmt_points(ind.points),
-        )
-    if s.form == "bonus_per":
-        return _("{expr} = {value}; {per} bonus per occurrence → {points}").format(
-            expr=expr, value=shown, per=fmt_points(s.per), points=fmt_points(points)
-        )
-    return ""
+    match s:
+        case ir.PassWhen() | ir.BonusWhen():
+            if outcome == ir.Outcome.PASS:
+                return _("{expr} holds").format(expr=expr)
+            return _("{expr} does not hold").format(expr=expr)
+        case ir.Linear():
+            return _("{expr} = {value}; 0 points at {lo}, full at {hi}").format(
+                expr=expr, value=shown, lo=s.low.text, hi=s.high.text
+            )
+        case ir.Tiers():
+            return _tier_reason(s, expr, shown, points)
+        case ir.Deduct():
+            return _("{expr} = {value}; {per} deducted per occurrence → {points} of {full}").format(
+                expr=expr,
+                value=shown,
+                per=fmt_points(s.per),
+                points=fmt_points(points),
+                full=fmt_points(ind.points),
+            )
+        case ir.BonusPer():
+            return _("{expr} = {value}; {per} bonus per occurrence → {points}").format(
+                expr=expr, value=shown, per=fmt_points(s.per), points=fmt_points(points)
+            )
+        case _:
+            assert_never(s)
+
+
+def _tier_reason(s: ir.Tiers, expr: str, shown: str, points: float) -> str:
+    for t in s.tiers:
+        if t.points == points and t.op is not None:
+            return _("{expr} = {value} {op} {threshold} → {points} points").format(
+                expr=expr,
+                value=shown,
+                op=t.op,
+                threshold=t.threshold.text,
+                points=fmt_points(points),
+            )
+    return _("{expr} = {value}: no tier reached → {points} points").format(
+        expr=expr, value=shown, points=fmt_points(points)
+    )
 
 
 def build_result(raw, search: bool = False) -> CommunityResult:
@@ -83,7 +86,7 @@ def build_result(raw, search: bool = False) -> CommunityResult:
     parents = {d.id: d.parent for d in model.dimensions}
     for i, ind in enumerate(model.indicators):
         outcome = raw.outcomes[i]
-        if outcome == "missing":
+        if outcome == ir.Outcome.MISSING:
             d = ind.dimension
             while d is not None:
                 dim_missing[d] += 1

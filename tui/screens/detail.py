@@ -10,7 +10,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Static
 
 from zhili.dsl.i18n import _
-from zhili.engine.trace.explain import MARK, explain_text, substitutions
+from zhili.dsl.model import Outcome
+from zhili.engine.trace.explain import explain_text, substitutions
 from zhili.engine.trace.results import fmt_points
 from zhili.tui.labels import localize_bindings, t
 from zhili.tui.screens.base import ZhiliScreen
@@ -19,11 +20,11 @@ from zhili.tui.widgets.keybar import KeyBar
 from zhili.tui.widgets.outline import Item, Outline
 
 OUTCOME_STYLE = {
-    "pass": "green",
-    "partial": "yellow",
-    "fail": "red",
-    "missing": "magenta",
-    "vetoed": "bold red",
+    Outcome.PASS: "green",
+    Outcome.PARTIAL: "yellow",
+    Outcome.FAIL: "red",
+    Outcome.MISSING: "magenta",
+    Outcome.VETOED: "bold red",
 }
 
 
@@ -157,7 +158,7 @@ class DetailScreen(ZhiliScreen):
                             depth,
                             x.label or x.id,
                             ("indicator", c.id),
-                            mark=MARK[x.outcome],
+                            mark=Outcome(x.outcome).mark,
                             word=t(x.outcome),
                             mark_style=OUTCOME_STYLE[x.outcome],
                             points=f"{fmt_points(x.points)}/{fmt_points(x.max_points)}",
@@ -216,7 +217,7 @@ class DetailScreen(ZhiliScreen):
             ind = model.indicator(ident)
             out = Text()
             out.append(f"{r.label or r.id} [{r.id}]\n", "bold")
-            out.append(f"{MARK[r.outcome]} {t(r.outcome)}", OUTCOME_STYLE[r.outcome])
+            out.append(f"{Outcome(r.outcome).mark} {t(r.outcome)}", OUTCOME_STYLE[r.outcome])
             out.append(f"   {t('Points')}: {fmt_points(r.points)}/{fmt_points(r.max_points)}\n\n")
             out.append(r.reason + "\n")
             out.append(f"{ind.scoring.value.text}\n", "italic")

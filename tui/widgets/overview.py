@@ -8,6 +8,7 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import Static
 
+from zhili.engine.eval import columns
 from zhili.tui.labels import t
 from zhili.tui.session import Session
 from zhili.tui.widgets.vtable import fit
@@ -80,10 +81,10 @@ def overview_text(s: Session, width: int = 80) -> Text:
                 e
                 for d in top_dims
                 for e in (
-                    pl.col(f"dim.{d.id}").mean().alias(f"{d.id}.mean"),
-                    pl.col(f"dim.{d.id}").std().alias(f"{d.id}.std"),
-                    pl.col(f"dim.{d.id}").min().alias(f"{d.id}.min"),
-                    pl.col(f"dim.{d.id}").max().alias(f"{d.id}.max"),
+                    pl.col(columns.dim_score(d.id)).mean().alias(f"{d.id}.mean"),
+                    pl.col(columns.dim_score(d.id)).std().alias(f"{d.id}.std"),
+                    pl.col(columns.dim_score(d.id)).min().alias(f"{d.id}.min"),
+                    pl.col(columns.dim_score(d.id)).max().alias(f"{d.id}.max"),
                 )
             ]
         ).row(0, named=True)

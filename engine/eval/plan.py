@@ -1,0 +1,163 @@
+"""The plan: the rules both evaluation backends must agree on, worked out once
+from a checked model.
+
+The reference interpreter (`interpreter.py`) and the vectorized backend
+(`vectorized.py`) differ in how they compute — one record with Python floats,
+every record at once with Polars expressions — but not in what: which points
+add up into which dimension and in what order (so floating-point sums agree
+to the bit), which indicators a `missing skip` policy leaves out and how the
+rest is rescaled, which grades a triggered veto forbids, where an outcome
+turns from fail to partial to pass, which grade is next, and which names a
+grade condition may use. Those rules live here, as data, and nowhere else.
+A third backend (SQL) would consume the same plan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from zhili.dsl import model as ir
+
+EPS = 1e-9
+"""Points within EPS of a bound count as on it: full points (within EPS of
+the indicator's points) pass, no points (within EPS of 0) fail, anything
+between is partial; a dimension with at most EPS points available is left
+out, and one with less than its declared points (by more than EPS) is
+rescaled."""
+
+
+@dataclass(frozen=True)
+class Group:
+    """The children of one dimension, or of the model's top level, as
+    aggregation adds them up.
+
+    scored points  = the points of `scored` (in order), then of each present
+                     dimension of `dims` (in order)
+    bonus points   = the points of `bonus` (in order), then the bonus of each
+                     left-out dimension of `dims`
+    available      = `available`, less the points of each missing indicator of
+                     `skips` (in order), plus the available points of each
+                     present dimension of `dims` (in order)
+
+    A dimension is present when it has points available (more than 0).
+    Indices are positions in `model.indicators` and `model.dimensions`."""
+
+    scored: tuple[int, ...]  # indicators that are not bonus, in document order
+    bonus: tuple[int, ...]  # bonus indicators (never rescaled)
+    skips: tuple[int, ...]  # scored indicators with policy `skip`
+    dims: tuple[int, ...]  # sub-dimensions
+    available: float  # the points of `scored` when nothing is skipped
+    declared: float  # the dimension's points; the model's total at the top level
+
+
+@dataclass(frozen=True)
+class ResultName:
+    """A name a grade condition may use (`kind` is the name itself for the
+    model-wide names of `ir.RESULT_NAMES`; "dimension", "indicator" or "veto"
+    with `index` into the model's list for the others)."""
+
+    name: str
+    kind: str
+    index: int | None = None
+
+
+class Plan:
+    """The shared rules of one model (see the module docstring).
+
+    Rescaling, given a group's scored points `s`, bonus `b` and available
+    points `a` (see `Group`):
+
+    - a dimension with `a <= EPS` is left out: its score is `b`, its
+      available points 0 (its share is missing); with `a < declared - EPS`
+      its score is `s * declared / a + b`; otherwise `s + b`, available
+      `declared`;
+    - the total is `s * total / a + b` when `EPS < a < total - EPS`, else
+      `s + b`.
+    """
+
+    def __init__(self, model: ir.Model):
+        self.model = model
+        inds, dims = model.indicators, model.dimensions
+        self.ind_index = {ind.id: i for i, ind in enumerate(inds)}
+        self.dim_index = {d.id: i for i, d in enumerate(dims)}
+        # points an indicator contributes to what is available (bonus: none)
+        self.max_points = tuple(0.0 if i.is_bonus else i.points for i in inds)
+        self.skip = tuple(i.missing == "skip" for i in inds)
+        self.dims = tuple(self._group(d.children, d.points) for d in dims)
+        self.top = self._group(model.top, model.total)
+        # dimensions in evaluation layers, deepest first (children before parents)
+        depths = sorted({d.depth for d in dims}, reverse=True)
+        self.layers = tuple(
+            tuple(k for k, d in enumerate(dims) if d.depth == depth) for depth in depths
+        )
+        self.forbidden = self._forbidden()
+        self.result_names = self._result_names()
+        self.grade_results = frozenset(
+            node.name
+            for g in model.grades
+            if g.condition is not None
+            for node in ir.walk(g.condition)
+            if isinstance(node, ir.Ref) and node.scope == "result"
+        )
+
+    def _group(self, children: list[ir.Child], declared: float) -> Group:
+        inds = [self.ind_index[c.id] for c in children if c.kind == "indicator"]
+        scored = tuple(i for i in inds if not self.model.indicators[i].is_bonus)
+        return Group(
+            scored=scored,
+            bonus=tuple(i for i in inds if self.model.indicators[i].is_bonus),
+            skips=tuple(i for i in scored if self.skip[i]),
+            dims=tuple(self.dim_index[c.id] for c in children if c.kind == "dimension"),
+            available=float(sum(self.max_points[i] for i in scored)),
+            declared=declared,
+        )
+
+    def _forbidden(self) -> tuple[tuple[int, ...], ...]:
+        """For each grade, the vetoes that forbid it when triggered: `caps G`
+        forbids every grade better than G, `blocks G` forbids G itself (a
+        veto naming no known grade acts on the last one)."""
+        n = len(self.model.grades)
+        pos = {g.name: i for i, g in enumerate(self.model.grades)}
+        forbid: list[list[int]] = [[] for _ in range(n)]
+        for j, v in enumerate(self.model.vetoes):
+            p = pos.get(v.grade, n - 1)
+            for i in range(p) if v.effect == "caps" else (p,):
+                forbid[i].append(j)
+        return tuple(tuple(f) for f in forbid)
+
+    def _result_names(self) -> tuple[ResultName, ...]:
+        m = self.model
+        head = [ResultName(n, n) for n in ("total", "share")]
+        dims = [ResultName(d.id, "dimension", k) for k, d in enumerate(m.dimensions)]
+        rest = [ResultName(n, n) for n in ("min_dimension", "vetoed", "missing_count")]
+        inds = [ResultName(i.id, "indicator", k) for k, i in enumerate(m.indicators)]
+        vetoes = [ResultName(v.id, "veto", k) for k, v in enumerate(m.vetoes)]
+        names = (*head, *dims, *rest, *inds, *vetoes)
+        assert {r.name for r in names if r.index is None} == set(ir.RESULT_NAMES)
+        return names
+
+    def allowed(self, triggered: list[bool]) -> list[bool]:
+        """Which grades the vetoes (True: triggered) still allow."""
+        return [not any(triggered[j] for j in f) for f in self.forbidden]
+
+    def next_grade_index(self, grade_index: int | None) -> int | None:
+        """The grade one better than `grade_index` (None: no grade reached,
+        so the next is the last one); None above the first grade."""
+        current = grade_index if grade_index is not None else len(self.model.grades)
+        return current - 1 if current > 0 else None
+
+    @property
+    def next_grades(self) -> list[tuple[int | None, int]]:
+        """(grade index, next grade index) for every grade index that has a next."""
+        n = len(self.model.grades)
+        pairs = [(gi, self.next_grade_index(gi)) for gi in (None, *range(n))]
+        return [(gi, nx) for gi, nx in pairs if nx is not None]
+
+
+def outcome_of_points(points: float, full: float) -> ir.Outcome:
+    """The outcome of a score of `points` out of `full` (tiers)."""
+    if points >= full - EPS:
+        return ir.Outcome.PASS
+    if points <= EPS:
+        return ir.Outcome.FAIL
+    return ir.Outcome.PARTIAL

@@ -1,0 +1,182 @@
+"""One pass over a sheet's XML (and the shared strings) before calamine reads
+it: the sheet's real extent, its merged ranges, the cells calamine gives as
+empty although they are not (error values like `#DIV/0!`, formulas without a
+computed value), and the limits a workbook must keep so that reading it cannot
+take the machine.
+
+calamine allocates the whole rectangle from A1 to the last cell, whatever the
+`<dimension>` says: one cell at XFD1048576 in a 19 KB file is a 512 GB
+allocation and an abort. So the extent is measured from the cells themselves,
+in chunks, never holding more than a few megabytes of XML at once.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import zipfile
+from dataclasses import dataclass, field
+
+# Excel's own limit on a cell's text
+MAX_CELL_CHARS = 32_767
+# the rectangle calamine allocates (about 32 bytes a cell): 20 million cells
+# is 200 columns by 100,000 rows
+MAX_CELLS = 20_000_000
+MAX_MERGES = 20_000
+# the XML of one sheet, uncompressed (100,000 rows of 20 columns are ~100 MB)
+MAX_XML_BYTES = 1_500_000_000
+CHUNK = 4 * 1024 * 1024
+
+# the patterns run over every byte of the sheet: each starts with a literal, so
+# the regex engine skips ahead to it (about 1 s for 100,000 rows of 20 columns)
+_ROW_RE = re.compile(rb'<row r="([0-9]+)"')
+_ANY_ROW_RE = re.compile(rb'<(?:\w+:)?row\b[^>]*?\sr="([0-9]+)"')
+_FAR_ROW_RE = re.compile(rb' r="[A-Z]{1,3}([0-9]{6,7})"')
+_WIDE_COL_RE = re.compile(rb' r="([A-Z]{2,3})[0-9]')
+_MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)([0-9]+)(?::([A-Z]+)([0-9]+))?"')
+# a cell holding an error value: <c r="C2" t="e"><v>#DIV/0!</v></c> (a formula may come first)
+_ERROR_RE = re.compile(
+    rb"<(?:\w+:)?c\b([^>]*?\bt=\"e\"[^>]*)>(?:<(?:\w+:)?f\b[^>]*/>|<(?:\w+:)?f\b[^>]*>[^<]*</(?:\w+:)?f>)?"
+    rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>"
+)
+# a formula without a computed value: <c r="C2"><f>1/0</f><v/></c> (what
+# openpyxl writes, and any program that does not calculate)
+_UNCOMPUTED_RE = re.compile(
+    rb"<(?:\w+:)?c\b([^>/]*)>(?:<(?:\w+:)?f\b[^>]*/>|<(?:\w+:)?f\b[^>]*>([^<]*)</(?:\w+:)?f>)"
+    rb"(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?\s*</(?:\w+:)?c>"
+)
+_REF_RE = re.compile(rb'\sr="([A-Z]+)([0-9]+)"')
+_TYPE_RE = re.compile(rb'\st="([a-zA-Z]+)"')
+
+
+class LimitError(Exception):
+    """The workbook breaks a limit (the message says which)."""
+
+
+@dataclass
+class SheetScan:
+    """What one pass over a sheet's XML found. Rows and columns are 0-based."""
+
+    max_row: int = -1
+    max_col: int = -1
+    merges: list[tuple[int, int, int, int]] = field(default_factory=list)
+    # (row, col, text): error values ("#DIV/0!") and formulas without a value ("=B2*2")
+    errors: dict[tuple[int, int], str] = field(default_factory=dict)
+    uncomputed: dict[tuple[int, int], str] = field(default_factory=dict)
+    long_cell: bool = False
+
+
+def col_index(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ch - 64)
+    return n - 1
+
+
+def _ref(attrs: bytes) -> tuple[int, int] | None:
+    m = _REF_RE.search(b" " + attrs)
+    return None if m is None else (int(m[2]) - 1, col_index(m[1]))
+
+
+def _has_long_text(buf: bytes) -> bool:
+    """Whether a text in `buf` is longer than Excel's limit: a run of more
+    than `MAX_CELL_CHARS` bytes without a `<` holds a whole window of 16 KB
+    starting at a multiple of 16 KB, so only those windows are looked at."""
+    step = 16 * 1024
+    for at in range(0, len(buf), step):
+        if buf.find(b"<", at, at + step) >= 0:
+            continue
+        tag = buf.rfind(b"<", 0, at)
+        start = buf.find(b">", tag) + 1 if tag >= 0 else 0  # after the tag before the text
+        end = buf.find(b"<", at)
+        run = buf[start : end if end >= 0 else len(buf)]
+        if len(run) > MAX_CELL_CHARS and len(html.unescape(run.decode("utf-8", "replace"))) > (
+            MAX_CELL_CHARS
+        ):
+            return True
+    return False
+
+
+def _max_col(buf: bytes) -> int:
+    """The last column of a cell in `buf` (0-based), or -1."""
+    wide = set(_WIDE_COL_RE.findall(buf))
+    if wide:
+        return max(col_index(w) for w in wide)
+    # one letter: binary search for the last letter any cell reference starts with
+    lo, hi = 0, 25  # A..Z
+    if not re.search(rb' r="[A-Z][0-9]', buf):
+        return -1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if re.search(rb' r="[%c-Z][0-9]' % (65 + mid), buf):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _chunks(zf: zipfile.ZipFile, part: str):
+    """The part's bytes in pieces that end after a whole cell (`</c>`) or row,
+    so that no cell is split; stops at `MAX_XML_BYTES`."""
+    total = 0
+    carry = b""
+    with zf.open(part) as fh:
+        while True:
+            chunk = fh.read(CHUNK)
+            total += len(chunk)
+            if total > MAX_XML_BYTES:
+                raise LimitError("xml")
+            if not chunk:
+                if carry:
+                    yield carry
+                return
+            buf = carry + chunk
+            cut = max(buf.rfind(b"</c>"), buf.rfind(b"</row>"))
+            if cut < 0 or len(buf) - cut > 2 * CHUNK:
+                cut = len(buf) - 1
+            end = buf.index(b">", cut) + 1 if b">" in buf[cut:] else len(buf)
+            yield buf[:end]
+            carry = buf[end:]
+
+
+def scan_sheet(zf: zipfile.ZipFile, part: str) -> SheetScan:
+    """One pass over the sheet part `part` (see `SheetScan`); `LimitError`
+    when the XML is too large."""
+    out = SheetScan()
+    for buf in _chunks(zf, part):
+        rows = _ROW_RE.findall(buf) or _ANY_ROW_RE.findall(buf)
+        rows += _FAR_ROW_RE.findall(buf)  # a cell far down in a row without its number
+        if rows:
+            out.max_row = max(out.max_row, max(int(r) for r in rows) - 1)
+        out.max_col = max(out.max_col, _max_col(buf))
+        if not out.long_cell and _has_long_text(buf):
+            out.long_cell = True
+        if b't="e"' in buf:
+            for m in _ERROR_RE.finditer(buf):
+                at = _ref(m[1])
+                if at is not None:
+                    out.errors[at] = html.unescape(m[2].decode("utf-8", "replace"))
+        if b"<f" in buf or b":f" in buf:
+            for m in _UNCOMPUTED_RE.finditer(buf):
+                at = _ref(m[1])
+                kind = _TYPE_RE.search(b" " + m[1])
+                if at is not None and (kind is None or kind[1] in (b"n", b"b", b"d")):
+                    formula = html.unescape((m[2] or b"").decode("utf-8", "replace"))
+                    out.uncomputed[at] = "=" + formula if formula else "="
+        if b"mergeCell" in buf:
+            for m in _MERGE_RE.finditer(buf):
+                r1, c1 = int(m[2]) - 1, col_index(m[1])
+                r2, c2 = (int(m[4]) - 1, col_index(m[3])) if m[3] else (r1, c1)
+                out.merges.append((r1, c1, r2, c2))
+                if len(out.merges) > MAX_MERGES:
+                    raise LimitError("merges")
+    return out
+
+
+def has_long_strings(zf: zipfile.ZipFile) -> bool:
+    """Whether the shared strings hold a text longer than Excel's limit."""
+    names = {i.filename for i in zf.infolist()}
+    part = next((n for n in ("xl/sharedStrings.xml", "xl/sharedstrings.xml") if n in names), None)
+    if part is None:
+        return False
+    return any(_has_long_text(buf) for buf in _chunks(zf, part))

@@ -1,0 +1,151 @@
+"""Writes the input files of the workbook, Parquet and JSON cases in
+tests/data_cases/convert_*/ (the files are committed; this shows how each was
+made). Run from the repository root: python tests/data_cases/convert_make.py"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import polars as pl
+import xlsxwriter
+
+ROOT = Path(__file__).parent
+H = ["社区编码", "社区", "常住人口", "是否实现多网合一"]
+
+
+def case(name: str) -> Path:
+    d = ROOT / name
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def patch(path: Path, member: str, edit) -> None:
+    """Rewrite one zip member of `path` with `edit(bytes) -> bytes`."""
+    src = zipfile.ZipFile(io.BytesIO(path.read_bytes()))
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            out.writestr(info, edit(data) if info.filename == member else data)
+
+
+def workbooks() -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "数据"
+    ws.append([*H, "备注"])  # an error in a column no input reads is not reported
+    ws.append(["A1", "甲", "=1/0", "是", "#N/A"])  # openpyxl saves no computed value
+    ws.append(["A2", "乙", "#DIV/0!", "是"])  # error cells
+    ws.append(["A3", "丙", "#N/A", "否"])
+    ws.append(["A4", "丁", "#VALUE!", "是"])
+    ws.append(["A5", "戊", "#REF!", "是"])
+    ws.append(["A6", "己", 8000, "=TRUE()"])
+    wb.save(case("convert_formula_and_error_cells") / "data.xlsx")
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "旧表"
+    ws.append(H)
+    ws.append(["OLD", "旧", 1, "否"])
+    ws.sheet_state = "hidden"
+    ws2 = wb.create_sheet("2024")
+    ws2.append(H)
+    ws2.append(["A1", "甲", 8000, "是"])
+    ws2.append(["A2", "乙", 7000, "否"])
+    ws3 = wb.create_sheet("2023")
+    ws3.append(H)
+    ws3.append(["A1", "甲", 7900, "是"])
+    wb.create_sheet("空白")
+    for name in ("convert_hidden_first_sheet", "convert_sheet_option"):
+        wb.save(case(name) / "data.xlsx")
+
+    for name, ref in (
+        ("convert_cell_at_xfd1048576", "XFD1048576"),
+        ("convert_cell_at_a1048576", "A1048576"),
+    ):
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        ws.append(H)
+        ws.append(["A1", "甲", 8000, "是"])
+        ws[ref] = "x"
+        wb.save(case(name) / "data.xlsx")
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(H)
+    ws.append(["A1", "甲", 8000, "是"])
+    path = case("convert_200000_merges") / "data.xlsx"
+    wb.save(path)
+    merges = b"".join(b'<mergeCell ref="E%d:F%d"/>' % (r, r) for r in range(10, 200_010))
+    patch(
+        path,
+        "xl/worksheets/sheet1.xml",
+        lambda d: d.replace(
+            b"</sheetData>", b'</sheetData><mergeCells count="200000">' + merges + b"</mergeCells>"
+        ),
+    )
+
+    # openpyxl and xlsxwriter refuse more than 32,767 characters: the XML is edited
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(H)
+    ws.append(["A1", "甲", 8000, "x" * 32767])
+    path = case("convert_cell_over_32767_chars") / "data.xlsx"
+    wb.save(path)
+    patch(path, "xl/worksheets/sheet1.xml", lambda d: d.replace(b"x" * 32767, b"x" * 40000))
+
+    path = case("convert_shared_string_over_32767_chars") / "data.xlsx"
+    book = xlsxwriter.Workbook(path)
+    sheet = book.add_worksheet()
+    for j, h in enumerate(H):
+        sheet.write_string(0, j, h)
+    sheet.write_row(1, 0, ["A1", "甲", 8000, "y" * 32767])
+    book.close()
+    patch(path, "xl/sharedStrings.xml", lambda d: d.replace(b"y" * 32767, b"y" * 40000))
+
+
+def parquet_and_json() -> None:
+    pl.DataFrame(
+        {
+            "社区编码": ["A1", "A2"],
+            "社区": ["甲", "乙"],
+            "常住人口": [8000, 7000],
+            "是否实现多网合一": [True, False],
+            "标签": [["a"], ["b", "c"]],
+            "明细": [{"x": 1}, {"x": 2}],
+            "用时": [dt.timedelta(days=1), dt.timedelta(hours=2)],
+        }
+    ).write_parquet(case("convert_parquet_unused_nested_columns") / "data.parquet")
+    pl.DataFrame(
+        {
+            "社区编码": ["A1", "A2"],
+            "社区": ["甲", "乙"],
+            "常住人口": [[8000], [7000, 1]],
+            "是否实现多网合一": [True, False],
+            "办公用房面积": [dt.timedelta(days=1), None],
+        }
+    ).write_parquet(case("convert_parquet_used_list_column") / "data.parquet")
+    (case("convert_json_integer_of_5000_digits") / "data.json").write_text(
+        '[{"社区编码": "A1", "社区": "甲", "常住人口": '
+        + "9" * 5000
+        + ', "是否实现多网合一": true, "办公用房面积": 1e-400},\n'
+        ' {"社区编码": "A2", "社区": "乙", "常住人口": 8000, "是否实现多网合一": false,'
+        ' "办公用房面积": 350.5}]\n',
+        encoding="utf-8",
+    )
+    (case("convert_json_nested_100000_deep") / "data.json").write_text(
+        '[{"社区编码": "A1", "备注": ' + "[" * 100_000 + "]" * 100_000 + "}]", encoding="utf-8"
+    )
+    (case("convert_jsonl_nested_100000_deep") / "data.jsonl").write_text(
+        '{"社区编码": "A1", "常住人口": 8000, "是否实现多网合一": "是"}\n'
+        '{"社区编码": "A2", "备注": ' + '{"a":' * 100_000 + "1" + "}" * 100_000 + "}\n",
+        encoding="utf-8",
+    )
+
+
+if __name__ == "__main__":
+    workbooks()
+    parquet_and_json()
