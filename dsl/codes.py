@@ -201,6 +201,13 @@ INDICATOR_CONSTANT = _code(
 # ---------------------------------------------------------------- community data
 DATA_TOTALS_ROW = _code("data-totals-row", I, Phase.DATA, "a totals row (合计) is skipped")
 DATA_EXTRA_CELLS = _code("data-extra-cells", W, Phase.DATA, "a row with more cells than headers")
+DATA_SHORT_ROW = _code("data-short-row", W, Phase.DATA, "a row with fewer cells than headers")
+DATA_REPEATED_HEADER = _code(
+    "data-repeated-header", I, Phase.DATA, "a repeated header row (two exports joined) is skipped"
+)
+DATA_STRAY_ROW = _code(
+    "data-stray-row", W, Phase.DATA, "a row that holds no community's data is skipped"
+)
 DATA_NO_COLUMN = _code("data-no-column", E, Phase.DATA, "no column for a required input")
 DATA_NO_OPTIONAL_COLUMN = _code(
     "data-no-optional-column", W, Phase.DATA, "no column for an optional input"

@@ -71,6 +71,13 @@ PHASE_TITLES = {
 
 # Longer explanations, for codes whose summary does not say it all.
 DETAILS = {
+    "data-stray-row": "The rule (`data._stray_rows`): a row whose values are all in columns "
+    "that match no input and no hierarchy column; and, in a file with a community id or name "
+    "column, a row with neither that fills at most one of the model's columns (none when the "
+    "file has fewer than three input columns). Such a row is a note or a stray cell, not a "
+    "community: it is skipped, never scored, and never dropped without this warning.",
+    "data-repeated-header": "A row whose first named cells (up to six) are the header's texts "
+    "(spaces around them aside): two exports one after the other.",
     "points-sum": "The points of a dimension's children, or of the top-level parts, do not "
     "add up to the declared points / `total`. After an `extends`, reported at the "
     "`drop`/`override` that broke the budget.",
@@ -122,6 +129,9 @@ _HEAD = "社区编码,社区,常住人口,调解率,社区工作者\n"
 DATA_EXAMPLES = {
     "data-totals-row": _HEAD + "A1,金台,12000,95%,20\n合计,,12000,,20\n",
     "data-extra-cells": _HEAD + "A1,金台,12000,95%,20,多出\n",
+    "data-short-row": _HEAD + "A1,金台,12000,95%,20\nA2,渭滨,9000\n",
+    "data-repeated-header": _HEAD + "A1,金台,12000,95%,20\n" + _HEAD + "A2,渭滨,9000,91%,15\n",
+    "data-stray-row": _HEAD + "A1,金台,12000,95%,20\n,,,,\n,,,,\n,,,,8\n",
     "data-no-column": "社区编码,社区,调解率,社区工作者\nA1,金台,95%,20\n",
     "data-no-optional-column": "社区编码,社区,常住人口,调解率\nA1,金台,12000,95%\n",
     "data-unknown-column": "社区编码,社区,常住人口,调解率,社区工作者,备注\nA1,金台,12000,95%,20,新建\n",

@@ -119,7 +119,7 @@ class Evaluation:
 def _meta_frame(dataset: Dataset) -> pl.DataFrame:
     cols = {}
     for key in META_COLUMNS:
-        if any(m.get(key) is not None for m in dataset.meta):
+        if key == "community_id" or any(m.get(key) is not None for m in dataset.meta):
             cols[key] = pl.Series(key, [m.get(key) for m in dataset.meta], dtype=pl.String)
     cols["row"] = pl.Series("row", dataset.rows, dtype=pl.Int64)
     return pl.DataFrame(cols, height=len(dataset))

@@ -2,33 +2,25 @@
 
 The record-by-record reader (`engine.io.formats._read_csv`, Python's csv module)
 is exact about line numbers and ragged rows but slow for a million rows.
-For UTF-8 files this reads every cell as text with Polars and computes
-each row's line in the file from the newlines inside earlier cells, so
-`DataProblem` rows stay those of the file. A file Polars cannot read this way
-(ragged rows, odd quoting, another encoding) returns None and the exact
-reader takes over.
+For UTF-8 text (`formats` decodes every file to it) this reads every cell as
+text with Polars and computes each row's line in the file from the newlines
+inside earlier cells, so `DataProblem` rows stay those of the file. A file
+Polars cannot read this way (a row longer than the header, odd quoting,
+invalid UTF-8), or one whose short rows cannot be told apart, returns None and
+the exact reader takes over.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import polars as pl
 
 
-def read_csv_fast(path: Path, data: bytes) -> tuple[list[str], pl.DataFrame, list[int]] | None:
-    """(headers, text cells as columns c0.., line of each row) or None."""
-    try:
-        head = data[:65536].decode("utf-8")
-    except UnicodeDecodeError:
-        # a multi-byte character may be cut at the boundary: try a bit less
-        try:
-            data[:65530].decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-        head = ""
-    sample = head[:4096]
-    sep = "\t" if path.suffix.lower() == ".tsv" or sample.count("\t") > sample.count(",") else ","
+def read_csv_fast(
+    data: bytes, sep: str, line_offset: int = 0
+) -> tuple[list[str], pl.DataFrame, list[int], list[tuple[int, int]]] | None:
+    """(headers, text cells as columns c0.., line of each row, (line, cells
+    given) of each row with fewer cells than the header) or None. `data`
+    starts with the header row, on line `line_offset + 1` of the file."""
     try:
         frame = pl.read_csv(
             data,
@@ -43,13 +35,14 @@ def read_csv_fast(path: Path, data: bytes) -> tuple[list[str], pl.DataFrame, lis
         return None
     if frame.height == 0:
         return None
+    quoted = b'"' in data
     names = frame.columns
     header_row = frame.row(0)
-    headers = [("" if h is None else str(h)).lstrip("\ufeff").strip() for h in header_row]
+    headers = [("" if h is None else str(h)).strip() for h in header_row]
     body = frame.slice(1).rename({n: f"c{j}" for j, n in enumerate(names)})
     # newlines inside quoted cells push later rows down in the file (a file
     # without quotes has none)
-    if b'"' in data:
+    if quoted:
         newlines = pl.sum_horizontal(
             [pl.col(c).str.count_matches("\n").fill_null(0) for c in body.columns] + [pl.lit(0)]
         )
@@ -59,9 +52,17 @@ def read_csv_fast(path: Path, data: bytes) -> tuple[list[str], pl.DataFrame, lis
     body = body.with_columns(newlines.alias("__nl")).with_row_index("__i")
     body = body.with_columns(
         (
-            pl.col("__i").cast(pl.Int64) + 2 + header_nl + pl.col("__nl").cum_sum() - pl.col("__nl")
+            pl.col("__i").cast(pl.Int64)
+            + 2
+            + line_offset
+            + header_nl
+            + pl.col("__nl").cum_sum()
+            - pl.col("__nl")
         ).alias("__line")
     )
+    short = _short_rows(data, sep, frame, quoted, line_offset)
+    if short is None:
+        return None
 
     # blank lines (all cells empty) are skipped, like the exact reader; the
     # full test only runs on rows whose first cell is empty (a blank row is
@@ -76,4 +77,35 @@ def read_csv_fast(path: Path, data: bytes) -> tuple[list[str], pl.DataFrame, lis
         if blank.len():
             body = body.filter(~pl.col("__i").is_in(blank.implode()))
     lines = body.get_column("__line").to_list()
-    return headers, body.drop(["__nl", "__i", "__line"]), lines
+    return headers, body.drop(["__nl", "__i", "__line"]), lines, short
+
+
+def _short_rows(
+    data: bytes, sep: str, frame: pl.DataFrame, quoted: bool, line_offset: int
+) -> list[tuple[int, int]] | None:
+    """(line, cells) of every non-blank row with fewer cells than the header,
+    which Polars fills with nulls as if they were empty; None when the file
+    has quotes and some rows are short (only the exact reader can tell which).
+
+    Every row but a short one has as many separators as the header: when
+    the file holds exactly that many (plus those inside quoted cells), no
+    row is short."""
+    want = frame.width - 1
+    sep_b = sep.encode()
+    seen = data.count(sep_b)
+    if quoted:
+        inside = frame.select(
+            pl.sum_horizontal(
+                pl.col(c).str.count_matches(sep, literal=True).fill_null(0).sum()
+                for c in frame.columns
+            )
+        ).item()
+        return [] if seen == want * frame.height + inside else None
+    if seen == want * frame.height:
+        return []
+    out = []
+    for i, line in enumerate(data.split(b"\n")):
+        got = line.count(sep_b)
+        if got < want and line.strip(b" \t\r" + sep_b):
+            out.append((i + 1 + line_offset, got + 1))
+    return out

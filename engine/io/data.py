@@ -686,6 +686,8 @@ def convert_table(
     used = set(inputs.values()) | set(meta_cols.values())
     ds.problems.extend(p for p in raw.problems if p.code not in _CELL_CODES or p.column in used)
     ds.columns = inputs
+    raw, stray = _stray_rows(raw, inputs, meta_cols)
+    ds.problems += stray
     ds.problems += _column_problems(file, model, inputs, unmatched)
     ds.problems += _duplicate_columns(raw, model)
     position: dict[str, int] = {}
@@ -706,6 +708,62 @@ def convert_table(
     ds._frame = frame
     ds._meta_keys = ["community_id"] + [k for k in meta_cols if k != "community_id"]
     return ds
+
+
+def _stray_rows(
+    raw: RawTable, inputs: dict[str, str], meta_cols: dict[str, str]
+) -> tuple[RawTable, list[DataProblem]]:
+    """`raw` without the rows that hold no community, and a warning for each
+    (see docs/data.md): a row with values only in columns that match no input
+    and no hierarchy column; and, in a file with an id or name column, a row
+    with neither and at most one value in the model's columns when the file
+    has three input columns or more (a note, a stray cell far below the
+    data), none when it has fewer."""
+    position: dict[str, int] = {}
+    for j, h in enumerate(raw.headers):
+        position.setdefault(h, j)
+    names = [position[meta_cols[k]] for k in ("community_id", "community") if k in meta_cols]
+    known = {position[h] for h in [*inputs.values(), *meta_cols.values()]} - set(names)
+    at_most = 1 if names and len(inputs) >= 3 else 0
+
+    def empty(j: int) -> pl.Expr:
+        c = pl.col(f"c{j}")
+        return c.is_null() | (c.str.strip_chars(WHITESPACE) == "")
+
+    candidates = raw.frame.with_row_index("__i")
+    for j in names or sorted(known):  # one column at a time: few rows get past the first
+        candidates = candidates.filter(empty(j))
+    problems, drop = [], []
+    for i, *cells in candidates.iter_rows():
+        filled = [(j, v) for j, v in enumerate(cells) if v is not None and v.strip(WHITESPACE)]
+        in_model = [(j, v) for j, v in filled if j in known]
+        if len(in_model) > at_most or (not names and (in_model or not filled)):
+            continue  # a community (without id and name columns, even an empty row is)
+        if filled and not in_model:
+            message = _("a value only in a column that matches no input: the row is skipped")
+        elif filled:
+            message = _("no community id or name and a single value: the row is skipped")
+        else:
+            message = _("an empty row is skipped")
+        j, value = (in_model or filled or [(None, None)])[0]
+        header = raw.headers[j] if j is not None else None
+        problems.append(
+            DataProblem(
+                raw.file,
+                raw.lines[i],
+                header or None,
+                value,
+                message,
+                code=codes.DATA_STRAY_ROW.code,
+            )
+        )
+        drop.append(i)
+    if not drop:
+        return raw, []
+    keep = sorted(set(range(raw.frame.height)) - set(drop))
+    frame = raw.frame.with_row_index("__i").filter(pl.col("__i").is_in(keep)).drop("__i")
+    lines = [raw.lines[i] for i in keep]
+    return replace(raw, frame=frame, lines=lines), problems
 
 
 def _column_problems(
@@ -887,24 +945,45 @@ def _community_ids(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _duplicate_ids(frame: pl.DataFrame, file: str, meta_cols: dict[str, str]) -> list[DataProblem]:
-    """An error for every row whose community id an earlier row has."""
-    dup = frame.with_columns(pl.col("row").first().over("community_id").alias("first")).filter(
-        pl.col("row") != pl.col("first")
+# invisible characters an id may carry from a copy and paste: zero-width
+# space, non-joiner and joiner, word joiner, byte-order mark, soft hyphen
+_INVISIBLE = "[\u200b\u200c\u200d\u2060\ufeff\u00ad]"
+
+
+def id_key(ids: pl.Expr) -> pl.Expr:
+    """The form community ids are compared in: NFKC (full-width → half-width),
+    invisible characters removed, lower case, trimmed."""
+    return (
+        ids.str.normalize("NFKC")
+        .str.replace_all(_INVISIBLE, "")
+        .str.to_lowercase()
+        .str.strip_chars(WHITESPACE)
     )
+
+
+def _duplicate_ids(frame: pl.DataFrame, file: str, meta_cols: dict[str, str]) -> list[DataProblem]:
+    """An error for every row whose community id an earlier row has, the two
+    compared in `id_key`'s form (`ＢＪ-001`, `bj-001` and `BJ-001` with a
+    zero-width space are one id)."""
+    keyed = frame.select("row", "community_id", id_key(pl.col("community_id")).alias("__key"))
+    dup = keyed.with_columns(
+        pl.col("row").first().over("__key").alias("first"),
+        pl.col("community_id").first().over("__key").alias("first_id"),
+    ).filter(pl.col("row") != pl.col("first"))
     id_col = meta_cols.get("community_id") or meta_cols.get("community")
     problems = []
-    for row, cid, first in dup.select("row", "community_id", "first").iter_rows():
+    for row, cid, first, first_id in dup.select(
+        "row", "community_id", "first", "first_id"
+    ).iter_rows():
+        if cid == first_id:
+            message = _("duplicate community id (first on row {row})").format(row=first)
+        else:
+            message = _(
+                "duplicate community id: {first!r} on row {row} is the same id "
+                "(width, case and invisible characters aside)"
+            ).format(first=first_id, row=first)
         problems.append(
-            DataProblem(
-                file,
-                row,
-                id_col,
-                cid,
-                _("duplicate community id (first on row {row})").format(row=first),
-                "error",
-                code=codes.DATA_DUPLICATE_ID.code,
-            )
+            DataProblem(file, row, id_col, cid, message, "error", code=codes.DATA_DUPLICATE_ID.code)
         )
     return problems
 

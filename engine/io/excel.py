@@ -32,10 +32,12 @@ from zhili.dsl.i18n import _
 from zhili.engine.io import xlsxscan
 from zhili.engine.io.table import (  # noqa: F401 - EXCEL_SUFFIXES re-exported
     EXCEL_SUFFIXES,
+    HEADER_SCAN_ROWS,
     HIERARCHY,
     DataError,
     DataProblem,
     RawTable,
+    header_row,
     is_total,
     norm,
     strip_unit,
@@ -45,7 +47,6 @@ from zhili.engine.io.table import (  # noqa: F401 - EXCEL_SUFFIXES re-exported
 if TYPE_CHECKING:
     from zhili.dsl.model import Model
 
-HEADER_SCAN_ROWS = 30
 FORMAT_SAMPLE_ROWS = 20
 FORMAT_MAX_BYTES = 4_000_000  # percent-format detection up to ~10,000 communities
 _CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE compound file: .xls, or an encrypted .xlsx
@@ -135,7 +136,7 @@ def read_excel(path: Path, sheet: str | int | None = None, model: Model | None =
 
     # the header row: the one among the first rows that matches the model best
     head_rows = frame.drop("__blank").head(HEADER_SCAN_ROWS).rows()
-    h = _header_row(head_rows, model)
+    h = header_row(head_rows, model)
     if h is None:
         raise DataError(_("{file}: sheet {sheet} is empty").format(file=path, sheet=name))
     headers, data, keep = _data_columns(frame, _headers(head_rows, h), h)
@@ -325,35 +326,6 @@ def _as_percentages(data: pl.DataFrame, percent_cols: list[int]) -> pl.DataFrame
 
 def _cell_text(v) -> str:
     return "" if v is None else str(v).strip()
-
-
-def _header_row(rows: list[tuple], model: Model | None) -> int | None:
-
-    wanted: set[str] = set()
-    if model is not None:
-        for f in model.inputs:
-            wanted.add(norm(f.id))
-            if f.label:
-                wanted.add(norm(f.label))
-    for names in HIERARCHY.values():
-        wanted.update(norm(n) for n in names)
-    best, best_score = None, 0
-    first_nonempty = None
-    for i, row in enumerate(rows):
-        texts = [_cell_text(c) for c in row]
-        filled = [t for t in texts if t]
-        if not filled:
-            continue
-        if first_nonempty is None and len(filled) > 1:
-            first_nonempty = i
-        score = sum(1 for t in filled if norm(t) in wanted or norm(strip_unit(t)) in wanted)
-        if score > best_score:
-            best, best_score = i, score
-    if best is not None:
-        return best
-    if first_nonempty is not None:
-        return first_nonempty
-    return next((i for i, row in enumerate(rows) if any(_cell_text(c) for c in row)), None)
 
 
 _NS = {

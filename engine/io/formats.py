@@ -6,9 +6,11 @@ are read by `excel`. `readers` lists them by suffix.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,12 +18,15 @@ import polars as pl
 
 from zhili.dsl import codes
 from zhili.dsl.i18n import _
+from zhili.engine.io.source import display_name, read_bytes
 from zhili.engine.io.table import (
+    HEADER_SCAN_ROWS,
     HIERARCHY,
     TOTALS_HINT,
     DataError,
     DataProblem,
     RawTable,
+    header_row,
     is_total,
     norm,
     strip_unit,
@@ -32,23 +37,34 @@ if TYPE_CHECKING:
     from zhili.dsl.model import Model
 
 
-def read_delimited(path: Path, encoding: str | None = None) -> RawTable:
+def read_delimited(path: Path, encoding: str | None = None, model: Model | None = None) -> RawTable:
     """A CSV, TSV or TXT file (tab- or comma-separated, by the suffix or the
-    first lines). UTF-8 goes through Polars' reader when it can; another
-    encoding, or a file Polars' reader cannot take, is read row by row."""
-    data = path.read_bytes()
-    if _utf8_wanted(encoding):
-        fast = _read_csv_fast(path, data)
-        if fast is not None:
-            return fast
-    headers, rows = _read_csv(path, data, encoding)
-    return _rows_table(path, headers, rows, totals=True)
+    first lines), or standard input for `-`; see docs/data.md.
+
+    In phases: read at most `MAX_DATA_BYTES` → decode (a byte-order mark,
+    `encoding`, else UTF-8 or GB18030) to UTF-8 with one kind of line end →
+    find the header among the first rows (`table.header_row`, as workbooks
+    do) → the rows below it, through Polars' reader when it can and the
+    record-by-record reader otherwise → skip totals rows and repeated header
+    rows, each with an info problem."""
+    name = display_name(path)
+    text = _utf8_text(name, read_bytes(path), encoding)
+    sep = _separator(path, text)
+    line = _header_line(name, text, sep, model)
+    fast = _read_csv_fast(name, text, sep, line)
+    if fast is not None:
+        headers, frame, lines, problems = fast
+    else:
+        headers, frame, lines, problems = _read_csv(name, text, sep, line, encoding is None)
+    frame, lines, skipped = _skip_rows(name, headers, frame, lines)
+    problems = sorted(problems + skipped, key=lambda p: p.row or 0)
+    return RawTable(name, headers, frame, lines, problems)
 
 
 def read_json(path: Path) -> RawTable:
     """A JSON file (a list of objects, or an object holding one under
     `communities`, `records` or `data`) or a JSON Lines file (one object a line)."""
-    headers, rows = _read_json(path, path.read_bytes())
+    headers, rows = _read_json(path, read_bytes(path))
     return _rows_table(path, headers, rows, totals=False)
 
 
@@ -100,52 +116,199 @@ def _rows_table(
     return RawTable(str(path), headers, frame, lines, problems)
 
 
+_BOMS = (  # a byte-order mark names the encoding (UTF-32's before UTF-16's: it starts alike)
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_HEAD_BYTES = 65536  # the top of a text file, where the header is looked for
+
+
 def _utf8_wanted(encoding: str | None) -> bool:
     return encoding is None or encoding.lower().replace("_", "-") in ("utf-8", "utf8", "utf-8-sig")
 
 
-def _read_csv_fast(path: Path, data: bytes) -> RawTable | None:
-    """A UTF-8 CSV through Polars' reader (`engine.csvfast`); None when the
-    file needs the record-by-record reader (another encoding, ragged rows)."""
+def _utf8_text(name: str, data: bytes, encoding: str | None) -> bytes:
+    """`data` as UTF-8 without a byte-order mark, lines ending in `\\n` or
+    `\\r\\n`: a named `encoding` is used as given (any encoding Python knows);
+    else a UTF-16 or UTF-32 byte-order mark names it; else UTF-8 (after a
+    UTF-8 byte-order mark too), or GB18030 when the start of the file is not
+    UTF-8 (a GBK file saved with a UTF-8 mark included). A CR alone ends a
+    line too (old Excel and Mac exports)."""
+    bom = next((enc for mark, enc in _BOMS if data.startswith(mark)), None)
+    if not _utf8_wanted(encoding):
+        if not encoding.lower().replace("-", "").startswith(("utf16", "utf32")):
+            data = data.removeprefix(codecs.BOM_UTF8)  # a GBK file saved with a UTF-8 mark
+        text = _decode_as(name, data, encoding).removeprefix("\ufeff").encode("utf-8")
+    elif bom is not None and encoding is None:
+        text = _decode_as(name, data, bom).encode("utf-8")
+    else:
+        text = data.removeprefix(codecs.BOM_UTF8)
+        _refuse_binary(name, text)
+        if encoding is None and not _utf8_start(text):
+            text = _decode_as(name, text, "gb18030", unknown=True).encode("utf-8")
+    _refuse_binary(name, text)
+    if b"\r" in text and text.count(b"\r") != text.count(b"\r\n"):
+        text = re.sub(rb"\r\n?", b"\n", text)
+    return text
+
+
+def _refuse_binary(name: str, text: bytes) -> None:
+    if b"\x00" in text[:4096]:
+        head = text[:4096]
+        odd, even = head[1::2].count(0), head[0::2].count(0)
+        if min(odd, even) * 4 < max(odd, even):  # zeros mostly on one side: UTF-16 text
+            raise DataError(
+                _(
+                    "{file}: a binary file, not CSV (UTF-16 text without a byte-order mark "
+                    "needs --encoding utf-16le or utf-16be)"
+                ).format(file=name)
+            )
+        raise DataError(_("{file}: a binary file, not CSV").format(file=name))
+
+
+def _utf8_start(data: bytes) -> bool:
+    """Whether the top of `data` is UTF-8 (a character cut at its end allowed)."""
+    head = data[:_HEAD_BYTES]
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return len(head) == _HEAD_BYTES and exc.start >= len(head) - 3
+    return True
+
+
+def _decode_as(name: str, data: bytes, encoding: str, unknown: bool = False) -> str:
+    try:
+        return data.decode(encoding)
+    except LookupError:
+        raise DataError(
+            _(
+                "{file}: cannot decode as {enc}: no such encoding (try utf-8, gb18030, utf-16)"
+            ).format(file=name, enc=encoding)
+        ) from None
+    except UnicodeDecodeError as exc:
+        if unknown:
+            raise DataError(
+                _("{file}: unknown text encoding; use --encoding").format(file=name)
+            ) from None
+        raise DataError(
+            _("{file}: cannot decode as {enc}: {err}").format(file=name, enc=encoding, err=exc)
+        ) from None
+
+
+def _separator(path: Path, text: bytes) -> str:
+    sample = text[:4096]
+    tab = path.suffix.lower() == ".tsv" or sample.count(b"\t") > sample.count(b",")
+    return "\t" if tab else ","
+
+
+def _records(text: str, sep: str):
+    """(first line of the record in the file, its cells) for each record of
+    `text`; a blank line is a record without cells."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    line = 1
+    for row in reader:
+        yield line, row
+        line = reader.line_num + 1  # a quoted cell may span several lines
+
+
+def _header_line(name: str, text: bytes, sep: str, model: Model | None) -> int:
+    """The line the header starts on: `table.header_row` over the first
+    records (blank lines and title rows above it are not data)."""
+    head = text[:_HEAD_BYTES]
+    cut = len(text) > _HEAD_BYTES
+    if cut:
+        head = head[: head.rfind(b"\n") + 1] or head
+    records = []
+    try:
+        for record in _records(head.decode("utf-8", errors="replace"), sep):
+            records.append(record)
+            if len(records) > HEADER_SCAN_ROWS:
+                break
+    except csv.Error:
+        pass  # the record-by-record reader reports it
+    if cut and len(records) > 1:
+        records = records[:-1]  # it may go on past the head
+    h = header_row([cells for _, cells in records[:HEADER_SCAN_ROWS]], model)
+    if h is None:
+        if text.strip(b" \t\r\n" + sep.encode()):
+            return 1
+        raise DataError(_("{file}: the file is empty").format(file=name))
+    return records[h][0]
+
+
+def _line_offset(text: bytes, line: int) -> int:
+    at = 0
+    for _i in range(line - 1):
+        at = text.index(b"\n", at) + 1
+    return at
+
+
+def _read_csv_fast(name: str, text: bytes, sep: str, line: int):
+    """(headers, cells, lines, problems) through Polars' reader
+    (`engine.io.csvfast`) from the header on `line`; None when the file needs
+    the record-by-record reader (ragged rows, odd quoting, bad UTF-8)."""
     from zhili.engine.io.csvfast import read_csv_fast
 
-    if b"\x00" in data[:4096]:
-        return None  # the exact reader says it is binary
-    got = read_csv_fast(path, data)
+    got = read_csv_fast(text[_line_offset(text, line) :], sep, line - 1)
     if got is None:
         return None
-    headers, frame, lines = got
-    problems = []
+    headers, frame, lines, short = got
+    problems = [
+        short_row_problem(name, at, next(h for h in headers[got:] if h), got, len(headers))
+        for at, got in short
+        if any(headers[got:])
+    ]
+    return headers, frame, lines, problems
+
+
+def _skip_rows(
+    name: str, headers: list[str], frame: pl.DataFrame, lines: list[int]
+) -> tuple[pl.DataFrame, list[int], list[DataProblem]]:
+    """The rows that are not communities, each skipped with an info problem:
+    a totals row (合计/总计/小计… in one of its first six cells) and a repeated
+    header row (two exports one after the other: its first named cells, up
+    to six, are the header's texts, spaces around them aside)."""
     cells = frame.columns
+    if not frame.height or not cells:
+        return frame, lines, []
+    frame = frame.with_columns(pl.Series("__line", lines, dtype=pl.Int64))
+    problems = []
     totals = totals_expr(cells)
-    if totals is not None and frame.height:
-        frame = frame.with_columns(pl.Series("__line", lines, dtype=pl.Int64))
+    if totals is not None:
         # the exact test normalizes every cell: only try it on likely rows
         likely = pl.any_horizontal(
             pl.col(c).str.contains_any(TOTALS_HINT, ascii_case_insensitive=True).fill_null(False)
             for c in cells[:6]
         )
         at = frame.select(pl.arg_where(likely)).to_series()  # no copy of the frame
-        hits = frame[at].filter(totals)
-        for values in hits.iter_rows():
-            cells_text = [v for v in values[:6] if isinstance(v, str) and v.strip()]
-            label = next((v for v in cells_text if is_total(v)), cells_text[0])
-            problems.append(
-                DataProblem(
-                    str(path),
-                    values[-1],
-                    None,
-                    label,
-                    _("a totals row is skipped"),
-                    "info",
-                    code=codes.DATA_TOTALS_ROW.code,
-                )
-            )
-        if hits.height:  # exactly the rows reported
-            frame = frame.filter(~pl.col("__line").is_in(hits.get_column("__line").implode()))
-            lines = frame.get_column("__line").to_list()
-        frame = frame.drop("__line")
-    return RawTable(str(path), headers, frame, lines, problems)
+        for values in frame[at].filter(totals).iter_rows():
+            texts = [v for v in values[:6] if isinstance(v, str) and v.strip()]
+            label = next((v for v in texts if is_total(v)), texts[0])
+            problems.append(_skipped(name, values[-1], label, "totals"))
+    named = [(j, h.strip()) for j, h in enumerate(headers) if h.strip()][:6]
+    if len(named) >= 2:
+        hits = frame.select("__line", *(f"c{j}" for j, _h in named))
+        for j, h in named:  # one column at a time: few rows get past the first
+            hits = hits.filter(pl.col(f"c{j}").str.contains(h, literal=True))
+        for j, h in named:
+            hits = hits.filter(pl.col(f"c{j}").str.strip_chars() == h)
+        for line, label, *_rest in hits.iter_rows():
+            problems.append(_skipped(name, line, label, "header"))
+    if problems:
+        frame = frame.filter(~pl.col("__line").is_in([p.row for p in problems]))
+        lines = frame.get_column("__line").to_list()
+    return frame.drop("__line"), lines, problems
+
+
+def _skipped(name: str, line: int, label: str | None, why: str) -> DataProblem:
+    if why == "totals":
+        message, code = _("a totals row is skipped"), codes.DATA_TOTALS_ROW.code
+    else:
+        message = _("a repeated header row is skipped")
+        code = codes.DATA_REPEATED_HEADER.code
+    return DataProblem(name, line, None, label, message, "info", code=code)
 
 
 def _is_totals_row(row: dict[str, Any]) -> bool:
@@ -256,38 +419,93 @@ def _decode(path: Path, data: bytes, encoding: str | None) -> str:
     raise DataError(_("{file}: unknown text encoding; use --encoding").format(file=path))
 
 
-def _read_csv(path: Path, data: bytes, encoding: str | None):
-    if b"\x00" in data[:4096]:
-        raise DataError(_("{file}: a binary file, not CSV").format(file=path))
-    text = _decode(path, data, encoding)
-    sample = text[:4096]
-    delimiter = (
-        "\t" if path.suffix.lower() == ".tsv" or sample.count("\t") > sample.count(",") else ","
-    )
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    rows: list[tuple[int, list[str]]] = []  # (first line of the row in the file, cells)
+def _read_csv(name: str, text: bytes, sep: str, line: int, guess: bool):
+    """(headers, cells, lines, problems) record by record (Python's csv
+    module) from the header on `line`: exact about ragged rows and quoting."""
+    headers: list[str] | None = None
+    rows: list[list[str | None]] = []
+    lines: list[int] = []
+    problems: list[DataProblem] = []
+    at = line
     try:
-        line = 1
-        for row in reader:
-            rows.append((line, row))
-            line = reader.line_num + 1  # a quoted cell may span several lines
+        for at, cells in _records(_decode_utf8(name, text, guess), sep):
+            if headers is None:
+                if at == line:
+                    headers = [h.strip() for h in cells]
+                continue
+            if not any(c.strip() for c in cells):
+                continue  # a blank line
+            problem = _ragged(name, at, headers, cells)
+            if problem is not None:
+                problems.append(problem)
+            rows.append((cells + [None] * (len(headers) - len(cells)))[: len(headers)])
+            lines.append(at)
     except csv.Error as exc:
-        raise DataError(_("{file}: not valid CSV: {err}").format(file=path, err=exc)) from None
-    if not rows:
-        raise DataError(_("{file}: the file is empty").format(file=path))
-    headers = [h.strip() for h in rows[0][1]]
-    out = []
-    for i, row in rows[1:]:
-        if not any(c.strip() for c in row):
-            continue  # blank line
-        out.append(
-            (
-                i,
-                {h: (row[j] if j < len(row) else None) for j, h in enumerate(headers)}
-                | ({"\x00extra": row[len(headers) :]} if len(row) > len(headers) else {}),
-            )
+        raise DataError(
+            _("{file}:{line}: not valid CSV: {err}").format(file=name, line=at, err=exc)
+        ) from None
+    if headers is None:
+        raise DataError(_("{file}: the file is empty").format(file=name))
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(headers)
+    frame = pl.DataFrame(
+        {f"c{j}": pl.Series(f"c{j}", col, dtype=pl.String) for j, col in enumerate(columns)},
+        height=len(rows),
+    )
+    return headers, frame, lines, problems
+
+
+def _ragged(name: str, line: int, headers: list[str], cells: list[str]) -> DataProblem | None:
+    """A row with more cells than the header (and something in them), or
+    with fewer (when a named column is left out): a warning, the row kept."""
+    n = len(headers)
+    if len(cells) > n and any(c.strip() for c in cells[n:]):
+        return DataProblem(
+            name,
+            line,
+            None,
+            None,
+            _("the row has more cells than the header"),
+            "warning",
+            code=codes.DATA_EXTRA_CELLS.code,
         )
-    return headers, out
+    missing = next((h for h in headers[len(cells) :] if h), None)
+    if missing is None:
+        return None
+    return short_row_problem(name, line, missing, len(cells), n)
+
+
+def short_row_problem(name: str, line: int, column: str, got: int, want: int) -> DataProblem:
+    return DataProblem(
+        name,
+        line,
+        column,
+        None,
+        _("the row has {got} cells, the header {want}: the cells left out count as missing").format(
+            got=got, want=want
+        ),
+        "warning",
+        code=codes.DATA_SHORT_ROW.code,
+    )
+
+
+def _decode_utf8(name: str, text: bytes, guess: bool) -> str:
+    """UTF-8 `text` as a string. A file whose start was UTF-8 but not the
+    rest: GB18030 when the start was plain ASCII (both read it alike) and no
+    encoding was named, else an error naming the line."""
+    try:
+        return text.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if guess and text[: exc.start].isascii():
+            try:
+                return text.decode("gb18030")
+            except UnicodeDecodeError:
+                pass
+        line = text.count(b"\n", 0, exc.start) + 1
+        raise DataError(
+            _(
+                "{file}:{line}: cannot decode as utf-8; name the file's encoding with --encoding"
+            ).format(file=name, line=line)
+        ) from None
 
 
 def _too_deep(path: Path, line: int | None) -> str:

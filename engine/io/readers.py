@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from zhili.dsl.i18n import _
+from zhili.engine.io.source import check_source, is_stdin
 from zhili.engine.io.table import EXCEL_SUFFIXES, DataError, RawTable
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ class DataReader:
 def _delimited(path: Path, encoding=None, sheet=None, model=None) -> RawTable:
     from zhili.engine.io.formats import read_delimited
 
-    return read_delimited(path, encoding)
+    return read_delimited(path, encoding, model)
 
 
 def _json(path: Path, encoding=None, sheet=None, model=None) -> RawTable:
@@ -76,6 +77,8 @@ BUILTIN_READERS: dict[str, DataReader] = _table(
     DataReader(".parquet", _parquet, "Parquet", BUILTIN),
     *(DataReader(s, _excel, "Excel workbook", BUILTIN) for s in EXCEL_SUFFIXES),
 )
+# the formats read from a regular file only (their readers seek)
+_SEEKING = {".parquet", *EXCEL_SUFFIXES}
 # the suffixes a plugin cannot take
 BUILTIN_SUFFIXES = {s for s in BUILTIN_READERS if s}
 # the data readers of plugins, of the registry built last (`plugins.Registry` fills it)
@@ -96,10 +99,13 @@ def read_raw(
     """Read a CSV, TSV, JSON, JSON Lines, Parquet or Excel file into text
     cells. `sheet` (name or 1-based position) chooses a workbook's sheet;
     `model` helps find a workbook's header row below a title. A suffix a
-    plugin reads (hook `zhili_data_readers`) goes to that plugin."""
-    _check_path(path)
-    suffix = path.suffix.lower()
+    plugin reads (hook `zhili_data_readers`) goes to that plugin. `-` is
+    standard input, read as CSV or TSV text. Reading is bounded
+    (`source.MAX_DATA_BYTES`); a device is refused, and so is a pipe for a
+    format that must seek (a workbook, Parquet)."""
+    suffix = "" if is_stdin(path) else path.suffix.lower()
     plugin_reader = data_reader_for(suffix)
+    check_source(path, regular_only=plugin_reader is not None or suffix in _SEEKING)
     if plugin_reader is not None:
         return _plugin_read(plugin_reader, path)
     reader = BUILTIN_READERS.get(suffix)
@@ -110,13 +116,6 @@ def read_raw(
             ).format(file=path, suffix=suffix)
         )
     return reader.read(path, encoding=encoding, sheet=sheet, model=model)
-
-
-def _check_path(path: Path) -> None:
-    if not path.exists():
-        raise DataError(_("{file}: no such file").format(file=path))
-    if path.is_dir():
-        raise DataError(_("{file}: is a folder, not a data file").format(file=path))
 
 
 def _plugin_read(reader, path: Path) -> RawTable:

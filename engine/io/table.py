@@ -19,6 +19,8 @@ from zhili.dsl.diagnostics import Severity
 if TYPE_CHECKING:
     import polars as pl
 
+    from zhili.dsl.model import Model
+
 # the suffixes of the workbooks `excel` reads
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 
@@ -153,3 +155,45 @@ def totals_expr(cells: list[str]) -> pl.Expr | None:
         )
         hits.append(t.str.contains(pattern) | t.str.contains(exact))
     return pl.any_horizontal(hits)
+
+
+# a title row (or several) may stand above the header: the header is looked
+# for among this many rows at the top of a sheet or text file
+HEADER_SCAN_ROWS = 30
+
+
+def _text(v) -> str:
+    return "" if v is None else str(v).strip()
+
+
+def header_row(rows: list, model: Model | None) -> int | None:
+    """The index of the header among the first `rows` (each a sequence of
+    cells) of a sheet or a text file: the row that names the most of the
+    model's inputs (id or label, a unit in brackets allowed) and hierarchy
+    columns, the first such on a tie; without any, the first row with more
+    than one cell filled, else the first row with any. None when every row
+    is blank. Workbooks and CSV files share this rule."""
+    wanted: set[str] = set()
+    if model is not None:
+        for f in model.inputs:
+            wanted.add(norm(f.id))
+            if f.label:
+                wanted.add(norm(f.label))
+    for names in HIERARCHY.values():
+        wanted.update(norm(n) for n in names)
+    best, best_score = None, 0
+    first_nonempty = None
+    for i, row in enumerate(rows):
+        filled = [t for t in (_text(c) for c in row) if t]
+        if not filled:
+            continue
+        if first_nonempty is None and len(filled) > 1:
+            first_nonempty = i
+        score = sum(1 for t in filled if norm(t) in wanted or norm(strip_unit(t)) in wanted)
+        if score > best_score:
+            best, best_score = i, score
+    if best is not None:
+        return best
+    if first_nonempty is not None:
+        return first_nonempty
+    return next((i for i, row in enumerate(rows) if any(_text(c) for c in row)), None)
