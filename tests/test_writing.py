@@ -281,11 +281,14 @@ def test_ctrl_c_exits_130_and_leaves_nothing_half_written(tmp_path, big_csv, wai
     out = tmp_path / "out.csv"
     code, err, running = _interrupt(tmp_path, big_csv, out, wait)
     assert "Traceback" not in err and "Aborted!" not in err, err
-    if running:
+    finished = "wrote " in err  # the command was over when the signal landed
+    if running and not (code == 0 and finished):
         assert code == 130, err
         assert "interrupted" in err
     else:
-        assert code == 0, err  # the run was over before the signal
+        # the run was over before the signal (on a quiet machine a timed wait
+        # can outlast the whole run, and the signal meet the process exiting)
+        assert code == 0 and finished, err
     assert temp_files(tmp_path) == []
     if out.exists():  # renamed into place before the signal: whole
         assert pl.read_csv(out).height == 40_000
