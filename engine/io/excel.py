@@ -141,6 +141,8 @@ def read_excel(path: Path, sheet: str | int | None = None, model: Model | None =
         raise DataError(_("{file}: sheet {sheet} is empty").format(file=path, sheet=name))
     headers, data, keep = _data_columns(frame, _headers(head_rows, h), h)
     data, problems = _skip_totals(path, name, data)
+    data, repeated = _skip_headers(path, name, headers, data)
+    problems += repeated
     # cells formatted as percentages hold fractions: 0.85 is 85% (calamine
     # gives no cell types, so a value above 1 there is taken as written: text)
     percent_cols = _percent_columns(path, index, h, [keep_j + first_col for keep_j in keep])
@@ -302,6 +304,34 @@ def _skip_totals(path: Path, name: str, data: pl.DataFrame) -> tuple[pl.DataFram
             )
         data = data.filter(~totals)
     return data, problems
+
+
+def _skip_headers(
+    path: Path, name: str, headers: list[str], data: pl.DataFrame
+) -> tuple[pl.DataFrame, list]:
+    """`data` without the rows that repeat the header (two exports pasted one
+    under the other: the first named cells, up to six, are the header's texts,
+    spaces around them aside), and an info problem for each — as in text files."""
+    named = [(k, h.strip()) for k, h in enumerate(headers) if h.strip()][:6]
+    if len(named) < 2:
+        return data, []
+    same = pl.all_horizontal(
+        [pl.col(f"c{k}").str.strip_chars().fill_null("") == h for k, h in named]
+    )
+    problems = [
+        DataProblem(
+            str(path),
+            row,
+            None,
+            named[0][1],
+            _("a repeated header row is skipped"),
+            "info",
+            sheet=name,
+            code=codes.DATA_REPEATED_HEADER.code,
+        )
+        for row in data.filter(same).get_column("__row").to_list()
+    ]
+    return (data.filter(~same) if problems else data), problems
 
 
 def _as_percentages(data: pl.DataFrame, percent_cols: list[int]) -> pl.DataFrame:
