@@ -244,7 +244,7 @@ def check_contract(path: Path, layout: Layout, lines: dict[str, int], sheet: str
         assert code is not None and code.phase == "data", p
         assert p.file == file, p
     allowed: set[tuple[int, str]] = set()
-    for i, c in enumerate(layout.communities):
+    for c in layout.communities:
         record = ds.records[ids.index(c.id)]
         line = lines[c.id]
         assert rows[c.id] == line, (c.id, rows[c.id], line)
