@@ -248,7 +248,8 @@ def check_contract(path: Path, layout: Layout, lines: dict[str, int], sheet: str
         record = ds.records[ids.index(c.id)]
         line = lines[c.id]
         assert rows[c.id] == line, (c.id, rows[c.id], line)
-        assert ds.meta[ids.index(c.id)].get("community") == c.name
+        meta = ds.meta[ids.index(c.id)]
+        assert (meta.get("community"), meta.get("street")) == (c.name, c.street), meta
         for inp, label, cell in zip(INPUTS, HEADER[3:], _effective(c), strict=True):
             got = record.get(inp)
             if cell.kind == "clean":
