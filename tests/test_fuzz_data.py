@@ -87,10 +87,12 @@ def _clean(inp: str):
     if inp == "population":
         return st.integers(0, 200000).map(lambda n: Cell("clean", str(n), n, n))
     if inp == "rate":
-        return st.integers(100, 1000).map(lambda k: Cell("clean", f"{k / 10:g}%", k / 1000))
-    return st.sampled_from([("是", True), ("否", False), ("√", True), ("×", False)]).map(
-        lambda t: Cell("clean", t[0], t[1])
-    )
+        return st.tuples(st.integers(100, 1000), st.booleans()).map(
+            lambda t: Cell("clean", f"{t[0] / 10:g}%", t[0] / 1000, t[0] / 1000 if t[1] else None)
+        )
+    return st.sampled_from(
+        [("是", True), ("否", False), ("√", True), ("×", False), ("TRUE", True), ("false", False)]
+    ).map(lambda t: Cell("clean", t[0], t[1], t[1] if t[0] in ("TRUE", "false") else None))
 
 
 def _cell(inp: str):
@@ -116,7 +118,7 @@ def layouts(draw, max_rows: int = 8):
     above = draw(st.lists(st.sampled_from(["blank", "commas"]), max_size=2))
     extras = draw(
         st.lists(
-            st.tuples(st.integers(1, n), st.sampled_from(["blank", "commas", "header"])),
+            st.tuples(st.integers(1, n), st.sampled_from(["blank", "commas", "header", "totals"])),
             max_size=3,
         )
     )
@@ -144,15 +146,21 @@ def _rows(layout: Layout) -> tuple[list[list[str]], dict[str, int]]:
     for i, c in enumerate(layout.communities):
         for at, kind in extras:
             if at == i:
-                rows.append({"blank": [], "commas": [""] * width, "header": list(HEADER)}[kind])
+                rows.append(_extra_row(kind, width))
         row = [c.id, c.name, c.street, *(cell.text for cell in c.cells)]
         if c.short:
             row = row[: width - c.short]
         rows.append(row)
         lines[c.id] = len(rows)
     if layout.totals:
-        rows.append(["合计", "", "", "", "", ""])
+        rows.append(_extra_row("totals", width))
     return rows, lines
+
+
+def _extra_row(kind: str, width: int) -> list[str]:
+    if kind == "totals":  # a subtotal of a street in the middle, or the total at the end
+        return ["", "群众路街道小计", "", "123456", "95%", ""]
+    return {"blank": [], "commas": [""] * width, "header": list(HEADER)}[kind]
 
 
 def _effective(c: Community) -> list[Cell]:
@@ -208,6 +216,8 @@ def write_xlsx(path: Path, layout: Layout, formulas: bool) -> dict[str, int]:
                 cell = c.cells[col - 4]
                 if cell.number is not None:
                     value = cell.number
+                    if col == 5:  # a percent-formatted cell holds the fraction
+                        ws.cell(row=r, column=col).number_format = "0.0%"
                 elif cell.kind == "garbage" and formulas and text == "#DIV/0!":
                     value = "=1/0"  # a formula saved without a computed value
             ws.cell(row=r, column=col, value=value)
