@@ -121,6 +121,13 @@ def file_hash(path: Path) -> str:
     return h.hexdigest()
 
 
+def files_hash(paths: list[Path]) -> str:
+    """The data hash of several files: sha256 of their sorted (name, sha256)
+    pairs, one `name<TAB>sha256` line each."""
+    pairs = sorted((p.name, file_hash(p)) for p in paths)
+    return hashlib.sha256("".join(f"{n}\t{h}\n" for n, h in pairs).encode()).hexdigest()
+
+
 @dataclass
 class RunInfo:
     """One recorded run's metadata."""
@@ -262,7 +269,16 @@ class RunStore:
         found = ev.grade_counts()
         counts = {g.name: found[g.name] for g in model.grades if found.get(g.name)}
         problems = sum(1 for p in ev.dataset.problems if p.severity != "info")
-        data_hash = file_hash(data_path) if data_path is not None and data_path.is_file() else None
+        files = getattr(ev.dataset, "files", None)
+        if files:
+            data_hash = files_hash([Path(f) for f in files])
+            options = {**(options or {}), "files": [str(Path(f).resolve()) for f in files]}
+            if data_path is not None and not data_path.is_dir():  # several files, no folder
+                data_path = None
+        elif data_path is not None and data_path.is_file():
+            data_hash = file_hash(data_path)
+        else:
+            data_hash = None
         with self.transaction() as c:
             cur = c.execute(
                 "INSERT INTO runs (created_at, command, model_id, model_version, model_hash, "

@@ -107,6 +107,9 @@ class DetailScreen(ZhiliScreen):
             out.append(f"   {t('Vetoes')}: {names}", "red")
         if r.missing_count:
             out.append(f"   {t('Missing')}: {r.missing_count}", "magenta")
+        frame = self.session.ev.dataset.frame
+        if "source" in frame.columns:  # several files: the file, sheet and row
+            out.append(f"\n{t('Data source')}: {frame.get_column('source')[self.index]}", "dim")
         return out
 
     def _gap(self) -> Text:
@@ -225,7 +228,7 @@ class DetailScreen(ZhiliScreen):
                 style = "magenta" if _("missing") in line else ""
                 out.append(f"  {line}\n", style)
             if getattr(ind, "source", None):
-                out.append(f"\n{t('Source')}: {ind.source}\n", "dim")
+                out.append(f"\n{t('Data source')}: {ind.source}\n", "dim")
             return out
         v = next(x for x in result.vetoes if x.id == ident)
         veto = next(x for x in model.vetoes if x.id == ident)
