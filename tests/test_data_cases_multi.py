@@ -177,8 +177,60 @@ def test_runs_show_of_a_folder_run(tmp_path: Path):
     for f in files:
         assert str(f.resolve()) in text
     assert "~$" not in text
+    by_id = {c["community_id"]: c for c in run["communities"]}
+    assert (by_id["B-002"]["file"], by_id["B-002"]["sheet"], by_id["B-002"]["row"]) == (
+        "b_south.xlsx",
+        "二街道",
+        3,
+    )
+    assert (by_id["C-001"]["file"], by_id["C-001"]["sheet"]) == ("c_north.json", None)
     plain = zhili("runs", "--db", db, "show", "latest")
     assert plain.exit_code == 0 and "b_south.xlsx" in plain.stdout
+
+
+def test_a_schema_3_run_store_reads_after_migration(tmp_path: Path):
+    """A run recorded before results had file and sheet still reads (both
+    null), and a folder run is recorded next to it."""
+    import sqlite3
+
+    from zhili.engine.runs.store import RunStore
+
+    db = tmp_path / "old.sqlite"
+    sqlite3.connect(db).close()
+    old = RunStore(db, migrate=False)
+    old.migrate(target=3)
+    old.close()
+    data = CASES / "multi_folder_csv_json" / "data" / "a_east.csv"
+    conn = sqlite3.connect(db)
+    assert "file" not in [r[1] for r in conn.execute("PRAGMA table_info(results)")]
+    conn.close()
+    # record a one-file run with the schema-3 columns only, as an older zhili did
+    old = RunStore(db, migrate=False)
+    with old.transaction() as c:
+        c.execute(
+            "INSERT INTO runs (created_at, command, model_id, model_hash, data_path, "
+            "engine_version, communities) VALUES ('2026-01-01T00:00:00', 'eval', 'csvread', "
+            f"'h', '{data}', '0.0.1', 1)"
+        )
+        c.execute(
+            "INSERT INTO results (run_id, community_id, row, total, grade, vetoes, missing, "
+            "dimensions, indicators) VALUES (1, 'A-001', 2, 10, '达标', '', 0, '{}', '{}')"
+        )
+    old.close()
+    assert zhili("eval", str(MODEL), str(_folder(tmp_path)), "--db", str(db)).exit_code == 0
+    with RunStore(db) as store:
+        first = store.results(1).row(0, named=True)
+        assert (first["community_id"], first["row"], first["file"], first["sheet"]) == (
+            "A-001",
+            2,
+            None,
+            None,
+        )
+        assert set(store.results(2).get_column("file").to_list()) == {
+            "a_east.csv",
+            "b_south.xlsx",
+            "c_north.json",
+        }
 
 
 def test_report_of_a_folder(tmp_path: Path):

@@ -87,7 +87,7 @@ class Dataset:
     _records: list[dict[str, Any]] | None = None
     _meta: list[dict[str, Any]] | None = None
     # the files of a folder or several files as DATA (empty for one file);
-    # the frame then has a `source` column, `file[sheet]:row`
+    # the frame then has `source` (`file[sheet]:row`), `source_file`, `source_sheet`
     files: list[str] = field(default_factory=list)
     id_column: str | None = None  # the header of the community id (or name) column
 
@@ -705,8 +705,9 @@ def load_many(
     name: str | None = None,
 ) -> Dataset:
     """Read and convert every file of `paths` as `load` does one, and join
-    their tables in order: each row keeps its `source` (`file[sheet]:row`),
-    and a community id in two places is an error naming both."""
+    their tables in order: each row keeps its `source` (`file[sheet]:row`,
+    and `source_file`, `source_sheet`), and a community id in two places is
+    an error naming both."""
     parts = []
     for i, path in enumerate(paths):
         if progress is not None:
@@ -717,7 +718,8 @@ def load_many(
         ds._frame = ds.frame.with_columns(
             pl.concat_str([where, pl.lit(":"), pl.col("row").cast(pl.String)]).alias("source"),
             pl.lit(i, dtype=pl.Int64).alias("__part"),
-            pl.lit(raw.sheet, dtype=pl.String).alias("__sheet"),
+            pl.lit(path.name, dtype=pl.String).alias("source_file"),
+            pl.lit(raw.sheet, dtype=pl.String).alias("source_sheet"),
         )
         parts.append(ds)
         if progress is not None:
@@ -733,7 +735,7 @@ def load_many(
         if f"in.{k}" not in frame.columns:
             frame = frame.with_columns(pl.lit(None).alias(f"in.{k}"))
     out.problems += _duplicates_across(frame, parts)
-    out._frame = frame.drop("__part", "__sheet")
+    out._frame = frame.drop("__part")
     return out
 
 
@@ -746,7 +748,7 @@ def _duplicates_across(frame: pl.DataFrame, parts: list[Dataset]) -> list[DataPr
         "source",
         "community_id",
         "__part",
-        "__sheet",
+        "source_sheet",
         id_key(pl.col("community_id")).alias("__key"),
     )
     dup = keyed.with_columns(
@@ -755,7 +757,7 @@ def _duplicates_across(frame: pl.DataFrame, parts: list[Dataset]) -> list[DataPr
     ).filter(pl.col("__part") != pl.col("first_part"))
     problems = []
     for row, cid, part, sheet, first in dup.select(
-        "row", "community_id", "__part", "__sheet", "first"
+        "row", "community_id", "__part", "source_sheet", "first"
     ).iter_rows():
         ds = parts[part]
         message = _("duplicate community id (first in {source})").format(source=first)

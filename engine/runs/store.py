@@ -92,6 +92,16 @@ MIGRATIONS: list[tuple[int, str]] = [
         ALTER TABLE runs ADD COLUMN dimension_ids TEXT;
         """,
     ),
+    (
+        4,
+        # a run of several files (a folder as DATA): the file (its name)
+        # and the workbook sheet each community came from, with `row`;
+        # null for a run of one file and for older runs
+        """
+        ALTER TABLE results ADD COLUMN file TEXT;
+        ALTER TABLE results ADD COLUMN sheet TEXT;
+        """,
+    ),
 ]
 
 # one letter per outcome in the compact indicators form
@@ -310,8 +320,8 @@ class RunStore:
             run_id = cur.lastrowid
             c.executemany(
                 "INSERT INTO results (run_id, community_id, community, district, street, grid, "
-                "period, row, total, grade, vetoes, missing, dimensions, indicators) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "period, row, total, grade, vetoes, missing, dimensions, indicators, file, sheet) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 ((run_id, *r) for r in rows.iter_rows()),
             )
         return run_id
@@ -374,7 +384,7 @@ class RunStore:
     def _results(self, run_id: int) -> pl.DataFrame:
         cur = self.conn.execute(
             "SELECT community_id, community, district, street, grid, period, row, total, grade, "
-            "vetoes, missing, dimensions, indicators FROM results WHERE run_id = ? "
+            "vetoes, missing, dimensions, indicators, file, sheet FROM results WHERE run_id = ? "
             "ORDER BY row, community_id",
             (run_id,),
         )
@@ -405,6 +415,8 @@ class RunStore:
             "missing": pl.Int64,
             "dimensions": pl.String,
             "indicators": pl.String,
+            "file": pl.String,
+            "sheet": pl.String,
         }
         frame = pl.DataFrame([tuple(r) for r in data], schema=schema, orient="row").select(names)
         if compact:
@@ -524,6 +536,8 @@ def result_rows(ev) -> pl.DataFrame:
         pl.col("missing").cast(pl.Int64),
         dims.alias("dimensions"),
         indicators.alias("indicators"),
+        col("source_file").alias("file"),
+        col("source_sheet").alias("sheet"),
     )
 
 
