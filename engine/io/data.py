@@ -731,9 +731,6 @@ def load_many(
         out.columns.update({k: v for k, v in ds.columns.items() if k not in out.columns})
         out._meta_keys += [k for k in ds._meta_keys if k not in out._meta_keys]
     frame = pl.concat([ds.frame for ds in parts], how="diagonal_relaxed")
-    for k in out.columns:  # an input no file has a column for stays missing
-        if f"in.{k}" not in frame.columns:
-            frame = frame.with_columns(pl.lit(None).alias(f"in.{k}"))
     out.problems += _duplicates_across(frame, parts)
     out._frame = frame.drop("__part")
     return out

@@ -228,7 +228,7 @@ class DetailScreen(ZhiliScreen):
                 style = "magenta" if _("missing") in line else ""
                 out.append(f"  {line}\n", style)
             if getattr(ind, "source", None):
-                out.append(f"\n{t('Data source')}: {ind.source}\n", "dim")
+                out.append(f"\n{t('Source')}: {ind.source}\n", "dim")
             return out
         v = next(x for x in result.vetoes if x.id == ident)
         veto = next(x for x in model.vetoes if x.id == ident)
