@@ -123,17 +123,22 @@ def resolve_model(ctx: Ctx, ref: str):
 
 def load_data(
     lm,
-    data: str | None,
+    data: str | tuple[str, ...] | None,
     encoding: str | None,
     strict: bool,
     sheet: str | None = None,
     progress=None,
 ):
     """Read DATA (or the model's bundled sample) for `lm`, show its problems,
-    and stop with exit code 1 when the data policy says the run cannot go on."""
+    and stop with exit code 1 when the data policy says the run cannot go on.
+    DATA may be a file, a folder or several files (a tuple)."""
     from zhili.engine.io import data as data_mod
-    from zhili.engine.io.policy import NoSampleData, data_source, problem_report
+    from zhili.engine.io.policy import NoSampleData, data_source
 
+    if isinstance(data, tuple):
+        if len(data) > 1:
+            return _load_many(lm, data, encoding, strict, sheet, progress)
+        data = data[0] if data else None
     try:
         source = data_source(lm.samples, data, lm.model.id)
     except NoSampleData as exc:
@@ -150,6 +155,33 @@ def load_data(
         raise ZhiliError(_("error: {msg}").format(msg=str(exc))) from exc
     if progress is not None:
         progress.clear()
+    return _checked(ds, strict)
+
+
+def _load_many(lm, data: tuple[str, ...], encoding, strict: bool, sheet, progress):
+    """`load_data` of several files (none of them standard input)."""
+    from zhili.engine.io import data as data_mod
+
+    if "-" in data:
+        raise click.BadParameter(
+            _("standard input (-) cannot be one of several data files"), param_hint="DATA"
+        )
+    paths = [Path(d) for d in data]
+    try:
+        ds = data_mod.load_many(paths, lm.model, encoding, sheet=sheet, progress=progress)
+    except data_mod.DataError as exc:
+        if progress is not None:
+            progress.close()
+        raise ZhiliError(_("error: {msg}").format(msg=str(exc))) from exc
+    if progress is not None:
+        progress.clear()
+    return _checked(ds, strict)
+
+
+def _checked(ds, strict: bool):
+    """`ds` after showing its problems; exit 1 when they stop the run."""
+    from zhili.engine.io.policy import problem_report
+
     report = problem_report(ds.problems, strict)
     for line in report.lines:
         echo_err(line)

@@ -34,7 +34,7 @@ from zhili.engine.report import safe
 
 @click.command("eval", epilog=EPILOG)
 @click.argument("model")
-@click.argument("data", required=False)
+@click.argument("data", nargs=-1)
 @click.option(
     "--format",
     "fmt",
@@ -75,7 +75,7 @@ def eval_cmd(
         raise click.UsageError(_("--format parquet needs --output FILE"))
     started = time.perf_counter()
     lm = resolve_model(ctx, model)
-    progress = Progress.for_file(Path(data) if data else None)
+    progress = Progress.for_file(Path(data[0]) if len(data) == 1 else None)
     ds = load_data(lm, data, encoding, strict, sheet, progress)
     progress.phase("evaluate")
     ev = evaluate_dataset(lm.model, ds, ctx.registry, backend=backend, detail=True)
@@ -119,7 +119,7 @@ def _results_json(lm, ev, ds) -> str:
 
 @click.command("explain", epilog=EPILOG)
 @click.argument("model")
-@click.argument("data", required=False)
+@click.argument("data", nargs=-1)
 @click.option(
     "-c", "--community", "community", required=True, help="Community id (社区编码) or name."
 )

@@ -22,7 +22,16 @@ def output_table(ev, detail: bool):
     t = ev.table
     keep = [
         c
-        for c in ("community_id", "community", "district", "street", "grid", "period", "row")
+        for c in (
+            "community_id",
+            "community",
+            "district",
+            "street",
+            "grid",
+            "period",
+            "row",
+            "source",
+        )
         if c in t.columns
     ]
     cols = [pl.col(c) for c in keep] + [

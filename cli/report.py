@@ -44,7 +44,7 @@ def template_cmd(ctx: Ctx, model, output):
 
 @click.command("report", epilog=EPILOG)
 @click.argument("model")
-@click.argument("data", required=False)
+@click.argument("data", nargs=-1)
 @output_option("The report to write: .xlsx, .html, .md, .csv or .json.")
 @data_options
 @click.option(
@@ -64,7 +64,7 @@ def report_cmd(
     district and street, communities, indicators, gap analysis, data problems."""
     from zhili.engine.eval.evaluate import evaluate_dataset
     from zhili.engine.report.build import FORMATS, build_report, write_report
-    from zhili.engine.runs.store import file_hash
+    from zhili.engine.runs.store import file_hash, files_hash
 
     path = Path(output)
     if path.suffix.lower().lstrip(".") not in FORMATS:
@@ -90,7 +90,11 @@ def report_cmd(
         ev,
         gap_limit=gap_limit,
         run_id=run_id,
-        data_hash=file_hash(data_path) if data_path.is_file() else None,
+        data_hash=files_hash([Path(f) for f in ds.files])
+        if ds.files
+        else file_hash(data_path)
+        if data_path.is_file()
+        else None,
     )
     try:
         write_report(report, path)

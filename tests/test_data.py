@@ -507,8 +507,14 @@ def test_missing_file(tmp_path):
 
 
 def test_folder(tmp_path):
-    with pytest.raises(DataError, match="is a folder"):
+    # a folder is DATA (its files, tests/test_data_cases_multi.py); an
+    # empty one is an error, and a reader is never given a folder
+    with pytest.raises(DataError, match="the folder holds no data file"):
         load(tmp_path, MODEL)
+    from zhili.engine.io.readers import read_raw
+
+    with pytest.raises(DataError, match="is a folder"):
+        read_raw(tmp_path)
 
 
 def test_empty_file(tmp_path):

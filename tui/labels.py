@@ -109,6 +109,7 @@ ZH = {
     "no such file or recorded run: {ref}": "没有这个文件，也没有这次运行记录：{ref}",
     "run #{run} is of model {other}, not {model}": "运行 #{run} 属于模型 {other}，不是 {model}",
     "run #{run} ({time}, {data})": "运行 #{run}（{time}，{data}）",
+    "Data source": "数据来源",
 }
 
 

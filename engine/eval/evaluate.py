@@ -122,6 +122,10 @@ def _meta_frame(dataset: Dataset) -> pl.DataFrame:
         if key == "community_id" or any(m.get(key) is not None for m in dataset.meta):
             cols[key] = pl.Series(key, [m.get(key) for m in dataset.meta], dtype=pl.String)
     cols["row"] = pl.Series("row", dataset.rows, dtype=pl.Int64)
+    if "source" in dataset.frame.columns:  # several files: where each row came from
+        cols["source"] = dataset.frame.get_column("source")
+        for key in ("source_file", "source_sheet"):
+            cols[key] = dataset.frame.get_column(key)
     return pl.DataFrame(cols, height=len(dataset))
 
 

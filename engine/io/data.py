@@ -25,7 +25,8 @@ import polars as pl
 from zhili.dsl import codes
 from zhili.dsl.i18n import _
 from zhili.dsl.model import InputField, Model
-from zhili.engine.io.readers import read_raw
+from zhili.engine.io.readers import BUILTIN_READERS, DATA_READERS, read_raw
+from zhili.engine.io.source import is_stdin
 from zhili.engine.io.table import (  # noqa: F401 - re-exported: readers and the CLI use data.X
     HIERARCHY,
     TOTALS_HINT,
@@ -85,6 +86,10 @@ class Dataset:
     _meta_keys: list[str] = field(default_factory=list)
     _records: list[dict[str, Any]] | None = None
     _meta: list[dict[str, Any]] | None = None
+    # the files of a folder or several files as DATA (empty for one file);
+    # the frame then has `source` (`file[sheet]:row`), `source_file`, `source_sheet`
+    files: list[str] = field(default_factory=list)
+    id_column: str | None = None  # the header of the community id (or name) column
 
     def __len__(self) -> int:
         return self._frame.height
@@ -659,12 +664,113 @@ def load(
 ) -> Dataset:
     """Read `path` and convert it for `model`. Raises `DataError` only when
     the file cannot be read as a table at all."""
+    if not is_stdin(path) and path.is_dir():
+        return load_many(data_files(path), model, encoding, sheet, progress, name=str(path))
     if progress is not None:
         progress.phase("read")
     raw = read_raw(path, encoding, sheet=sheet, model=model)
     if progress is not None:
         progress.phase("convert")
     return convert_table(raw, model, progress.advance if progress is not None else None)
+
+
+def data_files(folder: Path) -> list[Path]:
+    """The data files of `folder`, in name order: every regular file whose
+    suffix a reader reads (not recursive, a file without a suffix not
+    either); hidden files and Excel's `~$` lock files are ignored. Raises
+    `DataError` when there is none."""
+    suffixes = {s for s in (*BUILTIN_READERS, *DATA_READERS) if s}
+    try:
+        entries = sorted(folder.iterdir(), key=lambda p: p.name)
+    except OSError as exc:
+        raise DataError(
+            _("{file}: cannot read the folder: {err}").format(file=folder, err=exc.strerror or exc)
+        ) from exc
+    found = [
+        p
+        for p in entries
+        if not p.name.startswith((".", "~$")) and p.suffix.lower() in suffixes and p.is_file()
+    ]
+    if not found:
+        raise DataError(_("{file}: the folder holds no data file").format(file=folder))
+    return found
+
+
+def load_many(
+    paths: list[Path],
+    model: Model,
+    encoding: str | None = None,
+    sheet: str | int | None = None,
+    progress: Progress | None = None,
+    name: str | None = None,
+) -> Dataset:
+    """Read and convert every file of `paths` as `load` does one, and join
+    their tables in order: each row keeps its `source` (`file[sheet]:row`,
+    and `source_file`, `source_sheet`), and a community id in two places is
+    an error naming both."""
+    parts = []
+    for i, path in enumerate(paths):
+        if progress is not None:
+            progress.phase("read")
+        raw = read_raw(path, encoding, sheet=sheet, model=model)
+        ds = convert_table(raw, model)
+        where = pl.lit(path.name + (f"[{raw.sheet}]" if raw.sheet is not None else ""))
+        ds._frame = ds.frame.with_columns(
+            pl.concat_str([where, pl.lit(":"), pl.col("row").cast(pl.String)]).alias("source"),
+            pl.lit(i, dtype=pl.Int64).alias("__part"),
+            pl.lit(path.name, dtype=pl.String).alias("source_file"),
+            pl.lit(raw.sheet, dtype=pl.String).alias("source_sheet"),
+        )
+        parts.append(ds)
+        if progress is not None:
+            progress.advance(1.0)
+    out = Dataset(file=name or ", ".join(str(p) for p in paths), model=model)
+    out.files = [str(p) for p in paths]
+    for ds in parts:
+        out.problems += ds.problems
+        out.columns.update({k: v for k, v in ds.columns.items() if k not in out.columns})
+        out._meta_keys += [k for k in ds._meta_keys if k not in out._meta_keys]
+    frame = pl.concat([ds.frame for ds in parts], how="diagonal_relaxed")
+    out.problems += _duplicates_across(frame, parts)
+    out._frame = frame.drop("__part")
+    return out
+
+
+def _duplicates_across(frame: pl.DataFrame, parts: list[Dataset]) -> list[DataProblem]:
+    """An error for every row whose community id (in `id_key`'s form) a row
+    of an earlier file has; the same id twice in one file is already
+    reported by `_duplicate_ids`."""
+    keyed = frame.select(
+        "row",
+        "source",
+        "community_id",
+        "__part",
+        "source_sheet",
+        id_key(pl.col("community_id")).alias("__key"),
+    )
+    dup = keyed.with_columns(
+        pl.col("__part").first().over("__key").alias("first_part"),
+        pl.col("source").first().over("__key").alias("first"),
+    ).filter(pl.col("__part") != pl.col("first_part"))
+    problems = []
+    for row, cid, part, sheet, first in dup.select(
+        "row", "community_id", "__part", "source_sheet", "first"
+    ).iter_rows():
+        ds = parts[part]
+        message = _("duplicate community id (first in {source})").format(source=first)
+        problems.append(
+            DataProblem(
+                ds.file,
+                row,
+                ds.id_column,
+                cid,
+                message,
+                "error",
+                sheet=sheet,
+                code=codes.DATA_DUPLICATE_ID.code,
+            )
+        )
+    return problems
 
 
 _CELL_CODES = {codes.DATA_ERROR_CELL.code, codes.DATA_UNCOMPUTED_FORMULA.code}
@@ -699,6 +805,7 @@ def convert_table(
     frame = frame.drop([c for c in frame.columns if c.startswith("p.")])
     frame = _community_ids(frame)
     ds.problems += _duplicate_ids(frame, file, meta_cols)
+    ds.id_column = meta_cols.get("community_id") or meta_cols.get("community")
     ds.problems.extend(_share_warnings(frame, model, inputs, file))
     if raw.sheet is not None:
         ds.problems = [

@@ -92,6 +92,16 @@ MIGRATIONS: list[tuple[int, str]] = [
         ALTER TABLE runs ADD COLUMN dimension_ids TEXT;
         """,
     ),
+    (
+        4,
+        # a run of several files (a folder as DATA): the file (its name)
+        # and the workbook sheet each community came from, with `row`;
+        # null for a run of one file and for older runs
+        """
+        ALTER TABLE results ADD COLUMN file TEXT;
+        ALTER TABLE results ADD COLUMN sheet TEXT;
+        """,
+    ),
 ]
 
 # one letter per outcome in the compact indicators form
@@ -119,6 +129,13 @@ def file_hash(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def files_hash(paths: list[Path]) -> str:
+    """The data hash of several files: sha256 of their sorted (name, sha256)
+    pairs, one `name<TAB>sha256` line each."""
+    pairs = sorted((p.name, file_hash(p)) for p in paths)
+    return hashlib.sha256("".join(f"{n}\t{h}\n" for n, h in pairs).encode()).hexdigest()
 
 
 @dataclass
@@ -262,7 +279,16 @@ class RunStore:
         found = ev.grade_counts()
         counts = {g.name: found[g.name] for g in model.grades if found.get(g.name)}
         problems = sum(1 for p in ev.dataset.problems if p.severity != "info")
-        data_hash = file_hash(data_path) if data_path is not None and data_path.is_file() else None
+        files = getattr(ev.dataset, "files", None)
+        if files:
+            data_hash = files_hash([Path(f) for f in files])
+            options = {**(options or {}), "files": [str(Path(f).resolve()) for f in files]}
+            if data_path is not None and not data_path.is_dir():  # several files, no folder
+                data_path = None
+        elif data_path is not None and data_path.is_file():
+            data_hash = file_hash(data_path)
+        else:
+            data_hash = None
         with self.transaction() as c:
             cur = c.execute(
                 "INSERT INTO runs (created_at, command, model_id, model_version, model_hash, "
@@ -294,8 +320,8 @@ class RunStore:
             run_id = cur.lastrowid
             c.executemany(
                 "INSERT INTO results (run_id, community_id, community, district, street, grid, "
-                "period, row, total, grade, vetoes, missing, dimensions, indicators) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "period, row, total, grade, vetoes, missing, dimensions, indicators, file, sheet) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 ((run_id, *r) for r in rows.iter_rows()),
             )
         return run_id
@@ -358,7 +384,7 @@ class RunStore:
     def _results(self, run_id: int) -> pl.DataFrame:
         cur = self.conn.execute(
             "SELECT community_id, community, district, street, grid, period, row, total, grade, "
-            "vetoes, missing, dimensions, indicators FROM results WHERE run_id = ? "
+            "vetoes, missing, dimensions, indicators, file, sheet FROM results WHERE run_id = ? "
             "ORDER BY row, community_id",
             (run_id,),
         )
@@ -389,6 +415,8 @@ class RunStore:
             "missing": pl.Int64,
             "dimensions": pl.String,
             "indicators": pl.String,
+            "file": pl.String,
+            "sheet": pl.String,
         }
         frame = pl.DataFrame([tuple(r) for r in data], schema=schema, orient="row").select(names)
         if compact:
@@ -508,6 +536,8 @@ def result_rows(ev) -> pl.DataFrame:
         pl.col("missing").cast(pl.Int64),
         dims.alias("dimensions"),
         indicators.alias("indicators"),
+        col("source_file").alias("file"),
+        col("source_sheet").alias("sheet"),
     )
 
 

@@ -107,6 +107,9 @@ class DetailScreen(ZhiliScreen):
             out.append(f"   {t('Vetoes')}: {names}", "red")
         if r.missing_count:
             out.append(f"   {t('Missing')}: {r.missing_count}", "magenta")
+        frame = self.session.ev.dataset.frame
+        if "source" in frame.columns:  # several files: the file, sheet and row
+            out.append(f"\n{t('Data source')}: {frame.get_column('source')[self.index]}", "dim")
         return out
 
     def _gap(self) -> Text:
