@@ -520,3 +520,13 @@ def test_folder(tmp_path):
 def test_empty_file(tmp_path):
     with pytest.raises(DataError, match="the file is empty"):
         load(write(tmp_path, ""), MODEL)
+
+
+def test_a_problem_quotes_a_long_cell_cut_but_keeps_it_whole():
+    from zhili.engine.io.table import RAW_SHOWN, DataProblem
+
+    p = DataProblem("a.csv", 2, "常住人口", "x" * 40_000, "not a number")
+    assert p.raw == "x" * 40_000
+    text = str(p)
+    assert len(text) < RAW_SHOWN + 60 and text.endswith("…')")
+    assert str(DataProblem("a.csv", 2, "常住人口", "12abc", "not a number")).endswith("('12abc')")

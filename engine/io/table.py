@@ -61,8 +61,17 @@ class DataProblem:
             where += f":{self.row}"
         if self.column:
             where += f" [{self.column}]"
-        raw = f" ({self.raw!r})" if self.raw is not None else ""
+        raw = f" ({_shown(self.raw)!r})" if self.raw is not None else ""
         return f"{where}: {self.message}{raw}"
+
+
+RAW_SHOWN = 80  # characters of a cell a message quotes; the problem keeps it whole
+
+
+def _shown(raw: str) -> str:
+    """A cell as a message quotes it: a 40,000-character cell is cut, not printed."""
+    text = str(raw)
+    return text if len(text) <= RAW_SHOWN else text[: RAW_SHOWN - 1] + "…"
 
 
 class DataError(Exception):
