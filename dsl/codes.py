@@ -91,6 +91,13 @@ SYNTAX_UNEXPECTED_TOKEN = _code(
     "syntax-unexpected-token", E, Phase.SYNTAX, "a word or sign where it cannot stand"
 )
 SYNTAX_UNEXPECTED_END = _code("syntax-unexpected-end", E, Phase.SYNTAX, "the file ends too early")
+SYNTAX_RESERVED_WORD = _code(
+    "syntax-reserved-word", E, Phase.SYNTAX, "a reserved word (`data`, `total` …) used as a name"
+)
+SYNTAX_UNCLOSED_BRACE = _code(
+    "syntax-unclosed-brace", E, Phase.SYNTAX, "a `{` whose `}` is missing"
+)
+SYNTAX_TIERS_COMMA = _code("syntax-tiers-comma", E, Phase.SYNTAX, "tiers separated by commas")
 SYNTAX_INDICATOR_POINTS = _code(
     "syntax-indicator-points", E, Phase.SYNTAX, "an indicator without `points N`"
 )

@@ -7,8 +7,10 @@ is the printer.
 Layout: four spaces per brace level, one statement per line, a blank line
 around blocks (dimensions, indicators, grades, tests) and between groups of
 statements of different kinds; blank lines the author left between statements
-are kept (at most one). Expressions get the fewest parentheses the grammar's
-precedence needs. Numbers are printed as written.
+are kept (at most one). Expressions get the parentheses the grammar's
+precedence needs, and keep one pair where the writer grouped a part
+(`(a > 1 and b > 2) or c`): they show the reading, even where precedence
+gives the same. Numbers are printed as written.
 
 Comments are not in the syntax tree. They are taken from the token stream
 (`source_tokens`) and attached to the printed line that owns the token next
@@ -115,10 +117,32 @@ def _literal(node, src: _Source | None = None) -> str:
     raise TypeError(f"not a literal: {node!r}")
 
 
-def format_expr(node: ast.Expr, src: _Source | None = None, least: int = _IF) -> str:
-    """Print an expression; parenthesised when it binds looser than `least`."""
+def format_expr(
+    node: ast.Expr, src: _Source | None = None, least: int = _IF, grouped: bool = True
+) -> str:
+    """Print an expression; parenthesised when it binds looser than `least`,
+    or when its writer put it in parentheses (`grouped`: they are kept, one
+    pair, as the writer's way of showing the reading)."""
     level, text = _expr(node, src)
-    return f"({text})" if level < least else text
+    if level < least or (grouped and level < _ATOM and _in_parentheses(node, src)):
+        return f"({text})"
+    return text
+
+
+def _in_parentheses(node: ast.Expr, src: _Source | None) -> bool:
+    """Whether the source has `(` just before the expression and `)` just after."""
+    span = getattr(node, "span", None)
+    if src is None or span is None or span.end <= span.start:
+        return False
+    i = src.index(span.start)
+    j = src.index(span.end)
+    return (
+        0 < i <= len(src.tokens)
+        and j < len(src.tokens)
+        and src.tokens[i - 1].value == "("
+        and src.tokens[j].value == ")"
+        and (i < 2 or src.tokens[i - 2].type not in ("NAME", "MAX"))  # f(x): a call's own
+    )
 
 
 def _expr(node: ast.Expr, src: _Source | None) -> tuple[int, str]:

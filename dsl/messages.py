@@ -82,10 +82,71 @@ def too_complex(span: Span) -> Diagnostic:
     )
 
 
+# Full-width punctuation a Chinese input method types where the language
+# wants ASCII (`％` is accepted as `%`; these are not).
+FULL_WIDTH = {
+    "：": ":",
+    "，": ",",
+    "（": "(",
+    "）": ")",
+    "｛": "{",
+    "｝": "}",
+    "【": "[",
+    "】": "]",
+    "［": "[",
+    "］": "]",
+    "＝": "=",
+    "＞": ">",
+    "＜": "<",
+    "！": "!",
+    "＋": "+",
+    "－": "-",
+    "＊": "*",
+    "／": "/",
+    "．": ".",
+    "。": ".",
+    "“": '"',
+    "”": '"',
+    "＂": '"',
+    "＃": "#",
+}
+
+
 def unexpected_char(span: Span, char: str) -> Diagnostic:
+    notes = ()
+    ascii_char = FULL_WIDTH.get(char)
+    if ascii_char is not None:
+        notes = (
+            _("help: `{char}` is the full-width form; write the ASCII `{ascii}`").format(
+                char=char, ascii=ascii_char
+            ),
+        )
     return C.SYNTAX_UNEXPECTED_CHARACTER.diagnostic(
-        _("unexpected character {char!r}").format(char=char), span
+        _("unexpected character {char!r}").format(char=char), span, notes
     )
+
+
+def reserved_word(span: Span, word: str) -> Diagnostic:
+    return C.SYNTAX_RESERVED_WORD.diagnostic(
+        _("`{word}` is a reserved word of the language and cannot be a name").format(word=word),
+        span,
+        (
+            _(
+                "help: choose another name, e.g. `{word}_value` or a Chinese name; "
+                "the label can still say `{word}`"
+            ).format(word=word),
+        ),
+    )
+
+
+def unclosed_brace(span: Span, before: tuple[int, str] | None) -> Diagnostic:
+    if before is None:
+        help_text = _("help: add the missing `}` before the end of the file")
+    else:
+        help_text = _("help: add the missing `}}` before `{word}` on line {line}").format(
+            word=before[1], line=before[0]
+        )
+    return C.SYNTAX_UNCLOSED_BRACE.diagnostic(_("this `{` is never closed"), span, (help_text,))
 
 
 def unterminated_string(span: Span) -> Diagnostic:
@@ -132,6 +193,10 @@ def named_syntax(code: str, span: Span) -> Diagnostic:
         C.SYNTAX_EQUALS_IN_CONDITION.code: (
             _("`=` assigns; compare with `==`"),
             (),
+        ),
+        C.SYNTAX_TIERS_COMMA.code: (
+            _("tiers are not separated by commas"),
+            (_("help: write each tier as `>= N : points` on its own line or after a space"),),
         ),
     }
     msg, notes = texts[code]

@@ -298,7 +298,16 @@ SYNTAX_EXAMPLES: dict[str, list[str]] = {
         'model m\nindicator a "x" points 1 { pass when b = 1 }',
         "model m\nlet a = b = 1",
     ],
+    C.SYNTAX_TIERS_COMMA.code: [
+        'model m\nindicator a "x" points 1 { tiers b { >= 1 : 1, else : 0 } }',
+        'model m\nindicator a "x" points 1 { tiers b { >= 1 : 1.5, else : 0 } }',
+        'model m\nindicator a "x" points 1 { tiers b { >= 1 : 1 else : 0, } }',
+        'model m\nindicator a "x" points 1 { tiers b { >= 1 : 1 else : 0.5, } }',
+    ],
 }
+# Named errors that hold only for the token of their examples (the others
+# hold for any token in the parser state their examples reach).
+_TOKEN_BOUND = frozenset({C.SYNTAX_EQUALS_IN_CONDITION.code, C.SYNTAX_TIERS_COMMA.code})
 
 
 def _describe_token(tok: Token) -> str:
@@ -341,6 +350,9 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic
             return m.unterminated_string(_point(file, text, pos, max(end - pos, 1)))
         return m.unexpected_char(span, char)
     if isinstance(exc, UnexpectedToken):
+        special = _reserved_or_unclosed(exc, text, file)
+        if special is not None:
+            return special
         tok = exc.token
         if tok.type == "$END":
             pos = len(text.rstrip())
@@ -368,8 +380,101 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic
         return m.unexpected_token(span, _describe_token(tok), _expected_names(exc))
     if isinstance(exc, UnexpectedEOF):
         pos = len(text.rstrip())
+        unclosed = _unclosed_brace(text, len(text))
+        if unclosed is not None:
+            return _unclosed_diagnostic(text, file, unclosed, None)
         return m.unexpected_eof(_point(file, text, pos), _expected_names(exc))
     return m.unexpected_char(_point(file, text, 0), "")
+
+
+def _is_keyword(tok: Token) -> bool:
+    """A reserved word of the language (`data`, `total`, `model` …): a token
+    whose terminal is a fixed word that could otherwise be a name."""
+    return (
+        tok.type not in ("NAME", "$END")
+        and _NAME_RE.fullmatch(tok.value) is not None
+        and not tok.type.startswith("__")
+    )
+
+
+_NAME_RE = re.compile(r"[^\W\d]\w*")
+
+
+def _reserved_or_unclosed(exc: UnexpectedToken, text: str, file: str) -> Diagnostic | None:
+    """Two mistakes the parser state alone reports badly: a reserved word
+    where a name is expected ("expected one of: a name"), and a block whose
+    `}` is missing (reported at the next statement, far from the brace)."""
+    tok = exc.token
+    expected = getattr(exc, "expected", None) or set()
+    statement = tok.type in _STATEMENT_STARTS and tok.type not in expected
+    if (tok.type == "$END" or statement) and _unclosed_brace(text, len(text)) is not None:
+        where = len(text.rstrip()) if tok.type == "$END" else tok.start_pos
+        unclosed = _unclosed_brace(text, where)
+        if unclosed is not None:
+            return _unclosed_diagnostic(text, file, unclosed, tok)
+    if tok.type != "$END" and "NAME" in expected and _is_keyword(tok):
+        span = _point(file, text, tok.start_pos, len(tok.value))
+        return m.reserved_word(span, tok.value)
+    return None
+
+
+def _unclosed_brace(text: str, end: int) -> tuple[int, int | None] | None:
+    """Offset of the `{` that is missing its `}` before `end` (strings and
+    comments skipped) and the `}` it should stand before when indentation
+    tells, or None when every brace before `end` is closed.
+
+    Indentation tells which one: a `}` that starts a line closes the open
+    brace of a line indented as far, and braces opened after that one were
+    left open (`tiers x { … ` without its `}`). Otherwise the innermost brace
+    still open is the one reported."""
+    stack: list[tuple[int, int]] = []  # (offset, indentation of its line)
+    skipped: tuple[int, int | None] | None = None
+    i, n = 0, min(end, len(text))
+    while i < n:
+        ch = text[i]
+        if ch == "#":
+            nl = text.find("\n", i)
+            i = n if nl < 0 else nl
+        elif ch == '"':
+            i += 1
+            while i < n and text[i] not in '"\n':
+                i += 2 if text[i] == "\\" else 1
+        elif ch == "{":
+            stack.append((i, _indent_of(text, i)))
+        elif ch == "}" and stack:
+            line_start = text.rfind("\n", 0, i) + 1
+            at_line_start = not text[line_start:i].strip()
+            indent = i - line_start
+            depth = next((k for k in range(len(stack) - 1, -1, -1) if stack[k][1] == indent), None)
+            if at_line_start and depth is not None and depth < len(stack) - 1:
+                if skipped is None:
+                    skipped = (stack[depth + 1][0], i)
+                del stack[depth:]
+            else:
+                stack.pop()
+        i += 1
+    if skipped is not None:
+        return skipped
+    return (stack[-1][0], None) if stack else None
+
+
+def _unclosed_diagnostic(
+    text: str, file: str, unclosed: tuple[int, int | None], tok: Token | None
+) -> Diagnostic:
+    brace, closer = unclosed
+    if closer is not None:
+        before = (text.count("\n", 0, closer) + 1, "}")
+    elif tok is not None and tok.type != "$END":
+        before = (tok.line, tok.value)
+    else:
+        before = None
+    return m.unclosed_brace(_point(file, text, brace), before)
+
+
+def _indent_of(text: str, offset: int) -> int:
+    line_start = text.rfind("\n", 0, offset) + 1
+    line = text[line_start:offset]
+    return len(line) - len(line.lstrip(" \t"))
 
 
 @functools.cache
@@ -382,7 +487,7 @@ def _example_states() -> dict[tuple[int, str], str]:
                 lark_parser().parse(example)
             except UnexpectedToken as exc:
                 table.setdefault((_state_id(exc), exc.token.type), code)
-                if code != C.SYNTAX_EQUALS_IN_CONDITION.code:  # the others hold for any token
+                if code not in _TOKEN_BOUND:
                     table.setdefault((_state_id(exc), None), code)
             except UnexpectedInput:
                 continue

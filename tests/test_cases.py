@@ -275,3 +275,23 @@ def test_readme_unit_mismatch_code_line_and_help():
 def test_readme_unit_mismatch_renders_exactly_as_shown():
     broken, d = _readme_broken_error()
     assert render_text(d, broken) == _readme_shown_error()
+
+
+def test_readme_example_is_formatted_and_its_tests_pass(tmp_path):
+    """The README's model as a district would save it: `zhili fmt --check`
+    leaves it as it is, and `zhili check` and `zhili test` pass."""
+    import subprocess
+    import sys
+
+    model = tmp_path / "my_district" / "model.gov"
+    model.parent.mkdir()
+    model.write_text(_readme_model(), encoding="utf-8")
+    zhili = [sys.executable, "-m", "zhili.cli", "--lang", "en"]
+    for args, expected in (
+        (["fmt", "--check", str(model)], "0 would be reformatted"),
+        (["check", str(model.parent)], "0 errors, 0 warnings"),
+        (["test", str(model)], "1 passed, 0 failed"),
+    ):
+        run = subprocess.run(zhili + args, capture_output=True, text=True, cwd=tmp_path)
+        assert run.returncode == 0, (args, run.stdout, run.stderr)
+        assert expected in run.stdout + run.stderr, (args, run.stdout, run.stderr)

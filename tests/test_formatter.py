@@ -470,10 +470,10 @@ input rate: percent range 0%..100% optional note "说明\\"引号\\""
 input kind: enum("老旧小区", "商品房小区") label "类型"
 
 let per10k "每万人" = per_10k(workers, pop)
-let x = a - b - c
+let x = (a - b) - c
 let y = a - (b - c)
-let z = not (a and b) or c in ["x", "y"] and - -d
-let w = if a or b then (1 + 2) * 3 else -1
+let z = (not (a and b)) or (c in ["x", "y"]) and -(-d)
+let w = if (a or b) then (1 + 2) * 3 else -1
 
 dimension safe "平安型" points 25 missing zero {
     indicator grid "多网合一" points 5 {  # 网格
