@@ -177,20 +177,31 @@ def _format_one(f: Path, check_only: bool, diff: bool) -> str:
 def test_cmd(ctx: Ctx, targets, verbose):
     """Run model test cases (written in .gov files, no Python needed).
 
-    TARGETS are model ids or .gov model files. Without TARGETS: the models
-    in the .gov files under the current folder, or else every installed model.
+    TARGETS are model ids (installed, or of a .gov file in or under the
+    current folder), .gov model files (with the test suites beside them),
+    `tests for` files (only their tests), or folders. Without TARGETS: the
+    models in the .gov files under the current folder, or else every
+    installed model.
     """
     from zhili.engine.eval.interpreter import compile_model
+    from zhili.engine.plugins import FolderModels
     from zhili.engine.testing import run_cases
 
     reg = ctx.registry
     if targets:
-        loaded = [resolve_model(ctx, t) for t in targets]
+        loaded = []
+        for t in targets:
+            if Path(t).is_dir():
+                folder = FolderModels([Path(t)], ctx.registry)
+                plugin_problems(folder, verbose=True)
+                if folder.problems:
+                    reg = folder  # a broken file in the folder fails the run
+                loaded.extend(folder.models[k] for k in sorted(folder.models))
+            else:
+                loaded.append(resolve_model(ctx, t))
     else:
         local = _local_folders()
         if local:  # inside a district's repository: its own models
-            from zhili.engine.plugins import FolderModels
-
             reg = FolderModels(local, ctx.registry)
         loaded = [reg.models[k] for k in sorted(reg.models)]
         plugin_problems(reg, verbose=True)
@@ -211,7 +222,9 @@ def test_cmd(ctx: Ctx, targets, verbose):
         click.echo()
         click.echo("\n".join(lines))
     click.echo(_("{passed} passed, {failed} failed").format(passed=passed, failed=failed))
-    exit_status(bool(failed or (not loaded) or reg.problems and not targets))
+    exit_status(
+        bool(failed or not loaded or reg.problems and (not targets or reg is not ctx.registry))
+    )
 
 
 def _case_lines(model_id: str, r, verbose: bool) -> list[str]:

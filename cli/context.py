@@ -111,7 +111,7 @@ def resolve_model(ctx: Ctx, ref: str):
             _("no such file: {path}").format(path=exc.ref), param_hint="MODEL"
         ) from exc
     except InvalidModelFile as exc:
-        raise ZhiliError(_("error: {path} is not a valid model").format(path=exc.ref)) from exc
+        raise ZhiliError(_("error: {path} has errors (shown above)").format(path=exc.ref)) from exc
     except UnknownModel as exc:
         plugin_problems(ctx.registry, verbose=True)
         known = ", ".join(exc.known) or _("none")

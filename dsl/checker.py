@@ -150,6 +150,7 @@ class _Checker:
         tree = self.tree
         if isinstance(tree, ast.TestsFile):
             tests = [self._test_unresolved(t, tree.model.id) for t in tree.tests]
+            self._duplicate_tests(tree.tests)
             for imp in tree.imports:
                 self.err(m.unsupported(imp.span, "`import`"))
             return CheckResult(None, sort_and_cap(self.diags), tests)
@@ -344,6 +345,17 @@ class _Checker:
 
     def _stage_tests(self, b: _ModelBuild) -> None:
         b.test_ir = [self._test(t, b.tree.name.id) for t in b.tests]
+        self._duplicate_tests(b.tests)
+
+    def _duplicate_tests(self, tests) -> None:
+        """Two tests of one file with one name: a failure could not say which."""
+        first: dict[str, ast.Span] = {}
+        for t in tests:
+            name = t.name.value
+            if name in first:
+                self.err(m.duplicate_test(t.name.span, name, first[name]))
+            else:
+                first[name] = t.name.span
 
     # The model's stages in order, each a method reading what earlier ones left
     # in the `_ModelBuild` (OPA's named stage list in `ast/compile.go`). The
@@ -1125,6 +1137,7 @@ class _Checker:
             dimensions={d.id for d in self.dimensions if d is not None},
             vetoes={v.id for v in self.vetoes},
             grades=self.grade_names,
+            labels={v.label.value: k for k, v in self.inputs.items() if v.label is not None},
         )
         self.diags.extend(diags)
 
@@ -1136,12 +1149,18 @@ def resolve_test_names(
     dimensions: set[str],
     vetoes: set[str],
     grades: list[str],
+    labels: dict[str, str] | None = None,
 ) -> list[Diagnostic]:
-    """Check a test case's names and literal types against a model."""
+    """Check a test case's names and literal types against a model. `labels`
+    (label → input id) names the input when `given` uses its label."""
     out: list[Diagnostic] = []
     for a in t.given or ():
         if a.name.id not in inputs:
-            out.append(m.unknown_name(a.name.span, a.name.id, inputs))
+            input_id = (labels or {}).get(a.name.id)
+            if input_id is not None:
+                out.append(m.label_for_input(a.name.span, a.name.id, input_id))
+            else:
+                out.append(m.unknown_name(a.name.span, a.name.id, inputs))
             continue
         type_name, values = inputs[a.name.id]
         v = a.value

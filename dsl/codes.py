@@ -119,7 +119,9 @@ UNKNOWN_GRADE = _code("unknown-grade", E, Phase.CHECK, "a grade the model does n
 UNKNOWN_ENUM_VALUE = _code(
     "unknown-enum-value", E, Phase.CHECK, "a value that is not one of the enum's"
 )
-DUPLICATE_ID = _code("duplicate-id", E, Phase.CHECK, "an id, grade or enum value given twice")
+DUPLICATE_ID = _code(
+    "duplicate-id", E, Phase.CHECK, "an id, grade, enum value or test name given twice"
+)
 DUPLICATE_HEADER = _code(
     "duplicate-header", E, Phase.CHECK, "a header statement or `grades` block given twice"
 )

@@ -211,6 +211,30 @@ def unknown_name(span: Span, name: str, candidates: Iterable[str], what: str = "
     return C.UNKNOWN_NAME.diagnostic(msg, span, did_you_mean(name, candidates))
 
 
+def label_for_input(span: Span, label: str, input_id: str) -> Diagnostic:
+    """`given { 常住人口 = 3 }`: the input's label where its id is needed."""
+    return C.UNKNOWN_NAME.diagnostic(
+        _("unknown name `{name}`").format(name=label),
+        span,
+        (
+            _("help: `{label}` is the label of input `{id}`; write `{id} = …`").format(
+                label=label, id=input_id
+            ),
+        ),
+    )
+
+
+def duplicate_test(span: Span, name: str, first: Span) -> Diagnostic:
+    return C.DUPLICATE_ID.diagnostic(
+        _("a test named {name!r} is already in this file").format(name=name),
+        span,
+        (
+            _("note: first defined at {where}").format(where=str(first)),
+            _("help: give each test its own name, so a failure says which one failed"),
+        ),
+    )
+
+
 def unknown_function(span: Span, name: str, candidates: Iterable[str]) -> Diagnostic:
     return C.UNKNOWN_FUNCTION.diagnostic(
         _("unknown function `{name}`").format(name=name),

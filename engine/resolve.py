@@ -7,6 +7,7 @@ what these functions report and turns their exceptions into exit codes.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -82,11 +83,76 @@ def resolve_model(
     """
     p = Path(ref)
     if ref.endswith(".gov") or p.is_file():
+        if p.is_file() and _tests_for(p) is not None:
+            return _tests_file(registry, ref, p, report)
         return _model_file(registry, ref, p, report)
     lm = registry.get(ref)
     if lm is None:
+        local = _local_model_file(ref)
+        if local is not None:
+            return _model_file(registry, str(local), local, report)
         raise UnknownModel(ref, sorted(registry.models))
     return lm
+
+
+def _tests_for(p: Path) -> str | None:
+    """The model id of a `tests for MODEL` file, else None."""
+    tree = _parsed_tree(p)
+    return tree.model.id if isinstance(tree, ast.TestsFile) else None
+
+
+def _model_id(p: Path) -> str | None:
+    tree = _parsed_tree(p)
+    return tree.name.id if isinstance(tree, ast.ModelFile) else None
+
+
+def _local_model_file(model_id: str) -> Path | None:
+    """The `.gov` file under the current folder whose model is `model_id`
+    or a folder of it (`zhili test stars` inside the district's repository)."""
+    here = Path(".")
+    candidates = sorted(here.glob("*.gov")) + sorted(here.glob("*/*.gov"))
+    return next((f for f in candidates if _model_id(f) == model_id), None)
+
+
+def _tests_file(registry: Registry, ref: str, p: Path, report) -> LoadedModel:
+    """`zhili test stars_tests.gov`: the suite's model (a model file beside it,
+    else an installed one) with only this file's tests, names checked."""
+    model_id = _tests_for(p)
+    siblings = sorted(p.parent.glob("*.gov"))
+    beside = next((f for f in siblings if f != p and _model_id(f) == model_id), None)
+    if beside is not None:
+        lm = _model_file(registry, str(beside), beside, report)
+    else:
+        lm = registry.get(model_id)
+        if lm is None:
+            raise UnknownModel(model_id, sorted(registry.models))
+    resolver = FileResolver(siblings, fallback=InstalledResolver(registry))
+    res = check_file(p, registry.signatures, resolver=resolver)
+    tree = resolver.parsed(p).tree
+    problems = list(res.diagnostics)
+    if res.ok and isinstance(tree, ast.TestsFile):
+        problems += _test_suite_problems(registry, tree, {model_id: lm.model})
+    for d in problems:
+        if d.is_error or d.severity is Severity.WARNING:
+            report(d, res.text)
+    if any(d.is_error for d in problems) or res.result is None:
+        raise InvalidModelFile(ref)
+    return LoadedModel(
+        model=lm.model,
+        plugin=lm.plugin,
+        path=lm.path,
+        source=lm.source,
+        samples=lm.samples,
+        tests=list(res.result.tests),
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_tree(f: Path):
+    """The syntax tree of a `.gov` file (None when it does not parse)."""
+    from zhili.dsl.parser import parse_file
+
+    return parse_file(str(f)).tree
 
 
 def _model_file(registry: Registry, ref: str, p: Path, report) -> LoadedModel:
@@ -152,6 +218,7 @@ def _test_suite_problems(registry: Registry, tree: ast.TestsFile, models: dict) 
                 {d.id for d in target.dimensions},
                 {v.id for v in target.vetoes},
                 target.grade_names,
+                labels={f.label: f.id for f in target.inputs if f.label},
             )
         )
     return out

@@ -49,9 +49,30 @@ def _record_from_data(case: TestCase, compiled: CompiledModel, cache: dict) -> t
     )
 
 
+def _unknown_given(case: TestCase, compiled: CompiledModel) -> str | None:
+    """A `given` name the model has no input for (a suite attached to its
+    model without its names checked): the case cannot run as written."""
+    inputs = {f.id: f for f in compiled.model.inputs}
+    labels = {f.label: f.id for f in compiled.model.inputs if f.label}
+    for name in case.given or {}:
+        if name in inputs:
+            continue
+        if name in labels:
+            return _("`{name}` is the label of input `{id}`; write `{id} = …`").format(
+                name=name, id=labels[name]
+            )
+        return _("`given` names `{name}`, which is not an input of {model}").format(
+            name=name, model=compiled.model.id
+        )
+    return None
+
+
 def run_case(case: TestCase, compiled: CompiledModel, cache: dict | None = None) -> CaseResult:
     cache = {} if cache is None else cache
     res = CaseResult(case)
+    res.error = _unknown_given(case, compiled)
+    if res.error is not None:
+        return res
     try:
         if case.data is not None:
             record, meta = _record_from_data(case, compiled, cache)
@@ -72,9 +93,8 @@ def run_case(case: TestCase, compiled: CompiledModel, cache: dict | None = None)
         elif x.kind == "total":
             if abs(raw.total - x.value) > tol:
                 res.failures.append(
-                    _("total: expected {e}, got {a}").format(
-                        e=fmt_points(x.value), a=fmt_points(raw.total)
-                    )
+                    _("total: expected {e}, got {a}").format(e=exact(x.value), a=exact(raw.total))
+                    + _tolerance_note(x.within, tol, x.value, raw.total)
                 )
         elif x.kind == "dimension":
             i = compiled.dim_index.get(x.target)
@@ -102,8 +122,9 @@ def run_case(case: TestCase, compiled: CompiledModel, cache: dict | None = None)
             if x.value is not None and abs(points - x.value) > tol:
                 res.failures.append(
                     _("indicator {id}: expected {e} points, got {a}").format(
-                        id=x.target, e=fmt_points(x.value), a=fmt_points(points)
+                        id=x.target, e=exact(x.value), a=exact(points)
                     )
+                    + _tolerance_note(x.within, tol, x.value, points)
                 )
         elif x.kind == "veto":
             j = next((k for k, v in enumerate(model.vetoes) if v.id == x.target), None)
@@ -122,6 +143,28 @@ def run_case(case: TestCase, compiled: CompiledModel, cache: dict | None = None)
                     _("missing: expected {e}, got {a}").format(e=int(x.value), a=raw.missing_count)
                 )
     return res
+
+
+def exact(v) -> str:
+    """A number as a failure message must show it: every digit that can
+    differ (up to 9 decimals, trailing zeros dropped), so "expected 1.71,
+    got 1.714285714" says why it failed where "got 1.71" would not."""
+    if v is None or isinstance(v, bool) or not isinstance(v, (int, float)):
+        return str(v)
+    if v != v or v in (float("inf"), float("-inf")):
+        return str(v)
+    text = f"{v:.9f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _tolerance_note(within, tol: float, expected: float, got: float) -> str:
+    """A failure by less than a hundredth (the two print alike to 2 decimals)
+    says the tolerance it was held to."""
+    if abs(got - expected) >= 0.01:
+        return ""
+    if within is not None:
+        return _(" (within {tol})").format(tol=exact(tol))
+    return _(" (default tolerance {tol}; write `within 0.01` to allow more)").format(tol=exact(tol))
 
 
 def _reason(raw, i: int) -> str:

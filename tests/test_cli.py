@@ -468,7 +468,7 @@ def test_eval_invalid_model_file(tmp_path):
     result = zhili("eval", bad, sample_of("four_type"))
     assert result.exit_code == 1
     assert "unit-mismatch" in result.stderr
-    assert "not a valid model" in result.stderr
+    assert "bad.gov has errors" in result.stderr
 
 
 def test_eval_output_to_unwritable_path(tmp_path):

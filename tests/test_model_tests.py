@@ -245,3 +245,124 @@ test "单独的测试文件" {
     (r,) = run_cases(checked.tests, compiled)
     assert r.passed, r.failures
     assert r.case.model == "safe"
+
+
+# ---------------------------------------------------------------- running `zhili test`
+
+STARS = """model stars "星级"
+version "1"
+issuer "测试"
+source "测试"
+
+input a: number label "得分"
+
+indicator x "X" points 10 {
+    linear a from 0 to 7
+}
+
+grades {
+    "好" when total >= 5
+    "差" otherwise
+}
+"""
+
+STARS_TESTS = """tests for stars
+
+test "七分之十二" {
+    given { a = 1.2 }
+    expect total 1.71
+}
+
+test "满分" {
+    given { a = 7 }
+    expect total 10
+}
+"""
+
+
+def _stars(tmp_path: Path, tests: str = STARS_TESTS) -> Path:
+    folder = tmp_path / "stars"
+    folder.mkdir()
+    (folder / "stars.gov").write_text(STARS, encoding="utf-8")
+    (folder / "stars_tests.gov").write_text(tests, encoding="utf-8")
+    return folder
+
+
+def test_a_failure_prints_the_value_in_full_and_the_tolerance(tmp_path):
+    from cli_helpers import zhili
+
+    folder = _stars(tmp_path)
+    result = zhili("test", folder / "stars_tests.gov")
+    assert result.exit_code == 1
+    # 1.2 / 7 × 10 = 1.714285714…: "got 1.71" would not say why it failed
+    assert "total: expected 1.71, got 1.714285714 (default tolerance 0.000001" in result.output
+    assert "1 passed, 1 failed" in result.output
+
+
+def test_a_tests_file_runs_alone_against_the_model_beside_it(tmp_path):
+    from cli_helpers import zhili
+
+    folder = _stars(
+        tmp_path, STARS_TESTS.replace("expect total 1.71", "expect total 1.71 within 0.01")
+    )
+    (folder / "more_tests.gov").write_text(
+        'tests for stars\n\ntest "零分" {\n    given { a = 0 }\n    expect total 3\n}\n',
+        encoding="utf-8",
+    )
+    alone = zhili("test", folder / "stars_tests.gov")
+    assert alone.exit_code == 0, alone.output
+    assert "stars (2) .." in alone.output  # only this file's two tests
+    with_model = zhili("test", folder / "stars.gov")
+    assert "stars (3)" in with_model.output and with_model.exit_code == 1
+    assert "total: expected 3, got 0" in with_model.output
+
+
+def test_a_model_id_is_found_in_the_current_folder(tmp_path, monkeypatch):
+    from cli_helpers import zhili
+
+    folder = _stars(
+        tmp_path, STARS_TESTS.replace("expect total 1.71", "expect total 1.71 within 0.01")
+    )
+    monkeypatch.chdir(folder)
+    by_id = zhili("test", "stars")
+    assert by_id.exit_code == 0, by_id.output
+    assert "2 passed, 0 failed" in by_id.output
+    folder.rename(tmp_path / "district")
+    monkeypatch.chdir(tmp_path)  # one level up: `district/stars.gov`
+    above = zhili("test", "stars")
+    assert above.exit_code == 0, above.output
+    assert "2 passed" in above.output
+    unknown = zhili("test", "nebula")
+    assert unknown.exit_code == 2 and "unknown model 'nebula'" in unknown.output
+
+
+def test_a_folder_target_runs_its_models(tmp_path):
+    from cli_helpers import zhili
+
+    folder = _stars(tmp_path)
+    result = zhili("test", folder)
+    assert "stars (2) F." in result.output
+    assert result.exit_code == 1
+
+
+def test_a_label_in_given_is_an_error_that_names_the_id(tmp_path):
+    from cli_helpers import zhili
+
+    folder = _stars(tmp_path, STARS_TESTS.replace("given { a = 7 }", "given { 得分 = 7 }"))
+    result = zhili("test", folder / "stars_tests.gov")
+    assert result.exit_code == 1
+    assert "`得分` is the label of input `a`; write `a = …`" in result.output
+    assert "has errors" in result.output
+
+
+def test_a_suite_attached_unchecked_does_not_run_with_unknown_names():
+    """Suites of installed plugins are attached to their models without their
+    names checked; a `given` naming no input makes the case an error, never a
+    run with that value silently missing."""
+    from zhili.dsl.model import TestCase as Case
+
+    _, compiled = build(MODEL)
+    case = Case(name="标签", model="safe", given={"安全事故数": 0}, expectations=[], file="x.gov")
+    (result,) = run_cases([case], compiled)
+    assert not result.passed
+    assert result.error == "`安全事故数` is the label of input `n`; write `n = …`"
