@@ -31,6 +31,7 @@ import csv
 import datetime as dt
 import math
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, assert_never
@@ -815,7 +816,7 @@ def _value(f: InputField, rng: random.Random, quality: float, sign: int, cuts) -
     if t == "date":
         return dt.date(2015, 1, 1) + dt.timedelta(days=rng.randrange(3650))
     if t == "text":
-        return rng.choice(["", "已整改", "持续推进", "示范点"])
+        return rng.choice(["已整改", "持续推进", "示范点"])  # empty only as missing
     lo = f.min if f.min is not None else 0.0
     hi = f.max if f.max is not None else (1.0 if t == "percent" else lo + 50)
     if cuts and rng.random() < 0.7:
@@ -890,30 +891,42 @@ def _decimal(x: float, places: int) -> str:
     return "0" if text in ("-0", "") else text
 
 
+def sample_header(model: Model) -> list[str]:
+    return HEADER + [f.label or f.id for f in model.inputs]
+
+
+def iter_rows(
+    model: Model,
+    rows: int,
+    seed: int = 0,
+    missing_rate: float = 0.03,
+    veto_rate: float = DEFAULT_VETO_RATE,
+) -> Iterator[list[str]]:
+    """`rows` synthetic communities for `model` (see the module docstring),
+    one list of CSV cells at a time."""
+    rng = random.Random(seed)
+    an = analyze(model)
+    for i in range(rows):
+        district = DISTRICTS[i % len(DISTRICTS)] if rows > 1 else DISTRICTS[0]
+        street = STREETS[(i * 7 + rng.randrange(len(STREETS))) % len(STREETS)]
+        name = NAMES[i % len(NAMES)] + ("社区" if i < len(NAMES) else f"{i // len(NAMES) + 1}社区")
+        row = [f"S-{i + 1:06d}", district, street, name]
+        values = _community(an, rng, veto_rate)
+        for f in model.inputs:
+            missing = rng.random() < missing_rate
+            row.append("" if missing else _cell(f, values.get(f.id)))
+        yield row
+
+
 def sample_rows(
     model: Model,
     rows: int,
     seed: int = 0,
     missing_rate: float = 0.03,
     veto_rate: float = DEFAULT_VETO_RATE,
-) -> tuple[list[str], list[list]]:
-    """The header and `rows` synthetic communities for `model` (see the
-    module docstring), as the CSV's cells."""
-    rng = random.Random(seed)
-    an = analyze(model)
-    header = HEADER + [f.label or f.id for f in model.inputs]
-    out = []
-    for i in range(rows):
-        district = DISTRICTS[i % len(DISTRICTS)] if rows > 1 else DISTRICTS[0]
-        street = STREETS[(i * 7 + rng.randrange(len(STREETS))) % len(STREETS)]
-        name = NAMES[i % len(NAMES)] + ("社区" if i < len(NAMES) else f"{i // len(NAMES) + 1}社区")
-        row: list = [f"S-{i + 1:06d}", district, street, name]
-        values = _community(an, rng, veto_rate)
-        for f in model.inputs:
-            missing = rng.random() < missing_rate
-            row.append("" if missing else _cell(f, values.get(f.id)))
-        out.append(row)
-    return header, out
+) -> tuple[list[str], list[list[str]]]:
+    """The header and `rows` synthetic communities for `model`, as the CSV's cells."""
+    return sample_header(model), list(iter_rows(model, rows, seed, missing_rate, veto_rate))
 
 
 def write_sample(
@@ -924,13 +937,13 @@ def write_sample(
     missing_rate: float = 0.03,
     veto_rate: float = DEFAULT_VETO_RATE,
 ) -> None:
-    """Write `rows` synthetic communities for `model` to `path` as CSV, atomically."""
-    header, data = sample_rows(model, rows, seed, missing_rate, veto_rate)
+    """Write `rows` synthetic communities for `model` to `path` as CSV,
+    atomically, one row at a time (a million rows need no more memory than one)."""
 
     def write(tmp: Path) -> None:
         with open(tmp, "w", encoding="utf-8", newline="") as fh:
             w = csv.writer(fh)
-            w.writerow(header)
-            w.writerows(data)
+            w.writerow(sample_header(model))
+            w.writerows(iter_rows(model, rows, seed, missing_rate, veto_rate))
 
     atomic_write(path, write)
