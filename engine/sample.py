@@ -489,22 +489,25 @@ class _Row:
     # -- inputs
 
     def size(self, name: str) -> None:
-        """Give a divisor a positive value (0 only in the edge share)."""
+        """Give a divisor a value away from 0 (0 only in the edge share)."""
         f = self.an.fields.get(name)
         if f is None or name in self.values or f.type not in ("int", "number", "percent"):
             return
         lo = f.min if f.min is not None else 0.0
-        hi = f.max if f.max is not None else max(lo, 0) + 1000
+        hi = f.max if f.max is not None else (1.0 if f.type == "percent" else max(lo, 0) + 1000)
         if lo <= 0 <= hi and self.rng.random() < EDGE_RATE:
             self.values[name] = 0
             return
-        if f.type == "percent":
-            self.values[name] = round(self.rng.uniform(max(lo, 0.3), hi), 3)
-            return
-        low = max(lo, 1.0) if f.type == "int" else max(lo, 0.01)
-        top = max(low, low + (hi - low) * 0.3)  # communities are mostly not the largest
-        v = self.rng.uniform(low, top)
-        self.values[name] = int(round(v)) if f.type == "int" else round(v, 2)
+        eps = {"int": 1.0, "percent": 0.001}.get(f.type, 0.01)
+        if hi >= eps:  # communities are mostly not the largest
+            low = max(lo, eps)
+            v = self.rng.uniform(low, low + (hi - low) * (1.0 if f.type == "percent" else 0.3))
+        elif lo <= -eps:
+            top = min(hi, -eps)
+            v = self.rng.uniform(top - (top - lo) * 0.3, top)
+        else:
+            v = 0.0
+        self.values[name] = self._number(f, v, 0)
 
     def assign(self, name: str, goal: Any, lean: int) -> None:
         f = self.an.fields.get(name)
@@ -526,7 +529,7 @@ class _Row:
         lo = f.min if f.min is not None else (0.0 if f.type != "number" else -math.inf)
         hi = f.max if f.max is not None else (1.0 if f.type == "percent" else math.inf)
         scale = {"int": 1, "percent": 10_000}.get(f.type, 100)  # the places written
-        x = v * scale
+        x = min(max(v, lo, -1e12), hi, 1e12) * scale
         x = math.ceil(x - 1e-7) if lean > 0 else math.floor(x + 1e-7) if lean < 0 else round(x)
         x = min(max(x / scale, lo), hi)
         if x == 0 and f.id in self.an.divisors:

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from model_strategies import check_source
+from hypothesis import HealthCheck, assume, given, settings
+from model_strategies import check_source, model_sources
 
 from zhili.cli.app import cli
 from zhili.dsl import model as ir
@@ -165,13 +166,45 @@ grades {
 """
 
 
+# Ranges the generator must not step out of: a negative divisor, a percent
+# above 100%, a number without a range, a narrow percent divisor.
+ODD = """
+model odd "测试：少见的取值范围"
+total 30
+input loss: number label "亏损" range -500..-10
+input debt: number label "负债"
+input over: percent label "超额完成率" range 0%..150%
+input thin: percent label "小比例" range 0%..0.2%
+input items: int label "件数" range 0..40
+let per_loss "每单位亏损件数" = items / loss
+let part "占比" = ratio(over, thin)
+indicator a "亏损" points 10 {
+    tiers per_loss {
+        >= -0.5 : 10
+        >= -2 : 5
+    }
+}
+indicator b "超额" points 10 {
+    linear over from 100% to 150%
+}
+indicator c "负债" points 10 {
+    pass when debt <= 1000 and part >= 5000%
+}
+grades {
+    "好" when total >= 25
+    "中" when total >= 10
+    "差" otherwise
+}
+"""
+
+
 def _written(source: str, name: str) -> ir.Model:
     model, errors = check_source(source, f"{name}.gov")
     assert model is not None, errors
     return model
 
 
-WRITTEN = {"ladder": LADDER, "nested": NESTED}
+WRITTEN = {"ladder": LADDER, "nested": NESTED, "odd": ODD}
 
 
 @functools.cache
@@ -317,6 +350,7 @@ def test_divisors_are_rarely_zero(key):
 
 def test_divisors_found_through_definitions():
     assert divisors(model_for("ladder")) == ["population", "cases"]
+    assert divisors(model_for("odd")) == ["loss", "thin"]
     # `members * 100 / households` inside an `if`
     assert divisors(model_for("nested")) == ["households"]
 
@@ -392,3 +426,24 @@ def test_sample_command_veto_rate(tmp_path):
     assert _veto_share(evaluate_dataset(model, ds, REGISTRY)) == 0
     bad = runner.invoke(cli, ["sample", "wuyou_model", "--veto-rate", "1.5", "-o", str(out)])
     assert bad.exit_code == 2 and "--veto-rate" in bad.output
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(model_sources())
+def test_generated_models_get_clean_data(source):
+    """Any model that checks gets data its reader accepts, within range."""
+    import tempfile
+
+    model, _errors = check_source(source)
+    assume(model is not None)
+    path = Path(tempfile.mkdtemp(prefix="zhili-sample-")) / "s.csv"
+    write_sample(model, path, 40, seed=3, veto_rate=0.2)
+    ds = load(path, model)
+    assert len(ds) == 40
+    assert not [p for p in ds.problems if p.severity == "error"], source
+    for f in model.inputs:
+        if f.type in ("int", "number", "percent"):
+            lo = f.min if f.min is not None else -math.inf
+            hi = f.max if f.max is not None else math.inf
+            values = [r.get(f.id) for r in ds.records if r.get(f.id) is not None]
+            assert all(lo <= float(v) <= hi for v in values), (f.id, source)
