@@ -175,10 +175,23 @@ def explain_cmd(ctx: Ctx, model, data, community, as_json, encoding, sheet):
     show_default=True,
     help="Share of empty cells.",
 )
+@click.option(
+    "--veto-rate",
+    type=click.FloatRange(0, 1),
+    default=0.02,  # zhili.engine.sample.DEFAULT_VETO_RATE
+    show_default=True,
+    help="Share of communities with a veto triggered (0: none).",
+)
 @output_option("CSV file to write.")
 @click.pass_obj
-def sample_cmd(ctx: Ctx, model, rows, seed, missing_rate, output):
-    """Write synthetic community data for MODEL (reproducible by seed)."""
+def sample_cmd(ctx: Ctx, model, rows, seed, missing_rate, veto_rate, output):
+    """Write synthetic community data for MODEL (reproducible by seed).
+
+    The data follows the model: communities strong, average and weak, values
+    at and around every threshold and tier, divisors rarely 0, vetoes in
+    --veto-rate of the rows, so every reachable grade appears in a
+    thousand rows.
+    """
     from zhili.engine.sample import write_sample
 
     if Path(output).suffix.lower() not in (".csv", ".txt", ""):
@@ -189,7 +202,7 @@ def sample_cmd(ctx: Ctx, model, rows, seed, missing_rate, output):
         )
     lm = resolve_model(ctx, model)
     try:
-        write_sample(lm.model, Path(output), rows, seed, missing_rate)
+        write_sample(lm.model, Path(output), rows, seed, missing_rate, veto_rate)
     except OSError as exc:
         raise write_error(output, exc) from exc
     echo_err(_("wrote {n} synthetic communities to {path}").format(n=rows, path=output))
