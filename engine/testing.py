@@ -70,23 +70,16 @@ def run_case(case: TestCase, compiled: CompiledModel, cache: dict | None = None)
                     _("grade: expected {e!r}, got {a!r}").format(e=x.text, a=raw.grade)
                 )
         elif x.kind == "total":
-            if abs(raw.total - x.value) > tol:
-                res.failures.append(
-                    _("total: expected {e}, got {a}").format(
-                        e=fmt_points(x.value), a=fmt_points(raw.total)
-                    )
-                )
+            mismatch = _("total: expected {e}, got {a}")
+            res.failures += _points_failures(_("total"), mismatch, x, raw.total, tol)
         elif x.kind == "dimension":
             i = compiled.dim_index.get(x.target)
-            got = raw.dim_scores[i] if i is not None else None
-            if got is None or abs(got - x.value) > tol:
-                res.failures.append(
-                    _("dimension {id}: expected {e} points, got {a}").format(
-                        id=x.target,
-                        e=fmt_points(x.value),
-                        a="?" if got is None else fmt_points(got),
-                    )
-                )
+            if i is None:
+                res.failures.append(_("dimension {id} does not exist").format(id=x.target))
+                continue
+            name = _("dimension {id}").format(id=x.target)
+            mismatch = _("dimension {id}: expected {e} points, got {a}")
+            res.failures += _points_failures(name, mismatch, x, raw.dim_scores[i], tol)
         elif x.kind == "indicator":
             i = compiled.ind_index.get(x.target)
             if i is None:
@@ -122,6 +115,29 @@ def run_case(case: TestCase, compiled: CompiledModel, cache: dict | None = None)
                     _("missing: expected {e}, got {a}").format(e=int(x.value), a=raw.missing_count)
                 )
     return res
+
+
+def _points_failures(name: str, mismatch: str, x, got: float | None, tol: float) -> list[str]:
+    """How a total or dimension (`got`, None when not scored) differs from
+    `expect total|dimension ID N` or `… missing` (`mismatch`: the message for
+    two different numbers, with `{e}` and `{a}`)."""
+    if x.missing:
+        if got is None:
+            return []
+        return [
+            _("{name}: expected not scored (missing), got {a} points").format(
+                name=name, a=fmt_points(got)
+            )
+        ]
+    if got is None:
+        return [
+            _("{name}: expected {e} points, got not scored (missing)").format(
+                name=name, e=fmt_points(x.value)
+            )
+        ]
+    if abs(got - x.value) > tol:
+        return [mismatch.format(id=x.target, e=fmt_points(x.value), a=fmt_points(got))]
+    return []
 
 
 def _reason(raw, i: int) -> str:

@@ -101,7 +101,7 @@ def test_no_stale_golden_files():
 
 NUM = r"-?\d+(?:\.\d+)?"
 DIM_RE = re.compile(
-    rf"^(?P<pad> *)■ (?P<label>.+?)  (?P<points>{NUM})/(?P<max>{NUM})  \((?P<share>.+)\)$"
+    rf"^(?P<pad> *)■ (?P<label>.+?)  (?P<points>{NUM}|—)/(?P<max>{NUM})  \((?P<share>.+)\)$"
 )
 IND_RE = re.compile(
     rf"^(?P<pad> *)[✓~✗?!] (?P<label>.+) \[(?P<id>[^\]\s]+)\](?P<bonus> \+)?  "
@@ -112,7 +112,8 @@ RESCALE_RE = re.compile(
     rf".*?= (?P<score>{NUM})"
 )
 LEFT_OUT_RE = re.compile(r"left out[^:]*: (?P<ids>[^)]+)\)")
-TOTAL_RE = re.compile(rf"^  = total (?P<points>{NUM})/(?P<max>{NUM})$")
+TOTAL_RE = re.compile(rf"^  = total (?P<points>{NUM}|—)/(?P<max>{NUM})(?:  \(not scored\))?$")
+NOT_SCORED = "not scored"  # a dimension's share (and the total's note) when nothing in it was
 
 
 @dataclass
@@ -120,7 +121,7 @@ class Node:
     kind: str  # "dimension" | "indicator" | "top"
     label: str
     depth: int
-    points: float = 0.0
+    points: float | None = 0.0  # None: not scored ("—")
     max: float = 0.0
     id: str | None = None
     bonus: bool = False
@@ -141,7 +142,7 @@ def parse_points(text: str) -> tuple[Node, float, float]:
     total = None
     for i, line in enumerate(lines[start:], start):
         if m := TOTAL_RE.match(line):
-            total = (float(m["points"]), float(m["max"]))
+            total = (_points(m["points"]), float(m["max"]))
             # the rescaling of the total, if any, follows it
             if i + 1 < len(lines) and (r := RESCALE_RE.search(lines[i + 1])):
                 root.rescale = r
@@ -163,7 +164,7 @@ def parse_points(text: str) -> tuple[Node, float, float]:
             stack.pop()
         assert stack[-1].depth == depth - 1, f"bad indentation: {line!r}"
         if m.re is DIM_RE:
-            node = Node("dimension", m["label"], depth, float(m["points"]), float(m["max"]))
+            node = Node("dimension", m["label"], depth, _points(m["points"]), float(m["max"]))
             node.share = m["share"]
         else:
             node = Node(
@@ -184,10 +185,14 @@ def parse_points(text: str) -> tuple[Node, float, float]:
     return root, *total
 
 
+def _points(text: str) -> float | None:
+    return None if text == "—" else float(text)
+
+
 def left_out(child: Node, parent: Node) -> bool:
     """Left out of `parent`'s points for missing data (`missing skip`)."""
     if child.kind == "dimension":
-        return child.share == "—"
+        return child.share == NOT_SCORED
     return child.id in parent.left_out
 
 
@@ -215,7 +220,11 @@ def check_accounts(node: Node, declared: float, shown: float, where: str) -> Non
         assert abs(float(r["earned"]) * declared / avail - score) <= ROUNDING * 2
         assert abs(score - shown) <= ROUNDING
     for k in kids:
-        if k.kind == "dimension":
+        if k.kind == "dimension" and k.points is None:
+            # not scored: "—", never 0, and everything in it is missing
+            assert k.share == NOT_SCORED, f"{where}: {k.line}"
+            assert all(c.outcome == "missing" for c in _leaves(k)), f"{where}: {k.line}"
+        elif k.kind == "dimension":
             check_accounts(k, k.max, k.points, f"{where} / {k.label}")
         else:
             assert 0 <= k.points <= k.max + 1e-9, f"{where}: {k.line}"
@@ -336,7 +345,7 @@ grades {
     [
         ({"a": 0.5, "b": 1.0, "c": 0.25}, [4.5, 1], 5.5, set()),
         ({"a": 0.5, "b": None, "c": 0.25}, [3, 1], 4, {"一"}),
-        ({"a": 0.5, "b": None, "c": None}, [3, 0], 5, {"一", "top"}),
+        ({"a": 0.5, "b": None, "c": None}, [3, None], 5, {"一", "top"}),
     ],
     ids=["all-scored", "indicator-left-out", "dimension-left-out"],
 )

@@ -220,9 +220,10 @@ class TestMissingSkip:
         assert r.total == approx(100)
         res = r.to_result()
         s = res.dimensions[0]
-        assert (s.score, s.share, s.missing) == (0, None, 2)
-        # min_dimension ignores the dimension nothing could be scored in
-        assert res.grade == "A"
+        # not scored: no score at all, not 0
+        assert (s.score, s.share, s.missing) == (None, None, 2)
+        # min_dimension is unknown while a dimension is not scored: "A" does not hold
+        assert res.grade == "C"
 
 
 class TestPolicyInheritance:
@@ -624,7 +625,7 @@ class TestCommunityResult:
     def test_values(self):
         r = self.result()
         assert (r.schema_version, r.model, r.community_id, r.community, r.district, r.street) == (
-            1,
+            2,
             "m",
             "JT-001",
             "金台社区",

@@ -10,7 +10,8 @@ case is either
 - a **model** (`model`, a name in the file's `[models]` table: either a full
   `source` or a single indicator's `scoring`, `inputs` and `points`), with the
   expected `points` / `outcome` of one `indicator` (the first by default) and
-  any of `total`, `grade`, `dims`, `missing_count`, `vetoes`.
+  any of `total`, `grade`, `dims`, `missing_count`, `vetoes` (a total or
+  dimension `"not scored"` must be missing — null — not a number).
 
 A case may carry a `note` (why the expectation holds); unknown keys are an
 error, so a misspelt expectation cannot pass unnoticed.
@@ -73,9 +74,9 @@ class Observed:
     """What one backend made of one record."""
 
     indicators: dict[str, tuple[Any, float, str]]  # id → (value, points, outcome)
-    total: float
+    total: float | None  # None: not scored
     grade: str | None
-    dims: dict[str, float]
+    dims: dict[str, float | None]
     missing_count: int
     vetoes: list[str]
     # id → the reason a value is missing (the interpreter gives reasons)
@@ -346,7 +347,12 @@ def _model_for(cf: CorpusFile, case: Case) -> Model:
 # ---------------------------------------------------------------- checking
 
 
-def _same_number(got: Any, want: float) -> bool:
+NOT_SCORED = "not scored"
+
+
+def _same_number(got: Any, want: float | str) -> bool:
+    if want == NOT_SCORED:
+        return got is None
     if isinstance(got, bool) or not isinstance(got, (int, float)):
         return False
     if math.isnan(want):

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any, assert_never
 
 from zhili.dsl import model as ir
+from zhili.dsl.i18n import N_
 from zhili.engine.eval.plan import EPS, Group, Plan, outcome_of_points
 from zhili.engine.functions import (
     BUILTIN_FUNCTIONS,
@@ -37,6 +38,9 @@ from zhili.engine.functions import (
 )
 
 Env = dict[str, Any]
+
+NOT_SCORED = N_("nothing was scored")
+DIMENSION_NOT_SCORED = N_("dimension `{name}` is not scored")
 Fn = Callable[[Env], Any]
 
 PASS, PARTIAL, FAIL, MISSING = (
@@ -566,9 +570,11 @@ class CompiledModel:
         self._grade(r)
         return r
 
-    def _aggregate_all(self, points, outcomes) -> tuple[list[float], list[float], float]:
+    def _aggregate_all(
+        self, points, outcomes
+    ) -> tuple[list[float | None], list[float], float | None]:
         """Dimension scores, their available points, and the total, by the
-        plan's rescaling rules (see `Plan`)."""
+        plan's rescaling rules (see `Plan`); None for what is not scored."""
         plan = self.plan
         nd = len(plan.dims)
         dim_scores: list[float] = [0.0] * nd
@@ -596,9 +602,15 @@ class CompiledModel:
         scored, bonus, avail = self._aggregate(
             top, points, outcomes, dim_scores, dim_max, dim_missing
         )
+        # not scored (see `Plan`): None, never 0
+        published = [
+            None if dim_missing[k] and plan.scorable[k] else s for k, s in enumerate(dim_scores)
+        ]
+        if avail <= EPS and plan.total_scorable:
+            return published, dim_max, None
         if avail < top.declared - EPS and avail > EPS:
             scored = scored * top.declared / avail
-        return dim_scores, dim_max, scored + bonus
+        return published, dim_max, scored + bonus
 
     def _aggregate(self, group: Group, points, outcomes, dim_scores, dim_max, dim_missing):
         """(scored points, bonus points, available points) of a group, term
@@ -628,23 +640,25 @@ class CompiledModel:
         for rn in self.plan.result_names if full else self._grade_names:
             match rn.kind:
                 case "total":
-                    env[rn.name] = r.total
+                    env[rn.name] = Missing(NOT_SCORED) if r.total is None else r.total
                 case "share":
-                    env[rn.name] = (
-                        r.total * (1.0 / model.total) if model.total else Missing(DIV_ZERO)
-                    )
+                    if r.total is None:
+                        env[rn.name] = Missing(NOT_SCORED)
+                    else:
+                        env[rn.name] = (
+                            r.total * (1.0 / model.total) if model.total else Missing(DIV_ZERO)
+                        )
                 case "dimension":
                     d = model.dimensions[rn.index]
                     if d.points and r.dim_max[rn.index] > 0:
                         share = r.dim_scores[rn.index] * (1.0 / d.points)
                     else:
                         share = Missing(NO_DIMENSION_SCORE)
-                    if d.parent is None:
-                        shares.append(share)
+                    if rn.index in self.plan.min_dims:
+                        shares.append((d.id, share))
                     env[rn.name] = share
                 case "min_dimension":
-                    present = [s for s in shares if s.__class__ is not Missing]
-                    env[rn.name] = min(present) if present else Missing(NO_DIMENSION)
+                    env[rn.name] = _min_dimension(shares)
                 case "vetoed":
                     env[rn.name] = any(t is True for t in r.vetoes)
                 case "missing_count":
@@ -673,6 +687,15 @@ class CompiledModel:
                 r.grade = name
                 r.grade_index = i
                 return
+
+
+def _min_dimension(shares: list[tuple[str, Any]]) -> Any:
+    """The lowest share of the top-level dimensions with points; missing
+    when one of them is not scored (three-valued: the lowest is unknown)."""
+    for name, share in shares:
+        if share.__class__ is Missing:
+            return Missing(DIMENSION_NOT_SCORED, name=name)
+    return min(s for _, s in shares) if shares else Missing(NO_DIMENSION)
 
 
 def compile_model(

@@ -85,6 +85,8 @@ def _info(ev, run_id: int | None, data_hash: str | None) -> dict[str, Any]:
         "data": ev.dataset.file,
         "data_hash": data_hash,
         "communities": ev.table.height,
+        # communities with no total at all (every dimension not scored)
+        "not_scored": ev.table.get_column("total").null_count(),
         "engine_version": __version__,
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "run": run_id,
@@ -127,7 +129,9 @@ def _rollups(
             return None
         aggs = [
             pl.len().alias("communities"),
+            # the mean of the scored totals; how many were not scored beside it
             pl.col("total").mean().round(2).alias("mean_total"),
+            pl.col("total").null_count().alias("not_scored"),
         ]
         aggs += [(pl.col("grade").cast(pl.String) == g).sum().alias(g) for g in grade_names]
         if goal is not None:

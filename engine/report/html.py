@@ -8,7 +8,14 @@ import html
 from typing import Any
 
 from zhili.dsl.i18n import _
-from zhili.engine.report.model import GRADE_COLORS, Report, headers, pct, summary_rows
+from zhili.engine.report.model import (
+    GRADE_COLORS,
+    Report,
+    community_rows,
+    headers,
+    pct,
+    summary_rows,
+)
 
 _CSS = """
 body{font-family:"Noto Sans CJK SC","Microsoft YaHei","PingFang SC",sans-serif;margin:2em;color:#222}
@@ -185,7 +192,7 @@ def _community_section(report: Report, colors: dict[str, str]) -> list[str]:
         return None
 
     table = _html_table(
-        headers(report, report.communities), report.communities.iter_rows(), community_class
+        headers(report, report.communities), community_rows(report), community_class
     )
     # colour the grade cells
     for g, color in colors.items():

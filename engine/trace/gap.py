@@ -340,6 +340,15 @@ def gap_to_next_grade(raw, search: bool = False) -> Gap | None:
                                 short_dims.append((d.id, (need - share) * d.points))
                     elif model.dimension(name) is not None:
                         short_dims.append((name, (need - cur) * model.dimension(name).points))
+            elif isinstance(atom, ir.Binary) and _not_scored(compiled.fn(atom.left)(env), atom):
+                # a condition on something not scored is unknown, not false
+                item = GapItem(
+                    kind="condition",
+                    id=atom.left.name,
+                    text=_("{cond} is unknown: {reason}").format(
+                        cond=atom.text, reason=compiled.fn(atom.left)(env).text()
+                    ),
+                )
             elif (
                 isinstance(atom, ir.Unary) and atom.op == "not" and isinstance(atom.operand, ir.Ref)
             ):
@@ -353,6 +362,18 @@ def gap_to_next_grade(raw, search: bool = False) -> Gap | None:
     if search:
         items = smallest_changes(raw) + items
     return Gap(next_grade=target.name, items=items)
+
+
+def _not_scored(value: Any, atom: ir.Binary) -> bool:
+    """Whether a condition's left side is a result (total, share, a
+    dimension, min_dimension) that is missing because it was not scored."""
+    left = atom.left
+    return (
+        value.__class__ is Missing
+        and isinstance(left, ir.Ref)
+        and left.scope == "result"
+        and left.name not in ("vetoed", "missing_count")
+    )
 
 
 def _under(model: ir.Model, ind: ir.Indicator, dim_id: str | None) -> bool:
