@@ -308,7 +308,16 @@ def gap_to_next_grade(raw, search: bool = False) -> Gap | None:
             if value is True:
                 continue
             item = GapItem(kind="condition", text=_("{cond} does not hold").format(cond=atom.text))
-            if (
+            if isinstance(atom, ir.Binary) and _not_scored(compiled.fn(atom.left)(env), atom):
+                # a condition on something not scored is unknown, not false
+                item = GapItem(
+                    kind="condition",
+                    id=atom.left.name,
+                    text=_("{cond} is unknown: {reason}").format(
+                        cond=atom.text, reason=compiled.fn(atom.left)(env).text()
+                    ),
+                )
+            elif (
                 isinstance(atom, ir.Binary)
                 and atom.op in (">=", ">")
                 and isinstance(atom.left, ir.Ref)
@@ -340,15 +349,6 @@ def gap_to_next_grade(raw, search: bool = False) -> Gap | None:
                                 short_dims.append((d.id, (need - share) * d.points))
                     elif model.dimension(name) is not None:
                         short_dims.append((name, (need - cur) * model.dimension(name).points))
-            elif isinstance(atom, ir.Binary) and _not_scored(compiled.fn(atom.left)(env), atom):
-                # a condition on something not scored is unknown, not false
-                item = GapItem(
-                    kind="condition",
-                    id=atom.left.name,
-                    text=_("{cond} is unknown: {reason}").format(
-                        cond=atom.text, reason=compiled.fn(atom.left)(env).text()
-                    ),
-                )
             elif (
                 isinstance(atom, ir.Unary) and atom.op == "not" and isinstance(atom.operand, ir.Ref)
             ):
