@@ -85,19 +85,17 @@ def run_case(case: TestCase, compiled: CompiledModel, cache: dict | None = None)
             if i is None:
                 res.failures.append(_("indicator {id} does not exist").format(id=x.target))
                 continue
-            outcome, points = raw.outcomes[i], raw.points[i]
+            outcome, points = raw.outcomes[i], raw.shown_points(i)
             if outcome != x.outcome:
                 res.failures.append(
                     _("indicator {id}: expected {e}, got {a} ({reason})").format(
                         id=x.target, e=x.outcome, a=outcome, reason=_reason(raw, i)
                     )
                 )
-            if x.value is not None and abs(points - x.value) > tol:
-                res.failures.append(
-                    _("indicator {id}: expected {e} points, got {a}").format(
-                        id=x.target, e=fmt_points(x.value), a=fmt_points(points)
-                    )
-                )
+            if x.value is not None:
+                name = _("indicator {id}").format(id=x.target)
+                mismatch = _("indicator {id}: expected {e} points, got {a}")
+                res.failures += _points_failures(name, mismatch, x, points, tol)
         elif x.kind == "veto":
             j = next((k for k, v in enumerate(model.vetoes) if v.id == x.target), None)
             if j is None or raw.vetoes[j] is not True:

@@ -475,7 +475,7 @@ def _close(a: float, b: float) -> bool:
 
 
 def _same_score(ref: float | None, vec: float | None) -> bool:
-    """A dimension score or total from each backend: both not scored (None),
+    """Points, a dimension score or a total from each backend: both not scored (None),
     or both scored and close."""
     if ref is None or vec is None:
         return ref is None and vec is None
@@ -534,8 +534,8 @@ def compare_backends(
             if outcome != r.outcomes[j]:
                 diff(f"indicator {ind.id} outcome", r.outcomes[j], outcome)
             vp = row[f"{p}.points"]
-            if vp is None or not _close(r.points[j], vp):
-                diff(f"indicator {ind.id} points", r.points[j], vp)
+            if not _same_score(r.shown_points(j), vp):
+                diff(f"indicator {ind.id} points", r.shown_points(j), vp)
             if values and not same_value(r.values[j], row[f"{p}.value"]):
                 diff(f"indicator {ind.id} value", r.values[j], row[f"{p}.value"])
         for j, v in enumerate(model.vetoes):

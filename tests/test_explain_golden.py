@@ -105,7 +105,7 @@ DIM_RE = re.compile(
 )
 IND_RE = re.compile(
     rf"^(?P<pad> *)[✓~✗?!] (?P<label>.+) \[(?P<id>[^\]\s]+)\](?P<bonus> \+)?  "
-    rf"(?P<points>{NUM})/(?P<max>{NUM})  (?P<outcome>\S+)$"
+    rf"(?P<points>{NUM}|—)/(?P<max>{NUM})  (?P<outcome>\S+)$"
 )
 RESCALE_RE = re.compile(
     rf"rescaled: (?P<earned>{NUM}) of the (?P<avail>{NUM}) points that could be scored"
@@ -171,7 +171,7 @@ def parse_points(text: str) -> tuple[Node, float, float]:
                 "indicator",
                 m["label"],
                 depth,
-                float(m["points"]),
+                _points(m["points"]),
                 float(m["max"]),
                 id=m["id"],
                 bonus=bool(m["bonus"]),
@@ -200,7 +200,7 @@ def check_accounts(node: Node, declared: float, shown: float, where: str) -> Non
     """The children of `node` add up to `shown` points out of `declared`."""
     kids = node.children
     scored = [k for k in kids if not (node.rescale and left_out(k, node))]
-    earned = sum(k.points for k in scored)
+    earned = sum(k.points or 0.0 for k in scored)  # None: not scored, adds nothing
     tol = ROUNDING * (len(scored) + 1) + 1e-9
     # the declared points of the children (bonuses excepted) make up the parent's
     assert abs(sum(k.max for k in kids if not k.bonus) - declared) < 1e-6, (
@@ -226,6 +226,9 @@ def check_accounts(node: Node, declared: float, shown: float, where: str) -> Non
             assert all(c.outcome == "missing" for c in _leaves(k)), f"{where}: {k.line}"
         elif k.kind == "dimension":
             check_accounts(k, k.max, k.points, f"{where} / {k.label}")
+        elif k.points is None:
+            # left out by `missing skip`: "—", never 0
+            assert k.outcome == "missing", f"{where}: {k.line}"
         else:
             assert 0 <= k.points <= k.max + 1e-9, f"{where}: {k.line}"
 
@@ -262,18 +265,26 @@ def test_explanation_accounts_for_every_point(model_id):
         dims = [k for k in root.children if k.kind == "dimension"]
         assert [d.label for d in dims] == list(top), where
         for d in dims:
-            assert abs(d.points - top[d.label].score) <= ROUNDING, f"{where}: {d.label}"
+            assert _same(d.points, top[d.label].score), f"{where}: {d.label}"
             assert d.max == top[d.label].max_points
             if not _has_rescale(d):
                 leaves = _leaves(d)
-                assert abs(sum(x.points for x in leaves) - d.points) <= 0.01 * max(
+                assert abs(sum(x.points or 0.0 for x in leaves) - d.points) <= 0.01 * max(
                     1, len(leaves) / 2
                 ), f"{where}: the indicators of {d.label} do not add up"
         inds = {i.id: i for i in result.indicators}
         for leaf in _leaves(root):
-            assert abs(leaf.points - inds[leaf.id].points) <= ROUNDING, f"{where}: {leaf.line}"
+            assert _same(leaf.points, inds[leaf.id].points), f"{where}: {leaf.line}"
         n += 1
     assert n > 0
+
+
+def _same(shown: float | None, result: float | None) -> bool:
+    """Points shown in the explanation against the result's: both not scored
+    ("—" and null), or the same to the shown rounding."""
+    if shown is None or result is None:
+        return shown is None and result is None
+    return abs(shown - result) <= ROUNDING
 
 
 def _leaves(node: Node) -> list[Node]:

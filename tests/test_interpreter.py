@@ -211,7 +211,7 @@ class TestMissingSkip:
         assert r.missing_count == 1  # skipped indicators still count as missing
         res = r.to_result()
         assert res.dimensions[0].share == pytest.approx(0.5)
-        assert res.indicators[1].points == 0
+        assert res.indicators[1].points is None  # left out: not scored, not 0
 
     def test_all_skipped_dimension_is_excluded_and_total_rescaled(self):
         r = self.model.evaluate({"c": True})

@@ -99,6 +99,10 @@ def test_csv_cells_are_empty_and_parquet_null(files, tmp_path):
     assert (csv["NS-3"]["s"], csv["NS-3"]["u"], csv["NS-3"]["total"]) == (None, None, None)
     # the raw line: an empty cell, not 0
     assert "NS-3,全缺社区,渭滨区,西街,4,,未达标," in text
+    detail = zhili("eval", model, data, "--no-record", "--format", "csv", "--detail").stdout
+    rows = _by_id(pl.read_csv(io.StringIO(detail), infer_schema=False).to_dicts())
+    assert (rows["NS-1"]["p1.points"], rows["NS-1"]["p1.outcome"]) == ("20.0", "pass")
+    assert (rows["NS-2"]["p1.points"], rows["NS-2"]["p1.outcome"]) == (None, "missing")
 
     out = tmp_path / "r.parquet"
     assert zhili("eval", model, data, "--no-record", "-o", out).exit_code == 0
@@ -124,6 +128,10 @@ def test_json_is_null(files, backend):
         "未达标",
     )
     assert rows["NS-3"]["schema_version"] == 2
+    # an indicator `missing skip` left out: null points, not 0
+    points = {k: {i["id"]: i["points"] for i in r["indicators"]} for k, r in rows.items()}
+    assert points["NS-1"] == {"p1": 20, "p2": 40, "q": 40}
+    assert points["NS-2"] == {"p1": None, "p2": None, "q": 40}
 
 
 def test_explain_and_gap_say_not_scored(files):
@@ -150,6 +158,11 @@ test "错：安全已计分" {
     given { a = true  c = true }
     expect dimension s missing
 }
+
+test "错：跳过的指标记为 0 分" {
+    given { c = true }
+    expect indicator p1 missing points 0
+}
 """
 
 
@@ -164,7 +177,8 @@ def test_model_tests_expect_missing(files, tmp_path):
     assert "dimension s: expected 0 points, got not scored (missing)" in result.stdout
     assert "total: expected not scored (missing), got 100 points" in result.stdout
     assert "dimension s: expected not scored (missing), got 60 points" in result.stdout
-    assert "2 passed, 2 failed" in result.stdout
+    assert "indicator p1: expected 0 points, got not scored (missing)" in result.stdout
+    assert "2 passed, 3 failed" in result.stdout
 
 
 def _report(files, tmp_path, suffix: str) -> Path:
@@ -196,6 +210,17 @@ def test_xlsx_report_reads_back_not_scored(files, tmp_path):
     assert streets["东街"][head.index("not scored")] == 0
     summary = {r[0]: r[1] for r in wb["Summary"].iter_rows(values_only=True) if r and r[0]}
     assert summary["communities not scored"] == 1
+    # an indicator left out has no points and no points short: "—", not 0
+    ws = wb["Indicator failures"]
+    head = [c.value for c in ws[1]]
+    short = {
+        (r[head.index("community")], r[head.index("indicator")]): r
+        for r in ws.iter_rows(min_row=2, values_only=True)
+    }
+    p1 = short[("缺安全社区", "p1")]
+    assert (p1[head.index("points")], p1[head.index("points short")]) == ("—", "—")
+    q = short[("全缺社区", "q")]
+    assert (q[head.index("points")], q[head.index("outcome")]) == ("—", "missing")
 
 
 def test_markdown_and_html_reports_show_a_dash(files, tmp_path):

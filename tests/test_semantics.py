@@ -10,8 +10,8 @@ case is either
 - a **model** (`model`, a name in the file's `[models]` table: either a full
   `source` or a single indicator's `scoring`, `inputs` and `points`), with the
   expected `points` / `outcome` of one `indicator` (the first by default) and
-  any of `total`, `grade`, `dims`, `missing_count`, `vetoes` (a total or
-  dimension `"not scored"` must be missing — null — not a number).
+  any of `total`, `grade`, `dims`, `missing_count`, `vetoes` (`points`, a
+  total or a dimension `"not scored"` must be missing — null — not a number).
 
 A case may carry a `note` (why the expectation holds); unknown keys are an
 error, so a misspelt expectation cannot pass unnoticed.
@@ -73,7 +73,7 @@ MODEL_KEYS = {"source", "scoring", "inputs", "points", "note"}
 class Observed:
     """What one backend made of one record."""
 
-    indicators: dict[str, tuple[Any, float, str]]  # id → (value, points, outcome)
+    indicators: dict[str, tuple[Any, float | None, str]]  # id → (value, points, outcome)
     total: float | None  # None: not scored
     grade: str | None
     dims: dict[str, float | None]
@@ -89,7 +89,7 @@ def run_reference(model: Model, records: list[dict[str, Any]]) -> list[Observed]
     for record in records:
         r = compiled.evaluate(record)
         inds = {
-            ind.id: (r.values[j], r.points[j], r.outcomes[j])
+            ind.id: (r.values[j], r.shown_points(j), r.outcomes[j])
             for j, ind in enumerate(model.indicators)
         }
         reasons = {i: v.reason for i, (v, _, _) in inds.items() if isinstance(v, Missing)}

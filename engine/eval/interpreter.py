@@ -484,6 +484,14 @@ class RawResult:
             v.id for v, t in zip(self.compiled.model.vetoes, self.vetoes, strict=True) if t is True
         ]
 
+    def shown_points(self, i: int) -> float | None:
+        """Indicator i's points as every output shows them: None (not
+        scored) when its value is missing and `missing skip` left it out;
+        `points[i]` (0 for a skipped one) is what aggregation adds up."""
+        if self.outcomes[i] == MISSING and self.compiled.plan.skip[i]:
+            return None
+        return self.points[i]
+
     def to_result(self):
         from zhili.engine.trace.results import build_result
 
@@ -664,7 +672,8 @@ class CompiledModel:
                 case "missing_count":
                     env[rn.name] = r.missing_count
                 case "indicator":
-                    env[rn.name] = r.points[rn.index]
+                    p = r.shown_points(rn.index)
+                    env[rn.name] = Missing(NOT_SCORED) if p is None else p
                 case "veto":
                     env[rn.name] = r.vetoes[rn.index] is True
                 case _:

@@ -211,7 +211,8 @@ def _indicator_row(
         "fail_share": round((vc_counts.get("fail", 0) + vc_counts.get("partial", 0)) / n, 4)
         if n
         else 0.0,
-        "mean_points": round(float(t.get_column(pc).mean() or 0.0), 3),
+        # of the communities it was scored in (not scored: null, left out)
+        "mean_points": None if (mean := t.get_column(pc).mean()) is None else round(mean, 3),
         "full_when": _full_when(ind),
         "failing": ", ".join(names[:10]) + (" …" if len(names) > 10 else ""),
     }

@@ -111,8 +111,13 @@ def score_columns(report: Report) -> set[str]:
 def community_rows(report: Report) -> list[list[Any]]:
     """The communities table's rows, `NOT_SCORED` where a total or dimension
     was not scored."""
-    frame = report.communities
-    scores = [j for j, c in enumerate(frame.columns) if c in score_columns(report)]
+    return not_scored_rows(report.communities, score_columns(report))
+
+
+def not_scored_rows(frame: pl.DataFrame, points: set[str]) -> list[list[Any]]:
+    """`frame`'s rows, `NOT_SCORED` where one of its `points` columns is null
+    (not scored)."""
+    scores = [j for j, c in enumerate(frame.columns) if c in points]
     rows = []
     for row in frame.iter_rows():
         row = list(row)

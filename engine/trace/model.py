@@ -17,8 +17,9 @@ from zhili.dsl.i18n import _
 from zhili.engine.functions import Missing
 
 RESULT_SCHEMA_VERSION = 2
-"""2: a dimension's `score` and the community's `total` and `share` are null
-when not scored (`missing skip` left nothing in them), never 0."""
+"""2: an indicator's `points`, a dimension's `score` and the community's
+`total` and `share` are null when not scored (`missing skip` left them out,
+or left nothing in them), never 0."""
 
 
 class _Result(BaseModel):
@@ -30,7 +31,7 @@ class IndicatorResult(_Result):
     label: str | None = None
     dimension: str | None = None
     value: Any = None  # null when missing
-    points: float
+    points: float | None  # None: not scored (missing, and `missing skip` left it out)
     max_points: float
     bonus: bool = False
     outcome: ir.Outcome

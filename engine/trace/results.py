@@ -98,7 +98,7 @@ def build_result(raw, search: bool = False) -> CommunityResult:
                 label=ind.label,
                 dimension=ind.dimension,
                 value=jsonable(raw.values[i]),
-                points=round(raw.points[i], 9),
+                points=None if (p := raw.shown_points(i)) is None else round(p, 9),
                 max_points=ind.points,
                 bonus=ind.is_bonus,
                 outcome=outcome,
