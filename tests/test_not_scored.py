@@ -140,6 +140,8 @@ def test_explain_and_gap_say_not_scored(files):
     assert "■ 安全  —/60  (not scored)" in text
     assert "min_dimension >= 80%  → missing" in text
     assert "min_dimension >= 80% is unknown: dimension `s` is not scored" in text
+    # and what would score it
+    assert "指标二: no data; up to 40 points if supplied (安全 needs 48)" in text
     text = zhili("explain", model, data, "-c", "NS-3").stdout
     assert "total — of 100" in text
     assert "= total —/100  (not scored)" in text

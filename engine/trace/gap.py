@@ -309,14 +309,7 @@ def gap_to_next_grade(raw, search: bool = False) -> Gap | None:
                 continue
             item = GapItem(kind="condition", text=_("{cond} does not hold").format(cond=atom.text))
             if isinstance(atom, ir.Binary) and _not_scored(compiled.fn(atom.left)(env), atom):
-                # a condition on something not scored is unknown, not false
-                item = GapItem(
-                    kind="condition",
-                    id=atom.left.name,
-                    text=_("{cond} is unknown: {reason}").format(
-                        cond=atom.text, reason=compiled.fn(atom.left)(env).text()
-                    ),
-                )
+                item = _unknown(compiled, atom, env, short_dims)
             elif (
                 isinstance(atom, ir.Binary)
                 and atom.op in (">=", ">")
@@ -362,6 +355,28 @@ def gap_to_next_grade(raw, search: bool = False) -> Gap | None:
     if search:
         items = smallest_changes(raw) + items
     return Gap(next_grade=target.name, items=items)
+
+
+def _unknown(compiled, atom: ir.Binary, env, short_dims: list[tuple[str, float]]) -> GapItem:
+    """A condition on something not scored: unknown, not false. Where it
+    names a dimension (or `min_dimension`) the dimensions not scored go into
+    `short_dims` with the points the condition asks of them, so that the
+    indicators with no data there are listed."""
+    model: ir.Model = compiled.model
+    left = compiled.fn(atom.left)(env)
+    need = compiled.fn(atom.right)(env)
+    name = atom.left.name
+    if atom.op in (">=", ">") and need.__class__ is not Missing:
+        if name == "min_dimension":
+            dims = [d for d in model.top_dimensions if env.get(d.id).__class__ is Missing]
+        else:
+            dims = [d for d in (model.dimension(name),) if d is not None]
+        short_dims.extend((d.id, need * d.points) for d in dims if d.points)
+    return GapItem(
+        kind="condition",
+        id=name,
+        text=_("{cond} is unknown: {reason}").format(cond=atom.text, reason=left.text()),
+    )
 
 
 def _not_scored(value: Any, atom: ir.Binary) -> bool:
