@@ -315,3 +315,20 @@ def test_tui_list_and_detail(files):
             assert "not scored" in str(app.screen.explanation(("dimension", "s")))
 
     asyncio.run(go())
+
+
+def test_report_gap_limit_takes_scored_communities_first(files):
+    """Communities closest to their next grade first: one with no total is
+    not close to anything, so it comes last (it used to sort first)."""
+    from zhili.engine.eval.evaluate import evaluate_dataset
+    from zhili.engine.io.data import load
+    from zhili.engine.plugins import Registry
+    from zhili.engine.report.build import build_report
+
+    model, data = files
+    reg = Registry(extra_dirs=[model.parent])
+    lm = reg.get("ns")
+    ev = evaluate_dataset(lm.model, load(data, lm.model), reg)
+    report = build_report(ev, gap_limit=1)
+    assert set(report.gaps.get_column("community_id")) == {"NS-2"}
+    assert report.notes  # says the gap analysis was cut

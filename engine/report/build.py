@@ -256,7 +256,8 @@ def _gaps(ev, gap_limit: int, notes: list[str]) -> pl.DataFrame:
                 "of {n} below the top grade"
             ).format(k=gap_limit, n=below.height)
         )
-        below = below.sort("total", descending=True).head(gap_limit)
+        # closest first; a community not scored (no total) is not close
+        below = below.sort("total", descending=True, nulls_last=True).head(gap_limit)
     if gap_limit > 0 and below.height:
         label_of = _community_label(t)
         for i, cid, name in below.select("_i", "community_id", label_of.alias("name")).iter_rows():
