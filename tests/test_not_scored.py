@@ -332,3 +332,26 @@ def test_report_gap_limit_takes_scored_communities_first(files):
     report = build_report(ev, gap_limit=1)
     assert set(report.gaps.get_column("community_id")) == {"NS-2"}
     assert report.notes  # says the gap analysis was cut
+
+
+def test_tui_export_leaves_the_cell_empty(files, tmp_path):
+    """The TUI's export of its list (CSV/XLSX): an empty cell, not 0."""
+    from openpyxl import load_workbook
+
+    from zhili.engine.plugins import Registry
+    from zhili.engine.report.export import export_frame
+    from zhili.tui.app import build_session
+
+    model, data = files
+    reg = Registry(extra_dirs=[model.parent])
+    session = build_session(reg.get("ns"), data, reg)
+    out = export_frame(session.base, tmp_path / "list.xlsx")
+    ws = load_workbook(out).active
+    head = [c.value for c in ws[1]]
+    rows = {r[head.index("community_id")]: r for r in ws.iter_rows(min_row=2, values_only=True)}
+    assert (rows["NS-1"][head.index("dim.s")], rows["NS-1"][head.index("total")]) == (60, 100)
+    assert (rows["NS-2"][head.index("dim.s")], rows["NS-2"][head.index("total")]) == (None, 100)
+    assert rows["NS-3"][head.index("total")] is None
+    text = export_frame(session.base, tmp_path / "list.csv").read_text(encoding="utf-8-sig")
+    line = next(x for x in text.splitlines() if x.startswith("3,NS-3") or ",NS-3," in x)
+    assert ",0," not in line and ",0.0," not in line
