@@ -236,6 +236,11 @@ def test_markdown_and_html_reports_show_a_dash(files, tmp_path):
     row = html[html.index("NS-3") : html.index("</tr>", html.index("NS-3"))]
     assert row.count("<td>—</td>") == 3
     assert ">0<" not in row.replace('class="missing num">3<', "")
+    # the failures table: an indicator left out has no points and none short
+    failures = html[html.index("Indicator failures") :]
+    rows = failures.split("<tr>")
+    p1 = next(r for r in rows if "缺安全社区" in r and "<td>p1</td>" in r)
+    assert p1.count("<td>—</td>") == 2
 
 
 def test_run_store_keeps_the_null(files, tmp_path):

@@ -12,6 +12,7 @@ from zhili.engine.report.model import (
     GRADE_COLORS,
     Report,
     community_rows,
+    failure_rows,
     headers,
     pct,
     summary_rows,
@@ -104,13 +105,13 @@ def render(report: Report) -> str:
     body += _rollup_sections(report)
     body += _community_section(report, colors)
     body += _indicator_section(report)
-    for heading, frame in (
-        (_("Indicator failures"), report.failures),
-        (_("Gap analysis"), report.gaps),
-        (_("Data problems"), report.problems),
+    for heading, frame, rows in (
+        (_("Indicator failures"), report.failures, failure_rows(report)),
+        (_("Gap analysis"), report.gaps, report.gaps.iter_rows()),
+        (_("Data problems"), report.problems, report.problems.iter_rows()),
     ):
         body.append(f"<h2>{_e(heading)}</h2>")
-        body.append(_html_table(headers(report, frame), frame.iter_rows()))
+        body.append(_html_table(headers(report, frame), rows))
     for n in report.notes:
         body.append(f'<p class="note">{_e(n)}</p>')
     return (

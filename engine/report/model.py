@@ -114,6 +114,12 @@ def community_rows(report: Report) -> list[list[Any]]:
     return not_scored_rows(report.communities, score_columns(report))
 
 
+def failure_rows(report: Report) -> list[list[Any]]:
+    """The indicator failures' rows: an indicator `missing skip` left out
+    has no points (nor points short), `NOT_SCORED`."""
+    return not_scored_rows(report.failures, {"points", "shortfall"})
+
+
 def not_scored_rows(frame: pl.DataFrame, points: set[str]) -> list[list[Any]]:
     """`frame`'s rows, `NOT_SCORED` where one of its `points` columns is null
     (not scored)."""

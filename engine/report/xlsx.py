@@ -19,8 +19,8 @@ from zhili.engine.report.model import (
     GRADE_COLORS,
     Report,
     community_rows,
+    failure_rows,
     headers,
-    not_scored_rows,
     summary_rows,
 )
 
@@ -42,9 +42,7 @@ def workbook(report: Report):
     if cs is not None and report.communities.height:
         _colour_communities(cs, report)
     _table_sheet(wb, report, _("Indicators"), report.indicators, ("fail_share",))
-    # an indicator `missing skip` left out has no points (nor points short): "—"
-    failures = not_scored_rows(report.failures, {"points", "shortfall"})
-    _table_sheet(wb, report, _("Indicator failures"), report.failures, rows=failures)
+    _table_sheet(wb, report, _("Indicator failures"), report.failures, rows=failure_rows(report))
     _table_sheet(wb, report, _("Gap analysis"), report.gaps)
     _table_sheet(wb, report, _("Data problems"), report.problems)
     return wb
