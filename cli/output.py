@@ -103,8 +103,6 @@ def write_output(text: str, output: str | None, bom: bool = False) -> None:
 def summary_text(ev, limit: int = 200) -> str:
     """The summary table (first `limit` communities), grade distribution,
     target progress and data-problem count."""
-    from zhili.engine.trace.results import fmt_points
-
     model = ev.model
     top = model.top_dimensions
     headers = (
@@ -122,10 +120,10 @@ def summary_text(ev, limit: int = 200) -> str:
             [
                 row["community"] or row["community_id"],
                 row["street"] or "",
-                fmt_points(round(row["total"], 2)),
+                _points(row["total"]),
                 row["grade"] or "—",
             ]
-            + [fmt_points(round(row[d.id], 2)) for d in top]
+            + [_points(row[d.id]) for d in top]
             + [row["vetoes"].replace(",", ", "), row["missing"] or ""]
         )
     out = [f"{model.title or model.id} ({model.id} {model.version or ''})".rstrip(), ""]
@@ -160,6 +158,13 @@ def summary_text(ev, limit: int = 200) -> str:
     if problems:
         out.append(_("{n} data problems").format(n=len(problems)))
     return "\n".join(out)
+
+
+def _points(p: float | None) -> str:
+    """Points to 2 places for the table; "—" when not scored (never 0)."""
+    from zhili.engine.trace.results import fmt_points
+
+    return fmt_points(None if p is None else round(p, 2))
 
 
 def render_table(headers: list[str], rows: list[list], right: set[int] = frozenset()) -> str:

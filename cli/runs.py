@@ -154,7 +154,7 @@ def runs_show(ctx: Ctx, run, as_json, limit):
                         r["community_id"],
                         r["community"] or "",
                         r["street"] or "",
-                        f"{r['total']:.2f}",
+                        _total_text(r["total"]),
                         r["grade"] or "—",
                         r["vetoes"] or "",
                         r["missing"] or "",
@@ -297,6 +297,11 @@ def _print_diff(a, b, d, limit: int) -> None:
             )
 
 
+def _total_text(total: float | None) -> str:
+    """A stored total to two places; "—" when it was not scored (never 0)."""
+    return "—" if total is None else f"{total:.2f}"
+
+
 def _grade_change_table(changes: list[dict]) -> str:
     return render_table(
         [_("community id"), _("community"), _("grade"), "", _("total")],
@@ -306,7 +311,7 @@ def _grade_change_table(changes: list[dict]) -> str:
                 c["community"],
                 f"{c['from'] or '—'} → {c['to'] or '—'}",
                 "↑" if c["better"] else ("↓" if c["better"] is False else ""),
-                f"{c['total_a']:.2f} → {c['total_b']:.2f}",
+                f"{_total_text(c['total_a'])} → {_total_text(c['total_b'])}",
             ]
             for c in changes
         ],

@@ -325,7 +325,8 @@ class Assign:
 @dataclass(frozen=True, slots=True)
 class Expectation:
     """`expect ...`: kind is grade | total | dimension | indicator | veto |
-    no_veto | missing."""
+    no_veto | missing. `missing` on a total or dimension: it is expected
+    not to be scored (`expect dimension X missing`)."""
 
     kind: str
     target: Ident | None = None
@@ -334,6 +335,7 @@ class Expectation:
     within: Number | None = None
     outcome: str | None = None
     span: Span = _span_field()
+    missing: bool = False
 
 
 @dataclass(frozen=True, slots=True)

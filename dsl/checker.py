@@ -1111,6 +1111,7 @@ class _Checker:
                     within=float(x.within.value) if x.within else None,
                     outcome=x.outcome,
                     span=to_span(x.span),
+                    missing=x.missing,
                 )
             )
         return ir.TestCase(

@@ -588,6 +588,8 @@ class _Printer:
                 text += f" points {self.lit(node.value)}"
             return text
         target = f" {node.target.id}" if kind == "dimension" else ""
+        if node.missing:
+            return f"expect {kind}{target} missing"
         text = f"expect {kind}{target} {self.lit(node.value)}"
         if node.within is not None:
             text += f" within {node.within.text}"

@@ -363,6 +363,7 @@ class Expectation(_Frozen):
     within: float | None = None
     outcome: Outcome | None = None
     span: SrcSpan | None = None
+    missing: bool = False  # total/dimension: expected not scored (`expect total missing`)
 
 
 class TestCase(_Frozen):

@@ -987,6 +987,15 @@ class _ToAst(Transformer):
         return ast.Expectation("total", value=children[0], within=within, span=self._span(meta))
 
     @v_args(meta=True)
+    def expect_total_missing(self, meta, children):
+        return ast.Expectation("total", missing=True, span=self._span(meta))
+
+    @v_args(meta=True)
+    def expect_dimension_missing(self, meta, children):
+        target = self._ident(children[0])
+        return ast.Expectation("dimension", target=target, missing=True, span=self._span(meta))
+
+    @v_args(meta=True)
     def expect_dimension(self, meta, children):
         within = children[2] if len(children) > 2 else None
         return ast.Expectation(

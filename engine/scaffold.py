@@ -373,6 +373,10 @@ def _data_test(community: str, ev) -> str:
         "    # 由 `zhili new` 按生成时的模型计算；修改模型后请核对并更新\n"
         f'    data "sample.csv" community "{community}"\n'
         f'    expect grade "{ev.grade}"\n'
-        f"    expect total {round(ev.total, 2)} within 0.01\n"
-        "}\n"
+        + (
+            "    expect total missing\n"  # not scored
+            if ev.total is None
+            else f"    expect total {round(ev.total, 2)} within 0.01\n"
+        )
+        + "}\n"
     )

@@ -91,41 +91,32 @@ def run_case(case: TestCase, compiled: CompiledModel, cache: dict | None = None)
                     _("grade: expected {e!r}, got {a!r}").format(e=x.text, a=raw.grade)
                 )
         elif x.kind == "total":
-            if abs(raw.total - x.value) > tol:
-                res.failures.append(
-                    _("total: expected {e}, got {a}").format(e=exact(x.value), a=exact(raw.total))
-                    + _tolerance_note(x.within, tol, x.value, raw.total)
-                )
+            mismatch = _("total: expected {e}, got {a}")
+            res.failures += _points_failures(_("total"), mismatch, x, raw.total, tol)
         elif x.kind == "dimension":
             i = compiled.dim_index.get(x.target)
-            got = raw.dim_scores[i] if i is not None else None
-            if got is None or abs(got - x.value) > tol:
-                res.failures.append(
-                    _("dimension {id}: expected {e} points, got {a}").format(
-                        id=x.target,
-                        e=fmt_points(x.value),
-                        a="?" if got is None else fmt_points(got),
-                    )
-                )
+            if i is None:
+                res.failures.append(_("dimension {id} does not exist").format(id=x.target))
+                continue
+            name = _("dimension {id}").format(id=x.target)
+            mismatch = _("dimension {id}: expected {e} points, got {a}")
+            res.failures += _points_failures(name, mismatch, x, raw.dim_scores[i], tol)
         elif x.kind == "indicator":
             i = compiled.ind_index.get(x.target)
             if i is None:
                 res.failures.append(_("indicator {id} does not exist").format(id=x.target))
                 continue
-            outcome, points = raw.outcomes[i], raw.points[i]
+            outcome, points = raw.outcomes[i], raw.shown_points(i)
             if outcome != x.outcome:
                 res.failures.append(
                     _("indicator {id}: expected {e}, got {a} ({reason})").format(
                         id=x.target, e=x.outcome, a=outcome, reason=_reason(raw, i)
                     )
                 )
-            if x.value is not None and abs(points - x.value) > tol:
-                res.failures.append(
-                    _("indicator {id}: expected {e} points, got {a}").format(
-                        id=x.target, e=exact(x.value), a=exact(points)
-                    )
-                    + _tolerance_note(x.within, tol, x.value, points)
-                )
+            if x.value is not None:
+                name = _("indicator {id}").format(id=x.target)
+                mismatch = _("indicator {id}: expected {e} points, got {a}")
+                res.failures += _points_failures(name, mismatch, x, points, tol)
         elif x.kind == "veto":
             j = next((k for k, v in enumerate(model.vetoes) if v.id == x.target), None)
             if j is None or raw.vetoes[j] is not True:
@@ -165,6 +156,30 @@ def _tolerance_note(within, tol: float, expected: float, got: float) -> str:
     if within is not None:
         return _(" (within {tol})").format(tol=exact(tol))
     return _(" (default tolerance {tol}; write `within 0.01` to allow more)").format(tol=exact(tol))
+
+
+def _points_failures(name: str, mismatch: str, x, got: float | None, tol: float) -> list[str]:
+    """How a total or dimension (`got`, None when not scored) differs from
+    `expect total|dimension ID N` or `… missing` (`mismatch`: the message for
+    two different numbers, with `{e}` and `{a}`)."""
+    if x.missing:
+        if got is None:
+            return []
+        return [
+            _("{name}: expected not scored (missing), got {a} points").format(
+                name=name, a=fmt_points(got)
+            )
+        ]
+    if got is None:
+        return [
+            _("{name}: expected {e} points, got not scored (missing)").format(
+                name=name, e=fmt_points(x.value)
+            )
+        ]
+    if abs(got - x.value) > tol:
+        text = mismatch.format(id=x.target, e=exact(x.value), a=exact(got))
+        return [text + _tolerance_note(x.within, tol, x.value, got)]
+    return []
 
 
 def _reason(raw, i: int) -> str:

@@ -474,6 +474,14 @@ def _close(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=ABS_TOL)
 
 
+def _same_score(ref: float | None, vec: float | None) -> bool:
+    """Points, a dimension score or a total from each backend: both not scored (None),
+    or both scored and close."""
+    if ref is None or vec is None:
+        return ref is None and vec is None
+    return _close(ref, vec)
+
+
 def same_value(ref: Any, vec: Any) -> bool:
     """An interpreter value (Missing for missing) against a Polars one (None)."""
     if isinstance(ref, Missing):
@@ -526,19 +534,19 @@ def compare_backends(
             if outcome != r.outcomes[j]:
                 diff(f"indicator {ind.id} outcome", r.outcomes[j], outcome)
             vp = row[f"{p}.points"]
-            if vp is None or not _close(r.points[j], vp):
-                diff(f"indicator {ind.id} points", r.points[j], vp)
+            if not _same_score(r.shown_points(j), vp):
+                diff(f"indicator {ind.id} points", r.shown_points(j), vp)
             if values and not same_value(r.values[j], row[f"{p}.value"]):
                 diff(f"indicator {ind.id} value", r.values[j], row[f"{p}.value"])
         for j, v in enumerate(model.vetoes):
             if not same_value(r.vetoes[j], row[f"veto.{v.id}"]):
                 diff(f"veto {v.id}", r.vetoes[j], row[f"veto.{v.id}"])
         for i, d in enumerate(model.dimensions):
-            if row[f"dim.{d.id}"] is None or not _close(r.dim_scores[i], row[f"dim.{d.id}"]):
+            if not _same_score(r.dim_scores[i], row[f"dim.{d.id}"]):
                 diff(f"dimension {d.id} score", r.dim_scores[i], row[f"dim.{d.id}"])
             if not _close(r.dim_max[i], row[f"dim.{d.id}.max"]):
                 diff(f"dimension {d.id} available points", r.dim_max[i], row[f"dim.{d.id}.max"])
-        if row["total"] is None or not _close(r.total, row["total"]):
+        if not _same_score(r.total, row["total"]):
             diff("total", r.total, row["total"])
         if r.grade != row["grade"]:
             diff("grade", r.grade, row["grade"])

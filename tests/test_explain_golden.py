@@ -101,18 +101,19 @@ def test_no_stale_golden_files():
 
 NUM = r"-?\d+(?:\.\d+)?"
 DIM_RE = re.compile(
-    rf"^(?P<pad> *)■ (?P<label>.+?)  (?P<points>{NUM})/(?P<max>{NUM})  \((?P<share>.+)\)$"
+    rf"^(?P<pad> *)■ (?P<label>.+?)  (?P<points>{NUM}|—)/(?P<max>{NUM})  \((?P<share>.+)\)$"
 )
 IND_RE = re.compile(
     rf"^(?P<pad> *)[✓~✗?!] (?P<label>.+) \[(?P<id>[^\]\s]+)\](?P<bonus> \+)?  "
-    rf"(?P<points>{NUM})/(?P<max>{NUM})  (?P<outcome>\S+)$"
+    rf"(?P<points>{NUM}|—)/(?P<max>{NUM})  (?P<outcome>\S+)$"
 )
 RESCALE_RE = re.compile(
     rf"rescaled: (?P<earned>{NUM}) of the (?P<avail>{NUM}) points that could be scored"
     rf".*?= (?P<score>{NUM})"
 )
 LEFT_OUT_RE = re.compile(r"left out[^:]*: (?P<ids>[^)]+)\)")
-TOTAL_RE = re.compile(rf"^  = total (?P<points>{NUM})/(?P<max>{NUM})$")
+TOTAL_RE = re.compile(rf"^  = total (?P<points>{NUM}|—)/(?P<max>{NUM})(?:  \(not scored\))?$")
+NOT_SCORED = "not scored"  # a dimension's share (and the total's note) when nothing in it was
 
 
 @dataclass
@@ -120,7 +121,7 @@ class Node:
     kind: str  # "dimension" | "indicator" | "top"
     label: str
     depth: int
-    points: float = 0.0
+    points: float | None = 0.0  # None: not scored ("—")
     max: float = 0.0
     id: str | None = None
     bonus: bool = False
@@ -141,7 +142,7 @@ def parse_points(text: str) -> tuple[Node, float, float]:
     total = None
     for i, line in enumerate(lines[start:], start):
         if m := TOTAL_RE.match(line):
-            total = (float(m["points"]), float(m["max"]))
+            total = (_points(m["points"]), float(m["max"]))
             # the rescaling of the total, if any, follows it
             if i + 1 < len(lines) and (r := RESCALE_RE.search(lines[i + 1])):
                 root.rescale = r
@@ -163,14 +164,14 @@ def parse_points(text: str) -> tuple[Node, float, float]:
             stack.pop()
         assert stack[-1].depth == depth - 1, f"bad indentation: {line!r}"
         if m.re is DIM_RE:
-            node = Node("dimension", m["label"], depth, float(m["points"]), float(m["max"]))
+            node = Node("dimension", m["label"], depth, _points(m["points"]), float(m["max"]))
             node.share = m["share"]
         else:
             node = Node(
                 "indicator",
                 m["label"],
                 depth,
-                float(m["points"]),
+                _points(m["points"]),
                 float(m["max"]),
                 id=m["id"],
                 bonus=bool(m["bonus"]),
@@ -184,10 +185,14 @@ def parse_points(text: str) -> tuple[Node, float, float]:
     return root, *total
 
 
+def _points(text: str) -> float | None:
+    return None if text == "—" else float(text)
+
+
 def left_out(child: Node, parent: Node) -> bool:
     """Left out of `parent`'s points for missing data (`missing skip`)."""
     if child.kind == "dimension":
-        return child.share == "—"
+        return child.share == NOT_SCORED
     return child.id in parent.left_out
 
 
@@ -195,7 +200,7 @@ def check_accounts(node: Node, declared: float, shown: float, where: str) -> Non
     """The children of `node` add up to `shown` points out of `declared`."""
     kids = node.children
     scored = [k for k in kids if not (node.rescale and left_out(k, node))]
-    earned = sum(k.points for k in scored)
+    earned = sum(k.points or 0.0 for k in scored)  # None: not scored, adds nothing
     tol = ROUNDING * (len(scored) + 1) + 1e-9
     # the declared points of the children (bonuses excepted) make up the parent's
     assert abs(sum(k.max for k in kids if not k.bonus) - declared) < 1e-6, (
@@ -215,8 +220,15 @@ def check_accounts(node: Node, declared: float, shown: float, where: str) -> Non
         assert abs(float(r["earned"]) * declared / avail - score) <= ROUNDING * 2
         assert abs(score - shown) <= ROUNDING
     for k in kids:
-        if k.kind == "dimension":
+        if k.kind == "dimension" and k.points is None:
+            # not scored: "—", never 0, and everything in it is missing
+            assert k.share == NOT_SCORED, f"{where}: {k.line}"
+            assert all(c.outcome == "missing" for c in _leaves(k)), f"{where}: {k.line}"
+        elif k.kind == "dimension":
             check_accounts(k, k.max, k.points, f"{where} / {k.label}")
+        elif k.points is None:
+            # left out by `missing skip`: "—", never 0
+            assert k.outcome == "missing", f"{where}: {k.line}"
         else:
             assert 0 <= k.points <= k.max + 1e-9, f"{where}: {k.line}"
 
@@ -253,18 +265,26 @@ def test_explanation_accounts_for_every_point(model_id):
         dims = [k for k in root.children if k.kind == "dimension"]
         assert [d.label for d in dims] == list(top), where
         for d in dims:
-            assert abs(d.points - top[d.label].score) <= ROUNDING, f"{where}: {d.label}"
+            assert _same(d.points, top[d.label].score), f"{where}: {d.label}"
             assert d.max == top[d.label].max_points
             if not _has_rescale(d):
                 leaves = _leaves(d)
-                assert abs(sum(x.points for x in leaves) - d.points) <= 0.01 * max(
+                assert abs(sum(x.points or 0.0 for x in leaves) - d.points) <= 0.01 * max(
                     1, len(leaves) / 2
                 ), f"{where}: the indicators of {d.label} do not add up"
         inds = {i.id: i for i in result.indicators}
         for leaf in _leaves(root):
-            assert abs(leaf.points - inds[leaf.id].points) <= ROUNDING, f"{where}: {leaf.line}"
+            assert _same(leaf.points, inds[leaf.id].points), f"{where}: {leaf.line}"
         n += 1
     assert n > 0
+
+
+def _same(shown: float | None, result: float | None) -> bool:
+    """Points shown in the explanation against the result's: both not scored
+    ("—" and null), or the same to the shown rounding."""
+    if shown is None or result is None:
+        return shown is None and result is None
+    return abs(shown - result) <= ROUNDING
 
 
 def _leaves(node: Node) -> list[Node]:
@@ -336,7 +356,7 @@ grades {
     [
         ({"a": 0.5, "b": 1.0, "c": 0.25}, [4.5, 1], 5.5, set()),
         ({"a": 0.5, "b": None, "c": 0.25}, [3, 1], 4, {"一"}),
-        ({"a": 0.5, "b": None, "c": None}, [3, 0], 5, {"一", "top"}),
+        ({"a": 0.5, "b": None, "c": None}, [3, None], 5, {"一", "top"}),
     ],
     ids=["all-scored", "indicator-left-out", "dimension-left-out"],
 )

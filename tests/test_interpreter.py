@@ -211,7 +211,7 @@ class TestMissingSkip:
         assert r.missing_count == 1  # skipped indicators still count as missing
         res = r.to_result()
         assert res.dimensions[0].share == pytest.approx(0.5)
-        assert res.indicators[1].points == 0
+        assert res.indicators[1].points is None  # left out: not scored, not 0
 
     def test_all_skipped_dimension_is_excluded_and_total_rescaled(self):
         r = self.model.evaluate({"c": True})
@@ -220,9 +220,10 @@ class TestMissingSkip:
         assert r.total == approx(100)
         res = r.to_result()
         s = res.dimensions[0]
-        assert (s.score, s.share, s.missing) == (0, None, 2)
-        # min_dimension ignores the dimension nothing could be scored in
-        assert res.grade == "A"
+        # not scored: no score at all, not 0
+        assert (s.score, s.share, s.missing) == (None, None, 2)
+        # min_dimension is unknown while a dimension is not scored: "A" does not hold
+        assert res.grade == "C"
 
 
 class TestPolicyInheritance:
@@ -624,7 +625,7 @@ class TestCommunityResult:
     def test_values(self):
         r = self.result()
         assert (r.schema_version, r.model, r.community_id, r.community, r.district, r.street) == (
-            1,
+            2,
             "m",
             "JT-001",
             "金台社区",

@@ -10,7 +10,8 @@ case is either
 - a **model** (`model`, a name in the file's `[models]` table: either a full
   `source` or a single indicator's `scoring`, `inputs` and `points`), with the
   expected `points` / `outcome` of one `indicator` (the first by default) and
-  any of `total`, `grade`, `dims`, `missing_count`, `vetoes`.
+  any of `total`, `grade`, `dims`, `missing_count`, `vetoes` (`points`, a
+  total or a dimension `"not scored"` must be missing — null — not a number).
 
 A case may carry a `note` (why the expectation holds); unknown keys are an
 error, so a misspelt expectation cannot pass unnoticed.
@@ -72,10 +73,10 @@ MODEL_KEYS = {"source", "scoring", "inputs", "points", "note"}
 class Observed:
     """What one backend made of one record."""
 
-    indicators: dict[str, tuple[Any, float, str]]  # id → (value, points, outcome)
-    total: float
+    indicators: dict[str, tuple[Any, float | None, str]]  # id → (value, points, outcome)
+    total: float | None  # None: not scored
     grade: str | None
-    dims: dict[str, float]
+    dims: dict[str, float | None]
     missing_count: int
     vetoes: list[str]
     # id → the reason a value is missing (the interpreter gives reasons)
@@ -88,7 +89,7 @@ def run_reference(model: Model, records: list[dict[str, Any]]) -> list[Observed]
     for record in records:
         r = compiled.evaluate(record)
         inds = {
-            ind.id: (r.values[j], r.points[j], r.outcomes[j])
+            ind.id: (r.values[j], r.shown_points(j), r.outcomes[j])
             for j, ind in enumerate(model.indicators)
         }
         reasons = {i: v.reason for i, (v, _, _) in inds.items() if isinstance(v, Missing)}
@@ -346,7 +347,12 @@ def _model_for(cf: CorpusFile, case: Case) -> Model:
 # ---------------------------------------------------------------- checking
 
 
-def _same_number(got: Any, want: float) -> bool:
+NOT_SCORED = "not scored"
+
+
+def _same_number(got: Any, want: float | str) -> bool:
+    if want == NOT_SCORED:
+        return got is None
     if isinstance(got, bool) or not isinstance(got, (int, float)):
         return False
     if math.isnan(want):

@@ -37,6 +37,8 @@ TABS = ("overview", "communities", "problems", "model", "compare")
 
 
 def points(v) -> str:
+    """Points in the list; "-" when not scored, never 0 (not an em dash:
+    ambiguous-width symbols stay out of aligned columns, see `default_fmt`)."""
     return "-" if v is None else f"{v:.2f}"
 
 

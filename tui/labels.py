@@ -110,6 +110,8 @@ ZH = {
     "run #{run} is of model {other}, not {model}": "运行 #{run} 属于模型 {other}，不是 {model}",
     "run #{run} ({time}, {data})": "运行 #{run}（{time}，{data}）",
     "Data source": "数据来源",
+    "not scored": "未计分",
+    "{n} not scored": "{n} 个未计分",
 }
 
 

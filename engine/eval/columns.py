@@ -9,8 +9,8 @@ they never change:
   let.<id>                          a definition
   ind.<id>.value / .points / .outcome / .missing   per indicator
   veto.<id>                         whether a veto triggered (null: its condition is missing)
-  dim.<id>, dim.<id>.max            a dimension's score and the points available (0: none)
-  total, grade, grade_index, next_grade, vetoes, missing   per community
+  dim.<id>, dim.<id>.max            a dimension's score (null: not scored) and the points available (0: none)
+  total (null: not scored), grade, grade_index, next_grade, vetoes, missing   per community
 """
 
 from __future__ import annotations

@@ -175,7 +175,7 @@ def table_from_raw(
     dtypes = _value_dtypes(model, compiled)
     for j, ind in enumerate(model.indicators):
         cols[columns.ind_points(ind.id)] = pl.Series(
-            [r.points[j] for r in results], dtype=pl.Float64
+            [r.shown_points(j) for r in results], dtype=pl.Float64
         )
         cols[columns.ind_outcome(ind.id)] = pl.Series(
             [r.outcomes[j].code for r in results], dtype=pl.UInt8

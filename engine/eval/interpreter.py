@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any, assert_never
 
 from zhili.dsl import model as ir
+from zhili.dsl.i18n import N_
 from zhili.engine.eval.plan import EPS, Group, Plan, outcome_of_points
 from zhili.engine.functions import (
     BUILTIN_FUNCTIONS,
@@ -37,6 +38,9 @@ from zhili.engine.functions import (
 )
 
 Env = dict[str, Any]
+
+NOT_SCORED = N_("nothing was scored")
+DIMENSION_NOT_SCORED = N_("dimension `{name}` is not scored")
 Fn = Callable[[Env], Any]
 
 PASS, PARTIAL, FAIL, MISSING = (
@@ -480,6 +484,14 @@ class RawResult:
             v.id for v, t in zip(self.compiled.model.vetoes, self.vetoes, strict=True) if t is True
         ]
 
+    def shown_points(self, i: int) -> float | None:
+        """Indicator i's points as every output shows them: None (not
+        scored) when its value is missing and `missing skip` left it out;
+        `points[i]` (0 for a skipped one) is what aggregation adds up."""
+        if self.outcomes[i] == MISSING and self.compiled.plan.skip[i]:
+            return None
+        return self.points[i]
+
     def to_result(self):
         from zhili.engine.trace.results import build_result
 
@@ -566,9 +578,11 @@ class CompiledModel:
         self._grade(r)
         return r
 
-    def _aggregate_all(self, points, outcomes) -> tuple[list[float], list[float], float]:
+    def _aggregate_all(
+        self, points, outcomes
+    ) -> tuple[list[float | None], list[float], float | None]:
         """Dimension scores, their available points, and the total, by the
-        plan's rescaling rules (see `Plan`)."""
+        plan's rescaling rules (see `Plan`); None for what is not scored."""
         plan = self.plan
         nd = len(plan.dims)
         dim_scores: list[float] = [0.0] * nd
@@ -596,9 +610,15 @@ class CompiledModel:
         scored, bonus, avail = self._aggregate(
             top, points, outcomes, dim_scores, dim_max, dim_missing
         )
+        # not scored (see `Plan`): None, never 0
+        published = [
+            None if dim_missing[k] and plan.scorable[k] else s for k, s in enumerate(dim_scores)
+        ]
+        if avail <= EPS and plan.total_scorable:
+            return published, dim_max, None
         if avail < top.declared - EPS and avail > EPS:
             scored = scored * top.declared / avail
-        return dim_scores, dim_max, scored + bonus
+        return published, dim_max, scored + bonus
 
     def _aggregate(self, group: Group, points, outcomes, dim_scores, dim_max, dim_missing):
         """(scored points, bonus points, available points) of a group, term
@@ -628,29 +648,32 @@ class CompiledModel:
         for rn in self.plan.result_names if full else self._grade_names:
             match rn.kind:
                 case "total":
-                    env[rn.name] = r.total
+                    env[rn.name] = Missing(NOT_SCORED) if r.total is None else r.total
                 case "share":
-                    env[rn.name] = (
-                        r.total * (1.0 / model.total) if model.total else Missing(DIV_ZERO)
-                    )
+                    if r.total is None:
+                        env[rn.name] = Missing(NOT_SCORED)
+                    else:
+                        env[rn.name] = (
+                            r.total * (1.0 / model.total) if model.total else Missing(DIV_ZERO)
+                        )
                 case "dimension":
                     d = model.dimensions[rn.index]
                     if d.points and r.dim_max[rn.index] > 0:
                         share = r.dim_scores[rn.index] * (1.0 / d.points)
                     else:
                         share = Missing(NO_DIMENSION_SCORE)
-                    if d.parent is None:
-                        shares.append(share)
+                    if rn.index in self.plan.min_dims:
+                        shares.append((d.id, share))
                     env[rn.name] = share
                 case "min_dimension":
-                    present = [s for s in shares if s.__class__ is not Missing]
-                    env[rn.name] = min(present) if present else Missing(NO_DIMENSION)
+                    env[rn.name] = _min_dimension(shares)
                 case "vetoed":
                     env[rn.name] = any(t is True for t in r.vetoes)
                 case "missing_count":
                     env[rn.name] = r.missing_count
                 case "indicator":
-                    env[rn.name] = r.points[rn.index]
+                    p = r.shown_points(rn.index)
+                    env[rn.name] = Missing(NOT_SCORED) if p is None else p
                 case "veto":
                     env[rn.name] = r.vetoes[rn.index] is True
                 case _:
@@ -673,6 +696,15 @@ class CompiledModel:
                 r.grade = name
                 r.grade_index = i
                 return
+
+
+def _min_dimension(shares: list[tuple[str, Any]]) -> Any:
+    """The lowest share of the top-level dimensions with points; missing
+    when one of them is not scored (three-valued: the lowest is unknown)."""
+    for name, share in shares:
+        if share.__class__ is Missing:
+            return Missing(DIMENSION_NOT_SCORED, name=name)
+    return min(s for _, s in shares) if shares else Missing(NO_DIMENSION)
 
 
 def compile_model(

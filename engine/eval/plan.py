@@ -73,6 +73,16 @@ class Plan:
       `declared`;
     - the total is `s * total / a + b` when `EPS < a < total - EPS`, else
       `s + b`.
+
+    Not scored (docs/language.md, "Missing-data policy"): a dimension with
+    declared points that has no points available (`a <= EPS`) is *not
+    scored* — published as missing (null, "—"), never as 0, though its
+    bonus points still count in its parent; the total is not scored when
+    the model declares a total and nothing at the top level is available.
+    A dimension of 0 declared points (bonus only) is always scored.
+    `min_dimension` is the lowest share among `min_dims` (the top-level
+    dimensions with declared points) and is missing when any of them is not
+    scored.
     """
 
     def __init__(self, model: ir.Model):
@@ -85,6 +95,12 @@ class Plan:
         self.skip = tuple(i.missing == "skip" for i in inds)
         self.dims = tuple(self._group(d.children, d.points) for d in dims)
         self.top = self._group(model.top, model.total)
+        # which dimensions (and the total) publish "not scored" when nothing is available
+        self.scorable = tuple(d.points > EPS for d in dims)
+        self.total_scorable = model.total > EPS
+        self.min_dims = tuple(
+            k for k, d in enumerate(dims) if d.parent is None and self.scorable[k]
+        )
         # dimensions in evaluation layers, deepest first (children before parents)
         depths = sorted({d.depth for d in dims}, reverse=True)
         self.layers = tuple(

@@ -392,9 +392,37 @@ class VectorModel:
             .otherwise(scored)
             + bonus
         )
+        if plan.total_scorable:  # not scored (see `Plan`): null, never 0
+            total = pl.when(avail > EPS).then(total).otherwise(None)
         stages.append([total.alias(columns.TOTAL), self._missing_count().alias(columns.MISSING)])
         stages.extend(self._grade_stages())
+        # a dimension not scored is published as null (its bonus, carried in
+        # `dim.<id>` until now, has gone into its parent already); so is an
+        # indicator that `missing skip` left out
+        stages.append(
+            [
+                pl.when(pl.col(columns.dim_max(d.id)) > 0)
+                .then(pl.col(columns.dim_score(d.id)))
+                .otherwise(None)
+                .alias(columns.dim_score(d.id))
+                for k, d in enumerate(model.dimensions)
+                if plan.scorable[k]
+            ]
+            + [
+                self._shown_points(i).alias(self._points[i])
+                for i in range(len(model.indicators))
+                if plan.skip[i]
+            ]
+        )
         return stages
+
+    def _shown_points(self, i: int) -> pl.Expr:
+        """Indicator i's points as published (`RawResult.shown_points`): null
+        when its value is missing and `missing skip` left it out."""
+        points = pl.col(self._points[i])
+        if not self.plan.skip[i]:
+            return points
+        return pl.when(pl.col(self._missing[i])).then(None).otherwise(points)
 
     def _missing_count(self) -> pl.Expr:
         """The number of missing indicators and vetoes whose condition is
@@ -547,10 +575,17 @@ class VectorModel:
                         if d.points
                         else pl.lit(None, pl.Float64)
                     )
-                    if d.parent is None:
+                    if rn.index in self.plan.min_dims:
                         shares.append(x)
                 case "min_dimension":
-                    x = pl.min_horizontal(shares) if shares else pl.lit(None, pl.Float64)
+                    # missing when any top-level dimension is not scored (see `Plan`)
+                    x = (
+                        pl.when(pl.any_horizontal([s.is_null() for s in shares]))
+                        .then(None)
+                        .otherwise(pl.min_horizontal(shares))
+                        if shares
+                        else pl.lit(None, pl.Float64)
+                    )
                 case "vetoed":
                     x = pl.any_horizontal(
                         [self._triggered(j) for j in range(len(model.vetoes))] or [pl.lit(False)]
@@ -558,7 +593,7 @@ class VectorModel:
                 case "missing_count":
                     x = pl.col(columns.MISSING)
                 case "indicator":
-                    x = pl.col(self._points[rn.index])
+                    x = self._shown_points(rn.index)
                 case "veto":
                     x = self._triggered(rn.index)
                 case _:

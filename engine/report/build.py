@@ -85,6 +85,8 @@ def _info(ev, run_id: int | None, data_hash: str | None) -> dict[str, Any]:
         "data": ev.dataset.file,
         "data_hash": data_hash,
         "communities": ev.table.height,
+        # communities with no total at all (every dimension not scored)
+        "not_scored": ev.table.get_column("total").null_count(),
         "engine_version": __version__,
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "run": run_id,
@@ -127,7 +129,9 @@ def _rollups(
             return None
         aggs = [
             pl.len().alias("communities"),
+            # the mean of the scored totals; how many were not scored beside it
             pl.col("total").mean().round(2).alias("mean_total"),
+            pl.col("total").null_count().alias("not_scored"),
         ]
         aggs += [(pl.col("grade").cast(pl.String) == g).sum().alias(g) for g in grade_names]
         if goal is not None:
@@ -207,7 +211,8 @@ def _indicator_row(
         "fail_share": round((vc_counts.get("fail", 0) + vc_counts.get("partial", 0)) / n, 4)
         if n
         else 0.0,
-        "mean_points": round(float(t.get_column(pc).mean() or 0.0), 3),
+        # of the communities it was scored in (not scored: null, left out)
+        "mean_points": None if (mean := t.get_column(pc).mean()) is None else round(mean, 3),
         "full_when": _full_when(ind),
         "failing": ", ".join(names[:10]) + (" …" if len(names) > 10 else ""),
     }
@@ -251,7 +256,8 @@ def _gaps(ev, gap_limit: int, notes: list[str]) -> pl.DataFrame:
                 "of {n} below the top grade"
             ).format(k=gap_limit, n=below.height)
         )
-        below = below.sort("total", descending=True).head(gap_limit)
+        # closest first; a community not scored (no total) is not close
+        below = below.sort("total", descending=True, nulls_last=True).head(gap_limit)
     if gap_limit > 0 and below.height:
         label_of = _community_label(t)
         for i, cid, name in below.select("_i", "community_id", label_of.alias("name")).iter_rows():

@@ -8,7 +8,15 @@ import html
 from typing import Any
 
 from zhili.dsl.i18n import _
-from zhili.engine.report.model import GRADE_COLORS, Report, headers, pct, summary_rows
+from zhili.engine.report.model import (
+    GRADE_COLORS,
+    Report,
+    community_rows,
+    failure_rows,
+    headers,
+    pct,
+    summary_rows,
+)
 
 _CSS = """
 body{font-family:"Noto Sans CJK SC","Microsoft YaHei","PingFang SC",sans-serif;margin:2em;color:#222}
@@ -97,13 +105,13 @@ def render(report: Report) -> str:
     body += _rollup_sections(report)
     body += _community_section(report, colors)
     body += _indicator_section(report)
-    for heading, frame in (
-        (_("Indicator failures"), report.failures),
-        (_("Gap analysis"), report.gaps),
-        (_("Data problems"), report.problems),
+    for heading, frame, rows in (
+        (_("Indicator failures"), report.failures, failure_rows(report)),
+        (_("Gap analysis"), report.gaps, report.gaps.iter_rows()),
+        (_("Data problems"), report.problems, report.problems.iter_rows()),
     ):
         body.append(f"<h2>{_e(heading)}</h2>")
-        body.append(_html_table(headers(report, frame), frame.iter_rows()))
+        body.append(_html_table(headers(report, frame), rows))
     for n in report.notes:
         body.append(f'<p class="note">{_e(n)}</p>')
     return (
@@ -185,7 +193,7 @@ def _community_section(report: Report, colors: dict[str, str]) -> list[str]:
         return None
 
     table = _html_table(
-        headers(report, report.communities), report.communities.iter_rows(), community_class
+        headers(report, report.communities), community_rows(report), community_class
     )
     # colour the grade cells
     for g, color in colors.items():

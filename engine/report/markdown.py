@@ -7,7 +7,7 @@ from typing import Any
 
 from zhili.dsl.i18n import _
 from zhili.engine.report import safe
-from zhili.engine.report.model import Report, headers, pct, summary_rows
+from zhili.engine.report.model import Report, community_rows, headers, pct, summary_rows
 
 
 def _md_cell(v: Any) -> str:
@@ -64,7 +64,8 @@ def render(report: Report) -> str:
         if frame is None:
             continue
         out += ["", f"## {title}", ""]
-        out += _md_table(headers(report, frame), frame.iter_rows())
+        rows = community_rows(report) if frame is report.communities else frame.iter_rows()
+        out += _md_table(headers(report, frame), rows)
     if report.notes:
         out += [""] + [f"> {safe.md_text(n)}" for n in report.notes]
     return "\n".join(out) + "\n"

@@ -57,6 +57,7 @@ def headers(report: Report, frame: pl.DataFrame) -> list[str]:
     names = _column_names(report.model) | {
         "communities": _("communities"),
         "mean_total": _("mean total"),
+        "not_scored": _("not scored"),
         "goal_share": _("share at {grade} or better").format(
             grade=report.targets[0]["grade"]
             if report.targets
@@ -97,6 +98,42 @@ def headers(report: Report, frame: pl.DataFrame) -> list[str]:
     return [names.get(c, c) for c in frame.columns]
 
 
+NOT_SCORED = "—"
+"""A total or dimension that was not scored (`missing skip` left nothing in
+it), as the markdown, HTML and xlsx reports show it: never 0, never blank."""
+
+
+def score_columns(report: Report) -> set[str]:
+    """The communities table's points columns (total and each dimension)."""
+    return {"total"} | {columns.dim_score(d.id) for d in report.model.top_dimensions}
+
+
+def community_rows(report: Report) -> list[list[Any]]:
+    """The communities table's rows, `NOT_SCORED` where a total or dimension
+    was not scored."""
+    return not_scored_rows(report.communities, score_columns(report))
+
+
+def failure_rows(report: Report) -> list[list[Any]]:
+    """The indicator failures' rows: an indicator `missing skip` left out
+    has no points (nor points short), `NOT_SCORED`."""
+    return not_scored_rows(report.failures, {"points", "shortfall"})
+
+
+def not_scored_rows(frame: pl.DataFrame, points: set[str]) -> list[list[Any]]:
+    """`frame`'s rows, `NOT_SCORED` where one of its `points` columns is null
+    (not scored)."""
+    scores = [j for j, c in enumerate(frame.columns) if c in points]
+    rows = []
+    for row in frame.iter_rows():
+        row = list(row)
+        for j in scores:
+            if row[j] is None:
+                row[j] = NOT_SCORED
+        rows.append(row)
+    return rows
+
+
 def pct(x: float | None) -> str:
     """A share as a percentage with one decimal; None as an empty cell."""
     return "" if x is None else f"{x * 100:.1f}%"
@@ -111,6 +148,7 @@ def summary_rows(report: Report) -> list[list[Any]]:
         [_("data file"), i["data"]],
         [_("data sha256"), i["data_hash"] or ""],
         [_("communities"), i["communities"]],
+        *([[_("communities not scored"), i["not_scored"]]] if i.get("not_scored") else []),
         [_("engine version"), i["engine_version"]],
         [_("created"), i["created_at"]],
         [_("run"), "" if i["run"] is None else i["run"]],

@@ -15,7 +15,14 @@ import polars as pl
 from zhili.dsl.i18n import _
 from zhili.engine.eval import columns
 from zhili.engine.report import safe
-from zhili.engine.report.model import GRADE_COLORS, Report, headers, summary_rows
+from zhili.engine.report.model import (
+    GRADE_COLORS,
+    Report,
+    community_rows,
+    failure_rows,
+    headers,
+    summary_rows,
+)
 
 
 def save(report: Report, path: Path) -> None:
@@ -31,11 +38,11 @@ def workbook(report: Report):
     _summary_sheet(wb.active, report)
     _table_sheet(wb, report, _("By district"), report.by_district, ("goal_share",))
     _table_sheet(wb, report, _("By street"), report.by_street, ("goal_share",))
-    cs = _table_sheet(wb, report, _("Communities"), report.communities)
+    cs = _table_sheet(wb, report, _("Communities"), report.communities, rows=community_rows(report))
     if cs is not None and report.communities.height:
         _colour_communities(cs, report)
     _table_sheet(wb, report, _("Indicators"), report.indicators, ("fail_share",))
-    _table_sheet(wb, report, _("Indicator failures"), report.failures)
+    _table_sheet(wb, report, _("Indicator failures"), report.failures, rows=failure_rows(report))
     _table_sheet(wb, report, _("Gap analysis"), report.gaps)
     _table_sheet(wb, report, _("Data problems"), report.problems)
     return wb
@@ -112,7 +119,12 @@ def _target_table(ws, report: Report) -> None:
 
 
 def _table_sheet(
-    wb, report: Report, title: str, frame: pl.DataFrame | None, percent: tuple[str, ...] = ()
+    wb,
+    report: Report,
+    title: str,
+    frame: pl.DataFrame | None,
+    percent: tuple[str, ...] = (),
+    rows: list[list] | None = None,
 ):
     """A sheet holding `frame` under bold headings, filterable; None for a
     table the data has no columns for (no districts, say)."""
@@ -125,7 +137,7 @@ def _table_sheet(
     safe.append_row(sheet, headers(report, frame))
     for c in sheet[1]:
         c.font = Font(bold=True)
-    for row in frame.iter_rows():
+    for row in frame.iter_rows() if rows is None else rows:
         safe.append_row(sheet, list(row))
     for j, name in enumerate(frame.columns, start=1):
         letter = get_column_letter(j)

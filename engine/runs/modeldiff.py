@@ -51,6 +51,11 @@ def scoring_text(s: ir.Scoring) -> str:
             assert_never(s)
 
 
+def _total(x) -> str:
+    """A community's total; "—" when it was not scored (never 0)."""
+    return "—" if x is None else _num(x)
+
+
 def _num(x) -> str:
     if x is None:
         return ""
@@ -161,8 +166,9 @@ def diff_grades(old: ir.Model, new: ir.Model, ds_old, ds_new, functions) -> list
                     "community": meta.get("community"),
                     "old": ra.grade,
                     "new": rb.grade,
-                    "old_total": round(ra.total, 4),
-                    "new_total": round(rb.total, 4),
+                    # None: not scored
+                    "old_total": None if ra.total is None else round(ra.total, 4),
+                    "new_total": None if rb.total is None else round(rb.total, 4),
                 }
             )
     return out
@@ -213,7 +219,7 @@ def render_diff(old: ir.Model, new: ir.Model, changes: list[dict], regrades) -> 
         for r in regrades:
             name = r["community"] or r["community_id"] or "?"
             lines.append(
-                f"  {r['community_id'] or ''} {name}: {r['old']} ({_num(r['old_total'])}) → "
-                f"{r['new']} ({_num(r['new_total'])})"
+                f"  {r['community_id'] or ''} {name}: {r['old']} ({_total(r['old_total'])}) → "
+                f"{r['new']} ({_total(r['new_total'])})"
             )
     return "\n".join(lines)

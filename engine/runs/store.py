@@ -588,7 +588,8 @@ def diff_runs(store: RunStore, a: RunInfo, b: RunInfo, limit: int = 1000) -> Run
                     "better": better,
                 }
             )
-        if abs((r["total"] or 0) - (r["total_b"] or 0)) > 1e-9:
+        ta, tb = r["total"], r["total_b"]  # None: not scored, which is not 0
+        if (ta is None) != (tb is None) or (ta is not None and abs(ta - tb) > 1e-9):
             total_moves += 1
         ind_a = json.loads(r["indicators"])
         ind_b = json.loads(r["indicators_b"])

@@ -137,7 +137,10 @@ class _PointsTree:
         lines.append("")
         lines.append(_("Points"))
         self.render(self.model.top, 1)
-        lines.append(f"  = {_('total')} {fmt_points(result.total)}/{fmt_points(result.max_total)}")
+        total = f"{fmt_points(result.total)}/{fmt_points(result.max_total)}"
+        if result.total is None:
+            total += "  (" + _("not scored") + ")"
+        lines.append(f"  = {_('total')} {total}")
         note = self.rescaled(self.model.top, result.max_total, result.total)
         if note:
             lines.append(f"      {note}")
@@ -193,6 +196,8 @@ class _PointsTree:
         pad = "  " * depth
         d = self.by_dim[key]
         share = "—" if d.share is None else f"{d.share * 100:.1f}%"
+        if d.score is None:
+            share = _("not scored")
         self.out.append(
             f"{pad}■ {d.label or d.id}  {fmt_points(d.score)}/{fmt_points(d.max_points)}  ({share})"
         )

@@ -308,7 +308,9 @@ def gap_to_next_grade(raw, search: bool = False) -> Gap | None:
             if value is True:
                 continue
             item = GapItem(kind="condition", text=_("{cond} does not hold").format(cond=atom.text))
-            if (
+            if isinstance(atom, ir.Binary) and _not_scored(compiled.fn(atom.left)(env), atom):
+                item = _unknown(compiled, atom, env, short_dims)
+            elif (
                 isinstance(atom, ir.Binary)
                 and atom.op in (">=", ">")
                 and isinstance(atom.left, ir.Ref)
@@ -353,6 +355,40 @@ def gap_to_next_grade(raw, search: bool = False) -> Gap | None:
     if search:
         items = smallest_changes(raw) + items
     return Gap(next_grade=target.name, items=items)
+
+
+def _unknown(compiled, atom: ir.Binary, env, short_dims: list[tuple[str, float]]) -> GapItem:
+    """A condition on something not scored: unknown, not false. Where it
+    names a dimension (or `min_dimension`) the dimensions not scored go into
+    `short_dims` with the points the condition asks of them, so that the
+    indicators with no data there are listed."""
+    model: ir.Model = compiled.model
+    left = compiled.fn(atom.left)(env)
+    need = compiled.fn(atom.right)(env)
+    name = atom.left.name
+    if atom.op in (">=", ">") and need.__class__ is not Missing:
+        if name == "min_dimension":
+            dims = [d for d in model.top_dimensions if env.get(d.id).__class__ is Missing]
+        else:
+            dims = [d for d in (model.dimension(name),) if d is not None]
+        short_dims.extend((d.id, need * d.points) for d in dims if d.points)
+    return GapItem(
+        kind="condition",
+        id=name,
+        text=_("{cond} is unknown: {reason}").format(cond=atom.text, reason=left.text()),
+    )
+
+
+def _not_scored(value: Any, atom: ir.Binary) -> bool:
+    """Whether a condition's left side is a result (total, share, a
+    dimension, min_dimension) that is missing because it was not scored."""
+    left = atom.left
+    return (
+        value.__class__ is Missing
+        and isinstance(left, ir.Ref)
+        and left.scope == "result"
+        and left.name not in ("vetoed", "missing_count")
+    )
 
 
 def _under(model: ir.Model, ind: ir.Indicator, dim_id: str | None) -> bool:

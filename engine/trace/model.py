@@ -16,7 +16,10 @@ from zhili.dsl import model as ir
 from zhili.dsl.i18n import _
 from zhili.engine.functions import Missing
 
-RESULT_SCHEMA_VERSION = 1
+RESULT_SCHEMA_VERSION = 2
+"""2: an indicator's `points`, a dimension's `score` and the community's
+`total` and `share` are null when not scored (`missing skip` left them out,
+or left nothing in them), never 0."""
 
 
 class _Result(BaseModel):
@@ -28,7 +31,7 @@ class IndicatorResult(_Result):
     label: str | None = None
     dimension: str | None = None
     value: Any = None  # null when missing
-    points: float
+    points: float | None  # None: not scored (missing, and `missing skip` left it out)
     max_points: float
     bonus: bool = False
     outcome: ir.Outcome
@@ -50,9 +53,9 @@ class DimensionResult(_Result):
     label: str | None = None
     parent: str | None = None
     depth: int = 0
-    score: float
+    score: float | None  # None: not scored (nothing in it could be scored)
     max_points: float
-    share: float | None  # None when nothing in it could be scored
+    share: float | None  # None when not scored (or it has no points)
     missing: int = 0  # indicators with missing values inside it
 
 
@@ -82,9 +85,9 @@ class CommunityResult(_Result):
     community: str | None = None
     district: str | None = None
     street: str | None = None
-    total: float
+    total: float | None  # None: not scored (nothing in the model could be scored)
     max_total: float
-    share: float
+    share: float | None
     grade: str | None
     vetoes_triggered: list[str] = Field(default_factory=list)
     missing_count: int = 0
@@ -123,5 +126,12 @@ def fmt_value(v: Any, type_name: str | None = None) -> str:
     return str(v)
 
 
-def fmt_points(p: float) -> str:
+NOT_SCORED_MARK = "—"
+"""How every output shows points that are not scored (never 0)."""
+
+
+def fmt_points(p: float | None) -> str:
+    """Points as staff read them: 12, 12.5, 12.25; "—" when not scored."""
+    if p is None:
+        return NOT_SCORED_MARK
     return f"{p:.2f}".rstrip("0").rstrip(".") if p != int(p) else str(int(p))

@@ -12,6 +12,7 @@ from zhili.dsl.i18n import _
 from zhili.engine.functions import Missing
 from zhili.engine.trace.gap import gap_to_next_grade
 from zhili.engine.trace.model import (  # noqa: F401 - re-exported
+    NOT_SCORED_MARK,
     RESULT_SCHEMA_VERSION,
     CommunityResult,
     DimensionResult,
@@ -97,7 +98,7 @@ def build_result(raw, search: bool = False) -> CommunityResult:
                 label=ind.label,
                 dimension=ind.dimension,
                 value=jsonable(raw.values[i]),
-                points=round(raw.points[i], 9),
+                points=None if (p := raw.shown_points(i)) is None else round(p, 9),
                 max_points=ind.points,
                 bonus=ind.is_bonus,
                 outcome=outcome,
@@ -106,14 +107,15 @@ def build_result(raw, search: bool = False) -> CommunityResult:
         )
     dims = []
     for i, d in enumerate(model.dimensions):
-        share = raw.dim_scores[i] / d.points if d.points and raw.dim_max[i] > 0 else None
+        score = raw.dim_scores[i]  # None: not scored
+        share = score / d.points if score is not None and d.points and raw.dim_max[i] > 0 else None
         dims.append(
             DimensionResult(
                 id=d.id,
                 label=d.label,
                 parent=d.parent,
                 depth=d.depth,
-                score=round(raw.dim_scores[i], 9),
+                score=None if score is None else round(score, 9),
                 max_points=d.points,
                 share=None if share is None else round(share, 12),
                 missing=dim_missing[d.id],
@@ -151,9 +153,9 @@ def build_result(raw, search: bool = False) -> CommunityResult:
         community=_s(meta.get("community")),
         district=_s(meta.get("district")),
         street=_s(meta.get("street")),
-        total=round(raw.total, 9),
+        total=None if raw.total is None else round(raw.total, 9),
         max_total=model.total,
-        share=round(raw.total / model.total, 12) if model.total else 0.0,
+        share=_share(raw.total, model.total),
         grade=raw.grade,
         vetoes_triggered=raw.vetoed,
         missing_count=raw.missing_count,
@@ -164,6 +166,12 @@ def build_result(raw, search: bool = False) -> CommunityResult:
         trace=trace,
         missing_reasons=missing_reasons,
     )
+
+
+def _share(total: float | None, declared: float) -> float | None:
+    if total is None:
+        return None  # not scored
+    return round(total / declared, 12) if declared else 0.0
 
 
 def _s(v: Any) -> str | None:

@@ -101,6 +101,8 @@ class DetailScreen(ZhiliScreen):
         out.append(f"\n{t('Grade')}: ")
         out.append(r.grade or t("no grade"), "bold")
         out.append(f"   {t('Total')}: {fmt_points(r.total)}/{fmt_points(r.max_total)}")
+        if r.total is None:
+            out.append(f" ({t('not scored')})", "magenta")
         if r.vetoes_triggered:
             labels = {v.id: v.label or v.id for v in r.vetoes}
             names = ", ".join(labels.get(x, x) for x in r.vetoes_triggered)
@@ -209,6 +211,8 @@ class DetailScreen(ZhiliScreen):
         if kind == "dimension":
             d = next(x for x in result.dimensions if x.id == ident)
             share = "-" if d.share is None else f"{d.share * 100:.1f}%"
+            if d.score is None:
+                share = t("not scored")
             out = Text()
             out.append(f"{d.label or d.id} [{d.id}]\n", "bold")
             out.append(f"{fmt_points(d.score)}/{fmt_points(d.max_points)}  ({share})\n")

@@ -85,6 +85,7 @@ def overview_text(s: Session, width: int = 80) -> Text:
                     pl.col(columns.dim_score(d.id)).std().alias(f"{d.id}.std"),
                     pl.col(columns.dim_score(d.id)).min().alias(f"{d.id}.min"),
                     pl.col(columns.dim_score(d.id)).max().alias(f"{d.id}.max"),
+                    pl.col(columns.dim_score(d.id)).null_count().alias(f"{d.id}.none"),
                 )
             ]
         ).row(0, named=True)
@@ -95,7 +96,10 @@ def overview_text(s: Session, width: int = 80) -> Text:
                 v = stats[f"{d.id}.{k}"]
                 vals.append("-" if v is None else f"{v / pts * 100:.1f}%")
             out.append("  " + fit(label, dw) + "".join("  " + fit(v, 8, True) for v in vals))
-            out.append(f"   / {d.points:g}\n", "dim")
+            out.append(f"   / {d.points:g}", "dim")
+            if stats[f"{d.id}.none"]:  # the statistics are of the scored communities
+                out.append("  " + t("{n} not scored").format(n=stats[f"{d.id}.none"]), "magenta")
+            out.append("\n")
 
     # the model
     out.append("\n")
