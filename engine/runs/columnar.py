@@ -99,15 +99,21 @@ def parts(frame: pl.DataFrame) -> list[tuple[int, str, bytes]]:
     return out
 
 
-def read_parts(stored: list[tuple[int, int, str, bytes]]) -> pl.DataFrame:
+SUMMARY = [name for name, _dtype in META] + ["total", "grade", "vetoes", "missing", "file", "sheet"]
+
+
+def read_parts(
+    stored: list[tuple[int, int, str, bytes]], names: list[str] | None = None
+) -> pl.DataFrame:
     """The frame of a run's parts, given as (part, rows, sha256, bytes) in
-    part order; raises `DamagedPart` naming the part that fails its checks."""
+    part order (only the columns `names`, when given); raises `DamagedPart`
+    naming the part that fails its checks."""
     frames = []
     for part, rows, sha, data in stored:
         if data is None or hashlib.sha256(data).hexdigest() != sha:
             raise DamagedPart(part, "sha256")
         try:
-            frame = pl.read_parquet(io.BytesIO(data))
+            frame = pl.read_parquet(io.BytesIO(data), columns=names)
         except pl.exceptions.PolarsError as exc:
             raise DamagedPart(part, str(exc)) from None
         if frame.height != rows:
@@ -126,9 +132,12 @@ def _or_null(text: pl.Expr) -> pl.Expr:
 
 
 def reader_frame(
-    frame: pl.DataFrame, indicator_ids: list[str], dimension_ids: list[str]
+    frame: pl.DataFrame, indicator_ids: list[str] | None, dimension_ids: list[str] | None
 ) -> pl.DataFrame:
-    """The stored parts as every reader sees a run (see `store.RunStore.results`)."""
+    """The stored parts as every reader sees a run (see `store.RunStore.results`);
+    with ids None, without the `dimensions` and `indicators` JSON columns."""
+    detail = indicator_ids is not None and dimension_ids is not None
+    indicator_ids, dimension_ids = indicator_ids or [], dimension_ids or []
 
     def key(i: str, k: int) -> pl.Expr:
         return pl.lit(("{" if k == 0 else ",") + json.dumps(i, ensure_ascii=False) + ":")
@@ -150,14 +159,14 @@ def reader_frame(
     def json_text(parts_: list[pl.Expr], name: str) -> pl.Expr:
         return (pl.concat_str([*parts_, pl.lit("}")]) if parts_ else pl.lit("{}")).alias(name)
 
-    return frame.select(
+    exprs = [
         *(pl.col(name).cast(dtype) for name, dtype in META),
         pl.col("total").cast(pl.Float64).round(9),
         pl.col("grade").cast(pl.String),
         pl.col("vetoes").cast(pl.String),
         pl.col("missing").cast(pl.Int64),
-        json_text(dims, "dimensions"),
-        json_text(inds, "indicators"),
-        pl.col("file").cast(pl.String),
-        pl.col("sheet").cast(pl.String),
-    ).sort(["row", "community_id"], nulls_last=False)
+    ]
+    if detail:
+        exprs += [json_text(dims, "dimensions"), json_text(inds, "indicators")]
+    exprs += [pl.col("file").cast(pl.String), pl.col("sheet").cast(pl.String)]
+    return frame.select(exprs).sort(["row", "community_id"], nulls_last=False)

@@ -4,9 +4,9 @@ A run keeps what is needed to reproduce and audit it: the model's id, version
 and content hash, the data file's sha256, the engine version, the time, the
 options, and every community's result (total, grade, dimension scores, and
 each indicator's points and outcome). Since schema 5 the results are Parquet
-bytes in `result_parts` (`columnar`, about a hundred times faster to write
-than one SQLite row per community); runs recorded before keep their rows in
-`results`, and every reader sees both kinds the same way.
+bytes in `result_parts` (`columnar`: written from the results frame in one
+call per part, not one SQLite row per community); runs recorded before keep
+their rows in `results`, and every reader sees both kinds the same way.
 
 The database is a real SQLite file (default `$XDG_DATA_HOME/zhili/runs.sqlite`
 or `~/.local/share/zhili/runs.sqlite`; `ZHILI_DB` or `--db` choose another):
@@ -361,29 +361,32 @@ class RunStore:
             row = self.conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         return RunInfo.from_row(row) if row else None
 
-    def results(self, run_id: int) -> pl.DataFrame:
-        """One row per community of a run (dimensions/indicators as JSON text).
+    def results(self, run_id: int, detail: bool = True) -> pl.DataFrame:
+        """One row per community of a run (dimensions/indicators as JSON text;
+        without them when not `detail`: what a summary or a comparison needs,
+        read much faster from a large run).
 
         The rows read are counted against the count recorded with the run: a
         damaged database is an error naming the file, never a shorter run (which
         `runs diff` would report as communities that disappeared)."""
         try:
-            return self._results(run_id)
+            return self._results(run_id, detail)
         except sqlite3.DatabaseError as exc:
             raise RunStoreError(
                 _("{path}: the run database is damaged: {err}").format(path=self.path, err=exc)
             ) from None
 
-    def _results(self, run_id: int) -> pl.DataFrame:
+    def _results(self, run_id: int, detail: bool) -> pl.DataFrame:
         row = self.conn.execute(
             "SELECT indicator_ids, dimension_ids, communities, storage FROM runs WHERE id = ?",
             (run_id,),
         ).fetchone()
         if row is not None and row[3] == columnar.STORAGE:
-            return self._columnar_results(run_id, row)
-        return self._row_results(run_id)
+            return self._columnar_results(run_id, row, detail)
+        frame = self._row_results(run_id)
+        return frame if detail else frame.drop("dimensions", "indicators")
 
-    def _columnar_results(self, run_id: int, run: sqlite3.Row) -> pl.DataFrame:
+    def _columnar_results(self, run_id: int, run: sqlite3.Row, detail: bool) -> pl.DataFrame:
         """A schema-5 run: its Parquet parts, checked (sha256, rows, count)."""
         stored = self.conn.execute(
             "SELECT part, rows, sha256, CAST(data AS BLOB) FROM result_parts WHERE run_id = ? "
@@ -399,7 +402,9 @@ class RunStore:
                 ).format(path=self.path, id=run_id, expected=run[2], found=found)
             )
         try:
-            frame = columnar.read_parts([tuple(r) for r in stored])
+            frame = columnar.read_parts(
+                [tuple(r) for r in stored], None if detail else columnar.SUMMARY
+            )
         except columnar.DamagedPart as exc:
             raise RunStoreError(
                 _(
@@ -407,6 +412,8 @@ class RunStore:
                     "the run database is damaged"
                 ).format(path=self.path, id=run_id, part=exc.args[0], check=exc.args[1])
             ) from None
+        if not detail:
+            return columnar.reader_frame(frame, None, None)
         return columnar.reader_frame(frame, json.loads(run[0] or "[]"), json.loads(run[1] or "[]"))
 
     def _row_results(self, run_id: int) -> pl.DataFrame:
