@@ -424,6 +424,52 @@ def test_a_schema_4_store_reads_as_before_and_takes_new_runs(tmp_path):
     assert listed.exit_code == 0 and all(f" {k} " in f" {listed.stdout} " for k in "123")
 
 
+def test_a_columnar_diff_reads_as_the_old_diff(tmp_path):
+    """The fixture's two runs recorded again (columnar): `runs diff` says
+    exactly what it said of the old rows."""
+    db = _schema4_copy(tmp_path)
+    for data in (SAMPLE, FIXTURES / "sample_b.csv"):
+        assert zhili("eval", "four_type", data, "--db", db, "-o", tmp_path / "o.csv").exit_code == 0
+    diff = json.loads(zhili("runs", "--db", db, "diff", "3", "4", "--json").stdout)
+    expected = _fixture_json("schema4_diff.json")
+    assert {k: v for k, v in diff.items() if k not in "ab"} == {
+        k: v for k, v in expected.items() if k not in "ab"
+    }
+    mixed = json.loads(zhili("runs", "--db", db, "diff", "1", "4", "--json").stdout)
+    assert mixed["indicator_moves"] == expected["indicator_moves"]
+
+
+def test_the_columnar_diff_equals_the_row_by_row_diff(tmp_path):
+    """Two runs of different data (grade changes, indicator moves, a
+    community only in each): the Polars diff of columnar runs and the
+    row-by-row diff of their JSON form agree on everything."""
+    import polars as pl
+
+    from zhili.engine.plugins import Registry
+    from zhili.engine.runs import store as store_mod
+    from zhili.engine.sample import write_sample
+
+    model = Registry().get("wuyou_model").model
+    evs = []
+    for seed, dropped in ((3, 2), (4, 5)):
+        data = tmp_path / f"d{seed}.csv"
+        write_sample(model, data, 80, seed, 0.2)
+        ev = evaluation("wuyou_model", data)
+        ev.table = ev.table.filter(pl.col("row") != ev.table.get_column("row")[dropped])
+        evs.append(ev)
+    with RunStore(tmp_path / "runs.sqlite") as store:
+        a, b = (store.resolve(str(store.record(ev, command="eval", data_path=None))) for ev in evs)
+        fast = diff_runs(store, a, b, limit=100_000)
+        order = {g: k for k, g in enumerate(a.options["grades"])}
+        slow = store_mod._diff_rows(a, b, store.results(a.id), store.results(b.id), order, 100_000)
+        few = diff_runs(store, a, b, limit=5)
+    assert fast.grade_changes and fast.indicator_moves and fast.added and fast.removed
+    for field_ in ("grade_changes", "indicator_moves", "added", "removed", "unchanged"):
+        assert getattr(fast, field_) == getattr(slow, field_), field_
+    assert fast.total_moves == slow.total_moves
+    assert few.indicator_moves == slow.indicator_moves[:5]
+
+
 def test_tui_compares_with_old_and_new_runs(tmp_path, monkeypatch):
     from zhili.engine.plugins import Registry
     from zhili.tui.session import load_other

@@ -388,23 +388,27 @@ class RunStore:
 
     def _columnar_results(self, run_id: int, run: sqlite3.Row, detail: bool) -> pl.DataFrame:
         """A schema-5 run: its Parquet parts, checked (sha256, rows, count)."""
+        frame = self._parts(run_id, run[2], None if detail else columnar.SUMMARY)
+        if not detail:
+            return columnar.reader_frame(frame, None, None)
+        return columnar.reader_frame(frame, json.loads(run[0] or "[]"), json.loads(run[1] or "[]"))
+
+    def _parts(self, run_id: int, expected: int, names: list[str] | None) -> pl.DataFrame:
         stored = self.conn.execute(
             "SELECT part, rows, sha256, CAST(data AS BLOB) FROM result_parts WHERE run_id = ? "
             "ORDER BY part",
             (run_id,),
         ).fetchall()
         found = sum(r[1] for r in stored)
-        if not stored or found != run[2] or [r[0] for r in stored] != list(range(len(stored))):
+        if not stored or found != expected or [r[0] for r in stored] != list(range(len(stored))):
             raise RunStoreError(
                 _(
                     "{path}: run {id} recorded {expected} communities but {found} were read: "
                     "the run database is damaged"
-                ).format(path=self.path, id=run_id, expected=run[2], found=found)
+                ).format(path=self.path, id=run_id, expected=expected, found=found)
             )
         try:
-            frame = columnar.read_parts(
-                [tuple(r) for r in stored], None if detail else columnar.SUMMARY
-            )
+            return columnar.read_parts([tuple(r) for r in stored], names)
         except columnar.DamagedPart as exc:
             raise RunStoreError(
                 _(
@@ -412,9 +416,23 @@ class RunStore:
                     "the run database is damaged"
                 ).format(path=self.path, id=run_id, part=exc.args[0], check=exc.args[1])
             ) from None
-        if not detail:
-            return columnar.reader_frame(frame, None, None)
-        return columnar.reader_frame(frame, json.loads(run[0] or "[]"), json.loads(run[1] or "[]"))
+
+    def typed_results(self, run_id: int) -> tuple[pl.DataFrame, list[str]] | None:
+        """A columnar run's results with typed columns (`columnar.typed_frame`)
+        and its indicator ids; None for a run recorded before schema 5."""
+        try:
+            row = self.conn.execute(
+                "SELECT indicator_ids, communities, storage FROM runs WHERE id = ?", (run_id,)
+            ).fetchone()
+            if row is None or row[2] != columnar.STORAGE:
+                return None
+            ids = json.loads(row[0] or "[]")
+            frame = self._parts(run_id, row[1], columnar.typed_names(ids))
+            return columnar.typed_frame(frame, ids), ids
+        except sqlite3.DatabaseError as exc:
+            raise RunStoreError(
+                _("{path}: the run database is damaged: {err}").format(path=self.path, err=exc)
+            ) from None
 
     def _row_results(self, run_id: int) -> pl.DataFrame:
         """A run recorded before schema 5: one `results` row per community."""
@@ -571,16 +589,36 @@ class RunDiff:
 
 def diff_runs(store: RunStore, a: RunInfo, b: RunInfo, limit: int = 1000) -> RunDiff:
     """Which communities changed grade between two runs, and which
-    indicators moved (points or outcome), matched by community id."""
-    ra = store.results(a.id)
-    rb = store.results(b.id)
-    ids_a = set(ra.get_column("community_id").to_list())
-    ids_b = set(rb.get_column("community_id").to_list())
-    joined = ra.join(rb, on="community_id", how="inner", suffix="_b")
+    indicators moved (points or outcome), matched by community id.
+
+    Two columnar runs (schema 5) are compared with Polars expressions; a run
+    recorded before is compared row by row from its JSON form (`_diff_rows`)."""
     grades_order: dict[str, int] = {}
     for info in (a, b):
         for k, g in enumerate(info.options.get("grades", [])):
             grades_order.setdefault(g, k)
+    typed_a = store.typed_results(a.id)
+    typed_b = store.typed_results(b.id) if typed_a is not None else None
+    if typed_a is not None and typed_b is not None:
+        d = columnar.diff_frames(
+            typed_a[0], typed_b[0], (typed_a[1], typed_b[1]), grades_order, limit
+        )
+        return RunDiff(a, b, **d)
+    return _diff_rows(a, b, store.results(a.id), store.results(b.id), grades_order, limit)
+
+
+def _diff_rows(
+    a: RunInfo,
+    b: RunInfo,
+    ra: pl.DataFrame,
+    rb: pl.DataFrame,
+    grades_order: dict[str, int],
+    limit: int,
+) -> RunDiff:
+    """`diff_runs` of two results frames in the JSON form, one community at a time."""
+    ids_a = set(ra.get_column("community_id").to_list())
+    ids_b = set(rb.get_column("community_id").to_list())
+    joined = ra.join(rb, on="community_id", how="inner", suffix="_b")
     changes = []
     moves = []
     unchanged = 0
