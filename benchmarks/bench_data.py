@@ -1,6 +1,20 @@
 """Data in, runs kept: benchmarks (not part of the test suite).
 
     python benchmarks/bench_data.py [--rows 100000] [--repeat 3]
+    python benchmarks/bench_data.py --e2e --rows 1000000 [--csv data.csv]
+        [--no-record-case] [--other-zhili /path/to/an/older/zhili]
+
+`--e2e` is what a user waits for (DESIGN.md, "Targets"), side by side in one
+run, each in its own process, the cases interleaved `--repeat` times:
+Polars reading the CSV and writing Parquet (the floor), and
+`zhili eval four_type DATA -o out.parquet` with the run recorded in a fresh
+run store (and, with `--no-record-case`, without; with `--other-zhili`, the
+same command of another zhili, e.g. the main checkout's, for a before/after).
+It prints each case's median wall time, its ratio to the Polars median and
+its peak memory (the process's max RSS) as a multiple of the CSV's size.
+`--csv` reuses a CSV written before (writing 1M rows takes minutes).
+
+Without `--e2e`:
 
 Writes `--rows` synthetic four_type communities with `zhili sample` (CSV),
 copies them into an .xlsx workbook (openpyxl, write-only), then prints the
@@ -16,6 +30,10 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
+import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -31,14 +49,91 @@ from zhili.engine.sample import write_sample
 sys.path.insert(0, str(Path(__file__).parent))
 from timing import median_time  # noqa: E402
 
+POLARS = "import sys, polars as pl; pl.read_csv(sys.argv[1]).write_parquet(sys.argv[2])"
+
+
+def _run(cmd: list[str]) -> tuple[float, int]:
+    """Wall seconds and peak RSS (bytes) of one process; it must succeed."""
+    env = {**os.environ, "ZHILI_NO_PROGRESS": "1"}
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - t
+    err = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"{cmd[:3]} failed ({proc.returncode}):\n{err}")
+    return elapsed, usage.ru_maxrss * 1024  # Linux: kilobytes
+
+
+def end_to_end(csv_path: Path, tmp: Path, repeat: int, no_record: bool, other: str | None) -> None:
+    """The end-to-end cases side by side (see the module's docstring)."""
+    zhili = shutil.which("zhili", path=str(Path(sys.executable).parent)) or "zhili"
+    out = tmp / "out.parquet"
+
+    def eval_cmd(exe: str, record: bool) -> list[str]:
+        db = tmp / f"runs-{time.perf_counter_ns()}.sqlite"
+        cmd = [exe, "eval", "four_type", str(csv_path), "-o", str(out)]
+        return cmd + (["--db", str(db)] if record else ["--no-record"])
+
+    cases: dict[str, object] = {
+        "polars read_csv → write_parquet": lambda: [
+            sys.executable,
+            "-c",
+            POLARS,
+            str(csv_path),
+            str(out),
+        ],
+        "zhili eval -o out.parquet, recorded": lambda: eval_cmd(zhili, True),
+    }
+    if no_record:
+        cases["zhili eval -o out.parquet, --no-record"] = lambda: eval_cmd(zhili, False)
+    if other:
+        cases[f"{other} eval, recorded"] = lambda: eval_cmd(other, True)
+    times: dict[str, list[float]] = {k: [] for k in cases}
+    peaks: dict[str, list[int]] = {k: [] for k in cases}
+    for _ in range(repeat):
+        for name, cmd in cases.items():
+            t, rss = _run(cmd())
+            times[name].append(t)
+            peaks[name].append(rss)
+            for f in tmp.glob("runs-*.sqlite*"):
+                f.unlink()
+    size = csv_path.stat().st_size
+    floor = statistics.median(times[next(iter(cases))])
+    print(f"end to end, {csv_path.name} ({size / 1e6:.0f} MB), medians of {repeat}, one run:")
+    for name in cases:
+        med = statistics.median(times[name])
+        peak = max(peaks[name])
+        runs = ", ".join(f"{t:.1f}" for t in times[name])
+        print(
+            f"  {name}: {med:.1f} s ({runs}) = {med / floor:.2f}× Polars; "
+            f"peak {peak / 1e6:.0f} MB = {peak / size:.2f}× the CSV"
+        )
+
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--reports", action="store_true", help="also time the reports")
+    ap.add_argument("--e2e", action="store_true", help="only the end-to-end cases")
+    ap.add_argument("--csv", type=Path, help="--e2e: this CSV instead of a new sample")
+    ap.add_argument("--no-record-case", action="store_true", help="--e2e: also --no-record")
+    ap.add_argument("--other-zhili", help="--e2e: also this zhili executable")
     args = ap.parse_args()
     reg = Registry()
+    if args.e2e:
+        with tempfile.TemporaryDirectory() as tmp:
+            csv_path = args.csv
+            if csv_path is None:
+                csv_path = Path(tmp) / "data.csv"
+                write_sample(reg.get("four_type").model, csv_path, args.rows, 7, 0.03)
+            end_to_end(
+                csv_path.resolve(), Path(tmp), args.repeat, args.no_record_case, args.other_zhili
+            )
+        return
     lm = reg.get("four_type")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

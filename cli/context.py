@@ -191,17 +191,30 @@ def _checked(ds, strict: bool):
 
 
 def record_run(
-    ev, command: str, options: dict, db: str | None, no_record: bool, started: float, progress=None
+    ev,
+    command: str,
+    options: dict,
+    db: str | None,
+    no_record: bool,
+    started: float,
+    progress=None,
+    write=None,
 ):
     """Record an evaluation in the run database unless `no_record`; its id, or
-    None. A database that cannot be used is a warning (the results stand)."""
+    None. A database that cannot be used is a warning (the results stand).
+
+    Call it after the outputs are written, or give `write(run_id)` (run_id
+    None when not recorded) to write outputs that name their run: the run is
+    committed only after `write` returned, and a failed write records nothing."""
     if no_record:
+        if write is not None:
+            write(None)
         return None
     from zhili.engine.runs.record import RunNotRecorded
     from zhili.engine.runs.record import record_run as record
 
     try:
-        run_id = record(ev, command, options, db, started, progress)
+        run_id = record(ev, command, options, db, started, progress, write)
     except RunNotRecorded as exc:
         echo_err(_("warning: the run was not recorded: {err}").format(err=exc))
         return None

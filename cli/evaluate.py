@@ -82,21 +82,23 @@ def eval_cmd(
     progress.clear()
     for w in ev.warnings:
         echo_err(_("warning: {msg}").format(msg=w))
-    options = {"backend": backend, "sheet": sheet, "encoding": encoding, "strict": strict}
-    record_run(ev, "eval", options, db, no_record, started, progress)
     progress.phase("write")
     if fmt == "parquet":
-        progress.close()
+        progress.clear()
         write_parquet(output_table(ev, detail), output)
-        return
-    if fmt == "json":
-        text = _results_json(lm, ev, ds)
-    elif fmt == "csv":
-        text = safe.csv_frame(output_table(ev, detail)).write_csv()
     else:
-        text = summary_text(ev)
+        if fmt == "json":
+            text = _results_json(lm, ev, ds)
+        elif fmt == "csv":
+            text = safe.csv_frame(output_table(ev, detail)).write_csv()
+        else:
+            text = summary_text(ev)
+        progress.clear()
+        write_output(text, output, bom=fmt == "csv")
+    # recorded only once the output exists: a failed write (exit 1) records no run
+    options = {"backend": backend, "sheet": sheet, "encoding": encoding, "strict": strict}
+    record_run(ev, "eval", options, db, no_record, started, progress)
     progress.close()
-    write_output(text, output, bom=fmt == "csv")
 
 
 def _results_json(lm, ev, ds) -> str:

@@ -84,20 +84,23 @@ def report_cmd(
         "strict": strict,
         "output": str(path),
     }
-    run_id = record_run(ev, "report", options, db, no_record, started)
     data_path = Path(ds.file)
-    report = build_report(
-        ev,
-        gap_limit=gap_limit,
-        run_id=run_id,
-        data_hash=files_hash([Path(f) for f in ds.files])
+    data_hash = (
+        files_hash([Path(f) for f in ds.files])
         if ds.files
         else file_hash(data_path)
         if data_path.is_file()
-        else None,
+        else None
     )
-    try:
-        write_report(report, path)
-    except OSError as exc:
-        raise write_error(output, exc) from exc
-    echo_err(_("wrote {path}").format(path=output))
+
+    def write(run_id: int | None) -> None:
+        report = build_report(ev, gap_limit=gap_limit, run_id=run_id, data_hash=data_hash)
+        try:
+            write_report(report, path)
+        except OSError as exc:
+            raise write_error(output, exc) from exc
+        echo_err(_("wrote {path}").format(path=output))
+
+    # the report names its run: it is written inside the run's transaction,
+    # and a failed write (exit 1) records no run
+    record_run(ev, "report", options, db, no_record, started, write=write)

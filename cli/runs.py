@@ -121,7 +121,7 @@ def runs_show(ctx: Ctx, run, as_json, limit):
     RUN is a run id, `latest`, `previous` or `latest~N`; --json lists every community."""
     with _open_store(ctx) as store:
         info = _find_run(store, run)
-        results = store.results(info.id)
+        results = store.results(info.id, detail=as_json)
     if as_json:
         rows = results.to_dicts()
         for r in rows:

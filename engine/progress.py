@@ -19,8 +19,8 @@ from zhili.dsl.i18n import _
 
 LARGE_FILE_BYTES = 8 * 1024 * 1024  # about 40,000 communities of four_type
 
-# each phase's share of the bar, in order
-PHASES = {"read": 0.30, "convert": 0.40, "evaluate": 0.15, "record": 0.10, "write": 0.05}
+# each phase's share of the bar, in order (a run is recorded after its outputs are written)
+PHASES = {"read": 0.30, "convert": 0.40, "evaluate": 0.15, "write": 0.05, "record": 0.10}
 
 
 def _labels() -> dict[str, str]:

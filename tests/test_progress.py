@@ -21,7 +21,9 @@ def test_bar_moves_forward_through_phases_and_is_erased():
     for _ in range(4):
         p.advance(0.25)
     p.phase("evaluate")
-    p.phase("write")  # "record" skipped (--no-record): counts as done
+    p.phase("write")
+    p.advance(1.0)
+    p.phase("record")  # after the outputs are written
     p.advance(1.0)
     p.close()
     text = out.getvalue()

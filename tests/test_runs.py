@@ -130,35 +130,27 @@ def test_not_a_database(tmp_path):
 # ---------------------------------------------------------------- consistency
 
 
-def test_exception_mid_run_leaves_no_partial_run(tmp_path, monkeypatch):
+def test_exception_mid_run_leaves_no_partial_run(tmp_path):
+    """Ctrl-C (or a failed output write) after the results are in but before
+    the run commits leaves no run, no part and no row behind."""
     db = tmp_path / "runs.sqlite"
     ev = evaluation()
+    seen = []
+
+    def interrupted(run_id):
+        seen.append(run_id)
+        raise KeyboardInterrupt  # Ctrl-C while the outputs are written
+
     with RunStore(db) as store:
         store.record(ev, command="eval", data_path=SAMPLE)
-        from zhili.engine.runs import store as runs
-
-        real = runs.result_rows
-
-        def broken(ev):
-            frame = real(ev)
-
-            class Rows:
-                def iter_rows(self):
-                    for k, row in enumerate(frame.iter_rows()):
-                        if k == 5:
-                            raise KeyboardInterrupt  # Ctrl-C halfway through the results
-                        yield row
-
-            return Rows()
-
-        monkeypatch.setattr(runs, "result_rows", broken)
         with pytest.raises(KeyboardInterrupt):
-            store.record(ev, command="eval", data_path=SAMPLE)
-        monkeypatch.setattr(runs, "result_rows", real)
+            store.record(ev, command="eval", data_path=SAMPLE, then=interrupted)
+    assert seen == [2]
     with RunStore(db) as store:
         assert [r.id for r in store.runs()] == [1]
-        n = store.conn.execute("SELECT COUNT(*) FROM results").fetchone()[0]
-        assert n == len(ev)
+        assert store.conn.execute("SELECT COUNT(*) FROM result_parts").fetchone()[0] == 1
+        assert store.conn.execute("SELECT COUNT(*) FROM results").fetchone()[0] == 0
+        assert store.results(1).height == len(ev)
         assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
@@ -277,10 +269,10 @@ def test_newer_schema_is_refused(tmp_path):
         RunStore(db)
 
 
-def test_compact_results_read_back_as_the_evaluation(tmp_path):
-    """Runs are stored compactly (points and outcome letters in indicator
-    order); reading them back gives every community's indicators and
-    dimension scores exactly, including "missing" outcomes."""
+def test_columnar_results_read_back_as_the_evaluation(tmp_path):
+    """Runs are stored as Parquet parts (schema 5); reading them back gives
+    every community's indicators and dimension scores exactly, including
+    "missing" outcomes and dimensions that were not scored (null stays null)."""
     from zhili.engine.plugins import Registry
     from zhili.engine.sample import write_sample
 
@@ -290,46 +282,232 @@ def test_compact_results_read_back_as_the_evaluation(tmp_path):
     with RunStore(tmp_path / "runs.sqlite") as store:
         run_id = store.record(ev, command="eval", data_path=data)
         stored = store.results(run_id)
-        raw = store.conn.execute(
-            "SELECT indicators FROM results WHERE run_id = ? LIMIT 1", (run_id,)
-        ).fetchone()[0]
-    assert "|" in raw and "{" not in raw  # the compact form, not JSON
+        (blob,) = store.conn.execute(
+            "SELECT data FROM result_parts WHERE run_id = ?", (run_id,)
+        ).fetchone()
+        assert store.conn.execute("SELECT COUNT(*) FROM results").fetchone()[0] == 0
+    assert blob[:4] == b"PAR1" and blob[-4:] == b"PAR1"  # a Parquet file, not rows
     table = ev.table.sort("row")
     assert stored.height == table.height
-    saw_missing = False
+    saw_missing = saw_null = False
     for got, want in zip(stored.iter_rows(named=True), table.iter_rows(named=True), strict=True):
         assert got["community_id"] == want["community_id"]
+        assert got["total"] == pytest.approx(want["total"], abs=1e-9)
         indicators = json.loads(got["indicators"])
         assert list(indicators) == [i.id for i in ev.model.indicators]
         for ind in ev.model.indicators:
             points, outcome = indicators[ind.id]
-            assert points == pytest.approx(want[f"ind.{ind.id}.points"], abs=1e-9)
+            want_points = want[f"ind.{ind.id}.points"]
+            assert (points is None) == (want_points is None)
+            if want_points is not None:
+                assert points == pytest.approx(want_points, abs=1e-9)
             assert outcome == str(want[f"ind.{ind.id}.outcome"])
             saw_missing |= outcome == "missing"
         dims = json.loads(got["dimensions"])
         for d in ev.model.dimensions:
-            assert dims[d.id] == pytest.approx(want[f"dim.{d.id}"], abs=1e-9)
+            score = want[f"dim.{d.id}"]
+            saw_null |= score is None
+            assert dims[d.id] is None if score is None else dims[d.id] == pytest.approx(score)
     assert saw_missing
 
 
+def test_null_dimension_scores_stay_null(tmp_path):
+    """A dimension nobody could score is stored and read back as null, never 0."""
+    import polars as pl
+
+    from zhili.engine.eval import columns
+
+    ev = evaluation()
+    dim = ev.model.dimensions[0].id
+    ev.table = ev.table.with_columns(pl.lit(None, dtype=pl.Float64).alias(columns.dim_score(dim)))
+    with RunStore(tmp_path / "runs.sqlite") as store:
+        stored = store.results(store.record(ev, command="eval", data_path=SAMPLE))
+    for text in stored.get_column("dimensions"):
+        assert json.loads(text)[dim] is None
+
+
+def _damage(db: Path, sql: str) -> None:
+    with sqlite3.connect(db) as conn:
+        conn.execute(sql)
+
+
 def test_a_damaged_store_is_an_error_not_a_shorter_run(tmp_path):
-    """Rows lost from the results table (as after a corruption) are noticed
-    against the count recorded with the run."""
+    """A part whose bytes changed (sha256), a lost part (the recorded count)
+    and, in a run of the old row storage, lost rows: each an error naming
+    the database, never a shorter or different run."""
     db = tmp_path / "runs.sqlite"
+    ev = evaluation()
     with RunStore(db) as store:
-        ev = evaluation()
         first = store.record(ev, command="eval", data_path=SAMPLE)
         second = store.record(ev, command="eval", data_path=SAMPLE)
-    with sqlite3.connect(db) as conn:
-        lost = conn.execute(
-            "SELECT community_id FROM results WHERE run_id = ? ORDER BY community_id LIMIT 3",
-            (first,),
-        ).fetchall()
-        conn.executemany(f"DELETE FROM results WHERE run_id = {first} AND community_id = ?", lost)
+        third = store.record(ev, command="eval", data_path=SAMPLE)
+    # one byte in the middle of the first run's Parquet bytes
+    _damage(
+        db,
+        f"UPDATE result_parts SET data = substr(data, 1, 100) || x'00' || substr(data, 102) "
+        f"WHERE run_id = {first}",
+    )
+    _damage(db, f"DELETE FROM result_parts WHERE run_id = {second}")
     with RunStore(db) as store:
-        with pytest.raises(RunStoreError, match=f"recorded {len(ev)} communities but"):
+        with pytest.raises(RunStoreError, match="fails its check \\(sha256\\)") as err:
             store.results(first)
-        assert store.results(second).height == len(ev)
+        assert str(db) in str(err.value)
+        with pytest.raises(RunStoreError, match=f"recorded {len(ev)} communities but 0"):
+            store.results(second)
+        assert store.results(third).height == len(ev)
+    old = _schema4_copy(tmp_path)
+    with sqlite3.connect(old) as conn:
+        conn.execute(
+            "DELETE FROM results WHERE run_id = 1 AND community_id IN "
+            "(SELECT community_id FROM results WHERE run_id = 1 ORDER BY community_id LIMIT 3)"
+        )
+    with RunStore(old) as store:
+        with pytest.raises(RunStoreError, match="recorded 24 communities but 21"):
+            store.results(1)
+        assert store.results(2).height == 24
+
+
+# ---------------------------------------------------------------- schema 4 → 5
+
+FIXTURES = ROOT / "tests" / "runs_fixtures"
+
+
+def _schema4_copy(tmp_path: Path) -> Path:
+    """A copy of `runs_fixtures/schema4.sqlite`: two runs of four_type recorded
+    by zhili before schema 5 (compact rows in `results`; the second run's data
+    is sample.csv with cells of BJ-JT-002 emptied). `schema4_*.json` are
+    `runs show 1/2 --json` and `runs diff 1 2 --json` as that zhili printed them."""
+    db = tmp_path / "schema4.sqlite"
+    db.write_bytes((FIXTURES / "schema4.sqlite").read_bytes())
+    return db
+
+
+def _fixture_json(name: str):
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+def test_a_schema_4_store_reads_as_before_and_takes_new_runs(tmp_path):
+    db = _schema4_copy(tmp_path)
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0] == 4
+    conn.close()
+    for run in ("1", "2"):
+        shown = zhili("runs", "--db", db, "show", run, "--json")
+        assert shown.exit_code == 0, shown.output
+        assert json.loads(shown.stdout) == _fixture_json(f"schema4_show{run}.json")
+    diff = zhili("runs", "--db", db, "diff", "1", "2", "--json")
+    assert json.loads(diff.stdout) == _fixture_json("schema4_diff.json")
+    with RunStore(db) as store:
+        assert store.version() == SCHEMA_VERSION == 5
+        assert [r.id for r in store.runs()] == [2, 1]
+    # a new run of the same data as run 1: stored the new way, read the same way
+    assert zhili("eval", "four_type", SAMPLE, "--db", db, "-o", tmp_path / "o.csv").exit_code == 0
+    with RunStore(db) as store:
+        (storage,) = store.conn.execute("SELECT storage FROM runs WHERE id = 3").fetchone()
+        assert storage == "parquet"
+        for run_id in (1, 3):  # the summary alone (runs show, the TUI): the same rows
+            summary = store.results(run_id, detail=False)
+            assert "indicators" not in summary.columns and summary.height == 24
+            assert summary.equals(store.results(run_id).drop("dimensions", "indicators"))
+    old, new = (
+        json.loads(zhili("runs", "--db", db, "show", r, "--json").stdout)["communities"]
+        for r in ("1", "3")
+    )
+    # the one difference: an indicator `missing skip` left out was stored as 0
+    # points by the old code and is null (not scored) now
+    for o, n in zip(old, new, strict=True):
+        for ind, value in n["indicators"].items():
+            if value[0] is None:
+                assert o["indicators"][ind][0] == 0 and value[1:] == o["indicators"][ind][1:]
+                o["indicators"][ind] = value
+    assert new == old
+    same = json.loads(zhili("runs", "--db", db, "diff", "1", "3", "--json").stdout)
+    # the same data: nothing moved (an indicator missing on both sides has no
+    # points, stored as 0 by the old code and null now)
+    assert (same["grade_changes"], same["indicator_moves"], same["unchanged"]) == ([], [], 24)
+    moved = json.loads(zhili("runs", "--db", db, "diff", "2", "3", "--json").stdout)
+    expected = _fixture_json("schema4_diff.json")
+    back = {(m["community_id"], m["indicator"]) for m in moved["indicator_moves"]}
+    assert back == {(m["community_id"], m["indicator"]) for m in expected["indicator_moves"]}
+    listed = zhili("runs", "--db", db, "list")
+    assert listed.exit_code == 0 and all(f" {k} " in f" {listed.stdout} " for k in "123")
+
+
+def _as_old_code_stored(moves: list[dict]) -> list[dict]:
+    """Moves as the old code stored them: an indicator `missing skip` left out
+    had 0 points; it is null (not scored) now."""
+    return [
+        {
+            **mv,
+            **{
+                f"points_{s}": 0
+                for s in "ab"
+                if mv[f"points_{s}"] is None and mv[f"outcome_{s}"] == "missing"
+            },
+        }
+        for mv in moves
+    ]
+
+
+def test_a_columnar_diff_reads_as_the_old_diff(tmp_path):
+    """The fixture's two runs recorded again (columnar): `runs diff` says
+    exactly what it said of the old rows."""
+    db = _schema4_copy(tmp_path)
+    for data in (SAMPLE, FIXTURES / "sample_b.csv"):
+        assert zhili("eval", "four_type", data, "--db", db, "-o", tmp_path / "o.csv").exit_code == 0
+    diff = json.loads(zhili("runs", "--db", db, "diff", "3", "4", "--json").stdout)
+    expected = _fixture_json("schema4_diff.json")
+    diff["indicator_moves"] = _as_old_code_stored(diff["indicator_moves"])
+    assert {k: v for k, v in diff.items() if k not in "ab"} == {
+        k: v for k, v in expected.items() if k not in "ab"
+    }
+    mixed = json.loads(zhili("runs", "--db", db, "diff", "1", "4", "--json").stdout)
+    assert _as_old_code_stored(mixed["indicator_moves"]) == expected["indicator_moves"]
+
+
+def test_the_columnar_diff_equals_the_row_by_row_diff(tmp_path):
+    """Two runs of different data (grade changes, indicator moves, a
+    community only in each): the Polars diff of columnar runs and the
+    row-by-row diff of their JSON form agree on everything."""
+    import polars as pl
+
+    from zhili.engine.plugins import Registry
+    from zhili.engine.runs import store as store_mod
+    from zhili.engine.sample import write_sample
+
+    model = Registry().get("wuyou_model").model
+    evs = []
+    for seed, dropped in ((3, 2), (4, 5)):
+        data = tmp_path / f"d{seed}.csv"
+        write_sample(model, data, 80, seed, 0.2)
+        ev = evaluation("wuyou_model", data)
+        ev.table = ev.table.filter(pl.col("row") != ev.table.get_column("row")[dropped])
+        evs.append(ev)
+    with RunStore(tmp_path / "runs.sqlite") as store:
+        a, b = (store.resolve(str(store.record(ev, command="eval", data_path=None))) for ev in evs)
+        fast = diff_runs(store, a, b, limit=100_000)
+        order = {g: k for k, g in enumerate(a.options["grades"])}
+        slow = store_mod._diff_rows(a, b, store.results(a.id), store.results(b.id), order, 100_000)
+        few = diff_runs(store, a, b, limit=5)
+    assert fast.grade_changes and fast.indicator_moves and fast.added and fast.removed
+    for field_ in ("grade_changes", "indicator_moves", "added", "removed", "unchanged"):
+        assert getattr(fast, field_) == getattr(slow, field_), field_
+    assert fast.total_moves == slow.total_moves
+    assert few.indicator_moves == slow.indicator_moves[:5]
+
+
+def test_tui_compares_with_old_and_new_runs(tmp_path, monkeypatch):
+    from zhili.engine.plugins import Registry
+    from zhili.tui.session import load_other
+
+    db = _schema4_copy(tmp_path)
+    assert zhili("eval", "four_type", SAMPLE, "--db", db, "-o", tmp_path / "o.csv").exit_code == 0
+    monkeypatch.setenv("ZHILI_DB", str(db))
+    lm = Registry().get("four_type")
+    old, new = (load_other(lm, ref).table for ref in ("1", "latest"))
+    assert old.height == new.height == 24
+    cols = ["community_id", "community", "street", "grade", "total"]
+    assert old.select(cols).equals(new.select(cols))
 
 
 def test_a_huge_list_limit_reads_every_run(tmp_path):
@@ -339,21 +517,63 @@ def test_a_huge_list_limit_reads_every_run(tmp_path):
 
 
 def test_a_damaged_store_is_a_cli_error_not_a_wrong_diff(tmp_path):
-    """Rows lost from the results table (as after a corruption) are noticed
-    against the count recorded with the run, by every reader."""
+    """A damaged part is noticed by every reader: an error naming the
+    database (exit 1), never a diff of the wrong communities."""
     db = tmp_path / "runs.sqlite"
     assert zhili("eval", "four_type", SAMPLE, "--db", db).exit_code == 0
     assert zhili("eval", "four_type", SAMPLE, "--db", db).exit_code == 0
-    with sqlite3.connect(db) as conn:
-        lost = conn.execute(
-            "SELECT community_id FROM results WHERE run_id = 1 ORDER BY community_id LIMIT 3"
-        ).fetchall()
-        conn.executemany("DELETE FROM results WHERE run_id = 1 AND community_id = ?", lost)
+    _damage(db, "UPDATE result_parts SET data = substr(data, 1, 200) WHERE run_id = 1")
     for args in (("diff", "1", "2"), ("show", "1"), ("diff", "1", "2", "--json")):
         result = zhili("runs", "--db", db, *args)
         assert result.exit_code == 1, (args, result.output)
         assert str(db) in result.stderr and "damaged" in result.stderr
         assert "only in" not in result.stdout
-    with RunStore(db) as store, pytest.raises(RunStoreError, match="recorded 24 communities"):
-        store.results(1)
     assert zhili("runs", "--db", db, "show", "2").exit_code == 0
+
+
+# ---------------------------------------------------------------- outputs first
+
+
+@pytest.mark.parametrize(
+    "command,output",
+    [
+        ("eval", "x.csv"),
+        ("eval", "x.parquet"),
+        ("eval", "x.json"),
+        ("report", "x.html"),
+        ("report", "x.xlsx"),
+    ],
+)
+def test_a_failed_output_write_records_no_run(tmp_path, command, output):
+    """`-o somefile/x.csv`: the folder is a regular file, so the write fails
+    (even as root); the command exits 1 naming the file, and no run is recorded."""
+    db = tmp_path / "runs.sqlite"
+    blocker = tmp_path / "somefile"
+    blocker.write_text("not a folder", encoding="utf-8")
+    target = blocker / output
+    result = zhili(command, "four_type", SAMPLE, "--db", db, "-o", target)
+    assert result.exit_code == 1, result.output
+    assert str(target) in result.stderr and "Traceback" not in result.output
+    assert "recorded run" not in result.stderr
+    with RunStore(db) as store:
+        assert store.runs() == []
+        assert store.conn.execute("SELECT COUNT(*) FROM result_parts").fetchone()[0] == 0
+
+
+def test_a_run_is_recorded_after_its_output_is_written(tmp_path):
+    db = tmp_path / "runs.sqlite"
+    out = tmp_path / "r.json"
+    result = zhili("report", "four_type", SAMPLE, "--db", db, "-o", out)
+    assert result.exit_code == 0, result.output
+    err = result.stderr
+    assert err.index(f"wrote {out}") < err.index("recorded run 1")
+    assert json.loads(out.read_text(encoding="utf-8"))["info"]["run"] == 1  # it names its run
+    no_db = tmp_path / "file" / "runs.sqlite"  # a store that cannot be opened: written, no run
+    (tmp_path / "file").write_text("", encoding="utf-8")
+    result = zhili("report", "four_type", SAMPLE, "--db", no_db, "-o", out)
+    assert result.exit_code == 0 and "the run was not recorded" in result.stderr
+    assert json.loads(out.read_text(encoding="utf-8"))["info"]["run"] is None
+    result = zhili("eval", "four_type", SAMPLE, "--db", db, "-o", tmp_path / "o.parquet")
+    assert result.stderr.index("wrote") < result.stderr.index("recorded run 2")
+    with RunStore(db) as store:
+        assert [r.command for r in store.runs()] == ["eval", "report"]

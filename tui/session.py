@@ -56,7 +56,7 @@ def load_other(lm: LoadedModel, ref: str, registry: Any = None) -> Other:
     try:
         with RunStore(migrate=False) as store:
             info = store.resolve(ref)
-            results = store.results(info.id) if info is not None else None
+            results = store.results(info.id, detail=False) if info is not None else None
     except (RunStoreError, OSError, sqlite3.Error) as exc:
         raise OtherError(
             t("no such file, and the run store cannot be read: {path} ({err})").format(

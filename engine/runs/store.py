@@ -3,7 +3,10 @@
 A run keeps what is needed to reproduce and audit it: the model's id, version
 and content hash, the data file's sha256, the engine version, the time, the
 options, and every community's result (total, grade, dimension scores, and
-each indicator's points and outcome as compact JSON).
+each indicator's points and outcome). Since schema 5 the results are Parquet
+bytes in `result_parts` (`columnar`: written from the results frame in one
+call per part, not one SQLite row per community); runs recorded before keep
+their rows in `results`, and every reader sees both kinds the same way.
 
 The database is a real SQLite file (default `$XDG_DATA_HOME/zhili/runs.sqlite`
 or `~/.local/share/zhili/runs.sqlite`; `ZHILI_DB` or `--db` choose another):
@@ -19,7 +22,7 @@ import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +33,7 @@ import polars as pl
 from zhili.dsl.i18n import _
 from zhili.dsl.model import Outcome
 from zhili.engine.eval import columns
+from zhili.engine.runs import columnar
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -102,10 +106,25 @@ MIGRATIONS: list[tuple[int, str]] = [
         ALTER TABLE results ADD COLUMN sheet TEXT;
         """,
     ),
+    (
+        5,
+        # a run's results as Parquet parts (see `columnar`): runs.storage is
+        # 'parquet' for such a run (its `results` rows are none) and null for
+        # older runs, whose rows stay in `results`
+        """
+        ALTER TABLE runs ADD COLUMN storage TEXT;
+        CREATE TABLE result_parts (
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            part INTEGER NOT NULL,
+            rows INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,
+            data BLOB NOT NULL,
+            PRIMARY KEY (run_id, part)
+        );
+        """,
+    ),
 ]
 
-# one letter per outcome in the compact indicators form
-OUTCOME_CODES = {o.value: o.letter for o in Outcome}
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
@@ -269,66 +288,40 @@ class RunStore:
         options: dict[str, Any] | None = None,
         engine_version: str | None = None,
         duration_ms: int | None = None,
+        then: Callable[[int], None] | None = None,
     ) -> int:
-        """Record an `Evaluation` as one run (all or nothing); its id."""
-        from zhili.engine import __version__
+        """Record an `Evaluation` as one run (all or nothing); its id.
 
-        model = ev.model
+        `then(run_id)`, when given, runs inside the run's transaction after
+        the results are in: the run is committed only when it returns (an
+        output that names its run, written before the run counts), and an
+        exception from it — a failed write, Ctrl-C — leaves no run."""
         ids = indicator_ids(ev)
-        rows = result_rows(ev)
-        found = ev.grade_counts()
-        counts = {g.name: found[g.name] for g in model.grades if found.get(g.name)}
-        problems = sum(1 for p in ev.dataset.problems if p.severity != "info")
-        files = getattr(ev.dataset, "files", None)
-        if files:
-            data_hash = files_hash([Path(f) for f in files])
-            options = {**(options or {}), "files": [str(Path(f).resolve()) for f in files]}
-            if data_path is not None and not data_path.is_dir():  # several files, no folder
-                data_path = None
-        elif data_path is not None and data_path.is_file():
-            data_hash = file_hash(data_path)
-        else:
-            data_hash = None
+        frame = columnar.results_frame(ev, ids)
+        parts = columnar.parts(frame)
+        del frame
+        meta = _run_row(ev, command, data_path, options, engine_version, duration_ms, ids)
         with self.transaction() as c:
             cur = c.execute(
-                "INSERT INTO runs (created_at, command, model_id, model_version, model_hash, "
-                "data_path, data_hash, engine_version, options, communities, grade_counts, "
-                "problems, duration_ms, indicator_ids, dimension_ids) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    _now(),
-                    command,
-                    model.id,
-                    model.version,
-                    model.content_hash,
-                    str(data_path.resolve()) if data_path is not None else None,
-                    data_hash,
-                    engine_version or __version__,
-                    json.dumps(
-                        {**(options or {}), "grades": [g.name for g in model.grades]},
-                        ensure_ascii=False,
-                        sort_keys=True,
-                    ),
-                    len(ev),
-                    json.dumps(counts, ensure_ascii=False),
-                    problems,
-                    duration_ms,
-                    json.dumps(ids, ensure_ascii=False),
-                    json.dumps([d.id for d in model.dimensions], ensure_ascii=False),
-                ),
+                f"INSERT INTO runs ({', '.join(meta)}) VALUES ({', '.join('?' * len(meta))})",
+                tuple(meta.values()),
             )
             run_id = cur.lastrowid
-            c.executemany(
-                "INSERT INTO results (run_id, community_id, community, district, street, grid, "
-                "period, row, total, grade, vetoes, missing, dimensions, indicators, file, sheet) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                ((run_id, *r) for r in rows.iter_rows()),
-            )
+            for k, (rows, sha, data) in enumerate(parts):
+                c.execute(
+                    "INSERT INTO result_parts (run_id, part, rows, sha256, data) "
+                    "VALUES (?,?,?,?,?)",
+                    (run_id, k, rows, sha, data),
+                )
+            del parts
+            if then is not None:
+                then(run_id)
         return run_id
 
     def delete(self, run_id: int) -> bool:
         with self.transaction() as c:
             c.execute("DELETE FROM results WHERE run_id = ?", (run_id,))
+            c.execute("DELETE FROM result_parts WHERE run_id = ?", (run_id,))
             return c.execute("DELETE FROM runs WHERE id = ?", (run_id,)).rowcount > 0
 
     # ------------------------------------------------------------ reading
@@ -368,20 +361,81 @@ class RunStore:
             row = self.conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         return RunInfo.from_row(row) if row else None
 
-    def results(self, run_id: int) -> pl.DataFrame:
-        """One row per community of a run (dimensions/indicators as JSON text).
+    def results(self, run_id: int, detail: bool = True) -> pl.DataFrame:
+        """One row per community of a run (dimensions/indicators as JSON text;
+        without them when not `detail`: what a summary or a comparison needs,
+        read much faster from a large run).
 
         The rows read are counted against the count recorded with the run: a
         damaged database is an error naming the file, never a shorter run (which
         `runs diff` would report as communities that disappeared)."""
         try:
-            return self._results(run_id)
+            return self._results(run_id, detail)
         except sqlite3.DatabaseError as exc:
             raise RunStoreError(
                 _("{path}: the run database is damaged: {err}").format(path=self.path, err=exc)
             ) from None
 
-    def _results(self, run_id: int) -> pl.DataFrame:
+    def _results(self, run_id: int, detail: bool) -> pl.DataFrame:
+        row = self.conn.execute(
+            "SELECT indicator_ids, dimension_ids, communities, storage FROM runs WHERE id = ?",
+            (run_id,),
+        ).fetchone()
+        if row is not None and row[3] == columnar.STORAGE:
+            return self._columnar_results(run_id, row, detail)
+        frame = self._row_results(run_id)
+        return frame if detail else frame.drop("dimensions", "indicators")
+
+    def _columnar_results(self, run_id: int, run: sqlite3.Row, detail: bool) -> pl.DataFrame:
+        """A schema-5 run: its Parquet parts, checked (sha256, rows, count)."""
+        frame = self._parts(run_id, run[2], None if detail else columnar.SUMMARY)
+        if not detail:
+            return columnar.reader_frame(frame, None, None)
+        return columnar.reader_frame(frame, json.loads(run[0] or "[]"), json.loads(run[1] or "[]"))
+
+    def _parts(self, run_id: int, expected: int, names: list[str] | None) -> pl.DataFrame:
+        stored = self.conn.execute(
+            "SELECT part, rows, sha256, CAST(data AS BLOB) FROM result_parts WHERE run_id = ? "
+            "ORDER BY part",
+            (run_id,),
+        ).fetchall()
+        found = sum(r[1] for r in stored)
+        if not stored or found != expected or [r[0] for r in stored] != list(range(len(stored))):
+            raise RunStoreError(
+                _(
+                    "{path}: run {id} recorded {expected} communities but {found} were read: "
+                    "the run database is damaged"
+                ).format(path=self.path, id=run_id, expected=expected, found=found)
+            )
+        try:
+            return columnar.read_parts([tuple(r) for r in stored], names)
+        except columnar.DamagedPart as exc:
+            raise RunStoreError(
+                _(
+                    "{path}: run {id}: stored results part {part} fails its check ({check}): "
+                    "the run database is damaged"
+                ).format(path=self.path, id=run_id, part=exc.args[0], check=exc.args[1])
+            ) from None
+
+    def typed_results(self, run_id: int) -> tuple[pl.DataFrame, list[str]] | None:
+        """A columnar run's results with typed columns (`columnar.typed_frame`)
+        and its indicator ids; None for a run recorded before schema 5."""
+        try:
+            row = self.conn.execute(
+                "SELECT indicator_ids, communities, storage FROM runs WHERE id = ?", (run_id,)
+            ).fetchone()
+            if row is None or row[2] != columnar.STORAGE:
+                return None
+            ids = json.loads(row[0] or "[]")
+            frame = self._parts(run_id, row[1], columnar.typed_names(ids))
+            return columnar.typed_frame(frame, ids), ids
+        except sqlite3.DatabaseError as exc:
+            raise RunStoreError(
+                _("{path}: the run database is damaged: {err}").format(path=self.path, err=exc)
+            ) from None
+
+    def _row_results(self, run_id: int) -> pl.DataFrame:
+        """A run recorded before schema 5: one `results` row per community."""
         cur = self.conn.execute(
             "SELECT community_id, community, district, street, grid, period, row, total, grade, "
             "vetoes, missing, dimensions, indicators, file, sheet FROM results WHERE run_id = ? "
@@ -427,6 +481,47 @@ class RunStore:
         return frame
 
 
+def _run_row(ev, command, data_path, options, engine_version, duration_ms, ids) -> dict:
+    """The `runs` row of a run: column → value."""
+    from zhili.engine import __version__
+
+    model = ev.model
+    found = ev.grade_counts()
+    counts = {g.name: found[g.name] for g in model.grades if found.get(g.name)}
+    files = getattr(ev.dataset, "files", None)
+    if files:
+        data_hash = files_hash([Path(f) for f in files])
+        options = {**(options or {}), "files": [str(Path(f).resolve()) for f in files]}
+        if data_path is not None and not data_path.is_dir():  # several files, no folder
+            data_path = None
+    elif data_path is not None and data_path.is_file():
+        data_hash = file_hash(data_path)
+    else:
+        data_hash = None
+    return {
+        "created_at": _now(),
+        "command": command,
+        "model_id": model.id,
+        "model_version": model.version,
+        "model_hash": model.content_hash,
+        "data_path": str(data_path.resolve()) if data_path is not None else None,
+        "data_hash": data_hash,
+        "engine_version": engine_version or __version__,
+        "options": json.dumps(
+            {**(options or {}), "grades": [g.name for g in model.grades]},
+            ensure_ascii=False,
+            sort_keys=True,
+        ),
+        "communities": len(ev),
+        "grade_counts": json.dumps(counts, ensure_ascii=False),
+        "problems": sum(1 for p in ev.dataset.problems if p.severity != "info"),
+        "duration_ms": duration_ms,
+        "indicator_ids": json.dumps(ids, ensure_ascii=False),
+        "dimension_ids": json.dumps([d.id for d in model.dimensions], ensure_ascii=False),
+        "storage": columnar.STORAGE,
+    }
+
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
@@ -463,11 +558,6 @@ def _expand_indicators(compact: pl.Expr, ids: list[str]) -> pl.Expr:
     return pl.concat_str(parts).alias("indicators")
 
 
-def _number_text(x: pl.Expr) -> pl.Expr:
-    """A float as short JSON number text: 10.0 → `10`, 5.5 → `5.5`, null → ``."""
-    return x.round(9).cast(pl.String).str.strip_suffix(".0").fill_null("")
-
-
 def _expand_dimensions(compact: pl.Expr, ids: list[str]) -> pl.Expr:
     """The compact stored form → {"id": score, ...} JSON text."""
     if not ids:
@@ -480,65 +570,6 @@ def _expand_dimensions(compact: pl.Expr, ids: list[str]) -> pl.Expr:
         parts.append(pl.when(v == "").then(pl.lit("null")).otherwise(v).fill_null("null"))
     parts.append(pl.lit("}"))
     return pl.concat_str(parts).alias("dimensions")
-
-
-def result_rows(ev) -> pl.DataFrame:
-    """The results table in the stored form: ids, total, grade, JSON for the
-    dimensions ({id: score}) and the compact indicators (see migration 3)."""
-    t = ev.table
-    model = ev.model
-
-    def col(name: str, dtype=pl.String) -> pl.Expr:
-        expr = pl.col(name).cast(dtype) if name in t.columns else pl.lit(None, dtype=dtype)
-        return expr.alias(name)
-
-    cid = pl.col("community_id").cast(pl.String)
-    dims = (
-        pl.concat_str(
-            [_number_text(pl.col(columns.dim_score(d.id))) for d in model.dimensions], separator=","
-        )
-        if model.dimensions
-        else pl.lit("")
-    )
-    inds = [
-        ind
-        for ind in model.indicators
-        if columns.ind_points(ind.id) in t.columns and columns.ind_outcome(ind.id) in t.columns
-    ]
-    # compact: points in indicator order, `|`, one letter per outcome
-    if inds:
-        points = pl.concat_str(
-            [_number_text(pl.col(columns.ind_points(i.id))) for i in inds],
-            separator=",",
-        )
-        codes = pl.concat_str(
-            [
-                pl.col(columns.ind_outcome(i.id))
-                .cast(pl.String)
-                .replace_strict(OUTCOME_CODES, default="?", return_dtype=pl.String)
-                for i in inds
-            ]
-        )
-        indicators = pl.concat_str([points, pl.lit("|"), codes])
-    else:
-        indicators = pl.lit("|")
-    return t.select(
-        cid.alias("community_id"),
-        col("community"),
-        col("district"),
-        col("street"),
-        col("grid"),
-        col("period"),
-        col("row", pl.Int64),
-        pl.col("total").round(9),
-        pl.col("grade").cast(pl.String),
-        pl.col("vetoes"),
-        pl.col("missing").cast(pl.Int64),
-        dims.alias("dimensions"),
-        indicators.alias("indicators"),
-        col("source_file").alias("file"),
-        col("source_sheet").alias("sheet"),
-    )
 
 
 # ---------------------------------------------------------------- diff
@@ -558,16 +589,36 @@ class RunDiff:
 
 def diff_runs(store: RunStore, a: RunInfo, b: RunInfo, limit: int = 1000) -> RunDiff:
     """Which communities changed grade between two runs, and which
-    indicators moved (points or outcome), matched by community id."""
-    ra = store.results(a.id)
-    rb = store.results(b.id)
-    ids_a = set(ra.get_column("community_id").to_list())
-    ids_b = set(rb.get_column("community_id").to_list())
-    joined = ra.join(rb, on="community_id", how="inner", suffix="_b")
+    indicators moved (points or outcome), matched by community id.
+
+    Two columnar runs (schema 5) are compared with Polars expressions; a run
+    recorded before is compared row by row from its JSON form (`_diff_rows`)."""
     grades_order: dict[str, int] = {}
     for info in (a, b):
         for k, g in enumerate(info.options.get("grades", [])):
             grades_order.setdefault(g, k)
+    typed_a = store.typed_results(a.id)
+    typed_b = store.typed_results(b.id) if typed_a is not None else None
+    if typed_a is not None and typed_b is not None:
+        d = columnar.diff_frames(
+            typed_a[0], typed_b[0], (typed_a[1], typed_b[1]), grades_order, limit
+        )
+        return RunDiff(a, b, **d)
+    return _diff_rows(a, b, store.results(a.id), store.results(b.id), grades_order, limit)
+
+
+def _diff_rows(
+    a: RunInfo,
+    b: RunInfo,
+    ra: pl.DataFrame,
+    rb: pl.DataFrame,
+    grades_order: dict[str, int],
+    limit: int,
+) -> RunDiff:
+    """`diff_runs` of two results frames in the JSON form, one community at a time."""
+    ids_a = set(ra.get_column("community_id").to_list())
+    ids_b = set(rb.get_column("community_id").to_list())
+    joined = ra.join(rb, on="community_id", how="inner", suffix="_b")
     changes = []
     moves = []
     unchanged = 0
@@ -597,7 +648,9 @@ def diff_runs(store: RunStore, a: RunInfo, b: RunInfo, limit: int = 1000) -> Run
         for iid in ind_a.keys() | ind_b.keys():
             pa, oa = ind_a.get(iid, [None, None])
             pb, ob = ind_b.get(iid, [None, None])
-            if pa != pb or oa != ob:
+            # missing on both sides: 0 points (the old code) is null (not scored)
+            same_points = pa == pb or (oa == ob == "missing" and {pa or 0, pb or 0} == {0})
+            if not same_points or oa != ob:
                 moved = True
                 if len(moves) < limit:
                     moves.append(

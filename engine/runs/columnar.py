@@ -1,0 +1,300 @@
+"""Per-community results stored columnar: Parquet bytes inside the run database.
+
+A run recorded by schema 5 (`runs.storage = 'parquet'`) keeps its results in
+`result_parts`, not in `results`: the results frame, typed as the evaluation
+computed it, cut into parts of at most `PART_CELLS` cells (SQLite's blob
+limit is 1 GB), each written as one Parquet file straight from the frame (no
+Python loop per community). Each part records its row count and the sha256 of
+its bytes; reading checks both, and the sum against the run's count, so a
+damaged database is an error naming the file, never a shorter or different run.
+
+The columns of a part: `community_id`, `community`, `district`, `street`,
+`grid`, `period`, `row`, `total`, `grade`, `vetoes`, `missing`, `file`,
+`sheet`, then `dim:<id>` per dimension score, `points:<id>` and
+`outcome:<id>` per indicator (nulls kept: a dimension or indicator not scored
+stays null). Readers get the frame every run store reader knows
+(`store.RunStore.results`): dimensions and indicators as JSON text, built with
+Polars expressions, exactly as for older runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+
+import polars as pl
+
+from zhili.dsl.model import Outcome
+from zhili.engine.eval import columns
+
+STORAGE = "parquet"
+PART_CELLS = 50_000_000  # cells per part: ≤ 8 bytes each, far below SQLite's 1 GB blob limit
+COMPRESSION = "zstd"
+COMPRESSION_LEVEL = 1  # half the size of snappy for a little more time
+
+OUTCOMES = pl.Enum([o.value for o in Outcome])
+
+META = (
+    ("community_id", pl.String),
+    ("community", pl.String),
+    ("district", pl.String),
+    ("street", pl.String),
+    ("grid", pl.String),
+    ("period", pl.String),
+    ("row", pl.Int64),
+)
+
+
+class DamagedPart(Exception):
+    """A stored part whose bytes or row count do not match what was recorded."""
+
+
+def dim_col(dim_id: str) -> str:
+    return f"dim:{dim_id}"
+
+
+def points_col(ind_id: str) -> str:
+    return f"points:{ind_id}"
+
+
+def outcome_col(ind_id: str) -> str:
+    return f"outcome:{ind_id}"
+
+
+def results_frame(ev, indicator_ids: list[str]) -> pl.DataFrame:
+    """The evaluation's results as stored: typed columns, selected from the
+    results table (no copy of the numbers)."""
+    t = ev.table
+
+    def col(name: str, dtype, alias: str | None = None) -> pl.Expr:
+        expr = pl.col(name).cast(dtype) if name in t.columns else pl.lit(None, dtype=dtype)
+        return expr.alias(alias or name)
+
+    exprs = [col(name, dtype) for name, dtype in META]
+    exprs += [
+        pl.col(columns.TOTAL),
+        pl.col(columns.GRADE),
+        pl.col(columns.VETOES),
+        pl.col(columns.MISSING).cast(pl.Int64),
+        col("source_file", pl.String, "file"),
+        col("source_sheet", pl.String, "sheet"),
+    ]
+    exprs += [pl.col(columns.dim_score(d.id)).alias(dim_col(d.id)) for d in ev.model.dimensions]
+    for iid in indicator_ids:
+        exprs.append(pl.col(columns.ind_points(iid)).alias(points_col(iid)))
+        exprs.append(pl.col(columns.ind_outcome(iid)).alias(outcome_col(iid)))
+    return t.select(exprs)
+
+
+def parts(frame: pl.DataFrame) -> list[tuple[int, str, bytes]]:
+    """`frame` as Parquet parts: (rows, sha256, bytes) each."""
+    step = max(1, PART_CELLS // max(1, frame.width))
+    out = []
+    for start in range(0, max(frame.height, 1), step):
+        chunk = frame.slice(start, step)
+        buf = io.BytesIO()
+        chunk.write_parquet(
+            buf, compression=COMPRESSION, compression_level=COMPRESSION_LEVEL, statistics=False
+        )
+        data = buf.getvalue()
+        out.append((chunk.height, hashlib.sha256(data).hexdigest(), data))
+    return out
+
+
+SUMMARY = [name for name, _dtype in META] + ["total", "grade", "vetoes", "missing", "file", "sheet"]
+
+
+def read_parts(
+    stored: list[tuple[int, int, str, bytes]], names: list[str] | None = None
+) -> pl.DataFrame:
+    """The frame of a run's parts, given as (part, rows, sha256, bytes) in
+    part order (only the columns `names`, when given); raises `DamagedPart`
+    naming the part that fails its checks."""
+    frames = []
+    for part, rows, sha, data in stored:
+        if data is None or hashlib.sha256(data).hexdigest() != sha:
+            raise DamagedPart(part, "sha256")
+        try:
+            frame = pl.read_parquet(io.BytesIO(data), columns=names)
+        except pl.exceptions.PolarsError as exc:
+            raise DamagedPart(part, str(exc)) from None
+        if frame.height != rows:
+            raise DamagedPart(part, "rows")
+        frames.append(frame)
+    return pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]
+
+
+def number_text(x: pl.Expr) -> pl.Expr:
+    """A float as short JSON number text: 10.0 → `10`, 5.5 → `5.5`, null → ``."""
+    return x.cast(pl.Float64).round(9).cast(pl.String).str.strip_suffix(".0").fill_null("")
+
+
+def _or_null(text: pl.Expr) -> pl.Expr:
+    return pl.when(text == "").then(pl.lit("null")).otherwise(text)
+
+
+def reader_frame(
+    frame: pl.DataFrame, indicator_ids: list[str] | None, dimension_ids: list[str] | None
+) -> pl.DataFrame:
+    """The stored parts as every reader sees a run (see `store.RunStore.results`);
+    with ids None, without the `dimensions` and `indicators` JSON columns."""
+    detail = indicator_ids is not None and dimension_ids is not None
+    indicator_ids, dimension_ids = indicator_ids or [], dimension_ids or []
+
+    def key(i: str, k: int) -> pl.Expr:
+        return pl.lit(("{" if k == 0 else ",") + json.dumps(i, ensure_ascii=False) + ":")
+
+    dims: list[pl.Expr] = []
+    for k, did in enumerate(dimension_ids):
+        dims += [key(did, k), _or_null(number_text(pl.col(dim_col(did))))]
+    inds: list[pl.Expr] = []
+    for k, iid in enumerate(indicator_ids):
+        inds += [
+            key(iid, k),
+            pl.lit("["),
+            _or_null(number_text(pl.col(points_col(iid)))),
+            pl.lit(',"'),
+            pl.col(outcome_col(iid)).cast(pl.String).fill_null(""),
+            pl.lit('"]'),
+        ]
+
+    def json_text(parts_: list[pl.Expr], name: str) -> pl.Expr:
+        return (pl.concat_str([*parts_, pl.lit("}")]) if parts_ else pl.lit("{}")).alias(name)
+
+    exprs = [
+        *(pl.col(name).cast(dtype) for name, dtype in META),
+        pl.col("total").cast(pl.Float64).round(9),
+        pl.col("grade").cast(pl.String),
+        pl.col("vetoes").cast(pl.String),
+        pl.col("missing").cast(pl.Int64),
+    ]
+    if detail:
+        exprs += [json_text(dims, "dimensions"), json_text(inds, "indicators")]
+    exprs += [pl.col("file").cast(pl.String), pl.col("sheet").cast(pl.String)]
+    return frame.select(exprs).sort(["row", "community_id"], nulls_last=False)
+
+
+def typed_names(indicator_ids: list[str]) -> list[str]:
+    """The stored columns `typed_frame` needs."""
+    names = ["community_id", "community", "total", "grade"]
+    for iid in indicator_ids:
+        names += [points_col(iid), outcome_col(iid)]
+    return names
+
+
+def typed_frame(frame: pl.DataFrame, indicator_ids: list[str]) -> pl.DataFrame:
+    """The stored parts as `runs diff` compares them: the summary, and per
+    indicator its points (rounded as the JSON form prints them) and outcome
+    (an enum: one byte a cell)."""
+    exprs = [
+        pl.col("community_id").cast(pl.String),
+        pl.col("community").cast(pl.String),
+        pl.col("total").cast(pl.Float64).round(9),
+        pl.col("grade").cast(pl.String),
+    ]
+    for iid in indicator_ids:
+        exprs.append(pl.col(points_col(iid)).cast(pl.Float64).round(9))
+        outcome = pl.col(outcome_col(iid))
+        if frame.schema[outcome_col(iid)] != OUTCOMES:
+            outcome = outcome.cast(pl.String).cast(OUTCOMES)
+        exprs.append(outcome)
+    return frame.select(exprs)
+
+
+def diff_frames(
+    ta: pl.DataFrame,
+    tb: pl.DataFrame,
+    ids: tuple[list[str], list[str]],
+    grades_order: dict[str, int],
+    limit: int,
+) -> dict:
+    """`store.diff_runs` of two columnar runs, column by column (a million
+    communities in seconds, two columns at a time beside the frames): the
+    grade changes, the first `limit` indicator moves by (community id,
+    indicator), added, removed, unchanged and total moves."""
+    ids_a, ids_b = ids
+    ka, kb = ta.get_column("community_id"), tb.get_column("community_id")
+    added = kb.filter(~kb.is_in(ka.implode())).sort().to_list()
+    removed = ka.filter(~ka.is_in(kb.implode())).sort().to_list()
+    index = pl.int_range(pl.len(), dtype=pl.UInt32)
+    keys = ta.select("community_id", index.alias("ia")).join(
+        tb.select("community_id", index.alias("ib")), on="community_id", how="inner"
+    )
+    ia, ib = keys.get_column("ia"), keys.get_column("ib")
+    n = keys.height
+    base = pl.DataFrame(
+        {
+            "community_id": keys.get_column("community_id"),
+            "community": ta.get_column("community").gather(ia),
+            "grade": ta.get_column("grade").gather(ia),
+            "grade_b": tb.get_column("grade").gather(ib),
+            "total": ta.get_column("total").gather(ia),
+            "total_b": tb.get_column("total").gather(ib),
+        }
+    )
+    name = base.select(
+        pl.when(pl.col("community").is_null() | (pl.col("community") == ""))
+        .then(pl.col("community_id"))
+        .otherwise(pl.col("community"))
+    ).to_series()
+
+    def side(t: pl.DataFrame, idx: pl.Series, iid: str, ids_: list[str]):
+        if iid not in ids_:
+            return (
+                pl.repeat(None, n, dtype=pl.Float64, eager=True),
+                pl.repeat(None, n, dtype=OUTCOMES, eager=True),
+            )
+        return t.get_column(points_col(iid)).gather(idx), t.get_column(outcome_col(iid)).gather(idx)
+
+    any_moved = pl.repeat(False, n, eager=True)
+    moves = []
+    for iid in sorted(set(ids_a) | set(ids_b)):
+        (pa, oa), (pb, ob) = side(ta, ia, iid, ids_a), side(tb, ib, iid, ids_b)
+        # an indicator missing on both sides has no points: 0 (stored by the
+        # old code) and null (not scored) say the same thing
+        both_missing = (oa.cast(pl.String) == "missing") & (ob.cast(pl.String) == "missing")
+        same_points = pa.eq_missing(pb) | (both_missing & pa.fill_null(0).eq(pb.fill_null(0)))
+        m = ~same_points.fill_null(False) | oa.ne_missing(ob)
+        any_moved = any_moved | m
+        if m.any():
+            moves.append(
+                pl.DataFrame(
+                    {
+                        "community_id": base.get_column("community_id").filter(m),
+                        "community": name.filter(m),
+                        "indicator": pl.repeat(iid, int(m.sum()), eager=True),
+                        "points_a": pa.filter(m),
+                        "points_b": pb.filter(m),
+                        "outcome_a": oa.filter(m).cast(pl.String),
+                        "outcome_b": ob.filter(m).cast(pl.String),
+                    }
+                )
+            )
+    grade_changed = base.get_column("grade").ne_missing(base.get_column("grade_b"))
+    totals = base.get_column("total").fill_null(0) - base.get_column("total_b").fill_null(0)
+    changes = []
+    for r in base.filter(grade_changed).sort("community_id").iter_rows(named=True):
+        ga, gb = grades_order.get(r["grade"]), grades_order.get(r["grade_b"])
+        changes.append(
+            {
+                "community_id": r["community_id"],
+                "community": r["community"] or r["community_id"],
+                "from": r["grade"],
+                "to": r["grade_b"],
+                "total_a": r["total"],
+                "total_b": r["total_b"],
+                "better": None if ga is None or gb is None else gb < ga,
+            }
+        )
+    first = (
+        pl.concat(moves).sort(["community_id", "indicator"]).head(limit).to_dicts() if moves else []
+    )
+    return {
+        "grade_changes": changes,
+        "indicator_moves": first,
+        "added": added,
+        "removed": removed,
+        "unchanged": int((~any_moved & ~grade_changed).sum()),
+        "total_moves": int((totals.abs() > 1e-9).sum()),
+    }
