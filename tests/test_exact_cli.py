@@ -86,7 +86,7 @@ def test_table_prints_what_grades_compare(tmp_path):
     assert rows["c3"]["total"] == "17.7"
 
 
-PRECISION = MODEL.replace('total 50\n', 'total 50\nprecision 1\n').replace(
+PRECISION = MODEL.replace("total 50\n", "total 50\nprecision 1\n").replace(
     '"良好" when total >= 18', '"良好" when total >= 17.9'
 )
 
