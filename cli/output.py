@@ -35,15 +35,15 @@ def output_table(ev, detail: bool):
         if c in t.columns
     ]
     cols = [pl.col(c) for c in keep] + [
-        pl.col("total").round(6),
+        pl.col("total").round(9),  # computed numbers have at most 9 places
         pl.col("grade").cast(pl.String),
         pl.col("next_grade").cast(pl.String),
     ]
-    cols += [pl.col(columns.dim_score(d.id)).round(6).alias(f"{d.id}") for d in ev.model.dimensions]
+    cols += [pl.col(columns.dim_score(d.id)).round(9).alias(f"{d.id}") for d in ev.model.dimensions]
     cols += [pl.col("vetoes"), pl.col("missing")]
     if detail:
         for ind in ev.model.indicators:
-            cols.append(pl.col(columns.ind_points(ind.id)).round(6).alias(f"{ind.id}.points"))
+            cols.append(pl.col(columns.ind_points(ind.id)).round(9).alias(f"{ind.id}.points"))
             cols.append(
                 pl.col(columns.ind_outcome(ind.id)).cast(pl.String).alias(f"{ind.id}.outcome")
             )
@@ -122,10 +122,11 @@ def summary_text(ev, limit: int = 200) -> str:
             [
                 row["community"] or row["community_id"],
                 row["street"] or "",
-                fmt_points(round(row["total"], 2)),
+                # as the grade compared it (docs/language.md, "Numbers")
+                fmt_points(row["total"]),
                 row["grade"] or "—",
             ]
-            + [fmt_points(round(row[d.id], 2)) for d in top]
+            + [fmt_points(row[d.id]) for d in top]
             + [row["vetoes"].replace(",", ", "), row["missing"] or ""]
         )
     out = [f"{model.title or model.id} ({model.id} {model.version or ''})".rstrip(), ""]
