@@ -22,6 +22,7 @@ from textual.widgets import Header, Input, Select, Static, TabbedContent, TabPan
 
 from zhili.dsl.i18n import language, set_language
 from zhili.engine.eval import columns
+from zhili.engine.trace.model import fmt_points
 from zhili.tui.labels import localize_bindings, t
 from zhili.tui.screens.base import ZhiliScreen
 from zhili.tui.screens.detail import DetailScreen
@@ -37,7 +38,8 @@ TABS = ("overview", "communities", "problems", "model", "compare")
 
 
 def points(v) -> str:
-    return "-" if v is None else f"{v:.2f}"
+    """A score as grades compare it (docs/language.md, "Numbers")."""
+    return "-" if v is None else fmt_points(v)
 
 
 def veto_labels(labels: dict[str, str], ids: str | None) -> str:
