@@ -2,13 +2,24 @@
 query, without zhili's compiler (what an engineer would write by hand for this
 one model). It computes what the backend computes for the summary table:
 every indicator's points, dimension scores with the `missing skip` rescaling,
-the total, vetoes and the grade; nulls are missing values."""
+the total, vetoes and the grade; nulls are missing values. Numbers follow
+docs/language.md ("Numbers") as the backend must: every non-integer
+arithmetic result snapped to 9 decimal places (`_snap`), a definition made
+null where it is not finite — so the ratio to this floor stays honest."""
 
 from __future__ import annotations
 
 import polars as pl
 
 from zhili.dsl import model as ir
+
+
+def _snap(e: pl.Expr) -> pl.Expr:
+    return e.round(9, mode="half_away_from_zero")
+
+
+def _finite(e: pl.Expr) -> pl.Expr:
+    return pl.when(e.is_finite()).then(e)
 
 
 def _c(e: ir.Expr) -> pl.Expr:
@@ -30,19 +41,19 @@ def _c(e: ir.Expr) -> pl.Expr:
             "<": a < b,
             "and": a & b,
             "or": a | b,
-            "+": a + b,
+            "+": _snap(a + b),
         }[e.op]
     if e.kind == "call" and e.func == "ratio":
         a, b = _c(e.args[0]), _c(e.args[1])
-        return pl.when(b != 0).then(a / b)
+        return _snap(a / b)
     if e.kind == "call" and e.func == "per_10k":
         a, b = _c(e.args[0]), _c(e.args[1])
-        return pl.when(b != 0).then(a * 10000 / b)
+        return _snap(a * 10000 / b)
     raise NotImplementedError(e.kind)
 
 
 def handwritten_query(model: ir.Model, lf: pl.LazyFrame) -> pl.LazyFrame:
-    lets = [_c(d.expr).alias(f"let.{d.id}") for d in model.lets]
+    lets = [_finite(_c(d.expr)).alias(f"let.{d.id}") for d in model.lets]
     lf = lf.with_columns(lets)
     points = {}
     missing = {}
@@ -54,7 +65,7 @@ def handwritten_query(model: ir.Model, lf: pl.LazyFrame) -> pl.LazyFrame:
             pts = pl.when(v).then(p).otherwise(0.0)
         elif s.form == "linear":
             lo, hi = float(s.low.value), float(s.high.value)
-            pts = ((v - lo) / (hi - lo)).clip(0.0, 1.0) * p
+            pts = _snap(_snap(v - lo) * p / (hi - lo)).clip(0.0, p)
         elif s.form == "tiers":
             chain = None
             for t in s.tiers:
@@ -62,9 +73,10 @@ def handwritten_query(model: ir.Model, lf: pl.LazyFrame) -> pl.LazyFrame:
                 chain = (pl.when(cond) if chain is None else chain.when(cond)).then(float(t.points))
             pts = chain.otherwise(float(s.else_points))
         elif s.form == "deduct":
-            pts = p - (float(s.per) * v.clip(lower_bound=0)).clip(upper_bound=float(s.cap or p))
+            taken = _snap(float(s.per) * v.clip(lower_bound=0)).clip(upper_bound=float(s.cap or p))
+            pts = _snap(p - taken)
         else:  # bonus_per
-            pts = (float(s.per) * v.clip(lower_bound=0)).clip(upper_bound=float(s.cap or p))
+            pts = _snap(float(s.per) * v.clip(lower_bound=0)).clip(upper_bound=float(s.cap or p))
         points[ind.id] = pts.fill_null(0.0)
         missing[ind.id] = v.is_null()
     lf = lf.with_columns(
@@ -83,13 +95,13 @@ def handwritten_query(model: ir.Model, lf: pl.LazyFrame) -> pl.LazyFrame:
                 for i in inds
             ]
         )
-        dims.append((earned * float(d.points) / avail).alias(f"dim.{d.id}"))
+        dims.append(_snap(_snap(earned) * float(d.points) / _snap(avail)).alias(f"dim.{d.id}"))
     lf = lf.with_columns(dims)
     bonus = [pl.col(f"p.{i.id}") for i in model.indicators if i.is_bonus and i.dimension is None]
-    total = pl.sum_horizontal([pl.col(f"dim.{d.id}") for d in model.top_dimensions] + bonus)
+    total = _snap(pl.sum_horizontal([pl.col(f"dim.{d.id}") for d in model.top_dimensions] + bonus))
     vetoed = pl.any_horizontal([_c(v.condition).fill_null(False) for v in model.vetoes])
     min_dim = pl.min_horizontal(
-        [pl.col(f"dim.{d.id}") / float(d.points) for d in model.top_dimensions]
+        [_snap(pl.col(f"dim.{d.id}") / float(d.points)) for d in model.top_dimensions]
     )
     grade = (
         pl.when(~vetoed & (min_dim >= 0.8))

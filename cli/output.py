@@ -35,15 +35,15 @@ def output_table(ev, detail: bool):
         if c in t.columns
     ]
     cols = [pl.col(c) for c in keep] + [
-        pl.col("total").round(6),
+        pl.col("total").round(9),  # computed numbers have at most 9 places
         pl.col("grade").cast(pl.String),
         pl.col("next_grade").cast(pl.String),
     ]
-    cols += [pl.col(columns.dim_score(d.id)).round(6).alias(f"{d.id}") for d in ev.model.dimensions]
+    cols += [pl.col(columns.dim_score(d.id)).round(9).alias(f"{d.id}") for d in ev.model.dimensions]
     cols += [pl.col("vetoes"), pl.col("missing")]
     if detail:
         for ind in ev.model.indicators:
-            cols.append(pl.col(columns.ind_points(ind.id)).round(6).alias(f"{ind.id}.points"))
+            cols.append(pl.col(columns.ind_points(ind.id)).round(9).alias(f"{ind.id}.points"))
             cols.append(
                 pl.col(columns.ind_outcome(ind.id)).cast(pl.String).alias(f"{ind.id}.outcome")
             )
@@ -120,6 +120,7 @@ def summary_text(ev, limit: int = 200) -> str:
             [
                 row["community"] or row["community_id"],
                 row["street"] or "",
+                # as the grade compared it (docs/language.md, "Numbers")
                 _points(row["total"]),
                 row["grade"] or "—",
             ]
@@ -161,10 +162,10 @@ def summary_text(ev, limit: int = 200) -> str:
 
 
 def _points(p: float | None) -> str:
-    """Points to 2 places for the table; "—" when not scored (never 0)."""
+    """Points as the grade compared them; "—" when not scored (never 0)."""
     from zhili.engine.trace.results import fmt_points
 
-    return fmt_points(None if p is None else round(p, 2))
+    return fmt_points(p)
 
 
 def render_table(headers: list[str], rows: list[list], right: set[int] = frozenset()) -> str:

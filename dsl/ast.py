@@ -368,7 +368,7 @@ class Extends:
 @dataclass(frozen=True, slots=True)
 class Meta:
     """A header statement: title, version, issuer, source, effective, total,
-    missing, description."""
+    missing, precision, description."""
 
     key: str
     value: String | Number | DateLit | str

@@ -10,6 +10,7 @@ are no errors.
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 
 from zhili.dsl import ast
@@ -98,6 +99,7 @@ class _ModelBuild:
     top_items: list = field(default_factory=list)
     title: str | None = None
     policy: str = "zero"
+    precision: int | None = None
     input_ir: list[ir.InputField] = field(default_factory=list)
     let_order: list = field(default_factory=list)
     grade_rules: tuple = ()
@@ -251,6 +253,19 @@ class _Checker:
             self.err(m.duplicate_header(header["title"].span, "title"))
         b.title = tree.title.value if tree.title else self._meta_str(header, "title")
         b.policy = header["missing"].value if "missing" in header else "zero"
+        b.precision = None
+        if "precision" in header:
+            meta = header["precision"]
+            value = meta.value
+            if (
+                isinstance(value, ast.Number)
+                and isinstance(value.value, int)
+                and 0 <= value.value <= 6
+            ):
+                b.precision = value.value
+            else:
+                text = getattr(value, "text", str(value))
+                self.err(m.bad_precision(meta.span, text))
 
     def _stage_inputs(self, b: _ModelBuild) -> None:
         b.input_ir = [self._input(i) for i in self.inputs.values()]
@@ -338,6 +353,31 @@ class _Checker:
             if name not in self.used:
                 self.err(m.unused_let(let.name.span, name))
 
+    def _stage_constants(self, b: _ModelBuild) -> None:
+        """Constant arithmetic that divides by zero or overflows (docs/language.md,
+        "Numbers"): an error at the outermost such constant expression."""
+        exprs = list(self.let_ir.values())
+        for ind in self.indicators:
+            exprs.extend(ind.scoring.exprs())
+        exprs.extend(v.condition for v in self.vetoes)
+        exprs.extend(g.condition for g in b.grades if g.condition is not None)
+        for e in exprs:
+            self._constants(e)
+
+    def _constants(self, e: ir.Expr) -> None:
+        problem = _constant_problem(e)
+        if isinstance(e, ir.Const) and isinstance(e.value, int) and not isinstance(e.value, bool):
+            problem = "overflow" if abs(e.value) >= _CONST_INT_LIMIT else None
+        if problem is not None:
+            span = e.span or ast.NO_SPAN
+            factory = m.constant_division_by_zero if problem == "zero" else m.constant_overflow
+            self.err(factory(span, e.text))
+            return
+        if isinstance(e, ir.Const | ir.Ref):
+            return
+        for child in _children(e):
+            self._constants(child)
+
     def _stage_missing_headers(self, b: _ModelBuild) -> None:
         for key in ("version", "issuer", "source"):
             if key not in b.header:
@@ -371,6 +411,7 @@ class _Checker:
         ("grades", _stage_grades),
         ("vetoes", _stage_vetoes),
         ("targets", _stage_targets),
+        ("constants", _stage_constants),
         ("unused", _stage_unused),
         ("missing-headers", _stage_missing_headers),
         ("tests", _stage_tests),
@@ -397,6 +438,7 @@ class _Checker:
                 effective=header["effective"].value.value if "effective" in header else None,
                 total=b.declared_total,
                 missing=b.policy,
+                precision=b.precision,
                 inputs=b.input_ir,
                 lets=b.let_order,
                 dimensions=self.dimensions,
@@ -1231,3 +1273,71 @@ def _ir_type(t: _T) -> str:
     if t.error:
         return "any"
     return t.name
+
+
+# ---------------------------------------------------------------- constants
+
+_CONST_INT_LIMIT = 2**126  # as the engine's integers (docs/language.md, "Numbers")
+_CONST_FLOAT_LIMIT = 1e299  # past this a computed number overflows when snapped
+
+
+def _children(e: ir.Expr) -> list[ir.Expr]:
+    if isinstance(e, ir.Unary):
+        return [e.operand]
+    if isinstance(e, ir.Binary):
+        return [e.left, e.right]
+    if isinstance(e, ir.InList):
+        return [e.operand, *e.options]
+    if isinstance(e, ir.Cond):
+        return [e.cond, e.then, e.orelse]
+    if isinstance(e, ir.Call):
+        return list(e.args)
+    return []
+
+
+def _constant_value(e: ir.Expr) -> int | float | str | None:
+    """The value of constant arithmetic (numbers, `-`, `+ - * /`), "zero" for
+    a division by zero, "overflow", or None when `e` is not such a constant.
+    Computed exactly (ints, and floats beyond what snapping could change)."""
+    if isinstance(e, ir.Const):
+        v = e.value
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            return None
+        return v
+    if isinstance(e, ir.Unary) and e.op == "-":
+        v = _constant_value(e.operand)
+        return v if v is None or isinstance(v, str) else -v
+    if isinstance(e, ir.Binary) and e.op in ("+", "-", "*", "/"):
+        a, b = _constant_value(e.left), _constant_value(e.right)
+        if a is None or b is None:
+            return None
+        for v in (a, b):
+            if isinstance(v, str):
+                return v
+        if e.op == "/":
+            if b == 0:
+                return "zero"
+            r = float(a) / float(b) if abs(a) < 1e308 else math.inf
+        elif e.op == "+":
+            r = a + b
+        elif e.op == "-":
+            r = a - b
+        else:
+            r = a * b
+        if isinstance(r, int):
+            return r if abs(r) < _CONST_INT_LIMIT else "overflow"
+        return r if math.isfinite(r) and abs(r) < _CONST_FLOAT_LIMIT else "overflow"
+    return None
+
+
+def _constant_problem(e: ir.Expr) -> str | None:
+    """ "zero" or "overflow" when `e` is constant arithmetic that fails, or
+    "zero" for any division by a constant zero (`a / (1 - 1)`)."""
+    if not isinstance(e, ir.Binary | ir.Unary):
+        return None
+    if isinstance(e, ir.Binary) and e.op == "/":
+        divisor = _constant_value(e.right)
+        if not isinstance(divisor, str) and divisor is not None and divisor == 0:
+            return "zero"
+    v = _constant_value(e)
+    return v if isinstance(v, str) else None

@@ -157,6 +157,15 @@ UNUSED_LET = _code("unused-let", W, Phase.CHECK, "a definition nothing uses")
 INDICATOR_SCORING = _code(
     "indicator-scoring", E, Phase.CHECK, "an indicator without exactly one scoring rule"
 )
+BAD_PRECISION = _code(
+    "bad-precision", E, Phase.CHECK, "a `precision` that is not a whole number from 0 to 6"
+)
+CONSTANT_DIVISION_BY_ZERO = _code(
+    "constant-division-by-zero", E, Phase.CHECK, "a constant expression divides by zero"
+)
+CONSTANT_OVERFLOW = _code(
+    "constant-overflow", E, Phase.CHECK, "a constant expression leaves the number range"
+)
 POINTS_SUM = _code("points-sum", E, Phase.CHECK, "points that do not add up to the declared total")
 POINTS_AND_WEIGHT = _code("points-and-weight", E, Phase.CHECK, "both points and a weight")
 DIMENSION_POINTS = _code("dimension-points", E, Phase.CHECK, "a dimension without points or weight")

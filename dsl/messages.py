@@ -356,6 +356,29 @@ def scoring_count(span: Span, found: int) -> Diagnostic:
     return C.INDICATOR_SCORING.diagnostic(msg, span, notes)
 
 
+def bad_precision(span: Span, text: str) -> Diagnostic:
+    return C.BAD_PRECISION.diagnostic(
+        _(
+            "`precision {text}`: the number of decimal places must be a whole number from 0 to 6"
+        ).format(text=text),
+        span,
+        (_("help: `precision 2` publishes scores to two decimals, halves away from zero"),),
+    )
+
+
+def constant_division_by_zero(span: Span, text: str) -> Diagnostic:
+    return C.CONSTANT_DIVISION_BY_ZERO.diagnostic(
+        _("`{text}` divides by zero").format(text=text), span
+    )
+
+
+def constant_overflow(span: Span, text: str) -> Diagnostic:
+    return C.CONSTANT_OVERFLOW.diagnostic(
+        _("`{text}` is beyond the numbers a model can compute (it overflows)").format(text=text),
+        span,
+    )
+
+
 def points_sum(span: Span, where: str, declared: float, actual: float) -> Diagnostic:
     return C.POINTS_SUM.diagnostic(
         _("the points of {where} add up to {actual}, but {declared} are declared").format(

@@ -389,6 +389,9 @@ class Model(_Frozen):
     description: str | None = None
     total: float
     missing: Policy = "zero"
+    # `precision N`: published scores (points, dimension scores, the total)
+    # rounded to N places, halves away from zero; None: not rounded
+    precision: int | None = None
     extends: str | None = None
     inputs: list[InputField] = Field(default_factory=list)
     lets: list[Definition] = Field(default_factory=list)  # dependency order

@@ -568,9 +568,10 @@ class _ToAst(Transformer):
         if tok.type == "PERCENT":
             digits = s[:-1]
             return ast.Percent(float(digits) / 100.0, digits, self._tspan(tok))
-        # a huge integer becomes a float (inf past 1e308): int() refuses over 4300
-        # digits, and float(int) overflows past 1e308
-        value = int(s) if tok.type == "INT" and len(s) <= 18 else float(s)
+        # an integer of up to 38 digits stays exact (the checker refuses one of
+        # 2^126 or more); a longer one becomes a float (inf past 1e308): int()
+        # refuses over 4300 digits, and float(int) overflows past 1e308
+        value = int(s) if tok.type == "INT" and len(s) <= 38 else float(s)
         return ast.Number(value, s, self._tspan(tok))
 
     # file level ---------------------------------------------------------
@@ -645,6 +646,7 @@ class _ToAst(Transformer):
     effective = _meta("effective")
     total = _meta("total")
     missing_policy = _meta("missing")
+    precision = _meta("precision")
     description = _meta("description")
     del _meta
 

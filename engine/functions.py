@@ -54,6 +54,8 @@ class Missing:
 
 
 DIV_ZERO = N_("division by zero")
+OVERFLOW = N_("overflow")
+NOT_A_NUMBER = N_("not a number")
 NO_VALUE = N_("no value for `{name}`")
 NO_DIMENSION_SCORE = N_("dimension has no scored indicators")
 NO_DIMENSION = N_("no dimension was scored")
@@ -78,16 +80,21 @@ class Function:
         return self.signature.doc
 
 
-def _ratio(a, b):
+def divide(a, b):
+    """`a / b` as the language defines it: missing when `b` is 0, else the
+    snapped quotient of the two as doubles (an int is converted first, as
+    Polars does, so both backends divide the same doubles)."""
     if b == 0:
         return Missing(DIV_ZERO)
-    return a / b
+    return snap(float(a) / float(b))
+
+
+def _ratio(a, b):
+    return divide(a, b)
 
 
 def _per_10k(count, population):
-    if population == 0:
-        return Missing(DIV_ZERO)
-    return count * 10000 / population
+    return divide(float(count) * 10000.0, population)
 
 
 def _min(*xs):
@@ -111,25 +118,120 @@ def _round_half_away(x: float) -> float:
     return float(t)
 
 
+# ---------------------------------------------------------------- numbers
+#
+# The number semantics of docs/language.md ("Numbers"), one definition for
+# both backends. A computed number is the double nearest to a decimal of at
+# most SNAP_DIGITS places: every non-integer arithmetic result is snapped,
+# `round(x * 1e9) / 1e9` with halves away from zero, which is bit for bit
+# what Polars' `round(9, mode="half_away_from_zero")` computes. An integer
+# result is exact; one of magnitude 2^126 or more is missing ("overflow").
+# A result that is not finite is missing ("overflow", "not a number").
+
+SNAP_DIGITS = 9
+SNAP_SCALE = 1e9
+INT_LIMIT = 2**126
+_INF = math.inf
+_fmod = math.fmod
+
+
+def snap(x: float):
+    """The double nearest to `x` rounded to 9 decimal places (halves away
+    from zero), or `Missing` when `x` is not finite. Past 1.8e299, where
+    `x` × 10^9 overflows, `x` itself (as Polars' `round` does)."""
+    # fmod(y, 1) is exact, and so is y - fmod(y, 1) = trunc(y): all in
+    # floats, which is what makes this fast (an int from math.trunc is not)
+    y = x * SNAP_SCALE
+    try:
+        d = _fmod(y, 1.0)
+    except ValueError:  # y is infinite
+        if x == _INF or x == -_INF:
+            return Missing(OVERFLOW)
+        return float(x)
+    if d >= 0.5:
+        return (y - d + 1.0) / SNAP_SCALE
+    if d <= -0.5:
+        return (y - d - 1.0) / SNAP_SCALE
+    if d != d:
+        return Missing(NOT_A_NUMBER)
+    return (y - d) / SNAP_SCALE
+
+
+_INT_SAFE = 2**125  # below this an int result's float shadow is below INT_LIMIT
+
+
+def arith(op, a, b):
+    """`op(a, b)` (add, sub, mul) as the language defines it: a float result
+    snapped (`snap`); an int result exact, unless its float shadow — the
+    operation on the operands as doubles, which the vectorized backend
+    computes beside its Int128 result — reaches 2^126: then missing
+    ("overflow")."""
+    r = op(a, b)
+    if r.__class__ is int:
+        if -_INT_SAFE < r < _INT_SAFE or abs(op(float(a), float(b))) < INT_LIMIT:
+            return r
+        return Missing(OVERFLOW)
+    return snap(r)
+
+
+def number(r):
+    """A float result snapped (`snap`); an int is returned as it is."""
+    if r.__class__ is int:
+        return r
+    return snap(r)
+
+
+def round_decimal(x: float, digits: int) -> float:
+    """`x` rounded to `digits` places (-15..9), halves away from zero, as a
+    decimal: on the scaled integer n = round(x × 10^9), never on the binary
+    float (0.285 is stored as 0.28499999999999998 and still rounds to 0.29).
+    Every step is an IEEE operation the vectorized backend repeats
+    (`pl_round_decimal`): fmod is exact, and the final division by 10^digits
+    is Polars' own `round(digits)`."""
+    n = x * SNAP_SCALE
+    if not math.isfinite(n):
+        return n
+    n = _round_half_away(n)
+    if digits >= SNAP_DIGITS:
+        return n / SNAP_SCALE
+    m = 10.0 ** (SNAP_DIGITS - digits)
+    a = abs(n)
+    rem = math.fmod(a, m)
+    q = _round_half_away((a - rem) * (1.0 / m))
+    if rem + rem >= m:
+        q += 1.0
+    if digits > 0:
+        p = 10.0**digits
+        q = _round_half_away(q * (1.0 / p) * p) / p
+    elif digits < 0:
+        q = q * 10.0 ** (-digits)
+    return -q if n < 0 else q
+
+
+def round_int(x: int, digits: int) -> int:
+    """An int rounded to `digits` places: itself for digits >= 0, else to a
+    multiple of 10^-digits, halves away from zero (exact integers)."""
+    if digits >= 0:
+        return x
+    m = 10 ** min(-digits, 38)
+    q, r = divmod(abs(x), m)
+    q += r + r >= m
+    return q * m if x >= 0 else -q * m
+
+
+MAX_DIGITS = 9
+MIN_DIGITS = -15
+
+
 def _round(x, digits=0):
-    """四舍五入: halves away from zero (round(2.5) = 3, round(-2.5) = -3),
-    exactly as the vectorized backend (Polars' `half_away_from_zero`): to
-    `digits` places, x × 10^digits is rounded and divided back."""
-    digits = int(digits)
-    if isinstance(x, int) and digits >= 0:
-        return x
-    if not math.isfinite(x):
-        return x
-    if digits == 0:
-        r = _round_half_away(x)
-    else:
-        m = 10.0**digits
-        y = x * m
-        # past the float range Polars gives x back unchanged; so do we
-        r = _round_half_away(y) / m if math.isfinite(y) else float(x)
-        if not math.isfinite(r):
-            r = float(x)
-    return int(r) if isinstance(x, int) else r
+    """四舍五入: halves away from zero (round(2.5) = 3, round(-2.5) = -3,
+    round(0.285, 2) = 0.29), on the decimal (`round_decimal`); an int stays
+    an int. The number of digits is limited to -15..9 (the checker says so
+    for a constant; a computed one is clamped)."""
+    digits = max(MIN_DIGITS, min(MAX_DIGITS, int(digits)))
+    if isinstance(x, int):
+        return round_int(x, digits)
+    return number(round_decimal(x, digits))
 
 
 def _coalesce(*args):
@@ -155,10 +257,70 @@ def _is_missing(x):
 
 
 def polars_div(a, b):
-    """`a / b` as a Polars expression, null (missing) where `b` is 0."""
+    """`a / b` as a Polars expression, the quotient snapped (`divide`). A
+    division by zero gives an infinity or NaN, which `pl_finite` makes null
+    where the value is used, as any non-finite result (Polars has no reasons
+    to give; the interpreter says "division by zero"). The divisor must be
+    finite (the backend passes it through `pl_finite`): x / inf would be 0."""
     import polars as pl
 
-    return pl.when(b == 0).then(None).otherwise(a / b)
+    return pl_snap(a.cast(pl.Float64) / b.cast(pl.Float64))
+
+
+def pl_snap(e):
+    """`snap` as a Polars expression: rounded to 9 places, bit for bit the
+    interpreter's `snap`. An infinity or NaN is kept (and propagates through
+    further arithmetic, as `Missing` does in the interpreter) until
+    `pl_finite` makes it null where the value is used: testing it here would
+    name `e` twice, and nested arithmetic would grow the expression tree
+    exponentially."""
+    return e.round(SNAP_DIGITS, mode="half_away_from_zero")
+
+
+def pl_finite(e):
+    """Null where a float expression is infinite or NaN (the interpreter's
+    `Missing("overflow")` / `Missing("not a number")`)."""
+    import polars as pl
+
+    return pl.when(e.is_finite()).then(e).otherwise(None)
+
+
+def pl_round_decimal(x, digits: int):
+    """`round_decimal` as a Polars expression, the same IEEE operations in
+    the same order (Polars' modulo of positive doubles is fmod, exact)."""
+    import polars as pl
+
+    digits = max(MIN_DIGITS, min(MAX_DIGITS, digits))
+    x = x.cast(pl.Float64)
+    if digits >= SNAP_DIGITS:
+        return pl_snap(x)
+    n = (x * SNAP_SCALE).round(0, mode="half_away_from_zero")
+    m = 10.0 ** (SNAP_DIGITS - digits)
+    a = n.abs()
+    rem = a % m
+    q = ((a - rem) * (1.0 / m)).round(0, mode="half_away_from_zero")
+    q = q + pl.when(rem + rem >= m).then(1.0).otherwise(0.0)
+    if digits > 0:
+        q = (q * (1.0 / 10.0**digits)).round(digits, mode="half_away_from_zero")
+    elif digits < 0:
+        q = q * 10.0 ** (-digits)
+    r = pl.when(n < 0).then(-q).otherwise(q)
+    return pl.when(r.is_finite()).then(r).otherwise(None)
+
+
+def pl_round_int(x, digits: int):
+    """`round_int` as a Polars expression (Int64 or Int128 arithmetic)."""
+    import polars as pl
+
+    digits = max(MIN_DIGITS, min(MAX_DIGITS, digits))
+    if digits >= 0:
+        return x
+    m = 10 ** min(-digits, 38)
+    a = x.cast(pl.Int128).abs()
+    lm = pl.lit(m, pl.Int128)
+    q = a // lm + pl.when((a % lm) * 2 >= lm).then(pl.lit(1, pl.Int128)).otherwise(0)
+    # Polars cannot negate an Int128: 0 - x
+    return pl.when(x >= 0).then(q * lm).otherwise(pl.lit(0, pl.Int128) - q * lm)
 
 
 def _pl_min(*xs):
@@ -179,12 +341,13 @@ def _pl_clamp(x, lo, hi):
     return pl.min_horizontal(pl.max_horizontal(x, lo), hi)
 
 
-def _pl_round(x, digits: int = 0):
-    """Halves away from zero, as `_round`. The backend passes a constant
-    number of digits as an int (it refuses a computed one)."""
+def _pl_round(x, digits: int = 0, is_int: bool = False):
+    """Halves away from zero on the decimal, as `_round`. The backend passes
+    a constant number of digits as an int (it refuses a computed one) and
+    says whether `x` is an int."""
     if not isinstance(digits, int):
         raise TypeError("round() needs a constant number of digits")
-    return x.round(digits, mode="half_away_from_zero")
+    return pl_round_int(x, digits) if is_int else pl_round_decimal(x, digits)
 
 
 def _pl_coalesce(*xs):
@@ -211,7 +374,7 @@ BUILTIN_FUNCTIONS: dict[str, Function] = {
     f.name: f
     for f in [
         _builtin("ratio", _ratio, polars_div),
-        _builtin("per_10k", _per_10k, lambda c, p: polars_div(c * 10000, p)),
+        _builtin("per_10k", _per_10k, lambda c, p: polars_div(c * 10000.0, p)),
         _builtin("min", _min, _pl_min),
         _builtin("max", _max, _pl_max),
         _builtin("clamp", _clamp, _pl_clamp),

@@ -12,7 +12,6 @@ hit thresholds exactly, zeros and halves (rounding) often.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,9 +24,6 @@ from zhili.dsl.parser import parse
 from zhili.engine.eval.interpreter import compile_model
 from zhili.engine.eval.vectorized import OUTCOMES, VectorModel, frame_from_records
 from zhili.engine.functions import Missing
-
-ABS_TOL = 1e-9
-REL_TOL = 1e-12  # for large magnitudes (a total of 10,000 points, per_10k values)
 
 # ---------------------------------------------------------------- inputs and literals
 
@@ -49,15 +45,18 @@ INPUTS: list[tuple[str, str, str]] = [
 INPUT_KIND = {name: kind for name, _, kind in INPUTS}
 
 INT_LITS = ["0", "1", "2", "3", "5", "10", "100"]
-NUM_LITS = ["0.5", "1.5", "2.5", "0.1", "0.3", "12.5"]
+NUM_LITS = ["0.5", "1.5", "2.5", "0.1", "0.3", "12.5", "0.285", "0.6", "0.2"]
+# decimals whose binary doubles are not what they say: subtracting one from a
+# neighbour (0.6 - 0.5) is where binary arithmetic leaves 0.09999999999999998
+NEAR_LITS = ["0.1", "0.2", "0.3", "0.5", "0.6", "0.7", "0.285", "0.125"]
 PCT_LITS = ["0%", "12.5%", "50%", "80%", "95%", "100%", "0.5%", "1.5%"]
 ENUM_LITS = ['"甲"', '"乙"', '"丙"']
 DATE_LITS = ["2024-01-01", "2024-06-30", "2024-07-01"]
 TEXT_LITS = ['""', '"张三"']
 
 INT_VALUES = [0, 1, 2, 3, 5, 10, 15, 25, 100, -5]
-NUM_VALUES = [0.0, 0.5, 1.5, 2.5, -2.5, 0.1, 0.3, 12.5, 10.0, 0.125, 1e-10]
-PCT_VALUES = [0.0, 0.125, 0.5, 0.8, 0.95, 1.0, 0.005, 0.015, 0.025, 0.805]
+NUM_VALUES = [0.0, 0.5, 1.5, 2.5, -2.5, 0.1, 0.3, 12.5, 10.0, 0.125, 1e-10, 0.285, 0.6, 0.7, 0.2]
+PCT_VALUES = [0.0, 0.125, 0.5, 0.8, 0.95, 1.0, 0.005, 0.015, 0.025, 0.805, 0.6, 0.285, 0.7]
 DATE_VALUES = [dt.date(2024, 1, 1), dt.date(2024, 6, 30), dt.date(2024, 7, 1)]
 
 GRADE_NAMES = ["优秀", "良好", "合格", "不合格"]
@@ -143,7 +142,10 @@ class ExprGen:
         d = depth
         choice = self.pick(
             ["arith", "arith", "neg", "common", "minmax", "clamp", "abs", "round", "special"]
+            + (["near"] if fam == "N" else [])
         )
+        if choice == "near":
+            return f"({self.gen('N', d)} - {self.pick(NEAR_LITS)})"
         if choice == "arith":
             op = self.pick(["+", "-", "*"] if fam != "N" else ["+", "-", "*", "/", "/"])
             if op == "/":
@@ -471,7 +473,9 @@ def check_source(source: str, file: str = "<generated>") -> tuple[ir.Model | Non
 
 
 def _close(a: float, b: float) -> bool:
-    return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=ABS_TOL)
+    """Bit equality (docs/language.md, "Numbers"): both backends compute the
+    same IEEE operations on the same snapped decimals."""
+    return a == b
 
 
 def _same_score(ref: float | None, vec: float | None) -> bool:

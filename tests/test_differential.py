@@ -1,7 +1,8 @@
 """Differential tests: the vectorized backend against the reference interpreter.
 
-The two must agree exactly: same outcomes, grades and vetoes, numbers within
-1e-9 (issue 5). Compared record by record: every definition, every
+The two must agree exactly: same outcomes, grades and vetoes, and the same
+numbers to the bit (issue 12: both compute the same IEEE operations on the
+same snapped decimals). Compared record by record: every definition, every
 indicator's value, points and outcome, every veto, every dimension score (and
 the points it had available), total, grade, next grade and missing count.
 
@@ -18,7 +19,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import itertools
-import math
 import shutil
 import tempfile
 from pathlib import Path
@@ -171,10 +171,8 @@ def _compare_tables(a: pl.DataFrame, b: pl.DataFrame) -> list[str]:
             out.append(f"column {c}: dtype {x.dtype} != {y.dtype}")
             continue
         for i, (u, v) in enumerate(zip(x.to_list(), y.to_list(), strict=True)):
-            if isinstance(u, float) and isinstance(v, float):
-                same = math.isclose(u, v, rel_tol=1e-12, abs_tol=1e-9)
-            else:
-                same = u == v
+            # bit equality, floats included (docs/language.md, "Numbers")
+            same = u == v
             if not same:
                 out.append(f"row {i} column {c}: reference {u!r} != vectorized {v!r}")
     return out

@@ -305,8 +305,8 @@ def test_tui_list_and_detail(files):
             }
             keys = [c.key for c in table.columns]
             s, total = keys.index("dim.s"), keys.index("total")
-            assert (cells["NS-1"][total], cells["NS-1"][s]) == ("100.00", "60.00")
-            assert (cells["NS-2"][total], cells["NS-2"][s]) == ("100.00", "-")
+            assert (cells["NS-1"][total], cells["NS-1"][s]) == ("100", "60")
+            assert (cells["NS-2"][total], cells["NS-2"][s]) == ("100", "-")
             assert (cells["NS-3"][total], cells["NS-3"][s]) == ("-", "-")
             while table.current_row["community_id"] != "NS-2":
                 await pilot.press("down")

@@ -22,6 +22,7 @@ from textual.widgets import Header, Input, Select, Static, TabbedContent, TabPan
 
 from zhili.dsl.i18n import language, set_language
 from zhili.engine.eval import columns
+from zhili.engine.trace.model import fmt_points
 from zhili.tui.labels import localize_bindings, t
 from zhili.tui.screens.base import ZhiliScreen
 from zhili.tui.screens.detail import DetailScreen
@@ -37,9 +38,10 @@ TABS = ("overview", "communities", "problems", "model", "compare")
 
 
 def points(v) -> str:
-    """Points in the list; "-" when not scored, never 0 (not an em dash:
-    ambiguous-width symbols stay out of aligned columns, see `default_fmt`)."""
-    return "-" if v is None else f"{v:.2f}"
+    """Points in the list as grades compare them (docs/language.md,
+    "Numbers"); "-" when not scored, never 0 (not an em dash: ambiguous-width
+    symbols stay out of aligned columns, see `default_fmt`)."""
+    return "-" if v is None else fmt_points(v)
 
 
 def veto_labels(labels: dict[str, str], ids: str | None) -> str:

@@ -104,11 +104,11 @@ class Session:
             for c in ("community_id", "community", "district", "street", "row"):
                 cols.append(pl.col(c) if c in t.columns else pl.lit(None, pl.String).alias(c))
             cols += [
-                pl.col("total").round(2),
+                pl.col("total").round(9),  # as grades compare it (docs/language.md, "Numbers")
                 pl.col("grade").cast(pl.String),
                 pl.col("grade_index"),
             ]
-            cols += [pl.col(columns.dim_score(d.id)).round(2) for d in top]
+            cols += [pl.col(columns.dim_score(d.id)).round(9) for d in top]
             cols += [pl.col("vetoes"), pl.col("missing")]
             self._base = t.select(cols)
         return self._base

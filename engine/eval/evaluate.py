@@ -77,9 +77,9 @@ class Evaluation:
         cols = [c for c in META_COLUMNS[:4] if c in self.table.columns]
         frame = self.table.select(
             *cols,
-            pl.col("total").round(6),
+            pl.col("total").round(9),  # computed numbers have at most 9 places
             pl.col("grade").cast(pl.String),
-            *[pl.col(columns.dim_score(d.id)).round(6).alias(d.id) for d in top],
+            *[pl.col(columns.dim_score(d.id)).round(9).alias(d.id) for d in top],
             pl.col("vetoes"),
             pl.col("missing"),
         )

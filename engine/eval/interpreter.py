@@ -35,6 +35,9 @@ from zhili.engine.functions import (
     NO_VALUE,
     Function,
     Missing,
+    arith,
+    divide,
+    snap,
 )
 
 Env = dict[str, Any]
@@ -58,7 +61,11 @@ _CMP = {
     ">": operator.gt,
     ">=": operator.ge,
 }
-_ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul}
+_ARITH = {
+    "+": lambda a, b: arith(operator.add, a, b),
+    "-": lambda a, b: arith(operator.sub, a, b),
+    "*": lambda a, b: arith(operator.mul, a, b),
+}
 
 
 def is_missing(v: Any) -> bool:
@@ -157,14 +164,14 @@ def _compile_call(e: ir.Call, functions) -> Fn:
     if e.func in ("ratio", "per_10k") and _nonzero_number(e.args[1]):
         # constant divisor: reciprocal, like the vectorized backend
         inv = 1.0 / e.args[1].value
-        scale = 10000 if e.func == "per_10k" else 1
+        scale = 10000.0 if e.func == "per_10k" else 1.0
         a0 = args[0]
 
         def f_div_call(env):
             x = a0(env)
             if x.__class__ is Missing:
                 return x
-            return (x * scale if scale != 1 else x) * inv
+            return snap(float(x) * scale * inv)
 
         return f_div_call
     if fn.signature.handles_missing:
@@ -284,7 +291,7 @@ def _compile_div(e: ir.Binary, fa: Fn, fb: Fn) -> Fn:
             a = fa(env)
             if a.__class__ is Missing:
                 return a
-            return a * inv
+            return snap(float(a) * inv)
 
         return f_div_const
 
@@ -295,9 +302,7 @@ def _compile_div(e: ir.Binary, fa: Fn, fb: Fn) -> Fn:
         b = fb(env)
         if b.__class__ is Missing:
             return b
-        if b == 0:
-            return Missing(DIV_ZERO)
-        return a / b
+        return divide(a, b)
 
     return f_div
 
@@ -336,6 +341,9 @@ def _compile_scoring(ind: ir.Indicator, functions) -> Scorer:
 
 
 def _linear_scorer(s: ir.Linear, full: float, f: Fn, functions) -> Scorer:
+    """`linear`: d = v - low (snapped); the outcome from t = d / span (pass
+    at t >= 1 - EPS, fail at t <= EPS), partial points snap(d × full / span).
+    A constant span is multiplied by its reciprocal, as Polars does."""
     if isinstance(s.low, ir.Const) and isinstance(s.high, ir.Const) and s.low.value != s.high.value:
         lo_c, inv_span = s.low.value, 1.0 / (s.high.value - s.low.value)
 
@@ -343,12 +351,15 @@ def _linear_scorer(s: ir.Linear, full: float, f: Fn, functions) -> Scorer:
             v = f(env)
             if v.__class__ is Missing:
                 return v, 0.0, MISSING
-            t = (v - lo_c) * inv_span
+            d = arith(operator.sub, v, lo_c)
+            if d.__class__ is Missing:
+                return d, 0.0, MISSING
+            t = d * inv_span
             if t >= 1.0 - EPS:
                 return v, full, PASS
             if t <= EPS:
                 return v, 0.0, FAIL
-            return v, full * t, PARTIAL
+            return v, snap(d * full * inv_span), PARTIAL
 
         return score_const_linear
 
@@ -364,14 +375,19 @@ def _linear_scorer(s: ir.Linear, full: float, f: Fn, functions) -> Scorer:
             return lo, 0.0, MISSING
         if hi.__class__ is Missing:
             return hi, 0.0, MISSING
-        if hi == lo:
+        span = arith(operator.sub, hi, lo)
+        d = arith(operator.sub, v, lo)
+        for x in (span, d):
+            if x.__class__ is Missing:
+                return x, 0.0, MISSING
+        if span == 0:
             return Missing(DIV_ZERO), 0.0, MISSING
-        t = (v - lo) / (hi - lo)
+        t = d / span
         if t >= 1.0 - EPS:
             return v, full, PASS
         if t <= EPS:
             return v, 0.0, FAIL
-        return v, full * t, PARTIAL
+        return v, snap(d * full / span), PARTIAL
 
     return score_linear
 
@@ -424,8 +440,11 @@ def _deduct_scorer(s: ir.Deduct, full: float, f: Fn) -> Scorer:
         n = f(env)
         if n.__class__ is Missing:
             return n, 0.0, MISSING
-        taken = min(per * max(n, 0), cap)
-        points = full - taken
+        taken = arith(operator.mul, per, max(n, 0))
+        if taken.__class__ is Missing:
+            return taken, 0.0, MISSING
+        taken = min(taken, cap)
+        points = snap(full - taken)
         if taken <= EPS:
             return n, full, PASS
         return n, points, FAIL if points <= EPS else PARTIAL
@@ -441,7 +460,10 @@ def _bonus_per_scorer(s: ir.BonusPer, full: float, f: Fn) -> Scorer:
         n = f(env)
         if n.__class__ is Missing:
             return n, 0.0, MISSING
-        points = min(per * max(n, 0), cap)
+        points = arith(operator.mul, per, max(n, 0))
+        if points.__class__ is Missing:
+            return points, 0.0, MISSING
+        points = min(points, cap)
         return n, points, PASS if points > EPS else FAIL
 
     return score_bonus
@@ -520,6 +542,7 @@ class CompiledModel:
             (g.name, compile_expr(g.condition, functions) if g.condition is not None else None)
             for g in model.grades
         ]
+        self._publish = self.plan.publish
         self.ind_index = self.plan.ind_index
         self.dim_index = self.plan.dim_index
         need = self.plan.grade_results
@@ -556,6 +579,9 @@ class CompiledModel:
         for name, fn in self.lets:
             env[name] = fn(env)
         scored = [scorer(env) for scorer in self.scorers]
+        if self.plan.precision is not None:
+            publish = self._publish
+            scored = [(v, publish(p), o) for v, p, o in scored]
         if scored:
             values, points, outcomes = (list(x) for x in zip(*scored, strict=True))
         else:
@@ -582,8 +608,10 @@ class CompiledModel:
         self, points, outcomes
     ) -> tuple[list[float | None], list[float], float | None]:
         """Dimension scores, their available points, and the total, by the
-        plan's rescaling rules (see `Plan`); None for what is not scored."""
+        plan's rescaling rules (see `Plan`), snapped and (with `precision`)
+        rounded as `Plan.publish` says; None for what is not scored."""
         plan = self.plan
+        publish = self._publish
         nd = len(plan.dims)
         dim_scores: list[float] = [0.0] * nd
         dim_max: list[float] = [0.0] * nd  # points actually available (after skips)
@@ -599,12 +627,12 @@ class CompiledModel:
                     # nothing in it could be scored: the dimension is left out
                     # (its bonus points, if any, still count)
                     dim_missing[di] = True
-                    dim_scores[di] = bonus
+                    dim_scores[di] = publish(bonus)
                     continue
                 if avail < declared - EPS:
                     # some children were skipped: rescale to the declared points
-                    scored = scored * declared / avail
-                dim_scores[di] = scored + bonus
+                    scored = snap(scored * declared / avail)
+                dim_scores[di] = publish(snap(scored + bonus))
                 dim_max[di] = declared
         top = plan.top
         scored, bonus, avail = self._aggregate(
@@ -617,13 +645,13 @@ class CompiledModel:
         if avail <= EPS and plan.total_scorable:
             return published, dim_max, None
         if avail < top.declared - EPS and avail > EPS:
-            scored = scored * top.declared / avail
-        return published, dim_max, scored + bonus
+            scored = snap(scored * top.declared / avail)
+        return published, dim_max, publish(snap(scored + bonus))
 
     def _aggregate(self, group: Group, points, outcomes, dim_scores, dim_max, dim_missing):
         """(scored points, bonus points, available points) of a group, term
-        by term as `Group` says. A missing indicator has 0 points, so summing
-        all of them is right."""
+        by term as `Group` says, each sum snapped once. A missing indicator
+        has 0 points, so summing all of them is right."""
         scored = sum([points[i] for i in group.scored])
         bonus = sum([points[i] for i in group.bonus])
         avail = group.available
@@ -637,7 +665,7 @@ class CompiledModel:
             else:
                 scored += dim_scores[j]
                 avail += dim_max[j]
-        return scored, bonus, avail
+        return snap(scored), snap(bonus), snap(avail)
 
     def result_env(self, r: RawResult, full: bool = True) -> Env:
         """Names available to grade conditions (the plan's `result_names`);
@@ -654,12 +682,14 @@ class CompiledModel:
                         env[rn.name] = Missing(NOT_SCORED)
                     else:
                         env[rn.name] = (
-                            r.total * (1.0 / model.total) if model.total else Missing(DIV_ZERO)
+                            snap(r.total * (1.0 / model.total))
+                            if model.total
+                            else Missing(DIV_ZERO)
                         )
                 case "dimension":
                     d = model.dimensions[rn.index]
                     if d.points and r.dim_max[rn.index] > 0:
-                        share = r.dim_scores[rn.index] * (1.0 / d.points)
+                        share = snap(r.dim_scores[rn.index] * (1.0 / d.points))
                     else:
                         share = Missing(NO_DIMENSION_SCORE)
                     if rn.index in self.plan.min_dims:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from zhili.dsl import model as ir
+from zhili.engine.functions import round_decimal
 
 EPS = 1e-9
 """Points within EPS of a bound count as on it: full points (within EPS of
@@ -106,6 +107,7 @@ class Plan:
         self.layers = tuple(
             tuple(k for k, d in enumerate(dims) if d.depth == depth) for depth in depths
         )
+        self.precision: int | None = model.precision
         self.forbidden = self._forbidden()
         self.result_names = self._result_names()
         self.grade_results = frozenset(
@@ -115,6 +117,15 @@ class Plan:
             for node in ir.walk(g.condition)
             if isinstance(node, ir.Ref) and node.scope == "result"
         )
+
+    def publish(self, x: float) -> float:
+        """A published score (an indicator's points, a dimension's score, the
+        total) as the model's `precision N` rounds it: to N places, halves
+        away from zero, on the decimal (`round_decimal`); unchanged without
+        `precision`. Grades and every output use the published numbers."""
+        if self.precision is None:
+            return x
+        return round_decimal(x, self.precision)
 
     def _group(self, children: list[ir.Child], declared: float) -> Group:
         inds = [self.ind_index[c.id] for c in children if c.kind == "indicator"]

@@ -24,7 +24,15 @@ from zhili.dsl import model as ir
 from zhili.engine.eval import columns
 from zhili.engine.eval.columns import input_col  # noqa: F401 - re-exported
 from zhili.engine.eval.plan import EPS, Group, Plan
-from zhili.engine.functions import BUILTIN_FUNCTIONS, Function, polars_div
+from zhili.engine.functions import (
+    BUILTIN_FUNCTIONS,
+    INT_LIMIT,
+    Function,
+    pl_finite,
+    pl_round_decimal,
+    pl_snap,
+    polars_div,
+)
 
 OUTCOMES = [o.value for o in ir.Outcome]  # index = `Outcome.code`
 PASS, PARTIAL, FAIL, MISSING = (
@@ -51,10 +59,16 @@ class VectorUnsupported(Exception):
     """The model uses a function with no vectorized implementation."""
 
 
+INT64_LIMIT = 2**63
+INPUT_LIMIT = 10**15  # the data contract: no input reaches this magnitude (engine/io/data.py)
+
+
 def _lit(value: Any, type_name: str) -> pl.Expr:
     if value is None:
         return pl.lit(None, dtype=POLARS_TYPES.get(type_name, pl.Float64))
     dtype = POLARS_TYPES.get(type_name)
+    if type_name == "int" and isinstance(value, int) and abs(value) >= INT64_LIMIT - 1:
+        dtype = pl.Int128
     if (
         type_name in ("number", "percent")
         and isinstance(value, int)
@@ -74,6 +88,29 @@ def _null_if_any(args: list[pl.Expr], result: pl.Expr) -> pl.Expr:
     interpreter returns the first missing argument)."""
     cond = pl.any_horizontal([a.is_null() for a in args])
     return pl.when(cond).then(None).otherwise(result)
+
+
+_ARITH = {
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+}
+
+
+def _int_arith(op: str, a: pl.Expr, b: pl.Expr, bound: int) -> pl.Expr:
+    """Integer `a op b`, exact: Int64 when no result can reach 2^63 (by the
+    operands' static `bound`), else Int128; and where a result could reach
+    2^126 (`INT_LIMIT`), null where its float shadow (the operation on the
+    operands as doubles) does, as the interpreter's `arith`: below that the
+    exact result is below 2^127 and Int128 holds it."""
+    f = _ARITH[op]
+    if bound < INT64_LIMIT:
+        return f(a, b)
+    r = f(a.cast(pl.Int128), b.cast(pl.Int128))
+    if bound < INT_LIMIT:
+        return r
+    shadow = f(a.cast(pl.Float64), b.cast(pl.Float64)).abs()
+    return pl.when(shadow >= float(INT_LIMIT)).then(None).otherwise(r)
 
 
 # `and`/`or` are Polars' Kleene `&`/`|`, as in the interpreter
@@ -124,7 +161,7 @@ class VectorModel:
                     if (
                         node.func == "round"
                         and len(node.args) == 2
-                        and not isinstance(node.args[1], ir.Const)
+                        and _const_int(node.args[1]) is None
                     ):
                         raise VectorUnsupported("round() with a computed number of digits")
 
@@ -155,12 +192,15 @@ class VectorModel:
                 return results[e.name]
             case ir.Unary():
                 x = self.expr(e.operand, results)
-                return ~x if e.op == "not" else -x
+                if e.op == "not":
+                    return ~x
+                # Polars cannot negate an Int128: 0 - x
+                return pl.lit(0, pl.Int64) - x if e.type == "int" else -x
             case ir.Binary():
-                return _BINARY[e.op](self.expr(e.left, results), self.expr(e.right, results))
+                return self._binary(e, results)
             case ir.InList():
-                x = self.expr(e.operand, results)
-                eqs = [x == self.expr(o, results) for o in e.options]
+                x = self.value(e.operand, results)
+                eqs = [x == self.value(o, results) for o in e.options]
                 if not eqs:  # `x in []`: false, but missing when x is (as in the interpreter)
                     hit = pl.when(x.is_null()).then(None).otherwise(pl.lit(False))
                 else:
@@ -177,12 +217,70 @@ class VectorModel:
             case _:
                 assert_never(e)
 
+    def _binary(self, e: ir.Binary, results: dict[str, pl.Expr] | None) -> pl.Expr:
+        """Arithmetic as the interpreter's `number`: an int result exact (or
+        null on overflow), a float result snapped (`pl_snap`); division by
+        a nonzero constant multiplies by its reciprocal, in both backends."""
+        if e.op in _CMP_OPS:
+            a, b = self.value(e.left, results), self.value(e.right, results)
+            return _BINARY[e.op](a, b)
+        a = self.expr(e.left, results)
+        b = self.value(e.right, results) if e.op == "/" else self.expr(e.right, results)
+        if e.op in _ARITH:
+            if e.type == "int":
+                return _int_arith(e.op, a, b, self._int_bound(e))
+            return pl_snap(_ARITH[e.op](a, b))
+        if e.op == "/" and _nonzero_const(e.right):
+            return pl_snap(a.cast(pl.Float64) * pl.lit(1.0 / e.right.value))
+        return _BINARY[e.op](a, b)
+
+    def value(self, e: ir.Expr, results: dict[str, pl.Expr] | None = None) -> pl.Expr:
+        """`expr`, made null where a float result is not finite: where a value
+        is used (compared, passed to a function, scored, stored), not inside
+        arithmetic, which carries an infinity or NaN on as the interpreter
+        carries its `Missing` (see `pl_snap`)."""
+        x = self.expr(e, results)
+        if e.type in ("int", "bool", "text", "enum", "date") or _finite_shape(e):
+            return x
+        return pl_finite(x)
+
+    def _int_bound(self, e: ir.Expr) -> int:
+        """An upper bound of |value| of an int expression, from its shape
+        (inputs are below `INPUT_LIMIT`): decides where the exact integer arithmetic
+        needs Int128 and an overflow test. Unknown shapes: 2^127."""
+        unknown = 2**127
+        match e:
+            case ir.Const():
+                return abs(e.value) if isinstance(e.value, int) else unknown
+            case ir.Ref():
+                if e.scope == "input":
+                    return INPUT_LIMIT
+                if e.scope == "let":
+                    d = next((d for d in self.model.lets if d.id == e.name), None)
+                    return self._int_bound(d.expr) if d is not None else unknown
+                return INT64_LIMIT if e.name == "missing_count" else unknown
+            case ir.Unary():
+                return self._int_bound(e.operand) + 1
+            case ir.Binary() if e.op in ("+", "-"):
+                return self._int_bound(e.left) + self._int_bound(e.right)
+            case ir.Binary() if e.op == "*":
+                return self._int_bound(e.left) * self._int_bound(e.right)
+            case ir.Cond():
+                return max(self._int_bound(e.then), self._int_bound(e.orelse))
+            case ir.Call() if e.func in ("min", "max", "clamp", "abs", "coalesce", "default"):
+                return max(self._int_bound(a) for a in e.args)
+            case ir.Call() if e.func == "count":
+                return len(e.args)
+            case _:
+                return unknown
+
     def _call(self, e: ir.Call, results: dict[str, pl.Expr] | None) -> pl.Expr:
-        args = [self.expr(a, results) for a in e.args]
+        args = [self.value(a, results) for a in e.args]
         fn = self.functions[e.func]  # `_check_functions`: each has a Polars implementation
-        if e.func == "round" and len(e.args) == 2:
+        if e.func == "round":
             # the number of digits is a constant (checked): Polars wants an int
-            result = fn.polars(args[0], int(e.args[1].value))
+            digits = _const_int(e.args[1]) if len(e.args) == 2 else 0
+            result = fn.polars(args[0], digits, e.args[0].type == "int")
             args = args[:1]
         else:
             result = fn.polars(*args)
@@ -198,7 +296,7 @@ class VectorModel:
         and missing flags; outcomes are for the detailed table)."""
         s = ind.scoring
         full = float(ind.points)
-        v = self.expr(s.value)
+        v = self.value(s.value)
         missing = v.is_null()
         match s:
             case ir.PassWhen() | ir.BonusWhen():
@@ -219,8 +317,10 @@ class VectorModel:
                 return self._deduct(ind, s, full, v, missing)
             case ir.BonusPer():
                 cap = float(s.cap if s.cap is not None else full)
-                earned = (v.clip(lower_bound=0) * s.per).clip(upper_bound=cap)
+                earned = self._per_count(s.value, v, s.per).clip(upper_bound=cap)
                 points = earned.fill_null(0.0)
+                if _may_overflow(s.value):
+                    missing = earned.is_null()
                 outcome = (
                     pl.when(missing)
                     .then(_code(MISSING))
@@ -233,16 +333,28 @@ class VectorModel:
                 assert_never(s)
 
     def _linear(self, s: ir.Linear, full: float, v: pl.Expr, missing: pl.Expr):
-        lo = self.expr(s.low)
-        hi = self.expr(s.high)
+        """As the interpreter's `_linear_scorer`: d = v - low snapped, the
+        outcome from t = d / span, partial points snap(d × full / span)."""
+        lo = self.value(s.low)
+        hi = self.value(s.high)
         const = _const_linear(s)
+        d = self._minus(s.value, s.low, v, lo)
         if const:
-            t = (v - lo) / pl.lit(float(s.high.value - s.low.value))  # scalar: reciprocal
+            span = pl.lit(float(s.high.value - s.low.value))  # a scalar: its reciprocal
+            t = d / span
+            if _may_overflow(s.value):
+                missing = missing | d.is_null()
         else:
-            missing = missing | lo.is_null() | hi.is_null() | (hi == lo)
-            t = (v - lo) / (hi - lo)
-        points = pl.when(t >= 1.0 - EPS).then(full).when(t <= EPS).then(0.0).otherwise(full * t)
-        points = points.fill_null(0.0) if const else pl.when(missing).then(0.0).otherwise(points)
+            span = self._minus(s.high, s.low, hi, lo)
+            missing = missing | lo.is_null() | hi.is_null() | d.is_null() | span.is_null()
+            missing = missing | (span == 0)
+            t = d / span
+        partial = pl_snap(d * full / span)
+        points = pl.when(t >= 1.0 - EPS).then(full).when(t <= EPS).then(0.0).otherwise(partial)
+        if const and not _may_overflow(s.value):
+            points = points.fill_null(0.0)
+        else:
+            points = pl.when(missing).then(0.0).otherwise(points)
         outcome = (
             pl.when(missing)
             .then(_code(MISSING))
@@ -257,8 +369,24 @@ class VectorModel:
         value = v if const else pl.when(missing).then(None).otherwise(v)
         return value, points, missing, outcome
 
+    def _minus(self, ea: ir.Expr, eb: ir.Expr, a: pl.Expr, b: pl.Expr) -> pl.Expr:
+        """`a - b` of two model values as the language computes it."""
+        if ea.type == "int" and eb.type == "int":
+            return _int_arith("-", a, b, self._int_bound(ea) + self._int_bound(eb))
+        d = pl_snap(a - b)
+        return d if _finite_shape(ea) and _finite_shape(eb) else pl_finite(d)
+
+    def _per_count(self, e: ir.Expr, v: pl.Expr, per: float) -> pl.Expr:
+        """`per × max(v, 0)` of `deduct`/`bonus … per` as the interpreter's
+        `number(per * max(n, 0))`."""
+        n = v.clip(lower_bound=0)
+        if e.type == "int" and isinstance(per, int) and not isinstance(per, bool):
+            return _int_arith("*", n, pl.lit(per), self._int_bound(e) * abs(per))
+        product = pl_snap(n * per)
+        return pl_finite(product) if _may_overflow(e) else product
+
     def _tiers(self, s: ir.Tiers, full: float, v: pl.Expr, missing: pl.Expr):
-        thresholds = [self.expr(t.threshold) for t in s.tiers]
+        thresholds = [self.value(t.threshold) for t in s.tiers]
         for t, th in zip(s.tiers, thresholds, strict=True):
             if not isinstance(t.threshold, ir.Const):
                 missing = missing | th.is_null()
@@ -277,21 +405,23 @@ class VectorModel:
 
     def _deduct(self, ind: ir.Indicator, s: ir.Deduct, full: float, v: pl.Expr, missing: pl.Expr):
         cap = float(s.cap if s.cap is not None else full)
-        taken = (v.clip(lower_bound=0) * s.per).clip(upper_bound=cap)
+        product = self._per_count(s.value, v, s.per)
+        taken = product.clip(upper_bound=cap)
+        if _may_overflow(s.value):
+            missing = missing | product.is_null()
+        left = pl_snap(full - taken)
         if s.per > EPS and cap > EPS and ind.id in self._whole_counts():
             # a whole count: `taken` is 0 or at least min(per, cap) > EPS,
             # so the `taken <= EPS` snap to full points changes nothing
-            points = (full - taken).fill_null(0.0)
+            points = left.fill_null(0.0)
         else:
-            points = (
-                pl.when(taken <= EPS).then(full).when(missing).then(0.0).otherwise(full - taken)
-            )
+            points = pl.when(taken <= EPS).then(full).when(missing).then(0.0).otherwise(left)
         outcome = (
             pl.when(missing)
             .then(_code(MISSING))
             .when(taken <= EPS)
             .then(_code(PASS))
-            .when(full - taken <= EPS)
+            .when(left <= EPS)
             .then(_code(FAIL))
             .otherwise(_code(PARTIAL))
         )
@@ -353,7 +483,7 @@ class VectorModel:
         cols = []
         for ind in model.indicators:
             value, points, missing, outcome = self.scoring(ind)
-            cols.append(points.alias(columns.ind_points(ind.id)))
+            cols.append(self._publish(points).alias(columns.ind_points(ind.id)))
             cols.append(missing.alias(columns.ind_missing(ind.id)))
             if detail:
                 cols.append(outcome.alias(columns.ind_outcome(ind.id)))
@@ -373,10 +503,10 @@ class VectorModel:
                 dim_missing = avail <= EPS
                 score = (
                     pl.when(dim_missing)
-                    .then(bonus)
+                    .then(self._publish(bonus))
                     .when(avail < declared - EPS)
-                    .then(scored * declared / avail + bonus)
-                    .otherwise(scored + bonus)
+                    .then(self._publish(pl_snap(pl_snap(scored * declared / avail) + bonus)))
+                    .otherwise(self._publish(pl_snap(scored + bonus)))
                 )
                 exprs.append(score.alias(columns.dim_score(d.id)))
                 exprs.append(
@@ -386,12 +516,13 @@ class VectorModel:
 
         scored, bonus, avail = self._aggregate(plan.top)
         declared_total = float(plan.top.declared)
-        total = (
+        total = pl_snap(
             pl.when((avail < declared_total - EPS) & (avail > EPS))
-            .then(scored * declared_total / avail)
+            .then(pl_snap(scored * declared_total / avail))
             .otherwise(scored)
             + bonus
         )
+        total = self._publish(total)
         if plan.total_scorable:  # not scored (see `Plan`): null, never 0
             total = pl.when(avail > EPS).then(total).otherwise(None)
         stages.append([total.alias(columns.TOTAL), self._missing_count().alias(columns.MISSING)])
@@ -423,6 +554,12 @@ class VectorModel:
         if not self.plan.skip[i]:
             return points
         return pl.when(pl.col(self._missing[i])).then(None).otherwise(points)
+
+    def _publish(self, x: pl.Expr) -> pl.Expr:
+        """`Plan.publish` as a Polars expression (`precision N`)."""
+        if self.plan.precision is None:
+            return x
+        return pl_round_decimal(x, self.plan.precision)
 
     def _missing_count(self) -> pl.Expr:
         """The number of missing indicators and vetoes whose condition is
@@ -470,7 +607,7 @@ class VectorModel:
             return None
         match s:
             case ir.Linear():
-                return atoms if _const_linear(s) else None
+                return atoms if _const_linear(s) and not _may_overflow(s.value) else None
             case ir.Tiers():
                 for t in s.tiers:
                     if not isinstance(t.threshold, ir.Const):
@@ -479,7 +616,9 @@ class VectorModel:
                             return None
                         atoms |= more
                 return atoms
-            case ir.PassWhen() | ir.BonusWhen() | ir.Deduct() | ir.BonusPer():
+            case ir.Deduct() | ir.BonusPer():
+                return None if _may_overflow(s.value) else atoms
+            case ir.PassWhen() | ir.BonusWhen():
                 return atoms
             case _:
                 assert_never(s)
@@ -523,7 +662,7 @@ class VectorModel:
             level[d.id] = 1 + max((level[x] for x in deps), default=-1)
         return [
             [
-                self.expr(d.expr).alias(columns.let_col(d.id))
+                self.value(d.expr).alias(columns.let_col(d.id))
                 for d in model.lets
                 if level[d.id] == lv
             ]
@@ -549,7 +688,8 @@ class VectorModel:
             scored = scored + pl.when(present).then(score).otherwise(0.0)
             bonus = bonus + pl.when(present).then(0.0).otherwise(score)
             avail = avail + pl.when(present).then(pl.col(columns.dim_max(d))).otherwise(0.0)
-        return scored, bonus, avail
+        # each sum snapped once, as the interpreter's `_aggregate`
+        return pl_snap(scored), pl_snap(bonus), pl_snap(avail)
 
     def _result_exprs(self) -> dict[str, pl.Expr]:
         """The names grade conditions may use (the plan's `result_names`)."""
@@ -570,7 +710,7 @@ class VectorModel:
                     d = model.dimensions[rn.index]
                     x = (
                         pl.when(pl.col(columns.dim_max(d.id)) > 0)
-                        .then(pl.col(columns.dim_score(d.id)) / float(d.points))
+                        .then(pl_snap(pl.col(columns.dim_score(d.id)) * (1.0 / float(d.points))))
                         .otherwise(None)
                         if d.points
                         else pl.lit(None, pl.Float64)
@@ -687,6 +827,49 @@ class VectorModel:
             cols += columns.indicator_detail(ind.id for ind in m.indicators)
             cols += [columns.veto_col(v.id) for v in m.vetoes]
         return cols
+
+
+def _may_overflow(e: ir.Expr) -> bool:
+    """Whether a scoring form's arithmetic on `e` could leave the number range
+    (and so make the indicator missing): not for an input, which the data
+    contract keeps below 10^15 in magnitude, nor for a small constant."""
+    if isinstance(e, ir.Ref) and e.scope == "input":
+        return False
+    return not (
+        isinstance(e, ir.Const) and isinstance(e.value, (int, float)) and abs(e.value) < 1e15
+    )
+
+
+_CMP_OPS = frozenset(("==", "!=", "<", "<=", ">", ">="))
+
+
+def _finite_shape(e: ir.Expr) -> bool:
+    """An expression that is always finite: a constant, a name (inputs are
+    finite by the data contract, definitions are stored through
+    `VectorModel.value`, results are sums of finite points), or minus one."""
+    if isinstance(e, ir.Unary):
+        return _finite_shape(e.operand)
+    return isinstance(e, ir.Const | ir.Ref)
+
+
+def _nonzero_const(e: ir.Expr) -> bool:
+    """A constant number other than 0 (the interpreter's `_nonzero_number`)."""
+    return (
+        isinstance(e, ir.Const)
+        and isinstance(e.value, (int, float))
+        and not isinstance(e.value, bool)
+        and e.value != 0
+    )
+
+
+def _const_int(e: ir.Expr) -> int | None:
+    """A constant number of digits (`2`, `-2`), or None."""
+    if isinstance(e, ir.Unary) and e.op == "-":
+        inner = _const_int(e.operand)
+        return None if inner is None else -inner
+    if isinstance(e, ir.Const) and isinstance(e.value, (int, float)):
+        return int(e.value)
+    return None
 
 
 def _const_linear(s: ir.Linear) -> bool:

@@ -159,9 +159,12 @@ def _communities(t: pl.DataFrame, model: ir.Model) -> pl.DataFrame:
     ]
     return t.select(
         *meta,
-        pl.col("total").round(2),
+        # scores as they compare (docs/language.md, "Numbers"): at most 9
+        # places, fewer with the model's `precision`; 2 places printed 18 for
+        # a total of 17.996 that `total >= 18` refuses
+        pl.col("total").round(9),
         pl.col("grade").cast(pl.String),
-        *[pl.col(columns.dim_score(d.id)).round(2) for d in model.top_dimensions],
+        *[pl.col(columns.dim_score(d.id)).round(9) for d in model.top_dimensions],
         pl.col("vetoes"),
         pl.col("missing"),
     )
@@ -235,9 +238,9 @@ def _failures(short: pl.DataFrame, ind: ir.Indicator, label_of: pl.Expr) -> pl.D
         value.alias("value"),
         pl.lit(threshold, dtype=pl.Float64).alias("threshold"),
         distance.alias("distance"),
-        pl.col(pc).round(3).alias("points"),
+        pl.col(pc).round(9).alias("points"),
         pl.lit(ind.points).alias("max_points"),
-        (pl.lit(ind.points) - pl.col(pc)).round(3).alias("shortfall"),
+        (pl.lit(ind.points) - pl.col(pc)).round(9, mode="half_away_from_zero").alias("shortfall"),
         pl.col(oc).cast(pl.String).alias("outcome"),
     )
 

@@ -34,6 +34,9 @@ COMPRESSION = "zstd"
 COMPRESSION_LEVEL = 1  # half the size of snappy for a little more time
 
 OUTCOMES = pl.Enum([o.value for o in Outcome])
+# `runs diff`: points closer than this have not moved (runs recorded before
+# numbers were 9-place decimals differ from new ones in the last places)
+POINTS_TOLERANCE = 1e-6
 
 META = (
     ("community_id", pl.String),
@@ -254,7 +257,14 @@ def diff_frames(
         # an indicator missing on both sides has no points: 0 (stored by the
         # old code) and null (not scored) say the same thing
         both_missing = (oa.cast(pl.String) == "missing") & (ob.cast(pl.String) == "missing")
-        same_points = pa.eq_missing(pb) | (both_missing & pa.fill_null(0).eq(pb.fill_null(0)))
+        # (and points within POINTS_TOLERANCE are the same: runs recorded
+        # before numbers were decimals differ from new ones in the 9th place)
+        close = (pa - pb).abs() <= POINTS_TOLERANCE
+        same_points = (
+            pa.eq_missing(pb)
+            | close.fill_null(False)
+            | (both_missing & pa.fill_null(0).eq(pb.fill_null(0)))
+        )
         m = ~same_points.fill_null(False) | oa.ne_missing(ob)
         any_moved = any_moved | m
         if m.any():
@@ -296,5 +306,5 @@ def diff_frames(
         "added": added,
         "removed": removed,
         "unchanged": int((~any_moved & ~grade_changed).sum()),
-        "total_moves": int((totals.abs() > 1e-9).sum()),
+        "total_moves": int((totals.abs() > POINTS_TOLERANCE).sum()),
     }

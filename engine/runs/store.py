@@ -34,6 +34,7 @@ from zhili.dsl.i18n import _
 from zhili.dsl.model import Outcome
 from zhili.engine.eval import columns
 from zhili.engine.runs import columnar
+from zhili.engine.runs.columnar import POINTS_TOLERANCE
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -640,7 +641,7 @@ def _diff_rows(
                 }
             )
         ta, tb = r["total"], r["total_b"]  # None: not scored, which is not 0
-        if (ta is None) != (tb is None) or (ta is not None and abs(ta - tb) > 1e-9):
+        if (ta is None) != (tb is None) or (ta is not None and abs(ta - tb) > POINTS_TOLERANCE):
             total_moves += 1
         ind_a = json.loads(r["indicators"])
         ind_b = json.loads(r["indicators_b"])
@@ -649,7 +650,11 @@ def _diff_rows(
             pa, oa = ind_a.get(iid, [None, None])
             pb, ob = ind_b.get(iid, [None, None])
             # missing on both sides: 0 points (the old code) is null (not scored)
-            same_points = pa == pb or (oa == ob == "missing" and {pa or 0, pb or 0} == {0})
+            same_points = (
+                pa == pb
+                or (pa is not None and pb is not None and abs(pa - pb) <= POINTS_TOLERANCE)
+                or (oa == ob == "missing" and {pa or 0, pb or 0} == {0})
+            )
             if not same_points or oa != ob:
                 moved = True
                 if len(moves) < limit:

@@ -131,7 +131,14 @@ NOT_SCORED_MARK = "—"
 
 
 def fmt_points(p: float | None) -> str:
-    """Points as staff read them: 12, 12.5, 12.25; "—" when not scored."""
+    """Points as they compare (docs/language.md, "Numbers"): every computed
+    number is a decimal of at most 9 places, so all of them are printed,
+    trailing zeros trimmed (8, 17.92, 3.333333333); a model's `precision N`
+    has already rounded published scores to N places. Rounding here to
+    fewer places would print 8 for 7.996, which `total >= 8` refuses.
+    "—" when not scored."""
     if p is None:
         return NOT_SCORED_MARK
-    return f"{p:.2f}".rstrip("0").rstrip(".") if p != int(p) else str(int(p))
+    if p == int(p):
+        return str(int(p))
+    return f"{p:.9f}".rstrip("0").rstrip(".")
