@@ -1161,7 +1161,7 @@ def resolve_test_names(
         }.get(type_name, True)
         if not ok:
             if type_name == "percent" and isinstance(v, ast.Number):
-                out.append(m.percent_vs_count(v.span, v.text))
+                out.append(m.given_plain_percent(v.span, a.name.id, v.text))
             else:
                 out.append(m.value_type(v.span, a.name.id, _tw(type_name)))
         elif type_name == "enum" and v.value not in values:

@@ -245,6 +245,32 @@ def percent_vs_count(span: Span, literal: str | None) -> Diagnostic:
     )
 
 
+def given_plain_percent(span: Span, name: str, literal: str) -> Diagnostic:
+    """`rate = 90` or `rate = 0.9` in a test's `given` for a percent input:
+    what the number would mean under the data files' one percent rule (90 is
+    90%; a plain fraction like 0.9 is not read), and how to write it."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        number = Decimal(literal)
+    except InvalidOperation:
+        return percent_vs_count(span, literal)
+    shifted = f"{number.scaleb(2):f}"
+    as_percent = shifted.rstrip("0").rstrip(".") if "." in shifted else shifted
+    if number != 0 and abs(number) < 1:
+        message = _(
+            "`{name}` is a percentage: {n} is a plain fraction, which could mean {p}% or {n}% "
+            "(a data file does not read it); write {p}% for {p}%"
+        ).format(name=name, n=literal, p=as_percent)
+        notes = (_("help: write {p}% for {p}%, or {n}% for {n}%").format(p=as_percent, n=literal),)
+    else:
+        message = _(
+            "`{name}` is a percentage: {n} would mean {n}% in a data file; in a test write {n}%"
+        ).format(name=name, n=literal)
+        notes = (_("help: write {lit}% if a share was meant").format(lit=literal),)
+    return C.UNIT_MISMATCH.diagnostic(message, span, notes)
+
+
 def arity(span: Span, func: str, expected: str, found: int) -> Diagnostic:
     return C.WRONG_ARGUMENTS.diagnostic(
         _("`{func}` takes {expected} arguments, {found} given").format(

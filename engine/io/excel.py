@@ -1,10 +1,11 @@
 """Excel workbooks (.xlsx, .xlsm, .xls, .xlsb, .ods) as text cells.
 
 Cell values come from calamine (through `fastexcel`), which reads 100,000
-rows in about a second. What calamine does not give, openpyxl and the
-workbook's own parts do: merged ranges (from the sheet's `<mergeCells>`), and
-the number format of the first data rows (a cell formatted `0.0%` holds 0.85
-for 85%).
+rows in about a second. What calamine does not give, the
+workbook's own parts do (`xlsxscan`, one pass over the sheet's XML): merged
+ranges (from the sheet's `<mergeCells>`), and every cell's number format (a
+number formatted `0.0%` holds 0.85 for 85%: read per cell, through the cell's
+`s` style and styles.xml, in a workbook of any size).
 
 The sheet is read as the staff laid it out:
 - a title row (or several) above the header: the header is the row among the
@@ -47,8 +48,6 @@ from zhili.engine.io.table import (  # noqa: F401 - EXCEL_SUFFIXES re-exported
 if TYPE_CHECKING:
     from zhili.dsl.model import Model
 
-FORMAT_SAMPLE_ROWS = 20
-FORMAT_MAX_BYTES = 4_000_000  # percent-format detection up to ~10,000 communities
 _CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE compound file: .xls, or an encrypted .xlsx
 
 
@@ -143,11 +142,9 @@ def read_excel(path: Path, sheet: str | int | None = None, model: Model | None =
     data, problems = _skip_totals(path, name, data)
     data, repeated = _skip_headers(path, name, headers, data)
     problems += repeated
-    # cells formatted as percentages hold fractions: 0.85 is 85% (calamine
-    # gives no cell types, so a value above 1 there is taken as written: text)
-    percent_cols = _percent_columns(path, index, h, [keep_j + first_col for keep_j in keep])
-    if percent_cols:
-        data = _as_percentages(data, percent_cols)
+    # a number formatted as a percentage holds a fraction: 0.85 is 85%
+    if scan is not None and scan.percent is not None:
+        data = as_percentages(data, scan.percent, [keep_j + first_col for keep_j in keep])
     lines = data.get_column("__row").to_list()
     if scan is not None:
         cols = {keep_j + first_col: headers[k] for k, keep_j in enumerate(keep)}
@@ -195,7 +192,7 @@ def _scan(path: Path, name: str, part: str) -> xlsxscan.SheetScan | None:
     """The sheet's `SheetScan`, or a `DataError` naming the limit it breaks."""
     try:
         with zipfile.ZipFile(path) as zf:
-            scan = xlsxscan.scan_sheet(zf, part)
+            scan = xlsxscan.scan_sheet(zf, part, xlsxscan.percent_styles(zf))
             long_strings = xlsxscan.has_long_strings(zf)
     except (zipfile.BadZipFile, KeyError, OSError, EOFError, zlib.error):
         return None  # calamine says what is wrong with the file
@@ -334,24 +331,58 @@ def _skip_headers(
     return (data.filter(~same) if problems else data), problems
 
 
-def _as_percentages(data: pl.DataFrame, percent_cols: list[int]) -> pl.DataFrame:
-    """A number of at most 1 in a percent-formatted column becomes `<n × 100>%`."""
-    num = r"^\s*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\s*$"
-    return data.with_columns(
+_DECIMAL = r"^([+-]?)([0-9]+)(?:\.([0-9]+))?$"
+_EXPONENT = r"^([+-]?[0-9]*\.?[0-9]+)[eE]([+-]?[0-9]+)$"
+
+
+def percent_text(cell: pl.Expr) -> pl.Expr:
+    """A number's text as the percentage it shows, exactly (the decimal point
+    moved two places, no float arithmetic): 0.85 → 85%, 0.857 → 85.7%,
+    1 → 100%, 1e-7 → 1e-5%. Other text stays as it is."""
+    g = cell.str.extract_groups(_DECIMAL).struct
+    frac = g.field("3").fill_null("") + "00"
+    whole = (g.field("2") + frac.str.slice(0, 2)).str.strip_chars_start("0")
+    rest = frac.str.slice(2).str.strip_chars_end("0")
+    shifted = pl.concat_str(
         [
-            pl.when(
-                pl.col(f"c{k}").str.contains(num)
-                & (pl.col(f"c{k}").cast(pl.Float64, strict=False).abs() <= 1)
-            )
-            .then(
-                (pl.col(f"c{k}").cast(pl.Float64, strict=False) * 100).round(10).cast(pl.String)
-                + "%"
-            )
-            .otherwise(pl.col(f"c{k}"))
-            .alias(f"c{k}")
-            for k in percent_cols
+            g.field("1"),
+            pl.when(whole == "").then(pl.lit("0")).otherwise(whole),
+            pl.when(rest == "").then(pl.lit("")).otherwise("." + rest),
+            pl.lit("%"),
         ]
     )
+    e = cell.str.extract_groups(_EXPONENT).struct
+    power = pl.concat_str(
+        [
+            e.field("1"),
+            pl.lit("e"),
+            (e.field("2").cast(pl.Int64, strict=False) + 2).cast(pl.String),
+            pl.lit("%"),
+        ]
+    )
+    return (
+        pl.when(g.field("2").is_not_null())
+        .then(shifted)
+        .when(e.field("1").is_not_null())
+        .then(power)
+        .otherwise(cell)
+    )
+
+
+def as_percentages(data: pl.DataFrame, cells: pl.DataFrame, abs_cols: list[int]) -> pl.DataFrame:
+    """Every percent-formatted number of `data` (the `row`, `col` of `cells`,
+    0-based; `data`'s column `c<k>` is the sheet's column `abs_cols[k]`, its
+    `__row` the Excel row) as the percentage it shows (`percent_text`):
+    cell by cell, whatever the column's other cells hold."""
+    by_col = cells.group_by("col").agg((pl.col("row") + 1).alias("rows"))
+    rows = dict(zip(by_col.get_column("col").to_list(), by_col.get_column("rows"), strict=True))
+    exprs = []
+    for k, col in enumerate(abs_cols):
+        if col in rows:
+            c = pl.col(f"c{k}")
+            formatted = pl.col("__row").is_in(rows[col].implode())
+            exprs.append(pl.when(formatted).then(percent_text(c)).otherwise(c).alias(f"c{k}"))
+    return data.with_columns(exprs) if exprs else data
 
 
 def _cell_text(v) -> str:
@@ -524,40 +555,3 @@ def _fill_merges(path: Path, name: str, frame: pl.DataFrame, merges, first_col: 
                     col[r] = value
             touched.add(f"c{j}")
     return frame.with_columns([pl.Series(c, cols[c], dtype=pl.String) for c in sorted(touched)])
-
-
-def _percent_columns(path: Path, index: int, header: int, abs_cols: list[int]) -> list[int]:
-    """Positions (in `abs_cols`) of columns whose first data cells are
-    formatted as percentages."""
-    if path.suffix.lower() not in (".xlsx", ".xlsm"):
-        return []
-    if path.stat().st_size > FORMAT_MAX_BYTES:
-        # openpyxl parses far more than the first rows even in read-only
-        # mode (about 0.25 s per 1,000 rows): big exports skip this step
-        return []
-    try:
-        import openpyxl
-
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception:  # the values were read already; formats are a refinement
-        return []
-    try:
-        ws = wb.worksheets[index]
-        found: set[int] = set()
-        seen_numeric: set[int] = set()
-        first = header + 2  # Excel row after the header
-        for row in ws.iter_rows(min_row=first, max_row=first + FORMAT_SAMPLE_ROWS):
-            for cell in row:
-                col = getattr(cell, "column", None)
-                if col is None or not isinstance(cell.value, (int, float)):
-                    continue
-                if isinstance(cell.value, bool):
-                    continue
-                seen_numeric.add(col - 1)
-                if "%" in (cell.number_format or ""):
-                    found.add(col - 1)
-    except Exception:
-        return []
-    finally:
-        wb.close()
-    return [k for k, c in enumerate(abs_cols) if c in found]

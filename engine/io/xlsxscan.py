@@ -16,6 +16,9 @@ import html
 import re
 import zipfile
 from dataclasses import dataclass, field
+from xml.etree import ElementTree
+
+import polars as pl
 
 # Excel's own limit on a cell's text
 MAX_CELL_CHARS = 32_767
@@ -49,6 +52,15 @@ _REF_RE = re.compile(rb'\sr="([A-Z]+)([0-9]+)"')
 _TYPE_RE = re.compile(rb'\st="([a-zA-Z]+)"')
 
 
+# a cell with one of the percent styles: its attributes (`r`, `s`, `t`, in any order)
+_STYLED_RE = rb'<(?:\w+:)?c\b([^>]*\ss="(?:%s)"[^>]*)>'
+# built-in number formats that are percentages: 0% and 0.00%
+PERCENT_BUILTIN_FORMATS = frozenset({9, 10})
+# styles.xml larger than this is not read for formats (Excel's own limit is
+# 64,000 cell formats, a few megabytes)
+MAX_STYLES_BYTES = 50_000_000
+
+
 class LimitError(Exception):
     """The workbook breaks a limit (the message says which)."""
 
@@ -64,6 +76,8 @@ class SheetScan:
     errors: dict[tuple[int, int], str] = field(default_factory=dict)
     uncomputed: dict[tuple[int, int], str] = field(default_factory=dict)
     long_cell: bool = False
+    # the numeric cells with a percent format: a frame of `row` and `col` (0-based)
+    percent: pl.DataFrame | None = None
 
 
 def col_index(letters: bytes) -> int:
@@ -139,11 +153,88 @@ def _chunks(zf: zipfile.ZipFile, part: str):
             carry = buf[end:]
 
 
-def scan_sheet(zf: zipfile.ZipFile, part: str) -> SheetScan:
+def is_percent_format(code: str) -> bool:
+    """Whether a number format code shows a percentage: a `%` outside quoted
+    text ("…"), an escaped character (\\%) and brackets ([Red], [$-804])."""
+    code = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]', "", code)
+    return "%" in code
+
+
+def percent_styles(zf: zipfile.ZipFile) -> frozenset[int]:
+    """The positions in styles.xml's `cellXfs` (a cell's `s`) whose number
+    format is a percentage: the built-in 0% and 0.00% (ids 9, 10), or a
+    custom code with a `%` (`is_percent_format`). Empty when the workbook has
+    no readable styles."""
+    try:
+        info = zf.getinfo("xl/styles.xml")
+        if info.file_size > MAX_STYLES_BYTES:
+            return frozenset()
+        root = ElementTree.fromstring(zf.read(info))
+    except (KeyError, ElementTree.ParseError, zipfile.BadZipFile, OSError, EOFError):
+        return frozenset()
+    tag = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
+    custom = {
+        fmt.get("numFmtId"): fmt.get("formatCode") or ""
+        for fmt in root.iterfind(f"{tag}numFmts/{tag}numFmt")
+    }
+    found = set()
+    for i, xf in enumerate(root.iterfind(f"{tag}cellXfs/{tag}xf")):
+        fid = xf.get("numFmtId") or "0"
+        if fid in custom:
+            if is_percent_format(custom[fid]):
+                found.add(i)
+        elif fid.isdigit() and int(fid) in PERCENT_BUILTIN_FORMATS:
+            found.add(i)
+    return frozenset(found)
+
+
+def _percent_cells(buf: bytes, styled: re.Pattern) -> pl.DataFrame | None:
+    """The numeric cells of `buf` with a percent style (`styled` matches
+    them): `row` and `col`, 0-based. The attributes are taken apart by
+    Polars, not cell by cell in Python (a sheet may hold millions)."""
+    found = styled.findall(buf)
+    if not found:
+        return None
+    attrs = pl.Series("a", found, dtype=pl.Binary).cast(pl.String, strict=False)
+    cells = (
+        pl.DataFrame([attrs])
+        .select(
+            pl.col("a").str.extract_groups(r'(?:^|\s)r="([A-Z]{1,3})([0-9]{1,7})"').alias("ref"),
+            pl.col("a").str.extract(r'(?:^|\s)t="([a-zA-Z]+)"').alias("t"),
+            pl.col("a").str.ends_with("/").alias("empty"),
+        )
+        .filter(
+            (pl.col("t").is_null() | (pl.col("t") == "n"))
+            & ~pl.col("empty")
+            & pl.col("ref").struct.field("1").is_not_null()
+        )
+    )
+    letters = cells.get_column("ref").struct.field("1")
+    names = letters.unique().to_list()
+    index = [col_index(n.encode()) for n in names]
+    return pl.DataFrame(
+        {
+            "row": cells.get_column("ref").struct.field("2").cast(pl.UInt32) - 1,
+            "col": letters.replace_strict(names, index, return_dtype=pl.UInt32),
+        }
+    )
+
+
+def scan_sheet(zf: zipfile.ZipFile, part: str, percent: frozenset[int] = frozenset()) -> SheetScan:
     """One pass over the sheet part `part` (see `SheetScan`); `LimitError`
-    when the XML is too large."""
+    when the XML is too large. `percent` are the styles (`percent_styles`)
+    whose numeric cells are collected in `SheetScan.percent`."""
     out = SheetScan()
+    styled = None
+    if percent:
+        ids = b"|".join(str(i).encode() for i in sorted(percent))
+        styled = re.compile(_STYLED_RE % ids)
+    found: list[pl.DataFrame] = []
     for buf in _chunks(zf, part):
+        if styled is not None:
+            cells = _percent_cells(buf, styled)
+            if cells is not None:
+                found.append(cells)
         rows = _ROW_RE.findall(buf) or _ANY_ROW_RE.findall(buf)
         rows += _FAR_ROW_RE.findall(buf)  # a cell far down in a row without its number
         if rows:
@@ -170,6 +261,8 @@ def scan_sheet(zf: zipfile.ZipFile, part: str) -> SheetScan:
                 out.merges.append((r1, c1, r2, c2))
                 if len(out.merges) > MAX_MERGES:
                     raise LimitError("merges")
+    if found:
+        out.percent = pl.concat(found)
     return out
 
 
