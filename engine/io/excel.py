@@ -143,8 +143,9 @@ def read_excel(path: Path, sheet: str | int | None = None, model: Model | None =
     data, repeated = _skip_headers(path, name, headers, data)
     problems += repeated
     # a number formatted as a percentage holds a fraction: 0.85 is 85%
-    if scan is not None and scan.percent is not None:
-        data = as_percentages(data, scan.percent, [keep_j + first_col for keep_j in keep])
+    percent = scan.percent if scan is not None else _ods_percent_cells(path, name)
+    if percent is not None:
+        data = as_percentages(data, percent, [keep_j + first_col for keep_j in keep])
     lines = data.get_column("__row").to_list()
     if scan is not None:
         cols = {keep_j + first_col: headers[k] for k, keep_j in enumerate(keep)}
@@ -231,6 +232,17 @@ def _scan(path: Path, name: str, part: str) -> xlsxscan.SheetScan | None:
             )
         )
     return scan
+
+
+def _ods_percent_cells(path: Path, name: str):
+    """An ODS sheet's `percentage` cells (see `xlsxscan.ods_percent_cells`)."""
+    if path.suffix.lower() != ".ods":
+        return None
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return xlsxscan.ods_percent_cells(zf, name)
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error):
+        return None
 
 
 def _col_letters(col: int) -> str:

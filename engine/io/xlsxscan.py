@@ -273,3 +273,60 @@ def has_long_strings(zf: zipfile.ZipFile) -> bool:
     if part is None:
         return False
     return any(_has_long_text(buf) for buf in _chunks(zf, part))
+
+
+_ODS_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+_ODS_OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
+# repeated percentage cells written out at most this many times (a
+# formatted block of a whole sheet is not a table of communities)
+MAX_ODS_REPEATED = 1_000_000
+
+
+def ods_percent_cells(zf: zipfile.ZipFile, sheet: str) -> pl.DataFrame | None:
+    """The cells of ODS sheet `sheet` whose value type is `percentage` (what
+    calamine gives as the bare fraction): `row` and `col`, 0-based, or None.
+    Streamed from content.xml; repeated rows and cells are counted, not
+    expanded (except percentage cells, up to `MAX_ODS_REPEATED`)."""
+    rows: list[int] = []
+    cols: list[int] = []
+    active, r, c, row_rep = False, 0, 0, 1
+    try:
+        with zf.open("content.xml") as fh:
+            for event, el in ElementTree.iterparse(fh, events=("start", "end")):
+                tag = el.tag
+                if tag == f"{_ODS_TABLE}table":
+                    if event == "start":
+                        active = el.get(f"{_ODS_TABLE}name") == sheet
+                        r = 0
+                    elif active:
+                        break
+                    continue
+                if not active:
+                    if event == "end" and tag == f"{_ODS_TABLE}table-row":
+                        el.clear()
+                    continue
+                if tag == f"{_ODS_TABLE}table-row":
+                    if event == "start":
+                        c, row_rep = 0, int(el.get(f"{_ODS_TABLE}number-rows-repeated") or 1)
+                    else:
+                        r += row_rep
+                        el.clear()
+                elif event == "start" and tag in (
+                    f"{_ODS_TABLE}table-cell",
+                    f"{_ODS_TABLE}covered-table-cell",
+                ):
+                    rep = int(el.get(f"{_ODS_TABLE}number-columns-repeated") or 1)
+                    if el.get(f"{_ODS_OFFICE}value-type") == "percentage":
+                        if len(rows) + rep * row_rep > MAX_ODS_REPEATED:
+                            break
+                        for dr in range(row_rep):
+                            rows.extend([r + dr] * rep)
+                            cols.extend(range(c, c + rep))
+                    c += rep
+    except (KeyError, ElementTree.ParseError, zipfile.BadZipFile, OSError, EOFError, ValueError):
+        return None  # calamine says what is wrong with the file
+    if not rows:
+        return None
+    return pl.DataFrame(
+        {"row": pl.Series(rows, dtype=pl.UInt32), "col": pl.Series(cols, dtype=pl.UInt32)}
+    )

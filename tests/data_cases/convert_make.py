@@ -229,6 +229,64 @@ def percents() -> None:
         }
     ).write_parquet(case("convert_percent_parquet_numbers") / "data.parquet")
 
+    ods(case("convert_percent_ods_value_types") / "data.ods")
+
+
+def ods(path: Path) -> None:
+    """An ODS sheet written as XML: a blank row and column first, then
+    percentage cells (0.85, 1.2), plain floats (0.85, 85) and a string."""
+    t, o = "table:table", "office:value"
+
+    def cell(kind: str, value: str, shown: str) -> str:
+        attrs = f'{o}-type="{kind}"' + (f' {o}="{value}"' if kind != "string" else "")
+        return f"<{t}-cell {attrs}><text:p>{shown}</text:p></{t}-cell>"
+
+    rows = [
+        [cell("string", h, h) for h in ("社区编码", "常住人口", "是否实现多网合一", "调解成功率")]
+    ]
+    for i, (kind, value, shown) in enumerate(
+        [
+            ("percentage", "0.85", "85%"),
+            ("float", "0.85", "0.85"),
+            ("float", "85", "85"),
+            ("percentage", "1.2", "120%"),
+            ("string", "", "90%"),
+        ],
+        start=1,
+    ):
+        rows.append(
+            [
+                cell("string", f"A{i}", f"A{i}"),
+                cell("float", "8000", "8000"),
+                cell("string", "", "是"),
+                cell(kind, value, shown),
+            ]
+        )
+    body = f'<{t}-row table:number-rows-repeated="1"><{t}-cell/></{t}-row>' + "".join(
+        f"<{t}-row><{t}-cell/>{''.join(r)}</{t}-row>" for r in rows
+    )
+    ns = (
+        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"'
+    )
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {ns} office:version="1.2">'
+        f'<office:body><office:spreadsheet><{t} table:name="数据">{body}</{t}>'
+        "</office:spreadsheet></office:body></office:document-content>"
+    )
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest='
+        '"urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+        '<manifest:file-entry manifest:full-path="/" manifest:media-type='
+        '"application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry '
+        'manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>'
+    )
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        z.writestr("content.xml", content, zipfile.ZIP_DEFLATED)
+        z.writestr("META-INF/manifest.xml", manifest, zipfile.ZIP_DEFLATED)
+
 
 if __name__ == "__main__":
     workbooks()
