@@ -152,6 +152,7 @@ def _test_suite_problems(registry: Registry, tree: ast.TestsFile, models: dict) 
                 {d.id for d in target.dimensions},
                 {v.id for v in target.vetoes},
                 target.grade_names,
+                {f.id for f in target.inputs if f.fractions},
             )
         )
     return out

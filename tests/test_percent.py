@@ -297,3 +297,69 @@ def test_a_filled_template_evaluates_like_the_csv_of_the_same_values(tmp_path):
 
     assert results(filled) == results(csv_path)
     assert [g for _, _, g in results(csv_path)] == ["优秀", "未达标", "达标", "未达标"]
+
+
+# ---------------------------------------------------------------- `fractions`
+
+FRACTIONS_SRC = MODEL_SRC.replace(
+    'input cover: percent label "覆盖率" range 50%..100% optional',
+    'input cover: percent label "覆盖率" range 50%..100% fractions optional',
+)
+
+
+def test_an_input_declared_fractions_reads_plain_numbers_as_fractions(tmp_path):
+    """`fractions`: plain 0.95 is 95% and 1 is 100%; a plain number above 1
+    is the problem instead (it would mean 9500%); 95% is 95% either way. The
+    other percent input keeps the rule: its 0.85 is a problem."""
+    checked = check(parse(FRACTIONS_SRC).tree, FRACTIONS_SRC)
+    assert checked.ok
+    model = checked.model
+    assert [f.id for f in model.inputs if f.fractions] == ["cover"]
+    path = tmp_path / "f.csv"
+    path.write_text(
+        "社区编码,常住人口,调解成功率,覆盖率,是否实现多网合一,社区类型\n"
+        "A1,8000,85,0.95,是,老旧小区\n"
+        "A2,8000,0.85,1,是,老旧小区\n"
+        "A3,8000,85%,95,是,老旧小区\n"
+        "A4,8000,85%,95%,是,老旧小区\n"
+        "A5,8000,85%,0.5,是,老旧小区\n",
+        encoding="utf-8",
+    )
+    ds = load(path, model)
+    assert ds.frame.get_column("in.cover").to_list() == [0.95, 1.0, None, 0.95, 0.5]
+    assert ds.frame.get_column("in.rate").to_list() == [0.85, None, 0.85, 0.85, 0.85]
+    got = [(p.code, p.row, p.column, p.raw) for p in ds.problems if p.row is not None]
+    assert got == [
+        ("data-fraction-shares", 3, "调解成功率", "0.85"),
+        ("data-fraction-shares", 4, "覆盖率", "95"),
+    ]
+    (over,) = [p for p in ds.problems if p.raw == "95"]
+    assert over.message.startswith("95 would mean 9500% (plain numbers here are fractions)")
+    assert "write 95% or 0.95 for 95%" in over.message
+
+
+def test_fractions_is_formatted_and_checked():
+    from zhili.dsl.formatter import format_source
+
+    out, diags = format_source(FRACTIONS_SRC)
+    assert out is not None, diags
+    assert 'input cover: percent label "覆盖率" range 50%..100% fractions optional' in out
+    assert format_source(out)[0] == out
+    assert parse(out).tree == parse(FRACTIONS_SRC).tree
+    bad = MODEL_SRC.replace('unit "人" range 0..200000', 'unit "人" range 0..200000 fractions')
+    errors = [d for d in check(parse(bad).tree, bad).diagnostics if d.is_error]
+    assert [(d.code, d.span.line) for d in errors] == [("type-mismatch", 6)]
+    assert "`fractions` applies to percent inputs only" in errors[0].message
+
+
+def test_given_for_an_input_of_fractions_says_what_it_would_mean():
+    src = FRACTIONS_SRC + (
+        'test "a" {\n  given { population = 8000  rate = 90%  cover = 0.9  merged = true'
+        '  kind = "老旧小区" }\n  expect grade "达标"\n}\n'
+        'test "b" {\n  given { population = 8000  rate = 90%  cover = 90  merged = true'
+        '  kind = "老旧小区" }\n  expect grade "达标"\n}\n'
+    )
+    errors = [d for d in check(parse(src).tree, src).diagnostics if d.is_error]
+    assert [d.code for d in errors] == ["unit-mismatch", "unit-mismatch"]
+    assert "0.9 would mean 90% in a data file; in a test write 90%" in errors[0].message
+    assert "90 is above 1, which a data file does not read for it" in errors[1].message

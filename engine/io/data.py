@@ -216,6 +216,24 @@ def fraction_msg(cell: str | None = None) -> str:
     )
 
 
+def over_one_msg(cell: str | None = None) -> str:
+    """The problem of a plain number above 1 in an input declared `fractions`
+    (its plain numbers are fractions: 0.85 is 85%, 1 is 100%)."""
+    number = _plain_number(cell) if cell is not None else None
+    if number is None:
+        return _(
+            "a plain number above 1 where plain numbers are fractions (0.85 is 85%): "
+            "85 would mean 8500%; write 85% or 0.85 for 85%"
+        )
+    return _(
+        "{n} would mean {p}% (plain numbers here are fractions); write {n}% or {f} for {n}%"
+    ).format(
+        n=_decimal_text(number),
+        p=_decimal_text(number.scaleb(2)),
+        f=_decimal_text(number.scaleb(-2)),
+    )
+
+
 def _plain_number(cell: str) -> Decimal | None:
     m = re.fullmatch(_NUM_PARTS, unicodedata.normalize("NFKC", cell).strip(WHITESPACE))
     if m is None or m[3] is not None or m[4].strip(WHITESPACE):
@@ -281,9 +299,12 @@ def _convert_number(text: str, f: InputField) -> tuple[Any, str | None]:
             return None, _("a percentage where a count or number is expected")
         if abs(d) >= _TOO_LARGE:
             return None, _("the number is too large")
-        if t == "percent" and is_fraction(d, pct):
+        plain_fraction = t == "percent" and f.fractions and not pct
+        if plain_fraction and abs(d) > 1:
+            return None, over_one_msg()
+        if t == "percent" and not f.fractions and is_fraction(d, pct):
             return None, fraction_msg()
-        if t == "percent":
+        if t == "percent" and not plain_fraction:
             d = d.scaleb(-2)  # 85 and 85% both mean 0.85
         value = float(d)
     if value == 0 and d != 0:
@@ -484,7 +505,9 @@ def _number_stages(s: _Scratch, f: InputField, missing: pl.Expr, raw: pl.Expr):
         ]
     )
     sig = c("digits").str.strip_chars_start("0").str.len_chars().cast(pl.Int64)
-    e = c("e") - 2 if t == "percent" else c("e")  # 85 and 85% both mean 0.85
+    e = c("e")
+    if t == "percent":  # 85 and 85% both mean 0.85 (for `fractions`, only 85% does)
+        e = pl.when(c("pct")).then(e - 2).otherwise(e) if f.fractions else e - 2
     number = pl.concat_str([c("sign"), c("digits"), pl.lit("e"), e.cast(pl.String)])
     stages.append(
         [
@@ -514,7 +537,10 @@ def _number_problem(s: _Scratch, f: InputField) -> pl.Expr:
     if t != "percent":
         checks.append((c("pct"), _("a percentage where a count or number is expected")))
     checks.append((c("big"), _("the number is too large")))
-    if t == "percent":  # `is_fraction`: nonzero, |number| < 1 (its first digit below the point)
+    if t == "percent" and f.fractions:  # a plain |number| > 1: its first digit above 10^0, or 1.x
+        above = (c("lead") > 0) | ((c("lead") == 0) & (c("digits").str.strip_chars("0") != "1"))
+        checks.append((~c("pct") & c("nonzero") & above, over_one_msg()))
+    elif t == "percent":  # `is_fraction`: nonzero, |number| < 1 (its first digit below the point)
         checks.append((~c("pct") & c("nonzero") & (c("lead") < 0), fraction_msg()))
     checks.append(((value == 0) & c("nonzero"), _underflow_msg()))
     if t == "int":
@@ -658,11 +684,14 @@ def _convert_large(
     out_v, out_p = f"in.{key}", f"p.{key}"
     if f.type in _PLAIN:
         raw = pl.col(col)
-        text = (  # 85 and 85% both mean 0.85
-            pl.concat_str([raw.str.strip_suffix("%"), pl.lit("e-2")])
-            if f.type == "percent"
-            else raw
-        )
+        text = raw
+        if f.type == "percent":  # 85 and 85% both mean 0.85 (for `fractions`, only 85% does)
+            shifted = pl.concat_str([raw.str.strip_suffix("%"), pl.lit("e-2")])
+            text = (
+                pl.when(raw.str.ends_with("%")).then(shifted).otherwise(raw)
+                if f.fractions
+                else shifted
+            )
         step = frame.select(
             raw.str.contains(_PLAIN[f.type]).fill_null(False).alias("plain"),
             text.cast(pl.Int64 if f.type == "int" else pl.Float64, strict=False).alias("x"),
@@ -674,7 +703,9 @@ def _convert_large(
             msg = pl.when(x > f.max + 1e-12).then(pl.lit(_range_msg(f, False))).otherwise(msg)
         if f.min is not None:
             msg = pl.when(x < f.min - 1e-12).then(pl.lit(_range_msg(f, True))).otherwise(msg)
-        if f.type == "percent":  # a plain 0 < n < 1 (at most 15 decimals: n/100 < 0.01 exactly)
+        if f.type == "percent" and f.fractions:  # a plain n > 1 (exact at these lengths)
+            msg = pl.when(~pl.col("pct") & (x > 1)).then(pl.lit(over_one_msg())).otherwise(msg)
+        elif f.type == "percent":  # a plain 0 < n < 1 (at most 15 decimals: n/100 < 0.01 exactly)
             plain_fraction = ~pl.col("pct") & (x > 0) & (x < 0.01)
             msg = pl.when(plain_fraction).then(pl.lit(fraction_msg())).otherwise(msg)
         fast = step.with_columns(msg.alias(out_p)).select(
@@ -1070,12 +1101,12 @@ def _cell_problems(
                     strict=True,
                 )
             )
-            fraction = fraction_msg()
+            ambiguous = {fraction_msg(): fraction_msg, over_one_msg(): over_one_msg}
             for row, message, j in bad.iter_rows():
                 cell = raw_by_row.get(row)
                 code = codes.DATA_INVALID_VALUE
-                if message == fraction:
-                    code, message = codes.DATA_FRACTION_SHARES, fraction_msg(cell)
+                if message in ambiguous:
+                    code, message = codes.DATA_FRACTION_SHARES, ambiguous[message](cell)
                 problem = DataProblem(file, row, header, cell, message, code=code.code)
                 cells.append((row, j, problem))
     cells.sort(key=lambda x: (x[0], x[1]))
