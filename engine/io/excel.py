@@ -347,10 +347,11 @@ _DECIMAL = r"^([+-]?)([0-9]+)(?:\.([0-9]+))?$"
 _EXPONENT = r"^([+-]?[0-9]*\.?[0-9]+)[eE]([+-]?[0-9]+)$"
 
 
-def percent_text(cell: pl.Expr) -> pl.Expr:
+def percent_text(cell: pl.Expr, exponents: bool = True) -> pl.Expr:
     """A number's text as the percentage it shows, exactly (the decimal point
     moved two places, no float arithmetic): 0.85 → 85%, 0.857 → 85.7%,
-    1 → 100%, 1e-7 → 1e-5%. Other text stays as it is."""
+    1 → 100%, 1e-7 → 1e-5% (without `exponents`, such a cell stays as it
+    is, like any other text)."""
     g = cell.str.extract_groups(_DECIMAL).struct
     frac = g.field("3").fill_null("") + "00"
     whole = (g.field("2") + frac.str.slice(0, 2)).str.strip_chars_start("0")
@@ -363,6 +364,9 @@ def percent_text(cell: pl.Expr) -> pl.Expr:
             pl.lit("%"),
         ]
     )
+    decimal = pl.when(g.field("2").is_not_null()).then(shifted)
+    if not exponents:
+        return decimal.otherwise(cell)
     e = cell.str.extract_groups(_EXPONENT).struct
     power = pl.concat_str(
         [
@@ -372,13 +376,7 @@ def percent_text(cell: pl.Expr) -> pl.Expr:
             pl.lit("%"),
         ]
     )
-    return (
-        pl.when(g.field("2").is_not_null())
-        .then(shifted)
-        .when(e.field("1").is_not_null())
-        .then(power)
-        .otherwise(cell)
-    )
+    return decimal.when(e.field("1").is_not_null()).then(power).otherwise(cell)
 
 
 def as_percentages(data: pl.DataFrame, cells: pl.DataFrame, abs_cols: list[int]) -> pl.DataFrame:
@@ -388,13 +386,18 @@ def as_percentages(data: pl.DataFrame, cells: pl.DataFrame, abs_cols: list[int])
     cell by cell, whatever the column's other cells hold."""
     by_col = cells.group_by("col").agg((pl.col("row") + 1).alias("rows"))
     rows = dict(zip(by_col.get_column("col").to_list(), by_col.get_column("rows"), strict=True))
+    todo = [(k, f"c{k}") for k, col in enumerate(abs_cols) if col in rows]
+    if not todo:
+        return data
+    # the exponent form (1e-7) only where a cell has one: calamine writes
+    # plain decimals, so this is one quick scan instead of a regex a cell
+    exps = data.select(pl.col(c).str.contains("[eE]").any() for _, c in todo).row(0)
     exprs = []
-    for k, col in enumerate(abs_cols):
-        if col in rows:
-            c = pl.col(f"c{k}")
-            formatted = pl.col("__row").is_in(rows[col].implode())
-            exprs.append(pl.when(formatted).then(percent_text(c)).otherwise(c).alias(f"c{k}"))
-    return data.with_columns(exprs) if exprs else data
+    for (k, c), exponents in zip(todo, exps, strict=True):
+        formatted = pl.col("__row").is_in(rows[abs_cols[k]].implode())
+        shown = percent_text(pl.col(c), bool(exponents))
+        exprs.append(pl.when(formatted).then(shown).otherwise(pl.col(c)).alias(c))
+    return data.with_columns(exprs)
 
 
 def _cell_text(v) -> str:
