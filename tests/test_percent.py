@@ -21,7 +21,7 @@ from zhili.dsl.checker import check
 from zhili.dsl.parser import parse
 from zhili.engine.io import xlsxscan
 from zhili.engine.io.data import load
-from zhili.engine.io.excel import percent_text
+from zhili.engine.io.excel import percent_texts
 from zhili.engine.report.template import PERCENT_FORMAT, TEMPLATE_ROWS
 
 MODEL_SRC = """model pct "百分比"
@@ -173,7 +173,7 @@ def test_built_in_percent_formats_are_found_through_cell_xfs(tmp_path):
     ],
 )
 def test_a_formatted_number_shows_its_percentage_exactly(cell, shown):
-    got = pl.DataFrame({"c": [cell]}).select(percent_text(pl.col("c"))).item()
+    got = percent_texts(pl.DataFrame({"c": [cell]}), {"c": None}).item()
     assert got == shown
 
 

@@ -347,57 +347,69 @@ _DECIMAL = r"^([+-]?)([0-9]+)(?:\.([0-9]+))?$"
 _EXPONENT = r"^([+-]?[0-9]*\.?[0-9]+)[eE]([+-]?[0-9]+)$"
 
 
-def percent_text(cell: pl.Expr, exponents: bool = True) -> pl.Expr:
-    """A number's text as the percentage it shows, exactly (the decimal point
-    moved two places, no float arithmetic): 0.85 → 85%, 0.857 → 85.7%,
-    1 → 100%, 1e-7 → 1e-5% (without `exponents`, such a cell stays as it
-    is, like any other text)."""
-    g = cell.str.extract_groups(_DECIMAL).struct
-    frac = g.field("3").fill_null("") + "00"
-    whole = (g.field("2") + frac.str.slice(0, 2)).str.strip_chars_start("0")
-    rest = frac.str.slice(2).str.strip_chars_end("0")
-    shifted = pl.concat_str(
-        [
-            g.field("1"),
-            pl.when(whole == "").then(pl.lit("0")).otherwise(whole),
-            pl.when(rest == "").then(pl.lit("")).otherwise("." + rest),
-            pl.lit("%"),
+def percent_texts(data: pl.DataFrame, masks: dict[str, pl.Expr | None]) -> pl.DataFrame:
+    """`data` with each cell of the columns in `masks` where its mask holds
+    (every cell for None) that holds a number written as the percentage it
+    shows, exactly (the decimal point moved two places, no float arithmetic):
+    0.85 → 85%, 0.857 → 85.7%, 1 → 100%, -0.5 → -50%, 1e-7 → 1e-5%. Other
+    text stays as it is. In stages, so that each regex runs once a cell."""
+    cols = list(masks)
+    # the exponent form (1e-7) only where a cell has one: calamine writes
+    # plain decimals, so this is one quick scan instead of a regex a cell
+    exps = data.select(pl.col(c).str.contains("[eE]").any().alias(c) for c in cols).row(0)
+    first, second, last = [], [], []
+    for c, mask, exponent in zip(cols, masks.values(), exps, strict=True):
+        first.append(pl.col(c).str.extract_groups(_DECIMAL).alias(f"~d{c}"))
+        if exponent:
+            first.append(pl.col(c).str.extract_groups(_EXPONENT).alias(f"~e{c}"))
+        g = pl.col(f"~d{c}").struct
+        frac = g.field("3").fill_null("") + "00"
+        second += [
+            (g.field("2") + frac.str.slice(0, 2)).str.strip_chars_start("0").alias(f"~w{c}"),
+            frac.str.slice(2).str.strip_chars_end("0").alias(f"~r{c}"),
         ]
-    )
-    decimal = pl.when(g.field("2").is_not_null()).then(shifted)
-    if not exponents:
-        return decimal.otherwise(cell)
-    e = cell.str.extract_groups(_EXPONENT).struct
-    power = pl.concat_str(
-        [
-            e.field("1"),
-            pl.lit("e"),
-            (e.field("2").cast(pl.Int64, strict=False) + 2).cast(pl.String),
-            pl.lit("%"),
-        ]
-    )
-    return decimal.when(e.field("1").is_not_null()).then(power).otherwise(cell)
+        whole, rest = pl.col(f"~w{c}"), pl.col(f"~r{c}")
+        shifted = pl.concat_str(
+            [
+                g.field("1"),
+                pl.when(whole == "").then(pl.lit("0")).otherwise(whole),
+                pl.when(rest == "").then(pl.lit("")).otherwise("." + rest),
+                pl.lit("%"),
+            ]
+        )
+        shown = pl.when(g.field("2").is_not_null()).then(shifted)
+        if exponent:
+            e = pl.col(f"~e{c}").struct
+            power = pl.concat_str(
+                [
+                    e.field("1"),
+                    pl.lit("e"),
+                    (e.field("2").cast(pl.Int64, strict=False) + 2).cast(pl.String),
+                    pl.lit("%"),
+                ]
+            )
+            shown = shown.when(e.field("1").is_not_null()).then(power)
+        shown = shown.otherwise(pl.col(c))
+        if mask is not None:
+            shown = pl.when(mask).then(shown).otherwise(pl.col(c))
+        last.append(shown.alias(c))
+    out = data.lazy().with_columns(first).with_columns(second).with_columns(last)
+    return out.drop([n for n in out.collect_schema().names() if n.startswith("~")]).collect()
 
 
 def as_percentages(data: pl.DataFrame, cells: pl.DataFrame, abs_cols: list[int]) -> pl.DataFrame:
     """Every percent-formatted number of `data` (the `row`, `col` of `cells`,
     0-based; `data`'s column `c<k>` is the sheet's column `abs_cols[k]`, its
-    `__row` the Excel row) as the percentage it shows (`percent_text`):
+    `__row` the Excel row) as the percentage it shows (`percent_texts`):
     cell by cell, whatever the column's other cells hold."""
     by_col = cells.group_by("col").agg((pl.col("row") + 1).alias("rows"))
     rows = dict(zip(by_col.get_column("col").to_list(), by_col.get_column("rows"), strict=True))
-    todo = [(k, f"c{k}") for k, col in enumerate(abs_cols) if col in rows]
-    if not todo:
-        return data
-    # the exponent form (1e-7) only where a cell has one: calamine writes
-    # plain decimals, so this is one quick scan instead of a regex a cell
-    exps = data.select(pl.col(c).str.contains("[eE]").any() for _, c in todo).row(0)
-    exprs = []
-    for (k, c), exponents in zip(todo, exps, strict=True):
-        formatted = pl.col("__row").is_in(rows[abs_cols[k]].implode())
-        shown = percent_text(pl.col(c), bool(exponents))
-        exprs.append(pl.when(formatted).then(shown).otherwise(pl.col(c)).alias(c))
-    return data.with_columns(exprs)
+    masks = {
+        f"c{k}": pl.col("__row").is_in(rows[col].implode())
+        for k, col in enumerate(abs_cols)
+        if col in rows
+    }
+    return percent_texts(data, masks) if masks else data
 
 
 def _cell_text(v) -> str:

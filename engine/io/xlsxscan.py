@@ -201,30 +201,33 @@ def _percent_cells(buf: bytes, styled: tuple[re.Pattern, re.Pattern, list[bytes]
     Polars, not cell by cell in Python (a sheet may hold millions)."""
     fast, general, marks = styled
     found = fast.findall(buf)
-    if len(found) < sum(buf.count(m) for m in marks):
+    usual = len(found) >= sum(buf.count(m) for m in marks)
+    if not usual:
         found = general.findall(buf)
     if not found:
         return None
-    attrs = pl.Series("a", found, dtype=pl.Binary).cast(pl.String, strict=False)
-    cells = (
-        pl.DataFrame([attrs])
-        .select(
-            pl.col("a").str.extract_groups(r'(?:^|\s)r="([A-Z]{1,3})([0-9]{1,7})"').alias("ref"),
-            pl.col("a").str.extract(r'(?:^|\s)t="([a-zA-Z]+)"').alias("t"),
+    attrs = pl.DataFrame([pl.Series("a", found, dtype=pl.Binary).cast(pl.String, strict=False)])
+    if usual:  # ` r="C2" s="3" t="n"`: one anchored pattern
+        parts = pl.col("a").str.extract_groups(
+            r'^ r="([A-Z]{1,3})([0-9]{1,7})" s="[0-9]+"(?: t="([a-zA-Z]+)")?$'
         )
-        .filter(
-            # numbers; an empty cell (<c r="C5" s="3"/>) too: a merged range's
-            # cells carry its format, and merges fill them with its value
-            (pl.col("t").is_null() | (pl.col("t") == "n"))
-            & pl.col("ref").struct.field("1").is_not_null()
-        )
+        split = [parts.struct.field("1").alias("c"), parts.struct.field("2").alias("r")]
+        split.append(parts.struct.field("3").alias("t"))
+    else:
+        ref = pl.col("a").str.extract_groups(r'(?:^|\s)r="([A-Z]{1,3})([0-9]{1,7})"').struct
+        split = [ref.field("1").alias("c"), ref.field("2").alias("r")]
+        split.append(pl.col("a").str.extract(r'(?:^|\s)t="([a-zA-Z]+)"').alias("t"))
+    cells = attrs.select(split).filter(
+        # numbers; an empty cell (<c r="C5" s="3"/>) too: a merged range's
+        # cells carry its format, and merges fill them with its value
+        (pl.col("t").is_null() | (pl.col("t") == "n")) & pl.col("c").is_not_null()
     )
-    letters = cells.get_column("ref").struct.field("1")
+    letters = cells.get_column("c")
     names = letters.unique().to_list()
     index = [col_index(n.encode()) for n in names]
     return pl.DataFrame(
         {
-            "row": cells.get_column("ref").struct.field("2").cast(pl.UInt32) - 1,
+            "row": cells.get_column("r").cast(pl.UInt32) - 1,
             "col": letters.replace_strict(names, index, return_dtype=pl.UInt32),
         }
     )
