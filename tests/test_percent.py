@@ -151,9 +151,9 @@ def test_built_in_percent_formats_are_found_through_cell_xfs(tmp_path):
     wb.save(path)
     with zipfile.ZipFile(path) as zf:
         styles = xlsxscan.percent_styles(zf)
-        scan = xlsxscan.scan_sheet(zf, "xl/worksheets/sheet1.xml", styles)
+        cells = xlsxscan.percent_cells(zf, "xl/worksheets/sheet1.xml", styles)
     assert len(styles) == 3
-    assert sorted(scan.percent.get_column("row").to_list()) == [0, 1, 3]
+    assert sorted(cells.get_column("row").to_list()) == [0, 1, 3]
 
 
 @pytest.mark.parametrize(

@@ -166,11 +166,23 @@ def _load_sheet(path: Path, sheet: str | int | None):
     parts, hidden = _sheet_parts(path) if xml else ([], set())
     index = resolve_sheet(path, names, sheet, hidden)
     name = names[index]
-    scan = _scan(path, name, parts[index]) if index < len(parts) and parts[index] else None
-    try:
+    part = parts[index] if index < len(parts) else None
+    scan = _scan(path, name, part) if part else None
+
+    def load():
         loaded = reader.load_sheet(index, header_row=None, skip_rows=0, dtypes="string")
-        columns = loaded.available_columns()
-        frame = loaded.to_polars()
+        return loaded.available_columns(), loaded.to_polars()
+
+    try:
+        if scan is None:
+            columns, frame = load()
+        else:  # the percent-formatted cells are found while calamine reads
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                loading = pool.submit(load)
+                scan.percent = _percent_cells(path, part)
+                columns, frame = loading.result()
     except Exception as exc:
         raise DataError(
             _("{file}: sheet {sheet}: cannot read: {err}").format(
@@ -193,7 +205,7 @@ def _scan(path: Path, name: str, part: str) -> xlsxscan.SheetScan | None:
     """The sheet's `SheetScan`, or a `DataError` naming the limit it breaks."""
     try:
         with zipfile.ZipFile(path) as zf:
-            scan = xlsxscan.scan_sheet(zf, part, xlsxscan.percent_styles(zf))
+            scan = xlsxscan.scan_sheet(zf, part)
             long_strings = xlsxscan.has_long_strings(zf)
     except (zipfile.BadZipFile, KeyError, OSError, EOFError, zlib.error):
         return None  # calamine says what is wrong with the file
@@ -232,6 +244,16 @@ def _scan(path: Path, name: str, part: str) -> xlsxscan.SheetScan | None:
             )
         )
     return scan
+
+
+def _percent_cells(path: Path, part: str):
+    """An xlsx sheet's percent-formatted numbers (`xlsxscan.percent_cells`),
+    or None when the workbook's parts cannot be read (calamine says why)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return xlsxscan.percent_cells(zf, part, xlsxscan.percent_styles(zf))
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError, zlib.error, xlsxscan.LimitError):
+        return None
 
 
 def _ods_percent_cells(path: Path, name: str):

@@ -233,22 +233,25 @@ def _percent_cells(buf: bytes, styled: tuple[re.Pattern, re.Pattern, list[bytes]
     )
 
 
-def scan_sheet(zf: zipfile.ZipFile, part: str, percent: frozenset[int] = frozenset()) -> SheetScan:
-    """One pass over the sheet part `part` (see `SheetScan`); `LimitError`
-    when the XML is too large. `percent` are the styles (`percent_styles`)
-    whose numeric cells are collected in `SheetScan.percent`."""
+def percent_cells(zf: zipfile.ZipFile, part: str, percent: frozenset[int]) -> pl.DataFrame | None:
+    """The numeric cells of sheet part `part` whose style is one of `percent`
+    (`percent_styles`): a frame of `row` and `col` (0-based), or None. A pass
+    of its own over the XML, after `scan_sheet` has checked the limits, so
+    that it can run while calamine reads the sheet (which releases the GIL)."""
+    if not percent:
+        return None
+    ids = b"|".join(str(i).encode() for i in sorted(percent))
+    marks = [b' s="%d"' % i for i in sorted(percent)]
+    styled = (re.compile(_STYLED_FAST_RE % ids), re.compile(_STYLED_RE % ids), marks)
+    found = [c for buf in _chunks(zf, part) if (c := _percent_cells(buf, styled)) is not None]
+    return pl.concat(found) if found else None
+
+
+def scan_sheet(zf: zipfile.ZipFile, part: str) -> SheetScan:
+    """One pass over the sheet part `part` (see `SheetScan`; its `percent`
+    is filled by `percent_cells`); `LimitError` when the XML is too large."""
     out = SheetScan()
-    styled = None
-    if percent:
-        ids = b"|".join(str(i).encode() for i in sorted(percent))
-        marks = [b' s="%d"' % i for i in sorted(percent)]
-        styled = (re.compile(_STYLED_FAST_RE % ids), re.compile(_STYLED_RE % ids), marks)
-    found: list[pl.DataFrame] = []
     for buf in _chunks(zf, part):
-        if styled is not None:
-            cells = _percent_cells(buf, styled)
-            if cells is not None:
-                found.append(cells)
         rows = _ROW_RE.findall(buf) or _ANY_ROW_RE.findall(buf)
         rows += _FAR_ROW_RE.findall(buf)  # a cell far down in a row without its number
         if rows:
@@ -275,8 +278,6 @@ def scan_sheet(zf: zipfile.ZipFile, part: str, percent: frozenset[int] = frozens
                 out.merges.append((r1, c1, r2, c2))
                 if len(out.merges) > MAX_MERGES:
                     raise LimitError("merges")
-    if found:
-        out.percent = pl.concat(found)
     return out
 
 
