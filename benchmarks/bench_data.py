@@ -24,6 +24,10 @@ median of `--repeat` runs of:
 - evaluating (vectorized, with indicator detail);
 - recording the run in a fresh SQLite run store (one transaction);
 - building and writing the HTML and XLSX reports (gap search off).
+
+With `--percent`, also a workbook of 20 columns (the ids, the 13 percent
+inputs and 5 more) whose percent cells are numbers formatted `0.0%`, as
+Excel stores a typed 85%: reading it looks at every cell's format.
 """
 
 from __future__ import annotations
@@ -122,6 +126,7 @@ def main() -> None:
     ap.add_argument("--csv", type=Path, help="--e2e: this CSV instead of a new sample")
     ap.add_argument("--no-record-case", action="store_true", help="--e2e: also --no-record")
     ap.add_argument("--other-zhili", help="--e2e: also this zhili executable")
+    ap.add_argument("--percent", action="store_true", help="also a percent-formatted workbook")
     args = ap.parse_args()
     reg = Registry()
     if args.e2e:
@@ -154,7 +159,12 @@ def main() -> None:
             f"(writing the {args.rows:,}-row xlsx with openpyxl: {time.perf_counter() - t:.1f} s)"
         )
         print(f"{args.rows:,} communities, {len(lm.model.inputs)} inputs, four_type")
-        for name, path in (("CSV ", csv_path), ("XLSX", xlsx_path)):
+        paths = [("CSV ", csv_path), ("XLSX", xlsx_path)]
+        if args.percent:
+            pct_path = tmp / "percent.xlsx"
+            _percent_workbook(lm.model, csv_path, pct_path)
+            paths.append(("XLSX 20 columns, 0.0% cells", pct_path))
+        for name, path in paths:
             t_read = median_time(lambda p=path: data_mod.read_raw(p, model=lm.model), args.repeat)
             raw = data_mod.read_raw(path, model=lm.model)
             t_conv = median_time(lambda r=raw: data_mod.convert_table(r, lm.model), args.repeat)
@@ -178,6 +188,38 @@ def main() -> None:
                     lambda out=out: write_report(build_report(ev, gap_limit=0), out), 1
                 )
                 print(f"report .{fmt}: {t_rep:.1f} s ({out.stat().st_size / 1e6:.1f} MB)")
+
+
+def _percent_workbook(model, csv_path: Path, out: Path) -> None:
+    """The CSV's id and name, its percent inputs and the first other inputs
+    (20 columns), percent cells as numbers formatted `0.0%`."""
+    import openpyxl
+    from openpyxl.cell import WriteOnlyCell
+
+    from zhili.engine.report.template import header
+
+    percent = [f for f in model.inputs if f.type == "percent"]
+    other = [f for f in model.inputs if f.type != "percent"][: 18 - len(percent)]
+    labels = {(f.label or f.id): f for f in [*percent, *other]}
+    wb = openpyxl.Workbook(write_only=True)
+    ws = wb.create_sheet("数据")
+    with csv_path.open(encoding="utf-8-sig", newline="") as fh:
+        rows = csv.reader(fh)
+        head = next(rows)
+        keep = [0, 3] + [j for j, h in enumerate(head) if h in labels]
+        ws.append(["社区编码", "社区"] + [header(labels[head[j]]) for j in keep[2:]])
+        for row in rows:
+            cells = []
+            for j in keep:
+                v = row[j]
+                if v.endswith("%"):
+                    c = WriteOnlyCell(ws, value=float(v[:-1]) / 100)
+                    c.number_format = "0.0%"
+                    cells.append(c)
+                else:
+                    cells.append(v)
+            ws.append(cells)
+    wb.save(out)
 
 
 if __name__ == "__main__":

@@ -154,6 +154,7 @@ class Input:
     range: tuple[Number | Percent, Number | Percent] | None = None
     required: bool | None = None  # None: not said (the model default applies)
     note: String | None = None
+    fractions: bool = False  # `fractions`: plain numbers in data are fractions (0.85 = 85%)
     span: Span = _span_field()
 
 

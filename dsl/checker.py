@@ -509,6 +509,8 @@ class _Checker:
                         self.err(
                             m.percent_vs_count(bound.span, None if is_pct is False else bound.text)
                         )
+        if node.fractions and t.name != "percent":
+            self.err(m.fractions_type(node.span, node.name.id, t.name))
         return ir.InputField(
             id=node.name.id,
             type=t.name,
@@ -519,6 +521,7 @@ class _Checker:
             required=node.required if node.required is not None else True,
             values=values,
             note=node.note.value if node.note else None,
+            fractions=node.fractions and t.name == "percent",
             span=to_span(node.span),
         )
 
@@ -1176,6 +1179,7 @@ class _Checker:
         diags = resolve_test_names(
             t,
             inputs={k: (v.type.name, tuple(v.type.values)) for k, v in self.inputs.items()},
+            fractions={k for k, v in self.inputs.items() if v.fractions},
             indicators={i.id for i in self.indicators},
             dimensions={d.id for d in self.dimensions if d is not None},
             vetoes={v.id for v in self.vetoes},
@@ -1193,9 +1197,11 @@ def resolve_test_names(
     vetoes: set[str],
     grades: list[str],
     labels: dict[str, str] | None = None,
+    fractions: set[str] | frozenset[str] = frozenset(),
 ) -> list[Diagnostic]:
     """Check a test case's names and literal types against a model. `labels`
-    (label → input id) names the input when `given` uses its label."""
+    (label → input id) names the input when `given` uses its label;
+    `fractions`: the percent inputs declared `fractions`."""
     out: list[Diagnostic] = []
     for a in t.given or ():
         if a.name.id not in inputs:
@@ -1223,7 +1229,7 @@ def resolve_test_names(
         }.get(type_name, True)
         if not ok:
             if type_name == "percent" and isinstance(v, ast.Number):
-                out.append(m.percent_vs_count(v.span, v.text))
+                out.append(m.given_plain_percent(v.span, a.name.id, v.text, a.name.id in fractions))
             else:
                 out.append(m.value_type(v.span, a.name.id, _tw(type_name)))
         elif type_name == "enum" and v.value not in values:

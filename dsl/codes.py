@@ -257,7 +257,10 @@ DATA_UNREADABLE_COLUMN = _code(
 )
 DATA_DUPLICATE_ID = _code("data-duplicate-id", E, Phase.DATA, "a community id given twice")
 DATA_FRACTION_SHARES = _code(
-    "data-fraction-shares", W, Phase.DATA, "percentages that look written as fractions"
+    "data-fraction-shares",
+    W,
+    Phase.DATA,
+    "a plain fraction (0.85) in a percent column, or 85 where plain numbers are fractions",
 )
 DATA_READER_PROBLEM = _code(
     "data-reader-problem", W, Phase.DATA, "a problem a plugin's reader reported without a code"

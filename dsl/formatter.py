@@ -414,6 +414,8 @@ class _Printer:
             parts.append(f"unit {quote(node.unit.value)}")
         if node.range is not None:
             parts.append(f"range {self.lit(node.range[0])}..{self.lit(node.range[1])}")
+        if node.fractions:
+            parts.append("fractions")
         if node.required is not None:
             parts.append("required" if node.required else "optional")
         if node.note is not None:

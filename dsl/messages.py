@@ -334,6 +334,45 @@ def percent_vs_count(span: Span, literal: str | None) -> Diagnostic:
     )
 
 
+def given_plain_percent(span: Span, name: str, literal: str, fractions: bool = False) -> Diagnostic:
+    """`rate = 90` or `rate = 0.9` in a test's `given` for a percent input:
+    what the number would mean under the data files' one percent rule (90 is
+    90%; a plain fraction like 0.9 is not read; for an input declared
+    `fractions`, 0.9 is 90% and 90 is not read), and how to write it."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        number = Decimal(literal)
+    except InvalidOperation:
+        return percent_vs_count(span, literal)
+    shifted = f"{number.scaleb(2):f}"
+    as_percent = shifted.rstrip("0").rstrip(".") if "." in shifted else shifted
+    if fractions and abs(number) <= 1:
+        message = _(
+            "`{name}` is a percentage whose data write fractions: {n} would mean {p}% in a "
+            "data file; in a test write {p}%"
+        ).format(name=name, n=literal, p=as_percent)
+        notes = (_("help: write {lit}% if a share was meant").format(lit=as_percent),)
+    elif fractions:
+        message = _(
+            "`{name}` is a percentage whose data write fractions: {n} is above 1, which a "
+            "data file does not read for it; write {n}% for {n}%"
+        ).format(name=name, n=literal)
+        notes = (_("help: write {lit}% if a share was meant").format(lit=literal),)
+    elif number != 0 and abs(number) < 1:
+        message = _(
+            "`{name}` is a percentage: {n} is a plain fraction, which could mean {p}% or {n}% "
+            "(a data file does not read it); write {p}% for {p}%"
+        ).format(name=name, n=literal, p=as_percent)
+        notes = (_("help: write {p}% for {p}%, or {n}% for {n}%").format(p=as_percent, n=literal),)
+    else:
+        message = _(
+            "`{name}` is a percentage: {n} would mean {n}% in a data file; in a test write {n}%"
+        ).format(name=name, n=literal)
+        notes = (_("help: write {lit}% if a share was meant").format(lit=literal),)
+    return C.UNIT_MISMATCH.diagnostic(message, span, notes)
+
+
 def arity(span: Span, func: str, expected: str, found: int) -> Diagnostic:
     return C.WRONG_ARGUMENTS.diagnostic(
         _("`{func}` takes {expected} arguments, {found} given").format(
@@ -479,6 +518,15 @@ def unused_let(span: Span, name: str) -> Diagnostic:
 
 def range_order(span: Span) -> Diagnostic:
     return C.RANGE_ORDER.diagnostic(_("the range's lower bound is above its upper bound"), span)
+
+
+def fractions_type(span: Span, name: str, type_name: str) -> Diagnostic:
+    return C.TYPE_MISMATCH.diagnostic(
+        _("`fractions` applies to percent inputs only; `{name}` is of type {type}").format(
+            name=name, type=type_name
+        ),
+        span,
+    )
 
 
 def range_type(span: Span, type_name: str) -> Diagnostic:

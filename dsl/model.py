@@ -187,6 +187,9 @@ class InputField(_Frozen):
     required: bool = True
     values: list[str] = Field(default_factory=list)  # enum values
     note: str | None = None
+    # a percent input whose data write plain numbers as fractions (0.85 is
+    # 85%, 1 is 100%; a plain number above 1 is a data problem): `fractions`
+    fractions: bool = False
     span: SrcSpan | None = None
 
 

@@ -671,7 +671,14 @@ class _ToAst(Transformer):
     def input_decl(self, meta, children):
         name = self._ident(children[0])
         type_ = children[1]
-        fields = {"label": None, "unit": None, "range": None, "required": None, "note": None}
+        fields = {
+            "label": None,
+            "unit": None,
+            "range": None,
+            "required": None,
+            "note": None,
+            "fractions": False,
+        }
         for key, value in children[2:]:
             fields[key] = value
         return ast.Input(name, type_, span=self._span(meta), **fields)
@@ -709,6 +716,9 @@ class _ToAst(Transformer):
 
     def attr_required(self, children):
         return ("required", True)
+
+    def attr_fractions(self, children):
+        return ("fractions", True)
 
     def attr_optional(self, children):
         return ("required", False)

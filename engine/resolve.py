@@ -219,6 +219,7 @@ def _test_suite_problems(registry: Registry, tree: ast.TestsFile, models: dict) 
                 {v.id for v in target.vetoes},
                 target.grade_names,
                 labels={f.label: f.id for f in target.inputs if f.label},
+                fractions={f.id for f in target.inputs if f.fractions},
             )
         )
     return out

@@ -23,6 +23,8 @@ expected.toml:
     sheet = "Sheet1"            # optional
     raw = "12abc"               # optional: checked when given
     message = "part of it"      # optional: checked when given
+    [values]                    # optional: an input's values, row by row
+    rate = [0.85, "missing"]    # "missing": no value (null)
 """
 
 from __future__ import annotations
@@ -118,3 +120,6 @@ def test_case(name):
             assert p.raw == exp["raw"], str(p)
         if "message" in exp:
             assert exp["message"] in p.message, str(p)
+    for fid, want_values in spec.get("values", {}).items():
+        want_values = [None if v == "missing" else v for v in want_values]
+        assert ds.frame.get_column(f"in.{fid}").to_list() == want_values, fid

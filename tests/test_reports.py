@@ -60,8 +60,8 @@ def test_filled_template_evaluates_with_no_problems(tmp_path, model_id):
                 continue
             cell = ws.cell(row=i, column=j)
             if raw.endswith("%"):  # Excel stores 85% as 0.85 in a percent-formatted cell
+                assert cell.number_format == "0.0%", (h, "the template formats percent cells")
                 cell.value = float(raw[:-1]) / 100
-                cell.number_format = "0.0%"
             else:
                 try:
                     cell.value = int(raw) if raw.lstrip("-").isdigit() else float(raw)

@@ -103,6 +103,11 @@ DETAILS = {
     "data-invalid-value": "Not a number, a whole number, a yes/no value, a date or one of "
     "the enum's values, or outside the input's `range`; the cell counts as missing.",
     "data-reader-problem": "The code a `DataProblem` gets when a plugin's reader gives none.",
+    "data-fraction-shares": "One percent rule for every source (docs/data.md): 85, 85% and a "
+    "percent-formatted cell holding 0.85 all mean 85%; a plain number between -1 and 1 (not 0), "
+    "without a percent sign or format, could be a fraction or that many percent, so it is this "
+    "warning and the cell counts as missing. Each cell is judged alone. For an input declared "
+    "`fractions` (plain numbers are fractions: 0.85 is 85%), a plain number above 1 is the warning.",
     "data-duplicate-column": "Two columns match one input (the header twice, or the id and the "
     "label) and their cells differ: the first is read, but which is right is not for zhili to "
     "guess.",

@@ -200,6 +200,62 @@ def _underflow_msg() -> str:  # noqa: N802
     return _("the number is too small: it would be read as 0")
 
 
+def fraction_msg(cell: str | None = None) -> str:
+    """The problem of a plain fraction in a percent column (see `is_fraction`),
+    with the cell's own number when `cell` is given (the conversions give the
+    general form; `_cell_problems` puts the cell's number in)."""
+    number = _plain_number(cell) if cell is not None else None
+    if number is None:
+        return _(
+            "a plain fraction in a percent column: 0.85 would mean 0.85%; "
+            "write 85% or 85 for 85% (0.85% if 0.85% is meant)"
+        )
+    as_percent = _decimal_text(number.scaleb(2))
+    return _("{n} would mean {n}%; write {p}% or {p} for {p}% ({n}% if {n}% is meant)").format(
+        n=_decimal_text(number), p=as_percent
+    )
+
+
+def over_one_msg(cell: str | None = None) -> str:
+    """The problem of a plain number above 1 in an input declared `fractions`
+    (its plain numbers are fractions: 0.85 is 85%, 1 is 100%)."""
+    number = _plain_number(cell) if cell is not None else None
+    if number is None:
+        return _(
+            "a plain number above 1 where plain numbers are fractions (0.85 is 85%): "
+            "85 would mean 8500%; write 85% or 0.85 for 85%"
+        )
+    return _(
+        "{n} would mean {p}% (plain numbers here are fractions); write {n}% or {f} for {n}%"
+    ).format(
+        n=_decimal_text(number),
+        p=_decimal_text(number.scaleb(2)),
+        f=_decimal_text(number.scaleb(-2)),
+    )
+
+
+def _plain_number(cell: str) -> Decimal | None:
+    m = re.fullmatch(_NUM_PARTS, unicodedata.normalize("NFKC", cell).strip(WHITESPACE))
+    if m is None or m[3] is not None or m[4].strip(WHITESPACE):
+        return None
+    return Decimal(m[1] + m[2].replace(",", ""))
+
+
+def _decimal_text(d: Decimal) -> str:
+    """A decimal as written, without an exponent or trailing zeros (0.90 → 0.9)."""
+    text = f"{d:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def is_fraction(number: Decimal, pct: bool) -> bool:
+    """The one percent rule's ambiguous case: a number strictly between -1 and
+    1 (not 0), written without a percent sign and not percent-formatted. 85,
+    85% and a percent-formatted 0.85 all mean 85%, and 0.85% means 0.85%;
+    a plain 0.85 could be 85% written as a fraction or 0.85%, so it is a
+    problem and counts as missing. 1 means 1%, 0 means 0%."""
+    return not pct and number != 0 and abs(number) < 1
+
+
 def _unit_ok_expr(suffix: pl.Expr, f: InputField) -> pl.Expr:
     """`_unit_ok` for a column of suffixes."""
     u = suffix.str.strip_chars()
@@ -243,7 +299,12 @@ def _convert_number(text: str, f: InputField) -> tuple[Any, str | None]:
             return None, _("a percentage where a count or number is expected")
         if abs(d) >= _TOO_LARGE:
             return None, _("the number is too large")
-        if t == "percent":
+        plain_fraction = t == "percent" and f.fractions and not pct
+        if plain_fraction and abs(d) > 1:
+            return None, over_one_msg()
+        if t == "percent" and not f.fractions and is_fraction(d, pct):
+            return None, fraction_msg()
+        if t == "percent" and not plain_fraction:
             d = d.scaleb(-2)  # 85 and 85% both mean 0.85
         value = float(d)
     if value == 0 and d != 0:
@@ -444,12 +505,15 @@ def _number_stages(s: _Scratch, f: InputField, missing: pl.Expr, raw: pl.Expr):
         ]
     )
     sig = c("digits").str.strip_chars_start("0").str.len_chars().cast(pl.Int64)
-    e = c("e") - 2 if t == "percent" else c("e")  # 85 and 85% both mean 0.85
+    e = c("e")
+    if t == "percent":  # 85 and 85% both mean 0.85 (for `fractions`, only 85% does)
+        e = pl.when(c("pct")).then(e - 2).otherwise(e) if f.fractions else e - 2
     number = pl.concat_str([c("sign"), c("digits"), pl.lit("e"), e.cast(pl.String)])
     stages.append(
         [
             a((sig > 0) & (sig + c("e") - 1 >= len(str(_TOO_LARGE)) - 1), "big"),
             a(sig > 0, "nonzero"),
+            a(sig + c("e") - 1, "lead"),  # the power of ten of the first digit
             # correctly rounded, like float(Decimal(...))
             a(number.cast(pl.Float64, strict=False), "x"),
         ]
@@ -473,6 +537,11 @@ def _number_problem(s: _Scratch, f: InputField) -> pl.Expr:
     if t != "percent":
         checks.append((c("pct"), _("a percentage where a count or number is expected")))
     checks.append((c("big"), _("the number is too large")))
+    if t == "percent" and f.fractions:  # a plain |number| > 1: its first digit above 10^0, or 1.x
+        above = (c("lead") > 0) | ((c("lead") == 0) & (c("digits").str.strip_chars("0") != "1"))
+        checks.append((~c("pct") & c("nonzero") & above, over_one_msg()))
+    elif t == "percent":  # `is_fraction`: nonzero, |number| < 1 (its first digit below the point)
+        checks.append((~c("pct") & c("nonzero") & (c("lead") < 0), fraction_msg()))
     checks.append(((value == 0) & c("nonzero"), _underflow_msg()))
     if t == "int":
         checks.append((value != value.floor(), _("not a whole number")))
@@ -615,14 +684,18 @@ def _convert_large(
     out_v, out_p = f"in.{key}", f"p.{key}"
     if f.type in _PLAIN:
         raw = pl.col(col)
-        text = (  # 85 and 85% both mean 0.85
-            pl.concat_str([raw.str.strip_suffix("%"), pl.lit("e-2")])
-            if f.type == "percent"
-            else raw
-        )
+        text = raw
+        if f.type == "percent":  # 85 and 85% both mean 0.85 (for `fractions`, only 85% does)
+            shifted = pl.concat_str([raw.str.strip_suffix("%"), pl.lit("e-2")])
+            text = (
+                pl.when(raw.str.ends_with("%")).then(shifted).otherwise(raw)
+                if f.fractions
+                else shifted
+            )
         step = frame.select(
             raw.str.contains(_PLAIN[f.type]).fill_null(False).alias("plain"),
             text.cast(pl.Int64 if f.type == "int" else pl.Float64, strict=False).alias("x"),
+            raw.str.ends_with("%").fill_null(False).alias("pct"),
         )
         x = pl.col("x")
         msg = pl.lit(None, dtype=pl.String)
@@ -630,6 +703,11 @@ def _convert_large(
             msg = pl.when(x > f.max + 1e-12).then(pl.lit(_range_msg(f, False))).otherwise(msg)
         if f.min is not None:
             msg = pl.when(x < f.min - 1e-12).then(pl.lit(_range_msg(f, True))).otherwise(msg)
+        if f.type == "percent" and f.fractions:  # a plain n > 1 (exact at these lengths)
+            msg = pl.when(~pl.col("pct") & (x > 1)).then(pl.lit(over_one_msg())).otherwise(msg)
+        elif f.type == "percent":  # a plain 0 < n < 1 (at most 15 decimals: n/100 < 0.01 exactly)
+            plain_fraction = ~pl.col("pct") & (x > 0) & (x < 0.01)
+            msg = pl.when(plain_fraction).then(pl.lit(fraction_msg())).otherwise(msg)
         fast = step.with_columns(msg.alias(out_p)).select(
             "plain",
             pl.when(pl.col("plain") & pl.col(out_p).is_null()).then(x).alias(out_v),
@@ -806,7 +884,6 @@ def convert_table(
     frame = _community_ids(frame)
     ds.problems += _duplicate_ids(frame, file, meta_cols)
     ds.id_column = meta_cols.get("community_id") or meta_cols.get("community")
-    ds.problems.extend(_share_warnings(frame, model, inputs, file))
     if raw.sheet is not None:
         ds.problems = [
             p if p.sheet is not None or p.file != file else replace(p, sheet=raw.sheet)
@@ -1024,15 +1101,13 @@ def _cell_problems(
                     strict=True,
                 )
             )
+            ambiguous = {fraction_msg(): fraction_msg, over_one_msg(): over_one_msg}
             for row, message, j in bad.iter_rows():
-                problem = DataProblem(
-                    file,
-                    row,
-                    header,
-                    raw_by_row.get(row),
-                    message,
-                    code=codes.DATA_INVALID_VALUE.code,
-                )
+                cell = raw_by_row.get(row)
+                code = codes.DATA_INVALID_VALUE
+                if message in ambiguous:
+                    code, message = codes.DATA_FRACTION_SHARES, ambiguous[message](cell)
+                problem = DataProblem(file, row, header, cell, message, code=code.code)
                 cells.append((row, j, problem))
     cells.sort(key=lambda x: (x[0], x[1]))
     return [p for _, _, p in cells]
@@ -1093,30 +1168,3 @@ def _duplicate_ids(frame: pl.DataFrame, file: str, meta_cols: dict[str, str]) ->
             DataProblem(file, row, id_col, cid, message, "error", code=codes.DATA_DUPLICATE_ID.code)
         )
     return problems
-
-
-def _share_warnings(
-    frame: pl.DataFrame, model: Model, inputs: dict[str, str], file: str
-) -> list[DataProblem]:
-    """A percent column whose values are all at most 1% was probably written
-    as fractions (0.85 for 85%): say so instead of scoring it silently."""
-    out = []
-    for f in model.inputs:
-        if f.type != "percent" or f.id not in inputs:
-            continue
-        col = frame.get_column(f"in.{f.id}").drop_nulls()
-        if len(col) and col.max() <= 0.01 and col.max() > 0:
-            out.append(
-                DataProblem(
-                    file,
-                    None,
-                    inputs[f.id],
-                    None,
-                    _(
-                        "every value is at most 1%: if these are fractions (0.85 for 85%), write 85 or 85%"
-                    ),
-                    "warning",
-                    code=codes.DATA_FRACTION_SHARES.code,
-                )
-            )
-    return out

@@ -1,10 +1,11 @@
 """Excel workbooks (.xlsx, .xlsm, .xls, .xlsb, .ods) as text cells.
 
 Cell values come from calamine (through `fastexcel`), which reads 100,000
-rows in about a second. What calamine does not give, openpyxl and the
-workbook's own parts do: merged ranges (from the sheet's `<mergeCells>`), and
-the number format of the first data rows (a cell formatted `0.0%` holds 0.85
-for 85%).
+rows in about a second. What calamine does not give, the
+workbook's own parts do (`xlsxscan`, one pass over the sheet's XML): merged
+ranges (from the sheet's `<mergeCells>`), and every cell's number format (a
+number formatted `0.0%` holds 0.85 for 85%: read per cell, through the cell's
+`s` style and styles.xml, in a workbook of any size).
 
 The sheet is read as the staff laid it out:
 - a title row (or several) above the header: the header is the row among the
@@ -47,8 +48,6 @@ from zhili.engine.io.table import (  # noqa: F401 - EXCEL_SUFFIXES re-exported
 if TYPE_CHECKING:
     from zhili.dsl.model import Model
 
-FORMAT_SAMPLE_ROWS = 20
-FORMAT_MAX_BYTES = 4_000_000  # percent-format detection up to ~10,000 communities
 _CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE compound file: .xls, or an encrypted .xlsx
 
 
@@ -143,11 +142,10 @@ def read_excel(path: Path, sheet: str | int | None = None, model: Model | None =
     data, problems = _skip_totals(path, name, data)
     data, repeated = _skip_headers(path, name, headers, data)
     problems += repeated
-    # cells formatted as percentages hold fractions: 0.85 is 85% (calamine
-    # gives no cell types, so a value above 1 there is taken as written: text)
-    percent_cols = _percent_columns(path, index, h, [keep_j + first_col for keep_j in keep])
-    if percent_cols:
-        data = _as_percentages(data, percent_cols)
+    # a number formatted as a percentage holds a fraction: 0.85 is 85%
+    percent = scan.percent if scan is not None else _ods_percent_cells(path, name)
+    if percent is not None:
+        data = as_percentages(data, percent, [keep_j + first_col for keep_j in keep])
     lines = data.get_column("__row").to_list()
     if scan is not None:
         cols = {keep_j + first_col: headers[k] for k, keep_j in enumerate(keep)}
@@ -168,11 +166,23 @@ def _load_sheet(path: Path, sheet: str | int | None):
     parts, hidden = _sheet_parts(path) if xml else ([], set())
     index = resolve_sheet(path, names, sheet, hidden)
     name = names[index]
-    scan = _scan(path, name, parts[index]) if index < len(parts) and parts[index] else None
-    try:
+    part = parts[index] if index < len(parts) else None
+    scan = _scan(path, name, part) if part else None
+
+    def load():
         loaded = reader.load_sheet(index, header_row=None, skip_rows=0, dtypes="string")
-        columns = loaded.available_columns()
-        frame = loaded.to_polars()
+        return loaded.available_columns(), loaded.to_polars()
+
+    try:
+        if scan is None:
+            columns, frame = load()
+        else:  # the percent-formatted cells are found while calamine reads
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                loading = pool.submit(load)
+                scan.percent = _percent_cells(path, part)
+                columns, frame = loading.result()
     except Exception as exc:
         raise DataError(
             _("{file}: sheet {sheet}: cannot read: {err}").format(
@@ -234,6 +244,27 @@ def _scan(path: Path, name: str, part: str) -> xlsxscan.SheetScan | None:
             )
         )
     return scan
+
+
+def _percent_cells(path: Path, part: str):
+    """An xlsx sheet's percent-formatted numbers (`xlsxscan.percent_cells`),
+    or None when the workbook's parts cannot be read (calamine says why)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return xlsxscan.percent_cells(zf, part, xlsxscan.percent_styles(zf))
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError, zlib.error, xlsxscan.LimitError):
+        return None
+
+
+def _ods_percent_cells(path: Path, name: str):
+    """An ODS sheet's `percentage` cells (see `xlsxscan.ods_percent_cells`)."""
+    if path.suffix.lower() != ".ods":
+        return None
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return xlsxscan.ods_percent_cells(zf, name)
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error):
+        return None
 
 
 def _col_letters(col: int) -> str:
@@ -334,24 +365,73 @@ def _skip_headers(
     return (data.filter(~same) if problems else data), problems
 
 
-def _as_percentages(data: pl.DataFrame, percent_cols: list[int]) -> pl.DataFrame:
-    """A number of at most 1 in a percent-formatted column becomes `<n × 100>%`."""
-    num = r"^\s*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\s*$"
-    return data.with_columns(
-        [
-            pl.when(
-                pl.col(f"c{k}").str.contains(num)
-                & (pl.col(f"c{k}").cast(pl.Float64, strict=False).abs() <= 1)
-            )
-            .then(
-                (pl.col(f"c{k}").cast(pl.Float64, strict=False) * 100).round(10).cast(pl.String)
-                + "%"
-            )
-            .otherwise(pl.col(f"c{k}"))
-            .alias(f"c{k}")
-            for k in percent_cols
+_DECIMAL = r"^([+-]?)([0-9]+)(?:\.([0-9]+))?$"
+_EXPONENT = r"^([+-]?[0-9]*\.?[0-9]+)[eE]([+-]?[0-9]+)$"
+
+
+def percent_texts(data: pl.DataFrame, masks: dict[str, pl.Expr | None]) -> pl.DataFrame:
+    """`data` with each cell of the columns in `masks` where its mask holds
+    (every cell for None) that holds a number written as the percentage it
+    shows, exactly (the decimal point moved two places, no float arithmetic):
+    0.85 → 85%, 0.857 → 85.7%, 1 → 100%, -0.5 → -50%, 1e-7 → 1e-5%. Other
+    text stays as it is. In stages, so that each regex runs once a cell."""
+    cols = list(masks)
+    # the exponent form (1e-7) only where a cell has one: calamine writes
+    # plain decimals, so this is one quick scan instead of a regex a cell
+    exps = data.select(pl.col(c).str.contains("[eE]").any().alias(c) for c in cols).row(0)
+    first, second, last = [], [], []
+    for c, mask, exponent in zip(cols, masks.values(), exps, strict=True):
+        first.append(pl.col(c).str.extract_groups(_DECIMAL).alias(f"~d{c}"))
+        if exponent:
+            first.append(pl.col(c).str.extract_groups(_EXPONENT).alias(f"~e{c}"))
+        g = pl.col(f"~d{c}").struct
+        frac = g.field("3").fill_null("") + "00"
+        second += [
+            (g.field("2") + frac.str.slice(0, 2)).str.strip_chars_start("0").alias(f"~w{c}"),
+            frac.str.slice(2).str.strip_chars_end("0").alias(f"~r{c}"),
         ]
-    )
+        whole, rest = pl.col(f"~w{c}"), pl.col(f"~r{c}")
+        shifted = pl.concat_str(
+            [
+                g.field("1"),
+                pl.when(whole == "").then(pl.lit("0")).otherwise(whole),
+                pl.when(rest == "").then(pl.lit("")).otherwise("." + rest),
+                pl.lit("%"),
+            ]
+        )
+        shown = pl.when(g.field("2").is_not_null()).then(shifted)
+        if exponent:
+            e = pl.col(f"~e{c}").struct
+            power = pl.concat_str(
+                [
+                    e.field("1"),
+                    pl.lit("e"),
+                    (e.field("2").cast(pl.Int64, strict=False) + 2).cast(pl.String),
+                    pl.lit("%"),
+                ]
+            )
+            shown = shown.when(e.field("1").is_not_null()).then(power)
+        shown = shown.otherwise(pl.col(c))
+        if mask is not None:
+            shown = pl.when(mask).then(shown).otherwise(pl.col(c))
+        last.append(shown.alias(c))
+    out = data.lazy().with_columns(first).with_columns(second).with_columns(last)
+    return out.drop([n for n in out.collect_schema().names() if n.startswith("~")]).collect()
+
+
+def as_percentages(data: pl.DataFrame, cells: pl.DataFrame, abs_cols: list[int]) -> pl.DataFrame:
+    """Every percent-formatted number of `data` (the `row`, `col` of `cells`,
+    0-based; `data`'s column `c<k>` is the sheet's column `abs_cols[k]`, its
+    `__row` the Excel row) as the percentage it shows (`percent_texts`):
+    cell by cell, whatever the column's other cells hold."""
+    by_col = cells.group_by("col").agg((pl.col("row") + 1).alias("rows"))
+    rows = dict(zip(by_col.get_column("col").to_list(), by_col.get_column("rows"), strict=True))
+    masks = {
+        f"c{k}": pl.col("__row").is_in(rows[col].implode())
+        for k, col in enumerate(abs_cols)
+        if col in rows
+    }
+    return percent_texts(data, masks) if masks else data
 
 
 def _cell_text(v) -> str:
@@ -524,40 +604,3 @@ def _fill_merges(path: Path, name: str, frame: pl.DataFrame, merges, first_col: 
                     col[r] = value
             touched.add(f"c{j}")
     return frame.with_columns([pl.Series(c, cols[c], dtype=pl.String) for c in sorted(touched)])
-
-
-def _percent_columns(path: Path, index: int, header: int, abs_cols: list[int]) -> list[int]:
-    """Positions (in `abs_cols`) of columns whose first data cells are
-    formatted as percentages."""
-    if path.suffix.lower() not in (".xlsx", ".xlsm"):
-        return []
-    if path.stat().st_size > FORMAT_MAX_BYTES:
-        # openpyxl parses far more than the first rows even in read-only
-        # mode (about 0.25 s per 1,000 rows): big exports skip this step
-        return []
-    try:
-        import openpyxl
-
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception:  # the values were read already; formats are a refinement
-        return []
-    try:
-        ws = wb.worksheets[index]
-        found: set[int] = set()
-        seen_numeric: set[int] = set()
-        first = header + 2  # Excel row after the header
-        for row in ws.iter_rows(min_row=first, max_row=first + FORMAT_SAMPLE_ROWS):
-            for cell in row:
-                col = getattr(cell, "column", None)
-                if col is None or not isinstance(cell.value, (int, float)):
-                    continue
-                if isinstance(cell.value, bool):
-                    continue
-                seen_numeric.add(col - 1)
-                if "%" in (cell.number_format or ""):
-                    found.add(col - 1)
-    except Exception:
-        return []
-    finally:
-        wb.close()
-    return [k for k, c in enumerate(abs_cols) if c in found]

@@ -16,6 +16,9 @@ import html
 import re
 import zipfile
 from dataclasses import dataclass, field
+from xml.etree import ElementTree
+
+import polars as pl
 
 # Excel's own limit on a cell's text
 MAX_CELL_CHARS = 32_767
@@ -49,6 +52,19 @@ _REF_RE = re.compile(rb'\sr="([A-Z]+)([0-9]+)"')
 _TYPE_RE = re.compile(rb'\st="([a-zA-Z]+)"')
 
 
+# a cell with one of the percent styles: its attributes (`r`, `s`, `t`, in any order)
+_STYLED_RE = rb'<(?:\w+:)?c\b([^>]*\ss="(?:%s)"[^>]*)>'
+# the same cells as Excel, LibreOffice, openpyxl and xlsxwriter write them (`r`
+# first, then `s`, then maybe `t`): twice as fast, as the pattern starts with
+# a literal the regex engine skips ahead to
+_STYLED_FAST_RE = rb'<c( r="[A-Z]{1,3}[0-9]{1,7}" s="(?:%s)"(?: t="[a-zA-Z]+")?)'
+# built-in number formats that are percentages: 0% and 0.00%
+PERCENT_BUILTIN_FORMATS = frozenset({9, 10})
+# styles.xml larger than this is not read for formats (Excel's own limit is
+# 64,000 cell formats, a few megabytes)
+MAX_STYLES_BYTES = 50_000_000
+
+
 class LimitError(Exception):
     """The workbook breaks a limit (the message says which)."""
 
@@ -64,6 +80,8 @@ class SheetScan:
     errors: dict[tuple[int, int], str] = field(default_factory=dict)
     uncomputed: dict[tuple[int, int], str] = field(default_factory=dict)
     long_cell: bool = False
+    # the numeric cells with a percent format: a frame of `row` and `col` (0-based)
+    percent: pl.DataFrame | None = None
 
 
 def col_index(letters: bytes) -> int:
@@ -139,9 +157,99 @@ def _chunks(zf: zipfile.ZipFile, part: str):
             carry = buf[end:]
 
 
+def is_percent_format(code: str) -> bool:
+    """Whether a number format code shows a percentage: a `%` outside quoted
+    text ("…"), an escaped character (\\%) and brackets ([Red], [$-804])."""
+    code = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]', "", code)
+    return "%" in code
+
+
+def percent_styles(zf: zipfile.ZipFile) -> frozenset[int]:
+    """The positions in styles.xml's `cellXfs` (a cell's `s`) whose number
+    format is a percentage: the built-in 0% and 0.00% (ids 9, 10), or a
+    custom code with a `%` (`is_percent_format`). Empty when the workbook has
+    no readable styles."""
+    try:
+        info = zf.getinfo("xl/styles.xml")
+        if info.file_size > MAX_STYLES_BYTES:
+            return frozenset()
+        root = ElementTree.fromstring(zf.read(info))
+    except (KeyError, ElementTree.ParseError, zipfile.BadZipFile, OSError, EOFError):
+        return frozenset()
+    tag = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
+    custom = {
+        fmt.get("numFmtId"): fmt.get("formatCode") or ""
+        for fmt in root.iterfind(f"{tag}numFmts/{tag}numFmt")
+    }
+    found = set()
+    for i, xf in enumerate(root.iterfind(f"{tag}cellXfs/{tag}xf")):
+        fid = xf.get("numFmtId") or "0"
+        if fid in custom:
+            if is_percent_format(custom[fid]):
+                found.add(i)
+        elif fid.isdigit() and int(fid) in PERCENT_BUILTIN_FORMATS:
+            found.add(i)
+    return frozenset(found)
+
+
+def _percent_cells(buf: bytes, styled: tuple[re.Pattern, re.Pattern, list[bytes]]):
+    """The numeric cells of `buf` with a percent style: `row` and `col`,
+    0-based, or None. `styled` is (the fast pattern, the general one, the
+    styles' ` s="N"` texts): the general pattern is used when the fast one
+    finds fewer cells than ` s="N"` occurs (attributes in another order, a
+    namespace prefix, or a row's style). The attributes are taken apart by
+    Polars, not cell by cell in Python (a sheet may hold millions)."""
+    fast, general, marks = styled
+    found = fast.findall(buf)
+    usual = len(found) >= sum(buf.count(m) for m in marks)
+    if not usual:
+        found = general.findall(buf)
+    if not found:
+        return None
+    attrs = pl.DataFrame([pl.Series("a", found, dtype=pl.Binary).cast(pl.String, strict=False)])
+    if usual:  # ` r="C2" s="3" t="n"`: one anchored pattern
+        parts = pl.col("a").str.extract_groups(
+            r'^ r="([A-Z]{1,3})([0-9]{1,7})" s="[0-9]+"(?: t="([a-zA-Z]+)")?$'
+        )
+        split = [parts.struct.field("1").alias("c"), parts.struct.field("2").alias("r")]
+        split.append(parts.struct.field("3").alias("t"))
+    else:
+        ref = pl.col("a").str.extract_groups(r'(?:^|\s)r="([A-Z]{1,3})([0-9]{1,7})"').struct
+        split = [ref.field("1").alias("c"), ref.field("2").alias("r")]
+        split.append(pl.col("a").str.extract(r'(?:^|\s)t="([a-zA-Z]+)"').alias("t"))
+    cells = attrs.select(split).filter(
+        # numbers; an empty cell (<c r="C5" s="3"/>) too: a merged range's
+        # cells carry its format, and merges fill them with its value
+        (pl.col("t").is_null() | (pl.col("t") == "n")) & pl.col("c").is_not_null()
+    )
+    letters = cells.get_column("c")
+    names = letters.unique().to_list()
+    index = [col_index(n.encode()) for n in names]
+    return pl.DataFrame(
+        {
+            "row": cells.get_column("r").cast(pl.UInt32) - 1,
+            "col": letters.replace_strict(names, index, return_dtype=pl.UInt32),
+        }
+    )
+
+
+def percent_cells(zf: zipfile.ZipFile, part: str, percent: frozenset[int]) -> pl.DataFrame | None:
+    """The numeric cells of sheet part `part` whose style is one of `percent`
+    (`percent_styles`): a frame of `row` and `col` (0-based), or None. A pass
+    of its own over the XML, after `scan_sheet` has checked the limits, so
+    that it can run while calamine reads the sheet (which releases the GIL)."""
+    if not percent:
+        return None
+    ids = b"|".join(str(i).encode() for i in sorted(percent))
+    marks = [b' s="%d"' % i for i in sorted(percent)]
+    styled = (re.compile(_STYLED_FAST_RE % ids), re.compile(_STYLED_RE % ids), marks)
+    found = [c for buf in _chunks(zf, part) if (c := _percent_cells(buf, styled)) is not None]
+    return pl.concat(found) if found else None
+
+
 def scan_sheet(zf: zipfile.ZipFile, part: str) -> SheetScan:
-    """One pass over the sheet part `part` (see `SheetScan`); `LimitError`
-    when the XML is too large."""
+    """One pass over the sheet part `part` (see `SheetScan`; its `percent`
+    is filled by `percent_cells`); `LimitError` when the XML is too large."""
     out = SheetScan()
     for buf in _chunks(zf, part):
         rows = _ROW_RE.findall(buf) or _ANY_ROW_RE.findall(buf)
@@ -180,3 +288,60 @@ def has_long_strings(zf: zipfile.ZipFile) -> bool:
     if part is None:
         return False
     return any(_has_long_text(buf) for buf in _chunks(zf, part))
+
+
+_ODS_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+_ODS_OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
+# repeated percentage cells written out at most this many times (a
+# formatted block of a whole sheet is not a table of communities)
+MAX_ODS_REPEATED = 1_000_000
+
+
+def ods_percent_cells(zf: zipfile.ZipFile, sheet: str) -> pl.DataFrame | None:
+    """The cells of ODS sheet `sheet` whose value type is `percentage` (what
+    calamine gives as the bare fraction): `row` and `col`, 0-based, or None.
+    Streamed from content.xml; repeated rows and cells are counted, not
+    expanded (except percentage cells, up to `MAX_ODS_REPEATED`)."""
+    rows: list[int] = []
+    cols: list[int] = []
+    active, r, c, row_rep = False, 0, 0, 1
+    try:
+        with zf.open("content.xml") as fh:
+            for event, el in ElementTree.iterparse(fh, events=("start", "end")):
+                tag = el.tag
+                if tag == f"{_ODS_TABLE}table":
+                    if event == "start":
+                        active = el.get(f"{_ODS_TABLE}name") == sheet
+                        r = 0
+                    elif active:
+                        break
+                    continue
+                if not active:
+                    if event == "end" and tag == f"{_ODS_TABLE}table-row":
+                        el.clear()
+                    continue
+                if tag == f"{_ODS_TABLE}table-row":
+                    if event == "start":
+                        c, row_rep = 0, int(el.get(f"{_ODS_TABLE}number-rows-repeated") or 1)
+                    else:
+                        r += row_rep
+                        el.clear()
+                elif event == "start" and tag in (
+                    f"{_ODS_TABLE}table-cell",
+                    f"{_ODS_TABLE}covered-table-cell",
+                ):
+                    rep = int(el.get(f"{_ODS_TABLE}number-columns-repeated") or 1)
+                    if el.get(f"{_ODS_OFFICE}value-type") == "percentage":
+                        if len(rows) + rep * row_rep > MAX_ODS_REPEATED:
+                            break
+                        for dr in range(row_rep):
+                            rows.extend([r + dr] * rep)
+                            cols.extend(range(c, c + rep))
+                    c += rep
+    except (KeyError, ElementTree.ParseError, zipfile.BadZipFile, OSError, EOFError, ValueError):
+        return None  # calamine says what is wrong with the file
+    if not rows:
+        return None
+    return pl.DataFrame(
+        {"row": pl.Series(rows, dtype=pl.UInt32), "col": pl.Series(cols, dtype=pl.UInt32)}
+    )

@@ -5,7 +5,11 @@ The workbook's first sheet (数据) has the hierarchy columns (社区编码, 区
 街道, 社区, 网格) and one column per input, headed `label（unit）`; each
 header cell carries a comment that explains the field (type, unit, range,
 required), and the data rows have Excel data validation: dropdowns for
-enums and yes/no fields, whole/decimal ranges for numbers, dates. A second
+enums and yes/no fields, whole/decimal ranges for numbers, dates. Percent
+columns are formatted as percentages (`0.0%`), so a person typing 85 gets
+85% (Excel stores 0.85 with the format, which the reader reads as 85%), and
+their validation is on that stored value (the input's range, 0.85 for 85%);
+the community id column is text, so 001 keeps its zeros. A second
 sheet (填表说明) lists every field. The explanations stay out of the data
 sheet's rows, so a filled-in template loads with no mapping and no skipped
 rows.
@@ -24,6 +28,9 @@ from zhili.engine.report import safe
 
 HIERARCHY_HEADERS = ["社区编码", "区", "街道", "社区", "网格"]
 TEMPLATE_ROWS = 1000  # rows with data validation
+PERCENT_FORMAT = "0.0%"  # what a percent column's cells show: 85 typed is 85.0%
+DATE_FORMAT = "yyyy-mm-dd"
+TEXT_FORMAT = "@"  # Excel's text format: an id typed 001 stays 001
 TYPE_NAMES = {
     "int": "整数",
     "number": "数值",
@@ -66,7 +73,7 @@ def describe(f: InputField) -> str:
     if f.type == "bool":
         parts.append("填 是 或 否")
     if f.type == "percent":
-        parts.append("填 85% 或 85")
+        parts.append("已设为百分比格式：填 85 即 85%（也可填 85%）")
     if f.type == "date":
         parts.append("格式 2024-06-30")
     parts.append("必填" if f.required else "选填（不适用时留空）")
@@ -142,6 +149,7 @@ def _data_sheet(ws, model: Model) -> None:
     for k, f in enumerate(model.inputs):
         j = len(HIERARCHY_HEADERS) + k + 1
         _input_column(ws, f, j, headers[j - 1], validation)
+    _format_cells(ws, 1, TEXT_FORMAT)  # 社区编码
     ws.freeze_panes = "E2"
     ws.row_dimensions[1].height = 36
 
@@ -161,10 +169,9 @@ def _input_column(ws, f: InputField, j: int, title: str, validation) -> None:
     comment.width, comment.height = 260, 120
     c.comment = comment
     ws.column_dimensions[col].width = max(12, min(30, len(title) * 2 + 2))
-    if f.type == "percent":
-        ws.column_dimensions[col].number_format = "0.0%"
-    elif f.type == "date":
-        ws.column_dimensions[col].number_format = "yyyy-mm-dd"
+    fmt = {"percent": PERCENT_FORMAT, "date": DATE_FORMAT}.get(f.type)
+    if fmt is not None:
+        _format_cells(ws, j, fmt)
     dv = _validation(f, col, title, validation)
     if dv is not None:
         dv.add(f"{col}2:{col}{TEMPLATE_ROWS + 1}")
@@ -172,6 +179,16 @@ def _input_column(ws, f: InputField, j: int, title: str, validation) -> None:
             dv.error = f"{title}：" + ("是 / 否" if f.type == "bool" else "、".join(f.values))
             dv.errorTitle = "请从列表中选择"
             dv.showErrorMessage = True
+
+
+def _format_cells(ws, j: int, fmt: str) -> None:
+    """Column `j`'s number format: on the column (what Excel gives a cell typed
+    below the template's rows) and on each of the template's data cells."""
+    from openpyxl.utils import get_column_letter
+
+    ws.column_dimensions[get_column_letter(j)].number_format = fmt
+    for r in range(2, TEMPLATE_ROWS + 2):
+        ws.cell(row=r, column=j).number_format = fmt
 
 
 def _validation(f: InputField, col: str, title: str, validation):
@@ -217,7 +234,8 @@ def _instructions_sheet(info, model: Model) -> None:
         info,
         [
             "在“数据”表中每行填写一个社区；列名不要修改。黄色为必填，绿色为选填，"
-            "选填项不适用时留空。百分比可填 85% 或 85；是/否字段填 是 或 否。"
+            "选填项不适用时留空。百分比列已设为百分比格式，填 85 即 85%（也可填 85%）；"
+            "是/否字段填 是 或 否。"
         ],
     )
     safe.append_row(info, [])

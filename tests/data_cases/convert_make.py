@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import zipfile
 from pathlib import Path
 
@@ -146,6 +147,148 @@ def parquet_and_json() -> None:
     )
 
 
+P = ["社区编码", "社区", "常住人口", "是否实现多网合一", "调解成功率"]
+
+
+def percents() -> None:
+    """The one percent rule (docs/data.md), in every format: each cell alone."""
+    (case("convert_percent_csv_cells") / "data.csv").write_text(
+        ",".join(P)
+        + "\n"
+        + "".join(
+            f"A{i},社区{i},8000,是,{v}\n"
+            for i, v in enumerate(
+                [
+                    "0.85",
+                    "85",
+                    "85%",
+                    "85.5%",
+                    "1",
+                    "0.5%",
+                    "0",
+                    "100",
+                    "85％",
+                    "８５",
+                    ".9",
+                    "0.00",
+                    "1.0",
+                ],
+                start=1,
+            )
+        ),
+        encoding="utf-8",
+    )
+    # one cell 85% typed as text used to silence the column's warning
+    (case("convert_percent_text_cell_silences_nothing") / "data.csv").write_text(
+        ",".join(P) + "\nA1,甲,8000,是,0.9\nA2,乙,8000,是,85%\nA3,丙,8000,是,0.95\n",
+        encoding="utf-8",
+    )
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "数据"
+    ws.append(P)
+    for i, (v, fmt) in enumerate(
+        [
+            (0.9, "0.0%"),
+            (0.9, None),
+            (0.857, "0.0%"),
+            (1, "0%"),
+            (85, None),
+            ("85%", None),
+            (1, None),
+            (0.9, '0.0"%"'),
+            (0.9, "[Red]0.00%"),
+            (0.12, "0.00%;[Red]-0.00%"),
+        ],
+        start=1,
+    ):
+        ws.append([f"A{i}", f"社区{i}", 8000, "是", v])
+        if fmt is not None:
+            ws.cell(row=i + 1, column=5).number_format = fmt
+    wb.save(case("convert_percent_xlsx_mixed_formats") / "data.xlsx")
+    values = [0.85, 85, 85.5, 1, 0.009, 0]
+    rows = [
+        {
+            "社区编码": f"A{i}",
+            "社区": f"社区{i}",
+            "常住人口": 8000,
+            "是否实现多网合一": True,
+            "调解成功率": v,
+        }
+        for i, v in enumerate(values, start=1)
+    ]
+    (case("convert_percent_json_numbers") / "data.json").write_text(
+        json.dumps(rows, ensure_ascii=False), encoding="utf-8"
+    )
+    pl.DataFrame(
+        {
+            "社区编码": [f"A{i}" for i in range(1, 7)],
+            "常住人口": [8000] * 6,
+            "是否实现多网合一": [True] * 6,
+            "调解成功率": [float(v) for v in values],
+        }
+    ).write_parquet(case("convert_percent_parquet_numbers") / "data.parquet")
+
+    ods(case("convert_percent_ods_value_types") / "data.ods")
+
+
+def ods(path: Path) -> None:
+    """An ODS sheet written as XML: a blank row and column first, then
+    percentage cells (0.85, 1.2), plain floats (0.85, 85) and a string."""
+    t, o = "table:table", "office:value"
+
+    def cell(kind: str, value: str, shown: str) -> str:
+        attrs = f'{o}-type="{kind}"' + (f' {o}="{value}"' if kind != "string" else "")
+        return f"<{t}-cell {attrs}><text:p>{shown}</text:p></{t}-cell>"
+
+    rows = [
+        [cell("string", h, h) for h in ("社区编码", "常住人口", "是否实现多网合一", "调解成功率")]
+    ]
+    for i, (kind, value, shown) in enumerate(
+        [
+            ("percentage", "0.85", "85%"),
+            ("float", "0.85", "0.85"),
+            ("float", "85", "85"),
+            ("percentage", "1.2", "120%"),
+            ("string", "", "90%"),
+        ],
+        start=1,
+    ):
+        rows.append(
+            [
+                cell("string", f"A{i}", f"A{i}"),
+                cell("float", "8000", "8000"),
+                cell("string", "", "是"),
+                cell(kind, value, shown),
+            ]
+        )
+    body = f'<{t}-row table:number-rows-repeated="1"><{t}-cell/></{t}-row>' + "".join(
+        f"<{t}-row><{t}-cell/>{''.join(r)}</{t}-row>" for r in rows
+    )
+    ns = (
+        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"'
+    )
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {ns} office:version="1.2">'
+        f'<office:body><office:spreadsheet><{t} table:name="数据">{body}</{t}>'
+        "</office:spreadsheet></office:body></office:document-content>"
+    )
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest='
+        '"urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+        '<manifest:file-entry manifest:full-path="/" manifest:media-type='
+        '"application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry '
+        'manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>'
+    )
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        z.writestr("content.xml", content, zipfile.ZIP_DEFLATED)
+        z.writestr("META-INF/manifest.xml", manifest, zipfile.ZIP_DEFLATED)
+
+
 if __name__ == "__main__":
     workbooks()
     parquet_and_json()
+    percents()
