@@ -17,7 +17,7 @@ stamp (`forms.META_SHEET`), read with completeness against the roster.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -136,29 +136,92 @@ class RoundData:
         }
 
 
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+STAMP_MAX_BYTES = 4 * 1024 * 1024  # a stamp of 10,000 communities is under 1 MB
+
+
 def read_stamp(path: Path) -> Stamp | None:
     """The stamp of the form at `path`, or None when it has none. Raises
-    `DataError` when the file cannot be opened as a workbook."""
+    `DataError` when the file cannot be opened as a workbook. Reads the
+    stamp sheet's XML itself (openpyxl would parse the styles and every sheet
+    list of the workbook first: most of the time of reading a folder)."""
     import zipfile
-
-    from openpyxl import load_workbook
+    import zlib
+    from xml.etree import ElementTree
 
     try:
-        wb = load_workbook(path, read_only=True, data_only=True)
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError) as exc:
+        with zipfile.ZipFile(path) as zf:
+            part = _stamp_part(zf, ElementTree)
+            if part is None:
+                return None
+            strings = _shared_strings(zf, ElementTree)
+            cells = _sheet_cells(_read_member(zf, part), strings, ElementTree)
+    except (OSError, zipfile.BadZipFile, KeyError, EOFError, zlib.error) as exc:
         raise DataError(
             _("{file}: cannot be opened as a workbook ({err})").format(file=path, err=exc)
         ) from exc
-    try:
-        if forms.META_SHEET not in wb.sheetnames:
-            return None
-        cells = [
-            tuple("" if v is None else str(v) for v in row)
-            for row in wb[forms.META_SHEET].iter_rows(max_col=5, values_only=True)
-        ]
-    finally:
-        wb.close()
+    except ElementTree.ParseError:
+        return None
     return _parse_stamp(cells)
+
+
+def _read_member(zf, name: str) -> bytes:
+    info = zf.getinfo(name)
+    if info.file_size > STAMP_MAX_BYTES:
+        raise KeyError(name)
+    return zf.read(name)
+
+
+def _stamp_part(zf, et) -> str | None:
+    """The zip member of the stamp sheet, or None."""
+    wb = et.fromstring(_read_member(zf, "xl/workbook.xml"))
+    rid = next(
+        (
+            sheet.get(f"{_REL}id")
+            for sheet in wb.iter(f"{_MAIN}sheet")
+            if sheet.get("name") == forms.META_SHEET
+        ),
+        None,
+    )
+    if rid is None:
+        return None
+    rels = et.fromstring(_read_member(zf, "xl/_rels/workbook.xml.rels"))
+    target = next((r.get("Target", "") for r in rels if r.get("Id") == rid), None)
+    if not target:
+        return None
+    return target.lstrip("/") if target.startswith("/") else "xl/" + target
+
+
+def _shared_strings(zf, et) -> list[str]:
+    if "xl/sharedStrings.xml" not in zf.namelist():
+        return []
+    root = et.fromstring(zf.read("xl/sharedStrings.xml"))
+    return ["".join(t.text or "" for t in si.iter(f"{_MAIN}t")) for si in root.iter(f"{_MAIN}si")]
+
+
+def _sheet_cells(xml: bytes, strings: list[str], et) -> list[tuple[str, ...]]:
+    """The first five columns of every row of a sheet's XML, as text."""
+    rows = []
+    for row in et.fromstring(xml).iter(f"{_MAIN}row"):
+        values = [""] * 5
+        for c in row.iter(f"{_MAIN}c"):
+            ref = c.get("r", "")
+            col = (
+                ord(ref[0]) - ord("A") if ref and ref[0].isalpha() and not ref[1].isalpha() else -1
+            )
+            if not 0 <= col < 5:
+                continue
+            kind, v = c.get("t"), c.find(f"{_MAIN}v")
+            if kind == "s" and v is not None and (v.text or "").isdigit():
+                k = int(v.text)
+                values[col] = strings[k] if k < len(strings) else ""
+            elif kind == "inlineStr":
+                values[col] = "".join(t.text or "" for t in c.iter(f"{_MAIN}t"))
+            elif v is not None:
+                values[col] = v.text or ""
+        rows.append(tuple(values))
+    return rows
 
 
 def _parse_stamp(cells: list[tuple[str, ...]]) -> Stamp | None:
@@ -293,27 +356,142 @@ def _stamp_problem(path: Path, stamp: Stamp | None, model: Model) -> DataProblem
     return None
 
 
-def read_returns(folder: Path, model: Model, roster: Roster, progress=None) -> RoundData:
+def read_returns(folder: Path, model: Model, roster: Roster) -> RoundData:
     """Read the returns in `folder` against `roster` (see the module docstring).
     Raises `DataError` when the folder cannot be read."""
     paths = return_files(folder)
     winners, problems, superseded = recognise(paths, model)
-    out = RoundData(str(folder), roster, None, problems, winners, superseded)
-    if winners:
-        ds = data_mod.load_many(
-            [r.path for r in winners],
-            model,
-            sheet=forms.DATA_SHEET,
-            progress=progress,
-            name=str(folder),
-        )
-        out.problems += [p for p in ds.problems if p.code != codes.DATA_OTHER_SHEETS.code]
+    ds, read_problems, unread = load_forms([r.path for r in winners], model, str(folder))
+    winners = [r for r in winners if r.path not in unread]
+    out = RoundData(str(folder), roster, None, problems + read_problems, winners, superseded)
+    if ds is not None:
         has_data = _has_data(ds)
         out.problems += _row_problems(ds, winners, roster, has_data, out)
         out.problems += _required_empty(ds, model, has_data)
-        out.dataset = ds.subset(has_data)
+        out.dataset = ds.with_frame(ds.frame.filter(has_data))
     out.problems += _not_submitted(out, winners)
     return out
+
+
+_COMBINED = "\x00returns"  # the file name of the returns read as one table
+
+
+def load_forms(
+    paths: list[Path], model: Model, name: str
+) -> tuple[data_mod.Dataset | None, list[DataProblem], set[Path]]:
+    """The 数据 sheets of `paths` read (`readers.read_raw`) and converted for
+    `model` (`data.convert_table`) as `data.load_many` does, but as one table
+    when their headers agree (as the forms of one model do): converting a
+    table has a fixed cost that 300 small tables would pay 300 times. Every
+    problem and row keeps its file and row. Returns the dataset (None when
+    no file could be read), the problems, and the files that could not be read."""
+    from zhili.engine.io.readers import read_raw
+
+    raws, problems, unread = [], [], set()
+    for path in paths:
+        try:
+            raws.append((path, read_raw(path, sheet=forms.DATA_SHEET, model=model)))
+        except DataError as exc:
+            problems.append(_file_problem(path, str(exc), codes.ROUND_UNRECOGNISED))
+            unread.add(path)
+    if not raws:
+        return None, problems, unread
+    if len({(tuple(raw.headers), raw.frame.width) for _p, raw in raws}) > 1:
+        ds = data_mod.load_many([p for p, _raw in raws], model, sheet=forms.DATA_SHEET, name=name)
+        return ds, problems + _shown(ds.problems), unread
+    ds, found = _convert_as_one(raws, model, name)
+    return ds, problems + found, unread
+
+
+def _shown(problems: list[DataProblem]) -> list[DataProblem]:
+    # the other sheets of a form (填表说明, the stamp) are the form's own
+    return [p for p in problems if p.code != codes.DATA_OTHER_SHEETS.code]
+
+
+def _convert_as_one(raws, model: Model, name: str):
+    """`load_forms` of tables with the same headers: one `RawTable` whose
+    line i is row `where[i]` of its file."""
+    import polars as pl
+
+    from zhili.engine.io.table import RawTable
+
+    where: list[tuple[int, int]] = []
+    for i, (_path, raw) in enumerate(raws):
+        where += [(i, line) for line in raw.lines]
+    combined = RawTable(
+        _COMBINED,
+        list(raws[0][1].headers),
+        pl.concat([raw.frame for _p, raw in raws], how="vertical_relaxed"),
+        list(range(len(where))),
+        [p for _p, raw in raws for p in raw.problems],
+        sheet=forms.DATA_SHEET,
+    )
+    ds = data_mod.convert_table(combined, model)
+    problems = []
+    for p in _shown(ds.problems):
+        if p.file != _COMBINED:
+            problems.append(p)  # a reader's problem, located already
+        elif p.code == codes.DATA_DUPLICATE_ID.code:
+            continue  # found again below, with the files named
+        elif p.row is None:
+            problems += [replace(p, file=str(path)) for path, _raw in raws]
+        else:
+            i, line = where[p.row]
+            problems.append(replace(p, file=str(raws[i][0]), row=line))
+    at = ds.frame.get_column("row").to_list()
+    files = [raws[where[k][0]][0].name for k in at]
+    lines = [where[k][1] for k in at]
+    frame = ds.frame.with_columns(
+        pl.Series("row", lines, dtype=pl.Int64),
+        pl.Series(
+            "source",
+            [f"{f}[{forms.DATA_SHEET}]:{n}" for f, n in zip(files, lines, strict=True)],
+            dtype=pl.String,
+        ),
+        pl.Series("source_file", files, dtype=pl.String),
+        pl.lit(forms.DATA_SHEET, dtype=pl.String).alias("source_sheet"),
+    )
+    out = ds.with_frame(frame)
+    out.file = name
+    out.files = [str(p) for p, _raw in raws]
+    problems += _duplicates(frame, {p.name: str(p) for p, _raw in raws}, ds.id_column)
+    out.problems = problems
+    return out, problems
+
+
+def _duplicates(frame, paths: dict[str, str], id_column: str | None) -> list[DataProblem]:
+    """An error for every row whose community id (in `data.id_key`'s form) an
+    earlier row has, naming the earlier row (and its file when it is another)."""
+    import polars as pl
+
+    keyed = (
+        frame.select(
+            "row",
+            "source",
+            "source_file",
+            "community_id",
+            data_mod.id_key(pl.col("community_id")).alias("__key"),
+        )
+        .with_columns(
+            pl.col("source").first().over("__key").alias("first"),
+            pl.col("source_file").first().over("__key").alias("first_file"),
+            pl.col("row").first().over("__key").alias("first_row"),
+            pl.int_range(pl.len()).over("__key").alias("__n"),
+        )
+        .filter(pl.col("__n") > 0)
+    )
+    problems = []
+    for row, file, cid, first, first_file, first_row in keyed.select(
+        "row", "source_file", "community_id", "first", "first_file", "first_row"
+    ).iter_rows():
+        if file == first_file:
+            message = _("duplicate community id (first on row {row})").format(row=first_row)
+        else:
+            message = _("duplicate community id (first in {source})").format(source=first)
+        problems.append(
+            _problem(paths[file], row, id_column, cid, message, codes.DATA_DUPLICATE_ID)
+        )
+    return problems
 
 
 def _has_data(ds: data_mod.Dataset):
