@@ -202,9 +202,10 @@ def test_one_form_per_street_prefilled_locked_and_stamped(round_dir):
     assert meta["model"] == "round_demo" and meta["version"] == "1"
     assert len(meta["content_hash"]) == 64
     assert json.loads(meta["unit"]) == ["金台区", "东风路街道"] and meta["by"] == "街道"
-    assert "填报单位：金台区 东风路街道" in "".join(
-        str(c.value) for row in wb["填表说明"].iter_rows() for c in row if c.value
-    )
+    info = list(wb["填表说明"].iter_rows(values_only=True))
+    assert "填报单位：金台区 东风路街道" in "".join(str(c) for row in info for c in row if c)
+    # every indicator's points and rule, as the model writes it
+    assert ("调解", "50", None, "pass when rate >= 90%") in [row[:4] for row in info]
 
 
 def test_forms_by_district_and_by_community(round_dir):
@@ -534,3 +535,33 @@ def _model(path: Path):
     from zhili.engine.resolve import resolve_model
 
     return resolve_model(shared_registry([]), str(path)).model
+
+
+def test_report_and_recorded_run_of_a_round(round_dir):
+    d = round_dir
+    _forms()
+    _return(
+        d / "forms" / MASSES,
+        d / "returns" / MASSES,
+        lambda ws: _fill(ws, 2, 5000, 0.91, "是", "老旧小区", dt.datetime(2024, 3, 1), 12),
+    )
+    r = zhili(
+        "report",
+        "m.gov",
+        "returns",
+        "--roster",
+        "roster.csv",
+        "-o",
+        "r.xlsx",
+        "--db",
+        "runs.sqlite",
+    )
+    assert r.exit_code == 0, r.output
+    assert "Completeness: 1 of 4 communities reported (25.0%)" in r.stderr
+    wb = load_workbook(d / "r.xlsx")
+    cells = [str(c) for ws in wb for row in ws.iter_rows(values_only=True) for c in row if c]
+    assert "和平社区" in cells and "长青社区" not in cells  # only the community with data
+    r = zhili("eval", "m.gov", "returns", "--roster", "roster.csv", "--db", "runs.sqlite")
+    assert r.exit_code == 0 and "recorded run" in r.stderr
+    shown = zhili("runs", "--db", "runs.sqlite", "show", "latest")
+    assert shown.exit_code == 0 and "003" in shown.stdout

@@ -34,6 +34,7 @@ DATA_SHEET = "数据"
 META_TABLE = ["行", "社区编码", "区", "街道", "社区"]  # the header of the pre-filled rows
 FIRST_ROW = 2  # the first data row of 数据 (row 1 is the header)
 MAX_NAME = 80  # characters of a file name before `.xlsx`
+_SOURCE_NOTE = re.compile(r'(?<![\w"])(?:source|note)\s+"[^"]*"')
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
 
 
@@ -103,6 +104,7 @@ class FormBuilder:
         self.model, self.by = model, by
         self.wb = build_workbook(model)
         info = self.wb["填表说明"]
+        _indicators(info, model)
         safe.append_row(info, [])
         safe.append_row(info, [""])
         self._unit_cell = info.cell(row=info.max_row, column=1)
@@ -157,6 +159,54 @@ def _prefill(ws, model: Model, communities: list[Community]) -> None:
     p.formatColumns = False  # widths and heights may still be changed
     p.formatRows = False
     p.formatCells = False
+
+
+RULE_CHARS = 300  # of an indicator's rule, as the model writes it
+
+
+def _indicators(info, model: Model) -> None:
+    """The model's indicators at the end of 填表说明: points, dimension, the
+    rule as the model file writes it, and the source."""
+    from openpyxl.styles import Font
+
+    safe.append_row(info, [])
+    safe.append_row(info, ["指标", "分值", "所属维度", "评分规则", "依据", "说明"])
+    for cell in info[info.max_row]:
+        cell.font = Font(bold=True)
+    dims = {d.id: d.label or d.id for d in model.dimensions}
+    texts: dict[str, str | None] = {}
+    for ind in model.indicators:
+        safe.append_row(
+            info,
+            [
+                ind.label or ind.id,
+                f"{ind.points:g}",
+                dims.get(ind.dimension or "", ""),
+                _rule_text(ind.span, texts),
+                ind.source or "",
+                ind.note or "",
+            ],
+        )
+
+
+def _rule_text(span, texts: dict[str, str | None]) -> str:
+    """The body of an indicator (between its braces) in its model file, on
+    one line; empty when the file cannot be read."""
+    if span is None or not span.file:
+        return ""
+    if span.file not in texts:
+        try:
+            texts[span.file] = Path(span.file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            texts[span.file] = None
+    text = texts[span.file]
+    if text is None:
+        return ""
+    body = text[span.start : span.end]
+    if "{" in body and body.rstrip().endswith("}"):
+        body = body[body.index("{") + 1 : body.rstrip().rindex("}")]
+    body = " ".join(_SOURCE_NOTE.sub(" ", body).split())  # both have their own column
+    return body if len(body) <= RULE_CHARS else body[: RULE_CHARS - 1] + "…"
 
 
 def _unit_note(title: str) -> str:
