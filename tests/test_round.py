@@ -565,3 +565,25 @@ def test_report_and_recorded_run_of_a_round(round_dir):
     assert r.exit_code == 0 and "recorded run" in r.stderr
     shown = zhili("runs", "--db", "runs.sqlite", "show", "latest")
     assert shown.exit_code == 0 and "003" in shown.stdout
+
+
+def test_hostile_names_stay_text_in_forms_and_feedback(round_dir):
+    d = round_dir
+    (d / "roster.csv").write_text(
+        '社区编码,区,街道,社区\n001,金台区,=HYPERLINK("http://x"),"=cmd|\' /c calc\'!A1"\n',
+        encoding="utf-8",
+    )
+    _forms()
+    (form,) = list((d / "forms").iterdir())
+    ws = load_workbook(form)["数据"]
+    assert ws["C2"].data_type == "s" and ws["C2"].value == '=HYPERLINK("http://x")'
+    assert ws["D2"].data_type == "s"
+    _return(form, d / "returns" / form.name, lambda ws: _fill(ws, 2, "一万", 0.9, "是", "老旧小区"))
+    r = zhili("feedback", "m.gov", "returns", "--roster", "roster.csv", "-o", "fb")
+    assert r.exit_code == 0, r.output
+    wb = load_workbook(d / "fb" / form.name)
+    assert wb["数据"]["F2"].comment.text.startswith("【警告】不是数字")
+    summary = load_workbook(d / "fb" / "汇总.xlsx")
+    cells = [c for ws in summary for row in ws.iter_rows() for c in row if c.value]
+    assert cells and all(c.data_type in ("s", "n") for c in cells)
+    assert any("=HYPERLINK" in str(c.value) for c in cells)

@@ -207,9 +207,7 @@ def _sheet_cells(xml: bytes, strings: list[str], et) -> list[tuple[str, ...]]:
         values = [""] * 5
         for c in row.iter(f"{_MAIN}c"):
             ref = c.get("r", "")
-            col = (
-                ord(ref[0]) - ord("A") if ref and ref[0].isalpha() and not ref[1].isalpha() else -1
-            )
+            col = ord(ref[0]) - ord("A") if ref[1:2].isdigit() else -1  # A1 … E1
             if not 0 <= col < 5:
                 continue
             kind, v = c.get("t"), c.find(f"{_MAIN}v")

@@ -21,8 +21,8 @@ from zhili.engine.io.table import HIERARCHY, WHITESPACE, DataError, DataProblem,
 REQUIRED = ("community_id", "district", "street", "community")
 HEADERS = {k: HIERARCHY[k] for k in REQUIRED}
 CONTACT_HEADERS = ("联系人", "联系电话", "联系方式", "联系人及电话", "contact")
-# the units a round sends one workbook to (`--by`), and the roster fields that name one
-UNIT_LEVELS = {"区": ("district",), "街道": ("district", "street"), "社区": ("community_id",)}
+# the levels of the units a round sends one workbook to (`--by`)
+UNIT_LEVELS = ("区", "街道", "社区")
 COLUMN_TITLES = {
     "community_id": "社区编码",
     "district": "区",
@@ -59,7 +59,9 @@ class Community:
         """The unit (`--by` level) this community belongs to, as names."""
         if by == "社区":
             return (self.district, self.street, self.name, self.id)
-        return tuple(getattr(self, "name" if k == "community" else k) for k in UNIT_LEVELS[by])
+        if by == "街道":
+            return (self.district, self.street)
+        return (self.district,)
 
 
 @dataclass
