@@ -587,3 +587,20 @@ def test_hostile_names_stay_text_in_forms_and_feedback(round_dir):
     cells = [c for ws in summary for row in ws.iter_rows() for c in row if c.value]
     assert cells and all(c.data_type in ("s", "n") for c in cells)
     assert any("=HYPERLINK" in str(c.value) for c in cells)
+
+
+def test_rows_sorted_by_the_submitter_keep_their_communities(round_dir):
+    d = round_dir
+    _forms()
+
+    def east(ws):  # the protection lifted, the two rows swapped, then filled in
+        ws["A2"], ws["D2"], ws["A3"], ws["D3"] = "002", "新福社区", "001", "长青社区"
+        _fill(ws, 2, 9000, 0.95, "是", "老旧小区")
+        _fill(ws, 3, 12000, 0.5, "是", "老旧小区")
+
+    _return(d / "forms" / EAST, d / "returns" / EAST, east)
+    r, out = _json_eval()
+    assert r.exit_code == 0, r.output
+    assert "was changed" not in r.stderr
+    totals = {x["community_id"]: x["total"] for x in out["communities"]}
+    assert totals == {"001": 30, "002": 80}

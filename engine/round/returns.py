@@ -528,6 +528,11 @@ def _row_problems(ds, winners: list[Return], roster: Roster, has_data, out: Roun
     and `out.not_in_roster`."""
     by_id = roster.by_id()
     stamps = {r.path.name: (str(r.path), r.stamp) for r in winners}
+    # the ids each form was written with: rows sorted or deleted keep their ids
+    prefilled = {
+        name: {id_norm(values[0]) for values in stamp.rows.values()}
+        for name, (_file, stamp) in stamps.items()
+    }
     cols = [c for c in ("district", "street", "community") if c in ds.frame.columns]
     frame = ds.frame.select("source_file", "row", "community_id", *cols)
     problems: list[DataProblem] = []
@@ -535,8 +540,9 @@ def _row_problems(ds, winners: list[Return], roster: Roster, has_data, out: Roun
         file, stamp = stamps[name]
         given = dict(zip(cols, names, strict=True))
         expected = stamp.rows.get(row)
-        community = by_id.get(id_norm(cid or ""))
-        if expected is not None and id_norm(expected[0]) != id_norm(cid or ""):
+        key = id_norm(cid or "")
+        community = by_id.get(key)
+        if expected is not None and key not in prefilled[name]:
             problems.append(
                 _problem(
                     file,
