@@ -29,7 +29,7 @@ from zhili.dsl.i18n import _
     "with --roster, a folder.",
     dir_okay=True,
 )
-@round_cli.ROSTER_OPTION
+@round_cli.roster_option(": one form per unit is written into the folder -o.")
 @round_cli.by_option("街道")
 @click.pass_obj
 def template_cmd(ctx: Ctx, model, output, roster, by):

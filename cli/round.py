@@ -14,13 +14,21 @@ from zhili.dsl.i18n import _, language, set_language
 
 BY_LEVELS = ("区", "街道", "社区")
 
-ROSTER_OPTION = click.option(
-    "--roster",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="The round's roster (CSV or workbook: 社区编码, 区, 街道, 社区): DATA is then a "
-    "folder of returned forms, read with completeness.",
-)
+ROSTER_HELP = "The round's roster (CSV or workbook: 社区编码, 区, 街道, 社区)"
+
+
+def roster_option(what: str, required: bool = False):
+    """`--roster FILE`; `what` ends its help text."""
+    return click.option(
+        "--roster",
+        type=click.Path(dir_okay=False),
+        default=None,
+        required=required,
+        help=f"{ROSTER_HELP}{what}",
+    )
+
+
+ROSTER_OPTION = roster_option(": DATA is then a folder of returned forms, read with completeness.")
 
 
 def by_option(default: str | None):
@@ -160,12 +168,7 @@ def round_dataset(lm, data, roster_path: str, strict: bool, to_stdout: bool):
 @click.command("feedback", epilog=EPILOG)
 @click.argument("model")
 @click.argument("returns", type=click.Path(file_okay=False))
-@click.option(
-    "--roster",
-    type=click.Path(dir_okay=False),
-    required=True,
-    help="The round's roster (CSV or workbook: 社区编码, 区, 街道, 社区).",
-)
+@roster_option(".", required=True)
 @by_option(None)
 @output_option("The folder to write the feedback workbooks to.", dir_okay=True)
 @click.pass_obj
