@@ -6,8 +6,9 @@ street workbooks of the built-in `four_type` model (66 inputs).
 Times, as medians of REPEAT runs: writing the 300 forms (`template
 --roster --by 街道`), reading the folder of 300 filled returns with
 completeness (`eval --roster`'s reading, evaluation aside), and writing the
-feedback (a commented copy of every fifth return, which holds a bad value,
-and the summary). The returns are filled once, untimed, with openpyxl the
+feedback (a commented copy of every return with a problem, and the summary:
+every fifth return holds a bad value, and some of the sample rows leave a
+required cell empty, so most returns get a copy: the slow case). The returns are filled once, untimed, with openpyxl the
 way Excel stores typed values (percent cells as fractions with a percent
 format), from the model's bundled sample rows.
 """
