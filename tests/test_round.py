@@ -379,11 +379,13 @@ def test_returns_of_another_model_or_version_are_named(round_dir):
     wb.active.append(["社区编码", "社区"])
     wb.save(d / "returns" / "自制表.xlsx")
     (d / "returns" / "说明.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    (d / "returns" / "坏.xlsx").write_bytes(b"PK\x03\x04 not a zip")
     r = zhili("eval", "m.gov", "returns", "--roster", "roster.csv", "--no-record")
     assert (
         "returns/自制表.xlsx: not a form of this round: the workbook has no zhili stamp" in r.stderr
     )
     assert "returns/说明.csv: not a form of this round" in r.stderr
+    assert "error: returns/坏.xlsx: cannot be opened as a workbook" in r.stderr
     from zhili.engine.round.returns import read_returns
 
     rd = read_returns(d / "returns", _model(d / "m2.gov"), read_roster(d / "roster.csv"))
@@ -604,3 +606,24 @@ def test_rows_sorted_by_the_submitter_keep_their_communities(round_dir):
     assert "was changed" not in r.stderr
     totals = {x["community_id"]: x["total"] for x in out["communities"]}
     assert totals == {"001": 30, "002": 80}
+
+
+def test_a_second_feedback_marks_only_what_is_still_wrong(round_dir):
+    d = round_dir
+    _forms()
+    _first_returns(d)
+    assert (
+        zhili("feedback", "m.gov", "returns", "--roster", "roster.csv", "-o", "fb").exit_code == 0
+    )
+    # the street puts the id back but leaves the bad value, and sends the copy back
+    _return(d / "fb" / EAST, d / "returns" / EAST, lambda ws: ws.__setitem__("A3", "002"))
+    assert (
+        zhili("feedback", "m.gov", "returns", "--roster", "roster.csv", "-o", "fb2").exit_code == 0
+    )
+    ws = load_workbook(d / "fb2" / EAST)["数据"]
+    assert ws["A3"].comment is None and ws["A3"].fill.fgColor.rgb.endswith("EDEDED")
+    assert "不是可选值之一" in ws["I3"].comment.text
+    listed = list(
+        load_workbook(d / "fb2" / EAST)["问题清单"].iter_rows(min_row=2, values_only=True)
+    )
+    assert [(row[0], row[1]) for row in listed] == [(3, "社区类型")]

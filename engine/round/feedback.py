@@ -98,6 +98,7 @@ def _annotate(source: Path, target: Path, problems, fields: dict, name_of) -> No
 
     wb = load_workbook(source)
     ws = wb[forms.DATA_SHEET]
+    _clear_old_feedback(ws)
     columns = {str(c.value): c.column for c in ws[1] if c.value is not None}
     cells: dict[tuple[int, int], list[DataProblem]] = defaultdict(list)
     for p in problems:
@@ -133,6 +134,21 @@ def _annotate(source: Path, target: Path, problems, fields: dict, name_of) -> No
             )
     _widths(sheet, (6, 22, 14, 14, 6, 60, 20))
     atomic_write(target, wb.save)
+
+
+def _clear_old_feedback(ws) -> None:
+    """The comments and fills an earlier feedback left on the data rows (a
+    corrected copy sent back): a problem since corrected must not stay marked."""
+    from openpyxl.styles import PatternFill
+
+    for row in ws.iter_rows(min_row=forms.FIRST_ROW):
+        for cell in row:
+            if cell.comment is not None and cell.comment.author == "zhili":
+                cell.comment = None
+                locked = cell.column <= forms.PREFILLED_COLUMNS
+                cell.fill = (
+                    PatternFill("solid", fgColor=forms.LOCKED_FILL) if locked else PatternFill()
+                )
 
 
 def _widths(ws, widths) -> None:

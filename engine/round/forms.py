@@ -33,6 +33,8 @@ META_SHEET = "_zhili_form"
 DATA_SHEET = "数据"
 META_TABLE = ["行", "社区编码", "区", "街道", "社区"]  # the header of the pre-filled rows
 FIRST_ROW = 2  # the first data row of 数据 (row 1 is the header)
+PREFILLED_COLUMNS = 4  # 社区编码, 区, 街道, 社区: pre-filled and locked
+LOCKED_FILL = "EDEDED"
 MAX_NAME = 80  # characters of a file name before `.xlsx`
 _SOURCE_NOTE = re.compile(r'(?<![\w"])(?:source|note)\s+"[^"]*"')
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
@@ -134,9 +136,9 @@ def _prefill(ws, model: Model, communities: list[Community]) -> None:
     from openpyxl.styles import PatternFill, Protection
     from openpyxl.utils import get_column_letter
 
-    locked_fill = PatternFill("solid", fgColor="EDEDED")
+    locked_fill = PatternFill("solid", fgColor=LOCKED_FILL)
     unlocked = Protection(locked=False)
-    n_fixed = 4  # 社区编码, 区, 街道, 社区
+    n_fixed = PREFILLED_COLUMNS
     n_cols = len(HIERARCHY_HEADERS) + len(model.inputs)
     formats = {}
     for j in range(n_fixed + 1, n_cols + 1):

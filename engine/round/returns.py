@@ -252,6 +252,8 @@ def _parse_stamp(cells: list[tuple[str, ...]]) -> Stamp | None:
 
 
 def _file_problem(path: Path, message: str, code) -> DataProblem:
+    """A problem of the whole file (a reader's message loses its own `file: `)."""
+    message = message.removeprefix(f"{path}: ")
     return DataProblem(str(path), None, None, None, message, code.severity, code=code.code)
 
 
