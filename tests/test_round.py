@@ -627,3 +627,25 @@ def test_a_second_feedback_marks_only_what_is_still_wrong(round_dir):
         load_workbook(d / "fb2" / EAST)["问题清单"].iter_rows(min_row=2, values_only=True)
     )
     assert [(row[0], row[1]) for row in listed] == [(3, "社区类型")]
+
+
+def test_csv_output_of_a_round_has_the_source_of_every_row(round_dir):
+    d = round_dir
+    _forms()
+    _return(
+        d / "forms" / EAST,
+        d / "returns" / EAST,
+        lambda ws: _fill(ws, 3, 9000, 0.95, "是", "老旧小区", dt.datetime(2024, 3, 1), 12),
+    )
+    r = zhili(
+        "eval", "m.gov", "returns", "--roster", "roster.csv", "--format", "csv", "--no-record"
+    )
+    assert r.exit_code == 0, r.output
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(r.stdout.lstrip("\ufeff"))))
+    assert len(rows) == 1  # the one community with data
+    assert rows[0]["community_id"] == "002" and rows[0]["source"] == f"{EAST}[数据]:3"
+    assert float(rows[0]["total"]) == 100
+    assert "Completeness: 1 of 4 communities reported (25.0%)" in r.stderr
