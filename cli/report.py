@@ -128,6 +128,8 @@ def report_cmd(
         if data_path.is_file()
         else None,
     )
+    if roster is not None:
+        report.notes += round_cli.completeness_notes(rd)
     try:
         write_report(report, path)
     except OSError as exc:

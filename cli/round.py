@@ -146,6 +146,35 @@ def completeness_text(rd) -> str:
     return "\n".join(out)
 
 
+def completeness_notes(rd) -> list[str]:
+    """Completeness as the notes of a report: the whole round, every
+    district and street, and the communities not submitted."""
+    c = rd.completeness()
+    streets, districts = rd.rates()
+    notes = [
+        _("Completeness: {reported} of {expected} communities reported ({rate})").format(
+            reported=c["reported"], expected=c["expected"], rate=f"{c['rate']:.1%}"
+        )
+    ]
+    for r in [*districts, *streets]:
+        notes.append(
+            _("{unit}: {reported} of {expected} reported ({rate})").format(
+                unit=" ".join(u for u in (r.district, r.street) if u),
+                reported=r.reported,
+                expected=r.expected,
+                rate=f"{r.rate:.1%}",
+            )
+        )
+    missing = rd.not_submitted()
+    if missing:
+        notes.append(
+            _("Not submitted (未上报): {list}").format(
+                list="、".join(f"{m.district} {m.street} {m.name}（{m.id}）" for m in missing)
+            )
+        )
+    return notes
+
+
 def round_dataset(lm, data, roster_path: str, strict: bool, to_stdout: bool):
     """`eval`/`report --roster`: the returns read and shown; the round and the
     dataset of the communities with data, or exit 1 (after the completeness

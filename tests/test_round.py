@@ -562,7 +562,17 @@ def test_report_and_recorded_run_of_a_round(round_dir):
     assert "Completeness: 1 of 4 communities reported (25.0%)" in r.stderr
     wb = load_workbook(d / "r.xlsx")
     cells = [str(c) for ws in wb for row in ws.iter_rows(values_only=True) for c in row if c]
-    assert "和平社区" in cells and "长青社区" not in cells  # only the community with data
+    assert "和平社区" in cells  # the community with data, and the round's completeness
+    assert "Completeness: 1 of 4 communities reported (25.0%)" in cells
+    assert "金台区 群众路街道: 1 of 1 reported (100.0%)" in cells
+    assert "渭滨区: 0 of 1 reported (0.0%)" in cells
+    assert any(
+        c.startswith("Not submitted (未上报): 金台区 东风路街道 长青社区（001）") for c in cells
+    )
+    assert any("no return holds 红旗社区 (未上报)" in c for c in cells)  # the problems sheet
+    r = zhili("report", "m.gov", "returns", "--roster", "roster.csv", "-o", "r.md", "--no-record")
+    md = (d / "r.md").read_text(encoding="utf-8")
+    assert "> Completeness: 1 of 4 communities reported (25.0%)" in md
     r = zhili("eval", "m.gov", "returns", "--roster", "roster.csv", "--db", "runs.sqlite")
     assert r.exit_code == 0 and "recorded run" in r.stderr
     shown = zhili("runs", "--db", "runs.sqlite", "show", "latest")

@@ -370,6 +370,8 @@ def read_returns(folder: Path, model: Model, roster: Roster) -> RoundData:
         out.problems += _required_empty(ds, model, has_data)
         out.dataset = ds.with_frame(ds.frame.filter(has_data))
     out.problems += _not_submitted(out, winners)
+    if out.dataset is not None:
+        out.dataset.problems = out.problems  # the reports list the round's problems too
     return out
 
 
