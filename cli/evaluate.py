@@ -125,19 +125,21 @@ def eval_cmd(
 def _results_json(lm, ev, ds, completeness: dict | None = None) -> str:
     """`eval --format json`: every community's full result, targets, data
     problems (and, for a round, its completeness)."""
-    out = {
-        "model": lm.model.id,
-        "version": lm.model.version,
-        "content_hash": lm.model.content_hash,
-        "communities": [
-            ev.explain_raw(i).to_result().model_dump(mode="json") for i in range(len(ev))
-        ],
-        "targets": ev.target_progress(),
-        "data_problems": [p.__dict__ for p in ds.problems],
-    }
-    if completeness is not None:
-        out["completeness"] = completeness
-    return json.dumps(out, ensure_ascii=False, indent=2)
+    return json.dumps(
+        {
+            "model": lm.model.id,
+            "version": lm.model.version,
+            "content_hash": lm.model.content_hash,
+            "communities": [
+                ev.explain_raw(i).to_result().model_dump(mode="json") for i in range(len(ev))
+            ],
+            "targets": ev.target_progress(),
+            "data_problems": [p.__dict__ for p in ds.problems],
+            **({"completeness": completeness} if completeness is not None else {}),
+        },
+        ensure_ascii=False,
+        indent=2,
+    )
 
 
 @click.command("explain", epilog=EPILOG)
