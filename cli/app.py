@@ -25,6 +25,7 @@ import threading
 import click
 
 from zhili.cli import check, district, evaluate, models, report, runs, tui
+from zhili.cli import round as round_cli
 from zhili.cli.context import EPILOG, EXIT_INTERNAL, EXIT_PROBLEMS, Ctx, echo_err
 from zhili.dsl.i18n import _
 from zhili.engine import __version__
@@ -62,6 +63,7 @@ for command in (
     evaluate.demo_cmd,
     report.template_cmd,
     report.report_cmd,
+    round_cli.feedback_cmd,
     runs.runs_group,
     tui.tui_cmd,
     district.new_cmd,

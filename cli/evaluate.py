@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from zhili.cli import round as round_cli
 from zhili.cli.context import (
     EPILOG,
     Ctx,
@@ -47,10 +48,23 @@ from zhili.engine.report import safe
     "--detail", is_flag=True, help="csv/parquet: one column per indicator's points and outcome."
 )
 @data_options
+@round_cli.ROSTER_OPTION
 @run_options
 @click.pass_obj
 def eval_cmd(
-    ctx: Ctx, model, data, fmt, output, detail, encoding, sheet, strict, backend, db, no_record
+    ctx: Ctx,
+    model,
+    data,
+    fmt,
+    output,
+    detail,
+    encoding,
+    sheet,
+    strict,
+    roster,
+    backend,
+    db,
+    no_record,
 ):
     """Evaluate every community in DATA (CSV, Excel, JSON or Parquet) against MODEL.
 
@@ -75,8 +89,13 @@ def eval_cmd(
         raise click.UsageError(_("--format parquet needs --output FILE"))
     started = time.perf_counter()
     lm = resolve_model(ctx, model)
-    progress = Progress.for_file(Path(data[0]) if len(data) == 1 else None)
-    ds = load_data(lm, data, encoding, strict, sheet, progress)
+    rd = None
+    if roster is not None:
+        rd, ds = round_cli.round_dataset(lm, data, roster, strict, to_stdout=fmt == "table")
+        progress = Progress.for_file(None)
+    else:
+        progress = Progress.for_file(Path(data[0]) if len(data) == 1 else None)
+        ds = load_data(lm, data, encoding, strict, sheet, progress)
     progress.phase("evaluate")
     ev = evaluate_dataset(lm.model, ds, ctx.registry, backend=backend, detail=True)
     progress.clear()
@@ -88,21 +107,26 @@ def eval_cmd(
         write_parquet(output_table(ev, detail), output)
     else:
         if fmt == "json":
-            text = _results_json(lm, ev, ds)
+            text = _results_json(lm, ev, ds, rd.completeness() if rd is not None else None)
         elif fmt == "csv":
             text = safe.csv_frame(output_table(ev, detail)).write_csv()
         else:
             text = summary_text(ev)
+            if rd is not None:
+                text += "\n\n" + round_cli.completeness_text(rd)
         progress.clear()
         write_output(text, output, bom=fmt == "csv")
+    if rd is not None and fmt in ("csv", "parquet"):
+        echo_err(round_cli.completeness_text(rd))
     # recorded only once the output exists: a failed write (exit 1) records no run
     options = {"backend": backend, "sheet": sheet, "encoding": encoding, "strict": strict}
     record_run(ev, "eval", options, db, no_record, started, progress)
     progress.close()
 
 
-def _results_json(lm, ev, ds) -> str:
-    """`eval --format json`: every community's full result, targets, data problems."""
+def _results_json(lm, ev, ds, completeness: dict | None = None) -> str:
+    """`eval --format json`: every community's full result, targets, data
+    problems (and, for a round, its completeness)."""
     return json.dumps(
         {
             "model": lm.model.id,
@@ -113,6 +137,7 @@ def _results_json(lm, ev, ds) -> str:
             ],
             "targets": ev.target_progress(),
             "data_problems": [p.__dict__ for p in ds.problems],
+            **({"completeness": completeness} if completeness is not None else {}),
         },
         ensure_ascii=False,
         indent=2,

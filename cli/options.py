@@ -11,14 +11,15 @@ from zhili.cli.context import ZhiliError
 from zhili.dsl.i18n import _
 
 
-def output_option(what: str, required: bool = True):
+def output_option(what: str, required: bool = True, dir_okay: bool = False):
     """`-o/--output FILE`; `what` (its help text) says what is written there.
-    A folder is a bad command line (exit 2); a file in a folder that does not
-    exist cannot be written (exit 1): both are found before any work is done."""
+    A folder is a bad command line (exit 2) unless `dir_okay`; a file in a
+    folder that does not exist cannot be written (exit 1): both are found
+    before any work is done."""
     return click.option(
         "-o",
         "--output",
-        type=click.Path(dir_okay=False),
+        type=click.Path(dir_okay=dir_okay),
         required=required,
         help=what,
         callback=_output_folder_exists,

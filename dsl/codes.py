@@ -30,6 +30,7 @@ class Phase(StrEnum):
     ANALYSIS = "analysis"  # static analysis of a checked model (ranges, implications)
     TEST = "test"  # model test cases (`test "…" { … }`, `tests for`)
     DATA = "data"  # loading community data
+    ROUND = "round"  # an assessment round: the roster, the returned forms, completeness
     PLUGIN = "plugin"  # loading plugins
 
 
@@ -265,6 +266,29 @@ DATA_FRACTION_SHARES = _code(
 DATA_READER_PROBLEM = _code(
     "data-reader-problem", W, Phase.DATA, "a problem a plugin's reader reported without a code"
 )
+
+# ---------------------------------------------------------------- an assessment round
+ROUND_ROSTER_ROW = _code(
+    "round-roster-row", E, Phase.ROUND, "a roster row without a community id or name"
+)
+ROUND_UNRECOGNISED = _code(
+    "round-unrecognised", E, Phase.ROUND, "a file in the returns folder that is not a form"
+)
+ROUND_OTHER_MODEL = _code("round-other-model", E, Phase.ROUND, "a form of another model")
+ROUND_OLD_FORM = _code("round-old-form", E, Phase.ROUND, "a form of another version of the model")
+ROUND_SUPERSEDED = _code(
+    "round-superseded", I, Phase.ROUND, "an older return of a unit, replaced by a newer one"
+)
+ROUND_NOT_SUBMITTED = _code(
+    "round-not-submitted", W, Phase.ROUND, "a roster community with no data (未上报)"
+)
+ROUND_NOT_IN_ROSTER = _code(
+    "round-not-in-roster", E, Phase.ROUND, "a returned community the roster does not list"
+)
+ROUND_PREFILL_EDITED = _code(
+    "round-prefill-edited", E, Phase.ROUND, "a pre-filled id or name changed by the submitter"
+)
+ROUND_REQUIRED_EMPTY = _code("round-required-empty", W, Phase.ROUND, "a required cell left empty")
 
 # ---------------------------------------------------------------- plugins
 PLUGIN_LOAD_FAILED = _code("plugin-load-failed", W, Phase.PLUGIN, "a plugin failed to import")

@@ -40,6 +40,7 @@ NO_CASE = {
 OTHER_PHASES = {
     Phase.DATA: "test_data_example_gives_its_code (below)",
     Phase.PLUGIN: "tests/test_plugins.py, tests/test_plugin_hooks.py",
+    Phase.ROUND: "tests/test_round.py (test_round_codes_are_asserted_by_the_round_tests)",
 }
 
 CONSTANTS = {name: value for name, value in vars(codes).items() if isinstance(value, Code)}
@@ -215,6 +216,12 @@ def test_plugin_codes_are_asserted_by_the_plugin_tests():
     )
     plugin = [c.code for c in REGISTRY.values() if c.phase is Phase.PLUGIN]
     assert [c for c in plugin if f'"{c}"' not in text] == []
+
+
+def test_round_codes_are_asserted_by_the_round_tests():
+    text = (ROOT / "tests" / "test_round.py").read_text(encoding="utf-8")
+    found = [c.code for c in REGISTRY.values() if c.phase is Phase.ROUND]
+    assert found and [c for c in found if f'"{c}"' not in text] == []
 
 
 # ---------------------------------------------------------------- data problems

@@ -62,6 +62,13 @@ PHASE_TITLES = {
         "warnings too. Info problems are listed in reports (a skipped totals row is "
         "also noted on the terminal).",
     ),
+    Phase.ROUND: (
+        "An assessment round",
+        "found while reading a folder of returned forms against a roster (`zhili eval|report "
+        "MODEL DIR --roster R`, `zhili feedback`; see [round.md](round.md)). They are data "
+        "problems, printed and counted the same way; `zhili feedback` writes each one back into "
+        "the return it belongs to, as a cell comment.",
+    ),
     Phase.PLUGIN: (
         "Plugins",
         "a plugin that fails to load is a warning naming it, never a crash; the "
@@ -194,6 +201,57 @@ OTHER_EXAMPLES = {
         "missing (unused columns of any type are ignored).",
         "error: data.parquet [常住人口]: a column of type List(Int64): its cells are not single "
         "values zhili can read; every value counts as missing",
+    ),
+    "round-roster-row": (
+        "A roster row that lacks the community id or one of 区, 街道, 社区: it cannot be put in a "
+        "unit, so it is left out (a duplicate id in the roster is `data-duplicate-id`).",
+        "error: roster.csv:5 [社区编码]: the roster row has no 社区编码: it is left out",
+    ),
+    "round-unrecognised": (
+        "A file in the returns folder that is not a form `zhili template --roster` wrote (no "
+        "stamp: a copy pasted into a new workbook loses it), or cannot be opened.",
+        "error: returns/汇总表.xlsx: not a form of this round: the workbook has no zhili stamp "
+        "(write the forms with zhili template --roster, and fill them in as they are)",
+    ),
+    "round-other-model": (
+        "The form's stamp names another model.",
+        "error: returns/金台区-东风路街道.xlsx: a form of model five_governance, not four_type",
+    ),
+    "round-old-form": (
+        "The form's stamp names another version or content hash of the model: it was written "
+        "before the model changed, and its columns may not be the model's.",
+        "error: returns/金台区-东风路街道.xlsx: a form of another version of four_type (version "
+        "2023.1, content 39b846a752cb; the model is version 2024.1, content 0c5e6a1f3d2b): send "
+        "the unit the current form",
+    ),
+    "round-superseded": (
+        "A unit returned its form twice: the newest (by modification time, then name) is read; "
+        "the older one is named.",
+        "note: returns/东风路街道-旧.xlsx is an older return of the same unit: "
+        "金台区-东风路街道.xlsx is read instead",
+    ),
+    "round-not-submitted": (
+        "A roster community with no input filled in (未上报), located at its row of its unit's "
+        "return, or at its roster row when the unit sent nothing. It is left out of the "
+        "evaluation and counted in the reporting rate.",
+        "warning: returns/金台区-东风路街道.xlsx[数据]:3 [社区编码]: no data entered for "
+        "新福社区 (未上报) ('002')",
+    ),
+    "round-not-in-roster": (
+        "A row of a return whose community id the roster does not list.",
+        "error: returns/金台区-东风路街道.xlsx[数据]:12 [社区编码]: a community the roster does "
+        "not list ('099')",
+    ),
+    "round-prefill-edited": (
+        "A pre-filled id or name (locked in the form) that the submitter changed: compared with "
+        "the form's stamp and the roster.",
+        "error: returns/金台区-东风路街道.xlsx[数据]:3 [社区编码]: the pre-filled 社区编码 "
+        "'002' was changed: put it back ('0002')",
+    ),
+    "round-required-empty": (
+        "A required input left empty in a row that holds other data (the model's `missing` "
+        "rule then applies to it).",
+        "warning: returns/金台区-群众路街道.xlsx[数据]:2 [是否多网合一]: a required cell is empty",
     ),
     "plugin-load-failed": (
         "Importing the plugin's entry point raised.",

@@ -124,6 +124,13 @@ class Dataset:
     def errors(self) -> list[DataProblem]:
         return [p for p in self.problems if p.severity == "error"]
 
+    def with_frame(self, frame: pl.DataFrame) -> Dataset:
+        """The dataset with `frame` instead of its own (the same columns, rows
+        left out or columns added), its problems kept: an assessment round
+        (`engine.round.returns`) gives rows their provenance and leaves out
+        the communities that entered no data."""
+        return replace(self, _frame=frame, _records=None, _meta=None)
+
 
 def match_columns(
     headers: list[str], model: Model

@@ -109,6 +109,13 @@ HIERARCHY_NOTES = {
 }
 
 
+def build_workbook(model: Model):
+    """The template workbook for `model` (sheets 数据 and 填表说明), not yet
+    saved: an assessment round's forms (`engine.round.forms`) pre-fill and
+    stamp it."""
+    return _workbook(model)
+
+
 def _workbook(model: Model):
     from openpyxl import Workbook
 
