@@ -205,6 +205,17 @@ def typed_frame(frame: pl.DataFrame, indicator_ids: list[str]) -> pl.DataFrame:
     return frame.select(exprs)
 
 
+def _same_points(pa: pl.Series, oa: pl.Series, pb: pl.Series, ob: pl.Series) -> pl.Series:
+    """Whether an indicator's points did not move: equal, within
+    POINTS_TOLERANCE (runs recorded before numbers were 9-place decimals
+    differ from new ones in the last places), or missing on both sides (0
+    points stored by the old code and null, not scored, say the same)."""
+    both_missing = (oa.cast(pl.String) == "missing") & (ob.cast(pl.String) == "missing")
+    close = ((pa - pb).abs() <= POINTS_TOLERANCE).fill_null(False)
+    zero = both_missing & pa.fill_null(0).eq(pb.fill_null(0))
+    return (pa.eq_missing(pb) | close | zero).fill_null(False)
+
+
 def diff_frames(
     ta: pl.DataFrame,
     tb: pl.DataFrame,
@@ -254,18 +265,7 @@ def diff_frames(
     moves = []
     for iid in sorted(set(ids_a) | set(ids_b)):
         (pa, oa), (pb, ob) = side(ta, ia, iid, ids_a), side(tb, ib, iid, ids_b)
-        # an indicator missing on both sides has no points: 0 (stored by the
-        # old code) and null (not scored) say the same thing
-        both_missing = (oa.cast(pl.String) == "missing") & (ob.cast(pl.String) == "missing")
-        # (and points within POINTS_TOLERANCE are the same: runs recorded
-        # before numbers were decimals differ from new ones in the 9th place)
-        close = (pa - pb).abs() <= POINTS_TOLERANCE
-        same_points = (
-            pa.eq_missing(pb)
-            | close.fill_null(False)
-            | (both_missing & pa.fill_null(0).eq(pb.fill_null(0)))
-        )
-        m = ~same_points.fill_null(False) | oa.ne_missing(ob)
+        m = ~_same_points(pa, oa, pb, ob) | oa.ne_missing(ob)
         any_moved = any_moved | m
         if m.any():
             moves.append(
