@@ -50,7 +50,7 @@ BUILTINS: dict[str, Signature] = {
         Signature("per_10k", ("num", "num"), "number", doc="count per 10,000 of population"),
         Signature("min", ("num",), "same", variadic=True, doc="the smallest argument"),
         Signature("max", ("num",), "same", variadic=True, doc="the largest argument"),
-        Signature("clamp", ("num", "num", "num"), "first", doc="x limited to [lo, hi]"),
+        Signature("clamp", ("num", "num", "num"), "same", doc="x limited to [lo, hi]"),
         Signature("abs", ("num",), "first", doc="absolute value"),
         Signature(
             "round", ("num", "int"), "first", min_args=1, doc="rounded to n digits (default 0)"
