@@ -762,8 +762,11 @@ class _ToAst(Transformer):
             rest = rest[1:]
         points = weight = missing = source = note = None
         items = []
+        zero = []
         for c in rest:
-            if isinstance(c, tuple):
+            if isinstance(c, ast.ZeroWhen):
+                zero.append(c)
+            elif isinstance(c, tuple):
                 key, value = c
                 if key == "points":
                     points = value
@@ -778,7 +781,16 @@ class _ToAst(Transformer):
             else:
                 items.append(c)
         return ast.Dimension(
-            name, label, points, weight, missing, tuple(items), source, note, self._span(meta)
+            name,
+            label,
+            points,
+            weight,
+            missing,
+            tuple(items),
+            source,
+            note,
+            self._span(meta),
+            zero=tuple(zero),
         )
 
     def attr_points(self, children):
@@ -810,12 +822,52 @@ class _ToAst(Transformer):
         points = rest[0]
         scorings = []
         fields = {"missing": None, "source": None, "note": None}
+        requires, zero = [], []
         for c in rest[1:]:
             if isinstance(c, tuple):
                 fields[c[0]] = c[1]
+            elif isinstance(c, ast.Requires):
+                requires.append(c)
+            elif isinstance(c, ast.ZeroWhen):
+                zero.append(c)
             else:
                 scorings.append(c)
-        return ast.Indicator(name, label, points, tuple(scorings), span=self._span(meta), **fields)
+        return ast.Indicator(
+            name,
+            label,
+            points,
+            tuple(scorings),
+            span=self._span(meta),
+            requires=tuple(requires),
+            zero=tuple(zero),
+            **fields,
+        )
+
+    # events around the scoring form (前提、清零、免检) ----------------------
+    def _cond_label(self, children):
+        label = self._string(children[1]) if len(children) > 1 else None
+        return children[0], label
+
+    @v_args(meta=True)
+    def requires(self, meta, children):
+        cond, label = self._cond_label(children)
+        return ast.Requires(cond, label, self._span(meta))
+
+    @v_args(meta=True)
+    def zero_event(self, meta, children):
+        cond, label = self._cond_label(children)
+        return ast.ZeroWhen(cond, label, self._span(meta))
+
+    @v_args(meta=True)
+    def exempt(self, meta, children):
+        name = self._ident(children[0])
+        rest = children[1:]
+        label = None
+        if rest and isinstance(rest[0], Token) and rest[0].type == "STRING":
+            label = self._string(rest[0])
+            rest = rest[1:]
+        targets = tuple(self._ident(t) for t in rest[:-1])
+        return ast.Exempt(name, label, targets, rest[-1], self._span(meta))
 
     @v_args(meta=True)
     def pass_when(self, meta, children):

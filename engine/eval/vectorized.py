@@ -171,6 +171,7 @@ class VectorModel:
             yield d.expr
         for ind in m.indicators:
             yield from ind.scoring.exprs()
+        yield from ir.event_exprs(m)
         for v in m.vetoes:
             yield v.condition
         for g in m.grades:
@@ -332,6 +333,59 @@ class VectorModel:
             case _:
                 assert_never(s)
 
+    def with_events(
+        self, ind: ir.Indicator, value: pl.Expr, points: pl.Expr, missing: pl.Expr, outcome: pl.Expr
+    ) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
+        """The scoring form's (value, points, missing, outcome) wrapped in the
+        indicator's events, as the interpreter's `_with_events` (the order
+        of `Events`): a zero event that holds, one unknown, an exemption that
+        holds, the gate unknown, the gate unmet, then the form."""
+        ev = self.plan.events[self.plan.ind_index[ind.id]]
+        if ev is None:
+            return value, points, missing, outcome
+        full = float(ind.points)
+        cases: list[tuple[pl.Expr, pl.Expr, pl.Expr, float, int]] = []
+        # (when, value, missing flag, points, outcome code), first that holds wins
+        if ev.zero:
+            zero = self._event_any([z.condition for z in ev.zero])
+            cases.append((zero.fill_null(False), value, pl.lit(False), 0.0, FAIL))
+            cases.append((zero.is_null(), None, pl.lit(True), 0.0, MISSING))
+        if ev.exemptions:
+            conds = [self.model.exemptions[k].condition for k in ev.exemptions]
+            cases.append(
+                (self._event_any(conds).fill_null(False), value, pl.lit(False), full, PASS)
+            )
+        if ev.requires is not None:
+            gate = self.value(ev.requires.condition)
+            cases.append((gate.is_null(), None, pl.lit(True), 0.0, MISSING))
+            cases.append((~gate, value, pl.lit(False), 0.0, FAIL))
+        v_out = p_out = m_out = o_out = None
+        for when, v, flag, p, code in cases:
+            v_new = pl.lit(None) if v is None else v
+            if v_out is None:
+                v_out = pl.when(when).then(v_new)
+                p_out = pl.when(when).then(pl.lit(p))
+                m_out = pl.when(when).then(flag)
+                o_out = pl.when(when).then(_code(code))
+            else:
+                v_out = v_out.when(when).then(v_new)
+                p_out = p_out.when(when).then(pl.lit(p))
+                m_out = m_out.when(when).then(flag)
+                o_out = o_out.when(when).then(_code(code))
+        return (
+            v_out.otherwise(value),
+            p_out.otherwise(points),
+            m_out.otherwise(missing),
+            o_out.otherwise(outcome),
+        )
+
+    def _event_any(self, conds: list[ir.Expr]) -> pl.Expr:
+        """`c1 or c2 or …` (Kleene, as the interpreter's first-true-else-unknown)."""
+        acc = self.value(conds[0])
+        for c in conds[1:]:
+            acc = acc | self.value(c)
+        return acc
+
     def _linear(self, s: ir.Linear, full: float, v: pl.Expr, missing: pl.Expr):
         """As the interpreter's `_linear_scorer`: d = v - low snapped, the
         outcome from t = d / span, partial points snap(d × full / span)."""
@@ -482,7 +536,7 @@ class VectorModel:
         # indicators and vetoes
         cols = []
         for ind in model.indicators:
-            value, points, missing, outcome = self.scoring(ind)
+            value, points, missing, outcome = self.with_events(ind, *self.scoring(ind))
             cols.append(points.alias(columns.ind_points(ind.id)))
             cols.append(missing.alias(columns.ind_missing(ind.id)))
             if detail:
@@ -613,6 +667,8 @@ class VectorModel:
 
     def _indicator_null_atoms(self, ind: ir.Indicator) -> frozenset[str] | None:
         """`_null_atoms` of an indicator's missing flag (see `scoring`)."""
+        if self.plan.events[self.plan.ind_index[ind.id]] is not None:
+            return None  # events decide before the form: the `.missing` column says
         s = ind.scoring
         atoms = self._null_atoms(s.value)
         if atoms is None:
