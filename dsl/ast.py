@@ -327,6 +327,9 @@ class Override:
     scoring: Scoring | None = None
     label: String | None = None
     span: Span = _span_field()
+    # `override X requires C` / `zero when C`: replace the base's gate / zero events
+    requires: Requires | None = None
+    zero: tuple[ZeroWhen, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

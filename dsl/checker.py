@@ -239,6 +239,7 @@ class _Checker:
             elif isinstance(item, (ast.Dimension, ast.Indicator, ast.Veto)):
                 b.top_items.append(item)
                 self._declare_tree(item)
+                self._collect_exempts(item)
             elif isinstance(item, ast.Grades):
                 b.grades_blocks.append(item)
             elif isinstance(item, ast.Target):
@@ -485,6 +486,15 @@ class _Checker:
             self.err(m.duplicate_id(ident.span, ident.id, prev[1]))
             return
         self.names[ident.id] = (kind, ident.span, node)
+
+    def _collect_exempts(self, item) -> None:
+        """The `exempt` statements inside a dimension (nested), in tree order."""
+        if isinstance(item, ast.Dimension):
+            for child in item.items:
+                if isinstance(child, ast.Exempt):
+                    self._exempt_nodes.append((child, item.name.id))
+                else:
+                    self._collect_exempts(child)
 
     def _declare_tree(self, item) -> None:
         if isinstance(item, ast.Dimension):
@@ -881,9 +891,6 @@ class _Checker:
         own_policy = d.missing or policy
         index = len(self.dimensions)
         self.dimensions.append(None)  # placeholder keeps pre-order
-        for c in d.items:
-            if isinstance(c, ast.Exempt):
-                self._exempt_nodes.append((c, d.name.id))
         children = [
             self._structure(c, d.name.id, own_policy, depth + 1)
             for c in d.items

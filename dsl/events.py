@@ -17,15 +17,15 @@ from zhili.dsl.i18n import _
 
 
 def check_events(checker: Any, nodes: list[tuple[ast.Exempt, str | None]]) -> list[ir.Exemption]:
-    """The exemptions of a model (document order: model level and dimensions
-    as the checker met them), each resolved to indicator ids; reports unknown
+    """The exemptions of a model in tree order (a base model's before those an
+    extending model adds), each resolved to indicator ids; reports unknown
     names, names that are not scored items, bonus indicators and duplicate
     ids, and `zero when` on items without points."""
     indicators = {i.id: i for i in checker.indicators}
     dimensions = {d.id: d for d in checker.dimensions if d is not None}
     out: list[ir.Exemption] = []
     seen: dict[str, ast.Span] = {}
-    for node, parent in sorted(nodes, key=lambda n: n[0].span.start):
+    for node, parent in nodes:
         if node.name.id in seen:
             checker.err(m.duplicate_id(node.name.span, node.name.id, seen[node.name.id]))
         seen.setdefault(node.name.id, node.name.span)

@@ -443,6 +443,10 @@ class _Printer:
             text += f" points {node.points.text}"
         if node.label is not None:
             text += f" label {quote(node.label.value)}"
+        if node.requires is not None:
+            text += " " + self.event_text("requires", node.requires)
+        for z in node.zero:
+            text += " " + self.event_text("zero when", z)
         if isinstance(node.scoring, ast.Tiers):
             brace_from = node.scoring.span.start if _has_span(node.scoring) else None
             head = f"{text} tiers {self.expr(node.scoring.value)}"

@@ -960,9 +960,15 @@ class _ToAst(Transformer):
     @v_args(meta=True)
     def override(self, meta, children):
         fields = {}
+        zero = []
         for key, value in children[1:]:
-            fields[key] = value
-        return ast.Override(self._ident(children[0]), False, span=self._span(meta), **fields)
+            if key == "zero":
+                zero.append(value)
+            else:
+                fields[key] = value
+        return ast.Override(
+            self._ident(children[0]), False, span=self._span(meta), zero=tuple(zero), **fields
+        )
 
     @v_args(meta=True)
     def drop(self, meta, children):
@@ -987,6 +993,12 @@ class _ToAst(Transformer):
 
     def ov_label(self, children):
         return ("label", self._string(children[0]))
+
+    def ov_requires(self, children):
+        return ("requires", children[0])
+
+    def ov_zero(self, children):
+        return ("zero", children[0])
 
     # tests -------------------------------------------------------------
     @v_args(meta=True)
