@@ -286,7 +286,7 @@ SYNTAX_EXAMPLES: dict[str, list[str]] = {
         "model m\nlet a = if 1 then 1 else",
         'model m\nindicator a "x" points 1 { requires }',
         'model m\nindicator a "x" points 1 { zero when }',
-        'model m\ndimension d points 1 { zero when }',
+        "model m\ndimension d points 1 { zero when }",
         "model m\nexempt e from a when",
     ],
     C.SYNTAX_MODEL_FIRST.code: [

@@ -195,7 +195,7 @@ def test_formatter_round_trip_keeps_the_events():
 
 
 def _composed(name: str):
-    folder = CASES / "extends_events"
+    folder = CASES / "override_with_events"
     files = sorted(folder.glob("*.gov"))
     resolver = FileResolver(files, display=lambda p: p.name)
     parsed = resolver.parsed(folder / name)
