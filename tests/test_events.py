@@ -231,3 +231,33 @@ def test_extends_keeps_base_events_adds_exemptions_and_override_replaces_the_gat
     assert got == want
     table = VectorModel(model).evaluate(frame_from_records(model, records))
     assert list(zip(table["ind.活动.points"], table["ind.项17.points"], strict=True)) == want
+
+
+def test_diff_model_names_changed_gates_zero_events_and_exemptions():
+    from zhili.engine.runs.modeldiff import diff_models, render_diff
+
+    old = _model()
+    new = _model(
+        SHEET.replace("活动次数 >= 58", "活动次数 >= 40")
+        .replace('    zero when 重大事故 "发生重大安全事故"\n', "")
+        .replace("from 安全 when", "from 项17 when")
+    )
+    changes = {(c["what"], c["id"], c["kind"]): (c["old"], c["new"]) for c in diff_models(old, new)}
+    assert changes == {
+        ("indicator", "活动", "events"): (
+            "requires 活动次数 >= 58  zero when 责任事故",
+            "requires 活动次数 >= 40  zero when 责任事故",
+        ),
+        ("dimension", "安全", "events"): ("zero when 重大事故", ""),
+        ("exemption", "平安", "scoring"): ("from 安全 when 平安单位", "from 项17 when 平安单位"),
+    }
+    text = render_diff(old, new, diff_models(old, new), None)
+    assert "~ exemption 平安 scoring: from 安全 when 平安单位 → from 项17 when 平安单位" in text
+
+
+def test_sample_data_treat_zero_events_as_bad_and_gates_as_good():
+    from zhili.engine.sample import polarity
+
+    signs = polarity(_model())
+    assert signs["责任事故"] == -1 and signs["重大事故"] == -1
+    assert signs["活动次数"] == 1 and signs["平安单位"] == 1
