@@ -344,40 +344,52 @@ class VectorModel:
         if ev is None:
             return value, points, missing, outcome
         full = float(ind.points)
-        cases: list[tuple[pl.Expr, pl.Expr, pl.Expr, float, int]] = []
-        # (when, value, missing flag, points, outcome code), first that holds wins
-        if ev.zero:
-            zero = self._event_any([z.condition for z in ev.zero])
-            cases.append((zero.fill_null(False), value, pl.lit(False), 0.0, FAIL))
-            cases.append((zero.is_null(), None, pl.lit(True), 0.0, MISSING))
+        zero = self._event_any([z.condition for z in ev.zero]) if ev.zero else None
+        exempt = None
         if ev.exemptions:
             conds = [self.model.exemptions[k].condition for k in ev.exemptions]
-            cases.append(
-                (self._event_any(conds).fill_null(False), value, pl.lit(False), full, PASS)
-            )
-        if ev.requires is not None:
-            gate = self.value(ev.requires.condition)
-            cases.append((gate.is_null(), None, pl.lit(True), 0.0, MISSING))
-            cases.append((~gate, value, pl.lit(False), 0.0, FAIL))
-        v_out = p_out = m_out = o_out = None
-        for when, v, flag, p, code in cases:
+            exempt = self._event_any(conds).fill_null(False)
+        gate = self.value(ev.requires.condition) if ev.requires is not None else None
+        # (when, value or None for missing, missing, outcome code): the first that holds wins
+        cases: list[tuple[pl.Expr, pl.Expr | None, bool, int]] = []
+        # the points need fewer tests: every case but an exemption gives 0
+        zero_points: list[pl.Expr] = []
+        if zero is not None:
+            cases.append((zero.fill_null(False), value, False, FAIL))
+            cases.append((zero.is_null(), None, True, MISSING))
+            zero_points.append(zero.fill_null(True))
+        if exempt is not None:
+            cases.append((exempt, value, False, PASS))
+        if gate is not None:
+            cases.append((gate.is_null(), None, True, MISSING))
+            cases.append((~gate, value, False, FAIL))
+        p_out = None
+        if zero_points:
+            p_out = pl.when(zero_points[0]).then(pl.lit(0.0))
+        if exempt is not None:
+            p_out = (pl.when(exempt) if p_out is None else p_out.when(exempt)).then(pl.lit(full))
+        if gate is not None:
+            unmet = ~gate.fill_null(False)
+            p_out = (pl.when(unmet) if p_out is None else p_out.when(unmet)).then(pl.lit(0.0))
+        # the missing flag as boolean algebra (cheaper than a when-chain):
+        # zero unknown, or no zero holds and not exempt and (gate unknown or met and the form missing)
+        m_out = missing
+        if gate is not None:
+            m_out = gate.is_null() | (gate.fill_null(False) & m_out)
+        if exempt is not None:
+            m_out = ~exempt & m_out
+        if zero is not None:
+            m_out = zero.is_null() | (~zero.fill_null(True) & m_out)
+        v_out = o_out = None
+        for when, v, _flag, code in cases:
             v_new = pl.lit(None) if v is None else v
             if v_out is None:
                 v_out = pl.when(when).then(v_new)
-                p_out = pl.when(when).then(pl.lit(p))
-                m_out = pl.when(when).then(flag)
                 o_out = pl.when(when).then(_code(code))
             else:
                 v_out = v_out.when(when).then(v_new)
-                p_out = p_out.when(when).then(pl.lit(p))
-                m_out = m_out.when(when).then(flag)
                 o_out = o_out.when(when).then(_code(code))
-        return (
-            v_out.otherwise(value),
-            p_out.otherwise(points),
-            m_out.otherwise(missing),
-            o_out.otherwise(outcome),
-        )
+        return v_out.otherwise(value), p_out.otherwise(points), m_out, o_out.otherwise(outcome)
 
     def _event_any(self, conds: list[ir.Expr]) -> pl.Expr:
         """`c1 or c2 or …` (Kleene, as the interpreter's first-true-else-unknown)."""
