@@ -149,10 +149,19 @@ class _Analysis:
 
     # ------------------------------------------------------------ parts
     def indicators(self) -> None:
+        evented = self.evented()
+        for cond in ir.event_exprs(self.model):
+            self.comparisons(cond)
         for ind in self.model.indicators:
             s = ind.scoring
             span = _span(ind.span)
             exprs = s.exprs()
+            if ind.id in evented:
+                # a gate, zero event or exemption can change the outcome of a
+                # constant form: only its thresholds are looked at
+                for e in exprs:
+                    self.comparisons(e)
+                continue
             if not any(isinstance(n, ir.Ref) for e in exprs for n in ir.walk(e)):
                 self.add(m.indicator_constant(span, ind.id, _("it uses no input")))
                 continue
@@ -173,6 +182,23 @@ class _Analysis:
                     self.comparisons(s.value)
                 case _:
                     assert_never(s)
+
+    def evented(self) -> set[str]:
+        """The indicators with events around their form (前提、清零、免检)."""
+        m = self.model
+        zeroed = {d.id for d in m.dimensions if d.zero}
+        parents = {d.id: d.parent for d in m.dimensions}
+        out = {i for ex in m.exemptions for i in ex.indicators}
+        for ind in m.indicators:
+            d, seen = ind.dimension, set()
+            while d is not None and d not in seen:
+                seen.add(d)
+                if d in zeroed:
+                    out.add(ind.id)
+                d = parents.get(d)
+            if ind.requires is not None or ind.zero:
+                out.add(ind.id)
+        return out
 
     def condition_scoring(self, ind_id: str, span, cond: ir.Expr) -> None:
         verdict = self.decided(cond)

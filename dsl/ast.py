@@ -221,6 +221,39 @@ Scoring = Union[PassWhen, Linear, Tiers, Deduct, BonusPer, BonusWhen]
 
 
 @dataclass(frozen=True, slots=True)
+class Requires:
+    """`requires C "label"` in an indicator: a gate before its scoring form
+    (unmet: 0 points, outcome fail)."""
+
+    cond: Expr
+    label: String | None = None
+    span: Span = _span_field()
+
+
+@dataclass(frozen=True, slots=True)
+class ZeroWhen:
+    """`zero when C "label"` in an indicator or a dimension: an event that
+    zeroes the item (every indicator of the dimension, nested, bonus too)."""
+
+    cond: Expr
+    label: String | None = None
+    span: Span = _span_field()
+
+
+@dataclass(frozen=True, slots=True)
+class Exempt:
+    """`exempt ID "label" from NAME, NAME … when C` at model level or in a
+    dimension: the named indicators (a dimension: every indicator in it) get
+    full points when C holds."""
+
+    name: Ident
+    label: String | None
+    targets: tuple[Ident, ...]
+    cond: Expr
+    span: Span = _span_field()
+
+
+@dataclass(frozen=True, slots=True)
 class Indicator:
     name: Ident
     label: String | None
@@ -230,6 +263,9 @@ class Indicator:
     source: String | None = None
     note: String | None = None
     span: Span = _span_field()
+    # events around the scoring form (前提、清零), in the order written
+    requires: tuple[Requires, ...] = ()  # at most one is valid; the checker says so
+    zero: tuple[ZeroWhen, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,10 +287,11 @@ class Dimension:
     points: Number | None
     weight: Percent | None
     missing: str | None
-    items: tuple[Dimension | Indicator | Veto, ...]
+    items: tuple[Dimension | Indicator | Veto | Exempt, ...]
     source: String | None = None
     note: String | None = None
     span: Span = _span_field()
+    zero: tuple[ZeroWhen, ...] = ()  # `zero when C`: zeroes every indicator in it
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,6 +327,9 @@ class Override:
     scoring: Scoring | None = None
     label: String | None = None
     span: Span = _span_field()
+    # `override X requires C` / `zero when C`: replace the base's gate / zero events
+    requires: Requires | None = None
+    zero: tuple[ZeroWhen, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,7 +417,18 @@ class Meta:
 
 
 Item = Union[
-    Meta, Input, Let, Dimension, Indicator, Veto, Grades, Target, TestCase, Override, GradeOverride
+    Meta,
+    Input,
+    Let,
+    Dimension,
+    Indicator,
+    Veto,
+    Grades,
+    Target,
+    TestCase,
+    Override,
+    GradeOverride,
+    Exempt,
 ]
 
 

@@ -108,6 +108,7 @@ class _ModelBuild:
     grades: list[ir.Grade] = field(default_factory=list)
     target_ir: list[ir.Target] = field(default_factory=list)
     test_ir: list[ir.TestCase] = field(default_factory=list)
+    exempt_ir: list[ir.Exemption] = field(default_factory=list)
 
 
 class _Checker:
@@ -133,6 +134,8 @@ class _Checker:
         self._weights: dict[str, tuple[float, ast.Dimension]] = {}
         self._dim_nodes: dict[str, ast.Dimension] = {}
         self._veto_nodes: dict[str, ast.Veto] = {}
+        # `exempt` statements with the dimension they stand in (None: model level)
+        self._exempt_nodes: list[tuple[ast.Exempt, str | None]] = []
         self.resolve: Resolver | None = None
         self.texts: dict[str, str] = {}
 
@@ -236,6 +239,7 @@ class _Checker:
             elif isinstance(item, (ast.Dimension, ast.Indicator, ast.Veto)):
                 b.top_items.append(item)
                 self._declare_tree(item)
+                self._collect_exempts(item)
             elif isinstance(item, ast.Grades):
                 b.grades_blocks.append(item)
             elif isinstance(item, ast.Target):
@@ -244,6 +248,8 @@ class _Checker:
                 b.tests.append(item)
             elif isinstance(item, (ast.Override, ast.GradeOverride)):
                 self.err(m.override_without_extends(item.span))
+            elif isinstance(item, ast.Exempt):
+                self._exempt_nodes.append((item, None))
 
     def _stage_header(self, b: _ModelBuild) -> None:
         """The title (in the `model` line or a `title` statement, not both) and
@@ -310,6 +316,12 @@ class _Checker:
         if total_meta is not None and abs(structure_sum - declared_total) > 1e-9 and b.top_items:
             self.err(m.points_sum(total_meta.span, _("the model"), declared_total, structure_sum))
         b.declared_total = declared_total
+
+    def _stage_events(self, b: _ModelBuild) -> None:
+        """Exemptions resolved to indicator ids; `zero when` on items without points."""
+        from zhili.dsl.events import check_events
+
+        b.exempt_ir = check_events(self, self._exempt_nodes)
 
     def _stage_grades(self, b: _ModelBuild) -> None:
         """Grade conditions, and the `otherwise` grade that ends the list."""
@@ -408,6 +420,7 @@ class _Checker:
         ("grade-names", _stage_grade_names),
         ("structure", _stage_structure),
         ("budget", _stage_budget),
+        ("events", _stage_events),
         ("grades", _stage_grades),
         ("vetoes", _stage_vetoes),
         ("targets", _stage_targets),
@@ -445,6 +458,7 @@ class _Checker:
                 top=b.top_children,
                 indicators=self.indicators,
                 vetoes=self.vetoes,
+                exemptions=b.exempt_ir,
                 grades=b.grades,
                 targets=b.target_ir,
                 tests=b.test_ir,
@@ -472,6 +486,15 @@ class _Checker:
             self.err(m.duplicate_id(ident.span, ident.id, prev[1]))
             return
         self.names[ident.id] = (kind, ident.span, node)
+
+    def _collect_exempts(self, item) -> None:
+        """The `exempt` statements inside a dimension (nested), in tree order."""
+        if isinstance(item, ast.Dimension):
+            for child in item.items:
+                if isinstance(child, ast.Exempt):
+                    self._exempt_nodes.append((child, item.name.id))
+                else:
+                    self._collect_exempts(child)
 
     def _declare_tree(self, item) -> None:
         if isinstance(item, ast.Dimension):
@@ -868,7 +891,11 @@ class _Checker:
         own_policy = d.missing or policy
         index = len(self.dimensions)
         self.dimensions.append(None)  # placeholder keeps pre-order
-        children = [self._structure(c, d.name.id, own_policy, depth + 1) for c in d.items]
+        children = [
+            self._structure(c, d.name.id, own_policy, depth + 1)
+            for c in d.items
+            if not isinstance(c, ast.Exempt)
+        ]
         if d.points is not None and d.weight is not None:
             self.err(m.points_and_weight(d.weight.span))
         if d.points is None and d.weight is None:
@@ -887,6 +914,7 @@ class _Checker:
             source=d.source.value if d.source else None,
             note=d.note.value if d.note else None,
             span=to_span(d.span),
+            zero=[self._event(z) for z in d.zero],
         )
         if d.weight is not None and d.points is None:
             self._weights[d.name.id] = (d.weight.value, d)
@@ -954,9 +982,21 @@ class _Checker:
             source=node.source.value if node.source else None,
             note=node.note.value if node.note else None,
             span=to_span(node.span),
+            requires=self._event(node.requires[0]) if node.requires else None,
+            zero=[self._event(z) for z in node.zero],
         )
+        for extra in node.requires[1:]:
+            self.err(m.requires_twice(extra.span, node.requires[0].span))
         self.indicators.append(ind)
         return ir.Child(kind="indicator", id=ind.id)
+
+    def _event(self, node: ast.Requires | ast.ZeroWhen) -> ir.Event:
+        """A `requires` or `zero when` condition: a bool over inputs and definitions."""
+        c, t = self._expr(node.cond, "model")
+        self._want_bool(node.cond, t)
+        return ir.Event(
+            condition=c, label=node.label.value if node.label else None, span=to_span(node.span)
+        )
 
     def _numeric(self, e: ast.Expr) -> tuple[ir.Expr, _T]:
         x, t = self._expr(e, "model")
@@ -1253,6 +1293,7 @@ def _prune(model: ir.Model, main: str, comp: Composed) -> ir.Model:
     for ind in model.indicators:
         exprs.extend(ind.scoring.exprs())
     exprs.extend(v.condition for v in model.vetoes)
+    exprs.extend(ir.event_exprs(model))
     exprs.extend(g.condition for g in model.grades if g.condition is not None)
     lets = {d.id: d for d in model.lets}
     used: set[str] = set()

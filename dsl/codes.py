@@ -177,6 +177,16 @@ TIER_UNREACHABLE = _code("tier-unreachable", W, Phase.CHECK, "a tier an earlier 
 LINEAR_BOUNDS = _code("linear-bounds", E, Phase.CHECK, "`linear` with `from` equal to `to`")
 CAP_TOO_LARGE = _code("cap-too-large", E, Phase.CHECK, "a deduction or bonus cap above the points")
 
+# ---------------------------------------------------------------- events (前提、清零、免检)
+REQUIRES_TWICE = _code("requires-twice", E, Phase.CHECK, "an indicator with two `requires` gates")
+ZERO_NO_POINTS = _code(
+    "zero-no-points", W, Phase.CHECK, "a `zero when` event on an item that has no points"
+)
+EXEMPT_NO_ITEM = _code(
+    "exempt-no-item", E, Phase.CHECK, "an exemption naming something that is not a scored item"
+)
+EXEMPT_BONUS = _code("exempt-bonus", E, Phase.CHECK, "an exemption naming a bonus indicator")
+
 # ---------------------------------------------------------------- grades, vetoes, targets
 NO_GRADES = _code("no-grades", E, Phase.CHECK, "the model has no `grades` block")
 GRADE_UNREACHABLE = _code("grade-unreachable", W, Phase.CHECK, "a grade no community can get")

@@ -292,6 +292,28 @@ class _Merger:
                 change["scorings"] = (ov.scoring,)
         if ov.label is not None:
             change["label"] = ov.label
+        if ov.requires is not None or ov.zero:
+            self._override_events(ov, name, kind, change)
+
+    def _override_events(self, ov: ast.Override, name: str, kind: str, change: dict) -> None:
+        """`override X requires C` replaces the base's gate, `override X zero
+        when C …` its zero events (a plain `override X points …` or a new
+        scoring form keeps both)."""
+        if kind != "indicator":
+            span = (ov.requires or ov.zero[0]).span
+            self.err(
+                m.override_invalid(
+                    span,
+                    _("`{name}` ({kind}) has no gate or zero events to replace here").format(
+                        name=name, kind=_kind_word(kind)
+                    ),
+                )
+            )
+            return
+        if ov.requires is not None:
+            change["requires"] = (ov.requires,)
+        if ov.zero:
+            change["zero"] = ov.zero
 
     def _child_dimension(self, d: ast.Dimension) -> bool:
         """Merge a child's `dimension X { … }` into the base's X; False when X
@@ -311,6 +333,8 @@ class _Merger:
             self._touch(entry[2], d.span)
         if d.missing is not None:
             change["missing"] = d.missing
+        if d.zero:  # the child's `zero when` events join the base dimension's
+            change["zero"] = tuple(entry[1].zero) + d.zero
         for item in d.items:
             if isinstance(item, ast.Dimension) and self._child_dimension(item):
                 continue
@@ -320,6 +344,8 @@ class _Merger:
 
     # ------------------------------------------------------------ rebuild
     def _apply(self, it):
+        if isinstance(it, ast.Exempt):
+            return self._exempt_after_drops(it)
         name = it.name.id
         if isinstance(it, ast.Dimension):
             items = tuple(self._apply(c) for c in it.items if not self._gone(c))
@@ -337,7 +363,14 @@ class _Merger:
         return it
 
     def _gone(self, it) -> bool:
+        if isinstance(it, ast.Exempt):  # every item it names was dropped
+            return all(t.id in self.removed for t in it.targets)
         return isinstance(it, (*_STRUCT, ast.Input, ast.Let)) and it.name.id in self.removed
+
+    def _exempt_after_drops(self, it: ast.Exempt) -> ast.Exempt:
+        """A base exemption without the items the extending model dropped."""
+        kept = tuple(t for t in it.targets if t.id not in self.removed)
+        return it if len(kept) == len(it.targets) else dataclasses.replace(it, targets=kept)
 
     def run(self, imported: list) -> ast.ModelFile:
         """Merge by phase: read the child's statements, apply them to the base's
@@ -375,6 +408,8 @@ class _Merger:
             elif isinstance(it, (ast.Indicator, ast.Veto)):
                 parts.new_struct.append(it)
                 self._touch(None, it.span)
+            elif isinstance(it, ast.Exempt):  # an extending model may add exemptions
+                parts.new_struct.append(it)
             elif isinstance(it, (ast.Input, ast.Let)):
                 parts.new_decls.append(it)
             elif isinstance(it, ast.Grades):
@@ -460,7 +495,7 @@ class _Merger:
         struct = [
             self._apply(it)
             for it in self.base.items
-            if isinstance(it, _STRUCT) and not self._gone(it)
+            if isinstance(it, (*_STRUCT, ast.Exempt)) and not self._gone(it)
         ]
         if renames:
             struct = [self._rename_vetoes(it, renames) for it in struct]

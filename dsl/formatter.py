@@ -393,6 +393,8 @@ class _Printer:
             self.test(item, blank)
         elif isinstance(item, ast.Override):
             self.override(item, blank)
+        elif isinstance(item, ast.Exempt):
+            self.emit(self.exempt_text(item), self._span(item), blank=blank)
         elif isinstance(item, ast.GradeOverride):
             text = f"override grade {quote(item.grade.value)}"
             if item.label is not None:
@@ -441,6 +443,10 @@ class _Printer:
             text += f" points {node.points.text}"
         if node.label is not None:
             text += f" label {quote(node.label.value)}"
+        if node.requires is not None:
+            text += " " + self.event_text("requires", node.requires)
+        for z in node.zero:
+            text += " " + self.event_text("zero when", z)
         if isinstance(node.scoring, ast.Tiers):
             brace_from = node.scoring.span.start if _has_span(node.scoring) else None
             head = f"{text} tiers {self.expr(node.scoring.value)}"
@@ -465,6 +471,8 @@ class _Printer:
             head += f" missing {node.missing}"
         self.open(head, node, blank=blank)
         self.meta_lines(node)
+        for z in node.zero:
+            self.emit(self.event_text("zero when", z), self._span(z))
         previous = None
         for item in node.items:
             kind = "block" if isinstance(item, ast.Dimension) else "statement"
@@ -474,6 +482,8 @@ class _Printer:
                 self.dimension(item, blank)
             elif isinstance(item, ast.Indicator):
                 self.indicator(item, blank)
+            elif isinstance(item, ast.Exempt):
+                self.emit(self.exempt_text(item), self._span(item), blank=blank)
             else:
                 self.veto(item, blank)
         self.close(self._closing(node))
@@ -487,6 +497,8 @@ class _Printer:
     def indicator(self, node: ast.Indicator, blank: bool) -> None:
         label = f" {quote(node.label.value)}" if node.label is not None else ""
         self.open(f"indicator {node.name.id}{label} points {node.points.text}", node, blank=blank)
+        for gate in node.requires:
+            self.emit(self.event_text("requires", gate), self._span(gate))
         for scoring in node.scorings:
             if isinstance(scoring, ast.Tiers):
                 self.open(f"tiers {self.expr(scoring.value)}", scoring)
@@ -494,10 +506,22 @@ class _Printer:
                 self.close(self._closing(scoring))
             else:
                 self.emit(self.scoring_text(scoring), self._span(scoring))
+        for z in node.zero:
+            self.emit(self.event_text("zero when", z), self._span(z))
         self.meta_lines(node)
         if node.missing is not None:
             self.emit(f"missing {node.missing}", self._last_keyword_pair("missing", node))
         self.close(self._closing(node))
+
+    def event_text(self, keyword: str, node: ast.Requires | ast.ZeroWhen) -> str:
+        """`requires C "label"` / `zero when C "label"`."""
+        label = f" {quote(node.label.value)}" if node.label is not None else ""
+        return f"{keyword} {self.expr(node.cond)}{label}"
+
+    def exempt_text(self, node: ast.Exempt) -> str:
+        label = f" {quote(node.label.value)}" if node.label is not None else ""
+        names = ", ".join(t.id for t in node.targets)
+        return f"exempt {node.name.id}{label} from {names} when {self.expr(node.cond)}"
 
     def tier_lines(self, node: ast.Tiers) -> None:
         for tier in node.tiers:

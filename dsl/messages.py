@@ -723,3 +723,48 @@ def indicator_constant(span: Span, indicator: str, reason: str) -> Diagnostic:
         ),
         span,
     )
+
+
+# ---------------------------------------------------------------- events (前提、清零、免检)
+
+
+def requires_twice(span: Span, first: Span) -> Diagnostic:
+    return C.REQUIRES_TWICE.diagnostic(
+        _("this indicator already has a `requires` gate"),
+        span,
+        (
+            _("note: the first is at {where}").format(where=str(first)),
+            _("help: join the conditions with `and` in one `requires`"),
+        ),
+    )
+
+
+def zero_no_points(span: Span, name: str) -> Diagnostic:
+    return C.ZERO_NO_POINTS.diagnostic(
+        _("`zero when` on `{name}`, which has no points to take away").format(name=name), span
+    )
+
+
+def exempt_no_item(span: Span, name: str, kind: str) -> Diagnostic:
+    return C.EXEMPT_NO_ITEM.diagnostic(
+        _("an exemption can name indicators and dimensions; `{name}` is {kind}").format(
+            name=name, kind=kind
+        ),
+        span,
+    )
+
+
+def exempt_empty_dimension(span: Span, name: str) -> Diagnostic:
+    return C.EXEMPT_NO_ITEM.diagnostic(
+        _("dimension `{name}` holds no scored indicator to exempt").format(name=name), span
+    )
+
+
+def exempt_bonus(span: Span, name: str) -> Diagnostic:
+    return C.EXEMPT_BONUS.diagnostic(
+        _(
+            "`{name}` is a bonus indicator: an exemption gives full points, a bonus has none to give"
+        ).format(name=name),
+        span,
+        (_("help: leave `{name}` out of the `from` list").format(name=name),),
+    )

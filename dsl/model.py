@@ -286,6 +286,39 @@ Scoring = Annotated[
 """One scoring form; dispatch with `match` on the classes."""
 
 
+class Event(_Frozen):
+    """A condition around a scoring form (前提、清零): `requires C "label"` (the
+    indicator's gate) or `zero when C "label"` (an event that zeroes the
+    item). `text` is the condition as written, for explanations."""
+
+    condition: Expr
+    label: str | None = None
+    span: SrcSpan | None = None
+
+    @property
+    def name(self) -> str:
+        return self.label or self.condition.text
+
+
+class Exemption(_Frozen):
+    """`exempt ID "label" from NAME, … when C` (免检): when C holds, each of
+    `indicators` (resolved: a named dimension stands for every indicator in
+    it, nested) gets full points, outcome pass. `names` are the names as
+    written; `dimension` is where the statement stands (None: model level)."""
+
+    id: str
+    label: str | None = None
+    condition: Expr
+    names: list[str] = Field(default_factory=list)
+    indicators: list[str] = Field(default_factory=list)
+    dimension: str | None = None
+    span: SrcSpan | None = None
+
+    @property
+    def name(self) -> str:
+        return self.label or self.id
+
+
 class Indicator(_Frozen):
     id: str
     label: str | None = None
@@ -296,6 +329,9 @@ class Indicator(_Frozen):
     source: str | None = None
     note: str | None = None
     span: SrcSpan | None = None
+    # events around the scoring form (see `Plan.events` for the precedence)
+    requires: Event | None = None  # `requires C`: unmet → 0 points, fail
+    zero: list[Event] = Field(default_factory=list)  # `zero when C`: holds → 0, fail
 
     @property
     def is_bonus(self) -> bool:
@@ -338,6 +374,8 @@ class Dimension(_Frozen):
     source: str | None = None
     note: str | None = None
     span: SrcSpan | None = None
+    # `zero when C` in the dimension: zeroes every indicator in it (nested, bonus too)
+    zero: list[Event] = Field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -402,6 +440,7 @@ class Model(_Frozen):
     top: list[Child] = Field(default_factory=list)  # top-level dimensions/indicators/vetoes
     indicators: list[Indicator] = Field(default_factory=list)  # document order
     vetoes: list[Veto] = Field(default_factory=list)
+    exemptions: list[Exemption] = Field(default_factory=list)  # 免检, document order
     grades: list[Grade] = Field(default_factory=list)
     targets: list[Target] = Field(default_factory=list)
     tests: list[TestCase] = Field(default_factory=list)
@@ -437,6 +476,21 @@ class Model(_Frozen):
     @property
     def grade_names(self) -> list[str]:
         return [g.name for g in self.grades]
+
+
+def event_exprs(model: Model):
+    """Every condition of the model's events: each indicator's `requires` and
+    `zero when`, each dimension's `zero when`, each exemption's condition."""
+    for ind in model.indicators:
+        if ind.requires is not None:
+            yield ind.requires.condition
+        for z in ind.zero:
+            yield z.condition
+    for d in model.dimensions:
+        for z in d.zero:
+            yield z.condition
+    for ex in model.exemptions:
+        yield ex.condition
 
 
 def walk(expr: Expr):

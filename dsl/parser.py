@@ -284,6 +284,10 @@ SYNTAX_EXAMPLES: dict[str, list[str]] = {
         "model m\nlet a = 1 or",
         "model m\nlet a = if 1 then",
         "model m\nlet a = if 1 then 1 else",
+        'model m\nindicator a "x" points 1 { requires }',
+        'model m\nindicator a "x" points 1 { zero when }',
+        "model m\ndimension d points 1 { zero when }",
+        "model m\nexempt e from a when",
     ],
     C.SYNTAX_MODEL_FIRST.code: [
         'title "x"',
@@ -762,8 +766,11 @@ class _ToAst(Transformer):
             rest = rest[1:]
         points = weight = missing = source = note = None
         items = []
+        zero = []
         for c in rest:
-            if isinstance(c, tuple):
+            if isinstance(c, ast.ZeroWhen):
+                zero.append(c)
+            elif isinstance(c, tuple):
                 key, value = c
                 if key == "points":
                     points = value
@@ -778,7 +785,16 @@ class _ToAst(Transformer):
             else:
                 items.append(c)
         return ast.Dimension(
-            name, label, points, weight, missing, tuple(items), source, note, self._span(meta)
+            name,
+            label,
+            points,
+            weight,
+            missing,
+            tuple(items),
+            source,
+            note,
+            self._span(meta),
+            zero=tuple(zero),
         )
 
     def attr_points(self, children):
@@ -810,12 +826,52 @@ class _ToAst(Transformer):
         points = rest[0]
         scorings = []
         fields = {"missing": None, "source": None, "note": None}
+        requires, zero = [], []
         for c in rest[1:]:
             if isinstance(c, tuple):
                 fields[c[0]] = c[1]
+            elif isinstance(c, ast.Requires):
+                requires.append(c)
+            elif isinstance(c, ast.ZeroWhen):
+                zero.append(c)
             else:
                 scorings.append(c)
-        return ast.Indicator(name, label, points, tuple(scorings), span=self._span(meta), **fields)
+        return ast.Indicator(
+            name,
+            label,
+            points,
+            tuple(scorings),
+            span=self._span(meta),
+            requires=tuple(requires),
+            zero=tuple(zero),
+            **fields,
+        )
+
+    # events around the scoring form (前提、清零、免检) ----------------------
+    def _cond_label(self, children):
+        label = self._string(children[1]) if len(children) > 1 else None
+        return children[0], label
+
+    @v_args(meta=True)
+    def requires(self, meta, children):
+        cond, label = self._cond_label(children)
+        return ast.Requires(cond, label, self._span(meta))
+
+    @v_args(meta=True)
+    def zero_event(self, meta, children):
+        cond, label = self._cond_label(children)
+        return ast.ZeroWhen(cond, label, self._span(meta))
+
+    @v_args(meta=True)
+    def exempt(self, meta, children):
+        name = self._ident(children[0])
+        rest = children[1:]
+        label = None
+        if rest and isinstance(rest[0], Token) and rest[0].type == "STRING":
+            label = self._string(rest[0])
+            rest = rest[1:]
+        targets = tuple(self._ident(t) for t in rest[:-1])
+        return ast.Exempt(name, label, targets, rest[-1], self._span(meta))
 
     @v_args(meta=True)
     def pass_when(self, meta, children):
@@ -908,9 +964,15 @@ class _ToAst(Transformer):
     @v_args(meta=True)
     def override(self, meta, children):
         fields = {}
+        zero = []
         for key, value in children[1:]:
-            fields[key] = value
-        return ast.Override(self._ident(children[0]), False, span=self._span(meta), **fields)
+            if key == "zero":
+                zero.append(value)
+            else:
+                fields[key] = value
+        return ast.Override(
+            self._ident(children[0]), False, span=self._span(meta), zero=tuple(zero), **fields
+        )
 
     @v_args(meta=True)
     def drop(self, meta, children):
@@ -935,6 +997,12 @@ class _ToAst(Transformer):
 
     def ov_label(self, children):
         return ("label", self._string(children[0]))
+
+    def ov_requires(self, children):
+        return ("requires", children[0])
+
+    def ov_zero(self, children):
+        return ("zero", children[0])
 
     # tests -------------------------------------------------------------
     @v_args(meta=True)

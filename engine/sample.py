@@ -167,6 +167,7 @@ def _exprs(model: Model) -> list[ir.Expr]:
     out = [d.expr for d in model.lets] + [v.condition for v in model.vetoes]
     for ind in model.indicators:
         out.extend(ind.scoring.exprs())
+    out.extend(ir.event_exprs(model))
     return out
 
 
@@ -262,6 +263,17 @@ def polarity(model: Model) -> dict[str, int]:
                 assert_never(s)
     for veto in model.vetoes:
         vote(_sign(veto.condition, env), -2.0)
+    # events (前提、清零、免检): a gate and an exemption holding is good, a zero event bad
+    for ind in model.indicators:
+        if ind.requires is not None:
+            vote(_sign(ind.requires.condition, env), 1.0)
+        for z in ind.zero:
+            vote(_sign(z.condition, env), -2.0)
+    for d in model.dimensions:
+        for z in d.zero:
+            vote(_sign(z.condition, env), -2.0)
+    for ex in model.exemptions:
+        vote(_sign(ex.condition, env), 1.0)
     return {name: (1 if x > 0 else -1 if x < 0 else 0) for name, x in votes.items()}
 
 

@@ -251,6 +251,8 @@ class _Ids:
     indicators: list[str] = field(default_factory=list)
     dimensions: list[str] = field(default_factory=list)
     vetoes: list[str] = field(default_factory=list)
+    # what an `exempt` may name: indicators that are not bonus, dimensions holding one
+    exemptable: list[str] = field(default_factory=list)
 
 
 POINTS = [1, 2, 2.5, 3, 5, 10, 0]
@@ -346,6 +348,13 @@ def _indicator(draw, g: ExprGen, ids: _Ids, indent: str) -> tuple[list[str], flo
     pol = draw(st.sampled_from(["", "", "missing skip", "missing zero"]))
     lines = [f'{indent}indicator {iid} "指标{iid}" points {_fmt(points)} {{',
              f"{indent}    {scoring}"]  # fmt: skip
+    # events around the form (前提、清零): a gate, zero events
+    if draw(st.integers(0, 3)) == 0:
+        lines.insert(1, f"{indent}    requires {g.gen('B', 2)}")
+    for _ in range(draw(st.sampled_from([0, 0, 0, 1, 2]))):
+        lines.append(f'{indent}    zero when {g.gen("B", 2)} "清零"')
+    if not bonus:
+        ids.exemptable.append(iid)
     if pol:
         lines.append(f"{indent}    {pol}")
     lines.append(f"{indent}}}")
@@ -368,6 +377,9 @@ def _dimension(draw, g, ids: _Ids, depth: int, grades) -> tuple[list[str], float
     indent = "    " * (depth + 1)
     body: list[str] = []
     budget = 0.0
+    exemptable = len(ids.exemptable)
+    if draw(st.integers(0, 4)) == 0:  # a dimension's zero event (nested, bonus too)
+        body.append(f"{indent}zero when {g.gen('B', 2)}")
     for _ in range(draw(st.integers(1, 3))):
         kind = draw(st.sampled_from(["indicator", "indicator", "dimension", "veto"]))
         if kind == "dimension" and depth < 2:
@@ -384,6 +396,8 @@ def _dimension(draw, g, ids: _Ids, depth: int, grades) -> tuple[list[str], float
         body.extend(lines)
         budget += p
     outer = "    " * depth
+    if len(ids.exemptable) > exemptable:
+        ids.exemptable.append(did)
     head = f'{outer}dimension {did} "维度{did}" points {_fmt(budget)}{_policy(draw)} {{'
     return [head, *body, f"{outer}}}"], budget
 
@@ -425,6 +439,11 @@ def model_sources(draw, max_top: int = 3) -> str:
     if pol:
         lines.append(pol)
     lines.extend(body)
+    # exemptions (免检): indicators or dimensions, one item may be named by two
+    for k in range(draw(st.sampled_from([0, 0, 1, 2]))):
+        if ids.exemptable:
+            named = draw(st.lists(st.sampled_from(ids.exemptable), min_size=1, max_size=3))
+            lines.append(f'exempt x{k} "免检" from {", ".join(named)} when {g.gen("B", 2)}')
     # grades: results may appear in their conditions
     gg = ExprGen(
         draw,

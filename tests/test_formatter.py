@@ -142,6 +142,17 @@ scorings = st.one_of(
     st.builds(ast.BonusWhen, small_exprs),
 )
 
+# events around the scoring form (前提、清零、免检)
+gates = st.builds(ast.Requires, small_exprs, opt_strings)
+zero_events = st.builds(ast.ZeroWhen, small_exprs, opt_strings)
+exempts = st.builds(
+    ast.Exempt,
+    idents,
+    opt_strings,
+    st.lists(idents, min_size=1, max_size=3).map(tuple),
+    small_exprs,
+)
+
 indicators = st.builds(
     ast.Indicator,
     idents,
@@ -151,6 +162,8 @@ indicators = st.builds(
     st.none() | policies,
     opt_strings,
     opt_strings,
+    requires=st.lists(gates, max_size=2).map(tuple),
+    zero=st.lists(zero_events, max_size=2).map(tuple),
 )
 
 
@@ -170,7 +183,7 @@ def vetoes(draw):
 
 
 def dimensions(depth: int = 2):
-    children = [indicators, vetoes()]
+    children = [indicators, vetoes(), exempts]
     if depth > 0:
         children.append(st.deferred(lambda: dimensions(depth - 1)))
     return st.builds(
@@ -183,6 +196,7 @@ def dimensions(depth: int = 2):
         st.lists(st.one_of(*children), max_size=3).map(tuple),
         opt_strings,
         opt_strings,
+        zero=st.lists(zero_events, max_size=2).map(tuple),
     )
 
 
@@ -223,9 +237,11 @@ def overrides(draw):
     if draw(st.booleans()):
         return ast.Override(name, True)
     points, scoring, label = draw(st.tuples(st.none() | numbers, st.none() | scorings, opt_strings))
-    if points is None and scoring is None and label is None:
+    requires = draw(st.none() | gates)
+    zero = tuple(draw(st.lists(zero_events, max_size=2)))
+    if points is None and scoring is None and label is None and requires is None and not zero:
         points = draw(numbers)
-    return ast.Override(name, False, points, scoring, label)
+    return ast.Override(name, False, points, scoring, label, requires=requires, zero=zero)
 
 
 literals = st.one_of(signed(), strings, st.booleans().map(ast.Bool), dates, st.just(ast.Missing()))
@@ -278,6 +294,7 @@ model_items = st.one_of(
     targets,
     case_nodes(),
     overrides(),
+    exempts,
 )
 
 

@@ -26,7 +26,7 @@ from typing import Any, assert_never
 
 from zhili.dsl import model as ir
 from zhili.dsl.i18n import N_
-from zhili.engine.eval.plan import EPS, Group, Plan, outcome_of_points
+from zhili.engine.eval.plan import EPS, Events, Group, Plan, outcome_of_points
 from zhili.engine.functions import (
     BUILTIN_FUNCTIONS,
     DIV_ZERO,
@@ -340,6 +340,42 @@ def _compile_scoring(ind: ir.Indicator, functions) -> Scorer:
             assert_never(s)
 
 
+def _with_events(
+    scorer: Scorer, ev: Events | None, full: float, model: ir.Model, functions
+) -> Scorer:
+    """The scoring form wrapped in its indicator's events, decided in the
+    order `Events` gives (zero, exemption, requires, the form)."""
+    if ev is None:
+        return scorer
+    zeros = [compile_expr(z.condition, functions) for z in ev.zero]
+    exempts = [compile_expr(model.exemptions[k].condition, functions) for k in ev.exemptions]
+    gate = compile_expr(ev.requires.condition, functions) if ev.requires is not None else None
+
+    def score_events(env):
+        v, points, outcome = scorer(env)
+        unknown = None
+        for z in zeros:
+            t = z(env)
+            if t is True:
+                return v, 0.0, FAIL
+            if unknown is None and t.__class__ is Missing:
+                unknown = t
+        if unknown is not None:
+            return unknown, 0.0, MISSING
+        for e in exempts:
+            if e(env) is True:
+                return v, full, PASS
+        if gate is not None:
+            g = gate(env)
+            if g.__class__ is Missing:
+                return g, 0.0, MISSING
+            if g is not True:
+                return v, 0.0, FAIL
+        return v, points, outcome
+
+    return score_events
+
+
 def _linear_scorer(s: ir.Linear, full: float, f: Fn, functions) -> Scorer:
     """`linear`: d = v - low (snapped); the outcome from t = d / span (pass
     at t >= 1 - EPS, fail at t <= EPS), partial points snap(d × full / span).
@@ -536,7 +572,10 @@ class CompiledModel:
         self.functions = functions
         self.input_ids = [f.id for f in model.inputs]
         self.lets = [(d.id, compile_expr(d.expr, functions)) for d in model.lets]
-        self.scorers = [_compile_scoring(i, functions) for i in model.indicators]
+        self.scorers = [
+            _with_events(_compile_scoring(i, functions), ev, i.points, model, functions)
+            for i, ev in zip(model.indicators, self.plan.events, strict=True)
+        ]
         self.veto_fns = [compile_expr(v.condition, functions) for v in model.vetoes]
         self.grade_fns = [
             (g.name, compile_expr(g.condition, functions) if g.condition is not None else None)

@@ -52,6 +52,28 @@ class Group:
 
 
 @dataclass(frozen=True)
+class Events:
+    """The events around one indicator's scoring form (前提、清零、免检), in
+    the order they are decided:
+
+    1. `zero`: a `zero when` that holds → 0 points, fail (the first that
+       holds names the reason); none holds but one is unknown → the
+       indicator's value is missing (its missing policy applies);
+    2. `exemptions` (indices into `model.exemptions`): one that holds → full
+       points, pass; an unknown one counts as not holding;
+    3. `requires`: unmet → 0 points, fail; unknown → missing;
+    4. else the scoring form's own value, points and outcome.
+
+    The zero events are the indicator's own, then its dimension's, then the
+    enclosing dimensions' outwards (a dimension's `zero when` zeroes every
+    indicator in it, bonus ones too)."""
+
+    zero: tuple[ir.Event, ...]
+    exemptions: tuple[int, ...]
+    requires: ir.Event | None
+
+
+@dataclass(frozen=True)
 class ResultName:
     """A name a grade condition may use (`kind` is the name itself for the
     model-wide names of `ir.RESULT_NAMES`; "dimension", "indicator" or "veto"
@@ -108,6 +130,7 @@ class Plan:
             tuple(k for k, d in enumerate(dims) if d.depth == depth) for depth in depths
         )
         self.precision: int | None = model.precision
+        self.events = self._events()
         self.forbidden = self._forbidden()
         self.result_names = self._result_names()
         self.grade_results = frozenset(
@@ -138,6 +161,26 @@ class Plan:
             available=float(sum(self.max_points[i] for i in scored)),
             declared=declared,
         )
+
+    def _events(self) -> tuple[Events | None, ...]:
+        """Each indicator's `Events` (None when it has none), see `Events`."""
+        dims = {d.id: d for d in self.model.dimensions}
+        out: list[Events | None] = []
+        for ind in self.model.indicators:
+            zero = list(ind.zero)
+            parent, seen = ind.dimension, set()
+            while parent is not None and parent in dims and parent not in seen:
+                seen.add(parent)
+                zero.extend(dims[parent].zero)
+                parent = dims[parent].parent
+            exempt = tuple(
+                k for k, ex in enumerate(self.model.exemptions) if ind.id in ex.indicators
+            )
+            if zero or exempt or ind.requires is not None:
+                out.append(Events(tuple(zero), exempt, ind.requires))
+            else:
+                out.append(None)
+        return tuple(out)
 
     def _forbidden(self) -> tuple[tuple[int, ...], ...]:
         """For each grade, the vetoes that forbid it when triggered: `caps G`

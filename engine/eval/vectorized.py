@@ -171,6 +171,7 @@ class VectorModel:
             yield d.expr
         for ind in m.indicators:
             yield from ind.scoring.exprs()
+        yield from ir.event_exprs(m)
         for v in m.vetoes:
             yield v.condition
         for g in m.grades:
@@ -332,6 +333,71 @@ class VectorModel:
             case _:
                 assert_never(s)
 
+    def with_events(
+        self, ind: ir.Indicator, value: pl.Expr, points: pl.Expr, missing: pl.Expr, outcome: pl.Expr
+    ) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
+        """The scoring form's (value, points, missing, outcome) wrapped in the
+        indicator's events, as the interpreter's `_with_events` (the order
+        of `Events`): a zero event that holds, one unknown, an exemption that
+        holds, the gate unknown, the gate unmet, then the form."""
+        ev = self.plan.events[self.plan.ind_index[ind.id]]
+        if ev is None:
+            return value, points, missing, outcome
+        full = float(ind.points)
+        zero = self._event_any([z.condition for z in ev.zero]) if ev.zero else None
+        exempt = None
+        if ev.exemptions:
+            conds = [self.model.exemptions[k].condition for k in ev.exemptions]
+            exempt = self._event_any(conds).fill_null(False)
+        gate = self.value(ev.requires.condition) if ev.requires is not None else None
+        # (when, value or None for missing, missing, outcome code): the first that holds wins
+        cases: list[tuple[pl.Expr, pl.Expr | None, bool, int]] = []
+        # the points need fewer tests: every case but an exemption gives 0
+        zero_points: list[pl.Expr] = []
+        if zero is not None:
+            cases.append((zero.fill_null(False), value, False, FAIL))
+            cases.append((zero.is_null(), None, True, MISSING))
+            zero_points.append(zero.fill_null(True))
+        if exempt is not None:
+            cases.append((exempt, value, False, PASS))
+        if gate is not None:
+            cases.append((gate.is_null(), None, True, MISSING))
+            cases.append((~gate, value, False, FAIL))
+        p_out = None
+        if zero_points:
+            p_out = pl.when(zero_points[0]).then(pl.lit(0.0))
+        if exempt is not None:
+            p_out = (pl.when(exempt) if p_out is None else p_out.when(exempt)).then(pl.lit(full))
+        if gate is not None:
+            unmet = ~gate.fill_null(False)
+            p_out = (pl.when(unmet) if p_out is None else p_out.when(unmet)).then(pl.lit(0.0))
+        # the missing flag as boolean algebra (cheaper than a when-chain):
+        # zero unknown, or no zero holds and not exempt and (gate unknown or met and the form missing)
+        m_out = missing
+        if gate is not None:
+            m_out = gate.is_null() | (gate.fill_null(False) & m_out)
+        if exempt is not None:
+            m_out = ~exempt & m_out
+        if zero is not None:
+            m_out = zero.is_null() | (~zero.fill_null(True) & m_out)
+        v_out = o_out = None
+        for when, v, _flag, code in cases:
+            v_new = pl.lit(None) if v is None else v
+            if v_out is None:
+                v_out = pl.when(when).then(v_new)
+                o_out = pl.when(when).then(_code(code))
+            else:
+                v_out = v_out.when(when).then(v_new)
+                o_out = o_out.when(when).then(_code(code))
+        return v_out.otherwise(value), p_out.otherwise(points), m_out, o_out.otherwise(outcome)
+
+    def _event_any(self, conds: list[ir.Expr]) -> pl.Expr:
+        """`c1 or c2 or …` (Kleene, as the interpreter's first-true-else-unknown)."""
+        acc = self.value(conds[0])
+        for c in conds[1:]:
+            acc = acc | self.value(c)
+        return acc
+
     def _linear(self, s: ir.Linear, full: float, v: pl.Expr, missing: pl.Expr):
         """As the interpreter's `_linear_scorer`: d = v - low snapped, the
         outcome from t = d / span, partial points snap(d × full / span)."""
@@ -482,7 +548,7 @@ class VectorModel:
         # indicators and vetoes
         cols = []
         for ind in model.indicators:
-            value, points, missing, outcome = self.scoring(ind)
+            value, points, missing, outcome = self.with_events(ind, *self.scoring(ind))
             cols.append(points.alias(columns.ind_points(ind.id)))
             cols.append(missing.alias(columns.ind_missing(ind.id)))
             if detail:
@@ -613,6 +679,8 @@ class VectorModel:
 
     def _indicator_null_atoms(self, ind: ir.Indicator) -> frozenset[str] | None:
         """`_null_atoms` of an indicator's missing flag (see `scoring`)."""
+        if self.plan.events[self.plan.ind_index[ind.id]] is not None:
+            return None  # events decide before the form: the `.missing` column says
         s = ind.scoring
         atoms = self._null_atoms(s.value)
         if atoms is None:

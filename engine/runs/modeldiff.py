@@ -51,6 +51,17 @@ def scoring_text(s: ir.Scoring) -> str:
             assert_never(s)
 
 
+def events_text(item: ir.Indicator | ir.Dimension) -> str:
+    """An indicator's gate and zero events, or a dimension's zero events, in
+    the language's words (`requires C  zero when D`); "" without any."""
+    parts = []
+    gate = getattr(item, "requires", None)
+    if gate is not None:
+        parts.append(f"requires {_expr_text(gate.condition)}")
+    parts.extend(f"zero when {_expr_text(z.condition)}" for z in item.zero)
+    return "  ".join(parts)
+
+
 def _total(x) -> str:
     """A community's total; "—" when it was not scored (never 0)."""
     return "—" if x is None else _num(x)
@@ -87,6 +98,7 @@ def diff_models(old: ir.Model, new: ir.Model) -> list[dict]:
         ("dimension", old.dimensions, new.dimensions),
         ("indicator", old.indicators, new.indicators),
         ("veto", old.vetoes, new.vetoes),
+        ("exemption", old.exemptions, new.exemptions),
         ("input", old.inputs, new.inputs),
     ):
         a = {x.id: x for x in a_list}
@@ -103,6 +115,15 @@ def diff_models(old: ir.Model, new: ir.Model) -> list[dict]:
                 out.append(
                     {"kind": "points", "what": what, "id": id_, "old": x.points, "new": y.points}
                 )
+            if what in ("dimension", "indicator"):
+                ex, ey = events_text(x), events_text(y)
+                if ex != ey:
+                    out.append({"kind": "events", "what": what, "id": id_, "old": ex, "new": ey})
+            if what == "exemption":
+                cx = f"from {', '.join(x.names)} when {_expr_text(x.condition)}"
+                cy = f"from {', '.join(y.names)} when {_expr_text(y.condition)}"
+                if cx != cy:
+                    out.append({"kind": "scoring", "what": what, "id": id_, "old": cx, "new": cy})
             if what == "indicator":
                 sx, sy = scoring_text(x.scoring), scoring_text(y.scoring)
                 if sx != sy:
@@ -179,6 +200,7 @@ def _what_word(what: str) -> str:
         "indicator": _("indicator"),
         "dimension": _("dimension"),
         "veto": _("veto"),
+        "exemption": _("exemption"),
         "input": _("input"),
         "grade": _("grade"),
         "model": _("model"),
@@ -189,6 +211,7 @@ def _kind_word(kind: str) -> str:
     return {
         "points": _("points"),
         "scoring": _("scoring"),
+        "events": _("gate and zero events"),
         "label": _("label"),
         "dimension": _("dimension"),
         "version": _("version"),

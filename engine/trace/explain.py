@@ -12,6 +12,7 @@ from typing import Any
 from zhili.dsl import model as ir
 from zhili.dsl.i18n import _
 from zhili.engine.functions import Missing
+from zhili.engine.trace.events import decide
 from zhili.engine.trace.results import CommunityResult, fmt_points, fmt_value
 
 # the outcome signs by outcome string (the signs themselves are `Outcome.mark`)
@@ -121,6 +122,7 @@ class _PointsTree:
 
     def __init__(self, raw, result: CommunityResult):
         self.model: ir.Model = raw.compiled.model
+        self.compiled = raw.compiled
         self.env = raw.env
         self.result = result
         self.by_dim = {d.id: d for d in result.dimensions}
@@ -216,7 +218,9 @@ class _PointsTree:
             f"{fmt_points(r.points)}/{fmt_points(r.max_points)}  {outcome_text(r.outcome)}"
         )
         self.out.append(f"{pad}    {r.reason}")
-        for s in substitutions(ind.scoring.value, self.env, self.model):
+        d = decide(self.compiled, self.compiled.ind_index[key], self.env)
+        expr = d.condition if d is not None and d.condition is not None else ind.scoring.value
+        for s in substitutions(expr, self.env, self.model):
             self.out.append(f"{pad}      {s}")
 
     def veto(self, key: str, depth: int) -> None:

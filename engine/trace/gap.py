@@ -23,6 +23,7 @@ from typing import Any
 from zhili.dsl import model as ir
 from zhili.dsl.i18n import _
 from zhili.engine.functions import Missing
+from zhili.engine.trace.events import decide, event_exprs, gap_text
 from zhili.engine.trace.model import Gap, GapItem, fmt_points, fmt_value, jsonable
 
 BISECT_STEPS = 40
@@ -106,6 +107,7 @@ def smallest_changes(raw, limit: int = 5) -> list[GapItem]:
     for i, ind in enumerate(model.indicators):
         if raw.points[i] < ind.points - 1e-9 or raw.outcomes[i] == ir.Outcome.MISSING:
             exprs.extend(_scoring_exprs(ind))
+            exprs.extend(event_exprs(compiled, i))
     for j, v in enumerate(model.vetoes):
         if raw.vetoes[j] is not False:
             exprs.append(v.condition)
@@ -233,7 +235,8 @@ def _item(raw, new, f: ir.InputField, cur, value, grade: str) -> GapItem:
     effects = []
     for i, ind in moved[:3]:
         v = new.values[i]
-        if isinstance(v, bool) or v.__class__ is Missing:
+        evented = raw.compiled.plan.events[i] is not None  # an event may have decided: points
+        if evented or isinstance(v, bool) or v.__class__ is Missing:
             effects.append(f"{ind.name} {fmt_value(new.points[i])}/{fmt_value(ind.points)}")
         else:
             effects.append(f"{ind.name} {fmt_value(v, ind.scoring.value.type)}")
@@ -416,6 +419,7 @@ def _best_indicators(raw, dim_id: str | None, need_points: float, limit: int = 5
     out = []
     where = model.dimension(dim_id).name if dim_id else _("the total")
     for room, i, ind in cands[:limit]:
+        event = gap_text(decide(raw.compiled, i, raw.env), ind, room)
         out.append(
             GapItem(
                 kind="indicator",
@@ -424,7 +428,8 @@ def _best_indicators(raw, dim_id: str | None, need_points: float, limit: int = 5
                 current=round(raw.points[i], 9),
                 needed=ind.points,
                 points_available=round(room, 9),
-                text=(
+                text=event
+                or (
                     _("{name}: no data; up to {points} points if supplied ({where} needs {need})")
                     if raw.outcomes[i] == ir.Outcome.MISSING
                     else _("{name}: {points} more points possible ({where} needs {need})")

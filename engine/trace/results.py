@@ -10,6 +10,7 @@ from typing import Any, assert_never
 from zhili.dsl import model as ir
 from zhili.dsl.i18n import _
 from zhili.engine.functions import Missing
+from zhili.engine.trace.events import decide, event_reason, undecided_note
 from zhili.engine.trace.gap import gap_to_next_grade
 from zhili.engine.trace.model import (  # noqa: F401 - re-exported
     NOT_SCORED_MARK,
@@ -60,6 +61,16 @@ def _reason(ind: ir.Indicator, value: Any, points: float, outcome: str) -> str:
             assert_never(s)
 
 
+def _indicator_reason(raw, i: int, ind: ir.Indicator) -> str:
+    """The reason of indicator i: the event that decided it (前提、清零、免检),
+    else the scoring form's, with any exemption that could not be decided."""
+    d = decide(raw.compiled, i, raw.env)
+    reason = event_reason(d, ind, raw.env)
+    if reason is None:
+        reason = _reason(ind, raw.values[i], raw.points[i], raw.outcomes[i])
+    return reason + undecided_note(d)
+
+
 def _tier_reason(s: ir.Tiers, expr: str, shown: str, points: float) -> str:
     for t in s.tiers:
         if t.points == points and t.op is not None:
@@ -102,7 +113,7 @@ def build_result(raw, search: bool = False) -> CommunityResult:
                 max_points=ind.points,
                 bonus=ind.is_bonus,
                 outcome=outcome,
-                reason=_reason(ind, raw.values[i], raw.points[i], outcome),
+                reason=_indicator_reason(raw, i, ind),
             )
         )
     dims = []

@@ -11,6 +11,7 @@ from textual.widgets import Static
 
 from zhili.dsl.i18n import _
 from zhili.dsl.model import Outcome
+from zhili.engine.trace.events import decide
 from zhili.engine.trace.explain import explain_text, substitutions
 from zhili.engine.trace.results import fmt_points
 from zhili.tui.labels import localize_bindings, t
@@ -227,8 +228,11 @@ class DetailScreen(ZhiliScreen):
             out.append(f"{Outcome(r.outcome).mark} {t(r.outcome)}", OUTCOME_STYLE[r.outcome])
             out.append(f"   {t('Points')}: {fmt_points(r.points)}/{fmt_points(r.max_points)}\n\n")
             out.append(r.reason + "\n")
-            out.append(f"{ind.scoring.value.text}\n", "italic")
-            for line in substitutions(ind.scoring.value, raw.env, model):
+            # the condition of the event that decided (前提、清零、免检), else the form's value
+            d = decide(raw.compiled, raw.compiled.ind_index[ident], raw.env)
+            expr = d.condition if d is not None and d.condition is not None else ind.scoring.value
+            out.append(f"{expr.text}\n", "italic")
+            for line in substitutions(expr, raw.env, model):
                 style = "magenta" if _("missing") in line else ""
                 out.append(f"  {line}\n", style)
             if getattr(ind, "source", None):
