@@ -140,6 +140,7 @@ scorings = st.one_of(
     st.builds(ast.Deduct, numbers, small_exprs, st.none() | numbers),
     st.builds(ast.BonusPer, numbers, small_exprs, st.none() | numbers),
     st.builds(ast.BonusWhen, small_exprs),
+    st.builds(ast.Score, small_exprs, opt_strings),
 )
 
 indicators = st.builds(
@@ -151,6 +152,7 @@ indicators = st.builds(
     st.none() | policies,
     opt_strings,
     opt_strings,
+    method=opt_strings,
 )
 
 
@@ -202,6 +204,7 @@ inputs = st.builds(
     st.none() | st.tuples(signed(), signed()),
     st.sampled_from([None, True, False]),
     opt_strings,
+    previous=st.none() | idents,
 )
 lets = st.builds(ast.Let, idents, opt_strings, exprs)
 metas = st.one_of(

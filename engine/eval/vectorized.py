@@ -329,6 +329,9 @@ class VectorModel:
                     .otherwise(_code(FAIL))
                 )
                 return v, points, missing, outcome
+            case ir.Score():
+                points = v.cast(pl.Float64).clip(0.0, full).fill_null(0.0)
+                return v, points, missing, self._outcome_from_points(points, missing, full)
             case _:
                 assert_never(s)
 
@@ -630,7 +633,7 @@ class VectorModel:
                 return atoms
             case ir.Deduct() | ir.BonusPer():
                 return None if _may_overflow(s.value) else atoms
-            case ir.PassWhen() | ir.BonusWhen():
+            case ir.PassWhen() | ir.BonusWhen() | ir.Score():
                 return atoms
             case _:
                 assert_never(s)

@@ -40,6 +40,8 @@ def substitutions(expr: ir.Expr, env: dict[str, Any], model: ir.Model, depth: in
             if node.scope == "input":
                 f = model.input(node.name)
                 label = f" 「{f.label}」" if f and f.label else ""
+                if f is not None and f.previous is not None:
+                    label += " " + _("(last period's {name})").format(name=f.previous)
                 shown = fmt_value(value, node.type)
                 if isinstance(value, Missing):
                     shown = _("missing") + f" ({value.text()})"
@@ -218,6 +220,8 @@ class _PointsTree:
         self.out.append(f"{pad}    {r.reason}")
         for s in substitutions(ind.scoring.value, self.env, self.model):
             self.out.append(f"{pad}      {s}")
+        if ind.method is not None:
+            self.out.append(f"{pad}    " + _("checking method: {method}").format(method=ind.method))
 
     def veto(self, key: str, depth: int) -> None:
         pad = "  " * depth
