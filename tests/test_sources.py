@@ -253,3 +253,32 @@ def test_a_declared_range_is_checked_before_clamping(tmp_path):
     ds = load(data, model)
     got = {(p.row, p.code) for p in ds.problems if p.column == "社区党建得分"}
     assert got == {(3, codes.DATA_INVALID_VALUE.code), (4, codes.DATA_INVALID_VALUE.code)}
+
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "language.md"
+SECTIONS = (
+    "### Last period's values (previous)",
+    "### Scores given by another body, checking method (score … by, method)",
+)
+
+
+def _doc_models(heading: str) -> list[str]:
+    text = DOC.read_text(encoding="utf-8")
+    body = text.split(heading, 1)[1].split("\n#", 1)[0]
+    return [b.split("```", 1)[0] for b in body.split("```gov\n")[1:]]
+
+
+@pytest.mark.parametrize("heading", SECTIONS)
+def test_the_documented_examples_check_and_evaluate(heading, tmp_path):
+    """The worked examples of docs/language.md are whole models that check
+    without a warning, are formatted, and evaluate."""
+    examples = _doc_models(heading)
+    assert examples, heading
+    for source in examples:
+        model = checked(source)
+        assert format_source(source, "doc.gov")[0] == source
+        record = {}
+        for f in model.inputs:
+            record[f.id] = {"int": 3, "number": 8.0, "percent": 0.8}[f.type]
+        raw = compile_model(model).evaluate(record, {})
+        assert raw.total is not None and raw.grade is not None
