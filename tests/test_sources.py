@@ -138,7 +138,7 @@ def test_backends_agree_to_the_bit_on_scores(tmp_path):
     text = MODEL.replace("score 党建评分 by", "score 党建评分 * 2 / 3 by")
     model = checked(text)
     rows = ["社区编码,社区党建得分,一般案件数,上年一般案件数,入户走访率"]
-    values = [0, 0.1, 0.2, 1 / 3, 2.5, 7.35, 9.999, 14.9999, 15, 15.1, -0.5, 100, ""]
+    values = [0, 0.1, 0.2, 1 / 3, 2.5, 7.35, 9.999, 14.9999, 15, 15.1, -0.5, 100, "", "-0"]
     for i, v in enumerate(values):
         rows.append(f"C{i},{v},1,1,70%")
     data = tmp_path / "d.csv"
@@ -153,6 +153,7 @@ def test_backends_agree_to_the_bit_on_scores(tmp_path):
         assert points[i].hex() == want.hex(), (values[i], points[i], want)
         assert math.copysign(1, points[i]) == math.copysign(1, want)  # no -0.0 on one side
     assert points[1] == 0.066666667 and points[8] == 10.0 and points[10] == 0.0
+    assert points[13].hex() == "0x0.0p+0"  # "-0" scores 0, not -0
 
 
 def test_explain_in_words_in_chinese_and_english(files):

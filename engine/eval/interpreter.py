@@ -479,7 +479,7 @@ def _score_scorer(full: float, f: Fn) -> Scorer:
         v = f(env)
         if v.__class__ is Missing:
             return v, 0.0, MISSING
-        points = min(max(float(v), 0.0), full)
+        points = 0.0 if v <= 0 else min(float(v), full)  # a score of -0 is 0 too
         return v, points, outcome_of_points(points, full)
 
     return score_given

@@ -330,7 +330,10 @@ class VectorModel:
                 )
                 return v, points, missing, outcome
             case ir.Score():
-                points = v.cast(pl.Float64).clip(0.0, full).fill_null(0.0)
+                # as the interpreter: at most 0 (-0 too) is 0, else at most the points
+                given = v.cast(pl.Float64)
+                points = pl.when(given <= 0).then(0.0).otherwise(given.clip(upper_bound=full))
+                points = points.fill_null(0.0)
                 return v, points, missing, self._outcome_from_points(points, missing, full)
             case _:
                 assert_never(s)
