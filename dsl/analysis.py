@@ -178,7 +178,7 @@ class _Analysis:
                             if c is not None:
                                 self.out_of_range(f, c, bound)
                     self.comparisons(s.value)
-                case ir.Deduct() | ir.BonusPer():
+                case ir.Deduct() | ir.BonusPer() | ir.Score():
                     self.comparisons(s.value)
                 case _:
                     assert_never(s)

@@ -156,6 +156,7 @@ class Input:
     note: String | None = None
     fractions: bool = False  # `fractions`: plain numbers in data are fractions (0.85 = 85%)
     span: Span = _span_field()
+    previous: Ident | None = None  # `previous NAME`: last period's value of input NAME
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +218,17 @@ class BonusWhen:
     span: Span = _span_field()
 
 
-Scoring = Union[PassWhen, Linear, Tiers, Deduct, BonusPer, BonusWhen]
+@dataclass(frozen=True, slots=True)
+class Score:
+    """`score V by "机构"`: points given by another body, V clamped to the
+    indicator's points."""
+
+    value: Expr
+    by: String | None
+    span: Span = _span_field()
+
+
+Scoring = Union[PassWhen, Linear, Tiers, Deduct, BonusPer, BonusWhen, Score]
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,6 +277,7 @@ class Indicator:
     # events around the scoring form (前提、清零), in the order written
     requires: tuple[Requires, ...] = ()  # at most one is valid; the checker says so
     zero: tuple[ZeroWhen, ...] = ()
+    method: String | None = None  # `method "查资料"`: how the item is checked (考核方式)
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,13 @@ _TYPE_WORDS = {
 }
 
 
+def _type_text(t: ast.TypeRef) -> str:
+    """An input's type as written (`int`, `enum("好", "差")`)."""
+    if t.name != "enum":
+        return t.name
+    return "enum(" + ", ".join(f'"{v}"' for v in t.values) + ")"
+
+
 def _tw(t: str) -> str:
     return _(_TYPE_WORDS.get(t, t))
 
@@ -534,6 +541,8 @@ class _Checker:
                         )
         if node.fractions and t.name != "percent":
             self.err(m.fractions_type(node.span, node.name.id, t.name))
+        if node.previous is not None:
+            self._previous(node)
         return ir.InputField(
             id=node.name.id,
             type=t.name,
@@ -546,7 +555,30 @@ class _Checker:
             note=node.note.value if node.note else None,
             fractions=node.fractions and t.name == "percent",
             span=to_span(node.span),
+            previous=node.previous.id if node.previous is not None else None,
         )
+
+    def _previous(self, node: ast.Input) -> None:
+        """`previous NAME`: NAME is another input of the same type."""
+        ref = node.previous
+        other = self.inputs.get(ref.id)
+        if ref.id == node.name.id:
+            self.err(m.previous_self(ref.span, ref.id))
+        elif other is None:
+            if ref.id in self.names:
+                self.err(m.previous_not_input(ref.span, ref.id))
+            else:
+                self.err(m.unknown_name(ref.span, ref.id, list(self.inputs)))
+        elif (other.type.name, other.type.values) != (node.type.name, node.type.values):
+            self.err(
+                m.previous_type(
+                    node.type.span,
+                    node.name.id,
+                    ref.id,
+                    _type_text(other.type),
+                    _type_text(node.type),
+                )
+            )
 
     # ------------------------------------------------------------ lets
     def _let(self, name: str) -> _T:
@@ -984,6 +1016,7 @@ class _Checker:
             span=to_span(node.span),
             requires=self._event(node.requires[0]) if node.requires else None,
             zero=[self._event(z) for z in node.zero],
+            method=self._nonempty(node.method, "method"),
         )
         for extra in node.requires[1:]:
             self.err(m.requires_twice(extra.span, node.requires[0].span))
@@ -1038,7 +1071,31 @@ class _Checker:
                 )
             form = ir.Deduct if isinstance(s, ast.Deduct) else ir.BonusPer
             return form(value=n, per=per, cap=cap, span=span)
+        if isinstance(s, ast.Score):
+            return self._score(s, points, span)
         raise AssertionError(s)
+
+    def _score(self, s: ast.Score, points: float, span) -> ir.Score:
+        """`score V by "机构"`: V a number; a declared range of V beyond
+        0..points is a warning (such values are clamped, a data problem)."""
+        v, vt = self._numeric(s.value)
+        if not vt.error and vt.name == "percent":
+            self.err(m.score_percent(s.value.span, points))
+        node = self.inputs.get(s.value.id) if isinstance(s.value, ast.Name) else None
+        if node is not None and node.range is not None and node.type.name in NUMERIC:
+            lo, hi = (float(b.value) for b in node.range)
+            if lo < 0 or hi > points:
+                self.err(m.score_range(s.value.span, node.name.id, lo, hi, points))
+        return ir.Score(value=v, by=self._nonempty(s.by, "by"), span=span)
+
+    def _nonempty(self, text: ast.String | None, word: str) -> str | None:
+        """A `method` or `by` text: an empty one is an error."""
+        if text is None:
+            return None
+        if not text.value.strip():
+            self.err(m.empty_text(text.span, word))
+            return None
+        return text.value
 
     def _tiers(self, s: ast.Tiers, points: float, span) -> ir.Tiers:
         v, vt = self._expr(s.value, "model")

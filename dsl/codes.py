@@ -152,6 +152,10 @@ WRONG_ARGUMENTS = _code(
 RANGE_ORDER = _code("range-order", E, Phase.CHECK, "a range whose lower bound is above its upper")
 RANGE_TYPE = _code("range-type", E, Phase.CHECK, "a range on an input that has no order")
 UNUSED_INPUT = _code("unused-input", W, Phase.CHECK, "an input nothing uses")
+PREVIOUS_NOT_INPUT = _code(
+    "previous-not-input", E, Phase.CHECK, "`previous` naming something other than another input"
+)
+PREVIOUS_TYPE = _code("previous-type", E, Phase.CHECK, "`previous` of an input of another type")
 UNUSED_LET = _code("unused-let", W, Phase.CHECK, "a definition nothing uses")
 
 # ---------------------------------------------------------------- structure and budget
@@ -176,6 +180,10 @@ TIER_POINTS = _code("tier-points", E, Phase.CHECK, "a tier worth more than its i
 TIER_UNREACHABLE = _code("tier-unreachable", W, Phase.CHECK, "a tier an earlier one covers")
 LINEAR_BOUNDS = _code("linear-bounds", E, Phase.CHECK, "`linear` with `from` equal to `to`")
 CAP_TOO_LARGE = _code("cap-too-large", E, Phase.CHECK, "a deduction or bonus cap above the points")
+SCORE_RANGE = _code(
+    "score-range", W, Phase.CHECK, "`score` of an input whose range goes beyond 0..points"
+)
+EMPTY_TEXT = _code("empty-text", E, Phase.CHECK, "an empty `method` or `by` text")
 
 # ---------------------------------------------------------------- events (前提、清零、免检)
 REQUIRES_TWICE = _code("requires-twice", E, Phase.CHECK, "an indicator with two `requires` gates")
@@ -267,6 +275,9 @@ DATA_UNREADABLE_COLUMN = _code(
     "data-unreadable-column", E, Phase.DATA, "a Parquet column of a type with no readable cells"
 )
 DATA_DUPLICATE_ID = _code("data-duplicate-id", E, Phase.DATA, "a community id given twice")
+DATA_SCORE_CLAMPED = _code(
+    "data-score-clamped", W, Phase.DATA, "a score given by another body outside 0..points"
+)
 DATA_FRACTION_SHARES = _code(
     "data-fraction-shares",
     W,

@@ -422,6 +422,8 @@ class _Printer:
             parts.append("required" if node.required else "optional")
         if node.note is not None:
             parts.append(f"note {quote(node.note.value)}")
+        if node.previous is not None:
+            parts.append(f"previous {node.previous.id}")
         return " ".join(parts)
 
     def target_text(self, node: ast.Target) -> str:
@@ -509,6 +511,8 @@ class _Printer:
         for z in node.zero:
             self.emit(self.event_text("zero when", z), self._span(z))
         self.meta_lines(node)
+        if node.method is not None:
+            self.emit(f"method {quote(node.method.value)}", self._keyworded(node.method))
         if node.missing is not None:
             self.emit(f"missing {node.missing}", self._last_keyword_pair("missing", node))
         self.close(self._closing(node))
@@ -546,6 +550,11 @@ class _Printer:
             text = f"{keyword} {node.per.text} per {self.expr(node.count)}"
             if node.cap is not None:
                 text += f" max {node.cap.text}"
+            return text
+        if isinstance(node, ast.Score):
+            text = f"score {self.expr(node.value)}"
+            if node.by is not None:
+                text += f" by {quote(node.by.value)}"
             return text
         raise TypeError(f"no one-line form for {node!r}")  # pragma: no cover - tiers take lines
 

@@ -474,6 +474,75 @@ def cap_too_large(span: Span, cap: float, points: float) -> Diagnostic:
     )
 
 
+def score_range(span: Span, input_id: str, lo: float, hi: float, points: float) -> Diagnostic:
+    return C.SCORE_RANGE.diagnostic(
+        _(
+            "`{input}` may be {lo}..{hi}, but the indicator has {points} points: "
+            "a score outside 0..{points} is clamped"
+        ).format(input=input_id, lo=_num(lo), hi=_num(hi), points=_num(points)),
+        span,
+        (
+            _("help: declare `range 0..{points}` on `{input}`").format(
+                points=_num(points), input=input_id
+            ),
+        ),
+    )
+
+
+def score_percent(span: Span, points: float) -> Diagnostic:
+    return C.TYPE_MISMATCH.diagnostic(
+        _("`score` gives points, and this is a percentage"),
+        span,
+        (
+            _(
+                "help: to score a share, write `linear … from 0% to 100%`, or multiply by the points ({points})"
+            ).format(points=_num(points)),
+        ),
+    )
+
+
+def empty_text(span: Span, word: str) -> Diagnostic:
+    return C.EMPTY_TEXT.diagnostic(
+        _("the `{word}` text is empty").format(word=word),
+        span,
+        (
+            _(
+                "help: name how the item is checked (查资料, 看现场 …) or who scores it, or leave it out"
+            ),
+        ),
+    )
+
+
+def previous_self(span: Span, name: str) -> Diagnostic:
+    return C.PREVIOUS_NOT_INPUT.diagnostic(
+        _("input `{name}` cannot be last period's value of itself").format(name=name),
+        span,
+        (
+            _("help: declare a second input, e.g. `input 上年{name}: … previous {name}`").format(
+                name=name
+            ),
+        ),
+    )
+
+
+def previous_not_input(span: Span, name: str) -> Diagnostic:
+    return C.PREVIOUS_NOT_INPUT.diagnostic(
+        _("`previous` needs an input, and `{name}` is not one").format(name=name),
+        span,
+        (_("help: last period's values are kept for inputs only"),),
+    )
+
+
+def previous_type(span: Span, name: str, other: str, other_type: str, own: str) -> Diagnostic:
+    return C.PREVIOUS_TYPE.diagnostic(
+        _(
+            "`{name}` is `{own}` but `{other}`, whose last period's value it is, is `{theirs}`"
+        ).format(name=name, own=own, other=other, theirs=other_type),
+        span,
+        (_("help: give both inputs the same type"),),
+    )
+
+
 def no_grades(span: Span) -> Diagnostic:
     return C.NO_GRADES.diagnostic(_("the model has no `grades` block"), span)
 

@@ -191,6 +191,10 @@ class InputField(_Frozen):
     # 85%, 1 is 100%; a plain number above 1 is a data problem): `fractions`
     fractions: bool = False
     span: SrcSpan | None = None
+    # `previous NAME`: this input is last period's value of input NAME (same
+    # type); the data carry it as a column of its own, or `zhili eval
+    # --previous RUN` fills it from a recorded run's values of NAME
+    previous: str | None = None
 
 
 class Definition(_Frozen):
@@ -280,8 +284,18 @@ class BonusPer(_Scoring):
     is_bonus: ClassVar[bool] = True
 
 
+class Score(_Scoring):
+    """`score v by "机构"`: points given by another body: the value clamped
+    to [0, points] (a value outside is a data problem, and is clamped);
+    pass at full points, fail at 0, partial between. `by` names the body
+    (评分单位), None when not said."""
+
+    form: Literal["score"] = "score"
+    by: str | None = None
+
+
 Scoring = Annotated[
-    PassWhen | BonusWhen | Linear | Tiers | Deduct | BonusPer, Field(discriminator="form")
+    PassWhen | BonusWhen | Linear | Tiers | Deduct | BonusPer | Score, Field(discriminator="form")
 ]
 """One scoring form; dispatch with `match` on the classes."""
 
@@ -332,6 +346,7 @@ class Indicator(_Frozen):
     # events around the scoring form (see `Plan.events` for the precedence)
     requires: Event | None = None  # `requires C`: unmet → 0 points, fail
     zero: list[Event] = Field(default_factory=list)  # `zero when C`: holds → 0, fail
+    method: str | None = None  # `method "查资料"`: how the item is checked (考核方式)
 
     @property
     def is_bonus(self) -> bool:

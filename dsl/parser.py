@@ -682,6 +682,7 @@ class _ToAst(Transformer):
             "required": None,
             "note": None,
             "fractions": False,
+            "previous": None,
         }
         for key, value in children[2:]:
             fields[key] = value
@@ -726,6 +727,9 @@ class _ToAst(Transformer):
 
     def attr_optional(self, children):
         return ("required", False)
+
+    def attr_previous(self, children):
+        return ("previous", self._ident(children[0]))
 
     def signed(self, children):
         return self._number(children[0])
@@ -815,6 +819,9 @@ class _ToAst(Transformer):
     def ind_missing(self, children):
         return ("missing", children[0])
 
+    def ind_method(self, children):
+        return ("method", self._string(children[0]))
+
     @v_args(meta=True)
     def indicator(self, meta, children):
         name = self._ident(children[0])
@@ -825,7 +832,7 @@ class _ToAst(Transformer):
             rest = rest[1:]
         points = rest[0]
         scorings = []
-        fields = {"missing": None, "source": None, "note": None}
+        fields = {"missing": None, "source": None, "note": None, "method": None}
         requires, zero = [], []
         for c in rest[1:]:
             if isinstance(c, tuple):
@@ -906,6 +913,11 @@ class _ToAst(Transformer):
     @v_args(meta=True)
     def bonus_when(self, meta, children):
         return ast.BonusWhen(children[0], self._span(meta))
+
+    @v_args(meta=True)
+    def score(self, meta, children):
+        by = self._string(children[1]) if len(children) > 1 else None
+        return ast.Score(children[0], by, self._span(meta))
 
     @v_args(meta=True)
     def veto(self, meta, children):

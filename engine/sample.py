@@ -248,7 +248,7 @@ def polarity(model: Model) -> dict[str, int]:
         s = ind.scoring
         v = _sign(s.value, env)
         match s:
-            case ir.PassWhen() | ir.BonusWhen() | ir.BonusPer():
+            case ir.PassWhen() | ir.BonusWhen() | ir.BonusPer() | ir.Score():
                 vote(v, 1.0)
             case ir.Deduct():
                 vote(v, -1.0)
@@ -757,6 +757,10 @@ class _Row:
                 steps = math.ceil(cap / s.per) if s.per > 0 else 1
                 n = round(level * (steps + 1) * rng.random() * 1.3)
                 self.want(s.value, max(n, 0), 0)
+            case ir.Score():
+                # a score given by another body: about `level` of the points
+                aim = round(level * ind.points + rng.gauss(0, 0.1 * ind.points))
+                self.want(s.value, min(max(aim, 0), ind.points), 0)
             case _:
                 assert_never(s)
 

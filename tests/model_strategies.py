@@ -281,7 +281,7 @@ def _scoring(draw, g: ExprGen, points: float) -> tuple[str, bool]:
     form = draw(
         st.sampled_from(
             ["pass", "linear", "linear_var", "tiers", "tiers", "tiers_var", "tiers_enum",
-             "deduct", "bonus_per", "bonus_when"]
+             "deduct", "bonus_per", "bonus_when", "score"]
         )
     )  # fmt: skip
     tier_points = sorted({0.0, points, points / 2, min(1.0, points)}, reverse=True)
@@ -289,6 +289,10 @@ def _scoring(draw, g: ExprGen, points: float) -> tuple[str, bool]:
         return f"pass when {g.gen('B', 3)}", False
     if form == "bonus_when":
         return f"bonus when {g.gen('B', 2)}", True
+    if form == "score":
+        # points given by another body: clamped to 0..points (values run past both ends)
+        by = draw(st.sampled_from(["", ' by "区委组织部"']))
+        return f"score {g.gen('N', 2)}{by}", False
     if form in ("deduct", "bonus_per"):
         per = draw(st.sampled_from(["0.5", "1", "2", "2.5", "0.3"]))
         cap = ""
@@ -357,6 +361,8 @@ def _indicator(draw, g: ExprGen, ids: _Ids, indent: str) -> tuple[list[str], flo
         ids.exemptable.append(iid)
     if pol:
         lines.append(f"{indent}    {pol}")
+    if draw(st.integers(0, 3)) == 0:
+        lines.append(f'{indent}    method "{draw(st.sampled_from(["查资料", "看现场"]))}"')
     lines.append(f"{indent}}}")
     return lines, 0.0 if bonus else points
 
@@ -408,7 +414,9 @@ def model_sources(draw, max_top: int = 3) -> str:
     grades = GRADE_NAMES[: draw(st.integers(1, 4))]
     lines = ['model gen "随机模型"']
     for name, _, kind in INPUTS:
-        lines.append(f"input {name}: {kind} optional")
+        # n1 is last period's n0 (`previous`): an input like any other when evaluated
+        previous = " previous n0" if name == "n1" else ""
+        lines.append(f"input {name}: {kind} optional{previous}")
     lets: dict[str, list[str]] = {f: [] for f in "NIPBEDT"}
     for j in range(draw(st.integers(0, 3))):
         fam = draw(st.sampled_from(["N", "I", "P", "B", "E"]))

@@ -140,6 +140,7 @@ scorings = st.one_of(
     st.builds(ast.Deduct, numbers, small_exprs, st.none() | numbers),
     st.builds(ast.BonusPer, numbers, small_exprs, st.none() | numbers),
     st.builds(ast.BonusWhen, small_exprs),
+    st.builds(ast.Score, small_exprs, opt_strings),
 )
 
 # events around the scoring form (前提、清零、免检)
@@ -164,6 +165,7 @@ indicators = st.builds(
     opt_strings,
     requires=st.lists(gates, max_size=2).map(tuple),
     zero=st.lists(zero_events, max_size=2).map(tuple),
+    method=opt_strings,
 )
 
 
@@ -216,6 +218,7 @@ inputs = st.builds(
     st.none() | st.tuples(signed(), signed()),
     st.sampled_from([None, True, False]),
     opt_strings,
+    previous=st.none() | idents,
 )
 lets = st.builds(ast.Let, idents, opt_strings, exprs)
 metas = st.one_of(

@@ -325,12 +325,12 @@ def test_division_by_zero_inline_in_a_condition():
 VETO_MODEL = build(
     """model m "M"
 total 100
-input score: number
+input rating: number
 input accidents: int
 input petitions: int
 input complaints: int
 dimension d "D" points 100 {
-    indicator base "基础" points 100 { linear score from 0 to 100 }
+    indicator base "基础" points 100 { linear rating from 0 to 100 }
     veto accident "重大安全事故" when accidents > 0 caps "良好"
 }
 veto petition "越级上访" when petitions > 2 blocks "优秀"
@@ -344,7 +344,7 @@ grades {
 """
 )
 
-CLEAN = {"score": 95, "accidents": 0, "petitions": 0, "complaints": 0}
+CLEAN = {"rating": 95, "accidents": 0, "petitions": 0, "complaints": 0}
 
 
 class TestVetoes:
@@ -358,7 +358,7 @@ class TestVetoes:
         assert (v.effect, v.grade) == ("caps", "不合格")
 
     def test_missing_condition_is_not_triggered_but_counted(self):
-        r = VETO_MODEL.evaluate({"score": 95, "petitions": 0, "complaints": 0})
+        r = VETO_MODEL.evaluate({"rating": 95, "petitions": 0, "complaints": 0})
         assert r.grade == "优秀"
         assert r.vetoed == []
         assert r.missing_count == 1  # the veto's condition, not an indicator
@@ -565,7 +565,7 @@ TOP_KEYS = {
 class TestCommunityResult:
     def result(self):
         meta = {"community_id": "JT-001", "community": "金台社区", "district": "金台区"}
-        return VETO_MODEL.evaluate({"score": 70, "accidents": 1, "petitions": 0}, meta).to_result()
+        return VETO_MODEL.evaluate({"rating": 70, "accidents": 1, "petitions": 0}, meta).to_result()
 
     def test_json_round_trip(self):
         r = self.result()

@@ -132,8 +132,10 @@ source "测试"
 input population: int label "常住人口" range 0..1000000
 input rate: percent label "调解率"
 input workers: int label "社区工作者" optional
+input graded: number label "党建评分" optional
 
 indicator i "指标" points 10 { pass when rate >= 90% and workers >= 0 and population > 0 }
+indicator j "社区党建" points 10 { score graded by "区委组织部" }
 
 grades { "达标" when total >= 6  "未达标" otherwise }
 """
@@ -152,6 +154,7 @@ DATA_EXAMPLES = {
     "data-duplicate-column": "社区编码,社区,常住人口,调解率,常住人口\nA1,金台,12000,95%,1200\n",
     "data-repeated-column": "社区编码,社区,population,常住人口,调解率\nA1,金台,12000,12000,95%\n",
     "data-fraction-shares": _HEAD + "A1,金台,12000,0.95,20\nA2,渭滨,9000,0.91,15\n",
+    "data-score-clamped": "社区编码,社区,常住人口,调解率,党建评分\nA1,金台,12000,95%,12\n",
 }
 
 # Codes no case folder shows: (what causes it, the rendered text or None).

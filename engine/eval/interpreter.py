@@ -336,6 +336,8 @@ def _compile_scoring(ind: ir.Indicator, functions) -> Scorer:
             return _deduct_scorer(s, full, f)
         case ir.BonusPer():
             return _bonus_per_scorer(s, full, f)
+        case ir.Score():
+            return _score_scorer(full, f)
         case _:
             assert_never(s)
 
@@ -503,6 +505,20 @@ def _bonus_per_scorer(s: ir.BonusPer, full: float, f: Fn) -> Scorer:
         return n, points, PASS if points > EPS else FAIL
 
     return score_bonus
+
+
+def _score_scorer(full: float, f: Fn) -> Scorer:
+    """`score v by …`: points v clamped to [0, full]; the value stays as
+    given (the explanation and the data problems say it was clamped)."""
+
+    def score_given(env):
+        v = f(env)
+        if v.__class__ is Missing:
+            return v, 0.0, MISSING
+        points = 0.0 if v <= 0 else min(float(v), full)  # a score of -0 is 0 too
+        return v, points, outcome_of_points(points, full)
+
+    return score_given
 
 
 # ---------------------------------------------------------------- model

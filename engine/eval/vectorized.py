@@ -330,6 +330,12 @@ class VectorModel:
                     .otherwise(_code(FAIL))
                 )
                 return v, points, missing, outcome
+            case ir.Score():
+                # as the interpreter: at most 0 (-0 too) is 0, else at most the points
+                given = v.cast(pl.Float64)
+                points = pl.when(given <= 0).then(0.0).otherwise(given.clip(upper_bound=full))
+                points = points.fill_null(0.0)
+                return v, points, missing, self._outcome_from_points(points, missing, full)
             case _:
                 assert_never(s)
 
@@ -698,7 +704,7 @@ class VectorModel:
                 return atoms
             case ir.Deduct() | ir.BonusPer():
                 return None if _may_overflow(s.value) else atoms
-            case ir.PassWhen() | ir.BonusWhen():
+            case ir.PassWhen() | ir.BonusWhen() | ir.Score():
                 return atoms
             case _:
                 assert_never(s)

@@ -24,7 +24,7 @@ import polars as pl
 
 from zhili.dsl import codes
 from zhili.dsl.i18n import _
-from zhili.dsl.model import InputField, Model
+from zhili.dsl.model import InputField, Model, Ref, Score
 from zhili.engine.io.readers import BUILTIN_READERS, DATA_READERS, read_raw
 from zhili.engine.io.source import is_stdin
 from zhili.engine.io.table import (  # noqa: F401 - re-exported: readers and the CLI use data.X
@@ -887,6 +887,7 @@ def convert_table(
     lines = pl.Series("row", raw.lines, dtype=pl.Int64)
     frame = _convert(raw, model, inputs, meta_cols, position, lines, progress)
     ds.problems += _cell_problems(raw, frame, inputs, position, lines)
+    ds.problems += score_problems(frame, model, inputs, file)
     frame = frame.drop([c for c in frame.columns if c.startswith("p.")])
     frame = _community_ids(frame)
     ds.problems += _duplicate_ids(frame, file, meta_cols)
@@ -1118,6 +1119,46 @@ def _cell_problems(
                 cells.append((row, j, problem))
     cells.sort(key=lambda x: (x[0], x[1]))
     return [p for _, _, p in cells]
+
+
+def score_problems(
+    frame: pl.DataFrame, model: Model, inputs: dict[str, str], file: str
+) -> list[DataProblem]:
+    """A warning for every cell of an input that an indicator `score`s
+    (points given by another body) outside 0..points: the evaluation clamps
+    it, so the table says so, naming row, column and value."""
+    problems = []
+    for ind in model.indicators:
+        s = ind.scoring
+        if not (isinstance(s, Score) and isinstance(s.value, Ref) and s.value.scope == "input"):
+            continue
+        fid = s.value.name
+        if fid not in inputs:
+            continue
+        v = pl.col(f"in.{fid}")
+        bad = frame.filter((v < 0) | (v > ind.points)).select("row", v.alias("v"))
+        for row, value in bad.iter_rows():
+            clamped = min(max(float(value), 0.0), ind.points)
+            message = _(
+                "{indicator} is scored {value} but has {points} points: counted as {clamped}"
+            ).format(
+                indicator=ind.name,
+                value=_fmt(value, s.value.type),
+                points=_fmt(ind.points, "number"),
+                clamped=_fmt(clamped, "number"),
+            )
+            problems.append(
+                DataProblem(
+                    file,
+                    row,
+                    inputs[fid],
+                    _fmt(value, s.value.type),
+                    message,
+                    code=codes.DATA_SCORE_CLAMPED.code,
+                )
+            )
+    problems.sort(key=lambda p: p.row or 0)
+    return problems
 
 
 def _community_ids(frame: pl.DataFrame) -> pl.DataFrame:

@@ -184,6 +184,7 @@ def _indicators(t: pl.DataFrame, model: ir.Model) -> tuple[pl.DataFrame, pl.Data
         rows.append(_indicator_row(t, model, ind, short.select(label_of).to_series().to_list()))
         if short.height and not ind.is_bonus:
             fail_frames.append(_failures(short, ind, label_of))
+    _method_columns(rows, model)
     indicators = pl.DataFrame(rows) if rows else pl.DataFrame()
     failures = (
         pl.concat(fail_frames, how="vertical_relaxed")
@@ -191,6 +192,20 @@ def _indicators(t: pl.DataFrame, model: ir.Model) -> tuple[pl.DataFrame, pl.Data
         else pl.DataFrame(schema={"community": pl.String, "indicator": pl.String})
     )
     return indicators, failures
+
+
+def _method_columns(rows: list[dict[str, Any]], model: ir.Model) -> None:
+    """The columns `method` (考核方式) and `scored_by` (评分单位) of the
+    indicator rows, each only when some indicator of the model has it."""
+    by_id = {ind.id: ind for ind in model.indicators}
+
+    def scored_by(ind: ir.Indicator) -> str:
+        return (ind.scoring.by or "") if isinstance(ind.scoring, ir.Score) else ""
+
+    for key, of in (("method", lambda ind: ind.method or ""), ("scored_by", scored_by)):
+        if any(of(ind) for ind in model.indicators):
+            for row in rows:
+                row[key] = of(by_id[row["indicator"]])
 
 
 def _indicator_row(
@@ -347,6 +362,8 @@ def _full_when(ind: ir.Indicator) -> str:
                 return f"{s.value.text} {top.op} {top.threshold.text}"
         case ir.Deduct():
             return f"{s.value.text} == 0"
+        case ir.Score():
+            return f"{s.value.text} >= {ind.points:g}"
     # pass, bonus: the condition (or the count) itself
     return s.value.text
 

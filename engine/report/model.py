@@ -73,6 +73,8 @@ def headers(report: Report, frame: pl.DataFrame) -> list[str]:
         "fail_share": _("share failing"),
         "mean_points": _("mean points"),
         "full_when": _("full points when"),
+        "method": _("checking method"),
+        "scored_by": _("scored by"),
         "failing": _("communities failing"),
         "value": _("value"),
         "threshold": _("threshold"),

@@ -21,6 +21,7 @@ import csv
 import io
 from pathlib import Path
 
+from zhili.dsl import model as ir
 from zhili.dsl.i18n import _
 from zhili.dsl.model import InputField, Model
 from zhili.engine.io.atomic import atomic_write, write_text
@@ -77,8 +78,59 @@ def describe(f: InputField) -> str:
     if f.type == "date":
         parts.append("格式 2024-06-30")
     parts.append("必填" if f.required else "选填（不适用时留空）")
+    if f.previous:
+        parts.append(f"上期：填 {f.previous} 的上期数值")
     if f.note:
         parts.append(f.note)
+    return "；".join(parts)
+
+
+def input_sources(model: Model) -> dict[str, tuple[str, str]]:
+    """input id → (考核方式, 评分单位): the `method` of the indicators that use
+    the input (through definitions too) and the body (`score … by`) that
+    gives it, each joined with 、; inputs no indicator with either names are
+    left out."""
+    lets = {d.id: d.expr for d in model.lets}
+    out: dict[str, tuple[list[str], list[str]]] = {}
+    for ind in model.indicators:
+        by = ind.scoring.by if isinstance(ind.scoring, ir.Score) else None
+        if not ind.method and not by:
+            continue
+        scored = ind.scoring.value
+        direct = {n.name for n in ir.walk(scored) if isinstance(n, ir.Ref) and n.scope == "input"}
+        for fid in _inputs_used(ind.scoring.exprs(), lets):
+            methods, bodies = out.setdefault(fid, ([], []))
+            if ind.method and ind.method not in methods:
+                methods.append(ind.method)
+            if by and fid in direct and by not in bodies:
+                bodies.append(by)
+    return {k: ("、".join(m), "、".join(b)) for k, (m, b) in out.items()}
+
+
+def _inputs_used(exprs: list[ir.Expr], lets: dict[str, ir.Expr]) -> list[str]:
+    seen: list[str] = []
+    stack = list(exprs)
+    done: set[str] = set()
+    while stack:
+        for node in ir.walk(stack.pop()):
+            if not isinstance(node, ir.Ref) or node.name in done:
+                continue
+            done.add(node.name)
+            if node.scope == "input":
+                seen.append(node.name)
+            elif node.scope == "let" and node.name in lets:
+                stack.append(lets[node.name])
+    return seen
+
+
+def _source_note(sources: dict[str, tuple[str, str]], f: InputField) -> str:
+    """The header comment's line on who fills the column in, or ""."""
+    method, by = sources.get(f.id, ("", ""))
+    parts = []
+    if by:
+        parts.append(f"由{by}评分（填写其评定的分数）")
+    if method:
+        parts.append(f"考核方式：{method}")
     return "；".join(parts)
 
 
@@ -153,15 +205,16 @@ def _data_sheet(ws, model: Model) -> None:
             ws.add_data_validation(dv)
         return dv
 
+    sources = input_sources(model)
     for k, f in enumerate(model.inputs):
         j = len(HIERARCHY_HEADERS) + k + 1
-        _input_column(ws, f, j, headers[j - 1], validation)
+        _input_column(ws, f, j, headers[j - 1], validation, _source_note(sources, f))
     _format_cells(ws, 1, TEXT_FORMAT)  # 社区编码
     ws.freeze_panes = "E2"
     ws.row_dimensions[1].height = 36
 
 
-def _input_column(ws, f: InputField, j: int, title: str, validation) -> None:
+def _input_column(ws, f: InputField, j: int, title: str, validation, note: str = "") -> None:
     """The header cell of input `f` (column `j`) and the validation of its cells."""
     from openpyxl.comments import Comment
     from openpyxl.styles import Alignment, Font, PatternFill
@@ -172,7 +225,7 @@ def _input_column(ws, f: InputField, j: int, title: str, validation) -> None:
     c.font = Font(bold=True)
     c.fill = PatternFill("solid", fgColor="FFF2CC" if f.required else "E2EFDA")
     c.alignment = Alignment(wrap_text=True, vertical="center")
-    comment = Comment(describe(f), "zhili")
+    comment = Comment(describe(f) + ("；" + note if note else ""), "zhili")
     comment.width, comment.height = 260, 120
     c.comment = comment
     ws.column_dimensions[col].width = max(12, min(30, len(title) * 2 + 2))
@@ -246,7 +299,9 @@ def _instructions_sheet(info, model: Model) -> None:
         ],
     )
     safe.append_row(info, [])
-    safe.append_row(info, ["列名", "字段", "类型", "单位", "范围", "可选值", "必填", "说明"])
+    sources = input_sources(model)
+    more = ["考核方式", "评分单位"] if sources else []  # only when the model names them
+    safe.append_row(info, ["列名", "字段", "类型", "单位", "范围", "可选值", "必填", "说明", *more])
     for cell in info[5]:
         cell.font = Font(bold=True)
     for h in HIERARCHY_HEADERS:
@@ -264,8 +319,16 @@ def _instructions_sheet(info, model: Model) -> None:
                 _range(f),
                 "、".join(f.values) if f.type == "enum" else ("是、否" if f.type == "bool" else ""),
                 "是" if f.required else "否",
-                f.note or "",
+                _explained(f),
+                *(list(sources.get(f.id, ("", ""))) if more else []),
             ],
         )
-    for col, width in zip("ABCDEFGH", (28, 24, 8, 8, 14, 30, 6, 40), strict=True):
+    for col, width in zip("ABCDEFGHIJ", (28, 24, 8, 8, 14, 30, 6, 40, 16, 16), strict=True):
         info.column_dimensions[col].width = width
+
+
+def _explained(f: InputField) -> str:
+    """The 说明 of an input in 填表说明: its note, and 上期 for last period's value."""
+    if f.previous is None:
+        return f.note or ""
+    return "；".join(x for x in (f"上期：{f.previous} 的上期数值", f.note) if x)

@@ -47,6 +47,9 @@ def scoring_text(s: ir.Scoring) -> str:
             word = "deduct" if isinstance(s, ir.Deduct) else "bonus"
             cap = f" max {_num(s.cap)}" if s.cap is not None else ""
             return f"{word} {_num(s.per)} per {v}{cap}"
+        case ir.Score():
+            by = f' by "{s.by}"' if s.by is not None else ""
+            return f"score {v}{by}"
         case _:
             assert_never(s)
 

@@ -41,6 +41,8 @@ def substitutions(expr: ir.Expr, env: dict[str, Any], model: ir.Model, depth: in
             if node.scope == "input":
                 f = model.input(node.name)
                 label = f" 「{f.label}」" if f and f.label else ""
+                if f is not None and f.previous is not None:
+                    label += " " + _("(last period's {name})").format(name=f.previous)
                 shown = fmt_value(value, node.type)
                 if isinstance(value, Missing):
                     shown = _("missing") + f" ({value.text()})"
@@ -222,6 +224,8 @@ class _PointsTree:
         expr = d.condition if d is not None and d.condition is not None else ind.scoring.value
         for s in substitutions(expr, self.env, self.model):
             self.out.append(f"{pad}      {s}")
+        if ind.method is not None:
+            self.out.append(f"{pad}    " + _("checking method: {method}").format(method=ind.method))
 
     def veto(self, key: str, depth: int) -> None:
         pad = "  " * depth

@@ -420,6 +420,14 @@ def _best_indicators(raw, dim_id: str | None, need_points: float, limit: int = 5
     where = model.dimension(dim_id).name if dim_id else _("the total")
     for room, i, ind in cands[:limit]:
         event = gap_text(decide(raw.compiled, i, raw.env), ind, room)
+        by = ind.scoring.by if isinstance(ind.scoring, ir.Score) else None
+        if raw.outcomes[i] == ir.Outcome.MISSING:
+            text = _("{name}: no data; up to {points} points if supplied ({where} needs {need})")
+        elif by:
+            # a score another body gives: the points are theirs to give
+            text = _("{name}: needs {points} more points from {by} ({where} needs {need})")
+        else:
+            text = _("{name}: {points} more points possible ({where} needs {need})")
         out.append(
             GapItem(
                 kind="indicator",
@@ -429,15 +437,12 @@ def _best_indicators(raw, dim_id: str | None, need_points: float, limit: int = 5
                 needed=ind.points,
                 points_available=round(room, 9),
                 text=event
-                or (
-                    _("{name}: no data; up to {points} points if supplied ({where} needs {need})")
-                    if raw.outcomes[i] == ir.Outcome.MISSING
-                    else _("{name}: {points} more points possible ({where} needs {need})")
-                ).format(
+                or text.format(
                     name=ind.name,
                     points=fmt_points(room),
                     where=where,
                     need=fmt_points(need_points),
+                    by=by,
                 ),
             )
         )

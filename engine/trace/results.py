@@ -57,6 +57,8 @@ def _reason(ind: ir.Indicator, value: Any, points: float, outcome: str) -> str:
             return _("{expr} = {value}; {per} bonus per occurrence → {points}").format(
                 expr=expr, value=shown, per=fmt_points(s.per), points=fmt_points(points)
             )
+        case ir.Score():
+            return score_reason(s, value, points, ind.points)
         case _:
             assert_never(s)
 
@@ -69,6 +71,24 @@ def _indicator_reason(raw, i: int, ind: ir.Indicator) -> str:
     if reason is None:
         reason = _reason(ind, raw.values[i], raw.points[i], raw.outcomes[i])
     return reason + undecided_note(d)
+
+
+def score_reason(s: ir.Score, value: Any, points: float, full: float) -> str:
+    """`score v by "机构"` in words: "scored by 区委组织部: 8 points (of 10)",
+    and the value as given when it was clamped."""
+    if s.by:
+        reason = _("scored by {by}: {points} points (of {full})").format(
+            by=s.by, points=fmt_points(points), full=fmt_points(full)
+        )
+    else:
+        reason = _("score given: {points} points (of {full})").format(
+            points=fmt_points(points), full=fmt_points(full)
+        )
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value != points:
+        reason += _(" (given {value}, clamped to 0..{full})").format(
+            value=fmt_value(value, s.value.type), full=fmt_points(full)
+        )
+    return reason
 
 
 def _tier_reason(s: ir.Tiers, expr: str, shown: str, points: float) -> str:
