@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from zhili.dsl import model as ir
+from zhili.dsl import sets
 from zhili.dsl.i18n import _
 from zhili.engine.functions import Missing
 from zhili.engine.trace.results import CommunityResult, fmt_points, fmt_value
@@ -41,6 +42,8 @@ def substitutions(expr: ir.Expr, env: dict[str, Any], model: ir.Model, depth: in
                 f = model.input(node.name)
                 label = f" 「{f.label}」" if f and f.label else ""
                 shown = fmt_value(value, node.type)
+                if f is not None and f.type == "set" and isinstance(value, int):
+                    shown = f"「{sets.text(value, f.values)}」"
                 if isinstance(value, Missing):
                     shown = _("missing") + f" ({value.text()})"
                 out.append(f"{pad}{node.name}{label} = {shown}")
