@@ -381,9 +381,9 @@ def _convert_set(text: str, f: InputField) -> tuple[Any, str | None]:
             parsed = json.loads(text)
         except ValueError:
             parsed = None
-        if not isinstance(parsed, list) or not all(isinstance(x, str) for x in parsed):
+        if not isinstance(parsed, list) or not all(isinstance(x, str | None) for x in parsed):
             return None, _("not a list of values")
-        chosen = [x.strip() for x in parsed if x.strip()]
+        chosen = [x.strip() for x in parsed if x is not None and x.strip()]
     else:
         chosen = sets.split(text)
     if chosen is None:
