@@ -172,7 +172,9 @@ def _convert(model: Model, records: list[dict[str, Any]]) -> data.Dataset:
     fields = model.inputs
     frame = pl.DataFrame(
         {
-            f"c{j}": pl.Series([_cell(r.get(f.id), f.type, f.values) for r in records], dtype=pl.String)
+            f"c{j}": pl.Series(
+                [_cell(r.get(f.id), f.type, f.values) for r in records], dtype=pl.String
+            )
             for j, f in enumerate(fields)
         },
         height=len(records),
