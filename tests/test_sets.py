@@ -400,3 +400,25 @@ def test_sample_data_reads_back_without_problems(tmp_path):
     masks = [r["服务领域"] for r in ds.records if r["服务领域"] is not None]
     assert len({m for m in masks}) > 5  # varied selections, not one value
     assert _both(model, ds)
+
+
+def test_explanations_and_the_gap_print_selections_through_definitions(tmp_path):
+    model = _model(
+        HEAD
+        + """
+input 服务领域: set("养老", "托幼", "就业", "助残") label "已开展服务领域"
+let 领域集 = 服务领域
+indicator 领域 "服务领域" points 4 { tiers count(领域集) { >= 4: 4  >= 2: 2  else: 0 } }
+indicator 养老 "养老" points 2 { pass when "养老" in 领域集 }
+grades { "达标" when total >= 6  "未达标" otherwise }
+"""
+    )
+    path = _write_csv(tmp_path / "d.csv", [["社区", "已开展服务领域"], ["甲", '"托幼,就业,助残"']])
+    ds = data.load(path, model)
+    raw = compile_model(model).evaluate(ds.records[0], ds.meta[0])
+    result = build_result(raw, search=True)
+    text = explain_text(raw, result)
+    assert "领域集 = 服务领域 = 「托幼、就业、助残」" in text
+    change = next(g for g in result.gap.items if g.kind == "change")
+    assert change.id == "服务领域" and change.needed == ["养老", "托幼", "就业", "助残"]
+    assert "also select 养老" in change.text
