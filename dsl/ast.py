@@ -407,6 +407,8 @@ class ModelFile:
     imports: tuple[Import, ...]
     items: tuple[Item, ...]
     span: Span = _span_field()
+    # `given { … }` among the model's own tests: the values they start from
+    baseline: tuple[Assign, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

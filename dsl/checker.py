@@ -386,7 +386,10 @@ class _Checker:
                 self.err(m.missing_header(b.tree.name.span, key))
 
     def _stage_tests(self, b: _ModelBuild) -> None:
-        b.test_ir = [self._test(t, b.tree.name.id) for t in b.tests]
+        baseline = getattr(b.tree, "baseline", None)
+        if baseline is not None:
+            self._resolve_test(ast.TestCase(ast.String("", b.tree.span), baseline, None, None, ()))
+        b.test_ir = [self._test(t, b.tree.name.id, baseline) for t in b.tests]
         self._duplicate_tests(b.tests)
 
     def _duplicate_tests(self, tests) -> None:
@@ -1230,8 +1233,10 @@ class _Checker:
             span=to_span(t.span),
         )
 
-    def _test(self, t: ast.TestCase, model_id: str) -> ir.TestCase:
-        case = self._test_unresolved(t, model_id)
+    def _test(
+        self, t: ast.TestCase, model_id: str, baseline: tuple[ast.Assign, ...] | None = None
+    ) -> ir.TestCase:
+        case = self._test_unresolved(t, model_id, baseline)
         self._resolve_test(t)
         return case
 

@@ -339,10 +339,16 @@ class _Printer:
             ranges = [(tree.span.start, last.span.end)]
         self.emit(head, ranges, blank=bool(tree.imports))
         previous = "header"
+        pending = tree.baseline is not None  # printed before the first test
         for item in tree.items:
             kind = _kind(item)
+            if pending and isinstance(item, ast.TestCase):
+                self.baseline(tree, item)
+                pending = False
             self.item(item, blank=kind == "block" or kind != previous)
             previous = kind
+        if pending:
+            self.baseline(tree, None)
 
     def library_file(self, tree: ast.LibraryFile) -> None:
         self.imports(tree.imports)
@@ -558,14 +564,18 @@ class _Printer:
             self.emit(self.expectation_text(expectation), self._keyworded(expectation))
         self.close(self._closing(node))
 
-    def baseline(self, tree: ast.TestsFile) -> None:
-        """The suite's `given { … }` before its tests."""
+    def baseline(self, tree: ast.TestsFile | ast.ModelFile, before=None) -> None:
+        """The suite's (or the model's tests') `given { … }` before its tests."""
         head: list[tuple[int, int]] = []
         tail: list[tuple[int, int]] = []
         if self.src is not None and _has_span(tree):
             src = self.src
-            end = tree.tests[0].span.start if tree.tests else tree.span.end
-            first = src.find("given", tree.model.span.end, end)
+            if isinstance(tree, ast.TestsFile):
+                begin = tree.model.span.end
+                end = tree.tests[0].span.start if tree.tests else tree.span.end
+            else:  # the model's `given` that is not inside a test
+                begin, end = self._model_given(tree)
+            first = src.find("given", begin, end) if end > begin else None
             if first is not None and first + 1 < len(src.tokens):
                 head = [(src.tokens[first].start_pos, src.tokens[first + 1].end_pos)]
                 brace = src.find("}", src.tokens[first].end_pos, end)
@@ -576,6 +586,18 @@ class _Printer:
         for assign in tree.baseline or ():
             self.emit(f"{assign.name.id} = {self.lit(assign.value)}", self._span(assign))
         self.close(tail)
+
+    def _model_given(self, tree: ast.ModelFile) -> tuple[int, int]:
+        """Where a model's baseline `given` stands: the first `given` token
+        outside every test (an empty range when there is none)."""
+        tests = [(t.span.start, t.span.end) for t in tree.items if isinstance(t, ast.TestCase)]
+        pos = tree.span.start
+        while (i := self.src.find("given", pos, tree.span.end)) is not None:
+            at = self.src.tokens[i].start_pos
+            if not any(a <= at < b for a, b in tests):
+                return at, tree.span.end
+            pos = self.src.tokens[i].end_pos
+        return 0, 0
 
     def given(self, node: ast.TestCase) -> None:
         head: list[tuple[int, int]] = []

@@ -581,7 +581,13 @@ class _ToAst(Transformer):
         body = children[-1]
         if isinstance(body, ast.ModelFile):
             return ast.ModelFile(
-                body.name, body.title, body.extends, imports, body.items, body.span
+                body.name,
+                body.title,
+                body.extends,
+                imports,
+                body.items,
+                body.span,
+                baseline=body.baseline,
             )
         if isinstance(body, ast.LibraryFile):
             return ast.LibraryFile(body.name, body.title, imports, body.items, body.span)
@@ -614,7 +620,14 @@ class _ToAst(Transformer):
         if rest and isinstance(rest[0], ast.Extends):
             extends = rest[0]
             rest = rest[1:]
-        return ast.ModelFile(name, title, extends, (), tuple(rest), self._span(meta))
+        baseline = None
+        for c in rest:
+            if isinstance(c, tuple) and c[0] == "baseline":
+                baseline = (baseline or ()) + c[1]
+        items = tuple(c for c in rest if not (isinstance(c, tuple) and c[0] == "baseline"))
+        return ast.ModelFile(
+            name, title, extends, (), items, self._span(meta), baseline=baseline
+        )
 
     @v_args(meta=True)
     def extends_clause(self, meta, children):

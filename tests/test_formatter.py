@@ -299,6 +299,7 @@ model_files = st.builds(
     st.none() | st.builds(ast.Extends, idents, opt_strings),
     imports,
     st.lists(model_items, max_size=6).map(tuple),
+    baseline=st.none() | st.lists(assigns, max_size=3).map(tuple),
 )
 tests_files = st.builds(
     ast.TestsFile,

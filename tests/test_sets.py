@@ -422,3 +422,39 @@ grades { "达标" when total >= 6  "未达标" otherwise }
     change = next(g for g in result.gap.items if g.kind == "change")
     assert change.id == "服务领域" and change.needed == ["养老", "托幼", "就业", "助残"]
     assert "also select 养老" in change.text
+
+
+def test_a_models_own_tests_share_a_baseline_given():
+    src = FIELDS + """
+# 共用的基准记录
+given {
+    服务领域 = ["养老", "托幼", "就业", "助残"]  # 全部
+    活动次数 = 60
+    满意率 = 95%
+}
+
+test "基线" {
+    expect total 10
+}
+
+test "少一项" {
+    given {
+        服务领域 = "养老、托幼、就业"
+        满意率 = 101%
+    }
+    expect total 9
+}
+"""
+    parsed = parse(src, "m.gov")
+    assert parsed.ok
+    checked = check(parsed.tree, src)
+    assert [(d.code, d.span.line) for d in checked.diagnostics] == [("given-out-of-range", 30)]
+    compiled = compile_model(checked.model)
+    for case in checked.model.tests:
+        res = run_case(case, compiled)
+        assert res.passed, (case.name, res.failures)
+    once = format_source(src, "m.gov")
+    assert format_source(once, "m.gov") == once
+    assert parse(once, "m.gov").tree == parsed.tree
+    block = '# 共用的基准记录\ngiven {\n    服务领域 = ["养老", "托幼", "就业", "助残"]  # 全部\n'
+    assert once.index(block) < once.index('test "基线"')  # before the tests, with its comments
