@@ -625,9 +625,7 @@ class _ToAst(Transformer):
             if isinstance(c, tuple) and c[0] == "baseline":
                 baseline = (baseline or ()) + c[1]
         items = tuple(c for c in rest if not (isinstance(c, tuple) and c[0] == "baseline"))
-        return ast.ModelFile(
-            name, title, extends, (), items, self._span(meta), baseline=baseline
-        )
+        return ast.ModelFile(name, title, extends, (), items, self._span(meta), baseline=baseline)
 
     @v_args(meta=True)
     def extends_clause(self, meta, children):

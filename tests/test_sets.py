@@ -425,7 +425,9 @@ grades { "达标" when total >= 6  "未达标" otherwise }
 
 
 def test_a_models_own_tests_share_a_baseline_given():
-    src = FIELDS + """
+    src = (
+        FIELDS
+        + """
 # 共用的基准记录
 given {
     服务领域 = ["养老", "托幼", "就业", "助残"]  # 全部
@@ -445,6 +447,7 @@ test "少一项" {
     expect total 9
 }
 """
+    )
     parsed = parse(src, "m.gov")
     assert parsed.ok
     checked = check(parsed.tree, src)
