@@ -349,6 +349,54 @@ def test_xlsx_with_line_breaks_in_a_cell(tmp_path):
     _check_loaded(data.load(path, _cells_model()), "d.xlsx", "已开展服务领域", 5, sheet="数据")
 
 
+def _write_ods(path: Path, rows: list[list]) -> None:
+    """A minimal OpenDocument spreadsheet: one sheet 数据, a line break in a
+    cell written as two paragraphs (as LibreOffice writes it)."""
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    def cell(v) -> str:
+        if v is None:
+            return "<table:table-cell/>"
+        paras = "".join(f"<text:p>{escape(p)}</text:p>" for p in str(v).split("\n"))
+        return f'<table:table-cell office:value-type="string">{paras}</table:table-cell>'
+
+    ns = (
+        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"'
+    )
+    body = "".join(
+        "<table:table-row>" + "".join(cell(v) for v in r) + "</table:table-row>" for r in rows
+    )
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {ns} '
+        'office:version="1.2"><office:body><office:spreadsheet><table:table table:name="数据">'
+        f"{body}</table:table></office:spreadsheet></office:body></office:document-content>"
+    )
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest='
+        '"urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+        '<manifest:file-entry manifest:full-path="/" '
+        'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+        "</manifest:manifest>"
+    )
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        z.writestr("content.xml", content, compress_type=zipfile.ZIP_DEFLATED)
+        z.writestr("META-INF/manifest.xml", manifest, compress_type=zipfile.ZIP_DEFLATED)
+
+
+def test_ods_with_paragraphs_in_a_cell(tmp_path):
+    rows = [["社区", "已开展服务领域"]]
+    for name, values in _rows():
+        rows.append([name, None if values is None else ("\n".join(values) or "无")])
+    path = tmp_path / "d.ods"
+    _write_ods(path, rows)
+    _check_loaded(data.load(path, _cells_model()), "d.ods", "已开展服务领域", 5, sheet="数据")
+
+
 def test_json_lists_and_strings(tmp_path):
     records = []
     for k, (name, values) in enumerate(_rows()):
