@@ -109,6 +109,16 @@ class In:
 
 
 @dataclass(frozen=True, slots=True)
+class InSet:
+    """`"养老" in 服务领域`: whether a set input's value holds a listed value."""
+
+    operand: Expr
+    set: Name
+    negated: bool
+    span: Span = _span_field()
+
+
+@dataclass(frozen=True, slots=True)
 class If:
     cond: Expr
     then: Expr
@@ -124,7 +134,7 @@ class Call:
     func_span: Span = _span_field()
 
 
-Expr = Union[Number, Percent, String, Bool, DateLit, Name, Unary, Binary, In, If, Call]
+Expr = Union[Number, Percent, String, Bool, DateLit, Name, Unary, Binary, In, InSet, If, Call]
 
 
 # ---------------------------------------------------------------- declarations
@@ -140,7 +150,7 @@ class Ident:
 
 @dataclass(frozen=True, slots=True)
 class TypeRef:
-    name: str  # int number percent bool text date enum
+    name: str  # int number percent bool text date enum set
     values: tuple[str, ...] = ()
     span: Span = _span_field()
 
@@ -365,7 +375,15 @@ class Missing:
     span: Span = _span_field()
 
 
-Literal = Union[Number, Percent, String, Bool, DateLit, Missing]
+@dataclass(frozen=True, slots=True)
+class ListLit:
+    """`["养老", "托幼"]` in a test's `given`: the value of a set input."""
+
+    items: tuple[String, ...]
+    span: Span = _span_field()
+
+
+Literal = Union[Number, Percent, String, Bool, DateLit, Missing, ListLit]
 
 
 @dataclass(frozen=True, slots=True)
@@ -452,6 +470,8 @@ class ModelFile:
     imports: tuple[Import, ...]
     items: tuple[Item, ...]
     span: Span = _span_field()
+    # `given { … }` among the model's own tests: the values they start from
+    baseline: tuple[Assign, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -460,6 +480,9 @@ class TestsFile:
     imports: tuple[Import, ...]
     tests: tuple[TestCase, ...]
     span: Span = _span_field()
+    # `given { … }` before the tests: values every test starts from (its own
+    # `given` overrides them); None when the suite has none
+    baseline: tuple[Assign, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ import hashlib
 import math
 from dataclasses import dataclass, field
 
-from zhili.dsl import ast
+from zhili.dsl import ast, sets
 from zhili.dsl import messages as m
 from zhili.dsl import model as ir
 from zhili.dsl.compose import Composed, Resolver, compose
@@ -31,6 +31,7 @@ _TYPE_WORDS = {
     "text": "text",
     "date": "a date",
     "enum": "a choice",
+    "set": "a selection",
     "any": "a value",
 }
 
@@ -127,6 +128,7 @@ class _Checker:
         self.names: dict[str, tuple[str, ast.Span, object]] = {}  # id → (kind, span, node)
         self.inputs: dict[str, ast.Input] = {}
         self.input_types: dict[str, _T] = {}
+        self.input_ranges: dict[str, tuple[float | None, float | None]] = {}
         self.lets: dict[str, ast.Let] = {}
         self.let_types: dict[str, _T] = {}
         self.let_ir: dict[str, ir.Expr] = {}
@@ -161,7 +163,7 @@ class _Checker:
     def run(self) -> CheckResult:
         tree = self.tree
         if isinstance(tree, ast.TestsFile):
-            tests = [self._test_unresolved(t, tree.model.id) for t in tree.tests]
+            tests = [self._test_unresolved(t, tree.model.id, tree.baseline) for t in tree.tests]
             self._duplicate_tests(tree.tests)
             for imp in tree.imports:
                 self.err(m.unsupported(imp.span, "`import`"))
@@ -403,7 +405,10 @@ class _Checker:
                 self.err(m.missing_header(b.tree.name.span, key))
 
     def _stage_tests(self, b: _ModelBuild) -> None:
-        b.test_ir = [self._test(t, b.tree.name.id) for t in b.tests]
+        baseline = getattr(b.tree, "baseline", None)
+        if baseline is not None:
+            self._resolve_test(ast.TestCase(ast.String("", b.tree.span), baseline, None, None, ()))
+        b.test_ir = [self._test(t, b.tree.name.id, baseline) for t in b.tests]
         self._duplicate_tests(b.tests)
 
     def _duplicate_tests(self, tests) -> None:
@@ -517,12 +522,14 @@ class _Checker:
     def _input(self, node: ast.Input) -> ir.InputField:
         t = node.type
         values = list(t.values)
-        if t.name == "enum":
+        if t.name in ("enum", "set"):
             seen = set()
             for v in values:
                 if v in seen:
                     self.err(m.enum_duplicate(t.span, v))
                 seen.add(v)
+        if t.name == "set":
+            self._set_values(t)
         self.input_types[node.name.id] = _T(t.name, tuple(values))
         lo = hi = None
         if node.range is not None:
@@ -543,6 +550,7 @@ class _Checker:
             self.err(m.fractions_type(node.span, node.name.id, t.name))
         if node.previous is not None:
             self._previous(node)
+        self.input_ranges[node.name.id] = (lo, hi)
         return ir.InputField(
             id=node.name.id,
             type=t.name,
@@ -579,6 +587,15 @@ class _Checker:
                     _type_text(node.type),
                 )
             )
+
+    def _set_values(self, t: ast.TypeRef) -> None:
+        """A set's listed values must be writable in a data cell: no
+        separator inside a value, and at most `sets.MAX_VALUES` of them."""
+        for v in t.values:
+            if sets.has_separator(v) or not v.strip() or v.strip() in sets.EMPTY_WORDS:
+                self.err(m.set_value_unwritable(t.span, v))
+        if len(t.values) > sets.MAX_VALUES:
+            self.err(m.set_too_many(t.span, len(t.values), sets.MAX_VALUES))
 
     # ------------------------------------------------------------ lets
     def _let(self, name: str) -> _T:
@@ -687,6 +704,8 @@ class _Checker:
                 text=text,
                 span=span,
             ), _T("bool")
+        if isinstance(e, ast.InSet):
+            return self._in_set(e, scope, text, span)
         if isinstance(e, ast.If):
             c, ct = self._expr(e.cond, scope)
             self._want_bool(e.cond, ct)
@@ -823,6 +842,9 @@ class _Checker:
                 m.type_mismatch(whole, _("cannot compare {a} with {b}").format(a=_tw(a), b=_tw(b)))
             )
             return
+        if "set" in (a, b):
+            self.err(m.set_compared(whole))
+            return
         if a != b:
             self.err(
                 m.type_mismatch(whole, _("cannot compare {a} with {b}").format(a=_tw(a), b=_tw(b)))
@@ -864,6 +886,36 @@ class _Checker:
         )
         return ERR
 
+    def _in_set(self, e: ast.InSet, scope: str, text: str, span) -> tuple[ir.Expr, _T]:
+        """`"养老" in 服务领域`: the value must be a string listed by the set;
+        lowered to the engine's `set_has(S, mask)` (sets are bitmasks)."""
+        s_ir, st = self._expr(e.set, scope)
+        if st.error:
+            return ir.Const(value=None, type="any", text=text, span=span), ERR
+        if st.name != "set":
+            self.err(m.expected_type(e.set.span, _tw("set"), _tw(st.name)))
+            return ir.Const(value=None, type="any", text=text, span=span), ERR
+        if not isinstance(e.operand, ast.String):
+            self.err(m.set_member_literal(e.operand.span, e.set.id))
+            return ir.Const(value=None, type="any", text=text, span=span), ERR
+        if e.operand.value not in st.values:
+            self.err(
+                m.unknown_enum_value(
+                    e.operand.span, e.operand.value, st.source or e.set.id, st.values
+                )
+            )
+            return ir.Const(value=None, type="any", text=text, span=span), ERR
+        mask = ir.Const(
+            value=sets.bit(st.values, e.operand.value),
+            type="int",
+            text=self.src(e.operand.span),
+            span=to_span(e.operand.span),
+        )
+        has = ir.Call(func="set_has", args=[s_ir, mask], type="bool", text=text, span=span)
+        if e.negated:
+            return ir.Unary(op="not", operand=has, type="bool", text=text, span=span), _T("bool")
+        return has, _T("bool")
+
     def _call(self, e: ast.Call, scope: str, text: str, span) -> tuple[ir.Expr, _T]:
         sig = self.functions.get(e.func)
         args_ir, arg_types = [], []
@@ -871,6 +923,11 @@ class _Checker:
             ai, at = self._expr(a, scope)
             args_ir.append(ai)
             arg_types.append(at)
+        if e.func == "count" and len(arg_types) == 1 and arg_types[0].name == "set":
+            # `count(S)` of one set: how many of its values are selected
+            return ir.Call(func="set_count", args=args_ir, type="int", text=text, span=span), _T(
+                "int"
+            )
         if sig is None:
             self.err(m.unknown_function(e.func_span, e.func, self.functions))
             return ir.Call(func=e.func, args=args_ir, type="any", text=text, span=span), ERR
@@ -1219,13 +1276,19 @@ class _Checker:
     def _literal(self, lit) -> object:
         if isinstance(lit, ast.Missing):
             return None
+        if isinstance(lit, ast.ListLit):
+            return [x.value for x in lit.items]
         return lit.value
 
-    def _test_unresolved(self, t: ast.TestCase, model_id: str) -> ir.TestCase:
+    def _test_unresolved(
+        self, t: ast.TestCase, model_id: str, baseline: tuple[ast.Assign, ...] | None = None
+    ) -> ir.TestCase:
         given = None
-        if t.given is not None:
-            given = {a.name.id: self._literal(a.value) for a in t.given}
-        if t.given is None and t.data is None:
+        if t.given is not None or (baseline is not None and t.data is None):
+            # the suite's baseline first, the test's own values over it
+            given = {a.name.id: self._literal(a.value) for a in baseline or ()}
+            given.update({a.name.id: self._literal(a.value) for a in t.given or ()})
+        if given is None and t.data is None:
             self.err(m.bad_test(t.span, _("a test needs a `given` block or a `data` file")))
         if t.given is not None and t.data is not None:
             self.err(
@@ -1267,8 +1330,10 @@ class _Checker:
             span=to_span(t.span),
         )
 
-    def _test(self, t: ast.TestCase, model_id: str) -> ir.TestCase:
-        case = self._test_unresolved(t, model_id)
+    def _test(
+        self, t: ast.TestCase, model_id: str, baseline: tuple[ast.Assign, ...] | None = None
+    ) -> ir.TestCase:
+        case = self._test_unresolved(t, model_id, baseline)
         self._resolve_test(t)
         return case
 
@@ -1282,6 +1347,7 @@ class _Checker:
             vetoes={v.id for v in self.vetoes},
             grades=self.grade_names,
             labels={v.label.value: k for k, v in self.inputs.items() if v.label is not None},
+            ranges=self.input_ranges,
         )
         self.diags.extend(diags)
 
@@ -1295,10 +1361,12 @@ def resolve_test_names(
     grades: list[str],
     labels: dict[str, str] | None = None,
     fractions: set[str] | frozenset[str] = frozenset(),
+    ranges: dict[str, tuple[float | None, float | None]] | None = None,
 ) -> list[Diagnostic]:
     """Check a test case's names and literal types against a model. `labels`
     (label → input id) names the input when `given` uses its label;
-    `fractions`: the percent inputs declared `fractions`."""
+    `fractions`: the percent inputs declared `fractions`; `ranges`: input id
+    → declared (min, max), a value outside is a warning."""
     out: list[Diagnostic] = []
     for a in t.given or ():
         if a.name.id not in inputs:
@@ -1323,7 +1391,15 @@ def resolve_test_names(
             "text": isinstance(v, ast.String),
             "enum": isinstance(v, ast.String),
             "date": isinstance(v, ast.DateLit),
+            "set": isinstance(v, (ast.String, ast.ListLit)),
         }.get(type_name, True)
+        if isinstance(v, ast.ListLit) and type_name != "set":
+            ok = False
+        if ok and type_name == "set":
+            out.extend(_given_set(v, a.name.id, values))
+            continue
+        if ok and ranges and a.name.id in ranges and isinstance(v, (ast.Number, ast.Percent)):
+            out.extend(_given_range(v, a.name.id, type_name, ranges[a.name.id]))
         if not ok:
             if type_name == "percent" and isinstance(v, ast.Number):
                 out.append(m.given_plain_percent(v.span, a.name.id, v.text, a.name.id in fractions))
@@ -1341,6 +1417,61 @@ def resolve_test_names(
         elif x.kind == "veto" and x.target.id not in vetoes:
             out.append(m.unknown_name(x.target.span, x.target.id, vetoes))
     return out
+
+
+def check_suite(tree: ast.TestsFile, model: ir.Model) -> list[Diagnostic]:
+    """A `tests for` suite's names and values against its model: the
+    baseline `given` once, then every test."""
+    suite = list(tree.tests)
+    if tree.baseline is not None:
+        suite.insert(0, ast.TestCase(ast.String("", tree.span), tree.baseline, None, None, ()))
+    out: list[Diagnostic] = []
+    for t in suite:
+        out.extend(
+            resolve_test_names(
+                t,
+                {f.id: (f.type, tuple(f.values)) for f in model.inputs},
+                {i.id for i in model.indicators},
+                {d.id for d in model.dimensions},
+                {v.id for v in model.vetoes},
+                model.grade_names,
+                labels={f.label: f.id for f in model.inputs if f.label},
+                fractions={f.id for f in model.inputs if f.fractions},
+                ranges={f.id: (f.min, f.max) for f in model.inputs},
+            )
+        )
+    return out
+
+
+def _given_set(v, name: str, values: tuple[str, ...]) -> list[Diagnostic]:
+    """A set input's value in `given`: a list `["养老", "托幼"]` or a string
+    written as a data cell (`"养老、托幼"`); each value must be listed."""
+    if isinstance(v, ast.ListLit):
+        items = [(x.value, x.span) for x in v.items]
+    else:
+        items = [(x, v.span) for x in sets.split(v.value) or []]
+    out = []
+    for value, span in items:
+        if sets.encode([value], values)[1]:
+            out.append(m.unknown_enum_value(span, value, name, values))
+    return out
+
+
+def _given_range(v, name: str, type_name: str, bounds) -> list[Diagnostic]:
+    lo, hi = bounds
+    x = float(v.value)
+    if (lo is None or x >= lo - 1e-12) and (hi is None or x <= hi + 1e-12):
+        return []
+
+    def shown(b: float | None) -> str:
+        if b is None:
+            return ""
+        if type_name == "percent":
+            return f"{b * 100:g}%"
+        return f"{b:g}"
+
+    written = v.text + ("%" if isinstance(v, ast.Percent) else "")
+    return [m.given_out_of_range(v.span, name, written, shown(lo), shown(hi))]
 
 
 def _prune(model: ir.Model, main: str, comp: Composed) -> ir.Model:

@@ -118,7 +118,13 @@ UNKNOWN_NAME = _code("unknown-name", E, Phase.CHECK, "a name that is not declare
 UNKNOWN_FUNCTION = _code("unknown-function", E, Phase.CHECK, "a function that does not exist")
 UNKNOWN_GRADE = _code("unknown-grade", E, Phase.CHECK, "a grade the model does not have")
 UNKNOWN_ENUM_VALUE = _code(
-    "unknown-enum-value", E, Phase.CHECK, "a value that is not one of the enum's"
+    "unknown-enum-value", E, Phase.CHECK, "a value that is not one of the enum's (or the set's)"
+)
+SET_VALUES = _code(
+    "set-values",
+    E,
+    Phase.CHECK,
+    "a set's listed value a data cell cannot write (a separator), or too many values",
 )
 DUPLICATE_ID = _code(
     "duplicate-id", E, Phase.CHECK, "an id, grade, enum value or test name given twice"
@@ -206,6 +212,9 @@ TARGET_OP = _code("target-op", E, Phase.CHECK, "a target that is not `share >= P
 
 # ---------------------------------------------------------------- tests
 TEST_INVALID = _code("test-invalid", E, Phase.TEST, "a test case that cannot be run")
+GIVEN_OUT_OF_RANGE = _code(
+    "given-out-of-range", W, Phase.TEST, "a `given` value outside its input's declared range"
+)
 
 # ---------------------------------------------------------------- composition
 IMPORT_NOT_FOUND = _code("import-not-found", E, Phase.COMPOSE, "the imported file is not there")

@@ -114,6 +114,8 @@ def _literal(node, src: _Source | None = None) -> str:
         return _date(node, src)
     if isinstance(node, ast.Missing):
         return "missing"
+    if isinstance(node, ast.ListLit):
+        return "[" + ", ".join(quote(x.value) for x in node.items) + "]"
     raise TypeError(f"not a literal: {node!r}")
 
 
@@ -164,6 +166,9 @@ def _expr(node: ast.Expr, src: _Source | None) -> tuple[int, str]:
         op = "not in" if node.negated else "in"
         options = ", ".join(format_expr(o, src) for o in node.options)
         return _CMP, f"{format_expr(node.operand, src, _SUM)} {op} [{options}]"
+    if isinstance(node, ast.InSet):
+        op = "not in" if node.negated else "in"
+        return _CMP, f"{format_expr(node.operand, src, _SUM)} {op} {node.set.id}"
     if isinstance(node, ast.If):
         return _IF, (
             f"if {format_expr(node.cond, src)} then {format_expr(node.then, src)}"
@@ -334,10 +339,16 @@ class _Printer:
             ranges = [(tree.span.start, last.span.end)]
         self.emit(head, ranges, blank=bool(tree.imports))
         previous = "header"
+        pending = tree.baseline is not None  # printed before the first test
         for item in tree.items:
             kind = _kind(item)
+            if pending and isinstance(item, ast.TestCase):
+                self.baseline(tree, item)
+                pending = False
             self.item(item, blank=kind == "block" or kind != previous)
             previous = kind
+        if pending:
+            self.baseline(tree, None)
 
     def library_file(self, tree: ast.LibraryFile) -> None:
         self.imports(tree.imports)
@@ -361,6 +372,8 @@ class _Printer:
         if self.src is not None and _has_span(tree):
             ranges = [(tree.span.start, tree.model.span.end)]
         self.emit(f"tests for {tree.model.id}", ranges, blank=bool(tree.imports))
+        if tree.baseline is not None:
+            self.baseline(tree)
         for test in tree.tests:
             self.test(test, blank=True)
 
@@ -407,8 +420,8 @@ class _Printer:
 
     def input_text(self, node: ast.Input) -> str:
         type_ = node.type.name
-        if type_ == "enum":
-            type_ = f"enum({', '.join(quote(v) for v in node.type.values)})"
+        if type_ in ("enum", "set"):
+            type_ = f"{type_}({', '.join(quote(v) for v in node.type.values)})"
         parts = [f"input {node.name.id}: {type_}"]
         if node.label is not None:
             parts.append(f"label {quote(node.label.value)}")
@@ -583,6 +596,41 @@ class _Printer:
         for expectation in node.expectations:
             self.emit(self.expectation_text(expectation), self._keyworded(expectation))
         self.close(self._closing(node))
+
+    def baseline(self, tree: ast.TestsFile | ast.ModelFile, before=None) -> None:
+        """The suite's (or the model's tests') `given { … }` before its tests."""
+        head: list[tuple[int, int]] = []
+        tail: list[tuple[int, int]] = []
+        if self.src is not None and _has_span(tree):
+            src = self.src
+            if isinstance(tree, ast.TestsFile):
+                begin = tree.model.span.end
+                end = tree.tests[0].span.start if tree.tests else tree.span.end
+            else:  # the model's `given` that is not inside a test
+                begin, end = self._model_given(tree)
+            first = src.find("given", begin, end) if end > begin else None
+            if first is not None and first + 1 < len(src.tokens):
+                head = [(src.tokens[first].start_pos, src.tokens[first + 1].end_pos)]
+                brace = src.find("}", src.tokens[first].end_pos, end)
+                if brace is not None:
+                    tail = [(src.tokens[brace].start_pos, src.tokens[brace].end_pos)]
+        self.emit("given {", head, blank=True, opens=True)
+        self.depth += 1
+        for assign in tree.baseline or ():
+            self.emit(f"{assign.name.id} = {self.lit(assign.value)}", self._span(assign))
+        self.close(tail)
+
+    def _model_given(self, tree: ast.ModelFile) -> tuple[int, int]:
+        """Where a model's baseline `given` stands: the first `given` token
+        outside every test (an empty range when there is none)."""
+        tests = [(t.span.start, t.span.end) for t in tree.items if isinstance(t, ast.TestCase)]
+        pos = tree.span.start
+        while (i := self.src.find("given", pos, tree.span.end)) is not None:
+            at = self.src.tokens[i].start_pos
+            if not any(a <= at < b for a, b in tests):
+                return at, tree.span.end
+            pos = self.src.tokens[i].end_pos
+        return 0, 0
 
     def given(self, node: ast.TestCase) -> None:
         head: list[tuple[int, int]] = []

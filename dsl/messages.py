@@ -621,6 +621,52 @@ def bad_test(span: Span, message: str) -> Diagnostic:
     return C.TEST_INVALID.diagnostic(message, span)
 
 
+def set_value_unwritable(span: Span, value: str) -> Diagnostic:
+    return C.SET_VALUES.diagnostic(
+        _("set value {value!r} cannot be written in a data cell").format(value=value),
+        span,
+        (
+            _(
+                "help: a cell lists values separated by 、 , ， ; ； / or new lines, and 无 "
+                "means none selected: a value may not contain a separator or be 无"
+            ),
+        ),
+    )
+
+
+def set_too_many(span: Span, n: int, limit: int) -> Diagnostic:
+    return C.SET_VALUES.diagnostic(
+        _("a set lists {n} values; at most {limit} are allowed").format(n=n, limit=limit), span
+    )
+
+
+def set_member_literal(span: Span, name: str) -> Diagnostic:
+    return C.TYPE_MISMATCH.diagnostic(
+        _("the left side of `in {name}` must be one of its listed values, in quotes").format(
+            name=name
+        ),
+        span,
+    )
+
+
+def set_compared(span: Span) -> Diagnostic:
+    return C.TYPE_MISMATCH.diagnostic(
+        _("a selection cannot be compared"),
+        span,
+        (_('help: test a value with `"养老" in S`, or count the selected ones with `count(S)`'),),
+    )
+
+
+def given_out_of_range(span: Span, name: str, shown: str, lo: str, hi: str) -> Diagnostic:
+    return C.GIVEN_OUT_OF_RANGE.diagnostic(
+        _("`{name}` = {value} is outside its declared range {lo}..{hi}").format(
+            name=name, value=shown, lo=lo, hi=hi
+        ),
+        span,
+        (_("note: a data file with this value would be warned about and the value left out"),),
+    )
+
+
 def value_type(span: Span, name: str, expected: str) -> Diagnostic:
     return C.TYPE_MISMATCH.diagnostic(
         _("`{name}` takes {expected}").format(name=name, expected=expected),

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from zhili.dsl.ast import Span
 from zhili.dsl.i18n import N_, _
 
-TypeName = Literal["int", "number", "percent", "bool", "text", "date", "enum", "any"]
+TypeName = Literal["int", "number", "percent", "bool", "text", "date", "enum", "set", "any"]
 Policy = Literal["zero", "skip"]
 
 # The names a grade condition may use besides the model's own dimensions
@@ -185,7 +185,7 @@ class InputField(_Frozen):
     min: float | None = None
     max: float | None = None
     required: bool = True
-    values: list[str] = Field(default_factory=list)  # enum values
+    values: list[str] = Field(default_factory=list)  # enum and set values
     note: str | None = None
     # a percent input whose data write plain numbers as fractions (0.85 is
     # 85%, 1 is 100%; a plain number above 1 is a data problem): `fractions`

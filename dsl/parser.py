@@ -585,11 +585,17 @@ class _ToAst(Transformer):
         body = children[-1]
         if isinstance(body, ast.ModelFile):
             return ast.ModelFile(
-                body.name, body.title, body.extends, imports, body.items, body.span
+                body.name,
+                body.title,
+                body.extends,
+                imports,
+                body.items,
+                body.span,
+                baseline=body.baseline,
             )
         if isinstance(body, ast.LibraryFile):
             return ast.LibraryFile(body.name, body.title, imports, body.items, body.span)
-        return ast.TestsFile(body.model, imports, body.tests, body.span)
+        return ast.TestsFile(body.model, imports, body.tests, body.span, baseline=body.baseline)
 
     @v_args(meta=True)
     def library_file(self, meta, children):
@@ -618,7 +624,12 @@ class _ToAst(Transformer):
         if rest and isinstance(rest[0], ast.Extends):
             extends = rest[0]
             rest = rest[1:]
-        return ast.ModelFile(name, title, extends, (), tuple(rest), self._span(meta))
+        baseline = None
+        for c in rest:
+            if isinstance(c, tuple) and c[0] == "baseline":
+                baseline = (baseline or ()) + c[1]
+        items = tuple(c for c in rest if not (isinstance(c, tuple) and c[0] == "baseline"))
+        return ast.ModelFile(name, title, extends, (), items, self._span(meta), baseline=baseline)
 
     @v_args(meta=True)
     def extends_clause(self, meta, children):
@@ -627,7 +638,16 @@ class _ToAst(Transformer):
 
     @v_args(meta=True)
     def tests_file(self, meta, children):
-        return ast.TestsFile(self._ident(children[0]), (), tuple(children[1:]), self._span(meta))
+        rest = children[1:]
+        baseline = None
+        if rest and isinstance(rest[0], tuple) and rest[0][0] == "baseline":
+            baseline, rest = rest[0][1], rest[1:]
+        return ast.TestsFile(
+            self._ident(children[0]), (), tuple(rest), self._span(meta), baseline=baseline
+        )
+
+    def baseline(self, children):
+        return ("baseline", tuple(children))
 
     # header ------------------------------------------------------------
     def _meta(key):
@@ -706,6 +726,10 @@ class _ToAst(Transformer):
     @v_args(meta=True)
     def t_enum(self, meta, children):
         return ast.TypeRef("enum", tuple(_unquote(str(c)) for c in children), self._span(meta))
+
+    @v_args(meta=True)
+    def t_set(self, meta, children):
+        return ast.TypeRef("set", tuple(_unquote(str(c)) for c in children), self._span(meta))
 
     def attr_label(self, children):
         return ("label", self._string(children[0]))
@@ -1070,6 +1094,11 @@ class _ToAst(Transformer):
         return ast.Missing(self._span(meta))
 
     @v_args(meta=True)
+    def lit_list(self, meta, children):
+        items = tuple(self._string(c) for c in children if c is not None)
+        return ast.ListLit(items, self._span(meta))
+
+    @v_args(meta=True)
     def expect_grade(self, meta, children):
         return ast.Expectation("grade", text=self._string(children[0]), span=self._span(meta))
 
@@ -1176,6 +1205,14 @@ class _ToAst(Transformer):
     @v_args(meta=True)
     def not_in_op(self, meta, c):
         return ast.In(c[0], c[1], True, self._span(meta))
+
+    @v_args(meta=True)
+    def in_set(self, meta, c):
+        return ast.InSet(c[0], ast.Name(str(c[1]), self._tspan(c[1])), False, self._span(meta))
+
+    @v_args(meta=True)
+    def not_in_set(self, meta, c):
+        return ast.InSet(c[0], ast.Name(str(c[1]), self._tspan(c[1])), True, self._span(meta))
 
     def list(self, c):
         return tuple(x for x in c if x is not None)

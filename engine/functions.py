@@ -387,3 +387,50 @@ BUILTIN_FUNCTIONS: dict[str, Function] = {
         _builtin("is_missing", _is_missing, lambda x: x.is_null()),
     ]
 }
+
+
+# ---------------------------------------------------------------- sets
+#
+# The checker lowers `"养老" in S` to `set_has(S, mask)` and `count(S)` of a
+# set to `set_count(S)`: a set input's value is an integer bitmask in both
+# backends (`zhili.dsl.sets`). Not in the table a model's calls are checked
+# against (no model writes these names); both backends look them up here.
+
+
+def _set_has(s, mask):
+    return s & mask != 0
+
+
+def _set_count(s):
+    return s.bit_count()
+
+
+def _pl_set_has(s, mask):
+    return (s & mask) != 0
+
+
+def _pl_set_count(s):
+    import polars as pl
+
+    return s.bitwise_count_ones().cast(pl.Int64)
+
+
+SET_FUNCTIONS: dict[str, Function] = {
+    "set_has": Function(
+        Signature("set_has", ("any", "int"), "bool", doc="a set holds a value"),
+        _set_has,
+        _pl_set_has,
+    ),
+    "set_count": Function(
+        Signature("set_count", ("any",), "int", doc="how many values a set holds"),
+        _set_count,
+        _pl_set_count,
+    ),
+}
+
+
+def lookup(functions: dict[str, Function], name: str) -> Function:
+    """The function a checked call names: the model's table, else a set
+    operation the checker lowered."""
+    fn = functions.get(name)
+    return fn if fn is not None else SET_FUNCTIONS[name]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from zhili.dsl import ast
 from zhili.dsl import messages as m
-from zhili.dsl.checker import resolve_test_names
+from zhili.dsl.checker import check_suite
 from zhili.dsl.compose import Resolved
 from zhili.dsl.diagnostics import Diagnostic, Severity
 from zhili.engine.plugins import (
@@ -208,18 +208,4 @@ def _test_suite_problems(registry: Registry, tree: ast.TestsFile, models: dict) 
         return [
             m.unknown_name(tree.model.span, tree.model.id, list(models) + list(registry.models))
         ]
-    out = []
-    for t in tree.tests:
-        out.extend(
-            resolve_test_names(
-                t,
-                {f.id: (f.type, tuple(f.values)) for f in target.inputs},
-                {i.id for i in target.indicators},
-                {d.id for d in target.dimensions},
-                {v.id for v in target.vetoes},
-                target.grade_names,
-                labels={f.label: f.id for f in target.inputs if f.label},
-                fractions={f.id for f in target.inputs if f.fractions},
-            )
-        )
-    return out
+    return check_suite(tree, target)

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, assert_never
 
 from zhili.dsl import model as ir
+from zhili.dsl import sets
 from zhili.dsl.model import InputField, Model
 from zhili.engine.io.atomic import atomic_write
 
@@ -385,6 +386,8 @@ _CALLS = {
     "clamp": lambda x, lo, hi: min(max(x, lo), hi),
     "round": lambda x, n=0: round(x, int(n)),
     "between": lambda x, lo, hi: lo <= x <= hi,
+    "set_has": lambda s, mask: s & mask != 0,  # a set input is a bitmask (zhili.dsl.sets)
+    "set_count": lambda s: s.bit_count(),
 }
 
 
@@ -697,9 +700,26 @@ class _Row:
         if others:
             self.want(e.operand, self.rng.choice(others))
 
+    def _set_goal(self, e: ir.Call, goal: Any) -> None:
+        """`set_has(S, mask)` aimed at true/false, `set_count(S)` at a number:
+        the selection of the set input S changed to give it."""
+        ref = e.args[0]
+        f = self.an.fields.get(ref.name) if isinstance(ref, ir.Ref) else None
+        if f is None or f.type != "set" or (ref.name in self.values and not self.force):
+            return
+        current = self.values.get(ref.name) or 0
+        if e.func == "set_has" and isinstance(goal, bool) and isinstance(e.args[1], ir.Const):
+            mask = int(e.args[1].value)
+            self.values[ref.name] = current | mask if goal else current & ~mask
+        elif e.func == "set_count" and isinstance(goal, (int, float)):
+            n = min(max(int(math.ceil(goal - 1e-9)), 0), len(f.values))
+            self.values[ref.name] = sum(1 << i for i in self.rng.sample(range(len(f.values)), n))
+
     def _call(self, e: ir.Call, goal: Any, lean: int) -> None:
         args = e.args
-        if e.func in ("ratio", "per_10k") and len(args) == 2:
+        if e.func in ("set_has", "set_count") and args:
+            self._set_goal(e, goal)
+        elif e.func in ("ratio", "per_10k") and len(args) == 2:
             k = 10_000 if e.func == "per_10k" else 1
             self._arith("/", args[0], args[1], float(goal) / k, lean)
         elif e.func == "count" and isinstance(goal, (int, float)):
@@ -832,6 +852,9 @@ def _value(f: InputField, rng: random.Random, quality: float, sign: int, cuts) -
         return rng.random() < (0.15 + 0.8 * u if sign else 0.7)
     if t == "enum":
         return rng.choice(f.values) if f.values else ""
+    if t == "set":  # each listed value selected more often in a better community
+        chance = 0.25 + 0.6 * u
+        return sum(1 << i for i in range(len(f.values)) if rng.random() < chance)
     if t == "date":
         return dt.date(2015, 1, 1) + dt.timedelta(days=rng.randrange(3650))
     if t == "text":
@@ -900,6 +923,8 @@ def _cell(f: InputField, v: Any) -> Any:
             return _decimal(float(v), 2)
         case "date":
             return v.isoformat() if isinstance(v, dt.date) else str(v)
+        case "set":
+            return sets.text(int(v), f.values)
     return str(v)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from zhili.dsl import sets
 from zhili.dsl.i18n import _
 from zhili.dsl.model import TestCase
 from zhili.engine.eval.interpreter import MISSING, CompiledModel
@@ -67,6 +68,21 @@ def _unknown_given(case: TestCase, compiled: CompiledModel) -> str | None:
     return None
 
 
+def _given_record(case: TestCase, compiled: CompiledModel) -> dict:
+    """The record of a `given` block: a set input's list of values (or its
+    text, written as in a data cell) becomes the set's value."""
+    record = dict(case.given or {})
+    for f in compiled.model.inputs:
+        v = record.get(f.id)
+        if f.type != "set" or v is None:
+            continue
+        if isinstance(v, list):
+            record[f.id] = sets.encode(v, f.values)[0]  # unknown values: a check error
+        else:
+            record[f.id] = data_mod.convert(v, f)[0]
+    return record
+
+
 def run_case(case: TestCase, compiled: CompiledModel, cache: dict | None = None) -> CaseResult:
     cache = {} if cache is None else cache
     res = CaseResult(case)
@@ -77,7 +93,7 @@ def run_case(case: TestCase, compiled: CompiledModel, cache: dict | None = None)
         if case.data is not None:
             record, meta = _record_from_data(case, compiled, cache)
         else:
-            record, meta = dict(case.given or {}), {"community": case.name}
+            record, meta = _given_record(case, compiled), {"community": case.name}
     except (LookupError, data_mod.DataError) as exc:
         res.error = str(exc)
         return res

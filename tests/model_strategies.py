@@ -4,7 +4,8 @@ record-by-record comparison of the two evaluation backends.
 The generator writes model SOURCE text (so the parser and checker are in the
 loop) over a fixed palette of inputs, typed by construction so almost every
 model checks cleanly: expression families are N (a count or number), I (an
-int only), P (a percent), B (bool), E (enum), D (date) and T (text).
+int only), P (a percent), B (bool), E (enum), D (date), T (text) and S (a
+multi-select `set`, used through `"甲" in s0` and `count(s0)`).
 Literals come from small sets that the data generator also uses, so records
 hit thresholds exactly, zeros and halves (rounding) often.
 """
@@ -19,6 +20,7 @@ import polars as pl
 from hypothesis import strategies as st
 
 from zhili.dsl import model as ir
+from zhili.dsl import sets
 from zhili.dsl.checker import check
 from zhili.dsl.parser import parse
 from zhili.engine.eval.interpreter import compile_model
@@ -41,6 +43,7 @@ INPUTS: list[tuple[str, str, str]] = [
     ("k1", "E", 'enum("甲", "乙", "丙")'),
     ("d0", "D", "date"),
     ("t0", "T", "text"),
+    ("s0", "S", 'set("甲", "乙", "丙", "丁")'),
 ]
 INPUT_KIND = {name: kind for name, _, kind in INPUTS}
 
@@ -79,6 +82,8 @@ def value_strategy(kind: str) -> st.SearchStrategy:
         v = st.sampled_from(["甲", "乙", "丙"])
     elif kind == "date":
         v = st.sampled_from(DATE_VALUES)
+    elif kind.startswith("set"):
+        v = st.integers(0, 15)  # the bitmask of the selected values
     else:
         v = st.sampled_from(["", "张三", "李四"])
     return st.one_of(st.none(), v, v)
@@ -92,7 +97,7 @@ class ExprGen:
 
     def __init__(self, draw, lets: dict[str, list[str]], grade: dict[str, list[str]] | None = None):
         self.draw = draw
-        self.pool: dict[str, list[str]] = {f: [] for f in "NIPBEDT"}
+        self.pool: dict[str, list[str]] = {f: [] for f in "NIPBEDTS"}
         for name, fam, _ in INPUTS:
             self.pool[fam].append(name)
         for fam, names in lets.items():
@@ -114,6 +119,7 @@ class ExprGen:
             "E": [],
             "D": DATE_LITS,
             "T": TEXT_LITS,
+            "S": [],
         }[fam]
         names = self.pool[fam]
         if lits and (not names or self.draw(st.integers(0, 2)) == 0):
@@ -173,6 +179,8 @@ class ExprGen:
             return f"round({self.gen(fam, d)}, {self.pick(['0', '1', '2'])})"
         # special: functions whose result family differs from their arguments
         if fam == "I":
+            if self.draw(st.integers(0, 2)) == 0:
+                return f"count({self.gen('S', d)})"
             return f"count({self._args('B', d, self.draw(st.integers(1, 3)))})"
         if fam == "N":
             k = self.draw(st.integers(0, 1))
@@ -194,7 +202,7 @@ class ExprGen:
         d = depth
         choice = self.pick(
             ["cmpN", "cmpN", "cmpP", "cmpP", "enum", "date", "text", "logic", "logic", "not",
-             "between", "is_missing", "in_num", "eqB", "common"]
+             "between", "is_missing", "in_num", "eqB", "common", "set"]
         )  # fmt: skip
         cmp = ["==", "!=", "<", "<=", ">", ">="]
         if choice == "cmpN":
@@ -226,6 +234,9 @@ class ExprGen:
         if choice == "in_num":
             opts = self.draw(st.lists(st.sampled_from(INT_LITS + ["n1"]), max_size=3))
             return f"({self.gen('N', d)} {self.pick(['in', 'not in'])} [{', '.join(opts)}])"
+        if choice == "set":
+            value = self.pick(['"甲"', '"乙"', '"丙"', '"丁"'])
+            return f"({value} {self.pick(['in', 'not in'])} {self.gen('S', d)})"
         if choice == "eqB":
             return f"({self.gen('B', d)} {self.pick(['==', '!='])} {self.gen('B', d)})"
         return self._common("B", d)
@@ -238,6 +249,9 @@ class ExprGen:
 
     def _T(self, depth: int) -> str:
         return self._common("T", depth)
+
+    def _S(self, depth: int) -> str:
+        return self.leaf("S")  # a set is only ever an input
 
 
 # ---------------------------------------------------------------- models
@@ -619,6 +633,8 @@ def records_to_csv(model: ir.Model, records: list[dict[str, Any]]) -> str:
                 row.append("true" if v else "false")
             elif isinstance(v, dt.date):
                 row.append(v.isoformat())
+            elif types[i] == "set":
+                row.append(sets.text(v, model.input(i).values))
             else:
                 row.append(str(v))
         w.writerow(row)

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from zhili.dsl import ast
-from zhili.dsl.checker import check, resolve_test_names
+from zhili.dsl.checker import check, check_suite
 from zhili.dsl.diagnostics import Diagnostic, render_text
 from zhili.dsl.parser import SYNTAX_EXAMPLES, parse
 from zhili.engine.plugins import FileResolver
@@ -55,17 +55,7 @@ def check_folder(folder: Path) -> dict[str, tuple[str, list[Diagnostic]]]:
     for name, tree in suites:
         model = models.get(tree.model.id)
         assert model is not None, f"{name}: no model `{tree.model.id}` in {folder.name}"
-        for t in tree.tests:
-            out[name][1].extend(
-                resolve_test_names(
-                    t,
-                    {f.id: (f.type, tuple(f.values)) for f in model.inputs},
-                    {i.id for i in model.indicators},
-                    {d.id for d in model.dimensions},
-                    {v.id for v in model.vetoes},
-                    model.grade_names,
-                )
-            )
+        out[name][1].extend(check_suite(tree, model))
     return out
 
 

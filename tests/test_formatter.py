@@ -113,6 +113,7 @@ def _extend(children):
         st.builds(ast.Binary, st.sampled_from(BINARY_OPS), children, children),
         st.builds(ast.Binary, st.sampled_from(BINARY_OPS), children, children),
         st.builds(ast.In, children, small, st.booleans()),
+        st.builds(ast.InSet, children, identifiers.map(ast.Name), st.booleans()),
         st.builds(ast.If, children, children, children),
         st.builds(ast.Call, st.sampled_from(FUNCTIONS) | identifiers, small),
     )
@@ -208,6 +209,9 @@ types = st.one_of(
     st.lists(st.text(alphabet='ab社区"\\ ', max_size=4), min_size=1, max_size=3).map(
         lambda vs: ast.TypeRef("enum", tuple(vs))
     ),
+    st.lists(st.text(alphabet='ab社区"\\ ', max_size=4), min_size=1, max_size=3).map(
+        lambda vs: ast.TypeRef("set", tuple(vs))
+    ),
 )
 inputs = st.builds(
     ast.Input,
@@ -247,7 +251,14 @@ def overrides(draw):
     return ast.Override(name, False, points, scoring, label, requires=requires, zero=zero)
 
 
-literals = st.one_of(signed(), strings, st.booleans().map(ast.Bool), dates, st.just(ast.Missing()))
+literals = st.one_of(
+    signed(),
+    strings,
+    st.booleans().map(ast.Bool),
+    dates,
+    st.just(ast.Missing()),
+    st.lists(strings, max_size=3).map(lambda xs: ast.ListLit(tuple(xs))),
+)
 assigns = st.builds(ast.Assign, idents, literals)
 OUTCOMES = ["pass", "partial", "fail", "missing", "vetoed"]
 expectations = st.one_of(
@@ -308,9 +319,14 @@ model_files = st.builds(
     st.none() | st.builds(ast.Extends, idents, opt_strings),
     imports,
     st.lists(model_items, max_size=6).map(tuple),
+    baseline=st.none() | st.lists(assigns, max_size=3).map(tuple),
 )
 tests_files = st.builds(
-    ast.TestsFile, idents, imports, st.lists(case_nodes(), max_size=3).map(tuple)
+    ast.TestsFile,
+    idents,
+    imports,
+    st.lists(case_nodes(), max_size=3).map(tuple),
+    baseline=st.none() | st.lists(assigns, max_size=3).map(tuple),
 )
 files = st.one_of(model_files, model_files, tests_files)
 

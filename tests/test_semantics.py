@@ -45,7 +45,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from zhili.dsl import codes
+from zhili.dsl import codes, sets
 from zhili.dsl.checker import check
 from zhili.dsl.model import Model
 from zhili.dsl.parser import parse
@@ -137,10 +137,12 @@ def run_vectorized(model: Model, records: list[dict[str, Any]]) -> list[Observed
     return out
 
 
-def _cell(value: Any, type_: str) -> str | None:
+def _cell(value: Any, type_: str, values: list[str] | None = None) -> str | None:
     """A record value as the text a data file would hold (read back exactly)."""
     if value is None:
         return None
+    if type_ == "set":  # a bitmask: its values as a cell lists them
+        return sets.text(value, values or [])
     if type_ == "bool":
         return "true" if value else "false"
     if type_ == "percent":  # 85% is 0.85; shifting the decimal point is exact
@@ -170,7 +172,9 @@ def _convert(model: Model, records: list[dict[str, Any]]) -> data.Dataset:
     fields = model.inputs
     frame = pl.DataFrame(
         {
-            f"c{j}": pl.Series([_cell(r.get(f.id), f.type) for r in records], dtype=pl.String)
+            f"c{j}": pl.Series(
+                [_cell(r.get(f.id), f.type, f.values) for r in records], dtype=pl.String
+            )
             for j, f in enumerate(fields)
         },
         height=len(records),
@@ -271,6 +275,13 @@ def _typed(record: dict[str, Any], model: Model, where: str) -> dict[str, Any]:
     for key, v in record.items():
         assert key in types, f"{where}: no input {key!r}"
         t = types[key]
+        if t == "set":  # a list of listed values: the bitmask both backends hold
+            f = model.input(key)
+            assert isinstance(v, list), f"{where}: {key} = {v!r} is not a list"
+            mask, unknown = sets.encode(v, f.values)
+            assert not unknown, f"{where}: {key}: {unknown} not listed"
+            out[key] = mask
+            continue
         if t in ("number", "percent") and isinstance(v, int) and not isinstance(v, bool):
             v = float(v)
         ok = {

@@ -39,6 +39,9 @@ from zhili.engine.functions import (
     divide,
     snap,
 )
+from zhili.engine.functions import (
+    lookup as lookup_function,
+)
 
 Env = dict[str, Any]
 
@@ -158,7 +161,7 @@ def _nonzero_number(e: ir.Expr) -> bool:
 
 
 def _compile_call(e: ir.Call, functions) -> Fn:
-    fn = functions[e.func]
+    fn = lookup_function(functions, e.func)
     impl = fn.python
     args = [compile_expr(a, functions) for a in e.args]
     if e.func in ("ratio", "per_10k") and _nonzero_number(e.args[1]):

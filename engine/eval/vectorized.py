@@ -27,11 +27,15 @@ from zhili.engine.eval.plan import EPS, Group, Plan
 from zhili.engine.functions import (
     BUILTIN_FUNCTIONS,
     INT_LIMIT,
+    SET_FUNCTIONS,
     Function,
     pl_finite,
     pl_round_decimal,
     pl_snap,
     polars_div,
+)
+from zhili.engine.functions import (
+    lookup as lookup_function,
 )
 
 OUTCOMES = [o.value for o in ir.Outcome]  # index = `Outcome.code`
@@ -51,6 +55,7 @@ POLARS_TYPES: dict[str, pl.DataType] = {
     "text": pl.String,
     "enum": pl.String,
     "date": pl.Date,
+    "set": pl.Int64,  # a bitmask of the listed values (`zhili.dsl.sets`)
     "any": pl.Float64,
 }
 
@@ -153,7 +158,7 @@ class VectorModel:
         for e in self._all_exprs():
             for node in ir.walk(e):
                 if isinstance(node, ir.Call):
-                    fn = self.functions.get(node.func)
+                    fn = self.functions.get(node.func) or SET_FUNCTIONS.get(node.func)
                     if fn is None or fn.polars is None:
                         raise VectorUnsupported(
                             f"function `{node.func}` has no vectorized implementation"
@@ -241,7 +246,7 @@ class VectorModel:
         arithmetic, which carries an infinity or NaN on as the interpreter
         carries its `Missing` (see `pl_snap`)."""
         x = self.expr(e, results)
-        if e.type in ("int", "bool", "text", "enum", "date") or _finite_shape(e):
+        if e.type in ("int", "bool", "text", "enum", "date", "set") or _finite_shape(e):
             return x
         return pl_finite(x)
 
@@ -277,7 +282,8 @@ class VectorModel:
 
     def _call(self, e: ir.Call, results: dict[str, pl.Expr] | None) -> pl.Expr:
         args = [self.value(a, results) for a in e.args]
-        fn = self.functions[e.func]  # `_check_functions`: each has a Polars implementation
+        # `_check_functions`: each has a Polars implementation
+        fn = lookup_function(self.functions, e.func)
         if e.func == "round":
             # the number of digits is a constant (checked): Polars wants an int
             digits = _const_int(e.args[1]) if len(e.args) == 2 else 0

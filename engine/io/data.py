@@ -12,6 +12,8 @@ is always kept.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import json
 import os
 import re
 import unicodedata
@@ -22,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from zhili.dsl import codes
+from zhili.dsl import codes, sets
 from zhili.dsl.i18n import _
 from zhili.dsl.model import InputField, Model, Ref, Score
 from zhili.engine.io.readers import BUILTIN_READERS, DATA_READERS, read_raw
@@ -355,6 +357,8 @@ def convert(raw: Any, f: InputField) -> tuple[Any, str | None]:
         if norm(text) in normed:
             return normed[norm(text)], None
         return None, _("not one of: {values}").format(values=", ".join(f.values))
+    if t == "set":
+        return _convert_set(text, f)
     if t == "date":
         m = re.match(r"^([0-9]{4})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})日?", text)
         if not m:
@@ -364,6 +368,39 @@ def convert(raw: Any, f: InputField) -> tuple[Any, str | None]:
         except ValueError:
             return None, _("not a date (YYYY-MM-DD)")
     return str(raw).strip(WHITESPACE), None  # free text as written (NFKC only to read it)
+
+
+def _convert_set(text: str, f: InputField) -> tuple[Any, str | None]:
+    """A multi-select cell → its bitmask (`zhili.dsl.sets`): values separated
+    by 、 , ， ; ； / or new lines, or a JSON list (a JSON file's or a Parquet
+    list cell); 无 is the empty selection. An unlisted value is a problem
+    naming it (with the closest listed value) and the cell is not read."""
+    chosen: list[str] | None
+    if text.startswith("[") and text.endswith("]"):
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, list) or not all(isinstance(x, str | None) for x in parsed):
+            return None, _("not a list of values")
+        chosen = [x.strip() for x in parsed if x is not None and x.strip()]
+    else:
+        chosen = sets.split(text)
+    if chosen is None:
+        return 0, None
+    mask, unknown = sets.encode(chosen, f.values)
+    if unknown:
+        return None, _set_msg(unknown[0], f)
+    return mask, None
+
+
+def _set_msg(value: str, f: InputField) -> str:
+    close = difflib.get_close_matches(value, f.values, n=1, cutoff=0.5)
+    if close:
+        return _("{value!r} is not one of: {values} (did you mean {close!r}?)").format(
+            value=value, values="、".join(f.values), close=close[0]
+        )
+    return _("{value!r} is not one of: {values}").format(value=value, values="、".join(f.values))
 
 
 def _fmt(v, t) -> str:
@@ -576,6 +613,32 @@ def _enum_stages(s: _Scratch, f: InputField, missing: pl.Expr, raw: pl.Expr):
     return [[missing, s.a(listed, "v")], s.finish(value, msg)]
 
 
+def _set_stages(s: _Scratch, f: InputField, missing: pl.Expr, raw: pl.Expr):
+    """Each distinct cell through `convert` (the reference) once: the cells
+    of a multi-select column repeat, and the splitting and matching is
+    Python's either way (the value is an Int64 bitmask)."""
+    dtype = pl.Struct({"v": pl.Int64, "p": pl.String})
+
+    def batch(col: pl.Series) -> pl.Series:
+        distinct = col.unique().drop_nulls()
+        pairs = [convert(cell, f) for cell in distinct]
+        table = pl.DataFrame(
+            {
+                "v": pl.Series([v for v, _p in pairs], dtype=pl.Int64),
+                "p": pl.Series([p for _v, p in pairs], dtype=pl.String),
+            }
+        )
+        at = col.replace_strict(
+            distinct, pl.int_range(len(distinct), dtype=pl.UInt32, eager=True), default=None
+        )
+        return table.to_struct().gather(at)
+
+    got = s.c("r").struct
+    value = pl.when(s.c("m")).then(None).otherwise(got.field("v"))
+    msg = pl.when(s.c("m")).then(_NONE).otherwise(got.field("p"))
+    return [[missing, s.a(raw.map_batches(batch, return_dtype=dtype), "r")], s.finish(value, msg)]
+
+
 def _date_stages(s: _Scratch, f: InputField, missing: pl.Expr, raw: pl.Expr):
     pattern = r"^([0-9]{4})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})"
     g = s.c("g").struct
@@ -612,6 +675,7 @@ _TYPE_STAGES = {
     "percent": _number_stages,
     "enum": _enum_stages,
     "date": _date_stages,
+    "set": _set_stages,
 }
 
 

@@ -377,7 +377,15 @@ def read_parquet(path: Path, model: Model | None = None) -> RawTable:
 
 
 def _parquet_text(col: pl.Series) -> pl.Series | None:
-    """A Parquet column as text, or None for a type that cannot be read."""
+    """A Parquet column as text, or None for a type that cannot be read. A
+    list of strings (a multi-select input's cells) is read as JSON lists,
+    as a JSON file's are (`["养老", "托幼"]`)."""
+    if isinstance(col.dtype, pl.List) and col.dtype.inner in (pl.String, pl.Categorical):
+        return pl.Series(
+            col.name,
+            [None if v is None else json.dumps(v, ensure_ascii=False) for v in col.to_list()],
+            dtype=pl.String,
+        )
     if isinstance(col.dtype, _UNREADABLE) or col.dtype.base_type() in _UNREADABLE:
         return None
     if col.dtype == pl.Boolean:

@@ -38,6 +38,7 @@ TYPE_NAMES = {
     "percent": "百分比",
     "bool": "是/否",
     "enum": "选项",
+    "set": "多选",
     "text": "文本",
     "date": "日期",
 }
@@ -71,6 +72,10 @@ def describe(f: InputField) -> str:
         parts.append(f"范围：{_range(f)}")
     if f.type == "enum":
         parts.append("可选：" + "、".join(f.values))
+    if f.type == "set":
+        parts.append("可多选：" + "、".join(f.values))
+        parts.append("多项用顿号“、”分隔（也可用逗号、分号或换行），一项都没有填“无”，留空为缺失")
+        parts.append("本列不设下拉列表：Excel 的数据验证只能单选")
     if f.type == "bool":
         parts.append("填 是 或 否")
     if f.type == "percent":
@@ -317,7 +322,9 @@ def _instructions_sheet(info, model: Model) -> None:
                 TYPE_NAMES.get(f.type, f.type),
                 f.unit or "",
                 _range(f),
-                "、".join(f.values) if f.type == "enum" else ("是、否" if f.type == "bool" else ""),
+                "、".join(f.values)
+                if f.type in ("enum", "set")
+                else ("是、否" if f.type == "bool" else ""),
                 "是" if f.required else "否",
                 _explained(f),
                 *(list(sources.get(f.id, ("", ""))) if more else []),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from zhili.dsl import model as ir
+from zhili.dsl import sets
 from zhili.dsl.i18n import _
 from zhili.engine.functions import Missing
 from zhili.engine.trace.events import decide
@@ -44,12 +45,16 @@ def substitutions(expr: ir.Expr, env: dict[str, Any], model: ir.Model, depth: in
                 if f is not None and f.previous is not None:
                     label += " " + _("(last period's {name})").format(name=f.previous)
                 shown = fmt_value(value, node.type)
+                if f is not None and f.type == "set" and isinstance(value, int):
+                    shown = f"「{sets.text(value, f.values)}」"
                 if isinstance(value, Missing):
                     shown = _("missing") + f" ({value.text()})"
                 out.append(f"{pad}{node.name}{label} = {shown}")
             else:
                 d = lets[node.name]
                 shown = fmt_value(value, d.type)
+                if d.type == "set" and isinstance(value, int):
+                    shown = f"「{sets.text(value, _set_values(d.expr, model))}」"
                 if isinstance(value, Missing):
                     shown = _("missing") + f" ({value.text()})"
                 out.append(f"{pad}{node.name} = {d.expr.text} = {shown}")
@@ -57,6 +62,20 @@ def substitutions(expr: ir.Expr, env: dict[str, Any], model: ir.Model, depth: in
 
     visit(expr, depth)
     return out
+
+
+def _set_values(e: ir.Expr, model: ir.Model) -> list[str]:
+    """The listed values of the set a set-typed definition holds (it names
+    a set input, directly or through other definitions)."""
+    lets = {d.id: d for d in model.lets}
+    for node in ir.walk(e):
+        if isinstance(node, ir.Ref) and node.type == "set":
+            f = model.input(node.name)
+            if f is not None:
+                return f.values
+            if node.name in lets:
+                return _set_values(lets[node.name].expr, model)
+    return []
 
 
 def explain_text(raw, result: CommunityResult | None = None) -> str:

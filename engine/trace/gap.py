@@ -21,6 +21,7 @@ import math
 from typing import Any
 
 from zhili.dsl import model as ir
+from zhili.dsl import sets
 from zhili.dsl.i18n import _
 from zhili.engine.functions import Missing
 from zhili.engine.trace.events import decide, event_exprs, gap_text
@@ -127,6 +128,11 @@ def smallest_changes(raw, limit: int = 5) -> list[GapItem]:
                     found.append((0.05, _item(raw, r, f, cur, value, target.name)))
                     break
             continue
+        if f.type == "set":
+            item = _set_change(raw, f, cur, reaches, target.name)
+            if item is not None:
+                found.append((0.1, item))
+            continue
         if f.type not in ("int", "number", "percent"):
             continue
         lo, hi = _bounds(f, cur)
@@ -163,6 +169,19 @@ def smallest_changes(raw, limit: int = 5) -> list[GapItem]:
             found.append(best)
     found.sort(key=lambda x: x[0])
     return [item for _, item in found[:limit]]
+
+
+def _set_change(raw, f: ir.InputField, cur, reaches, grade: str) -> GapItem | None:
+    """A multi-select input: the first listed value not selected whose
+    selection alone reaches the grade (a missing selection: that value alone)."""
+    mask = cur if isinstance(cur, int) else 0
+    for i in range(len(f.values)):
+        if mask >> i & 1:
+            continue
+        r = reaches({f.id: mask | 1 << i})
+        if r is not None:
+            return _item(raw, r, f, cur, mask | 1 << i, grade)
+    return None
 
 
 def _typed(f: ir.InputField, v: float) -> Any:
@@ -248,7 +267,12 @@ def _item(raw, new, f: ir.InputField, cur, value, grade: str) -> GapItem:
     effects.extend(_("veto {name} lifted").format(name=n) for n in unveto)
     name = f.label or f.id
     unit = f" {f.unit}" if f.unit and f.type != "percent" else ""
-    if f.type == "bool":
+    if f.type == "set":
+        added = sets.decode(value & ~(cur or 0), f.values)
+        change = _("{name}: also select {values}").format(name=name, values="、".join(added))
+        cur = None if cur is None else sets.decode(cur, f.values)
+        value = sets.decode(value, f.values)
+    elif f.type == "bool":
         change = f"{name}: {fmt_value(value)}"
     elif cur is None:
         change = _("{name}: fill in {value}").format(name=name, value=_num(value, f) + unit)
