@@ -167,6 +167,16 @@ class Let:
 
 
 @dataclass(frozen=True, slots=True)
+class Output:
+    """`output ID "label" = EXPR`: a value computed from the results."""
+
+    name: Ident
+    label: String | None
+    expr: Expr
+    span: Span = _span_field()
+
+
+@dataclass(frozen=True, slots=True)
 class Tier:
     op: str | None  # None for `else`
     threshold: Expr | None
@@ -337,6 +347,7 @@ class Expectation:
     outcome: str | None = None
     span: Span = _span_field()
     missing: bool = False
+    literal: Literal | None = None  # `expect output ID VALUE`: the value expected
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,7 +388,18 @@ class Meta:
 
 
 Item = Union[
-    Meta, Input, Let, Dimension, Indicator, Veto, Grades, Target, TestCase, Override, GradeOverride
+    Meta,
+    Input,
+    Let,
+    Output,
+    Dimension,
+    Indicator,
+    Veto,
+    Grades,
+    Target,
+    TestCase,
+    Override,
+    GradeOverride,
 ]
 
 

@@ -334,6 +334,65 @@ def percent_vs_count(span: Span, literal: str | None) -> Diagnostic:
     )
 
 
+def dimension_vs_count(span: Span, dim: str, literal: str, points: float | None) -> Diagnostic:
+    """A grade condition comparing a dimension (its share) with a plain
+    number, `党建 >= 16`: it meant the points (`points(党建) >= 16`) or the
+    share those points are of the dimension's (16 of 20 = 80%)."""
+    notes = [
+        _("help: write `points({dim}) >= {lit}` to compare the points `{dim}` earned").format(
+            dim=dim, lit=literal
+        )
+    ]
+    if points:
+        share = _fmt_share(float(literal), points)
+        notes.append(
+            _(
+                "help: or `{dim} >= {share}%`: `{dim}` is a share of its {points} points "
+                "({lit} of {points} = {share}%)"
+            ).format(dim=dim, share=share, points=_fmt_number(points), lit=literal)
+        )
+    else:
+        notes.append(_("help: or write {lit}% if a share was meant").format(lit=literal))
+    return C.UNIT_MISMATCH.diagnostic(
+        _("cannot compare `{dim}` (a dimension's share, a percentage) with a count").format(
+            dim=dim
+        ),
+        span,
+        tuple(notes),
+    )
+
+
+def _fmt_number(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+def _fmt_share(value: float, points: float) -> str:
+    from decimal import Decimal
+
+    share = (Decimal(repr(value)) * 100 / Decimal(repr(points))).quantize(Decimal("0.01"))
+    text = f"{share:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def output_type(span: Span, name: str) -> Diagnostic:
+    return C.TYPE_MISMATCH.diagnostic(
+        _("output `{name}` must be a number, a percentage, a count, yes/no or text").format(
+            name=name
+        ),
+        span,
+    )
+
+
+def points_of(span: Span, name: str, kind: str | None, candidates: Iterable[str]) -> Diagnostic:
+    """`points(X)` where X is no dimension or indicator."""
+    if kind is None:
+        return unknown_name(span, name, candidates)
+    return C.TYPE_MISMATCH.diagnostic(
+        _("`points({name})`: `{name}` is not a dimension or an indicator").format(name=name),
+        span,
+    )
+
+
 def given_plain_percent(span: Span, name: str, literal: str, fractions: bool = False) -> Diagnostic:
     """`rate = 90` or `rate = 0.9` in a test's `given` for a percent input:
     what the number would mean under the data files' one percent rule (90 is

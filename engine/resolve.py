@@ -220,6 +220,7 @@ def _test_suite_problems(registry: Registry, tree: ast.TestsFile, models: dict) 
                 target.grade_names,
                 labels={f.label: f.id for f in target.inputs if f.label},
                 fractions={f.id for f in target.inputs if f.fractions},
+                outputs={o.id: o.type for o in target.outputs},
             )
         )
     return out

@@ -64,6 +64,7 @@ def check_folder(folder: Path) -> dict[str, tuple[str, list[Diagnostic]]]:
                     {d.id for d in model.dimensions},
                     {v.id for v in model.vetoes},
                     model.grade_names,
+                    outputs={o.id: o.type for o in model.outputs},
                 )
             )
     return out

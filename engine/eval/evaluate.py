@@ -27,6 +27,7 @@ from zhili.engine.eval.interpreter import CompiledModel, RawResult, compile_mode
 from zhili.engine.eval.plan import Plan
 from zhili.engine.eval.vectorized import (
     OUTCOMES,
+    POLARS_TYPES,
     OutcomeEnum,
     VectorModel,
     VectorUnsupported,
@@ -139,8 +140,6 @@ def _value_dtypes(model: Model, compiled: CompiledModel) -> dict[str, pl.DataTyp
     try:
         return VectorModel(model, compiled.functions, compiled.plan).value_dtypes()
     except VectorUnsupported:
-        from zhili.engine.eval.vectorized import POLARS_TYPES
-
         return {i.id: POLARS_TYPES.get(i.scoring.value.type, pl.Float64) for i in model.indicators}
 
 
@@ -169,6 +168,10 @@ def table_from_raw(
     for i, d in enumerate(model.dimensions):
         cols[columns.dim_score(d.id)] = pl.Series(
             [r.dim_scores[i] for r in results], dtype=pl.Float64
+        )
+    for k, o in enumerate(model.outputs):
+        cols[columns.output_col(o.id)] = pl.Series(
+            [_cell(r.outputs[k]) for r in results], dtype=POLARS_TYPES[o.type], strict=False
         )
     if not detail:
         return pl.DataFrame(cols, height=len(results))
