@@ -14,6 +14,7 @@ A third backend (SQL) would consume the same plan.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 
 from zhili.dsl import model as ir
@@ -234,6 +235,9 @@ def count_decides(op: str, known: int, unknown: int, n: float) -> bool | None:
         else:
             return None
         return equal if op == "==" else not equal
-    cmp = {"<": lo.__lt__, "<=": lo.__le__, ">": lo.__gt__, ">=": lo.__ge__}[op](n)
-    cmp_hi = {"<": hi.__lt__, "<=": hi.__le__, ">": hi.__gt__, ">=": hi.__ge__}[op](n)
-    return cmp if cmp == cmp_hi else None
+    compare = _ORDER[op]
+    low_says, high_says = compare(lo, n), compare(hi, n)
+    return low_says if low_says == high_says else None
+
+
+_ORDER = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
