@@ -72,8 +72,8 @@ class Evaluation:
         return None
 
     def rows(self) -> list[dict[str, Any]]:
-        """Summary rows: ids, total, grade, each top-level dimension, vetoes,
-        missing count."""
+        """Summary rows: ids, total, grade, each top-level dimension (by id),
+        each output (`out.<id>`), vetoes, missing count."""
         top = self.model.top_dimensions
         cols = [c for c in META_COLUMNS[:4] if c in self.table.columns]
         frame = self.table.select(
@@ -81,6 +81,7 @@ class Evaluation:
             pl.col("total").round(9),  # computed numbers have at most 9 places
             pl.col("grade").cast(pl.String),
             *[pl.col(columns.dim_score(d.id)).round(9).alias(d.id) for d in top],
+            *[pl.col(columns.output_col(o.id)) for o in self.model.outputs],
             pl.col("vetoes"),
             pl.col("missing"),
         )
