@@ -335,7 +335,7 @@ class _Checker:
             key = frozenset(cycle)
             if key not in self._cycle_reported:
                 self._cycle_reported.add(key)
-                self.err(m.cycle(self.outputs[cycle[0]].name.span, cycle))
+                self.err(m.output_cycle(self.outputs[cycle[0]].name.span, cycle))
             return ERR
         self._output_stack.append(name)
         node = self.outputs[name]
@@ -740,7 +740,7 @@ class _Checker:
                 )
             if kind == "output":
                 if scope != "grade":
-                    self.err(m.not_here(e.span, name, _("output")))
+                    self.err(m.output_not_here(e.span, name))
                     return ir.Const(value=None, type="any", text=text, span=span), ERR
                 t = self._output(name)
                 ref = ir.Ref(name=name, scope="output", type=_ir_type(t), text=text, span=span)
@@ -900,7 +900,7 @@ class _Checker:
             self.err(m.points_of(arg.span, arg.id, kind, candidates))
             return ir.Const(value=None, type="any", text=text, span=span), ERR
         if scope != "grade":
-            self.err(m.not_here(e.span, text or "points(" + arg.id + ")", _("result")))
+            self.err(m.output_not_here(e.span, text or "points(" + arg.id + ")"))
             return ir.Const(value=None, type="any", text=text, span=span), ERR
         # an indicator's result is its points already
         where = "points" if kind == "dimension" else "result"

@@ -295,6 +295,25 @@ def cycle(span: Span, path: list[str]) -> Diagnostic:
     )
 
 
+def output_cycle(span: Span, path: list[str]) -> Diagnostic:
+    return C.CYCLE.diagnostic(
+        _("outputs refer to each other in a cycle: {path}").format(path=" → ".join(path)),
+        span,
+    )
+
+
+def output_not_here(span: Span, name: str) -> Diagnostic:
+    """An output (or `points(X)`) outside grade conditions and outputs: it is
+    computed after scoring, from the results."""
+    return C.NOT_AVAILABLE_HERE.diagnostic(
+        _(
+            "`{name}` is computed from the results after scoring: it can only be used in "
+            "grade conditions and outputs"
+        ).format(name=name),
+        span,
+    )
+
+
 def not_here(span: Span, name: str, kind: str) -> Diagnostic:
     return C.NOT_AVAILABLE_HERE.diagnostic(
         _("`{name}` ({kind}) can only be used in grade conditions").format(name=name, kind=kind),
