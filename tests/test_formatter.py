@@ -115,6 +115,8 @@ def _extend(children):
         st.builds(ast.In, children, small, st.booleans()),
         st.builds(ast.If, children, children, children),
         st.builds(ast.Call, st.sampled_from(FUNCTIONS) | identifiers, small),
+        # `points(X)`: `points` is a keyword, its argument one name
+        st.builds(lambda n: ast.Call("points", (n,)), identifiers.map(ast.Name)),
     )
 
 
@@ -204,6 +206,7 @@ inputs = st.builds(
     opt_strings,
 )
 lets = st.builds(ast.Let, idents, opt_strings, exprs)
+outputs = st.builds(ast.Output, idents, opt_strings, exprs)
 metas = st.one_of(
     st.builds(
         ast.Meta, st.sampled_from(["title", "version", "issuer", "source", "description"]), strings
@@ -251,6 +254,7 @@ expectations = st.one_of(
     st.builds(ast.Expectation, st.just("veto"), target=idents),
     st.builds(ast.Expectation, st.just("no_veto")),
     st.builds(ast.Expectation, st.just("missing"), value=int_numbers),
+    st.builds(ast.Expectation, st.just("output"), target=idents, literal=literals),
 )
 
 
@@ -271,6 +275,7 @@ model_items = st.one_of(
     metas,
     inputs,
     lets,
+    outputs,
     dimensions(),
     indicators,
     vetoes(),
