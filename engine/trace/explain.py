@@ -155,9 +155,11 @@ def _count_note(raw, expr: ir.Expr, env: dict[str, Any]) -> str | None:
         return None
     known = sum(1 for t in terms if t is True)
     decided = not isinstance(raw.compiled.fn(expr)(env), Missing)
-    text = _("{k} of {n} conditions hold, {u} unknown").format(k=known, n=len(terms), u=unknown)
-    verdict = _("the known ones decide") if decided else _("the unknown ones could change it")
-    return f"↳ {text}: {verdict}"
+    if decided:
+        text = _("{k} of {n} conditions hold, {u} unknown: the known ones decide")
+    else:
+        text = _("{k} of {n} conditions hold, {u} unknown: the unknown ones could change it")
+    return "↳ " + text.format(k=known, n=len(terms), u=unknown)
 
 
 class _PointsTree:
