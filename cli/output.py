@@ -40,6 +40,7 @@ def output_table(ev, detail: bool):
         pl.col("next_grade").cast(pl.String),
     ]
     cols += [pl.col(columns.dim_score(d.id)).round(9).alias(f"{d.id}") for d in ev.model.dimensions]
+    cols += output_columns(ev.model, taken=set(keep) | {d.id for d in ev.model.dimensions})
     cols += [pl.col("vetoes"), pl.col("missing")]
     if detail:
         for ind in ev.model.indicators:
@@ -48,6 +49,24 @@ def output_table(ev, detail: bool):
                 pl.col(columns.ind_outcome(ind.id)).cast(pl.String).alias(f"{ind.id}.outcome")
             )
     return t.select(cols)
+
+
+def output_columns(model, taken: set[str]) -> list:
+    """The outputs' columns for csv/parquet, under their labels (the id when
+    there is none, `out.<id>` when the label is another column's name)."""
+    import polars as pl
+
+    from zhili.engine.eval import columns
+
+    cols = []
+    for o in model.outputs:
+        name = o.label or o.id
+        if name in taken or name in ("total", "grade", "next_grade", "vetoes", "missing"):
+            name = columns.output_col(o.id)
+        taken.add(name)
+        col = pl.col(columns.output_col(o.id))
+        cols.append((col.round(9) if o.type in ("number", "percent") else col).alias(name))
+    return cols
 
 
 def write_parquet(table, output: str) -> None:
@@ -103,11 +122,15 @@ def write_output(text: str, output: str | None, bom: bool = False) -> None:
 def summary_text(ev, limit: int = 200) -> str:
     """The summary table (first `limit` communities), grade distribution,
     target progress and data-problem count."""
+    from zhili.engine.eval import columns
+    from zhili.engine.trace.results import fmt_output
+
     model = ev.model
     top = model.top_dimensions
     headers = (
         [_("community"), _("street"), _("total"), _("grade")]
         + [d.label or d.id for d in top]
+        + [o.name for o in model.outputs]
         + [
             _("vetoes"),
             _("missing"),
@@ -125,12 +148,18 @@ def summary_text(ev, limit: int = 200) -> str:
                 row["grade"] or "—",
             ]
             + [_points(row[d.id]) for d in top]
+            + [fmt_output(row[columns.output_col(o.id)], o.type) for o in model.outputs]
             + [row["vetoes"].replace(",", ", "), row["missing"] or ""]
         )
     out = [f"{model.title or model.id} ({model.id} {model.version or ''})".rstrip(), ""]
     out.append(
         render_table(
-            headers, rows, right={2} | {4 + i for i in range(len(top))} | {len(headers) - 1}
+            headers,
+            rows,
+            right={2}
+            | {4 + i for i in range(len(top))}
+            | {4 + len(top) + k for k, o in enumerate(model.outputs) if o.type != "text"}
+            | {len(headers) - 1},
         )
     )
     if len(all_rows) > limit:

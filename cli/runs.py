@@ -124,9 +124,14 @@ def runs_show(ctx: Ctx, run, as_json, limit):
         results = store.results(info.id, detail=as_json)
     if as_json:
         rows = results.to_dicts()
+        # a run of a model without outputs (or recorded before them) lists none
+        with_outputs = any(r["outputs"] != "{}" for r in rows)
         for r in rows:
             r["dimensions"] = json.loads(r["dimensions"])
             r["indicators"] = json.loads(r["indicators"])
+            outputs = json.loads(r.pop("outputs"))
+            if with_outputs:
+                r["outputs"] = outputs
         click.echo(
             json.dumps({"run": info.__dict__, "communities": rows}, ensure_ascii=False, indent=2)
         )

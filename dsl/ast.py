@@ -178,6 +178,16 @@ class Let:
 
 
 @dataclass(frozen=True, slots=True)
+class Output:
+    """`output ID "label" = EXPR`: a value computed from the results."""
+
+    name: Ident
+    label: String | None
+    expr: Expr
+    span: Span = _span_field()
+
+
+@dataclass(frozen=True, slots=True)
 class Tier:
     op: str | None  # None for `else`
     threshold: Expr | None
@@ -407,6 +417,7 @@ class Expectation:
     outcome: str | None = None
     span: Span = _span_field()
     missing: bool = False
+    literal: Literal | None = None  # `expect output ID VALUE`: the value expected
 
 
 @dataclass(frozen=True, slots=True)
@@ -450,6 +461,7 @@ Item = Union[
     Meta,
     Input,
     Let,
+    Output,
     Dimension,
     Indicator,
     Veto,

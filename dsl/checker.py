@@ -75,6 +75,7 @@ class _T:
     literal: str | None = None
     error: bool = False
     source: str | None = None  # the input an enum value comes from
+    dimension: str | None = None  # the dimension whose share this is (unit-error help)
 
 
 ERR = _T("any", error=True)
@@ -117,6 +118,7 @@ class _ModelBuild:
     target_ir: list[ir.Target] = field(default_factory=list)
     test_ir: list[ir.TestCase] = field(default_factory=list)
     exempt_ir: list[ir.Exemption] = field(default_factory=list)
+    output_ir: list[ir.Output] = field(default_factory=list)
 
 
 class _Checker:
@@ -130,6 +132,10 @@ class _Checker:
         self.input_types: dict[str, _T] = {}
         self.input_ranges: dict[str, tuple[float | None, float | None]] = {}
         self.lets: dict[str, ast.Let] = {}
+        self.outputs: dict[str, ast.Output] = {}
+        self.output_types: dict[str, _T] = {}
+        self.output_ir: dict[str, ir.Expr] = {}
+        self._output_stack: list[str] = []
         self.let_types: dict[str, _T] = {}
         self.let_ir: dict[str, ir.Expr] = {}
         self.used: set[str] = set()
@@ -245,6 +251,9 @@ class _Checker:
             elif isinstance(item, ast.Let):
                 self._declare(item.name, "let", item)
                 self.lets.setdefault(item.name.id, item)
+            elif isinstance(item, ast.Output):
+                self._declare(item.name, "output", item)
+                self.outputs.setdefault(item.name.id, item)
             elif isinstance(item, (ast.Dimension, ast.Indicator, ast.Veto)):
                 b.top_items.append(item)
                 self._declare_tree(item)
@@ -332,6 +341,61 @@ class _Checker:
 
         b.exempt_ir = check_events(self, self._exempt_nodes)
 
+    def _stage_outputs(self, b: _ModelBuild) -> None:
+        """Outputs (after the structure: they read its results) in dependency
+        order, cycles between them reported."""
+        for name in self.outputs:
+            self._output(name)
+        b.output_ir = self._output_order()
+
+    def _output(self, name: str) -> _T:
+        if name in self.output_types:
+            return self.output_types[name]
+        if name in self._output_stack:
+            cycle = self._output_stack[self._output_stack.index(name) :] + [name]
+            key = frozenset(cycle)
+            if key not in self._cycle_reported:
+                self._cycle_reported.add(key)
+                self.err(m.output_cycle(self.outputs[cycle[0]].name.span, cycle))
+            return ERR
+        self._output_stack.append(name)
+        node = self.outputs[name]
+        expr, t = self._expr(node.expr, scope="grade")
+        self._output_stack.pop()
+        if not t.error and t.name == "date":
+            self.err(m.output_type(node.expr.span, name))
+            t = ERR
+        t = _T("text") if t.name == "enum" else _T(t.name, error=t.error)
+        self.output_types[name] = t
+        self.output_ir[name] = expr
+        return t
+
+    def _output_order(self) -> list[ir.Output]:
+        order: list[str] = []
+
+        def visit(name: str, path: set[str]) -> None:
+            if name in order or name in path or name not in self.output_ir:
+                return
+            path.add(name)
+            for node in ir.walk(self.output_ir[name]):
+                if isinstance(node, ir.Ref) and node.scope == "output":
+                    visit(node.name, path)
+            path.discard(name)
+            order.append(name)
+
+        for name in self.outputs:
+            visit(name, set())
+        return [
+            ir.Output(
+                id=name,
+                label=self.outputs[name].label.value if self.outputs[name].label else None,
+                expr=self.output_ir[name],
+                type=_ir_type(self.output_types[name]),
+                span=to_span(self.outputs[name].span),
+            )
+            for name in order
+        ]
+
     def _stage_grades(self, b: _ModelBuild) -> None:
         """Grade conditions, and the `otherwise` grade that ends the list."""
         rules = b.grade_rules
@@ -382,6 +446,7 @@ class _Checker:
             exprs.extend(ind.scoring.exprs())
         exprs.extend(v.condition for v in self.vetoes)
         exprs.extend(g.condition for g in b.grades if g.condition is not None)
+        exprs.extend(self.output_ir.values())
         for e in exprs:
             self._constants(e)
 
@@ -433,6 +498,7 @@ class _Checker:
         ("structure", _stage_structure),
         ("budget", _stage_budget),
         ("events", _stage_events),
+        ("outputs", _stage_outputs),
         ("grades", _stage_grades),
         ("vetoes", _stage_vetoes),
         ("targets", _stage_targets),
@@ -466,6 +532,7 @@ class _Checker:
                 precision=b.precision,
                 inputs=b.input_ir,
                 lets=b.let_order,
+                outputs=b.output_ir,
                 dimensions=self.dimensions,
                 top=b.top_children,
                 indicators=self.indicators,
@@ -741,7 +808,17 @@ class _Checker:
                     self.err(m.not_here(e.span, name, _(kind)))
                     return ir.Const(value=None, type="any", text=text, span=span), ERR
                 t = ir.ITEM_RESULT_TYPES[kind]
-                return ir.Ref(name=name, scope="result", type=t, text=text, span=span), _T(t)
+                dim = name if kind == "dimension" else None
+                return ir.Ref(name=name, scope="result", type=t, text=text, span=span), _T(
+                    t, dimension=dim
+                )
+            if kind == "output":
+                if scope != "grade":
+                    self.err(m.output_not_here(e.span, name))
+                    return ir.Const(value=None, type="any", text=text, span=span), ERR
+                t = self._output(name)
+                ref = ir.Ref(name=name, scope="output", type=_ir_type(t), text=text, span=span)
+                return ref, _T(t.name, error=t.error)
         if name in RESULT_NAMES:
             if scope != "grade":
                 self.err(m.not_here(e.span, name, _("result")))
@@ -815,8 +892,12 @@ class _Checker:
         a, b = lt.name, rt.name
         if a in NUMERIC and b in NUMERIC:
             if (a == "percent") != (b == "percent"):
-                other = rt if a == "percent" else lt
+                share, other = (lt, rt) if a == "percent" else (rt, lt)
                 if other.literal is not None and float(other.literal) == 0:
+                    return
+                if share.dimension is not None and other.literal is not None:
+                    points = self._dimension_points(share.dimension)
+                    self.err(m.dimension_vs_count(whole, share.dimension, other.literal, points))
                     return
                 self.err(m.percent_vs_count(whole, other.literal))
             return
@@ -916,7 +997,25 @@ class _Checker:
             return ir.Unary(op="not", operand=has, type="bool", text=text, span=span), _T("bool")
         return has, _T("bool")
 
+    def _points(self, e: ast.Call, scope: str, text: str, span) -> tuple[ir.Expr, _T]:
+        """`points(X)`: the points dimension (or indicator) X earned, a number."""
+        arg = e.args[0]
+        entry = self.names.get(arg.id)
+        kind = entry[0] if entry is not None else None
+        if kind not in ("dimension", "indicator"):
+            candidates = [n for n, v in self.names.items() if v[0] in ("dimension", "indicator")]
+            self.err(m.points_of(arg.span, arg.id, kind, candidates))
+            return ir.Const(value=None, type="any", text=text, span=span), ERR
+        if scope != "grade":
+            self.err(m.output_not_here(e.span, text or "points(" + arg.id + ")"))
+            return ir.Const(value=None, type="any", text=text, span=span), ERR
+        # an indicator's result is its points already
+        where = "points" if kind == "dimension" else "result"
+        return ir.Ref(name=arg.id, scope=where, type="number", text=text, span=span), _T("number")
+
     def _call(self, e: ast.Call, scope: str, text: str, span) -> tuple[ir.Expr, _T]:
+        if e.func == "points" and len(e.args) == 1 and isinstance(e.args[0], ast.Name):
+            return self._points(e, scope, text, span)
         sig = self.functions.get(e.func)
         args_ir, arg_types = [], []
         for a in e.args:
@@ -1009,6 +1108,11 @@ class _Checker:
             self._weights[d.name.id] = (d.weight.value, d)
         self._dim_nodes[d.name.id] = d
         return ir.Child(kind="dimension", id=d.name.id)
+
+    def _dimension_points(self, id: str) -> float | None:
+        """A dimension's declared points (None: not known, e.g. a weight)."""
+        d = next((d for d in self.dimensions if d is not None and d.id == id), None)
+        return d.points if d is not None and d.points > 0 else None
 
     def _dim(self, id: str) -> tuple[int, ir.Dimension]:
         for i, d in enumerate(self.dimensions):
@@ -1316,7 +1420,8 @@ class _Checker:
                     within=float(x.within.value) if x.within else None,
                     outcome=x.outcome,
                     span=to_span(x.span),
-                    missing=x.missing,
+                    missing=x.missing or isinstance(x.literal, ast.Missing),
+                    literal=self._literal(x.literal) if x.literal is not None else None,
                 )
             )
         return ir.TestCase(
@@ -1348,6 +1453,7 @@ class _Checker:
             grades=self.grade_names,
             labels={v.label.value: k for k, v in self.inputs.items() if v.label is not None},
             ranges=self.input_ranges,
+            outputs={k: t.name for k, t in self.output_types.items()},
         )
         self.diags.extend(diags)
 
@@ -1362,6 +1468,7 @@ def resolve_test_names(
     labels: dict[str, str] | None = None,
     fractions: set[str] | frozenset[str] = frozenset(),
     ranges: dict[str, tuple[float | None, float | None]] | None = None,
+    outputs: dict[str, str] | None = None,
 ) -> list[Diagnostic]:
     """Check a test case's names and literal types against a model. `labels`
     (label → input id) names the input when `given` uses its label;
@@ -1416,6 +1523,8 @@ def resolve_test_names(
             out.append(m.unknown_name(x.target.span, x.target.id, dimensions))
         elif x.kind == "veto" and x.target.id not in vetoes:
             out.append(m.unknown_name(x.target.span, x.target.id, vetoes))
+        elif x.kind == "output":
+            out.extend(_expect_output_problems(x, outputs or {}))
     return out
 
 
@@ -1438,6 +1547,7 @@ def check_suite(tree: ast.TestsFile, model: ir.Model) -> list[Diagnostic]:
                 labels={f.label: f.id for f in model.inputs if f.label},
                 fractions={f.id for f in model.inputs if f.fractions},
                 ranges={f.id: (f.min, f.max) for f in model.inputs},
+                outputs={o.id: o.type for o in model.outputs},
             )
         )
     return out
@@ -1474,6 +1584,28 @@ def _given_range(v, name: str, type_name: str, bounds) -> list[Diagnostic]:
     return [m.given_out_of_range(v.span, name, written, shown(lo), shown(hi))]
 
 
+_OUTPUT_LITERALS = {
+    "int": (ast.Number,),
+    "number": (ast.Number,),
+    "percent": (ast.Percent,),
+    "bool": (ast.Bool,),
+    "text": (ast.String,),
+}
+
+
+def _expect_output_problems(x: ast.Expectation, outputs: dict[str, str]) -> list[Diagnostic]:
+    """`expect output ID VALUE`: ID must be an output, VALUE of its type."""
+    if x.target.id not in outputs:
+        return [m.unknown_name(x.target.span, x.target.id, outputs)]
+    v = x.literal
+    kinds = _OUTPUT_LITERALS.get(outputs[x.target.id])
+    if isinstance(v, ast.Missing) or kinds is None or isinstance(v, kinds):
+        return []
+    if outputs[x.target.id] == "percent" and isinstance(v, ast.Number):
+        return [m.percent_vs_count(v.span, v.text)]
+    return [m.value_type(v.span, x.target.id, _tw(outputs[x.target.id]))]
+
+
 def _prune(model: ir.Model, main: str, comp: Composed) -> ir.Model:
     """Leave out the inputs and definitions brought in from other files that
     the composed model does not use (a library may define many)."""
@@ -1483,6 +1615,7 @@ def _prune(model: ir.Model, main: str, comp: Composed) -> ir.Model:
     exprs.extend(v.condition for v in model.vetoes)
     exprs.extend(ir.event_exprs(model))
     exprs.extend(g.condition for g in model.grades if g.condition is not None)
+    exprs.extend(o.expr for o in model.outputs)
     lets = {d.id: d for d in model.lets}
     used: set[str] = set()
     stack = list(exprs)

@@ -410,7 +410,7 @@ class _Merger:
                 self._touch(None, it.span)
             elif isinstance(it, ast.Exempt):  # an extending model may add exemptions
                 parts.new_struct.append(it)
-            elif isinstance(it, (ast.Input, ast.Let)):
+            elif isinstance(it, (ast.Input, ast.Let, ast.Output)):
                 parts.new_decls.append(it)
             elif isinstance(it, ast.Grades):
                 if parts.grades is None:
@@ -487,7 +487,7 @@ class _Merger:
         return meta + list(parts.meta.values())
 
     def _declarations(self, parts: _ChildParts, imported: list) -> list:
-        decls = [it for it in self.base.items if isinstance(it, (ast.Input, ast.Let))]
+        decls = [it for it in self.base.items if isinstance(it, (ast.Input, ast.Let, ast.Output))]
         decls = [self._apply_decl(it) for it in decls if not self._gone(it)]
         return list(_dedupe(decls + list(imported))) + parts.new_decls
 

@@ -388,6 +388,10 @@ class _Printer:
             label = f" {quote(item.label.value)}" if item.label is not None else ""
             text = f"let {item.name.id}{label} = {self.expr(item.expr)}"
             self.emit(text, self._span(item), blank=blank)
+        elif isinstance(item, ast.Output):
+            label = f" {quote(item.label.value)}" if item.label is not None else ""
+            text = f"output {item.name.id}{label} = {self.expr(item.expr)}"
+            self.emit(text, self._span(item), blank=blank)
         elif isinstance(item, ast.Dimension):
             self.dimension(item, blank)
         elif isinstance(item, ast.Indicator):
@@ -665,6 +669,8 @@ class _Printer:
             return f"expect veto {node.target.id}"
         if kind == "missing":
             return f"expect missing {node.value.text}"
+        if kind == "output":
+            return f"expect output {node.target.id} {self.lit(node.literal)}"
         if kind == "indicator":
             text = f"expect indicator {node.target.id} {node.outcome}"
             if node.value is not None:

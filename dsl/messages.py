@@ -295,6 +295,25 @@ def cycle(span: Span, path: list[str]) -> Diagnostic:
     )
 
 
+def output_cycle(span: Span, path: list[str]) -> Diagnostic:
+    return C.CYCLE.diagnostic(
+        _("outputs refer to each other in a cycle: {path}").format(path=" → ".join(path)),
+        span,
+    )
+
+
+def output_not_here(span: Span, name: str) -> Diagnostic:
+    """An output (or `points(X)`) outside grade conditions and outputs: it is
+    computed after scoring, from the results."""
+    return C.NOT_AVAILABLE_HERE.diagnostic(
+        _(
+            "`{name}` is computed from the results after scoring: it can only be used in "
+            "grade conditions and outputs"
+        ).format(name=name),
+        span,
+    )
+
+
 def not_here(span: Span, name: str, kind: str) -> Diagnostic:
     return C.NOT_AVAILABLE_HERE.diagnostic(
         _("`{name}` ({kind}) can only be used in grade conditions").format(name=name, kind=kind),
@@ -331,6 +350,65 @@ def percent_vs_count(span: Span, literal: str | None) -> Diagnostic:
         _("cannot compare a percentage with a count"),
         span,
         notes,
+    )
+
+
+def dimension_vs_count(span: Span, dim: str, literal: str, points: float | None) -> Diagnostic:
+    """A grade condition comparing a dimension (its share) with a plain
+    number, `党建 >= 16`: it meant the points (`points(党建) >= 16`) or the
+    share those points are of the dimension's (16 of 20 = 80%)."""
+    notes = [
+        _("help: write `points({dim}) >= {lit}` to compare the points `{dim}` earned").format(
+            dim=dim, lit=literal
+        )
+    ]
+    if points:
+        share = _fmt_share(float(literal), points)
+        notes.append(
+            _(
+                "help: or `{dim} >= {share}%`: `{dim}` is a share of its {points} points "
+                "({lit} of {points} = {share}%)"
+            ).format(dim=dim, share=share, points=_fmt_number(points), lit=literal)
+        )
+    else:
+        notes.append(_("help: or write {lit}% if a share was meant").format(lit=literal))
+    return C.UNIT_MISMATCH.diagnostic(
+        _("cannot compare `{dim}` (a dimension's share, a percentage) with a count").format(
+            dim=dim
+        ),
+        span,
+        tuple(notes),
+    )
+
+
+def _fmt_number(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+def _fmt_share(value: float, points: float) -> str:
+    from decimal import Decimal
+
+    share = (Decimal(repr(value)) * 100 / Decimal(repr(points))).quantize(Decimal("0.01"))
+    text = f"{share:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def output_type(span: Span, name: str) -> Diagnostic:
+    return C.TYPE_MISMATCH.diagnostic(
+        _("output `{name}` must be a number, a percentage, a count, yes/no or text").format(
+            name=name
+        ),
+        span,
+    )
+
+
+def points_of(span: Span, name: str, kind: str | None, candidates: Iterable[str]) -> Diagnostic:
+    """`points(X)` where X is no dimension or indicator."""
+    if kind is None:
+        return unknown_name(span, name, candidates)
+    return C.TYPE_MISMATCH.diagnostic(
+        _("`points({name})`: `{name}` is not a dimension or an indicator").format(name=name),
+        span,
     )
 
 

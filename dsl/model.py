@@ -128,11 +128,24 @@ class Const(_ExprBase):
 
 
 class Ref(_ExprBase):
-    """A name: an input, a definition, or (in grade conditions) a result."""
+    """A name: an input, a definition, or (in grade conditions and outputs) a
+    result, an output, or `points(D)`, the points dimension D earned (scope
+    "points"; `points(I)` of an indicator is the indicator's result)."""
 
     kind: Literal["ref"] = "ref"
     name: str
-    scope: Literal["input", "let", "result"]
+    scope: Literal["input", "let", "result", "output", "points"]
+
+    @property
+    def key(self) -> str:
+        """The name of the value in an evaluation environment: the name
+        itself, `points(D)` for a dimension's points."""
+        return points_key(self.name) if self.scope == "points" else self.name
+
+
+def points_key(dimension_id: str) -> str:
+    """The environment name of the points dimension `dimension_id` earned."""
+    return f"points({dimension_id})"
 
 
 class Unary(_ExprBase):
@@ -203,6 +216,23 @@ class Definition(_Frozen):
     expr: Expr
     type: TypeName
     span: SrcSpan | None = None
+
+
+class Output(_Frozen):
+    """`output ID "label" = EXPR`: a value computed after scoring from the
+    results (what a grade condition may use), inputs, definitions and other
+    outputs; a per-community column of every results output. `type` is int,
+    number, percent, bool or text."""
+
+    id: str
+    label: str | None = None
+    expr: Expr
+    type: TypeName
+    span: SrcSpan | None = None
+
+    @property
+    def name(self) -> str:
+        return self.label or self.id
 
 
 class Tier(_Frozen):
@@ -412,7 +442,9 @@ class Target(_Frozen):
 
 
 class Expectation(_Frozen):
-    kind: Literal["grade", "total", "dimension", "indicator", "veto", "no_veto", "missing"]
+    kind: Literal[
+        "grade", "total", "dimension", "indicator", "veto", "no_veto", "missing", "output"
+    ]
     target: str | None = None
     text: str | None = None
     value: float | None = None
@@ -420,6 +452,7 @@ class Expectation(_Frozen):
     outcome: Outcome | None = None
     span: SrcSpan | None = None
     missing: bool = False  # total/dimension: expected not scored (`expect total missing`)
+    literal: Any = None  # `expect output ID VALUE`: the value (int, float, str, bool, date)
 
 
 class TestCase(_Frozen):
@@ -451,6 +484,7 @@ class Model(_Frozen):
     extends: str | None = None
     inputs: list[InputField] = Field(default_factory=list)
     lets: list[Definition] = Field(default_factory=list)  # dependency order
+    outputs: list[Output] = Field(default_factory=list)  # dependency order
     dimensions: list[Dimension] = Field(default_factory=list)  # pre-order
     top: list[Child] = Field(default_factory=list)  # top-level dimensions/indicators/vetoes
     indicators: list[Indicator] = Field(default_factory=list)  # document order
@@ -470,6 +504,12 @@ class Model(_Frozen):
         for f in self.inputs:
             if f.id == id:
                 return f
+        return None
+
+    def output(self, id: str) -> Output | None:
+        for o in self.outputs:
+            if o.id == id:
+                return o
         return None
 
     def indicator(self, id: str) -> Indicator | None:

@@ -783,6 +783,13 @@ class _ToAst(Transformer):
             label = self._string(children[1])
         return ast.Let(name, label, children[-1], self._span(meta))
 
+    # outputs -----------------------------------------------------------
+    @v_args(meta=True)
+    def output_decl(self, meta, children):
+        name = self._ident(children[0])
+        label = self._string(children[1]) if len(children) == 3 else None
+        return ast.Output(name, label, children[-1], self._span(meta))
+
     # dimensions & indicators ---------------------------------------------
     @v_args(meta=True)
     def dimension(self, meta, children):
@@ -1151,6 +1158,11 @@ class _ToAst(Transformer):
         tok = children[0]
         return ast.Expectation("missing", value=self._number(tok), span=self._span(meta))
 
+    @v_args(meta=True)
+    def expect_output(self, meta, children):
+        target = self._ident(children[0])
+        return ast.Expectation("output", target=target, literal=children[1], span=self._span(meta))
+
     def o_pass(self, _):
         return "pass"
 
@@ -1261,6 +1273,22 @@ class _ToAst(Transformer):
             span.start + 3,
         )
         return ast.Call("max", args, span, func_span)
+
+    @v_args(meta=True)
+    def points_call(self, meta, c):
+        # `points` is a keyword (`indicator X points 10`) and, here, the points
+        # a dimension or an indicator earned
+        span = self._span(meta)
+        func_span = Span(
+            self.file,
+            span.line,
+            span.column,
+            span.line,
+            span.column + 6,
+            span.start,
+            span.start + 6,
+        )
+        return ast.Call("points", (ast.Name(str(c[0]), self._tspan(c[0])),), span, func_span)
 
     @v_args(meta=True)
     def call(self, meta, c):

@@ -14,6 +14,7 @@ from zhili.dsl import sets
 from zhili.dsl.i18n import _
 from zhili.dsl.model import TestCase
 from zhili.engine.eval.interpreter import MISSING, CompiledModel
+from zhili.engine.functions import Missing
 from zhili.engine.io import data as data_mod
 from zhili.engine.trace.results import fmt_points
 
@@ -149,7 +150,60 @@ def run_case(case: TestCase, compiled: CompiledModel, cache: dict | None = None)
                 res.failures.append(
                     _("missing: expected {e}, got {a}").format(e=int(x.value), a=raw.missing_count)
                 )
+        elif x.kind == "output":
+            res.failures += _output_failures(x, raw, compiled)
     return res
+
+
+def _output_failures(x, raw, compiled: CompiledModel) -> list[str]:
+    """`expect output ID VALUE`: numbers within the tolerance, yes/no and
+    text exactly, `missing` when the output could not be computed."""
+    k = next((k for k, o in enumerate(compiled.model.outputs) if o.id == x.target), None)
+    if k is None:
+        return [_("output {id} does not exist").format(id=x.target)]
+    got = raw.outputs[k]
+    got = None if isinstance(got, Missing) else got
+    percent = compiled.model.outputs[k].type == "percent"
+
+    def _shown(v) -> str:
+        return _shown_value(v, percent)
+
+    if x.missing:
+        if got is None:
+            return []
+        return [_("output {id}: expected missing, got {a}").format(id=x.target, a=_shown(got))]
+    if got is None:
+        return [
+            _("output {id}: expected {e}, got missing ({reason})").format(
+                id=x.target, e=_shown(x.literal), reason=raw.outputs[k].text()
+            )
+        ]
+    expected = x.literal
+    numeric = isinstance(expected, (int, float)) and not isinstance(expected, bool)
+    if numeric and isinstance(got, (int, float)) and not isinstance(got, bool):
+        same = abs(float(got) - float(expected)) <= DEFAULT_TOLERANCE
+    else:
+        same = got == expected and type(got) is type(expected)
+    if same:
+        return []
+    return [
+        _("output {id}: expected {e}, got {a}").format(
+            id=x.target, e=_shown(expected), a=_shown(got)
+        )
+    ]
+
+
+def _shown_value(v, percent: bool = False) -> str:
+    """A value of an output as a failure message shows it (a share as a percentage)."""
+    if percent and isinstance(v, (int, float)) and not isinstance(v, bool):
+        return exact(round(v * 100, 7)) + "%"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if isinstance(v, str):
+        return repr(v)
+    return exact(v)
 
 
 def exact(v) -> str:

@@ -202,9 +202,14 @@ class ExprGen:
         d = depth
         choice = self.pick(
             ["cmpN", "cmpN", "cmpP", "cmpP", "enum", "date", "text", "logic", "logic", "not",
-             "between", "is_missing", "in_num", "eqB", "common", "set"]
+             "between", "is_missing", "in_num", "eqB", "common", "set", "count"]
         )  # fmt: skip
         cmp = ["==", "!=", "<", "<=", ">", ">="]
+        if choice == "count":  # decides when the known terms decide, on either side
+            terms = f"count({self._args('B', d, self.draw(st.integers(1, 4)))})"
+            n = self.gen("N", d)
+            op = self.pick(cmp)
+            return f"({terms} {op} {n})" if self.draw(st.booleans()) else f"({n} {op} {terms})"
         if choice == "cmpN":
             return f"({self.gen('N', d)} {self.pick(cmp)} {self.gen('N', d)})"
         if choice == "cmpP":
@@ -466,17 +471,23 @@ def model_sources(draw, max_top: int = 3) -> str:
         if ids.exemptable:
             named = draw(st.lists(st.sampled_from(ids.exemptable), min_size=1, max_size=3))
             lines.append(f'exempt x{k} "免检" from {", ".join(named)} when {g.gen("B", 2)}')
-    # grades: results may appear in their conditions
+    # grades: results may appear in their conditions (and in outputs)
     gg = ExprGen(
         draw,
         lets,
         grade={
-            "N": ["total", *ids.indicators],
+            "N": ["total", *ids.indicators, *(f"points({d})" for d in ids.dimensions)],
             "I": ["missing_count"],
             "P": ["share", "min_dimension", *ids.dimensions],
             "B": ["vetoed", *ids.vetoes],
         },
     )
+    for j in range(draw(st.integers(0, 2))):  # outputs: later outputs and grades use them
+        fam = draw(st.sampled_from(["N", "I", "P", "B"]))
+        lines.append(f'output o{j} "输出{j}" = {gg.gen(fam, 2, compound=True)}')
+        gg.pool[fam].append(f"o{j}")
+        if fam == "I":
+            gg.pool["N"].append(f"o{j}")
     lines.append("grades {")
     otherwise = draw(st.integers(0, 5)) > 0
     for i, name in enumerate(grades):
@@ -593,6 +604,9 @@ def compare_backends(
                 diff(f"dimension {d.id} available points", r.dim_max[i], row[f"dim.{d.id}.max"])
         if not _same_score(r.total, row["total"]):
             diff("total", r.total, row["total"])
+        for j, o in enumerate(model.outputs):
+            if not same_value(r.outputs[j], row[f"out.{o.id}"]):
+                diff(f"output {o.id} `{o.expr.text}`", r.outputs[j], row[f"out.{o.id}"])
         if r.grade != row["grade"]:
             diff("grade", r.grade, row["grade"])
         gi = r.grade_index if r.grade_index is not None else len(names)

@@ -116,6 +116,8 @@ def _extend(children):
         st.builds(ast.InSet, children, identifiers.map(ast.Name), st.booleans()),
         st.builds(ast.If, children, children, children),
         st.builds(ast.Call, st.sampled_from(FUNCTIONS) | identifiers, small),
+        # `points(X)`: `points` is a keyword, its argument one name
+        st.builds(lambda n: ast.Call("points", (n,)), identifiers.map(ast.Name)),
     )
 
 
@@ -225,6 +227,7 @@ inputs = st.builds(
     previous=st.none() | idents,
 )
 lets = st.builds(ast.Let, idents, opt_strings, exprs)
+outputs = st.builds(ast.Output, idents, opt_strings, exprs)
 metas = st.one_of(
     st.builds(
         ast.Meta, st.sampled_from(["title", "version", "issuer", "source", "description"]), strings
@@ -281,6 +284,7 @@ expectations = st.one_of(
     st.builds(ast.Expectation, st.just("veto"), target=idents),
     st.builds(ast.Expectation, st.just("no_veto")),
     st.builds(ast.Expectation, st.just("missing"), value=int_numbers),
+    st.builds(ast.Expectation, st.just("output"), target=idents, literal=literals),
 )
 
 
@@ -301,6 +305,7 @@ model_items = st.one_of(
     metas,
     inputs,
     lets,
+    outputs,
     dimensions(),
     indicators,
     vetoes(),

@@ -556,6 +556,7 @@ TOP_KEYS = {
     "dimensions",
     "indicators",
     "vetoes",
+    "outputs",
     "gap",
     "trace",
     "missing_reasons",
@@ -625,7 +626,7 @@ class TestCommunityResult:
     def test_values(self):
         r = self.result()
         assert (r.schema_version, r.model, r.community_id, r.community, r.district, r.street) == (
-            2,
+            3,
             "m",
             "JT-001",
             "金台社区",

@@ -127,7 +127,7 @@ def test_json_is_null(files, backend):
         None,
         "未达标",
     )
-    assert rows["NS-3"]["schema_version"] == 2
+    assert rows["NS-3"]["schema_version"] == 3
     # an indicator `missing skip` left out: null points, not 0
     points = {k: {i["id"]: i["points"] for i in r["indicators"]} for k, r in rows.items()}
     assert points["NS-1"] == {"p1": 20, "p2": 40, "q": 40}

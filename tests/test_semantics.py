@@ -10,8 +10,9 @@ case is either
 - a **model** (`model`, a name in the file's `[models]` table: either a full
   `source` or a single indicator's `scoring`, `inputs` and `points`), with the
   expected `points` / `outcome` of one `indicator` (the first by default) and
-  any of `total`, `grade`, `dims`, `missing_count`, `vetoes` (`points`, a
-  total or a dimension `"not scored"` must be missing — null — not a number).
+  any of `total`, `grade`, `dims`, `missing_count`, `vetoes`, `outputs`
+  (`points`, a total or a dimension `"not scored"` must be missing — null —
+  not a number; an output `"missing"` must be missing).
 
 A case may carry a `note` (why the expectation holds); unknown keys are an
 error, so a misspelt expectation cannot pass unnoticed.
@@ -60,7 +61,7 @@ ABS_TOL = 1e-9
 REL_TOL = 1e-12
 
 EXPECTATIONS = {"value", "missing", "points", "outcome", "total", "grade", "dims"}
-EXPECTATIONS |= {"missing_count", "vetoes"}
+EXPECTATIONS |= {"missing_count", "vetoes", "outputs"}
 CASE_KEYS = EXPECTATIONS | {"name", "expr", "model", "record", "indicator", "xfail", "note"}
 MODEL_KEYS = {"source", "scoring", "inputs", "points", "note"}
 
@@ -82,6 +83,7 @@ class Observed:
     vetoes: list[str]
     # id → the reason a value is missing (the interpreter gives reasons)
     reasons: dict[str, str] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)  # id → value (None: missing)
 
 
 def run_reference(model: Model, records: list[dict[str, Any]]) -> list[Observed]:
@@ -106,6 +108,10 @@ def run_reference(model: Model, records: list[dict[str, Any]]) -> list[Observed]
                 missing_count=r.missing_count,
                 vetoes=list(r.vetoed),
                 reasons=reasons,
+                outputs={
+                    o.id: None if isinstance(v, Missing) else v
+                    for o, v in zip(model.outputs, r.outputs, strict=True)
+                },
             )
         )
     return out
@@ -132,6 +138,7 @@ def run_vectorized(model: Model, records: list[dict[str, Any]]) -> list[Observed
                 dims={d.id: row[f"dim.{d.id}"] for d in model.dimensions},
                 missing_count=row["missing"],
                 vetoes=[v for v in row["vetoes"].split(",") if v],
+                outputs={o.id: row[f"out.{o.id}"] for o in model.outputs},
             )
         )
     return out
@@ -425,6 +432,16 @@ def problems(case: Case, model: Model, seen: Observed, backend: str) -> list[str
         out.append(f"missing count {seen.missing_count}, expected {exp['missing_count']}")
     if "vetoes" in exp and seen.vetoes != exp["vetoes"]:
         out.append(f"vetoes {seen.vetoes}, expected {exp['vetoes']}")
+    types = {o.id: o.type for o in model.outputs}
+    for o, want in exp.get("outputs", {}).items():
+        got = seen.outputs[o]
+        if want == "missing":
+            if got is not None:
+                out.append(f"output {o}: {got!r}, expected missing")
+        elif got is None:
+            out.append(f"output {o}: missing, expected {want!r}")
+        elif (p := _value_problem(got, want, types[o])) is not None:
+            out.append(f"output {o}: {p}")
     return out
 
 

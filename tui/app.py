@@ -22,7 +22,7 @@ from textual.widgets import Header, Input, Select, Static, TabbedContent, TabPan
 
 from zhili.dsl.i18n import language, set_language
 from zhili.engine.eval import columns
-from zhili.engine.trace.model import fmt_points
+from zhili.engine.trace.model import fmt_output, fmt_points
 from zhili.tui.labels import localize_bindings, t
 from zhili.tui.screens.base import ZhiliScreen
 from zhili.tui.screens.detail import DetailScreen
@@ -44,6 +44,11 @@ def points(v) -> str:
     return "-" if v is None else fmt_points(v)
 
 
+def output_cell(type_name: str, v) -> str:
+    """An output in the list (`output ID = …`): "-" when missing, as `points`."""
+    return "-" if v is None else fmt_output(v, type_name)
+
+
 def veto_labels(labels: dict[str, str], ids: str | None) -> str:
     return ", ".join(labels.get(x, x) for x in ids.split(",")) if ids else ""
 
@@ -59,6 +64,15 @@ def community_columns(session: Session) -> list[Column]:
     cols += [
         Column(columns.dim_score(d.id), d.label or d.id, right=True, fmt=points)
         for d in session.model.top_dimensions
+    ]
+    cols += [
+        Column(
+            columns.output_col(o.id),
+            o.name,
+            right=o.type != "text",
+            fmt=partial(output_cell, o.type),
+        )
+        for o in session.model.outputs
     ]
     cols += [
         Column("vetoes", t("Vetoes"), fmt=partial(veto_labels, labels)),

@@ -109,6 +109,7 @@ class Session:
                 pl.col("grade_index"),
             ]
             cols += [pl.col(columns.dim_score(d.id)).round(9) for d in top]
+            cols += [pl.col(columns.output_col(o.id)) for o in self.model.outputs]
             cols += [pl.col("vetoes"), pl.col("missing")]
             self._base = t.select(cols)
         return self._base

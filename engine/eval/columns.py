@@ -10,6 +10,7 @@ they never change:
   ind.<id>.value / .points / .outcome / .missing   per indicator
   veto.<id>                         whether a veto triggered (null: its condition is missing)
   dim.<id>, dim.<id>.max            a dimension's score (null: not scored) and the points available (0: none)
+  out.<id>                          an output (`output ID = …`; null: missing), typed as declared
   total (null: not scored), grade, grade_index, next_grade, vetoes, missing   per community
 """
 
@@ -58,6 +59,15 @@ def ind_value(ind_id: str) -> str:
 def ind_missing(ind_id: str) -> str:
     """Whether an indicator is missing (an intermediate column of the plan)."""
     return f"ind.{ind_id}.missing"
+
+
+def output_col(output_id: str) -> str:
+    """An output's column (`output ID = …`)."""
+    return f"out.{output_id}"
+
+
+def is_output(column: str) -> bool:
+    return column.startswith("out.")
 
 
 def veto_col(veto_id: str) -> str:

@@ -27,6 +27,7 @@ from zhili.engine.eval.interpreter import CompiledModel, RawResult, compile_mode
 from zhili.engine.eval.plan import Plan
 from zhili.engine.eval.vectorized import (
     OUTCOMES,
+    POLARS_TYPES,
     OutcomeEnum,
     VectorModel,
     VectorUnsupported,
@@ -71,8 +72,8 @@ class Evaluation:
         return None
 
     def rows(self) -> list[dict[str, Any]]:
-        """Summary rows: ids, total, grade, each top-level dimension, vetoes,
-        missing count."""
+        """Summary rows: ids, total, grade, each top-level dimension (by id),
+        each output (`out.<id>`), vetoes, missing count."""
         top = self.model.top_dimensions
         cols = [c for c in META_COLUMNS[:4] if c in self.table.columns]
         frame = self.table.select(
@@ -80,6 +81,7 @@ class Evaluation:
             pl.col("total").round(9),  # computed numbers have at most 9 places
             pl.col("grade").cast(pl.String),
             *[pl.col(columns.dim_score(d.id)).round(9).alias(d.id) for d in top],
+            *[pl.col(columns.output_col(o.id)) for o in self.model.outputs],
             pl.col("vetoes"),
             pl.col("missing"),
         )
@@ -139,8 +141,6 @@ def _value_dtypes(model: Model, compiled: CompiledModel) -> dict[str, pl.DataTyp
     try:
         return VectorModel(model, compiled.functions, compiled.plan).value_dtypes()
     except VectorUnsupported:
-        from zhili.engine.eval.vectorized import POLARS_TYPES
-
         return {i.id: POLARS_TYPES.get(i.scoring.value.type, pl.Float64) for i in model.indicators}
 
 
@@ -169,6 +169,10 @@ def table_from_raw(
     for i, d in enumerate(model.dimensions):
         cols[columns.dim_score(d.id)] = pl.Series(
             [r.dim_scores[i] for r in results], dtype=pl.Float64
+        )
+    for k, o in enumerate(model.outputs):
+        cols[columns.output_col(o.id)] = pl.Series(
+            [_cell(r.outputs[k]) for r in results], dtype=POLARS_TYPES[o.type], strict=False
         )
     if not detail:
         return pl.DataFrame(cols, height=len(results))

@@ -26,7 +26,15 @@ from typing import Any, assert_never
 
 from zhili.dsl import model as ir
 from zhili.dsl.i18n import N_
-from zhili.engine.eval.plan import EPS, Events, Group, Plan, outcome_of_points
+from zhili.engine.eval.plan import (
+    EPS,
+    Events,
+    Group,
+    Plan,
+    count_comparison,
+    count_decides,
+    outcome_of_points,
+)
 from zhili.engine.functions import (
     BUILTIN_FUNCTIONS,
     DIV_ZERO,
@@ -85,7 +93,7 @@ def compile_expr(e: ir.Expr, functions: dict[str, Function]) -> Fn:
             value = e.value
             return lambda env: value
         case ir.Ref():
-            name = e.name
+            name = e.key
             return lambda env: env[name]
         case ir.Unary():
             return _compile_unary(e, functions)
@@ -205,7 +213,35 @@ def _compile_call(e: ir.Call, functions) -> Fn:
     return f_call
 
 
+def _compile_count_compare(count: ir.Call, op: str, other: ir.Expr, functions) -> Fn:
+    """`count(…) OP n`, decided when the known terms decide (`count_decides`)."""
+    terms = [compile_expr(a, functions) for a in count.args]
+    fn = compile_expr(other, functions)
+    no_count = Missing(NO_VALUE, name="count")
+
+    def f_count_cmp(env):
+        n = fn(env)
+        if n.__class__ is Missing:
+            return n
+        known = unknown = 0
+        first = None
+        for t in terms:
+            v = t(env)
+            if v is True:
+                known += 1
+            elif v.__class__ is Missing:
+                unknown += 1
+                first = first or v
+        decided = count_decides(op, known, unknown, n)
+        return (first or no_count) if decided is None else decided
+
+    return f_count_cmp
+
+
 def _compile_binary(e: ir.Binary, functions) -> Fn:
+    shape = count_comparison(e)
+    if shape is not None:
+        return _compile_count_compare(*shape, functions)
     fa = compile_expr(e.left, functions)
     fb = compile_expr(e.right, functions)
     if e.op in ("and", "or"):
@@ -218,7 +254,7 @@ def _compile_binary(e: ir.Binary, functions) -> Fn:
     if isinstance(right, ir.Const) and right.value is not None:
         c = right.value
         if isinstance(left, ir.Ref):
-            name = left.name
+            name = left.key
 
             def f_ref_const(env):
                 a = env[name]
@@ -546,6 +582,7 @@ class RawResult:
         "grade_index",
         "missing_count",
         "meta",
+        "outputs",
     )
 
     def __init__(self, compiled: CompiledModel):
@@ -600,6 +637,7 @@ class CompiledModel:
             (g.name, compile_expr(g.condition, functions) if g.condition is not None else None)
             for g in model.grades
         ]
+        self.output_fns = [(o.id, compile_expr(o.expr, functions)) for o in model.outputs]
         self._publish = self.plan.publish
         self.ind_index = self.plan.ind_index
         self.dim_index = self.plan.dim_index
@@ -764,16 +802,34 @@ class CompiledModel:
                     env[rn.name] = Missing(NOT_SCORED) if p is None else p
                 case "veto":
                     env[rn.name] = r.vetoes[rn.index] is True
+                case "dimension_points":
+                    p = r.dim_scores[rn.index]
+                    env[rn.name] = Missing(NO_DIMENSION_SCORE) if p is None else p
                 case _:
                     raise AssertionError(rn.kind)
+        outputs = getattr(r, "outputs", None)
+        if outputs is not None:
+            for (oid, _fn), v in zip(self.output_fns, outputs, strict=True):
+                env[oid] = v
         return env
 
     def allowed_grades(self, r: RawResult) -> list[bool]:
         """Which grades the triggered vetoes still allow."""
         return self.plan.allowed([t is True for t in r.vetoes])
 
+    def _outputs(self, r: RawResult, env: Env) -> None:
+        """The outputs, in dependency order, each into `env` for the next
+        ones and the grades (docs/language.md, "Values from results")."""
+        values = []
+        for oid, fn in self.output_fns:
+            env[oid] = v = fn(env)
+            values.append(v)
+        r.outputs = values
+
     def _grade(self, r: RawResult) -> None:
+        r.outputs = None
         env = self.result_env(r, full=False)
+        self._outputs(r, env)
         allowed = self.allowed_grades(r)
         r.grade = None
         r.grade_index = None

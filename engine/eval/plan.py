@@ -14,6 +14,7 @@ A third backend (SQL) would consume the same plan.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 
 from zhili.dsl import model as ir
@@ -77,7 +78,9 @@ class Events:
 class ResultName:
     """A name a grade condition may use (`kind` is the name itself for the
     model-wide names of `ir.RESULT_NAMES`; "dimension", "indicator" or "veto"
-    with `index` into the model's list for the others)."""
+    with `index` into the model's list for the others; "dimension_points" for
+    `points(D)`, named `ir.points_key(D)`). Outputs are not among them: they
+    are computed from these, in `model.outputs` order, before the grades."""
 
     name: str
     kind: str
@@ -133,12 +136,14 @@ class Plan:
         self.events = self._events()
         self.forbidden = self._forbidden()
         self.result_names = self._result_names()
+        # the result names grade conditions and outputs read
+        conditions = [g.condition for g in model.grades if g.condition is not None]
+        conditions += [o.expr for o in model.outputs]
         self.grade_results = frozenset(
-            node.name
-            for g in model.grades
-            if g.condition is not None
-            for node in ir.walk(g.condition)
-            if isinstance(node, ir.Ref) and node.scope == "result"
+            node.key
+            for c in conditions
+            for node in ir.walk(c)
+            if isinstance(node, ir.Ref) and node.scope in ("result", "points")
         )
 
     def publish(self, x: float) -> float:
@@ -202,7 +207,11 @@ class Plan:
         rest = [ResultName(n, n) for n in ("min_dimension", "vetoed", "missing_count")]
         inds = [ResultName(i.id, "indicator", k) for k, i in enumerate(m.indicators)]
         vetoes = [ResultName(v.id, "veto", k) for k, v in enumerate(m.vetoes)]
-        names = (*head, *dims, *rest, *inds, *vetoes)
+        points = [
+            ResultName(ir.points_key(d.id), "dimension_points", k)
+            for k, d in enumerate(m.dimensions)
+        ]
+        names = (*head, *dims, *rest, *inds, *vetoes, *points)
         assert {r.name for r in names if r.index is None} == set(ir.RESULT_NAMES)
         return names
 
@@ -231,3 +240,47 @@ def outcome_of_points(points: float, full: float) -> ir.Outcome:
     if points <= EPS:
         return ir.Outcome.FAIL
     return ir.Outcome.PARTIAL
+
+
+# ---------------------------------------------------------------- count that decides
+
+_FLIP = {"<": ">", ">": "<", "<=": ">=", ">=": "<=", "==": "==", "!=": "!="}
+
+
+def count_comparison(e: ir.Binary) -> tuple[ir.Call, str, ir.Expr] | None:
+    """`count(c1, …) OP n` or `n OP count(c1, …)` as (the count, the operator
+    with the count on the left, n); None for any other expression.
+
+    Such a comparison decides when the known terms decide (docs/language.md,
+    "Missing values"): with k terms known true and u unknown the count is one
+    of k … k+u, and the comparison is the answer every one of them gives,
+    missing when they disagree or when n is missing (`count_decides`). The
+    value of `count(…)` itself stays missing when a term is."""
+    if e.op not in _FLIP:
+        return None
+    if isinstance(e.left, ir.Call) and e.left.func == "count":
+        return e.left, e.op, e.right
+    if isinstance(e.right, ir.Call) and e.right.func == "count":
+        return e.right, _FLIP[e.op], e.left
+    return None
+
+
+def count_decides(op: str, known: int, unknown: int, n: float) -> bool | None:
+    """`count OP n` for a count that is one of known … known+unknown (None:
+    the possible counts disagree). The vectorized backend writes the same
+    rule as Polars expressions."""
+    lo, hi = known, known + unknown
+    if op in ("==", "!="):
+        if unknown == 0:
+            equal = lo == n
+        elif n < lo or n > hi or n != int(n):
+            equal = False  # no possible count equals n
+        else:
+            return None
+        return equal if op == "==" else not equal
+    compare = _ORDER[op]
+    low_says, high_says = compare(lo, n), compare(hi, n)
+    return low_says if low_says == high_says else None
+
+
+_ORDER = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}

@@ -23,7 +23,7 @@ import polars as pl
 from zhili.dsl import model as ir
 from zhili.engine.eval import columns
 from zhili.engine.eval.columns import input_col  # noqa: F401 - re-exported
-from zhili.engine.eval.plan import EPS, Group, Plan
+from zhili.engine.eval.plan import EPS, Group, Plan, count_comparison
 from zhili.engine.functions import (
     BUILTIN_FUNCTIONS,
     INT_LIMIT,
@@ -182,6 +182,8 @@ class VectorModel:
         for g in m.grades:
             if g.condition is not None:
                 yield g.condition
+        for o in m.outputs:
+            yield o.expr
 
     # ------------------------------------------------------------ expressions
     def expr(self, e: ir.Expr, results: dict[str, pl.Expr] | None = None) -> pl.Expr:
@@ -195,7 +197,7 @@ class VectorModel:
                     return pl.col(input_col(e.name))
                 if e.scope == "let":
                     return pl.col(columns.let_col(e.name))
-                return results[e.name]
+                return results[e.key]
             case ir.Unary():
                 x = self.expr(e.operand, results)
                 if e.op == "not":
@@ -227,6 +229,9 @@ class VectorModel:
         """Arithmetic as the interpreter's `number`: an int result exact (or
         null on overflow), a float result snapped (`pl_snap`); division by
         a nonzero constant multiplies by its reciprocal, in both backends."""
+        shape = count_comparison(e)
+        if shape is not None:
+            return self._count_compare(*shape, results)
         if e.op in _CMP_OPS:
             a, b = self.value(e.left, results), self.value(e.right, results)
             return _BINARY[e.op](a, b)
@@ -239,6 +244,34 @@ class VectorModel:
         if e.op == "/" and _nonzero_const(e.right):
             return pl_snap(a.cast(pl.Float64) * pl.lit(1.0 / e.right.value))
         return _BINARY[e.op](a, b)
+
+    def _count_compare(
+        self, count: ir.Call, op: str, other: ir.Expr, results: dict[str, pl.Expr] | None
+    ) -> pl.Expr:
+        """`count(…) OP n`, decided when the known terms decide: the plan's
+        `count_decides` over k (terms true) … k+u (terms unknown)."""
+        terms = [self.value(a, results) for a in count.args]
+        one, zero = pl.lit(1, pl.Int64), pl.lit(0, pl.Int64)
+        known = pl.sum_horizontal([pl.when(t).then(one).otherwise(zero) for t in terms])
+        unknown = pl.sum_horizontal([pl.when(t.is_null()).then(one).otherwise(zero) for t in terms])
+        high = known + unknown
+        n = self.value(other, results)
+        if op in ("==", "!="):
+            whole = (
+                pl.lit(True)
+                if other.type == "int"
+                else n.cast(pl.Float64).floor() == n.cast(pl.Float64)
+            )
+            equal = (
+                pl.when(unknown == 0)
+                .then(known == n)
+                .when((n < known) | (n > high) | ~whole)
+                .then(pl.lit(False))
+                .otherwise(pl.lit(None, pl.Boolean))
+            )
+            return equal if op == "==" else ~equal
+        low_says, high_says = _BINARY[op](known, n), _BINARY[op](high, n)
+        return pl.when(low_says == high_says).then(low_says).otherwise(pl.lit(None, pl.Boolean))
 
     def value(self, e: ir.Expr, results: dict[str, pl.Expr] | None = None) -> pl.Expr:
         """`expr`, made null where a float result is not finite: where a value
@@ -828,6 +861,12 @@ class VectorModel:
                     x = self._shown_points(rn.index)
                 case "veto":
                     x = self._triggered(rn.index)
+                case "dimension_points":
+                    # published: null when not scored (as the final stage writes it)
+                    d = model.dimensions[rn.index]
+                    x = pl.col(columns.dim_score(d.id))
+                    if self.plan.scorable[rn.index]:
+                        x = pl.when(pl.col(columns.dim_max(d.id)) > 0).then(x).otherwise(None)
                 case _:
                     raise AssertionError(rn.kind)
             results[rn.name] = x
@@ -840,6 +879,7 @@ class VectorModel:
     def _grade_stages(self) -> list[list[pl.Expr]]:
         model = self.model
         results = self._result_exprs()
+        outputs = self._output_exprs(results)
         n = len(model.grades)
         chain = None
         for i, g in enumerate(model.grades):
@@ -860,10 +900,24 @@ class VectorModel:
             ignore_nulls=True,
         )
         first = [grade_index.alias(columns.GRADE_INDEX), vetoes.alias(columns.VETOES)]
+        stages = [outputs] if outputs else []
         if not n:
             none = pl.lit(None, self.grade_enum)
-            return [first, [none.alias(columns.GRADE), none.alias(columns.NEXT_GRADE)]]
-        return [first, self._grade_names()]
+            return [*stages, first, [none.alias(columns.GRADE), none.alias(columns.NEXT_GRADE)]]
+        return [*stages, first, self._grade_names()]
+
+    def _output_exprs(self, results: dict[str, pl.Expr]) -> list[pl.Expr]:
+        """The outputs' columns, in dependency order, each typed as the
+        interpreter's table types it; `results` then maps each output to its
+        column, for the grades."""
+        exprs = []
+        for o in self.model.outputs:
+            x = self.value(o.expr, results).cast(POLARS_TYPES[o.type], strict=False)
+            results[o.id] = x  # a later output reads it inline (same stage)
+            exprs.append(x.alias(columns.output_col(o.id)))
+        for o in self.model.outputs:
+            results[o.id] = pl.col(columns.output_col(o.id))
+        return exprs
 
     def _grade_names(self) -> list[pl.Expr]:
         """The grade and the next grade (the plan's `next_grades`) by name.
@@ -915,6 +969,7 @@ class VectorModel:
         m = self.model
         cols = list(columns.SUMMARY)
         cols += [columns.dim_score(d.id) for d in m.dimensions]
+        cols += [columns.output_col(o.id) for o in m.outputs]
         if detail:
             cols += columns.indicator_detail(ind.id for ind in m.indicators)
             cols += [columns.veto_col(v.id) for v in m.vetoes]

@@ -153,7 +153,7 @@ def _rollups(
 
 
 def _communities(t: pl.DataFrame, model: ir.Model) -> pl.DataFrame:
-    """One row per community: hierarchy, total, grade, dimensions, vetoes, missing."""
+    """One row per community: hierarchy, total, grade, dimensions, outputs, vetoes, missing."""
     meta = [
         c for c in ("community_id", "community", "district", "street", "grid") if c in t.columns
     ]
@@ -165,6 +165,12 @@ def _communities(t: pl.DataFrame, model: ir.Model) -> pl.DataFrame:
         pl.col("total").round(9),
         pl.col("grade").cast(pl.String),
         *[pl.col(columns.dim_score(d.id)).round(9) for d in model.top_dimensions],
+        *[
+            pl.col(columns.output_col(o.id)).round(9)
+            if o.type in ("number", "percent")
+            else pl.col(columns.output_col(o.id))
+            for o in model.outputs
+        ],
         pl.col("vetoes"),
         pl.col("missing"),
     )

@@ -12,6 +12,7 @@ import polars as pl
 from zhili.dsl import model as ir
 from zhili.dsl.i18n import _
 from zhili.engine.eval import columns
+from zhili.engine.trace.model import fmt_output
 
 GRADE_COLORS = ["2E7D32", "66BB6A", "FBC02D", "FB8C00", "E53935", "8E24AA", "546E7A"]
 
@@ -49,6 +50,8 @@ def _column_names(model: ir.Model) -> dict[str, str]:
     }
     for d in model.top_dimensions:
         names[columns.dim_score(d.id)] = d.name
+    for o in model.outputs:
+        names[columns.output_col(o.id)] = o.name
     return names
 
 
@@ -113,7 +116,16 @@ def score_columns(report: Report) -> set[str]:
 def community_rows(report: Report) -> list[list[Any]]:
     """The communities table's rows, `NOT_SCORED` where a total or dimension
     was not scored."""
-    return not_scored_rows(report.communities, score_columns(report))
+    rows = not_scored_rows(report.communities, score_columns(report))
+    types = {columns.output_col(o.id): o.type for o in report.model.outputs}
+    shown = [(j, types[c]) for j, c in enumerate(report.communities.columns) if c in types]
+    for row in rows:
+        for j, t in shown:
+            # numbers stay numbers (a spreadsheet sorts them); a missing output,
+            # a share and yes/no as people read them
+            if row[j] is None or t in ("percent", "bool"):
+                row[j] = fmt_output(row[j], t)
+    return rows
 
 
 def failure_rows(report: Report) -> list[list[Any]]:

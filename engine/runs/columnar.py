@@ -12,9 +12,11 @@ The columns of a part: `community_id`, `community`, `district`, `street`,
 `grid`, `period`, `row`, `total`, `grade`, `vetoes`, `missing`, `file`,
 `sheet`, then `dim:<id>` per dimension score, `points:<id>` and
 `outcome:<id>` per indicator (nulls kept: a dimension or indicator not scored
-stays null). Readers get the frame every run store reader knows
-(`store.RunStore.results`): dimensions and indicators as JSON text, built with
-Polars expressions, exactly as for older runs.
+stays null), and `out:<id>` per output (`output ID = …`, typed as the
+evaluation computed it; runs recorded before outputs have none). Readers get
+the frame every run store reader knows (`store.RunStore.results`):
+dimensions, indicators and outputs as JSON text, built with Polars
+expressions, exactly as for older runs (whose `outputs` is `{}`).
 """
 
 from __future__ import annotations
@@ -57,6 +59,13 @@ def dim_col(dim_id: str) -> str:
     return f"dim:{dim_id}"
 
 
+def output_store_col(output_id: str) -> str:
+    return f"out:{output_id}"
+
+
+OUTPUT_PREFIX = "out:"
+
+
 def points_col(ind_id: str) -> str:
     return f"points:{ind_id}"
 
@@ -87,7 +96,20 @@ def results_frame(ev, indicator_ids: list[str]) -> pl.DataFrame:
     for iid in indicator_ids:
         exprs.append(pl.col(columns.ind_points(iid)).alias(points_col(iid)))
         exprs.append(pl.col(columns.ind_outcome(iid)).alias(outcome_col(iid)))
+    exprs += [
+        pl.col(columns.output_col(o.id)).alias(output_store_col(o.id)) for o in ev.model.outputs
+    ]
     return t.select(exprs)
+
+
+def outputs_json(frame: pl.DataFrame) -> pl.Expr:
+    """The stored outputs (`out:<id>` columns) as one JSON object text per
+    community, `{}` for a run without outputs."""
+    names = [c for c in frame.columns if c.startswith(OUTPUT_PREFIX)]
+    if not names:
+        return pl.lit("{}").alias("outputs")
+    fields = [pl.col(c).alias(c[len(OUTPUT_PREFIX) :]) for c in names]
+    return pl.struct(fields).struct.json_encode().alias("outputs")
 
 
 def parts(frame: pl.DataFrame) -> list[tuple[int, str, bytes]]:
@@ -173,7 +195,11 @@ def reader_frame(
         pl.col("missing").cast(pl.Int64),
     ]
     if detail:
-        exprs += [json_text(dims, "dimensions"), json_text(inds, "indicators")]
+        exprs += [
+            json_text(dims, "dimensions"),
+            json_text(inds, "indicators"),
+            outputs_json(frame),
+        ]
     exprs += [pl.col("file").cast(pl.String), pl.col("sheet").cast(pl.String)]
     return frame.select(exprs).sort(["row", "community_id"], nulls_last=False)
 

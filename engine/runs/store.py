@@ -385,7 +385,7 @@ class RunStore:
         if row is not None and row[3] == columnar.STORAGE:
             return self._columnar_results(run_id, row, detail)
         frame = self._row_results(run_id)
-        return frame if detail else frame.drop("dimensions", "indicators")
+        return frame if detail else frame.drop("dimensions", "indicators", "outputs")
 
     def _columnar_results(self, run_id: int, run: sqlite3.Row, detail: bool) -> pl.DataFrame:
         """A schema-5 run: its Parquet parts, checked (sha256, rows, count)."""
@@ -479,7 +479,16 @@ class RunStore:
                 _expand_indicators(pl.col("indicators"), json.loads(row[0])),
                 _expand_dimensions(pl.col("dimensions"), json.loads(row[1] or "[]")),
             )
-        return frame
+        # recorded before outputs were stored in Parquet parts: none
+        frame = frame.with_columns(pl.lit("{}").alias("outputs"))
+        return frame.select(
+            [
+                *[c for c in frame.columns if c not in ("file", "sheet", "outputs")],
+                "outputs",
+                "file",
+                "sheet",
+            ]
+        )
 
 
 def _run_row(ev, command, data_path, options, engine_version, duration_ms, ids) -> dict:

@@ -14,7 +14,7 @@ from zhili.dsl import sets
 from zhili.dsl.i18n import _
 from zhili.engine.functions import Missing
 from zhili.engine.trace.events import decide
-from zhili.engine.trace.results import CommunityResult, fmt_points, fmt_value
+from zhili.engine.trace.results import CommunityResult, fmt_output, fmt_points, fmt_value
 
 # the outcome signs by outcome string (the signs themselves are `Outcome.mark`)
 MARK = {o.value: o.mark for o in ir.Outcome}
@@ -34,7 +34,11 @@ def substitutions(expr: ir.Expr, env: dict[str, Any], model: ir.Model, depth: in
 
     def visit(e: ir.Expr, level: int):
         for node in ir.walk(e):
-            if not isinstance(node, ir.Ref) or node.scope == "result" or node.name in seen:
+            if (
+                not isinstance(node, ir.Ref)
+                or node.scope not in ("input", "let")
+                or node.name in seen
+            ):
                 continue
             seen.add(node.name)
             value = env.get(node.name)
@@ -84,6 +88,7 @@ def explain_text(raw, result: CommunityResult | None = None) -> str:
     result = result or raw.to_result()
     lines = _heading(result)
     lines += _grade_lines(raw, result)
+    lines += output_lines(raw)
     lines += _PointsTree(raw, result).lines()
     lines += _gap_lines(result)
     return "\n".join(lines)
@@ -135,6 +140,48 @@ def _grade_lines(raw, result: CommunityResult) -> list[str]:
                 )
             )
     return lines
+
+
+def output_lines(raw) -> list[str]:
+    """The model's outputs (`output ID = …`): each value and the expression it
+    comes from; for `count(…) OP n` with unknown terms, how many were known
+    and whether they decided."""
+    model: ir.Model = raw.compiled.model
+    if not model.outputs:
+        return []
+    lines = ["", _("Outputs")]
+    env = raw.compiled.result_env(raw)
+    for o, v in zip(model.outputs, raw.outputs or [], strict=True):
+        shown = fmt_output(v, o.type)
+        if isinstance(v, Missing):
+            shown = _("missing") + f" ({v.text()})"
+        name = f"{o.label} [{o.id}]" if o.label else o.id
+        lines.append(f"  {name} = {shown}    ← {o.expr.text}")
+        note = _count_note(raw, o.expr, env)
+        if note:
+            lines.append(f"      {note}")
+    return lines
+
+
+def _count_note(raw, expr: ir.Expr, env: dict[str, Any]) -> str | None:
+    """`count(…) OP n` with unknown terms: how many terms were true and
+    unknown, and whether that decided (docs/language.md, "Missing values")."""
+    from zhili.engine.eval.plan import count_comparison
+
+    shape = count_comparison(expr) if isinstance(expr, ir.Binary) else None
+    if shape is None:
+        return None
+    terms = [raw.compiled.fn(a)(env) for a in shape[0].args]
+    unknown = sum(1 for t in terms if isinstance(t, Missing))
+    if not unknown:
+        return None
+    known = sum(1 for t in terms if t is True)
+    decided = not isinstance(raw.compiled.fn(expr)(env), Missing)
+    if decided:
+        text = _("{k} of {n} conditions hold, {u} unknown: the known ones decide")
+    else:
+        text = _("{k} of {n} conditions hold, {u} unknown: the unknown ones could change it")
+    return "↳ " + text.format(k=known, n=len(terms), u=unknown)
 
 
 class _PointsTree:

@@ -367,6 +367,8 @@ def gap_to_next_grade(raw, search: bool = False) -> Gap | None:
                             share = env.get(d.id)
                             if share.__class__ is not Missing and share < need:
                                 short_dims.append((d.id, (need - share) * d.points))
+                    elif atom.left.scope == "points":  # `points(D) >= n`: points already
+                        short_dims.append((name, need - cur))
                     elif model.dimension(name) is not None:
                         short_dims.append((name, (need - cur) * model.dimension(name).points))
             elif (
@@ -398,7 +400,9 @@ def _unknown(compiled, atom: ir.Binary, env, short_dims: list[tuple[str, float]]
             dims = [d for d in model.top_dimensions if env.get(d.id).__class__ is Missing]
         else:
             dims = [d for d in (model.dimension(name),) if d is not None]
-        short_dims.extend((d.id, need * d.points) for d in dims if d.points)
+        # `points(D) >= n` asks n points of D; `D >= 80%` a share of its points
+        scale = (lambda d: 1.0) if atom.left.scope == "points" else (lambda d: d.points)
+        short_dims.extend((d.id, need * scale(d)) for d in dims if d.points)
     return GapItem(
         kind="condition",
         id=name,
@@ -413,7 +417,7 @@ def _not_scored(value: Any, atom: ir.Binary) -> bool:
     return (
         value.__class__ is Missing
         and isinstance(left, ir.Ref)
-        and left.scope == "result"
+        and left.scope in ("result", "points")
         and left.name not in ("vetoed", "missing_count")
     )
 

@@ -16,10 +16,13 @@ from zhili.dsl import model as ir
 from zhili.dsl.i18n import _
 from zhili.engine.functions import Missing
 
-RESULT_SCHEMA_VERSION = 2
+RESULT_SCHEMA_VERSION = 3
 """2: an indicator's `points`, a dimension's `score` and the community's
 `total` and `share` are null when not scored (`missing skip` left them out,
-or left nothing in them), never 0."""
+or left nothing in them), never 0.
+3: `outputs`, the model's outputs (`output ID "label" = EXPR`) in the model's
+order: `id`, `label`, `type` (int, number, percent, bool, text) and `value`
+(null when missing; a percent as its share, 0.8 for 80%)."""
 
 
 class _Result(BaseModel):
@@ -59,6 +62,15 @@ class DimensionResult(_Result):
     missing: int = 0  # indicators with missing values inside it
 
 
+class OutputResult(_Result):
+    """One output's value (`output ID "label" = EXPR`)."""
+
+    id: str
+    label: str | None = None
+    type: str
+    value: Any = None  # null: missing
+
+
 class GapItem(_Result):
     """One way towards the next grade."""
 
@@ -94,6 +106,7 @@ class CommunityResult(_Result):
     dimensions: list[DimensionResult] = Field(default_factory=list)
     indicators: list[IndicatorResult] = Field(default_factory=list)
     vetoes: list[VetoResult] = Field(default_factory=list)
+    outputs: list[OutputResult] = Field(default_factory=list)
     gap: Gap | None = None
     trace: dict[str, Any] = Field(default_factory=dict)  # inputs and definitions
     missing_reasons: dict[str, str] = Field(default_factory=dict)
@@ -128,6 +141,18 @@ def fmt_value(v: Any, type_name: str | None = None) -> str:
 
 NOT_SCORED_MARK = "—"
 """How every output shows points that are not scored (never 0)."""
+
+
+def fmt_output(v: Any, type_name: str) -> str:
+    """An output's value (`output ID = …`) in a table: "—" when missing,
+    numbers to every place they have, shares as percentages, 是/否."""
+    if v.__class__ is Missing or v is None:
+        return NOT_SCORED_MARK
+    if type_name == "percent" and isinstance(v, (int, float)):
+        return fmt_points(round(v * 100, 7)) + "%"
+    if type_name in ("int", "number") and isinstance(v, (int, float)):
+        return fmt_points(v)
+    return fmt_value(v, type_name)
 
 
 def fmt_points(p: float | None) -> str:

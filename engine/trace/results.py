@@ -20,7 +20,9 @@ from zhili.engine.trace.model import (  # noqa: F401 - re-exported
     Gap,
     GapItem,
     IndicatorResult,
+    OutputResult,
     VetoResult,
+    fmt_output,
     fmt_points,
     fmt_value,
     jsonable,
@@ -193,10 +195,20 @@ def build_result(raw, search: bool = False) -> CommunityResult:
         dimensions=dims,
         indicators=indicators,
         vetoes=vetoes,
+        outputs=output_results(raw),
         gap=gap_to_next_grade(raw, search=search),
         trace=trace,
         missing_reasons=missing_reasons,
     )
+
+
+def output_results(raw) -> list[OutputResult]:
+    """The outputs of one community, in the model's order."""
+    outputs = raw.outputs or []
+    return [
+        OutputResult(id=o.id, label=o.label, type=o.type, value=jsonable(v))
+        for o, v in zip(raw.compiled.model.outputs, outputs, strict=True)
+    ]
 
 
 def _share(total: float | None, declared: float) -> float | None:

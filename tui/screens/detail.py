@@ -13,7 +13,7 @@ from zhili.dsl.i18n import _
 from zhili.dsl.model import Outcome
 from zhili.engine.trace.events import decide
 from zhili.engine.trace.explain import explain_text, substitutions
-from zhili.engine.trace.results import fmt_points
+from zhili.engine.trace.results import fmt_output, fmt_points
 from zhili.tui.labels import localize_bindings, t
 from zhili.tui.screens.base import ZhiliScreen
 from zhili.tui.session import Session
@@ -110,6 +110,11 @@ class DetailScreen(ZhiliScreen):
             out.append(f"   {t('Vetoes')}: {names}", "red")
         if r.missing_count:
             out.append(f"   {t('Missing')}: {r.missing_count}", "magenta")
+        if r.outputs:  # the model's outputs (`output ID = …`), one line
+            out.append("\n")
+            for k, o in enumerate(r.outputs):
+                out.append(("   " if k else "") + f"{o.label or o.id}: ")
+                out.append(fmt_output(o.value, o.type), "bold")
         frame = self.session.ev.dataset.frame
         if "source" in frame.columns:  # several files: the file, sheet and row
             out.append(f"\n{t('Data source')}: {frame.get_column('source')[self.index]}", "dim")
