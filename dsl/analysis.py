@@ -171,6 +171,9 @@ class _Analysis:
                     self.comparisons(s.value)
                 case ir.Deduct() | ir.BonusPer():
                     self.comparisons(s.value)
+                case ir.Deductions():
+                    for c in s.causes:
+                        self.comparisons(c.value)
                 case _:
                     assert_never(s)
 

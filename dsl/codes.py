@@ -176,6 +176,12 @@ TIER_POINTS = _code("tier-points", E, Phase.CHECK, "a tier worth more than its i
 TIER_UNREACHABLE = _code("tier-unreachable", W, Phase.CHECK, "a tier an earlier one covers")
 LINEAR_BOUNDS = _code("linear-bounds", E, Phase.CHECK, "`linear` with `from` equal to `to`")
 CAP_TOO_LARGE = _code("cap-too-large", E, Phase.CHECK, "a deduction or bonus cap above the points")
+CAP_NEVER_BINDS = _code(
+    "cap-never-binds", W, Phase.CHECK, "a deduction block's cap that no community can reach"
+)
+DEDUCT_STEP = _code(
+    "deduct-step", E, Phase.CHECK, "a deduction step that is not a positive number or percentage"
+)
 
 # ---------------------------------------------------------------- grades, vetoes, targets
 NO_GRADES = _code("no-grades", E, Phase.CHECK, "the model has no `grades` block")

@@ -315,6 +315,8 @@ class VectorModel:
                 return self._tiers(s, full, v, missing)
             case ir.Deduct():
                 return self._deduct(ind, s, full, v, missing)
+            case ir.Deductions():
+                return self._deductions(s, full)
             case ir.BonusPer():
                 cap = float(s.cap if s.cap is not None else full)
                 earned = self._per_count(s.value, v, s.per).clip(upper_bound=cap)
@@ -426,6 +428,65 @@ class VectorModel:
             .otherwise(_code(PARTIAL))
         )
         return v, points, missing, outcome
+
+    def _deductions(self, s: ir.Deductions, full: float):
+        """As the interpreter's `_deductions_scorer`: each cause's deduction
+        (the same snapped operations), their sum, capped; the value is the
+        points deducted, missing when any cause cannot be known."""
+        total = pl.lit(0.0)
+        missing = pl.lit(False)
+        for c in s.causes:
+            d, known = self._cause(c)
+            missing = missing | ~known
+            total = pl_snap(total + d)
+        cap = float(s.cap if s.cap is not None else full)
+        taken = total.clip(upper_bound=cap)
+        left = pl_snap(full - taken).clip(lower_bound=0.0)
+        points = pl.when(missing).then(0.0).when(taken <= EPS).then(full).otherwise(left)
+        outcome = (
+            pl.when(missing)
+            .then(_code(MISSING))
+            .when(taken <= EPS)
+            .then(_code(PASS))
+            .when(left <= EPS)
+            .then(_code(FAIL))
+            .otherwise(_code(PARTIAL))
+        )
+        value = pl.when(missing).then(None).otherwise(taken)
+        return value, points, missing, outcome
+
+    def _cause(self, c: ir.DeductCause) -> tuple[pl.Expr, pl.Expr]:
+        """(points deducted, known) of one deduction cause; `known` is false
+        where its value (or a threshold) is missing or the arithmetic left
+        the number range."""
+        v = self.value(c.value)
+        known = v.is_not_null()
+        if c.kind == "when":
+            return pl.when(v).then(c.amount).otherwise(0.0), known
+        if c.kind == "tiers":
+            chain = None
+            for t in c.tiers:
+                th = self.value(t.threshold)
+                if not isinstance(t.threshold, ir.Const):
+                    known = known & th.is_not_null()
+                cond = _BINARY[t.op](v, th)
+                chain = (pl.when(cond) if chain is None else chain.when(cond)).then(float(t.points))
+            d = chain.otherwise(float(c.else_points)) if chain is not None else pl.lit(0.0)
+            return d, known
+        x = v.cast(pl.Float64)
+        if c.kind == "per":
+            raw = pl_snap(x.clip(lower_bound=0.0) * c.amount)
+        else:
+            th = self.value(c.threshold).cast(pl.Float64)
+            known = known & th.is_not_null()
+            short = pl_snap(th - x) if c.kind == "below" else pl_snap(x - th)
+            q = pl_snap(short * (1.0 / c.step))
+            steps = q.ceil() if c.part else q.floor()
+            steps = pl.when(short <= 0).then(0.0).otherwise(steps)
+            raw = pl_snap(steps * c.amount)
+        known = known & pl_finite(raw).is_not_null()
+        d = raw.clip(upper_bound=float(c.cap)) if c.cap is not None else raw
+        return d, known
 
     def _whole_counts(self) -> set[str]:
         """The `deduct` indicators whose count Polars types as an integer
@@ -630,6 +691,8 @@ class VectorModel:
                 return atoms
             case ir.Deduct() | ir.BonusPer():
                 return None if _may_overflow(s.value) else atoms
+            case ir.Deductions():
+                return None
             case ir.PassWhen() | ir.BonusWhen():
                 return atoms
             case _:

@@ -347,8 +347,25 @@ def _full_when(ind: ir.Indicator) -> str:
                 return f"{s.value.text} {top.op} {top.threshold.text}"
         case ir.Deduct():
             return f"{s.value.text} == 0"
+        case ir.Deductions():
+            return ", ".join(_cause_full(c) for c in s.causes)
     # pass, bonus: the condition (or the count) itself
     return s.value.text
+
+
+def _cause_full(c: ir.DeductCause) -> str:
+    """When a deduction cause takes nothing."""
+    v = c.value.text
+    match c.kind:
+        case "per":
+            return f"{v} == 0"
+        case "when":
+            return f"not {v}"
+        case "below":
+            return f"{v} >= {c.threshold.text}"
+        case "above":
+            return f"{v} <= {c.threshold.text}"
+    return v
 
 
 # ---------------------------------------------------------------- writing

@@ -12,6 +12,7 @@ from typing import Any
 from zhili.dsl import model as ir
 from zhili.dsl.i18n import _
 from zhili.engine.functions import Missing
+from zhili.engine.trace import deductions
 from zhili.engine.trace.results import CommunityResult, fmt_points, fmt_value
 
 # the outcome signs by outcome string (the signs themselves are `Outcome.mark`)
@@ -122,6 +123,7 @@ class _PointsTree:
     def __init__(self, raw, result: CommunityResult):
         self.model: ir.Model = raw.compiled.model
         self.env = raw.env
+        self.compiled = raw.compiled
         self.result = result
         self.by_dim = {d.id: d for d in result.dimensions}
         self.by_ind = {i.id: i for i in result.indicators}
@@ -216,6 +218,14 @@ class _PointsTree:
             f"{fmt_points(r.points)}/{fmt_points(r.max_points)}  {outcome_text(r.outcome)}"
         )
         self.out.append(f"{pad}    {r.reason}")
+        if isinstance(ind.scoring, ir.Deductions):
+            # every cause, the ones that took nothing too, then their values
+            for row in deductions.cause_rows(ind, self.env, self.compiled):
+                self.out.append(f"{pad}      · {deductions.cause_text(row)}")
+            for c in ind.scoring.causes:
+                for s in substitutions(c.value, self.env, self.model):
+                    self.out.append(f"{pad}        {s}")
+            return
         for s in substitutions(ind.scoring.value, self.env, self.model):
             self.out.append(f"{pad}      {s}")
 

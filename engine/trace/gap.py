@@ -23,6 +23,7 @@ from typing import Any
 from zhili.dsl import model as ir
 from zhili.dsl.i18n import _
 from zhili.engine.functions import Missing
+from zhili.engine.trace import deductions
 from zhili.engine.trace.model import Gap, GapItem, fmt_points, fmt_value, jsonable
 
 BISECT_STEPS = 40
@@ -233,7 +234,7 @@ def _item(raw, new, f: ir.InputField, cur, value, grade: str) -> GapItem:
     effects = []
     for i, ind in moved[:3]:
         v = new.values[i]
-        if isinstance(v, bool) or v.__class__ is Missing:
+        if isinstance(v, bool) or v.__class__ is Missing or isinstance(ind.scoring, ir.Deductions):
             effects.append(f"{ind.name} {fmt_value(new.points[i])}/{fmt_value(ind.points)}")
         else:
             effects.append(f"{ind.name} {fmt_value(v, ind.scoring.value.type)}")
@@ -416,6 +417,12 @@ def _best_indicators(raw, dim_id: str | None, need_points: float, limit: int = 5
     out = []
     where = model.dimension(dim_id).name if dim_id else _("the total")
     for room, i, ind in cands[:limit]:
+        needs = ""
+        if isinstance(ind.scoring, ir.Deductions) and raw.outcomes[i] != ir.Outcome.MISSING:
+            # per cause: what takes its deduction away
+            rows = deductions.cause_rows(ind, raw.env, raw.compiled)
+            found = deductions.cause_needs(rows)
+            needs = (" — " + _("; ").join(found)) if found else ""
         out.append(
             GapItem(
                 kind="indicator",
@@ -433,7 +440,8 @@ def _best_indicators(raw, dim_id: str | None, need_points: float, limit: int = 5
                     points=fmt_points(room),
                     where=where,
                     need=fmt_points(need_points),
-                ),
+                )
+                + needs,
             )
         )
     return out

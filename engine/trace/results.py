@@ -10,6 +10,7 @@ from typing import Any, assert_never
 from zhili.dsl import model as ir
 from zhili.dsl.i18n import _
 from zhili.engine.functions import Missing
+from zhili.engine.trace import deductions
 from zhili.engine.trace.gap import gap_to_next_grade
 from zhili.engine.trace.model import (  # noqa: F401 - re-exported
     NOT_SCORED_MARK,
@@ -56,8 +57,20 @@ def _reason(ind: ir.Indicator, value: Any, points: float, outcome: str) -> str:
             return _("{expr} = {value}; {per} bonus per occurrence → {points}").format(
                 expr=expr, value=shown, per=fmt_points(s.per), points=fmt_points(points)
             )
+        case ir.Deductions():  # see `_deductions_reason`
+            return _("{points} deducted").format(points=shown)
         case _:
             assert_never(s)
+
+
+def _deductions_reason(ind: ir.Indicator, raw, i: int, outcome: str) -> str:
+    """The reason of a `Deductions` indicator: what each cause took."""
+    rows = deductions.cause_rows(ind, raw.env, raw.compiled)
+    if outcome == ir.Outcome.MISSING:
+        gone = [r for r in rows if isinstance(r.deducted, Missing)]
+        why = gone[0].deducted.text() if gone else _("no value")
+        return _("missing: {reason}").format(reason=why)
+    return deductions.summary(ind, rows, raw.points[i])
 
 
 def _tier_reason(s: ir.Tiers, expr: str, shown: str, points: float) -> str:
@@ -102,7 +115,9 @@ def build_result(raw, search: bool = False) -> CommunityResult:
                 max_points=ind.points,
                 bonus=ind.is_bonus,
                 outcome=outcome,
-                reason=_reason(ind, raw.values[i], raw.points[i], outcome),
+                reason=_deductions_reason(ind, raw, i, outcome)
+                if isinstance(ind.scoring, ir.Deductions)
+                else _reason(ind, raw.values[i], raw.points[i], outcome),
             )
         )
     dims = []
