@@ -317,7 +317,7 @@ class Deductions(_Scoring):
     reported value is the points deducted, a number)."""
 
     form: Literal["deductions"] = "deductions"
-    causes: list[DeductCause]
+    causes: list[DeductCause] = Field(min_length=1)
     cap: float | None = None
 
     def exprs(self) -> list[Expr]:

@@ -573,12 +573,12 @@ def _deductions_scorer(s: ir.Deductions, full: float, functions) -> Scorer:
     cap = s.cap if s.cap is not None else full
 
     def score_deductions(env):
-        total = 0.0
-        for fn in causes:
+        total = None
+        for fn in causes:  # the first as it is, then snap(total + d)
             d = fn(env)[2]
             if d.__class__ is Missing:
                 return d, 0.0, MISSING
-            total = snap(total + d)
+            total = d if total is None else snap(total + d)
             if total.__class__ is Missing:
                 return total, 0.0, MISSING
         taken = min(total, cap)

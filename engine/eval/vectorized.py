@@ -316,7 +316,7 @@ class VectorModel:
             case ir.Deduct():
                 return self._deduct(ind, s, full, v, missing)
             case ir.Deductions():
-                return self._deductions(s, full)
+                return self._deductions(ind, full)
             case ir.BonusPer():
                 cap = float(s.cap if s.cap is not None else full)
                 earned = self._per_count(s.value, v, s.per).clip(upper_bound=cap)
@@ -429,18 +429,23 @@ class VectorModel:
         )
         return v, points, missing, outcome
 
-    def _deductions(self, s: ir.Deductions, full: float):
+    def _deducted(self, s: ir.Deductions, full: float) -> pl.Expr:
         """As the interpreter's `_deductions_scorer`: each cause's deduction
-        (the same snapped operations), their sum, capped; the value is the
-        points deducted, missing when any cause cannot be known."""
-        total = pl.lit(0.0)
-        missing = pl.lit(False)
-        for c in s.causes:
+        (the same snapped operations), their sum, capped; null when any cause
+        cannot be known."""
+        total = missing = None
+        for c in s.causes:  # the sum as the interpreter adds: the first as it is
             d, known = self._cause(c)
-            missing = missing | ~known
-            total = pl_snap(total + d)
+            missing = ~known if missing is None else missing | ~known
+            total = d if total is None else pl_snap(total + d)
         cap = float(s.cap if s.cap is not None else full)
-        taken = total.clip(upper_bound=cap)
+        return pl.when(missing).then(None).otherwise(total.clip(upper_bound=cap))
+
+    def _deductions(self, ind: ir.Indicator, full: float):
+        """Points, outcome and value (the points deducted) of a deduction
+        block from its `_deducted` column."""
+        taken = pl.col(columns.deducted_col(ind.id))
+        missing = taken.is_null()
         left = pl_snap(full - taken).clip(lower_bound=0.0)
         points = pl.when(missing).then(0.0).when(taken <= EPS).then(full).otherwise(left)
         outcome = (
@@ -452,8 +457,7 @@ class VectorModel:
             .then(_code(FAIL))
             .otherwise(_code(PARTIAL))
         )
-        value = pl.when(missing).then(None).otherwise(taken)
-        return value, points, missing, outcome
+        return taken, points, missing, outcome
 
     def _cause(self, c: ir.DeductCause) -> tuple[pl.Expr, pl.Expr]:
         """(points deducted, known) of one deduction cause; `known` is false
@@ -484,7 +488,8 @@ class VectorModel:
             steps = q.ceil() if c.part else q.floor()
             steps = pl.when(short <= 0).then(0.0).otherwise(steps)
             raw = pl_snap(steps * c.amount)
-        known = known & pl_finite(raw).is_not_null()
+        # `raw` is null only where `known` is already false
+        known = known & raw.is_finite()
         d = raw.clip(upper_bound=float(c.cap)) if c.cap is not None else raw
         return d, known
 
@@ -539,6 +544,15 @@ class VectorModel:
     def _build_stages(self, detail: bool) -> list[list[pl.Expr]]:
         model = self.model
         stages = self._let_stages()
+        # the points each deduction block takes, once (its points, value and
+        # outcome all read it)
+        taken = [
+            self._deducted(ind.scoring, float(ind.points)).alias(columns.deducted_col(ind.id))
+            for ind in model.indicators
+            if isinstance(ind.scoring, ir.Deductions)
+        ]
+        if taken:
+            stages.append(taken)
 
         # indicators and vetoes
         cols = []

@@ -227,10 +227,13 @@ class DetailScreen(ZhiliScreen):
             out.append(f"{Outcome(r.outcome).mark} {t(r.outcome)}", OUTCOME_STYLE[r.outcome])
             out.append(f"   {t('Points')}: {fmt_points(r.points)}/{fmt_points(r.max_points)}\n\n")
             out.append(r.reason + "\n")
-            out.append(f"{ind.scoring.value.text}\n", "italic")
-            for line in substitutions(ind.scoring.value, raw.env, model):
-                style = "magenta" if _("missing") in line else ""
-                out.append(f"  {line}\n", style)
+            # a deduction block shows each cause's value (its own value is the points deducted)
+            causes = getattr(ind.scoring, "causes", None)
+            for e in [c.value for c in causes] if causes else [ind.scoring.value]:
+                out.append(f"{e.text}\n", "italic")
+                for line in substitutions(e, raw.env, model):
+                    style = "magenta" if _("missing") in line else ""
+                    out.append(f"  {line}\n", style)
             if getattr(ind, "source", None):
                 out.append(f"\n{t('Source')}: {ind.source}\n", "dim")
             return out
