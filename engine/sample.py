@@ -307,6 +307,9 @@ def cut_points(model: Model) -> dict[str, list[float]]:
             note(s.value, s.low, s.high)
         elif isinstance(s, ir.Tiers):
             note(s.value, *(t.threshold for t in s.tiers))
+        elif isinstance(s, ir.Deductions):
+            for c in s.causes:
+                note(c.value, c.threshold, *(t.threshold for t in c.tiers))
     return {f.id: sorted(cuts[f.id]) for f in model.inputs if f.id in cuts}
 
 

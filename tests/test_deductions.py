@@ -177,3 +177,22 @@ def test_formatter_lays_out_deductions_and_keeps_the_tree():
 def test_or_part_is_one_word_and_part_stays_a_name():
     src = "model m\ninput part: int\nlet x = part + 1\n"
     assert parse(src).ok
+
+
+def test_the_documented_example_scores_and_reads_as_documented(zh):
+    """docs/language.md, "Deductions (扣分)": the worked example checks, and
+    the explanation quoted there is what `zhili explain` prints."""
+    import pathlib
+    import re
+
+    doc = (pathlib.Path(__file__).parent.parent / "docs" / "language.md").read_text("utf-8")
+    section = doc[doc.index("### Deductions (扣分)") :]
+    block = re.search(r"```gov\n(.*?)```", section, re.S).group(1)
+    src = f'model doc "例"\ntotal 20\n{block}\ngrades {{ "ok" otherwise }}\n'
+    checked = check(parse(src, "doc.gov").tree, src)
+    assert not [d for d in checked.diagnostics if d.is_error]
+    compiled = compile_model(checked.model)
+    record = {"重大案件": 1, "治安案件": 2, "群体事件": 0, "调处率": 0.85}
+    reason = build_result(compiled.evaluate(record)).indicators[0].reason
+    quoted = re.search(r"`zhili explain` says\n`([^`]*)`", section).group(1)
+    assert reason == quoted
