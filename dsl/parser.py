@@ -260,6 +260,7 @@ _TOKEN_TEXT = {
     "PERCENT": "a percentage",
     "DATE": "a date (YYYY-MM-DD)",
     "CMP_OP": "a comparison (>=, <, ==, …)",
+    "OR_PART": "`or part`",
     "$END": "the end of the file",
 }
 
