@@ -196,3 +196,15 @@ def test_the_documented_example_scores_and_reads_as_documented(zh):
     reason = build_result(compiled.evaluate(record)).indicators[0].reason
     quoted = re.search(r"`zhili explain` says\n`([^`]*)`", section).group(1)
     assert reason == quoted
+
+
+def test_a_threshold_outside_the_declared_range_is_reported():
+    src = (
+        "model m\ninput r: percent range 0%..100%\ninput n: int range 0..10\n"
+        "indicator i points 10 { deduct max 10 {\n"
+        "    1 per 10% of r below 120%\n    1 per 1 of n above 5\n    tiers r { < 150% : 2 }\n} }\n"
+        'grades { "ok" otherwise }\n'
+    )
+    diags = check(parse(src, "m.gov").tree, src).diagnostics
+    found = [(d.span.line, d.span.column) for d in diags if d.code == "threshold-out-of-range"]
+    assert found == [(5, 26), (7, 17)]  # 120% and 150%; `above 5` is in 0..10
