@@ -180,6 +180,10 @@ class _Analysis:
                     self.comparisons(s.value)
                 case ir.Deduct() | ir.BonusPer() | ir.Score():
                     self.comparisons(s.value)
+                case ir.Deductions():
+                    for c in s.causes:
+                        self.cause_thresholds(c)
+                        self.comparisons(c.value)
                 case _:
                     assert_never(s)
 
@@ -199,6 +203,17 @@ class _Analysis:
             if ind.requires is not None or ind.zero:
                 out.add(ind.id)
         return out
+
+    def cause_thresholds(self, c: ir.DeductCause) -> None:
+        """A deduction's threshold (`below 120%`) or tier cut point outside
+        its value's declared range."""
+        f = self.ranged(c.value)
+        if f is None:
+            return
+        for th in [c.threshold, *(t.threshold for t in c.tiers)]:
+            v = _const(th) if th is not None else None
+            if v is not None:
+                self.out_of_range(f, v, th)
 
     def condition_scoring(self, ind_id: str, span, cond: ir.Expr) -> None:
         verdict = self.decided(cond)

@@ -239,6 +239,35 @@ class BonusWhen:
 
 
 @dataclass(frozen=True, slots=True)
+class DeductCause:
+    """One cause of a deduction (扣分): `D per V` (kind "per"), `D when C`
+    ("when"), `D per S [or part] of V below|above T` ("below"/"above"), or
+    `tiers V { … }` ("tiers", the tier points are deducted)."""
+
+    kind: str  # "per" | "when" | "below" | "above" | "tiers"
+    amount: Number | None  # D; None for tiers
+    value: Expr  # the count, the condition or the measured value
+    label: String | None = None
+    cap: Number | None = None  # the cause's own `max C`
+    step: Expr | None = None  # S of the step forms
+    part: bool = False  # `or part`: a started step counts as a whole one
+    threshold: Expr | None = None  # T of the step forms
+    tiers: tuple[Tier, ...] = ()
+    span: Span = _span_field()
+
+
+@dataclass(frozen=True, slots=True)
+class Deductions:
+    """`deduct [max C] { cause … }` (block) or one cause on one line
+    (`deduct D when C`, `deduct D per S of V below T`, `deduct tiers V {…}`)."""
+
+    causes: tuple[DeductCause, ...]
+    cap: Number | None  # the block's `max C`
+    block: bool
+    span: Span = _span_field()
+
+
+@dataclass(frozen=True, slots=True)
 class Score:
     """`score V by "机构"`: points given by another body, V clamped to the
     indicator's points."""
@@ -248,7 +277,7 @@ class Score:
     span: Span = _span_field()
 
 
-Scoring = Union[PassWhen, Linear, Tiers, Deduct, BonusPer, BonusWhen, Score]
+Scoring = Union[PassWhen, Linear, Tiers, Deduct, BonusPer, BonusWhen, Score, Deductions]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1234,6 +1234,8 @@ class _Checker:
             return form(value=n, per=per, cap=cap, span=span)
         if isinstance(s, ast.Score):
             return self._score(s, points, span)
+        if isinstance(s, ast.Deductions):
+            return self._deductions(s, points, span)
         raise AssertionError(s)
 
     def _score(self, s: ast.Score, points: float, span) -> ir.Score:
@@ -1257,6 +1259,73 @@ class _Checker:
             self.err(m.empty_text(text.span, word))
             return None
         return text.value
+
+    # ------------------------------------------------------------ deductions
+    def _deductions(self, s: ast.Deductions, points: float, span) -> ir.Deductions:
+        """`deduct [max C] { cause … }` and the one-line deduction forms."""
+        causes = [self._deduct_cause(c, points) for c in s.causes]
+        cap = None
+        if s.cap is not None:
+            cap = float(s.cap.value)
+            if cap > points:
+                self.err(m.cap_too_large(s.cap.span, cap, points))
+            most = [_cause_most(c) for c in causes]
+            if all(x is not None for x in most):
+                total = sum(most)
+                if total <= cap or cap >= points:
+                    self.err(m.cap_never_binds(s.cap.span, cap, total, points))
+        value = ir.Const(value=0.0, type="number", text="")
+        return ir.Deductions(value=value, causes=causes, cap=cap, span=span)
+
+    def _deduct_cause(self, c: ast.DeductCause, points: float) -> ir.DeductCause:
+        span = to_span(c.span)
+        label = c.label.value if c.label is not None else None
+        if c.kind == "tiers":
+            t = self._tiers(ast.Tiers(c.value, c.tiers, c.span), points, span)
+            return ir.DeductCause(
+                kind="tiers",
+                value=t.value,
+                label=label,
+                tiers=t.tiers,
+                else_points=t.else_points,
+                span=span,
+            )
+        amount = float(c.amount.value)
+        if amount <= 0:
+            self.err(m.type_mismatch(c.amount.span, _("the amount deducted must be positive")))
+        cap = float(c.cap.value) if c.cap is not None else None
+        if cap is not None and cap > points:
+            self.err(m.cap_too_large(c.cap.span, cap, points))
+        if c.kind == "when":
+            v, t = self._expr(c.value, "model")
+            self._want_bool(c.value, t)
+            return ir.DeductCause(kind="when", value=v, label=label, amount=amount, span=span)
+        v, vt = self._numeric(c.value)
+        if c.kind == "per":
+            return ir.DeductCause(
+                kind="per", value=v, label=label, amount=amount, cap=cap, span=span
+            )
+        th, tt = self._numeric(c.threshold)
+        self._comparable(c.threshold.span, vt, tt, c.threshold.span)
+        step = None
+        if isinstance(c.step, (ast.Number, ast.Percent)) and c.step.value > 0:
+            step = float(c.step.value)
+            st = _T("percent" if isinstance(c.step, ast.Percent) else "number", literal=c.step.text)
+            self._comparable(c.step.span, vt, st, c.step.span)
+        else:
+            self._expr(c.step, "model")
+            self.err(m.deduct_step(c.step.span))
+        return ir.DeductCause(
+            kind=c.kind,
+            value=v,
+            label=label,
+            amount=amount,
+            cap=cap,
+            step=step if step is not None else 1.0,
+            part=c.part,
+            threshold=th,
+            span=span,
+        )
 
     def _tiers(self, s: ast.Tiers, points: float, span) -> ir.Tiers:
         v, vt = self._expr(s.value, "model")
@@ -1709,3 +1778,12 @@ def _constant_problem(e: ir.Expr) -> str | None:
             return "zero"
     v = _constant_value(e)
     return v if isinstance(v, str) else None
+
+
+def _cause_most(c: ir.DeductCause) -> float | None:
+    """The most a deduction cause can take, None when unbounded."""
+    if c.kind == "when":
+        return c.amount
+    if c.kind == "tiers":
+        return max([t.points for t in c.tiers] + [c.else_points])
+    return c.cap

@@ -200,6 +200,12 @@ EXEMPT_NO_ITEM = _code(
     "exempt-no-item", E, Phase.CHECK, "an exemption naming something that is not a scored item"
 )
 EXEMPT_BONUS = _code("exempt-bonus", E, Phase.CHECK, "an exemption naming a bonus indicator")
+CAP_NEVER_BINDS = _code(
+    "cap-never-binds", W, Phase.CHECK, "a deduction block's cap that no community can reach"
+)
+DEDUCT_STEP = _code(
+    "deduct-step", E, Phase.CHECK, "a deduction step that is not a positive number or percentage"
+)
 
 # ---------------------------------------------------------------- grades, vetoes, targets
 NO_GRADES = _code("no-grades", E, Phase.CHECK, "the model has no `grades` block")

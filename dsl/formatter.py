@@ -466,6 +466,9 @@ class _Printer:
             text += " " + self.event_text("requires", node.requires)
         for z in node.zero:
             text += " " + self.event_text("zero when", z)
+        if isinstance(node.scoring, ast.Deductions):
+            self.deductions(node.scoring, f"{text} ", node, blank=blank)
+            return
         if isinstance(node.scoring, ast.Tiers):
             brace_from = node.scoring.span.start if _has_span(node.scoring) else None
             head = f"{text} tiers {self.expr(node.scoring.value)}"
@@ -519,7 +522,9 @@ class _Printer:
         for gate in node.requires:
             self.emit(self.event_text("requires", gate), self._span(gate))
         for scoring in node.scorings:
-            if isinstance(scoring, ast.Tiers):
+            if isinstance(scoring, ast.Deductions):
+                self.deductions(scoring)
+            elif isinstance(scoring, ast.Tiers):
                 self.open(f"tiers {self.expr(scoring.value)}", scoring)
                 self.tier_lines(scoring)
                 self.close(self._closing(scoring))
@@ -551,6 +556,55 @@ class _Printer:
             else:
                 text = f"{tier.op} {self.expr(tier.threshold)} : {tier.points.text}"
             self.emit(text, self._span(tier))
+
+    def deductions(self, node: ast.Deductions, prefix: str = "", owner=None, blank=False) -> None:
+        """`deduct [max C] { … }` with one cause a line, or a one-line form
+        (`deduct tiers V { … }` takes lines too). `prefix`/`owner`: an
+        `override X ` head that the form follows."""
+        owner = owner if owner is not None else node
+        if node.block:
+            head = prefix + "deduct" + (f" max {node.cap.text}" if node.cap is not None else "")
+            brace_from = node.span.start if _has_span(node) and owner is not node else None
+            self.open(head, owner, blank=blank, brace_from=brace_from)
+            for cause in node.causes:
+                if cause.kind == "tiers":
+                    label = f" {quote(cause.label.value)}" if cause.label is not None else ""
+                    self.open(f"tiers {self.expr(cause.value)}{label}", cause)
+                    self.tier_lines(cause)
+                    self.close(self._closing(cause))
+                else:
+                    self.emit(self.cause_text(cause), self._span(cause))
+            self.close(self._closing(node))
+            return
+        cause = node.causes[0]
+        if cause.kind == "tiers":
+            brace_from = node.span.start if _has_span(node) and owner is not node else None
+            head = f"{prefix}deduct tiers {self.expr(cause.value)}"
+            self.open(head, owner, blank=blank, brace_from=brace_from)
+            self.tier_lines(cause)
+            self.close(self._closing(node))
+            return
+        ranges = self._span(owner) if owner is not node else self._span(node)
+        self.emit(f"{prefix}deduct {self.cause_text(cause)}", ranges, blank=blank)
+
+    def cause_text(self, c: ast.DeductCause) -> str:
+        """One deduction cause on one line (not `tiers`)."""
+        text = f"{c.amount.text} "
+        if c.kind == "when":
+            text += f"when {self.expr(c.value)}"
+        elif c.kind == "per":
+            text += f"per {self.expr(c.value)}"
+        else:
+            part = " or part" if c.part else ""
+            text += (
+                f"per {self.expr(c.step)}{part} of {self.expr(c.value)}"
+                f" {c.kind} {self.expr(c.threshold)}"
+            )
+        if c.label is not None:
+            text += f" {quote(c.label.value)}"
+        if c.cap is not None:
+            text += f" max {c.cap.text}"
+        return text
 
     def scoring_text(self, node: ast.Scoring) -> str:
         if isinstance(node, ast.PassWhen):

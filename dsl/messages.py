@@ -621,6 +621,29 @@ def previous_type(span: Span, name: str, other: str, other_type: str, own: str) 
     )
 
 
+def cap_never_binds(span: Span, cap: float, most: float, points: float) -> Diagnostic:
+    if most <= cap:
+        text = _("the cap {cap} can never bind: the causes deduct at most {most} together")
+    else:
+        text = _(
+            "the cap {cap} can never bind: it is the indicator's {points} points, and "
+            "points never go below 0 anyway"
+        )
+    return C.CAP_NEVER_BINDS.diagnostic(
+        text.format(cap=_num(cap), most=_num(most), points=_num(points)),
+        span,
+        (_("help: remove `max {cap}`, or check the causes' amounts").format(cap=_num(cap)),),
+    )
+
+
+def deduct_step(span: Span) -> Diagnostic:
+    return C.DEDUCT_STEP.diagnostic(
+        _("the step of a deduction must be a positive number or percentage, written as such"),
+        span,
+        (_("help: write the step as on the sheet, e.g. `10 per 10% of 完成率 below 95%`"),),
+    )
+
+
 def no_grades(span: Span) -> Diagnostic:
     return C.NO_GRADES.diagnostic(_("the model has no `grades` block"), span)
 

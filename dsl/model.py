@@ -324,8 +324,53 @@ class Score(_Scoring):
     by: str | None = None
 
 
+class DeductCause(_Frozen):
+    """One cause of a `Deductions` form. `kind`: "per" (`amount` per
+    occurrence of the count `value`), "when" (`amount` once when the condition
+    `value` holds), "below"/"above" (`amount` per whole `step` of shortfall
+    under / excess over `threshold`; `part`: a started step counts), "tiers"
+    (the points of the first tier that holds are deducted, else
+    `else_points`). `cap`: the cause's own `max`."""
+
+    kind: Literal["per", "when", "below", "above", "tiers"]
+    value: Expr
+    label: str | None = None
+    amount: float = 0.0
+    cap: float | None = None
+    step: float | None = None
+    part: bool = False
+    threshold: Expr | None = None
+    tiers: list[Tier] = Field(default_factory=list)
+    else_points: float = 0.0
+    span: SrcSpan | None = None
+
+    def exprs(self) -> list[Expr]:
+        out = [self.value]
+        if self.threshold is not None:
+            out.append(self.threshold)
+        out.extend(t.threshold for t in self.tiers if t.threshold is not None)
+        return out
+
+
+class Deductions(_Scoring):
+    """`deduct [max cap] { cause … }` and the one-line `deduct D when C`,
+    `deduct D per S of V below|above T`, `deduct tiers V {…}`: full points
+    less min(sum of the causes' deductions, `cap`), never below 0; `cap` is
+    the indicator's points when absent. Any cause's value missing makes the
+    indicator missing. `value` is the first cause's value (the indicator's
+    reported value is the points deducted, a number)."""
+
+    form: Literal["deductions"] = "deductions"
+    causes: list[DeductCause] = Field(min_length=1)
+    cap: float | None = None
+
+    def exprs(self) -> list[Expr]:
+        return [e for c in self.causes for e in c.exprs()]
+
+
 Scoring = Annotated[
-    PassWhen | BonusWhen | Linear | Tiers | Deduct | BonusPer | Score, Field(discriminator="form")
+    PassWhen | BonusWhen | Linear | Tiers | Deduct | BonusPer | Score | Deductions,
+    Field(discriminator="form"),
 ]
 """One scoring form; dispatch with `match` on the classes."""
 

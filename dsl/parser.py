@@ -260,6 +260,7 @@ _TOKEN_TEXT = {
     "PERCENT": "a percentage",
     "DATE": "a date (YYYY-MM-DD)",
     "CMP_OP": "a comparison (>=, <, ==, …)",
+    "OR_PART": "`or part`",
     "$END": "the end of the file",
 }
 
@@ -935,6 +936,80 @@ class _ToAst(Transformer):
     def deduct(self, meta, children):
         cap = children[2] if len(children) > 2 else None
         return ast.Deduct(children[0], children[1], cap, self._span(meta))
+
+    # deductions (扣分) ------------------------------------------------
+    def _cause_tail(self, rest) -> tuple[ast.String | None, ast.Number | None]:
+        """The optional `"label"` and `max C` after a cause."""
+        label = cap = None
+        for c in rest:
+            if isinstance(c, Token):
+                label = self._string(c)
+            else:
+                cap = c
+        return label, cap
+
+    @v_args(meta=True)
+    def cause_per(self, meta, children):
+        label, cap = self._cause_tail(children[2:])
+        return ast.DeductCause("per", children[0], children[1], label, cap, span=self._span(meta))
+
+    @v_args(meta=True)
+    def cause_when(self, meta, children):
+        label, _cap = self._cause_tail(children[2:])
+        return ast.DeductCause("when", children[0], children[1], label, span=self._span(meta))
+
+    @v_args(meta=True)
+    def step_cause(self, meta, children):
+        amount, step = children[0], children[1]
+        i = 2
+        part = isinstance(children[i], Token) and children[i].type == "OR_PART"
+        if part:
+            i += 1
+        value, kind, threshold = children[i], children[i + 1], children[i + 2]
+        label, cap = self._cause_tail(children[i + 3 :])
+        return ast.DeductCause(
+            kind, amount, value, label, cap, step, part, threshold, span=self._span(meta)
+        )
+
+    def below(self, children):
+        return "below"
+
+    def above(self, children):
+        return "above"
+
+    @v_args(meta=True)
+    def cause_tiers(self, meta, children):
+        label = None
+        rest = children[1:]
+        if rest and isinstance(rest[0], Token):
+            label = self._string(rest[0])
+            rest = rest[1:]
+        return ast.DeductCause(
+            "tiers", None, children[0], label, tiers=tuple(rest), span=self._span(meta)
+        )
+
+    @v_args(meta=True)
+    def deduct_when(self, meta, children):
+        cause = self.cause_when(meta, children)
+        return ast.Deductions((cause,), None, False, self._span(meta))
+
+    @v_args(meta=True)
+    def deduct_step(self, meta, children):
+        return ast.Deductions((children[0],), None, False, self._span(meta))
+
+    @v_args(meta=True)
+    def deduct_tiers(self, meta, children):
+        cause = ast.DeductCause(
+            "tiers", None, children[0], tiers=tuple(children[1:]), span=self._span(meta)
+        )
+        return ast.Deductions((cause,), None, False, self._span(meta))
+
+    @v_args(meta=True)
+    def deduct_block(self, meta, children):
+        cap = None
+        if children and isinstance(children[0], (ast.Number, ast.Percent)):
+            cap, children = children[0], children[1:]
+        return ast.Deductions(tuple(children), cap, True, self._span(meta))
 
     @v_args(meta=True)
     def bonus_per(self, meta, children):

@@ -260,6 +260,9 @@ def polarity(model: Model) -> dict[str, int]:
             case ir.Tiers():
                 if s.tiers:
                     vote(v, 1.0 if s.tiers[0].op in (">=", ">") else -1.0)
+            case ir.Deductions():
+                for c in s.causes:
+                    vote(_sign(c.value, env), _cause_polarity(c))
             case _:
                 assert_never(s)
     for veto in model.vetoes:
@@ -276,6 +279,15 @@ def polarity(model: Model) -> dict[str, int]:
     for ex in model.exemptions:
         vote(_sign(ex.condition, env), 1.0)
     return {name: (1 if x > 0 else -1 if x < 0 else 0) for name, x in votes.items()}
+
+
+def _cause_polarity(c: ir.DeductCause) -> float:
+    """+1 where a higher value of a deduction cause deducts less."""
+    if c.kind == "below":
+        return 1.0
+    if c.kind == "tiers":
+        return 1.0 if c.tiers and c.tiers[0].op in ("<", "<=") else -1.0
+    return -1.0
 
 
 def cut_points(model: Model) -> dict[str, list[float]]:
@@ -308,6 +320,9 @@ def cut_points(model: Model) -> dict[str, list[float]]:
             note(s.value, s.low, s.high)
         elif isinstance(s, ir.Tiers):
             note(s.value, *(t.threshold for t in s.tiers))
+        elif isinstance(s, ir.Deductions):
+            for c in s.causes:
+                note(c.value, c.threshold, *(t.threshold for t in c.tiers))
     return {f.id: sorted(cuts[f.id]) for f in model.inputs if f.id in cuts}
 
 
@@ -781,8 +796,37 @@ class _Row:
                 # a score given by another body: about `level` of the points
                 aim = round(level * ind.points + rng.gauss(0, 0.1 * ind.points))
                 self.want(s.value, min(max(aim, 0), ind.points), 0)
+            case ir.Deductions():
+                for c in s.causes:
+                    self._cause(c, level, ind.points)
             case _:
                 assert_never(s)
+
+    def _cause(self, c: ir.DeductCause, level: float, full: float) -> None:
+        """Aim one deduction cause at about `level` (1: deducts nothing)."""
+        rng = self.rng
+        if c.kind == "when":
+            self.want(c.value, rng.random() > level)
+            return
+        if c.kind == "tiers":
+            most = max([t.points for t in c.tiers] + [c.else_points])
+            earned = [
+                ir.Tier(op=t.op, threshold=t.threshold, points=most - t.points) for t in c.tiers
+            ]
+            tiers = ir.Tiers(value=c.value, tiers=earned, else_points=most - c.else_points)
+            self._tiers(tiers, level)
+            return
+        cap = c.cap if c.cap is not None else full
+        steps = math.ceil(cap / c.amount) if c.amount > 0 else 1
+        n = max(round((1 - level) * (steps + 1) * 1.1 + rng.gauss(0, 0.5) - 0.3), 0)
+        if c.kind == "per":
+            self.want(c.value, n, 0)
+            return
+        t = _num(self.eval(c.threshold))
+        if not isinstance(t, (int, float)):
+            return
+        off = n * (c.step or 1.0) + (rng.random() * (c.step or 1.0) if n else 0.0)
+        self.want(c.value, t - off if c.kind == "below" else t + off, 0)
 
     def _tiers(self, s: ir.Tiers, level: float) -> None:
         """Land in the tier whose points are closest to `level` of the best

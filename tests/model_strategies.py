@@ -300,10 +300,19 @@ def _scoring(draw, g: ExprGen, points: float) -> tuple[str, bool]:
     form = draw(
         st.sampled_from(
             ["pass", "linear", "linear_var", "tiers", "tiers", "tiers_var", "tiers_enum",
-             "deduct", "bonus_per", "bonus_when", "score"]
+             "deduct", "bonus_per", "bonus_when", "score", "deductions", "deductions", "deduct_one"]
         )
     )  # fmt: skip
     tier_points = sorted({0.0, points, points / 2, min(1.0, points)}, reverse=True)
+    if form == "deductions":
+        causes = [_cause(draw, g, tier_points) for _ in range(draw(st.integers(1, 4)))]
+        cap = ""
+        if draw(st.booleans()):
+            cap = " max " + _fmt(draw(st.sampled_from(tier_points)))
+        return f"deduct{cap} {{ {'  '.join(causes)} }}", False
+    if form == "deduct_one":
+        kind = draw(st.sampled_from(["when", "below", "above", "tiers"]))
+        return "deduct " + _cause(draw, g, tier_points, kind), False
     if form == "pass":
         return f"pass when {g.gen('B', 3)}", False
     if form == "bonus_when":
@@ -356,6 +365,39 @@ def _scoring(draw, g: ExprGen, points: float) -> tuple[str, bool]:
     if draw(st.booleans()):
         rows.append(f"else : {_fmt(draw(st.sampled_from(tier_points)))}")
     return f"tiers {g.gen(fam, 2)} {{ {'  '.join(rows)} }}", False
+
+
+STEP_LITS = {"N": ["0.1", "0.5", "1", "2", "0.3", "0.2"], "P": ["1%", "10%", "0.5%", "12.5%", "5%"]}
+
+
+def _cause(draw, g: ExprGen, tier_points: list[float], kind: str | None = None) -> str:
+    """One deduction cause (`deduct { … }`, or after `deduct` on one line)."""
+    kind = kind or draw(st.sampled_from(["per", "when", "below", "above", "tiers"]))
+    amount = draw(st.sampled_from(["0.5", "1", "2", "2.5", "0.3", "10"]))
+    cap = ""
+    if kind in ("per", "below", "above") and draw(st.booleans()):
+        cap = " max " + _fmt(draw(st.sampled_from(tier_points)))
+    label = ' "原因"' if draw(st.booleans()) else ""
+    if kind == "per":
+        return f"{amount} per {g.gen('N', 2)}{label}{cap}"
+    if kind == "when":
+        return f"{amount} when {g.gen('B', 2)}{label}"
+    fam = draw(st.sampled_from(["N", "P"]))
+    if kind == "tiers":
+        rows = []
+        ascending = draw(st.booleans())
+        ops = ["<", "<="] if ascending else [">", ">="]
+        for th in _ordered_thresholds(draw, fam, 3, not ascending):
+            rows.append(f"{draw(st.sampled_from(ops))} {th} : "
+                        f"{_fmt(draw(st.sampled_from(tier_points)))}")  # fmt: skip
+        if draw(st.booleans()):
+            rows.append(f"else : {_fmt(draw(st.sampled_from(tier_points)))}")
+        return f"tiers {g.gen(fam, 2)} {{ {'  '.join(rows)} }}"
+    step = draw(st.sampled_from(STEP_LITS[fam]))
+    part = " or part" if draw(st.booleans()) else ""
+    lits = PCT_LITS if fam == "P" else INT_LITS + NUM_LITS
+    threshold = draw(st.sampled_from(lits)) if draw(st.booleans()) else g.gen(fam, 1)
+    return f"{amount} per {step}{part} of {g.gen(fam, 2)} {kind} {threshold}{label}{cap}"
 
 
 def _policy(draw) -> str:

@@ -136,7 +136,58 @@ tiers_list = st.lists(
     max_size=4,
 ).map(tuple)
 
+opt_caps = st.none() | numbers
+step_causes = st.builds(
+    lambda kind, d, step, part, v, t, label, cap: ast.DeductCause(
+        kind, d, v, label, cap, step, part, t
+    ),
+    st.sampled_from(["below", "above"]),
+    numbers,
+    small_exprs,
+    st.booleans(),
+    small_exprs,
+    small_exprs,
+    opt_strings,
+    opt_caps,
+)
+when_causes = st.builds(
+    lambda d, c, label: ast.DeductCause("when", d, c, label), numbers, small_exprs, opt_strings
+)
+deduct_causes = st.one_of(
+    st.builds(
+        lambda d, n, label, cap: ast.DeductCause("per", d, n, label, cap),
+        numbers,
+        small_exprs,
+        opt_strings,
+        opt_caps,
+    ),
+    when_causes,
+    step_causes,
+    st.builds(
+        lambda v, label, tiers: ast.DeductCause("tiers", None, v, label, tiers=tiers),
+        small_exprs,
+        opt_strings,
+        tiers_list,
+    ),
+)
+deductions = st.one_of(
+    st.builds(
+        lambda causes, cap: ast.Deductions(tuple(causes), cap, True),
+        st.lists(deduct_causes, min_size=1, max_size=4),
+        opt_caps,
+    ),
+    (when_causes | step_causes).map(lambda c: ast.Deductions((c,), None, False)),
+    st.builds(
+        lambda v, tiers: ast.Deductions(
+            (ast.DeductCause("tiers", None, v, tiers=tiers),), None, False
+        ),
+        small_exprs,
+        tiers_list,
+    ),
+)
+
 scorings = st.one_of(
+    deductions,
     st.builds(ast.PassWhen, small_exprs),
     st.builds(ast.Linear, small_exprs, small_exprs, small_exprs),
     st.builds(ast.Tiers, small_exprs, tiers_list),

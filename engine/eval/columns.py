@@ -93,3 +93,9 @@ def indicator_detail(ind_ids: Iterable[str]) -> list[str]:
 def is_outcome(column: str) -> bool:
     """Whether a results-table column holds an indicator's outcome."""
     return column.startswith("ind.") and column.endswith(OUTCOME_SUFFIX)
+
+
+def deducted_col(ind_id: str) -> str:
+    """The points a deduction block takes (capped; null: missing), an
+    intermediate column of the vectorized plan, never in a results table."""
+    return f"ded.{ind_id}"

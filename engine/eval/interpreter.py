@@ -20,6 +20,7 @@ flagged `missing` (policy `zero`) or is left out and its dimension rescaled
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable
 from typing import Any, assert_never
@@ -377,6 +378,8 @@ def _compile_scoring(ind: ir.Indicator, functions) -> Scorer:
             return _bonus_per_scorer(s, full, f)
         case ir.Score():
             return _score_scorer(full, f)
+        case ir.Deductions():
+            return _deductions_scorer(s, full, functions)
         case _:
             assert_never(s)
 
@@ -563,6 +566,121 @@ def _score_scorer(full: float, f: Fn) -> Scorer:
 # ---------------------------------------------------------------- model
 
 
+# ---------------------------------------------------------------- deductions
+
+CauseFn = Callable[[Env], tuple[Any, Any, Any]]
+
+
+def deduction_causes(s: ir.Deductions, functions) -> list[CauseFn]:
+    """One closure per cause of a `Deductions` form: `env -> (value, steps,
+    deducted)`: the cause's value, the count or whole steps it is charged
+    for (None for `when` and `tiers`) and the points it deducts (after its
+    own cap), a `Missing` when they cannot be known. The scorer and the
+    explanation share these, so the words say what was computed."""
+    return [_cause_fn(c, functions) for c in s.causes]
+
+
+def _cause_fn(c: ir.DeductCause, functions) -> CauseFn:
+    f = compile_expr(c.value, functions)
+    amount, cap = c.amount, c.cap
+    if c.kind == "when":
+
+        def cause_when(env):
+            v = f(env)
+            if v.__class__ is Missing:
+                return v, None, v
+            return v, None, (amount if v else 0.0)
+
+        return cause_when
+    if c.kind == "tiers":
+        tiers = [(_CMP[t.op], compile_expr(t.threshold, functions), t.points) for t in c.tiers]
+        else_points = c.else_points
+
+        def cause_tiers(env):
+            v = f(env)
+            if v.__class__ is Missing:
+                return v, None, v
+            ths = [th(env) for _, th, _ in tiers]
+            for tv in ths:
+                if tv.__class__ is Missing:
+                    return v, None, tv
+            for (cmp, _, p), tv in zip(tiers, ths, strict=True):
+                if cmp(v, tv):
+                    return v, None, p
+            return v, None, else_points
+
+        return cause_tiers
+    if c.kind == "per":
+
+        def cause_per(env):
+            v = f(env)
+            if v.__class__ is Missing:
+                return v, None, v
+            n = max(float(v), 0.0)
+            d = snap(amount * n)
+            if d.__class__ is not Missing and cap is not None:
+                d = min(d, cap)
+            return v, v, d
+
+        return cause_per
+    return _step_cause_fn(c, f, compile_expr(c.threshold, functions))
+
+
+def _step_cause_fn(c: ir.DeductCause, f: Fn, fth: Fn) -> CauseFn:
+    """`D per S [or part] of V below|above T`: whole steps = floor(shortfall
+    × (1/S)) on snapped numbers (ceil with `or part`); none when the
+    shortfall is 0 or less. The vectorized backend does the same operations."""
+    amount, cap, inv = c.amount, c.cap, 1.0 / c.step
+    below, part = c.kind == "below", c.part
+
+    def cause_step(env):
+        v = f(env)
+        if v.__class__ is Missing:
+            return v, None, v
+        th = fth(env)
+        if th.__class__ is Missing:
+            return v, None, th
+        short = snap(float(th) - float(v)) if below else snap(float(v) - float(th))
+        if short.__class__ is Missing:
+            return v, None, short
+        if short <= 0:
+            return v, 0.0, 0.0
+        q = snap(short * inv)
+        if q.__class__ is Missing:
+            return v, None, q
+        steps = float(math.ceil(q) if part else math.floor(q))
+        d = snap(amount * steps)
+        if d.__class__ is not Missing and cap is not None:
+            d = min(d, cap)
+        return v, steps, d
+
+    return cause_step
+
+
+def _deductions_scorer(s: ir.Deductions, full: float, functions) -> Scorer:
+    """Full points less min(sum of the causes, cap), never below 0; the value
+    is the points deducted. A cause that cannot be known makes it missing."""
+    causes = deduction_causes(s, functions)
+    cap = s.cap if s.cap is not None else full
+
+    def score_deductions(env):
+        total = None
+        for fn in causes:  # the first as it is, then snap(total + d)
+            d = fn(env)[2]
+            if d.__class__ is Missing:
+                return d, 0.0, MISSING
+            total = d if total is None else snap(total + d)
+            if total.__class__ is Missing:
+                return total, 0.0, MISSING
+        taken = min(total, cap)
+        if taken <= EPS:
+            return taken, full, PASS
+        points = max(snap(full - taken), 0.0)
+        return taken, points, FAIL if points <= EPS else PARTIAL
+
+    return score_deductions
+
+
 class RawResult:
     """One record's evaluation in compact form. Index i of `values`,
     `points`, `outcomes` is `model.indicators[i]`; `vetoes[j]` is True,
@@ -624,7 +742,7 @@ class CompiledModel:
         functions = functions or BUILTIN_FUNCTIONS
         self.model = model
         self.plan = plan or Plan(model)
-        self._memo: dict[int, Fn] = {}
+        self._memo: dict[Any, Any] = {}
         self.functions = functions
         self.input_ids = [f.id for f in model.inputs]
         self.lets = [(d.id, compile_expr(d.expr, functions)) for d in model.lets]
@@ -658,6 +776,15 @@ class CompiledModel:
         f = self._memo.get(key)
         if f is None:
             f = self._memo[key] = compile_expr(expr, self.functions)
+        return f
+
+    def causes(self, s: ir.Deductions) -> list[CauseFn]:
+        """The compiled causes of a `Deductions` form (`deduction_causes`),
+        memoised, for explanations and gap analysis."""
+        key = ("causes", id(s))
+        f = self._memo.get(key)
+        if f is None:
+            f = self._memo[key] = deduction_causes(s, self.functions)
         return f
 
     # ------------------------------------------------------------ records

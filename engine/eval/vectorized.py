@@ -355,6 +355,8 @@ class VectorModel:
                 return self._tiers(s, full, v, missing)
             case ir.Deduct():
                 return self._deduct(ind, s, full, v, missing)
+            case ir.Deductions():
+                return self._deductions(ind, full)
             case ir.BonusPer():
                 cap = float(s.cap if s.cap is not None else full)
                 earned = self._per_count(s.value, v, s.per).clip(upper_bound=cap)
@@ -538,6 +540,70 @@ class VectorModel:
         )
         return v, points, missing, outcome
 
+    def _deducted(self, s: ir.Deductions, full: float) -> pl.Expr:
+        """As the interpreter's `_deductions_scorer`: each cause's deduction
+        (the same snapped operations), their sum, capped; null when any cause
+        cannot be known."""
+        total = missing = None
+        for c in s.causes:  # the sum as the interpreter adds: the first as it is
+            d, known = self._cause(c)
+            missing = ~known if missing is None else missing | ~known
+            total = d if total is None else pl_snap(total + d)
+        cap = float(s.cap if s.cap is not None else full)
+        return pl.when(missing).then(None).otherwise(total.clip(upper_bound=cap))
+
+    def _deductions(self, ind: ir.Indicator, full: float):
+        """Points, outcome and value (the points deducted) of a deduction
+        block from its `_deducted` column."""
+        taken = pl.col(columns.deducted_col(ind.id))
+        missing = taken.is_null()
+        left = pl_snap(full - taken).clip(lower_bound=0.0)
+        points = pl.when(missing).then(0.0).when(taken <= EPS).then(full).otherwise(left)
+        outcome = (
+            pl.when(missing)
+            .then(_code(MISSING))
+            .when(taken <= EPS)
+            .then(_code(PASS))
+            .when(left <= EPS)
+            .then(_code(FAIL))
+            .otherwise(_code(PARTIAL))
+        )
+        return taken, points, missing, outcome
+
+    def _cause(self, c: ir.DeductCause) -> tuple[pl.Expr, pl.Expr]:
+        """(points deducted, known) of one deduction cause; `known` is false
+        where its value (or a threshold) is missing or the arithmetic left
+        the number range."""
+        v = self.value(c.value)
+        known = v.is_not_null()
+        if c.kind == "when":
+            return pl.when(v).then(c.amount).otherwise(0.0), known
+        if c.kind == "tiers":
+            chain = None
+            for t in c.tiers:
+                th = self.value(t.threshold)
+                if not isinstance(t.threshold, ir.Const):
+                    known = known & th.is_not_null()
+                cond = _BINARY[t.op](v, th)
+                chain = (pl.when(cond) if chain is None else chain.when(cond)).then(float(t.points))
+            d = chain.otherwise(float(c.else_points)) if chain is not None else pl.lit(0.0)
+            return d, known
+        x = v.cast(pl.Float64)
+        if c.kind == "per":
+            raw = pl_snap(x.clip(lower_bound=0.0) * c.amount)
+        else:
+            th = self.value(c.threshold).cast(pl.Float64)
+            known = known & th.is_not_null()
+            short = pl_snap(th - x) if c.kind == "below" else pl_snap(x - th)
+            q = pl_snap(short * (1.0 / c.step))
+            steps = q.ceil() if c.part else q.floor()
+            steps = pl.when(short <= 0).then(0.0).otherwise(steps)
+            raw = pl_snap(steps * c.amount)
+        # `raw` is null only where `known` is already false
+        known = known & raw.is_finite()
+        d = raw.clip(upper_bound=float(c.cap)) if c.cap is not None else raw
+        return d, known
+
     def _whole_counts(self) -> set[str]:
         """The `deduct` indicators whose count Polars types as an integer
         (over the model's inputs and definitions), i.e. whose values are
@@ -589,6 +655,15 @@ class VectorModel:
     def _build_stages(self, detail: bool) -> list[list[pl.Expr]]:
         model = self.model
         stages = self._let_stages()
+        # the points each deduction block takes, once (its points, value and
+        # outcome all read it)
+        taken = [
+            self._deducted(ind.scoring, float(ind.points)).alias(columns.deducted_col(ind.id))
+            for ind in model.indicators
+            if isinstance(ind.scoring, ir.Deductions)
+        ]
+        if taken:
+            stages.append(taken)
 
         # indicators and vetoes
         cols = []
@@ -743,6 +818,8 @@ class VectorModel:
                 return atoms
             case ir.Deduct() | ir.BonusPer():
                 return None if _may_overflow(s.value) else atoms
+            case ir.Deductions():
+                return None
             case ir.PassWhen() | ir.BonusWhen() | ir.Score():
                 return atoms
             case _:

@@ -370,8 +370,25 @@ def _full_when(ind: ir.Indicator) -> str:
             return f"{s.value.text} == 0"
         case ir.Score():
             return f"{s.value.text} >= {ind.points:g}"
+        case ir.Deductions():
+            return ", ".join(_cause_full(c) for c in s.causes)
     # pass, bonus: the condition (or the count) itself
     return s.value.text
+
+
+def _cause_full(c: ir.DeductCause) -> str:
+    """When a deduction cause takes nothing."""
+    v = c.value.text
+    match c.kind:
+        case "per":
+            return f"{v} == 0"
+        case "when":
+            return f"not {v}"
+        case "below":
+            return f"{v} >= {c.threshold.text}"
+        case "above":
+            return f"{v} <= {c.threshold.text}"
+    return v
 
 
 # ---------------------------------------------------------------- writing

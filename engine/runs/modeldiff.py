@@ -50,6 +50,8 @@ def scoring_text(s: ir.Scoring) -> str:
         case ir.Score():
             by = f' by "{s.by}"' if s.by is not None else ""
             return f"score {v}{by}"
+        case ir.Deductions():
+            return deductions_text(s)
         case _:
             assert_never(s)
 
@@ -63,6 +65,29 @@ def events_text(item: ir.Indicator | ir.Dimension) -> str:
         parts.append(f"requires {_expr_text(gate.condition)}")
     parts.extend(f"zero when {_expr_text(z.condition)}" for z in item.zero)
     return "  ".join(parts)
+
+
+def deductions_text(s: ir.Deductions) -> str:
+    """`deduct [max C] { cause; … }` on one line, in the language's words."""
+    causes = "; ".join(cause_text(c) for c in s.causes)
+    cap = f" max {_num(s.cap)}" if s.cap is not None else ""
+    return f"deduct{cap} {{ {causes} }}"
+
+
+def cause_text(c: ir.DeductCause) -> str:
+    """One deduction cause as written (`10 per 10% of 完成率 below 95%`)."""
+    v = _expr_text(c.value)
+    if c.kind == "tiers":
+        tiers = "  ".join(f"{t.op} {_expr_text(t.threshold)} : {_num(t.points)}" for t in c.tiers)
+        return f"tiers {v} {{ {tiers} }}"
+    cap = f" max {_num(c.cap)}" if c.cap is not None else ""
+    if c.kind == "per":
+        return f"{_num(c.amount)} per {v}{cap}"
+    if c.kind == "when":
+        return f"{_num(c.amount)} when {v}"
+    part = " or part" if c.part else ""
+    step = _num(c.step) if c.value.type != "percent" else f"{_num(round(c.step * 100, 9))}%"
+    return f"{_num(c.amount)} per {step}{part} of {v} {c.kind} {_expr_text(c.threshold)}{cap}"
 
 
 def _total(x) -> str:

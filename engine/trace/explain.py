@@ -13,6 +13,7 @@ from zhili.dsl import model as ir
 from zhili.dsl import sets
 from zhili.dsl.i18n import _
 from zhili.engine.functions import Missing
+from zhili.engine.trace import deductions
 from zhili.engine.trace.events import decide
 from zhili.engine.trace.results import CommunityResult, fmt_output, fmt_points, fmt_value
 
@@ -192,6 +193,7 @@ class _PointsTree:
         self.model: ir.Model = raw.compiled.model
         self.compiled = raw.compiled
         self.env = raw.env
+        self.compiled = raw.compiled
         self.result = result
         self.by_dim = {d.id: d for d in result.dimensions}
         self.by_ind = {i.id: i for i in result.indicators}
@@ -287,7 +289,16 @@ class _PointsTree:
         )
         self.out.append(f"{pad}    {r.reason}")
         d = decide(self.compiled, self.compiled.ind_index[key], self.env)
-        expr = d.condition if d is not None and d.condition is not None else ind.scoring.value
+        decided = d is not None and d.condition is not None
+        if not decided and isinstance(ind.scoring, ir.Deductions):
+            # every cause, the ones that took nothing too, then their values
+            for row in deductions.cause_rows(ind, self.env, self.compiled):
+                self.out.append(f"{pad}      · {deductions.cause_text(row)}")
+            for c in ind.scoring.causes:
+                for s in substitutions(c.value, self.env, self.model):
+                    self.out.append(f"{pad}        {s}")
+            return
+        expr = d.condition if decided else ind.scoring.value
         for s in substitutions(expr, self.env, self.model):
             self.out.append(f"{pad}      {s}")
         if ind.method is not None:

@@ -24,6 +24,7 @@ from zhili.dsl import model as ir
 from zhili.dsl import sets
 from zhili.dsl.i18n import _
 from zhili.engine.functions import Missing
+from zhili.engine.trace import deductions
 from zhili.engine.trace.events import decide, event_exprs, gap_text
 from zhili.engine.trace.model import Gap, GapItem, fmt_points, fmt_value, jsonable
 
@@ -236,11 +237,11 @@ def _nice(f: ir.InputField, a: float, b: float, reaches) -> float:
 
 
 def _num(v: Any, f: ir.InputField) -> str:
+    """A value of input f as it compares: all its places (85.0001%, not 85%)."""
     if f.type == "percent":
-        return f"{v * 100:.4g}%"
+        return fmt_points(round(v * 100, 7)) + "%"
     if isinstance(v, float):
-        text = f"{v:.2f}".rstrip("0").rstrip(".")
-        return text
+        return fmt_points(v)
     return str(v)
 
 
@@ -255,7 +256,12 @@ def _item(raw, new, f: ir.InputField, cur, value, grade: str) -> GapItem:
     for i, ind in moved[:3]:
         v = new.values[i]
         evented = raw.compiled.plan.events[i] is not None  # an event may have decided: points
-        if evented or isinstance(v, bool) or v.__class__ is Missing:
+        if (
+            evented
+            or isinstance(v, bool)
+            or v.__class__ is Missing
+            or isinstance(ind.scoring, ir.Deductions)
+        ):
             effects.append(f"{ind.name} {fmt_value(new.points[i])}/{fmt_value(ind.points)}")
         else:
             effects.append(f"{ind.name} {fmt_value(v, ind.scoring.value.type)}")
@@ -456,6 +462,12 @@ def _best_indicators(raw, dim_id: str | None, need_points: float, limit: int = 5
             text = _("{name}: needs {points} more points from {by} ({where} needs {need})")
         else:
             text = _("{name}: {points} more points possible ({where} needs {need})")
+        needs = ""
+        if isinstance(ind.scoring, ir.Deductions) and raw.outcomes[i] != ir.Outcome.MISSING:
+            # per cause: what takes its deduction away
+            rows = deductions.cause_rows(ind, raw.env, raw.compiled)
+            found = deductions.cause_needs(rows)
+            needs = (" — " + _("; ").join(found)) if found else ""
         out.append(
             GapItem(
                 kind="indicator",
@@ -471,7 +483,8 @@ def _best_indicators(raw, dim_id: str | None, need_points: float, limit: int = 5
                     where=where,
                     need=fmt_points(need_points),
                     by=by,
-                ),
+                )
+                + needs,
             )
         )
     return out

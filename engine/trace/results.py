@@ -10,6 +10,7 @@ from typing import Any, assert_never
 from zhili.dsl import model as ir
 from zhili.dsl.i18n import _
 from zhili.engine.functions import Missing
+from zhili.engine.trace import deductions
 from zhili.engine.trace.events import decide, event_reason, undecided_note
 from zhili.engine.trace.gap import gap_to_next_grade
 from zhili.engine.trace.model import (  # noqa: F401 - re-exported
@@ -61,6 +62,8 @@ def _reason(ind: ir.Indicator, value: Any, points: float, outcome: str) -> str:
             )
         case ir.Score():
             return score_reason(s, value, points, ind.points)
+        case ir.Deductions():  # see `_deductions_reason`
+            return _("{points} deducted").format(points=shown)
         case _:
             assert_never(s)
 
@@ -70,7 +73,9 @@ def _indicator_reason(raw, i: int, ind: ir.Indicator) -> str:
     else the scoring form's, with any exemption that could not be decided."""
     d = decide(raw.compiled, i, raw.env)
     reason = event_reason(d, ind, raw.env)
-    if reason is None:
+    if reason is None and isinstance(ind.scoring, ir.Deductions):
+        reason = _deductions_reason(ind, raw, i, raw.outcomes[i])
+    elif reason is None:
         reason = _reason(ind, raw.values[i], raw.points[i], raw.outcomes[i])
     return reason + undecided_note(d)
 
@@ -91,6 +96,16 @@ def score_reason(s: ir.Score, value: Any, points: float, full: float) -> str:
             value=fmt_value(value, s.value.type), full=fmt_points(full)
         )
     return reason
+
+
+def _deductions_reason(ind: ir.Indicator, raw, i: int, outcome: str) -> str:
+    """The reason of a `Deductions` indicator: what each cause took."""
+    rows = deductions.cause_rows(ind, raw.env, raw.compiled)
+    if outcome == ir.Outcome.MISSING:
+        gone = [r for r in rows if isinstance(r.deducted, Missing)]
+        why = gone[0].deducted.text() if gone else _("no value")
+        return _("missing: {reason}").format(reason=why)
+    return deductions.summary(ind, rows, raw.points[i])
 
 
 def _tier_reason(s: ir.Tiers, expr: str, shown: str, points: float) -> str:

@@ -233,13 +233,19 @@ class DetailScreen(ZhiliScreen):
             out.append(f"{Outcome(r.outcome).mark} {t(r.outcome)}", OUTCOME_STYLE[r.outcome])
             out.append(f"   {t('Points')}: {fmt_points(r.points)}/{fmt_points(r.max_points)}\n\n")
             out.append(r.reason + "\n")
-            # the condition of the event that decided (前提、清零、免检), else the form's value
+            # the condition of the event that decided (前提、清零、免检), else the form's
+            # value; a deduction block shows each cause's value (its own is the points deducted)
             d = decide(raw.compiled, raw.compiled.ind_index[ident], raw.env)
-            expr = d.condition if d is not None and d.condition is not None else ind.scoring.value
-            out.append(f"{expr.text}\n", "italic")
-            for line in substitutions(expr, raw.env, model):
-                style = "magenta" if _("missing") in line else ""
-                out.append(f"  {line}\n", style)
+            causes = getattr(ind.scoring, "causes", None)
+            if d is not None and d.condition is not None:
+                exprs = [d.condition]
+            else:
+                exprs = [c.value for c in causes] if causes else [ind.scoring.value]
+            for e in exprs:
+                out.append(f"{e.text}\n", "italic")
+                for line in substitutions(e, raw.env, model):
+                    style = "magenta" if _("missing") in line else ""
+                    out.append(f"  {line}\n", style)
             if getattr(ind, "source", None):
                 out.append(f"\n{t('Source')}: {ind.source}\n", "dim")
             return out
