@@ -105,6 +105,12 @@ class FormBuilder:
     def __init__(self, model: Model, by: str):
         self.model, self.by = model, by
         self.wb = build_workbook(model)
+        # the template's formatted empty rows: a form's rows below its
+        # communities are locked (nothing can be typed there), and each of
+        # them would be written, read and copied back with every form (most
+        # of the time of a round); the columns keep their formats
+        data = self.wb[DATA_SHEET]
+        data.delete_rows(FIRST_ROW, data.max_row)
         info = self.wb["填表说明"]
         _indicators(info, model)
         safe.append_row(info, [])
