@@ -659,3 +659,98 @@ def test_csv_output_of_a_round_has_the_source_of_every_row(round_dir):
     assert rows[0]["community_id"] == "002" and rows[0]["source"] == f"{EAST}[数据]:3"
     assert float(rows[0]["total"]) == 100
     assert "Completeness: 1 of 4 communities reported (25.0%)" in r.stderr
+
+
+def _report_round(d: Path) -> None:
+    """A round half in: 群众路 complete (an older copy of it replaced), 东风路
+    with a bad value and a community without data, 桥南 not returned."""
+    _forms()
+    good = lambda ws: _fill(ws, 2, 5000, 0.91, "是", "老旧小区", dt.datetime(2024, 3, 1), 12)  # noqa: E731
+    _return(d / "forms" / MASSES, d / "returns" / "群众路-旧.xlsx", good, mtime=1_600_000_000)
+    _return(d / "forms" / MASSES, d / "returns" / MASSES, good)
+    _return(
+        d / "forms" / EAST,
+        d / "returns" / EAST,
+        lambda ws: _fill(ws, 2, "约一万", 0.95, "是", "老旧小区"),
+    )
+
+
+def _sheet_rows(ws) -> list[list]:
+    return [[c for c in row if c is not None] for row in ws.iter_rows(values_only=True)]
+
+
+def test_report_has_a_completeness_section_and_problems_by_file(round_dir):
+    from html.parser import HTMLParser
+
+    d = round_dir
+    _report_round(d)
+    for out in ("r.xlsx", "r.html", "r.md", "r.json"):
+        r = zhili("report", "m.gov", "returns", "--roster", "roster.csv", "-o", out, "--no-record")
+        assert r.exit_code == 0, r.output
+    wb = load_workbook(d / "r.xlsx")
+    assert wb.sheetnames[:2] == ["Summary", "Completeness"]
+    rows = _sheet_rows(wb["Completeness"])
+    assert ["2 of 4 communities reported (50.0%)"] in rows
+    assert ["金台区", "东风路街道", 2, 1, 0.5] in rows and ["渭滨区", "桥南街道", 1, 0, 0] in rows
+    assert ["金台区", 3, 2, 2 / 3] in rows and ["渭滨区", 1, 0, 0] in rows
+    at = rows.index(["渭滨区", "桥南街道", 1, 0, 0])
+    assert wb["Completeness"].cell(row=at + 1, column=5).number_format == "0.0%"
+    assert ["渭滨区", "桥南街道", "004", "红旗社区", "李四"] in rows  # not submitted, with contact
+    assert ["金台区", "东风路街道", "002", "新福社区"] in rows
+    assert not any("长青社区" in map(str, r) for r in rows[rows.index(["Not in the roster"]) :])
+    superseded = [r for r in rows if r and r[0] == "群众路-旧.xlsx"]
+    assert len(superseded) == 1 and MASSES in superseded[0][-1]
+    by_file = _sheet_rows(wb["Problems by file"])
+    head = by_file.index([f"{EAST}: 2 problems"])
+    assert by_file[head + 1] == ["severity", "sheet", "row", "column", "raw value", "message"]
+    assert by_file[head + 2][:5] == ["warning", "数据", 2, "常住人口（人）", "约一万"]
+    assert by_file[head + 3][:3] == ["warning", "数据", 3]
+    assert "新福社区" in by_file[head + 3][-1]
+    assert ["roster.csv: 1 problems"] in by_file  # 红旗社区, whose street sent nothing
+
+    page = (d / "r.html").read_text(encoding="utf-8")
+    texts: list[str] = []
+
+    class Text(HTMLParser):
+        def handle_data(self, data):
+            texts.append(data.strip())
+
+    Text().feed(page)
+    order = [t for t in texts if t in ("Completeness", "By district", "Problems by file")]
+    assert order == ["Completeness", "By district", "Problems by file"]
+    assert "2 of 4 communities reported (50.0%)" in texts and "66.7%" in texts
+    assert "约一万" in texts[texts.index(f"{EAST}: 2 problems") :]
+
+    md = (d / "r.md").read_text(encoding="utf-8")
+    assert "| 金台区 | 东风路街道 | 2 | 1 | 50.0% |" in md
+    assert "| 渭滨区 | 桥南街道 | 004 | 红旗社区 | 李四 |" in md
+    assert f"### {EAST}: 2 problems" in md
+
+    c = json.loads((d / "r.json").read_text(encoding="utf-8"))["completeness"]
+    assert (c["expected"], c["reported"], c["rate"]) == (4, 2, 0.5)
+    assert [f["file"] for f in c["problems_by_file"]] == ["roster.csv", EAST]
+    assert c["not_submitted"][1]["contact"] == "李四"
+
+
+def test_report_completeness_names_stay_inert(round_dir):
+    d = round_dir
+    (d / "roster.csv").write_text(
+        "社区编码,区,街道,社区,联系人\n"
+        '001,金台区,=HYPERLINK("http://x"),<b>长青</b>,[点我](http://x)\n'
+        '002,金台区,=HYPERLINK("http://x"),<script>alert(1)</script>,\n',
+        encoding="utf-8",
+    )
+    _forms()
+    (form,) = list((d / "forms").iterdir())
+    _return(form, d / "returns" / form.name, lambda ws: _fill(ws, 2, 100, 0.9, "是", "老旧小区"))
+    for out in ("r.xlsx", "r.html", "r.md"):
+        r = zhili("report", "m.gov", "returns", "--roster", "roster.csv", "-o", out, "--no-record")
+        assert r.exit_code == 0, r.output
+    ws = load_workbook(d / "r.xlsx")["Completeness"]
+    cells = [c for row in ws.iter_rows() for c in row if c.value is not None]
+    assert any(c.value == '=HYPERLINK("http://x")' for c in cells)
+    assert all(c.data_type in ("s", "n") for c in cells)
+    page = (d / "r.html").read_text(encoding="utf-8")
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    md = (d / "r.md").read_text(encoding="utf-8")
+    assert "<script>" not in md and "](http" not in md
