@@ -754,3 +754,83 @@ def test_report_completeness_names_stay_inert(round_dir):
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     md = (d / "r.md").read_text(encoding="utf-8")
     assert "<script>" not in md and "](http" not in md
+
+
+# ---------------------------------------------------------------- the TUI
+
+
+def test_tui_shows_completeness_and_filters_not_submitted_and_problems(round_dir):
+    import asyncio
+
+    from textual.widgets import Select, Static
+
+    from zhili.dsl.i18n import set_language
+    from zhili.engine.round.returns import read_returns
+    from zhili.tui.app import ZhiliApp, build_round_session
+    from zhili.tui.widgets.vtable import VirtualTable
+
+    d = round_dir
+    _report_round(d)  # 长青 (a bad value) and 和平 reported; 新福 and 红旗 not
+    from cli_helpers import shared_registry
+
+    from zhili.engine.resolve import resolve_model
+
+    lm = resolve_model(shared_registry([]), "m.gov")
+    rd = read_returns(d / "returns", lm.model, read_roster(d / "roster.csv"))
+    session = build_round_session(lm, rd)
+
+    async def go():
+        app = ZhiliApp(session, lang="zh")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            screen = app.main
+            body = str(screen.query_one("#overview-body", Static).render())
+            assert "上报情况: 应报 4 个社区，已报 2 个（50.0%）" in body
+            assert "桥南街道  0/1  0%" in body and "东风路街道  1/2  50%" in body
+            assert "群众路街道  1/1" not in body  # complete streets are not listed
+            await pilot.press("2")
+            await pilot.pause()
+            table = screen.query_one("#communities-table", VirtualTable)
+            assert sorted(table.frame.get_column("community")) == ["和平社区", "长青社区"]
+            status = screen.query_one("#status", Select)
+            status.value = "missing"
+            await pilot.pause()
+            assert table.frame.get_column("community").to_list() == ["新福社区", "红旗社区"]
+            assert set(table.frame.get_column("grade")) == {"未上报"}
+            assert table.frame.get_column("total").to_list() == [None, None]
+            line = "".join(s.text for s in table.render_line(2))  # the header, then the rows
+            assert "红旗社区" in line and "未上报" in line and " - " in line
+            # the street filter applies; enter on a row names it, and its contact
+            screen.query_one("#street", Select).value = "桥南街道"
+            await pilot.pause()
+            assert table.frame.get_column("community").to_list() == ["红旗社区"]
+            body = str(screen.query_one("#overview-body", Static).render())
+            assert "应报 1 个社区，已报 0 个（0.0%）" in body
+            table.focus()
+            await pilot.press("enter")
+            await pilot.pause()
+            assert [n.message for n in app._notifications] == ["红旗社区 未上报（联系人：李四）"]
+            screen.query_one("#street", Select).value = Select.NULL
+            status.value = "problems"
+            await pilot.pause()
+            assert table.frame.get_column("community").to_list() == ["长青社区"]
+            await pilot.press("enter")
+            await pilot.pause()
+            assert app.screen.id == "detail" or type(app.screen).__name__ == "DetailScreen"
+            await pilot.press("escape")
+            await pilot.pause()
+            status.value = Select.NULL
+            await pilot.pause()
+            assert table.row_count == 2
+
+    try:
+        asyncio.run(go())
+    finally:
+        set_language("en")
+
+
+def test_tui_with_roster_needs_a_folder(round_dir):
+    r = zhili("tui", "m.gov", "roster.csv", "--roster", "roster.csv")
+    assert r.exit_code == 2
+    assert "with --roster, DATA is one folder of returned forms" in r.output
+    assert "Traceback" not in r.output
