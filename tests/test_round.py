@@ -834,3 +834,65 @@ def test_tui_with_roster_needs_a_folder(round_dir):
     assert r.exit_code == 2
     assert "with --roster, DATA is one folder of returned forms" in r.output
     assert "Traceback" not in r.output
+
+
+def test_forms_written_from_the_skeleton_are_the_openpyxl_forms(tmp_path):
+    """`write_forms` writes a unit's rows into the sheet XML of a form saved
+    once (`forms.Skeleton`); read back, every cell (value, type, format,
+    lock, fill, comment), the validation, protection and sheet states are
+    those of the form openpyxl builds for the unit."""
+    from zhili.engine.round.forms import FormBuilder, form_workbook
+    from zhili.engine.round.roster import Community
+
+    (tmp_path / "m.gov").write_text(MODEL, encoding="utf-8")
+    model = _model(tmp_path / "m.gov")
+    unit = ("金台区", "东风路街道")
+    communities = [
+        Community("001", "金台区", "东风路街道", " 长青社区 "),
+        Community("=A1+1", "金台区", "东风路街道", "<b>&新福\n社区</b>"),
+    ]
+    builder = FormBuilder(model, "街道")
+    builder.write(
+        tmp_path / "first.xlsx",
+        ("渭滨区", "桥南街道"),
+        [Community("9", "渭滨区", "桥南街道", "红旗社区")],
+    )
+    builder.write(tmp_path / "fast.xlsx", unit, communities)
+    form_workbook(model, "街道", unit, communities).save(tmp_path / "slow.xlsx")
+    fast, slow = load_workbook(tmp_path / "fast.xlsx"), load_workbook(tmp_path / "slow.xlsx")
+    assert fast.sheetnames == slow.sheetnames == ["数据", "填表说明", META_SHEET]
+
+    def looks(c):
+        comment = c.comment.text if c.comment else None
+        return (
+            c.value,
+            c.data_type,
+            c.number_format,
+            c.protection.locked,
+            c.fill.fgColor.rgb,
+            comment,
+        )
+
+    for name in fast.sheetnames:
+        a, b = fast[name], slow[name]
+        assert (a.sheet_state, a.dimensions, a.freeze_panes) == (
+            b.sheet_state,
+            b.dimensions,
+            b.freeze_panes,
+        )
+        assert [[looks(c) for c in row] for row in a.iter_rows()] == [
+            [looks(c) for c in row] for row in b.iter_rows()
+        ]
+        assert a.protection.sheet == b.protection.sheet
+        rules = [
+            [(d.sqref, d.type, d.formula1) for d in ws.data_validations.dataValidation]
+            for ws in (a, b)
+        ]
+        assert rules[0] == rules[1]
+    assert fast["数据"]["A3"].value == "=A1+1" and fast["数据"]["A3"].data_type == "s"
+    assert fast["数据"]["D2"].value == " 长青社区 "
+    assert any(
+        "金台区 东风路街道" in str(c.value) for row in fast["填表说明"].iter_rows() for c in row
+    )
+    texts = [str(c.value) for ws in fast for row in ws.iter_rows() for c in row]
+    assert not any("桥南" in t or "zhili-placeholder" in t for t in texts)
