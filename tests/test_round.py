@@ -896,3 +896,44 @@ def test_forms_written_from_the_skeleton_are_the_openpyxl_forms(tmp_path):
     )
     texts = [str(c.value) for ws in fast for row in ws.iter_rows() for c in row]
     assert not any("桥南" in t or "zhili-placeholder" in t for t in texts)
+
+
+def test_feedback_copies_edited_in_place_are_the_openpyxl_copies(round_dir):
+    """A feedback copy is made by editing the return's parts
+    (`round.xlsxedit`); read back, it is the copy openpyxl makes: every
+    cell's value, fill and comment, and the 问题清单 sheet second."""
+    from zhili.engine.round import feedback, xlsxedit
+    from zhili.engine.round.returns import read_returns
+
+    d = round_dir
+    _forms()
+    _first_returns(d)
+    model = _model(d / "m.gov")
+    rd = read_returns(d / "returns", model, read_roster(d / "roster.csv"))
+    source = d / "returns" / EAST
+    xlsxedit.Book(source, "数据")  # a return this edit takes (NotEditable otherwise)
+    result = feedback.write_feedback(rd, model, d / "fb")
+    assert d / "fb" / EAST in result.copies
+    problems = [p for p in rd.problems if p.file == str(source) and p.severity != "info"]
+    fields = {feedback.header(f): f for f in model.inputs}
+    names = {row: values[3] for row, values in rd.returns[0].stamp.rows.items()}
+    assert rd.returns[0].path == source
+    feedback._annotate_openpyxl(
+        source, d / "slow.xlsx", problems, fields, lambda row, cid: names.get(row, "")
+    )
+    fast, slow = load_workbook(d / "fb" / EAST), load_workbook(d / "slow.xlsx")
+    assert fast.sheetnames == slow.sheetnames == ["数据", "问题清单", "填表说明", META_SHEET]
+
+    def looks(c):
+        comment = c.comment.text if c.comment else None
+        return (c.value if c.value != "" else None, c.fill.fgColor.rgb, c.number_format, comment)
+
+    for name in fast.sheetnames:
+        a, b = fast[name], slow[name]
+        assert [[looks(c) for c in row] for row in a.iter_rows()] == [
+            [looks(c) for c in row] for row in b.iter_rows()
+        ], name
+    marked = [c.coordinate for row in fast["数据"].iter_rows(min_row=2) for c in row if c.comment]
+    assert marked == ["A3", "I3"]
+    assert fast["数据"]["A3"].fill.fgColor.rgb == "00FFC7CE"
+    assert fast["数据"]["I3"].protection.locked is False  # the cell's own format kept
