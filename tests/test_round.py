@@ -937,3 +937,62 @@ def test_feedback_copies_edited_in_place_are_the_openpyxl_copies(round_dir):
     assert marked == ["A3", "I3"]
     assert fast["数据"]["A3"].fill.fgColor.rgb == "00FFC7CE"
     assert fast["数据"]["I3"].protection.locked is False  # the cell's own format kept
+
+
+def test_feedback_edit_takes_a_workbook_of_another_writer(tmp_path):
+    """A return saved by another program (XlsxWriter here: shared strings,
+    VML with Excel's o:/v:/x: prefixes and anchors, its own styles) is
+    edited the same way; read back, the marks are on the right cells and
+    nothing else changed."""
+    import xlsxwriter
+
+    from zhili.engine.round import xlsxedit
+
+    path = tmp_path / "excel.xlsx"
+    book = xlsxwriter.Workbook(path)
+    ws = book.add_worksheet("数据")
+    bold = book.add_format({"bold": True})
+    pct = book.add_format({"num_format": "0.0%", "locked": False})
+    for j, h in enumerate(["社区编码", "区", "街道", "社区", "网格", "调解成功率（%）"]):
+        ws.write_string(0, j, h, bold)
+        ws.write_comment(0, j, f"说明 {h}")
+    ws.write_string(1, 0, "001")
+    ws.write_string(1, 3, "长青社区")
+    ws.write_number(1, 5, 0.85, pct)
+    ws.write_string(2, 0, "002")
+    ws.write_string(2, 5, "约一半", pct)
+    book.add_worksheet("填表说明").write_string(0, 0, "说明")
+    book.close()
+
+    edit = xlsxedit.Book(path, "数据")
+    assert edit.headers["调解成功率（%）"] == 6 and edit.text(3, 1) == "002"
+    edit.mark(3, 6, "FFC7CE")
+    edit.comment(3, 6, "【警告】不是数字：'约一半'", "zhili")
+    edit.add_sheet("问题清单", [["行", "问题"], [3, "=1+1 不是数字"]], (6, 30), position=1)
+    (tmp_path / "out.xlsx").write_bytes(edit.to_bytes())
+
+    wb = load_workbook(tmp_path / "out.xlsx")
+    assert wb.sheetnames == ["数据", "问题清单", "填表说明"]
+    out = wb["数据"]
+    assert out["F3"].fill.fgColor.rgb == "00FFC7CE" and out["F3"].value == "约一半"
+    assert out["F3"].number_format == "0.0%" and out["F3"].protection.locked is False
+    assert out["F3"].comment.text == "【警告】不是数字：'约一半'"
+    assert (
+        out["F2"].value == 0.85
+        and out["F2"].comment is None
+        and out["F2"].fill.fgColor.rgb != "00FFC7CE"
+    )
+    assert out["A1"].comment.text == "说明 社区编码" and out["A1"].font.b
+    listed = wb["问题清单"]
+    assert listed["A2"].value == 3 and listed["B2"].value == "=1+1 不是数字"
+    assert listed["B2"].data_type == "s"
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "out.xlsx") as zf:
+        (vml,) = [zf.read(n).decode() for n in zf.namelist() if n.endswith(".vml")]
+    shapes = re.findall(r"<v:shape\b.*?</v:shape>", vml, re.S)
+    assert len(shapes) == 7  # the 6 header notes and the new one, at row 3 column F
+    assert "<x:Row>2</x:Row>" in shapes[-1] and "<x:Column>5</x:Column>" in shapes[-1]
+    assert "Anchor" not in shapes[-1]
+    assert len(set(re.findall(r'\bid="(_x0000_s\d+)"', vml))) == 7

@@ -225,7 +225,9 @@ class Book:
         shape = re.sub(r'\bid="[^"]*"', f'id="_x0000_s{max(ids, default=1024) + 1}"', m.group(0))
         shape = re.sub(r"(<(\w+):Row>)\d+(</\2:Row>)", rf"\g<1>{row - 1}\g<3>", shape)
         shape = re.sub(r"(<(\w+):Column>)\d+(</\2:Column>)", rf"\g<1>{col - 1}\g<3>", shape)
-        shape = re.sub(r"width:[^;\"]*;height:[^;\"]*", "width:320px;height:140px", shape)
+        shape = re.sub(r"width:[^;\"']*;height:[^;\"']*", "width:320px;height:140px", shape)
+        # the box's place is Excel's to choose by the cell (as openpyxl's shapes leave it)
+        shape = re.sub(r"<(\w+):Anchor>.*?</\1:Anchor>", "", shape, flags=re.S)
         at = vml.rstrip().rindex("</xml>")
         self.changed[self.vml_part] = vml[:at] + shape + vml[at:]
 
