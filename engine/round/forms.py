@@ -199,7 +199,8 @@ class Skeleton:
         rows, self.data_tail = rows.split("</sheetData>", 1)
         at = rows.index('<row r="2"')
         self.data_head, self.header_row = head, rows[:at]
-        self.styles = _CELL.findall(rows[at:])  # (column letter, style) of a pre-filled row
+        # (column letter, ` s="N"` or "") of each cell of a pre-filled row
+        self.styles = [(col, f' s="{n}"' if n else "") for col, n in _CELL.findall(rows[at:])]
         note = _xml_text(_unit_note(unit_title(unit, builder.by)))
         self.info = parts[self.info_part].split(note)
         if len(self.info) != 2 or len(self.styles) < PREFILLED_COLUMNS:
@@ -213,10 +214,10 @@ class Skeleton:
         for i, c in enumerate(communities):
             r = FIRST_ROW + i
             cells = [
-                f'<c r="{col}{r}" s="{style}" t="inlineStr">{_xml_text(v)}</c>'
+                f'<c r="{col}{r}"{style} t="inlineStr">{_xml_text(v)}</c>'
                 for (col, style), v in zip(fixed, (c.id, c.district, c.street, c.name), strict=True)
             ]
-            cells += [f'<c r="{col}{r}" s="{style}" t="n"/>' for col, style in rest]
+            cells += [f'<c r="{col}{r}"{style} t="n"/>' for col, style in rest]
             out.append(f'<row r="{r}">{"".join(cells)}</row>')
         return "".join(out)
 
