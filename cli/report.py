@@ -129,6 +129,7 @@ def report_cmd(
         report = build_report(ev, gap_limit=gap_limit, run_id=run_id, data_hash=data_hash)
         if roster is not None:
             report.notes += round_cli.completeness_notes(rd)
+            report.completeness = round_cli.report_completeness(rd)
         try:
             write_report(report, path)
         except OSError as exc:

@@ -175,6 +175,13 @@ def completeness_notes(rd) -> list[str]:
     return notes
 
 
+def report_completeness(rd):
+    """The completeness section of a round's report."""
+    from zhili.engine.round.summary import completeness
+
+    return completeness(rd)
+
+
 def round_dataset(lm, data, roster_path: str, strict: bool, to_stdout: bool):
     """`eval`/`report --roster`: the returns read and shown; the round and the
     dataset of the communities with data, or exit 1 (after the completeness

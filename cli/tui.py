@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from zhili.cli import round as round_cli
 from zhili.cli.context import EPILOG, EXIT_PROBLEMS, EXIT_USAGE, ZhiliError, resolve_model
 from zhili.dsl.i18n import _
 
@@ -30,21 +31,34 @@ def tui_language(ctx) -> str:
     return given or os.environ.get("ZHILI_LANG") or "zh"
 
 
-def run_tui(ctx, lm, data_path: Path, compare: str | None = None, tab: str = "overview") -> None:
+def run_tui(
+    ctx, lm, data_path: Path, compare: str | None = None, tab: str = "overview", roster=None
+) -> None:
     """Open the app; it loads and evaluates in a thread behind a loading
-    screen. Bad data is one clear message, never a traceback."""
+    screen. Bad data is one clear message, never a traceback. With `roster`
+    (a read `Roster`), `data_path` is a folder of a round's returns."""
     from zhili.engine.io import data as data_mod
 
     try:
-        from zhili.tui.app import ZhiliApp, build_session
+        from zhili.tui.app import ZhiliApp, build_round_session, build_session
     except ImportError as exc:  # pragma: no cover - textual missing
         raise ZhiliError(_("error: the terminal UI needs Textual: {err}").format(err=exc)) from exc
+
+    def session_of():
+        if roster is None:
+            return build_session(lm, data_path, ctx.registry)
+        from zhili.engine.round.returns import read_returns
+
+        rd = read_returns(data_path, lm.model, roster)
+        if rd.dataset is None or len(rd.dataset) == 0:
+            raise data_mod.DataError(_("no return holds data yet; nothing was evaluated"))
+        return build_round_session(lm, rd, ctx.registry)
 
     def load():
         from zhili.tui.session import OtherError, load_other
 
         try:
-            session = build_session(lm, data_path, ctx.registry)
+            session = session_of()
             if compare:
                 session.other = load_other(lm, compare, ctx.registry)
         except OtherError as exc:
@@ -80,12 +94,15 @@ def run_tui(ctx, lm, data_path: Path, compare: str | None = None, tab: str = "ov
     "run",
     help="Open a recorded run (its model and data file; needs the run store).",
 )
+@round_cli.ROSTER_OPTION
 @click.pass_obj
-def tui_cmd(ctx, model, data, compare, run):
+def tui_cmd(ctx, model, data, compare, run, roster):
     """Browse MODEL's results on DATA in the terminal UI.
 
     DATA defaults to the model's bundled sample. Chinese unless --lang en
     (or ZHILI_LANG=en). Keys: F1 help, ctrl+p commands, / search, q quit.
+    With --roster, DATA is a round's folder of returns: the overview shows
+    the reporting rate, the communities tab lists who has not submitted.
     """
     if run:
         info = _recorded_run(run)
@@ -94,6 +111,13 @@ def tui_cmd(ctx, model, data, compare, run):
     if model is None:
         raise click.UsageError(_("give a MODEL (or --run RUN)"))
     lm = resolve_model(ctx, model)
+    if roster is not None:
+        if data is None or not Path(data).is_dir():
+            raise click.BadParameter(
+                _("with --roster, DATA is one folder of returned forms"), param_hint="DATA"
+            )
+        run_tui(ctx, lm, Path(data), compare, roster=round_cli.load_roster(roster))
+        return
     if data is None:
         if not lm.samples:
             raise click.UsageError(

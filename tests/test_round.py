@@ -659,3 +659,340 @@ def test_csv_output_of_a_round_has_the_source_of_every_row(round_dir):
     assert rows[0]["community_id"] == "002" and rows[0]["source"] == f"{EAST}[数据]:3"
     assert float(rows[0]["total"]) == 100
     assert "Completeness: 1 of 4 communities reported (25.0%)" in r.stderr
+
+
+def _report_round(d: Path) -> None:
+    """A round half in: 群众路 complete (an older copy of it replaced), 东风路
+    with a bad value and a community without data, 桥南 not returned."""
+    _forms()
+    good = lambda ws: _fill(ws, 2, 5000, 0.91, "是", "老旧小区", dt.datetime(2024, 3, 1), 12)  # noqa: E731
+    _return(d / "forms" / MASSES, d / "returns" / "群众路-旧.xlsx", good, mtime=1_600_000_000)
+    _return(d / "forms" / MASSES, d / "returns" / MASSES, good)
+    _return(
+        d / "forms" / EAST,
+        d / "returns" / EAST,
+        lambda ws: _fill(ws, 2, "约一万", 0.95, "是", "老旧小区"),
+    )
+
+
+def _sheet_rows(ws) -> list[list]:
+    return [[c for c in row if c is not None] for row in ws.iter_rows(values_only=True)]
+
+
+def test_report_has_a_completeness_section_and_problems_by_file(round_dir):
+    from html.parser import HTMLParser
+
+    d = round_dir
+    _report_round(d)
+    for out in ("r.xlsx", "r.html", "r.md", "r.json"):
+        r = zhili("report", "m.gov", "returns", "--roster", "roster.csv", "-o", out, "--no-record")
+        assert r.exit_code == 0, r.output
+    wb = load_workbook(d / "r.xlsx")
+    assert wb.sheetnames[:2] == ["Summary", "Completeness"]
+    rows = _sheet_rows(wb["Completeness"])
+    assert ["2 of 4 communities reported (50.0%)"] in rows
+    assert ["金台区", "东风路街道", 2, 1, 0.5] in rows and ["渭滨区", "桥南街道", 1, 0, 0] in rows
+    assert ["金台区", 3, 2, 2 / 3] in rows and ["渭滨区", 1, 0, 0] in rows
+    at = rows.index(["渭滨区", "桥南街道", 1, 0, 0])
+    assert wb["Completeness"].cell(row=at + 1, column=5).number_format == "0.0%"
+    assert ["渭滨区", "桥南街道", "004", "红旗社区", "李四"] in rows  # not submitted, with contact
+    assert ["金台区", "东风路街道", "002", "新福社区"] in rows
+    assert not any("长青社区" in map(str, r) for r in rows[rows.index(["Not in the roster"]) :])
+    superseded = [r for r in rows if r and r[0] == "群众路-旧.xlsx"]
+    assert len(superseded) == 1 and MASSES in superseded[0][-1]
+    by_file = _sheet_rows(wb["Problems by file"])
+    head = by_file.index([f"{EAST}: 2 problems"])
+    assert by_file[head + 1] == ["severity", "sheet", "row", "column", "raw value", "message"]
+    assert by_file[head + 2][:5] == ["warning", "数据", 2, "常住人口（人）", "约一万"]
+    assert by_file[head + 3][:3] == ["warning", "数据", 3]
+    assert "新福社区" in by_file[head + 3][-1]
+    assert ["roster.csv: 1 problems"] in by_file  # 红旗社区, whose street sent nothing
+
+    page = (d / "r.html").read_text(encoding="utf-8")
+    texts: list[str] = []
+
+    class Text(HTMLParser):
+        def handle_data(self, data):
+            texts.append(data.strip())
+
+    Text().feed(page)
+    order = [t for t in texts if t in ("Completeness", "By district", "Problems by file")]
+    assert order == ["Completeness", "By district", "Problems by file"]
+    assert "2 of 4 communities reported (50.0%)" in texts and "66.7%" in texts
+    assert "约一万" in texts[texts.index(f"{EAST}: 2 problems") :]
+
+    md = (d / "r.md").read_text(encoding="utf-8")
+    assert "| 金台区 | 东风路街道 | 2 | 1 | 50.0% |" in md
+    assert "| 渭滨区 | 桥南街道 | 004 | 红旗社区 | 李四 |" in md
+    assert f"### {EAST}: 2 problems" in md
+
+    c = json.loads((d / "r.json").read_text(encoding="utf-8"))["completeness"]
+    assert (c["expected"], c["reported"], c["rate"]) == (4, 2, 0.5)
+    assert [f["file"] for f in c["problems_by_file"]] == ["roster.csv", EAST]
+    assert c["not_submitted"][1]["contact"] == "李四"
+
+
+def test_report_completeness_names_stay_inert(round_dir):
+    d = round_dir
+    (d / "roster.csv").write_text(
+        "社区编码,区,街道,社区,联系人\n"
+        '001,金台区,=HYPERLINK("http://x"),<b>长青</b>,[点我](http://x)\n'
+        '002,金台区,=HYPERLINK("http://x"),<script>alert(1)</script>,\n',
+        encoding="utf-8",
+    )
+    _forms()
+    (form,) = list((d / "forms").iterdir())
+    _return(form, d / "returns" / form.name, lambda ws: _fill(ws, 2, 100, 0.9, "是", "老旧小区"))
+    for out in ("r.xlsx", "r.html", "r.md"):
+        r = zhili("report", "m.gov", "returns", "--roster", "roster.csv", "-o", out, "--no-record")
+        assert r.exit_code == 0, r.output
+    ws = load_workbook(d / "r.xlsx")["Completeness"]
+    cells = [c for row in ws.iter_rows() for c in row if c.value is not None]
+    assert any(c.value == '=HYPERLINK("http://x")' for c in cells)
+    assert all(c.data_type in ("s", "n") for c in cells)
+    page = (d / "r.html").read_text(encoding="utf-8")
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    md = (d / "r.md").read_text(encoding="utf-8")
+    assert "<script>" not in md and "](http" not in md
+
+
+# ---------------------------------------------------------------- the TUI
+
+
+def test_tui_shows_completeness_and_filters_not_submitted_and_problems(round_dir):
+    import asyncio
+
+    from textual.widgets import Select, Static
+
+    from zhili.dsl.i18n import set_language
+    from zhili.engine.round.returns import read_returns
+    from zhili.tui.app import ZhiliApp, build_round_session
+    from zhili.tui.widgets.vtable import VirtualTable
+
+    d = round_dir
+    _report_round(d)  # 长青 (a bad value) and 和平 reported; 新福 and 红旗 not
+    from cli_helpers import shared_registry
+
+    from zhili.engine.resolve import resolve_model
+
+    lm = resolve_model(shared_registry([]), "m.gov")
+    rd = read_returns(d / "returns", lm.model, read_roster(d / "roster.csv"))
+    session = build_round_session(lm, rd)
+
+    async def go():
+        app = ZhiliApp(session, lang="zh")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            screen = app.main
+            body = str(screen.query_one("#overview-body", Static).render())
+            assert "上报情况: 应报 4 个社区，已报 2 个（50.0%）" in body
+            assert "桥南街道  0/1  0%" in body and "东风路街道  1/2  50%" in body
+            assert "群众路街道  1/1" not in body  # complete streets are not listed
+            await pilot.press("2")
+            await pilot.pause()
+            table = screen.query_one("#communities-table", VirtualTable)
+            assert sorted(table.frame.get_column("community")) == ["和平社区", "长青社区"]
+            status = screen.query_one("#status", Select)
+            status.value = "missing"
+            await pilot.pause()
+            assert table.frame.get_column("community").to_list() == ["新福社区", "红旗社区"]
+            assert set(table.frame.get_column("grade")) == {"未上报"}
+            assert table.frame.get_column("total").to_list() == [None, None]
+            line = "".join(s.text for s in table.render_line(2))  # the header, then the rows
+            assert "红旗社区" in line and "未上报" in line and " - " in line
+            # the street filter applies; enter on a row names it, and its contact
+            screen.query_one("#street", Select).value = "桥南街道"
+            await pilot.pause()
+            assert table.frame.get_column("community").to_list() == ["红旗社区"]
+            body = str(screen.query_one("#overview-body", Static).render())
+            assert "应报 1 个社区，已报 0 个（0.0%）" in body
+            table.focus()
+            await pilot.press("enter")
+            await pilot.pause()
+            assert [n.message for n in app._notifications] == ["红旗社区 未上报（联系人：李四）"]
+            screen.query_one("#street", Select).value = Select.NULL
+            status.value = "problems"
+            await pilot.pause()
+            assert table.frame.get_column("community").to_list() == ["长青社区"]
+            await pilot.press("enter")
+            await pilot.pause()
+            assert app.screen.id == "detail" or type(app.screen).__name__ == "DetailScreen"
+            await pilot.press("escape")
+            await pilot.pause()
+            status.value = Select.NULL
+            await pilot.pause()
+            assert table.row_count == 2
+
+    try:
+        asyncio.run(go())
+    finally:
+        set_language("en")
+
+
+def test_tui_with_roster_needs_a_folder(round_dir):
+    r = zhili("tui", "m.gov", "roster.csv", "--roster", "roster.csv")
+    assert r.exit_code == 2
+    assert "with --roster, DATA is one folder of returned forms" in r.output
+    assert "Traceback" not in r.output
+
+
+def test_forms_written_from_the_skeleton_are_the_openpyxl_forms(tmp_path):
+    """`write_forms` writes a unit's rows into the sheet XML of a form saved
+    once (`forms.Skeleton`); read back, every cell (value, type, format,
+    lock, fill, comment), the validation, protection and sheet states are
+    those of the form openpyxl builds for the unit."""
+    from zhili.engine.round.forms import FormBuilder, form_workbook
+    from zhili.engine.round.roster import Community
+
+    (tmp_path / "m.gov").write_text(MODEL, encoding="utf-8")
+    model = _model(tmp_path / "m.gov")
+    unit = ("金台区", "东风路街道")
+    communities = [
+        Community("001", "金台区", "东风路街道", " 长青社区 "),
+        Community("=A1+1", "金台区", "东风路街道", "<b>&新福\n社区</b>"),
+    ]
+    builder = FormBuilder(model, "街道")
+    builder.write(
+        tmp_path / "first.xlsx",
+        ("渭滨区", "桥南街道"),
+        [Community("9", "渭滨区", "桥南街道", "红旗社区")],
+    )
+    builder.write(tmp_path / "fast.xlsx", unit, communities)
+    form_workbook(model, "街道", unit, communities).save(tmp_path / "slow.xlsx")
+    fast, slow = load_workbook(tmp_path / "fast.xlsx"), load_workbook(tmp_path / "slow.xlsx")
+    assert fast.sheetnames == slow.sheetnames == ["数据", "填表说明", META_SHEET]
+
+    def looks(c):
+        comment = c.comment.text if c.comment else None
+        return (
+            c.value,
+            c.data_type,
+            c.number_format,
+            c.protection.locked,
+            c.fill.fgColor.rgb,
+            comment,
+        )
+
+    for name in fast.sheetnames:
+        a, b = fast[name], slow[name]
+        assert (a.sheet_state, a.dimensions, a.freeze_panes) == (
+            b.sheet_state,
+            b.dimensions,
+            b.freeze_panes,
+        )
+        assert [[looks(c) for c in row] for row in a.iter_rows()] == [
+            [looks(c) for c in row] for row in b.iter_rows()
+        ]
+        assert a.protection.sheet == b.protection.sheet
+        rules = [
+            [(d.sqref, d.type, d.formula1) for d in ws.data_validations.dataValidation]
+            for ws in (a, b)
+        ]
+        assert rules[0] == rules[1]
+    assert fast["数据"]["A3"].value == "=A1+1" and fast["数据"]["A3"].data_type == "s"
+    assert fast["数据"]["D2"].value == " 长青社区 "
+    assert any(
+        "金台区 东风路街道" in str(c.value) for row in fast["填表说明"].iter_rows() for c in row
+    )
+    texts = [str(c.value) for ws in fast for row in ws.iter_rows() for c in row]
+    assert not any("桥南" in t or "zhili-placeholder" in t for t in texts)
+
+
+def test_feedback_copies_edited_in_place_are_the_openpyxl_copies(round_dir):
+    """A feedback copy is made by editing the return's parts
+    (`round.xlsxedit`); read back, it is the copy openpyxl makes: every
+    cell's value, fill and comment, and the 问题清单 sheet second."""
+    from zhili.engine.round import feedback, xlsxedit
+    from zhili.engine.round.returns import read_returns
+
+    d = round_dir
+    _forms()
+    _first_returns(d)
+    model = _model(d / "m.gov")
+    rd = read_returns(d / "returns", model, read_roster(d / "roster.csv"))
+    source = d / "returns" / EAST
+    xlsxedit.Book(source, "数据")  # a return this edit takes (NotEditable otherwise)
+    result = feedback.write_feedback(rd, model, d / "fb")
+    assert d / "fb" / EAST in result.copies
+    problems = [p for p in rd.problems if p.file == str(source) and p.severity != "info"]
+    fields = {feedback.header(f): f for f in model.inputs}
+    names = {row: values[3] for row, values in rd.returns[0].stamp.rows.items()}
+    assert rd.returns[0].path == source
+    feedback._annotate_openpyxl(
+        source, d / "slow.xlsx", problems, fields, lambda row, cid: names.get(row, "")
+    )
+    fast, slow = load_workbook(d / "fb" / EAST), load_workbook(d / "slow.xlsx")
+    assert fast.sheetnames == slow.sheetnames == ["数据", "问题清单", "填表说明", META_SHEET]
+
+    def looks(c):
+        comment = c.comment.text if c.comment else None
+        return (c.value if c.value != "" else None, c.fill.fgColor.rgb, c.number_format, comment)
+
+    for name in fast.sheetnames:
+        a, b = fast[name], slow[name]
+        assert [[looks(c) for c in row] for row in a.iter_rows()] == [
+            [looks(c) for c in row] for row in b.iter_rows()
+        ], name
+    marked = [c.coordinate for row in fast["数据"].iter_rows(min_row=2) for c in row if c.comment]
+    assert marked == ["A3", "I3"]
+    assert fast["数据"]["A3"].fill.fgColor.rgb == "00FFC7CE"
+    assert fast["数据"]["I3"].protection.locked is False  # the cell's own format kept
+
+
+def test_feedback_edit_takes_a_workbook_of_another_writer(tmp_path):
+    """A return saved by another program (XlsxWriter here: shared strings,
+    VML with Excel's o:/v:/x: prefixes and anchors, its own styles) is
+    edited the same way; read back, the marks are on the right cells and
+    nothing else changed."""
+    import xlsxwriter
+
+    from zhili.engine.round import xlsxedit
+
+    path = tmp_path / "excel.xlsx"
+    book = xlsxwriter.Workbook(path)
+    ws = book.add_worksheet("数据")
+    bold = book.add_format({"bold": True})
+    pct = book.add_format({"num_format": "0.0%", "locked": False})
+    for j, h in enumerate(["社区编码", "区", "街道", "社区", "网格", "调解成功率（%）"]):
+        ws.write_string(0, j, h, bold)
+        ws.write_comment(0, j, f"说明 {h}")
+    ws.write_string(1, 0, "001")
+    ws.write_string(1, 3, "长青社区")
+    ws.write_number(1, 5, 0.85, pct)
+    ws.write_string(2, 0, "002")
+    ws.write_string(2, 5, "约一半", pct)
+    book.add_worksheet("填表说明").write_string(0, 0, "说明")
+    book.close()
+
+    edit = xlsxedit.Book(path, "数据")
+    assert edit.headers["调解成功率（%）"] == 6 and edit.text(3, 1) == "002"
+    edit.mark(3, 6, "FFC7CE")
+    edit.comment(3, 6, "【警告】不是数字：'约一半'", "zhili")
+    edit.add_sheet("问题清单", [["行", "问题"], [3, "=1+1 不是数字"]], (6, 30), position=1)
+    (tmp_path / "out.xlsx").write_bytes(edit.to_bytes())
+
+    wb = load_workbook(tmp_path / "out.xlsx")
+    assert wb.sheetnames == ["数据", "问题清单", "填表说明"]
+    out = wb["数据"]
+    assert out["F3"].fill.fgColor.rgb == "00FFC7CE" and out["F3"].value == "约一半"
+    assert out["F3"].number_format == "0.0%" and out["F3"].protection.locked is False
+    assert out["F3"].comment.text == "【警告】不是数字：'约一半'"
+    assert (
+        out["F2"].value == 0.85
+        and out["F2"].comment is None
+        and out["F2"].fill.fgColor.rgb != "00FFC7CE"
+    )
+    assert out["A1"].comment.text == "说明 社区编码" and out["A1"].font.b
+    listed = wb["问题清单"]
+    assert listed["A2"].value == 3 and listed["B2"].value == "=1+1 不是数字"
+    assert listed["B2"].data_type == "s"
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "out.xlsx") as zf:
+        (vml,) = [zf.read(n).decode() for n in zf.namelist() if n.endswith(".vml")]
+    shapes = re.findall(r"<v:shape\b.*?</v:shape>", vml, re.S)
+    assert len(shapes) == 7  # the 6 header notes and the new one, at row 3 column F
+    assert "<x:Row>2</x:Row>" in shapes[-1] and "<x:Column>5</x:Column>" in shapes[-1]
+    assert "Anchor" not in shapes[-1]
+    assert len(set(re.findall(r'\bid="(_x0000_s\d+)"', vml))) == 7

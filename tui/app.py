@@ -145,6 +145,7 @@ class MainScreen(ZhiliScreen):
         self.title = m.title or m.id
         self.sub_title = f"{m.id} {m.version or ''}".strip()
         self.grade: str | None = None
+        self.status: str | None = None  # a round's filter: "missing" or "problems"
         self.query_text = ""
 
     def compose(self) -> ComposeResult:
@@ -177,6 +178,13 @@ class MainScreen(ZhiliScreen):
                         id="grade",
                         compact=True,
                     )
+                    if s.round is not None:  # a round: who has not submitted, who has problems
+                        yield Select(
+                            [(t("Not submitted"), "missing"), (t("With problems"), "problems")],
+                            prompt=t("All communities"),
+                            id="status",
+                            compact=True,
+                        )
                     yield Input(
                         placeholder=t("Search communities (name, pinyin initials or id)"),
                         id="search",
@@ -209,7 +217,12 @@ class MainScreen(ZhiliScreen):
     def communities_frame(self) -> pl.DataFrame:
         q = self.query_text.strip()
         matches = self.session.matches(q) if q else None  # may add columns to base
-        f = self.session.filtered()
+        if self.status == "missing":
+            f = self.session.not_submitted_frame()
+        else:
+            f = self.session.filtered()
+        if self.status == "problems":
+            f = f.filter(self.session.with_problems())
         if self.grade:
             f = f.filter(pl.col("grade") == self.grade)
         if matches is not None:
@@ -252,6 +265,13 @@ class MainScreen(ZhiliScreen):
             s.street = value
         elif event.select.id == "grade":
             self.grade = value
+        elif event.select.id == "status":
+            if value == self.status:
+                return
+            self.status = value
+            self.query_one("#communities-table", VirtualTable).set_data(self.communities_frame())
+            self.update_count()
+            return
         self.refresh_views()
 
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -266,11 +286,23 @@ class MainScreen(ZhiliScreen):
 
     def on_virtual_table_selected(self, event: VirtualTable.Selected) -> None:
         if event.table.id == "communities-table":
-            self.app.open_community(event.row["idx"])
+            if event.row["idx"] is None:  # a round's community that has not submitted
+                self.notify_not_submitted(event.row)
+            else:
+                self.app.open_community(event.row["idx"])
         elif event.table.id == "problems-table":
-            idx = self.session.index_of_line(event.row["row"])
+            idx = self.session.index_of_line(event.row["row"], event.row.get("file"))
             if idx is not None:
                 self.app.open_community(idx)
+
+    def notify_not_submitted(self, row: dict) -> None:
+        name = row["community"] or row["community_id"] or "?"
+        contact = self.session.contact_of(row["community_id"])
+        if contact:
+            text = t("{name} has not submitted (contact: {contact})")
+        else:
+            text = t("{name} has not submitted")
+        self.notify(text.format(name=name, contact=contact))
 
     def action_tab(self, tab: str) -> None:
         self.query_one("#tabs", TabbedContent).active = tab
@@ -501,4 +533,14 @@ def build_session(lm, data_path: Path, registry=None) -> Session:
     return Session(lm, ev, registry)
 
 
-__all__ = ["ZhiliApp", "Session", "build_session"]
+def build_round_session(lm, rd, registry=None) -> Session:
+    """A round's session: the returns read against the roster (`RoundData`,
+    with data), evaluated; the app shows the completeness and can list
+    who has not submitted and who has problems."""
+    from zhili.engine.eval.evaluate import evaluate_dataset
+
+    ev = evaluate_dataset(lm.model, rd.dataset, registry)
+    return Session(lm, ev, registry, round=rd)
+
+
+__all__ = ["ZhiliApp", "Session", "build_session", "build_round_session"]

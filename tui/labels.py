@@ -112,6 +112,18 @@ ZH = {
     "Data source": "数据来源",
     "not scored": "未计分",
     "{n} not scored": "{n} 个未计分",
+    "Completeness": "上报情况",
+    "{reported} of {expected} communities reported ({rate})": (
+        "应报 {expected} 个社区，已报 {reported} 个（{rate}）"
+    ),
+    "All communities": "全部社区",
+    "Not submitted": "未上报",
+    "With problems": "有问题",
+    "not submitted": "未上报",
+    "{name} has not submitted (contact: {contact})": "{name} 未上报（联系人：{contact}）",
+    "{name} has not submitted": "{name} 未上报",
+    "none": "无",
+    "and {n} more": "等 {n} 个",
 }
 
 

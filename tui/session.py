@@ -88,6 +88,8 @@ class Session:
     _base: pl.DataFrame | None = field(default=None, repr=False)
     _initials_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _problems: pl.DataFrame | None = field(default=None, repr=False)
+    round: Any = None  # a round's returns read against its roster (`RoundData`), or None
+    _round_frames: dict[str, pl.DataFrame] = field(default_factory=dict, repr=False)
 
     @property
     def model(self):
@@ -138,13 +140,23 @@ class Session:
         return self.in_filter(self.base)
 
     def districts(self) -> list[str]:
-        return sorted(x for x in self.base.get_column("district").unique().to_list() if x)
+        found = set(self.base.get_column("district").unique().to_list())
+        if self.round is not None:  # a round's: the roster's, reported or not
+            found |= {c.district for c in self.round.roster.communities}
+        return sorted(x for x in found if x)
 
     def streets(self) -> list[str]:
         f = self.base
         if self.district:
             f = f.filter(pl.col("district") == self.district)
-        return sorted(x for x in f.get_column("street").unique().to_list() if x)
+        found = set(f.get_column("street").unique().to_list())
+        if self.round is not None:
+            found |= {
+                c.street
+                for c in self.round.roster.communities
+                if not self.district or c.district == self.district
+            }
+        return sorted(x for x in found if x)
 
     def explain(self, index: int):
         """The interpreter's full result for one community (the engine's
@@ -207,9 +219,86 @@ class Session:
             frame = frame.filter(pl.col("street") == self.street)
         return frame
 
-    def index_of_line(self, line: int | None) -> int | None:
-        """The evaluation row of a data-file line (as data problems give it)."""
+    def index_of_line(self, line: int | None, file: str | None = None) -> int | None:
+        """The evaluation row of a data-file line (as data problems give it;
+        of `file`, by name, when the data are several files)."""
         if line is None:
             return None
+        frame = self.ev.dataset.frame
+        if file and "source_file" in frame.columns:
+            hits = (
+                frame.with_row_index("__i")
+                .filter((pl.col("source_file") == file) & (pl.col("row") == line))
+                .get_column("__i")
+            )
+            return int(hits[0]) if len(hits) else None
         hits = self.base.filter(pl.col("row") == line).get_column("idx")
         return int(hits[0]) if len(hits) else None
+
+    # ------------------------------------------------------------ a round
+
+    def not_submitted_frame(self) -> pl.DataFrame:
+        """The roster's communities without data (未上报) as rows of `base`:
+        no evaluation row (`idx` null), no scores, the grade column saying
+        so; with the district/street filter."""
+        if "missing" not in self._round_frames:
+            base = self.base
+            rows = self.round.not_submitted() if self.round is not None else []
+            data = {
+                "community_id": [c.id for c in rows],
+                "community": [c.name for c in rows],
+                "district": [c.district for c in rows],
+                "street": [c.street for c in rows],
+            }
+            frame = pl.DataFrame(data, schema={k: pl.String for k in data})
+            frame = frame.select(
+                [
+                    pl.col(c) if c in data else pl.lit(None, base.schema[c]).alias(c)
+                    for c in base.columns
+                    if c != INITIALS
+                ]
+            )
+            self._round_frames["missing"] = frame
+        frame = self._round_frames["missing"]
+        if INITIALS in self.base.columns and INITIALS not in frame.columns:
+            frame = self._round_frames["missing"] = with_initials(frame)  # a search needs them
+        return self.in_filter(frame.with_columns(pl.lit(t("not submitted")).alias("grade")))
+
+    def contact_of(self, community_id: str | None) -> str:
+        """The roster's contact of a community ("" when none)."""
+        if self.round is None or community_id is None:
+            return ""
+        return next((c.contact for c in self.round.roster.communities if c.id == community_id), "")
+
+    def with_problems(self) -> pl.Expr:
+        """`base` rows (evaluation rows) of communities with a data problem
+        at their row of their file."""
+        if "problems" not in self._round_frames:
+            ds = self.ev.dataset
+            at = {(Path(p.file).name, p.row) for p in self.problems() if p.row is not None}
+            frame = ds.frame
+            if "source_file" in frame.columns:
+                keys = frame.select("source_file", "row").iter_rows()
+                marks = [(Path(f or "").name, r) in at for f, r in keys]
+            else:
+                name = Path(ds.file).name
+                marks = [(name, r) in at for r in frame.get_column("row").to_list()]
+            idx = [i for i, m in enumerate(marks) if m]
+            self._round_frames["problems"] = pl.DataFrame({"idx": idx}, schema={"idx": pl.Int64})
+        return pl.col("idx").is_in(self._round_frames["problems"].get_column("idx").implode())
+
+    def completeness(self) -> tuple[int, int, list[tuple[str, int, int]]]:
+        """The round's reporting in the district/street filter: expected,
+        reported, and (street, expected, reported) per street."""
+        if self.round is None:
+            return 0, 0, []
+        streets, _districts = self.round.rates()
+        shown = [
+            r
+            for r in streets
+            if (not self.district or r.district == self.district)
+            and (not self.street or r.street == self.street)
+        ]
+        expected = sum(r.expected for r in shown)
+        reported = sum(r.reported for r in shown)
+        return expected, reported, [(r.street or "", r.expected, r.reported) for r in shown]

@@ -12,9 +12,11 @@ from zhili.engine.report.model import (
     GRADE_COLORS,
     Report,
     community_rows,
+    completeness_tables,
     failure_rows,
     headers,
     pct,
+    rate_rows,
     summary_rows,
 )
 
@@ -102,6 +104,7 @@ def render(report: Report) -> str:
     body.append(_html_table([_("item"), _("value")], summary_rows(report)))
     body += _grade_section(report, colors)
     body += _target_section(report)
+    body += _completeness_section(report)
     body += _rollup_sections(report)
     body += _community_section(report, colors)
     body += _indicator_section(report)
@@ -112,6 +115,7 @@ def render(report: Report) -> str:
     ):
         body.append(f"<h2>{_e(heading)}</h2>")
         body.append(_html_table(headers(report, frame), rows))
+    body += _by_file_section(report)
     for n in report.notes:
         body.append(f'<p class="note">{_e(n)}</p>')
     return (
@@ -219,4 +223,38 @@ def _indicator_section(report: Report) -> list[str]:
             )
         )
         out.append(_html_table(headers(report, report.indicators), report.indicators.iter_rows()))
+    return out
+
+
+def _completeness_section(report: Report) -> list[str]:
+    """A round's completeness: the rate, per district and street, who has not
+    submitted, who is not in the roster, the conflicts."""
+    c = report.completeness
+    if c is None:
+        return []
+    out = [
+        f'<h2 id="completeness">{_e(_("Completeness"))}</h2>',
+        f"<p><strong>{_e(c.headline())}</strong></p>",
+        _svg_progress(c.rate, 1.0),
+    ]
+    for title, frame in completeness_tables(c):
+        out.append(f"<h3>{_e(title)}</h3>")
+        if frame.height:
+            out.append(_html_table(headers(report, frame), rate_rows(frame)))
+        else:
+            out.append(f'<p class="note">{_e(_("none"))}</p>')
+    return out
+
+
+def _by_file_section(report: Report) -> list[str]:
+    """The data problems under the file each is in."""
+    c = report.completeness
+    if c is None:
+        return []
+    out = [f'<h2 id="problems-by-file">{_e(_("Problems by file"))}</h2>']
+    if not c.by_file:
+        out.append(f'<p class="note">{_e(_("none"))}</p>')
+    for file, frame in c.by_file:
+        out.append(f"<h3>{_e(_('{file}: {n} problems').format(file=file, n=frame.height))}</h3>")
+        out.append(_html_table(headers(report, frame), frame.iter_rows()))
     return out

@@ -26,6 +26,24 @@ def report_dict(report: Report) -> dict[str, Any]:
         "gaps": rows(report.gaps),
         "data_problems": rows(report.problems),
         "notes": report.notes,
+    } | ({} if report.completeness is None else {"completeness": _completeness(report)})
+
+
+def _completeness(report: Report) -> dict[str, Any]:
+    c = report.completeness
+    assert c is not None
+    return {
+        "expected": c.expected,
+        "reported": c.reported,
+        "rate": c.rate,
+        "districts": c.districts.to_dicts(),
+        "streets": c.streets.to_dicts(),
+        "not_submitted": c.not_submitted.to_dicts(),
+        "not_in_roster": c.not_in_roster.to_dicts(),
+        "conflicts": c.conflicts.to_dicts(),
+        "problems_by_file": [
+            {"file": file, "problems": frame.to_dicts()} for file, frame in c.by_file
+        ],
     }
 
 

@@ -7,7 +7,15 @@ from typing import Any
 
 from zhili.dsl.i18n import _
 from zhili.engine.report import safe
-from zhili.engine.report.model import Report, community_rows, headers, pct, summary_rows
+from zhili.engine.report.model import (
+    Report,
+    community_rows,
+    completeness_tables,
+    headers,
+    pct,
+    rate_rows,
+    summary_rows,
+)
 
 
 def _md_cell(v: Any) -> str:
@@ -53,6 +61,7 @@ def render(report: Report) -> str:
                 for t in report.targets
             ],
         )
+    out += _completeness(report)
     for title, frame in (
         (_("By district"), report.by_district),
         (_("By street"), report.by_street),
@@ -66,6 +75,35 @@ def render(report: Report) -> str:
         out += ["", f"## {title}", ""]
         rows = community_rows(report) if frame is report.communities else frame.iter_rows()
         out += _md_table(headers(report, frame), rows)
+    out += _by_file(report)
     if report.notes:
         out += [""] + [f"> {safe.md_text(n)}" for n in report.notes]
     return "\n".join(out) + "\n"
+
+
+def _completeness(report: Report) -> list[str]:
+    """A round's completeness: the rate, per district and street, who has not
+    submitted, who is not in the roster, the conflicts."""
+    c = report.completeness
+    if c is None:
+        return []
+    out = ["", f"## {_('Completeness')}", "", f"**{safe.md_text(c.headline())}**"]
+    for title, frame in completeness_tables(c):
+        out += ["", f"### {safe.md_text(title)}", ""]
+        out += _md_table(headers(report, frame), rate_rows(frame)) if frame.height else [_("none")]
+    return out
+
+
+def _by_file(report: Report) -> list[str]:
+    """The data problems under the file each is in."""
+    c = report.completeness
+    if c is None:
+        return []
+    out = ["", f"## {_('Problems by file')}"]
+    if not c.by_file:
+        out += ["", _("none")]
+    for file, frame in c.by_file:
+        title = _("{file}: {n} problems").format(file=file, n=frame.height)
+        out += ["", f"### {safe.md_text(title)}", ""]
+        out += _md_table(headers(report, frame), frame.iter_rows())
+    return out

@@ -33,6 +33,31 @@ class Report:
     gaps: pl.DataFrame
     problems: pl.DataFrame
     notes: list[str] = field(default_factory=list)
+    completeness: Completeness | None = None  # a round's (`--roster`), else None
+
+
+@dataclass
+class Completeness:
+    """A round's completeness as the reports show it (`engine.round.summary`
+    builds it from the returns read against the roster)."""
+
+    expected: int
+    reported: int
+    streets: pl.DataFrame  # district, street, expected, reported, rate
+    districts: pl.DataFrame  # district, expected, reported, rate
+    not_submitted: pl.DataFrame  # district, street, community_id, community, contact
+    not_in_roster: pl.DataFrame  # community_id, file, row
+    conflicts: pl.DataFrame  # file, row, column, raw, message
+    by_file: list[tuple[str, pl.DataFrame]]  # (file, its problems), files in name order
+
+    @property
+    def rate(self) -> float:
+        return self.reported / self.expected if self.expected else 0.0
+
+    def headline(self) -> str:
+        return _("{reported} of {expected} communities reported ({rate})").format(
+            reported=self.reported, expected=self.expected, rate=pct(self.rate)
+        )
 
 
 def _column_names(model: ir.Model) -> dict[str, str]:
@@ -97,6 +122,10 @@ def headers(report: Report, frame: pl.DataFrame) -> list[str]:
         "column": _("column"),
         "raw": _("raw value"),
         "message": _("message"),
+        "expected": _("expected"),
+        "reported": _("reported"),
+        "rate": _("reporting rate"),
+        "contact": _("contact"),
     }
     for d in report.model.top_dimensions:
         names[d.id] = d.name
@@ -167,3 +196,21 @@ def summary_rows(report: Report) -> list[list[Any]]:
         [_("created"), i["created_at"]],
         [_("run"), "" if i["run"] is None else i["run"]],
     ]
+
+
+def completeness_tables(c: Completeness) -> list[tuple[str, pl.DataFrame]]:
+    """The completeness section's tables, each with its title, as every
+    renderer shows them (empty tables included: "none" is an answer too)."""
+    return [
+        (_("Reporting by district"), c.districts),
+        (_("Reporting by street"), c.streets),
+        (_("Not submitted (未上报)"), c.not_submitted),
+        (_("Not in the roster"), c.not_in_roster),
+        (_("Conflicts (the same community or unit twice)"), c.conflicts),
+    ]
+
+
+def rate_rows(frame: pl.DataFrame) -> list[list[Any]]:
+    """`frame`'s rows with its `rate` column as a percentage (text)."""
+    at = frame.columns.index("rate") if "rate" in frame.columns else -1
+    return [[pct(v) if j == at else v for j, v in enumerate(row)] for row in frame.iter_rows()]

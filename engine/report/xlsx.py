@@ -19,6 +19,7 @@ from zhili.engine.report.model import (
     GRADE_COLORS,
     Report,
     community_rows,
+    completeness_tables,
     failure_rows,
     headers,
     summary_rows,
@@ -45,7 +46,63 @@ def workbook(report: Report):
     _table_sheet(wb, report, _("Indicator failures"), report.failures, rows=failure_rows(report))
     _table_sheet(wb, report, _("Gap analysis"), report.gaps)
     _table_sheet(wb, report, _("Data problems"), report.problems)
+    if report.completeness is not None:
+        _completeness_sheet(wb.create_sheet(_("Completeness")[:31], 1), report)
+        _by_file_sheet(wb.create_sheet(_("Problems by file")[:31]), report)
     return wb
+
+
+def _heading(ws, text: str, size: int = 12) -> None:
+    from openpyxl.styles import Font
+
+    safe.append_row(ws, [text])
+    ws.cell(row=ws.max_row, column=1).font = Font(bold=True, size=size)
+
+
+def _rows_under_headings(ws, report: Report, frame: pl.DataFrame) -> None:
+    """`frame` below the current row: bold headings, its rows, a `rate` as a percentage."""
+    from openpyxl.styles import Font
+
+    safe.append_row(ws, headers(report, frame))
+    for c in ws[ws.max_row]:
+        c.font = Font(bold=True)
+    rate = frame.columns.index("rate") + 1 if "rate" in frame.columns else 0
+    for row in frame.iter_rows():
+        safe.append_row(ws, list(row))
+        if rate:
+            ws.cell(row=ws.max_row, column=rate).number_format = "0.0%"
+    if not frame.height:
+        safe.append_row(ws, [_("none")])
+
+
+def _completeness_sheet(ws, report: Report) -> None:
+    """A round's completeness: the rate of the whole round, per district and
+    street, who has not submitted, who is not in the roster, the conflicts."""
+    c = report.completeness
+    assert c is not None
+    _heading(ws, _("Completeness"), 14)
+    safe.append_row(ws, [c.headline()])
+    for title, frame in completeness_tables(c):
+        safe.append_row(ws, [])
+        _heading(ws, title)
+        _rows_under_headings(ws, report, frame)
+    for col, width in zip("ABCDE", (18, 18, 14, 18, 40), strict=True):
+        ws.column_dimensions[col].width = width
+
+
+def _by_file_sheet(ws, report: Report) -> None:
+    """The data problems under the file each is in."""
+    c = report.completeness
+    assert c is not None
+    _heading(ws, _("Problems by file"), 14)
+    if not c.by_file:
+        safe.append_row(ws, [_("none")])
+    for file, frame in c.by_file:
+        safe.append_row(ws, [])
+        _heading(ws, _("{file}: {n} problems").format(file=file, n=frame.height))
+        _rows_under_headings(ws, report, frame)
+    for col, width in zip("ABCDEF", (10, 10, 8, 22, 20, 70), strict=True):
+        ws.column_dimensions[col].width = width
 
 
 def _summary_sheet(ws, report: Report) -> None:

@@ -81,7 +81,7 @@ def _names(rd: RoundData) -> dict[str, str]:
     return {id_norm(c.id): c.name for c in rd.roster.communities}
 
 
-def _comment_text(problems: list[DataProblem], fields: dict) -> str:
+def comment_text(problems: list[DataProblem], fields: dict) -> str:
     lines = [f"【{SEVERITY_WORDS.get(p.severity, p.severity)}】{p.message}" for p in problems]
     column = problems[0].column
     f = fields.get(column) if column else None
@@ -90,38 +90,24 @@ def _comment_text(problems: list[DataProblem], fields: dict) -> str:
     return safe.xlsx_text("\n".join(lines))
 
 
-def _annotate(source: Path, target: Path, problems, fields: dict, name_of) -> None:
-    """`source` with every problem cell filled and commented, and a 问题清单 sheet."""
-    from openpyxl import load_workbook
-    from openpyxl.comments import Comment
-    from openpyxl.styles import PatternFill
-
-    wb = load_workbook(source)
-    ws = wb[forms.DATA_SHEET]
-    _clear_old_feedback(ws)
-    columns = {str(c.value): c.column for c in ws[1] if c.value is not None}
+def problem_cells(problems, columns: dict[str, int]) -> dict[tuple[int, int], list[DataProblem]]:
+    """The problems by the (row, column) of the cell they mark: a problem of
+    no row on the header, of no known column on the 社区编码 cell."""
     cells: dict[tuple[int, int], list[DataProblem]] = defaultdict(list)
     for p in problems:
         row = p.row if p.row is not None else 1
         cells[(row, columns.get(p.column or "", 1))].append(p)
-    for (row, col), found in sorted(cells.items()):
-        cell = ws.cell(row=row, column=col)
-        worst = "error" if any(p.severity == "error" for p in found) else "warning"
-        cell.fill = PatternFill("solid", fgColor=ERROR_FILL if worst == "error" else WARNING_FILL)
-        comment = Comment(_comment_text(found, fields), "zhili")
-        comment.width, comment.height = 320, 140
-        cell.comment = comment
-    if LIST_SHEET in wb.sheetnames:  # a corrected return sent back with the old list
-        wb.remove(wb[LIST_SHEET])
-    sheet = wb.create_sheet(LIST_SHEET, 1)
-    safe.append_row(sheet, LIST_HEADERS)
-    id_col = columns.get("社区编码", 1)
-    for (row, _col), found in sorted(cells.items()):
-        cid = ws.cell(row=row, column=id_col).value if row > 1 else None
-        cid = "" if cid is None else str(cid)
+    return dict(sorted(cells.items()))
+
+
+def list_rows(cells, id_of, name_of) -> list[list]:
+    """The 问题清单 sheet's rows (below `LIST_HEADERS`); `id_of(row)` is the
+    社区编码 cell's text of a row."""
+    out = []
+    for (row, _col), found in cells.items():
+        cid = id_of(row) if row > 1 else ""
         for p in found:
-            safe.append_row(
-                sheet,
+            out.append(
                 [
                     row if p.row is not None else "",
                     p.column or "",
@@ -130,9 +116,69 @@ def _annotate(source: Path, target: Path, problems, fields: dict, name_of) -> No
                     SEVERITY_WORDS.get(p.severity, p.severity),
                     p.message,
                     "" if p.raw is None else str(p.raw),
-                ],
+                ]
             )
-    _widths(sheet, (6, 22, 14, 14, 6, 60, 20))
+    return out
+
+
+LIST_WIDTHS = (6, 22, 14, 14, 6, 60, 20)
+
+
+def _annotate(source: Path, target: Path, problems, fields: dict, name_of) -> None:
+    """`source` with every problem cell filled and commented, and a 问题清单
+    sheet: the return's parts edited (`xlsxedit`), or, for a workbook that
+    edit does not take (one with feedback already, say), through openpyxl."""
+    from zhili.engine.round import xlsxedit
+
+    try:
+        book = xlsxedit.Book(source, forms.DATA_SHEET)
+        if LIST_SHEET in book.sheets or book.has_comments(min_row=forms.FIRST_ROW):
+            raise xlsxedit.NotEditable("feedback given before")  # cleared by openpyxl
+        cells = problem_cells(problems, book.headers)
+        for (row, col), found in cells.items():
+            worst = "error" if any(p.severity == "error" for p in found) else "warning"
+            book.mark(row, col, ERROR_FILL if worst == "error" else WARNING_FILL)
+            book.comment(row, col, comment_text(found, fields), "zhili")
+        id_col = book.headers.get("社区编码", 1)
+        rows = list_rows(cells, lambda row: book.text(row, id_col), name_of)
+        book.add_sheet(LIST_SHEET, [LIST_HEADERS, *rows], LIST_WIDTHS, position=1)
+        data = book.to_bytes()
+    except xlsxedit.NotEditable:
+        _annotate_openpyxl(source, target, problems, fields, name_of)
+        return
+    atomic_write(target, lambda tmp: Path(tmp).write_bytes(data))
+
+
+def _annotate_openpyxl(source: Path, target: Path, problems, fields: dict, name_of) -> None:
+    from openpyxl import load_workbook
+    from openpyxl.comments import Comment
+    from openpyxl.styles import PatternFill
+
+    wb = load_workbook(source)
+    ws = wb[forms.DATA_SHEET]
+    _clear_old_feedback(ws)
+    columns = {str(c.value): c.column for c in ws[1] if c.value is not None}
+    cells = problem_cells(problems, columns)
+    for (row, col), found in cells.items():
+        cell = ws.cell(row=row, column=col)
+        worst = "error" if any(p.severity == "error" for p in found) else "warning"
+        cell.fill = PatternFill("solid", fgColor=ERROR_FILL if worst == "error" else WARNING_FILL)
+        comment = Comment(comment_text(found, fields), "zhili")
+        comment.width, comment.height = 320, 140
+        cell.comment = comment
+    if LIST_SHEET in wb.sheetnames:  # a corrected return sent back with the old list
+        wb.remove(wb[LIST_SHEET])
+    sheet = wb.create_sheet(LIST_SHEET, 1)
+    safe.append_row(sheet, LIST_HEADERS)
+    id_col = columns.get("社区编码", 1)
+
+    def id_of(row: int) -> str:
+        cid = ws.cell(row=row, column=id_col).value
+        return "" if cid is None else str(cid)
+
+    for values in list_rows(cells, id_of, name_of):
+        safe.append_row(sheet, values)
+    _widths(sheet, LIST_WIDTHS)
     atomic_write(target, wb.save)
 
 

@@ -105,12 +105,19 @@ class FormBuilder:
     def __init__(self, model: Model, by: str):
         self.model, self.by = model, by
         self.wb = build_workbook(model)
+        # the template's formatted empty rows: a form's rows below its
+        # communities are locked (nothing can be typed there), and each of
+        # them would be written, read and copied back with every form (most
+        # of the time of a round); the columns keep their formats
+        data = self.wb[DATA_SHEET]
+        data.delete_rows(FIRST_ROW, data.max_row)
         info = self.wb["填表说明"]
         _indicators(info, model)
         safe.append_row(info, [])
         safe.append_row(info, [""])
         self._unit_cell = info.cell(row=info.max_row, column=1)
         self._filled = 0
+        self._skeleton: Skeleton | None = None
 
     def fill(self, unit: tuple[str, ...], communities: list[Community]):
         """The workbook, holding `unit`'s communities (and nothing of the unit before)."""
@@ -126,9 +133,128 @@ class FormBuilder:
         return self.wb
 
     def write(self, path: Path, unit: tuple[str, ...], communities: list[Community]) -> None:
-        """Fill the workbook for `unit` and write it to `path`, atomically."""
-        wb = self.fill(unit, communities)
-        atomic_write(path, wb.save)
+        """Write the workbook of `unit` to `path`, atomically: the parts of a
+        form filled once by openpyxl (`fill`) with a placeholder community,
+        the unit's rows written into its sheet XML (`Skeleton`): openpyxl's
+        writer took 150-250 ms a form, most of a round's forms' time."""
+        if self._skeleton is None:
+            self._skeleton = Skeleton(self)
+        data = self._skeleton.render(unit, communities)
+        atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
+
+
+_PLACEHOLDER = "zhili-placeholder-"
+_WB_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_CELL = re.compile(r'<c r="([A-Z]+)2"(?: s="(\d+)")?')
+_DIMENSION = re.compile(r'<dimension ref="[^"]*" ?/>')
+
+
+def _xml_text(value: str) -> str:
+    """A text cell's `<is>` content, inert (`safe.xlsx_text`) and escaped."""
+    from xml.sax.saxutils import escape
+
+    text = escape(safe.xlsx_text(value))
+    space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
+    return f"<is><t{space}>{text}</t></is>"
+
+
+def _sheet_members(zf) -> dict[str, str]:
+    """Sheet name → its zip member, from the workbook's parts."""
+    from xml.etree import ElementTree
+
+    wb = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+    rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    targets = {r.get("Id"): r.get("Target", "") for r in rels}
+    out = {}
+    for sheet in wb.iter(f"{_WB_NS}sheet"):
+        target = targets[sheet.get(f"{_REL_NS}id")]
+        out[sheet.get("name")] = target.lstrip("/") if target.startswith("/") else "xl/" + target
+    return out
+
+
+class Skeleton:
+    """A form saved once by openpyxl for a placeholder community, and its
+    three unit-specific sheet parts split where a unit's rows go: the rows of
+    数据 (the placeholder's row gives each column's style), the unit line of
+    填表说明 and the stamp's rows. Every other part is copied as it is."""
+
+    def __init__(self, builder: FormBuilder):
+        import io
+        import zipfile
+
+        self.builder = builder
+        p = _PLACEHOLDER
+        self.placeholder = Community(f"{p}id", f"{p}district", f"{p}street", f"{p}name")
+        unit = self.placeholder.unit(builder.by)
+        buf = io.BytesIO()
+        builder.fill(unit, [self.placeholder]).save(buf)
+        with zipfile.ZipFile(buf) as zf:
+            self.members = [(info, zf.read(info.filename)) for info in zf.infolist()]
+            sheets = _sheet_members(zf)
+        self.data_part, self.info_part = sheets[DATA_SHEET], sheets["填表说明"]
+        self.stamp_part = sheets[META_SHEET]
+        parts = {info.filename: data.decode("utf-8") for info, data in self.members}
+        head, rows = parts[self.data_part].split("<sheetData>", 1)
+        rows, self.data_tail = rows.split("</sheetData>", 1)
+        at = rows.index('<row r="2"')
+        self.data_head, self.header_row = head, rows[:at]
+        # (column letter, ` s="N"` or "") of each cell of a pre-filled row
+        self.styles = [(col, f' s="{n}"' if n else "") for col, n in _CELL.findall(rows[at:])]
+        note = _xml_text(_unit_note(unit_title(unit, builder.by)))
+        self.info = parts[self.info_part].split(note)
+        if len(self.info) != 2 or len(self.styles) < PREFILLED_COLUMNS:
+            raise RuntimeError("the form's template does not have the expected layout")
+        head, rest = parts[self.stamp_part].split("<sheetData>", 1)
+        self.stamp_head, self.stamp_tail = head, rest.split("</sheetData>", 1)[1]
+
+    def _rows(self, communities: list[Community]) -> str:
+        out = [self.header_row]
+        fixed, rest = self.styles[:PREFILLED_COLUMNS], self.styles[PREFILLED_COLUMNS:]
+        for i, c in enumerate(communities):
+            r = FIRST_ROW + i
+            cells = [
+                f'<c r="{col}{r}"{style} t="inlineStr">{_xml_text(v)}</c>'
+                for (col, style), v in zip(fixed, (c.id, c.district, c.street, c.name), strict=True)
+            ]
+            cells += [f'<c r="{col}{r}"{style} t="n"/>' for col, style in rest]
+            out.append(f'<row r="{r}">{"".join(cells)}</row>')
+        return "".join(out)
+
+    def _stamp(self, unit: tuple[str, ...], communities: list[Community]) -> str:
+        rows = stamp_rows(self.builder.model, self.builder.by, unit, communities)
+        out = []
+        for r, values in enumerate(rows, start=1):
+            cells = "".join(
+                f'<c r="{"ABCDE"[j]}{r}" t="inlineStr">{_xml_text(v)}</c>'
+                for j, v in enumerate(values)
+            )
+            out.append(f'<row r="{r}">{cells}</row>')
+        head = _DIMENSION.sub(f'<dimension ref="A1:E{len(rows)}"/>', self.stamp_head)
+        return f"{head}<sheetData>{''.join(out)}</sheetData>{self.stamp_tail}"
+
+    def render(self, unit: tuple[str, ...], communities: list[Community]) -> bytes:
+        """The form of `unit` as the bytes of an .xlsx file."""
+        import io
+        import zipfile
+
+        last = self.styles[-1][0]
+        head = _DIMENSION.sub(
+            f'<dimension ref="A1:{last}{FIRST_ROW + len(communities) - 1}"/>', self.data_head
+        )
+        note = _xml_text(_unit_note(unit_title(unit, self.builder.by)))
+        changed = {
+            self.data_part: f"{head}<sheetData>{self._rows(communities)}</sheetData>"
+            + self.data_tail,
+            self.info_part: note.join(self.info),
+            self.stamp_part: self._stamp(unit, communities),
+        }
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for info, data in self.members:
+                text = changed.get(info.filename)
+                zf.writestr(info, data if text is None else text.encode("utf-8"))
+        return buf.getvalue()
 
 
 def _prefill(ws, model: Model, communities: list[Community]) -> None:
@@ -219,20 +345,27 @@ def _unit_note(title: str) -> str:
     )
 
 
+def stamp_rows(model: Model, by: str, unit: tuple[str, ...], communities) -> list[list[str]]:
+    """The rows of the hidden sheet that names the model and the unit."""
+    rows = [
+        ["format", FORMAT],
+        ["format_version", FORMAT_VERSION],
+        ["model", model.id],
+        ["version", model.version or ""],
+        ["content_hash", model.content_hash],
+        ["by", by],
+        ["unit", json.dumps(list(unit), ensure_ascii=False)],
+        ["rows", str(len(communities))],
+        META_TABLE,
+    ]
+    rows += [
+        [str(FIRST_ROW + i), c.id, c.district, c.street, c.name] for i, c in enumerate(communities)
+    ]
+    return rows
+
+
 def _stamp(meta, model: Model, by: str, unit: tuple[str, ...], communities) -> None:
     """The hidden sheet that names the model and the unit."""
     meta.sheet_state = "veryHidden"
-    for key, value in (
-        ("format", FORMAT),
-        ("format_version", FORMAT_VERSION),
-        ("model", model.id),
-        ("version", model.version or ""),
-        ("content_hash", model.content_hash),
-        ("by", by),
-        ("unit", json.dumps(list(unit), ensure_ascii=False)),
-        ("rows", str(len(communities))),
-    ):
-        safe.append_row(meta, [key, value])
-    safe.append_row(meta, META_TABLE)
-    for i, c in enumerate(communities):
-        safe.append_row(meta, [str(FIRST_ROW + i), c.id, c.district, c.street, c.name])
+    for row in stamp_rows(model, by, unit, communities):
+        safe.append_row(meta, row)

@@ -35,6 +35,8 @@ def overview_text(s: Session, width: int = 80) -> Text:
         out.append(f"  ({where})")
     probs = s.problems_frame().height
     out.append(f"    {probs} {t('data problems')}\n", "yellow" if probs else "dim")
+    if s.round is not None:
+        completeness_text(s, out)
 
     # targets first: the figure staff look for
     if m.targets:
@@ -110,6 +112,31 @@ def overview_text(s: Session, width: int = 80) -> Text:
             out.append(f"{label}: ", "dim")
             out.append(str(value) + "\n")
     return out
+
+
+STREETS_SHOWN = 12  # the streets of a round listed in the overview (the lowest rates first)
+
+
+def completeness_text(s: Session, out: Text) -> None:
+    """A round's reporting rate (in the filter) and its streets', lowest first."""
+    expected, reported, streets = s.completeness()
+    rate = reported / expected if expected else 0.0
+    out.append(f"{t('Completeness')}: ", "bold")
+    out.append(
+        t("{reported} of {expected} communities reported ({rate})").format(
+            reported=reported, expected=expected, rate=f"{rate:.1%}"
+        )
+        + "\n",
+        "green" if reported == expected else "yellow",
+    )
+    behind = sorted(
+        (x for x in streets if x[2] < x[1]), key=lambda x: (x[2] / x[1] if x[1] else 0, x[0])
+    )
+    if len(streets) > 1 or behind:
+        for name, exp, rep in behind[:STREETS_SHOWN]:
+            out.append(f"  {name}  {rep}/{exp}  {rep / exp if exp else 0:.0%}\n", "yellow")
+        if len(behind) > STREETS_SHOWN:
+            out.append("  " + t("and {n} more").format(n=len(behind) - STREETS_SHOWN) + "\n", "dim")
 
 
 class Overview(Static):
