@@ -92,7 +92,7 @@ def describe(f: InputField) -> str:
 
 def input_sources(model: Model) -> dict[str, tuple[str, str]]:
     """input id → (考核方式, 评分单位): the `method` of the indicators that use
-    the input (through definitions too) and the body (`score … by`) that
+    the input (through definitions and the gate and zero events too) and the body (`score … by`) that
     gives it, each joined with 、; inputs no indicator with either names are
     left out."""
     lets = {d.id: d.expr for d in model.lets}
@@ -103,7 +103,8 @@ def input_sources(model: Model) -> dict[str, tuple[str, str]]:
             continue
         scored = ind.scoring.value
         direct = {n.name for n in ir.walk(scored) if isinstance(n, ir.Ref) and n.scope == "input"}
-        for fid in _inputs_used(ind.scoring.exprs(), lets):
+        events = [e.condition for e in (ind.requires, *ind.zero) if e is not None]
+        for fid in _inputs_used(ind.scoring.exprs() + events, lets):
             methods, bodies = out.setdefault(fid, ([], []))
             if ind.method and ind.method not in methods:
                 methods.append(ind.method)
