@@ -39,6 +39,7 @@ from zhili.engine.io.table import (  # noqa: F401 - re-exported: readers and the
     norm,
     strip_unit,
     totals_expr,
+    with_series,
 )
 
 if TYPE_CHECKING:
@@ -115,6 +116,11 @@ class Dataset:
                 else [{}] * len(self)
             )
         return self._meta
+
+    @property
+    def meta_keys(self) -> list[str]:
+        """The hierarchy columns of `frame` (`community_id` first): the keys of `meta`."""
+        return list(self._meta_keys)
 
     @property
     def rows(self) -> list[int]:
@@ -663,12 +669,10 @@ def convert_columns(
         return out
     # one column at a time in each thread (Polars releases the GIL): most
     # of the work is string scans that Polars runs on one core per column.
-    # Contiguous columns first: on a Parquet file's dozen chunks the gathers
-    # and scatters below take three times as long
+    # The frame is not made contiguous first: that copy of every text cell
+    # doubled the peak memory of a large CSV, and the gathers and scatters
+    # it sped up only run for the few cells that are not plain numbers
     from concurrent.futures import ThreadPoolExecutor
-
-    if frame.n_chunks("all") and max(frame.n_chunks("all")) > 1:
-        frame = frame.rechunk()
 
     def one(item):
         key, (col, f) = item
@@ -679,7 +683,15 @@ def convert_columns(
 
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
         parts = list(pool.map(one, specs.items()))
-    return frame.with_columns(s for pair in parts for s in pair)
+    return with_series(frame, *(s for pair in parts for s in pair))
+
+
+def _no_problems(p: pl.Series) -> pl.Series:
+    """A column of problem messages; one without any as a column of nulls
+    that takes no memory (a text column of a million nulls takes 16 MB)."""
+    if p.null_count() == p.len():
+        return pl.repeat(None, p.len(), dtype=pl.Null, eager=True).alias(p.name)
+    return p
 
 
 def _convert_large(
@@ -699,8 +711,10 @@ def _convert_large(
                 if f.fractions
                 else shifted
             )
+        # an empty cell (null) is missing without a problem, as the staged
+        # conversion has it: it needs no stage either
         step = frame.select(
-            raw.str.contains(_PLAIN[f.type]).fill_null(False).alias("plain"),
+            raw.str.contains(_PLAIN[f.type]).fill_null(True).alias("plain"),
             text.cast(pl.Int64 if f.type == "int" else pl.Float64, strict=False).alias("x"),
             raw.str.ends_with("%").fill_null(False).alias("pct"),
         )
@@ -722,11 +736,11 @@ def _convert_large(
         )
         idx = fast.select(pl.arg_where(~pl.col("plain"))).to_series()
         if idx.len() == 0:
-            return fast.get_column(out_v), fast.get_column(out_p)
+            return fast.get_column(out_v), _no_problems(fast.get_column(out_p))
         rest = _run_stages(frame.select(pl.col(col).gather(idx)), [_convert_stages(col, f, key)])
         return (
             fast.get_column(out_v).scatter(idx, rest.get_column(out_v)),
-            fast.get_column(out_p).scatter(idx, rest.get_column(out_p)),
+            _no_problems(fast.get_column(out_p).scatter(idx, rest.get_column(out_p))),
         )
     # few distinct cells (yes/no, enum values, dates): convert each once
     distinct = frame.select(pl.col(col).unique().drop_nulls())
@@ -737,7 +751,7 @@ def _convert_large(
         default=None,
     )
     # an empty cell (null) is missing, without a problem
-    return table.get_column(out_v).gather(at), table.get_column(out_p).gather(at)
+    return table.get_column(out_v).gather(at), _no_problems(table.get_column(out_p).gather(at))
 
 
 def load(
@@ -1068,7 +1082,8 @@ def _convert(
             pl.when(c.is_null() | (c == "")).then(None).otherwise(c.str.strip_chars()).alias(key)
         )
     specs = {fid: (f"c{position[header]}", by_id[fid]) for fid, header in inputs.items()}
-    frame = convert_columns(raw.frame.with_columns(lines, *meta_exprs), specs, progress=progress)
+    frame = with_series(raw.frame, lines).with_columns(meta_exprs)
+    frame = convert_columns(frame, specs, progress=progress)
     frame = frame.select(
         "row",
         *meta_cols,
@@ -1094,11 +1109,13 @@ def _cell_problems(
     file = raw.file
     cells = []
     for fid, header in inputs.items():
-        bad = frame.filter(pl.col(f"p.{fid}").is_not_null()).select(
-            "row", pl.col(f"p.{fid}"), pl.lit(position[header]).alias("j")
+        if frame.schema[f"p.{fid}"] == pl.Null:  # no problem in the column
+            continue
+        bad = frame.select("row", pl.col(f"p.{fid}"), pl.lit(position[header]).alias("j")).filter(
+            pl.col(f"p.{fid}").is_not_null()
         )
         if bad.height:
-            raws = raw.frame.with_columns(lines).filter(
+            raws = with_series(raw.frame, lines).filter(
                 pl.col("row").is_in(bad.get_column("row").implode())
             )
             raw_by_row = dict(

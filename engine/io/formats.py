@@ -31,6 +31,7 @@ from zhili.engine.io.table import (
     norm,
     strip_unit,
     totals_expr,
+    with_series,
 )
 
 if TYPE_CHECKING:
@@ -273,7 +274,7 @@ def _skip_rows(
     cells = frame.columns
     if not frame.height or not cells:
         return frame, lines, []
-    frame = frame.with_columns(pl.Series("__line", lines, dtype=pl.Int64))
+    frame = with_series(frame, pl.Series("__line", lines, dtype=pl.Int64))
     problems = []
     totals = totals_expr(cells)
     if totals is not None:
