@@ -179,6 +179,23 @@ _NUM_PARTS = (
 _UNIT_RE = "^[\u3400-\u4dbf\u4e00-\u9fff]{0,6}$"
 
 
+# what makes a number after it approximate, not a unit: 12估计, 12左右,
+# 30多, 100余 (an estimate is not the value; 约12 and 12 (估计) are not
+# numbers at all)
+_HEDGE_RE = "估|约|左右|上下|以上|以下|不到|不足|[多余来几]"
+
+
+def _hedged(unit: str, f: InputField) -> bool:
+    """Whether the text after a number makes it an estimate (`_HEDGE_RE`),
+    the input's own unit aside."""
+    u = unit.strip(WHITESPACE)
+    return u not in _declared_units(f) and re.search(_HEDGE_RE, u) is not None
+
+
+def _hedge_msg() -> str:  # noqa: N802
+    return _("an estimate, not a number (估计, 约, 左右, 多, 余): write the number itself")
+
+
 def _clip_exponent(s: str) -> str:
     """An exponent beyond ±10^9 becomes ±10^9: the number is too large, or
     zero as a float, either way (and Decimal refuses longer exponents)."""
@@ -192,7 +209,9 @@ def _unit_ok(unit: str, f: InputField) -> bool:
     """What may follow a number: nothing, a unit word in Chinese (人, 平方米,
     万元; 万/亿 scale it), or the input's own unit."""
     u = unit.strip(WHITESPACE)
-    return bool(re.fullmatch(_UNIT_RE, u)) or u in _declared_units(f)
+    if u in _declared_units(f):
+        return True
+    return bool(re.fullmatch(_UNIT_RE, u)) and not _hedged(u, f)
 
 
 def _declared_units(f: InputField) -> list[str]:
@@ -272,11 +291,21 @@ def is_fraction(number: Decimal, pct: bool) -> bool:
 def _unit_ok_expr(suffix: pl.Expr, f: InputField) -> pl.Expr:
     """`_unit_ok` for a column of suffixes."""
     u = suffix.str.strip_chars()
-    ok = u.str.contains(_UNIT_RE)
+    ok = u.str.contains(_UNIT_RE) & ~u.str.contains(_HEDGE_RE)
     units = _declared_units(f)
     if units:
         ok = ok | u.is_in(units)
     return ok.fill_null(False)
+
+
+def _hedged_expr(suffix: pl.Expr, f: InputField) -> pl.Expr:
+    """`_hedged` for a column of suffixes."""
+    u = suffix.str.strip_chars()
+    hedged = u.str.contains(_HEDGE_RE)
+    units = _declared_units(f)
+    if units:
+        hedged = hedged & ~u.is_in(units)
+    return hedged.fill_null(False)
 
 
 def _is_number(s: str, f: InputField) -> bool:
@@ -292,6 +321,8 @@ def _convert_number(text: str, f: InputField) -> tuple[Any, str | None]:
     pct = text.endswith("%")
     s = text.rstrip("%").strip(WHITESPACE)
     m = re.fullmatch(_NUM_PARTS, s)
+    if m is not None and _hedged(m[4], f):
+        return None, _hedge_msg()
     if m is None or not _unit_ok(m[4], f):
         if "," in s and _is_number(s.replace(",", ""), f):
             return None, _comma_msg()
@@ -503,6 +534,7 @@ def _number_stages(s: _Scratch, f: InputField, missing: pl.Expr, raw: pl.Expr):
     stages.append(
         [
             a(mant.is_not_null() & _unit_ok_expr(g.field("4"), f), "valid"),
+            a(mant.is_not_null() & _hedged_expr(g.field("4"), f), "hedged"),
             a(
                 c("comma")
                 & c("g2").struct.field("2").is_not_null()
@@ -544,6 +576,7 @@ def _number_problem(s: _Scratch, f: InputField) -> pl.Expr:
     c, t = s.c, f.type
     value = c("x")
     checks = [
+        (c("hedged"), _hedge_msg()),
         (~c("valid") & c("comma_only"), _comma_msg()),
         (~c("valid"), _("not a number")),
     ]
