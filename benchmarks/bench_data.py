@@ -3,6 +3,7 @@
     python benchmarks/bench_data.py [--rows 100000] [--repeat 3]
     python benchmarks/bench_data.py --e2e --rows 1000000 [--csv data.csv]
         [--no-record-case] [--other-zhili /path/to/an/older/zhili]
+        [--parquet-input] [--xlsx data.xlsx]
 
 `--e2e` is what a user waits for (DESIGN.md, "Targets"), side by side in one
 run, each in its own process, the cases interleaved `--repeat` times:
@@ -13,6 +14,9 @@ same command of another zhili, e.g. the main checkout's, for a before/after).
 It prints each case's median wall time, its ratio to the Polars median and
 its peak memory (the process's max RSS) as a multiple of the CSV's size.
 `--csv` reuses a CSV written before (writing 1M rows takes minutes).
+`--parquet-input` adds the same eval of the CSV saved as typed Parquet;
+`--xlsx` adds calamine's own read of that workbook (fastexcel, every cell)
+and `zhili eval` of it. The ratios are all to the first case's median.
 
 Without `--e2e`:
 
@@ -54,6 +58,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 from timing import median_time  # noqa: E402
 
 POLARS = "import sys, polars as pl; pl.read_csv(sys.argv[1]).write_parquet(sys.argv[2])"
+# calamine's own read of a workbook's first sheet (through fastexcel), every cell
+CALAMINE = (
+    "import sys, fastexcel; "
+    "fastexcel.read_excel(sys.argv[1]).load_sheet(0, header_row=None).to_polars()"
+)
 
 
 def _run(cmd: list[str]) -> tuple[float, int]:
@@ -71,14 +80,22 @@ def _run(cmd: list[str]) -> tuple[float, int]:
     return elapsed, usage.ru_maxrss * 1024  # Linux: kilobytes
 
 
-def end_to_end(csv_path: Path, tmp: Path, repeat: int, no_record: bool, other: str | None) -> None:
+def end_to_end(
+    csv_path: Path,
+    tmp: Path,
+    repeat: int,
+    no_record: bool,
+    other: str | None,
+    xlsx: Path | None = None,
+    parquet: Path | None = None,
+) -> None:
     """The end-to-end cases side by side (see the module's docstring)."""
     zhili = shutil.which("zhili", path=str(Path(sys.executable).parent)) or "zhili"
     out = tmp / "out.parquet"
 
-    def eval_cmd(exe: str, record: bool) -> list[str]:
+    def eval_cmd(exe: str, record: bool, data: Path | None = None) -> list[str]:
         db = tmp / f"runs-{time.perf_counter_ns()}.sqlite"
-        cmd = [exe, "eval", "four_type", str(csv_path), "-o", str(out)]
+        cmd = [exe, "eval", "four_type", str(data or csv_path), "-o", str(out)]
         return cmd + (["--db", str(db)] if record else ["--no-record"])
 
     cases: dict[str, object] = {
@@ -95,6 +112,16 @@ def end_to_end(csv_path: Path, tmp: Path, repeat: int, no_record: bool, other: s
         cases["zhili eval -o out.parquet, --no-record"] = lambda: eval_cmd(zhili, False)
     if other:
         cases[f"{other} eval, recorded"] = lambda: eval_cmd(other, True)
+    if parquet is not None:
+        cases["zhili eval typed Parquet input, recorded"] = lambda: eval_cmd(zhili, True, parquet)
+    if xlsx is not None:
+        cases["calamine (fastexcel) read of the xlsx"] = lambda: [
+            sys.executable,
+            "-c",
+            CALAMINE,
+            str(xlsx),
+        ]
+        cases["zhili eval xlsx, recorded"] = lambda: eval_cmd(zhili, True, xlsx)
     times: dict[str, list[float]] = {k: [] for k in cases}
     peaks: dict[str, list[int]] = {k: [] for k in cases}
     for _ in range(repeat):
@@ -126,6 +153,12 @@ def main() -> None:
     ap.add_argument("--csv", type=Path, help="--e2e: this CSV instead of a new sample")
     ap.add_argument("--no-record-case", action="store_true", help="--e2e: also --no-record")
     ap.add_argument("--other-zhili", help="--e2e: also this zhili executable")
+    ap.add_argument(
+        "--xlsx", type=Path, help="--e2e: also calamine's read of this workbook, and eval of it"
+    )
+    ap.add_argument(
+        "--parquet-input", action="store_true", help="--e2e: also eval of the CSV as typed Parquet"
+    )
     ap.add_argument("--percent", action="store_true", help="also a percent-formatted workbook")
     args = ap.parse_args()
     reg = Registry()
@@ -135,8 +168,20 @@ def main() -> None:
             if csv_path is None:
                 csv_path = Path(tmp) / "data.csv"
                 write_sample(reg.get("four_type").model, csv_path, args.rows, 7, 0.03)
+            parquet = None
+            if args.parquet_input:  # the CSV as Polars types it: numbers, text, booleans
+                import polars as pl
+
+                parquet = Path(tmp) / "typed.parquet"
+                pl.read_csv(csv_path).write_parquet(parquet)
             end_to_end(
-                csv_path.resolve(), Path(tmp), args.repeat, args.no_record_case, args.other_zhili
+                csv_path.resolve(),
+                Path(tmp),
+                args.repeat,
+                args.no_record_case,
+                args.other_zhili,
+                args.xlsx.resolve() if args.xlsx else None,
+                parquet,
             )
         return
     lm = reg.get("four_type")

@@ -117,7 +117,26 @@ def main(argv: list[str] | None = None) -> None:
         code = EXIT_INTERRUPTED
     if argv is not None and previous is not None:
         signal.signal(signal.SIGINT, previous)
+    if argv is None:
+        _exit_now(code)
     sys.exit(code)
+
+
+def _exit_now(code: int) -> None:
+    """The console script ends here, not in Python's own finalisation: that
+    restores SIGINT's default action first, so a Ctrl-C in its last moments
+    killed the process (status -2, no message) instead of exit 130. The exit
+    functions still run (under the handler that makes Ctrl-C exit 130), the
+    standard streams are flushed, then the process exits with `code`."""
+    import atexit
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed or full stream: nothing more to say
+            pass
+    os._exit(code)
 
 
 def _run(argv: list[str] | None, interrupt: _Interrupt) -> int:

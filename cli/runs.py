@@ -121,21 +121,10 @@ def runs_show(ctx: Ctx, run, as_json, limit):
     RUN is a run id, `latest`, `previous` or `latest~N`; --json lists every community."""
     with _open_store(ctx) as store:
         info = _find_run(store, run)
-        results = store.results(info.id, detail=as_json)
-    if as_json:
-        rows = results.to_dicts()
-        # a run of a model without outputs (or recorded before them) lists none
-        with_outputs = any(r["outputs"] != "{}" for r in rows)
-        for r in rows:
-            r["dimensions"] = json.loads(r["dimensions"])
-            r["indicators"] = json.loads(r["indicators"])
-            outputs = json.loads(r.pop("outputs"))
-            if with_outputs:
-                r["outputs"] = outputs
-        click.echo(
-            json.dumps({"run": info.__dict__, "communities": rows}, ensure_ascii=False, indent=2)
-        )
-        return
+        if as_json:
+            _show_json(info, store.iter_results(info.id))
+            return
+        results = store.results(info.id, detail=False)
     facts = _run_facts(info)
     width = max(cell_width(k) for k, _v in facts)  # 模型 is two cells wide
     for k, v in facts:
@@ -171,6 +160,35 @@ def runs_show(ctx: Ctx, run, as_json, limit):
         )
         if results.height > limit:
             click.echo(_("… {n} more communities (use --json)").format(n=results.height - limit))
+
+
+def _show_json(info, frames) -> None:
+    """`{"run": …, "communities": […]}` as `json.dumps(…, indent=2)` prints
+    it, written a few thousand communities at a time as they are read (a
+    million communities as one list of dicts took gigabytes)."""
+    import itertools
+
+    frames = iter(frames)
+    ahead = next(frames, None)  # every stored part is checked before the first rows
+    head = json.dumps({"run": info.__dict__}, ensure_ascii=False, indent=2)
+    click.echo(head[: -len("\n}")] + ',\n  "communities": [', nl=False)
+    first = True
+    for frame in itertools.chain([] if ahead is None else [ahead], frames):
+        rows = []
+        for r in frame.iter_rows(named=True):
+            r["dimensions"] = json.loads(r["dimensions"])
+            r["indicators"] = json.loads(r["indicators"])
+            # a run of a model without outputs (or recorded before them) lists none
+            outputs = json.loads(r.pop("outputs"))
+            if outputs:
+                r["outputs"] = outputs
+            rows.append(
+                "\n    " + json.dumps(r, ensure_ascii=False, indent=2).replace("\n", "\n    ")
+            )
+        if rows:
+            click.echo(("" if first else ",") + ",".join(rows), nl=False)
+            first = False
+    click.echo("]\n}" if first else "\n  ]\n}")
 
 
 @runs_group.command("diff", epilog=EPILOG)

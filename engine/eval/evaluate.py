@@ -119,11 +119,19 @@ class Evaluation:
 
 
 def _meta_frame(dataset: Dataset) -> pl.DataFrame:
-    cols = {}
+    # the hierarchy columns straight from the frame (a million rows as
+    # Python dicts took seconds), each kept when some row has it
+    frame, keys, cols = dataset.frame, set(dataset.meta_keys), {}
     for key in META_COLUMNS:
-        if key == "community_id" or any(m.get(key) is not None for m in dataset.meta):
-            cols[key] = pl.Series(key, [m.get(key) for m in dataset.meta], dtype=pl.String)
-    cols["row"] = pl.Series("row", dataset.rows, dtype=pl.Int64)
+        present = key in keys and key in frame.columns
+        column = frame.get_column(key).cast(pl.String) if present else None
+        if key == "community_id" or (column is not None and column.null_count() < column.len()):
+            cols[key] = (
+                column.alias(key)
+                if column is not None
+                else pl.Series(key, [None] * len(dataset), dtype=pl.String)
+            )
+    cols["row"] = frame.get_column("row").cast(pl.Int64)
     if "source" in dataset.frame.columns:  # several files: where each row came from
         cols["source"] = dataset.frame.get_column("source")
         for key in ("source_file", "source_sheet"):

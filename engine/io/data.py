@@ -41,6 +41,7 @@ from zhili.engine.io.table import (  # noqa: F401 - re-exported: readers and the
     norm,
     strip_unit,
     totals_expr,
+    with_series,
 )
 
 if TYPE_CHECKING:
@@ -119,6 +120,11 @@ class Dataset:
         return self._meta
 
     @property
+    def meta_keys(self) -> list[str]:
+        """The hierarchy columns of `frame` (`community_id` first): the keys of `meta`."""
+        return list(self._meta_keys)
+
+    @property
     def rows(self) -> list[int]:
         return self._frame.get_column("row").to_list()
 
@@ -175,6 +181,23 @@ _NUM_PARTS = (
 _UNIT_RE = "^[\u3400-\u4dbf\u4e00-\u9fff]{0,6}$"
 
 
+# what makes a number after it approximate, not a unit: 12估计, 12左右,
+# 30多, 100余 (an estimate is not the value; 约12 and 12 (估计) are not
+# numbers at all)
+_HEDGE_RE = "估|约|左右|上下|以上|以下|不到|不足|[多余来几]"
+
+
+def _hedged(unit: str, f: InputField) -> bool:
+    """Whether the text after a number makes it an estimate (`_HEDGE_RE`),
+    the input's own unit aside."""
+    u = unit.strip(WHITESPACE)
+    return u not in _declared_units(f) and re.search(_HEDGE_RE, u) is not None
+
+
+def _hedge_msg() -> str:  # noqa: N802
+    return _("an estimate, not a number (估计, 约, 左右, 多, 余): write the number itself")
+
+
 def _clip_exponent(s: str) -> str:
     """An exponent beyond ±10^9 becomes ±10^9: the number is too large, or
     zero as a float, either way (and Decimal refuses longer exponents)."""
@@ -188,7 +211,9 @@ def _unit_ok(unit: str, f: InputField) -> bool:
     """What may follow a number: nothing, a unit word in Chinese (人, 平方米,
     万元; 万/亿 scale it), or the input's own unit."""
     u = unit.strip(WHITESPACE)
-    return bool(re.fullmatch(_UNIT_RE, u)) or u in _declared_units(f)
+    if u in _declared_units(f):
+        return True
+    return bool(re.fullmatch(_UNIT_RE, u)) and not _hedged(u, f)
 
 
 def _declared_units(f: InputField) -> list[str]:
@@ -268,11 +293,21 @@ def is_fraction(number: Decimal, pct: bool) -> bool:
 def _unit_ok_expr(suffix: pl.Expr, f: InputField) -> pl.Expr:
     """`_unit_ok` for a column of suffixes."""
     u = suffix.str.strip_chars()
-    ok = u.str.contains(_UNIT_RE)
+    ok = u.str.contains(_UNIT_RE) & ~u.str.contains(_HEDGE_RE)
     units = _declared_units(f)
     if units:
         ok = ok | u.is_in(units)
     return ok.fill_null(False)
+
+
+def _hedged_expr(suffix: pl.Expr, f: InputField) -> pl.Expr:
+    """`_hedged` for a column of suffixes."""
+    u = suffix.str.strip_chars()
+    hedged = u.str.contains(_HEDGE_RE)
+    units = _declared_units(f)
+    if units:
+        hedged = hedged & ~u.is_in(units)
+    return hedged.fill_null(False)
 
 
 def _is_number(s: str, f: InputField) -> bool:
@@ -288,6 +323,8 @@ def _convert_number(text: str, f: InputField) -> tuple[Any, str | None]:
     pct = text.endswith("%")
     s = text.rstrip("%").strip(WHITESPACE)
     m = re.fullmatch(_NUM_PARTS, s)
+    if m is not None and _hedged(m[4], f):
+        return None, _hedge_msg()
     if m is None or not _unit_ok(m[4], f):
         if "," in s and _is_number(s.replace(",", ""), f):
             return None, _comma_msg()
@@ -534,6 +571,7 @@ def _number_stages(s: _Scratch, f: InputField, missing: pl.Expr, raw: pl.Expr):
     stages.append(
         [
             a(mant.is_not_null() & _unit_ok_expr(g.field("4"), f), "valid"),
+            a(mant.is_not_null() & _hedged_expr(g.field("4"), f), "hedged"),
             a(
                 c("comma")
                 & c("g2").struct.field("2").is_not_null()
@@ -575,6 +613,7 @@ def _number_problem(s: _Scratch, f: InputField) -> pl.Expr:
     c, t = s.c, f.type
     value = c("x")
     checks = [
+        (c("hedged"), _hedge_msg()),
         (~c("valid") & c("comma_only"), _comma_msg()),
         (~c("valid"), _("not a number")),
     ]
@@ -727,12 +766,10 @@ def convert_columns(
         return out
     # one column at a time in each thread (Polars releases the GIL): most
     # of the work is string scans that Polars runs on one core per column.
-    # Contiguous columns first: on a Parquet file's dozen chunks the gathers
-    # and scatters below take three times as long
+    # The frame is not made contiguous first: that copy of every text cell
+    # doubled the peak memory of a large CSV, and the gathers and scatters
+    # it sped up only run for the few cells that are not plain numbers
     from concurrent.futures import ThreadPoolExecutor
-
-    if frame.n_chunks("all") and max(frame.n_chunks("all")) > 1:
-        frame = frame.rechunk()
 
     def one(item):
         key, (col, f) = item
@@ -743,7 +780,15 @@ def convert_columns(
 
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
         parts = list(pool.map(one, specs.items()))
-    return frame.with_columns(s for pair in parts for s in pair)
+    return with_series(frame, *(s for pair in parts for s in pair))
+
+
+def _no_problems(p: pl.Series) -> pl.Series:
+    """A column of problem messages; one without any as a column of nulls
+    that takes no memory (a text column of a million nulls takes 16 MB)."""
+    if p.null_count() == p.len():
+        return pl.repeat(None, p.len(), dtype=pl.Null, eager=True).alias(p.name)
+    return p
 
 
 def _convert_large(
@@ -763,8 +808,10 @@ def _convert_large(
                 if f.fractions
                 else shifted
             )
+        # an empty cell (null) is missing without a problem, as the staged
+        # conversion has it: it needs no stage either
         step = frame.select(
-            raw.str.contains(_PLAIN[f.type]).fill_null(False).alias("plain"),
+            raw.str.contains(_PLAIN[f.type]).fill_null(True).alias("plain"),
             text.cast(pl.Int64 if f.type == "int" else pl.Float64, strict=False).alias("x"),
             raw.str.ends_with("%").fill_null(False).alias("pct"),
         )
@@ -786,11 +833,11 @@ def _convert_large(
         )
         idx = fast.select(pl.arg_where(~pl.col("plain"))).to_series()
         if idx.len() == 0:
-            return fast.get_column(out_v), fast.get_column(out_p)
+            return fast.get_column(out_v), _no_problems(fast.get_column(out_p))
         rest = _run_stages(frame.select(pl.col(col).gather(idx)), [_convert_stages(col, f, key)])
         return (
             fast.get_column(out_v).scatter(idx, rest.get_column(out_v)),
-            fast.get_column(out_p).scatter(idx, rest.get_column(out_p)),
+            _no_problems(fast.get_column(out_p).scatter(idx, rest.get_column(out_p))),
         )
     # few distinct cells (yes/no, enum values, dates): convert each once
     distinct = frame.select(pl.col(col).unique().drop_nulls())
@@ -801,7 +848,7 @@ def _convert_large(
         default=None,
     )
     # an empty cell (null) is missing, without a problem
-    return table.get_column(out_v).gather(at), table.get_column(out_p).gather(at)
+    return table.get_column(out_v).gather(at), _no_problems(table.get_column(out_p).gather(at))
 
 
 def load(
@@ -1133,7 +1180,8 @@ def _convert(
             pl.when(c.is_null() | (c == "")).then(None).otherwise(c.str.strip_chars()).alias(key)
         )
     specs = {fid: (f"c{position[header]}", by_id[fid]) for fid, header in inputs.items()}
-    frame = convert_columns(raw.frame.with_columns(lines, *meta_exprs), specs, progress=progress)
+    frame = with_series(raw.frame, lines).with_columns(meta_exprs)
+    frame = convert_columns(frame, specs, progress=progress)
     frame = frame.select(
         "row",
         *meta_cols,
@@ -1159,11 +1207,13 @@ def _cell_problems(
     file = raw.file
     cells = []
     for fid, header in inputs.items():
-        bad = frame.filter(pl.col(f"p.{fid}").is_not_null()).select(
-            "row", pl.col(f"p.{fid}"), pl.lit(position[header]).alias("j")
+        if frame.schema[f"p.{fid}"] == pl.Null:  # no problem in the column
+            continue
+        bad = frame.select("row", pl.col(f"p.{fid}"), pl.lit(position[header]).alias("j")).filter(
+            pl.col(f"p.{fid}").is_not_null()
         )
         if bad.height:
-            raws = raw.frame.with_columns(lines).filter(
+            raws = with_series(raw.frame, lines).filter(
                 pl.col("row").is_in(bad.get_column("row").implode())
             )
             raw_by_row = dict(

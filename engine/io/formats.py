@@ -31,6 +31,7 @@ from zhili.engine.io.table import (
     norm,
     strip_unit,
     totals_expr,
+    with_series,
 )
 
 if TYPE_CHECKING:
@@ -273,7 +274,7 @@ def _skip_rows(
     cells = frame.columns
     if not frame.height or not cells:
         return frame, lines, []
-    frame = frame.with_columns(pl.Series("__line", lines, dtype=pl.Int64))
+    frame = with_series(frame, pl.Series("__line", lines, dtype=pl.Int64))
     problems = []
     totals = totals_expr(cells)
     if totals is not None:
@@ -434,6 +435,7 @@ def _read_csv(name: str, text: bytes, sep: str, line: int, guess: bool):
     rows: list[list[str | None]] = []
     lines: list[int] = []
     problems: list[DataProblem] = []
+    kept: list[tuple[int, list[str]]] = []  # the rows with more cells than the header
     at = line
     try:
         for at, cells in _records(_decode_utf8(name, text, guess), sep):
@@ -443,6 +445,8 @@ def _read_csv(name: str, text: bytes, sep: str, line: int, guess: bool):
                 continue
             if not any(c.strip() for c in cells):
                 continue  # a blank line
+            if len(cells) > len(headers):
+                kept.append((len(rows), cells))
             problem = _ragged(name, at, headers, cells)
             if problem is not None:
                 problems.append(problem)
@@ -454,12 +458,140 @@ def _read_csv(name: str, text: bytes, sep: str, line: int, guess: bool):
         ) from None
     if headers is None:
         raise DataError(_("{file}: the file is empty").format(file=name))
+    if kept:
+        problems = _shifted_rows(name, headers, rows, lines, kept, problems)
     columns = list(zip(*rows, strict=True)) if rows else [()] * len(headers)
     frame = pl.DataFrame(
         {f"c{j}": pl.Series(f"c{j}", col, dtype=pl.String) for j, col in enumerate(columns)},
         height=len(rows),
     )
     return headers, frame, lines, problems
+
+
+_NUMBER_CELL = re.compile(r"\s*[+-]?[0-9][0-9.,]*\s*")
+_BEFORE_COMMA = re.compile(r"\s*[+-]?[0-9][0-9.]*")
+_AFTER_COMMA = re.compile(r"[0-9]+(?:\.[0-9]*)?\s*[%％]?\s*")
+
+
+_WHOLE_CELL = re.compile(r"[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)")
+
+
+def _kind(cell: str | None) -> str:
+    """What a cell looks like, to line rows up: empty, a whole number (1,500
+    too), another number, a percentage or text."""
+    t = (cell or "").strip()
+    if not t:
+        return "empty"
+    if t.endswith(("%", "％")):
+        return "percent"
+    if _WHOLE_CELL.fullmatch(t):
+        return "whole"
+    return "number" if _NUMBER_CELL.fullmatch(t) else "text"
+
+
+def _shifted_rows(
+    name: str,
+    headers: list[str],
+    rows: list[list[str | None]],
+    lines: list[int],
+    kept: list[tuple[int, list[str]]],
+    problems: list[DataProblem],
+) -> list[DataProblem]:
+    """Rows whose extra cells come from an unquoted comma in a number (`1,5`
+    written in a comma-separated file), see docs/data.md: when one place to
+    join two cells back lines the row up with what the other rows hold in
+    each column (whole numbers, other numbers, percentages, text) best, they are joined (`1,5`,
+    which the conversion then reports, or `1,500`, read as 1500) and the
+    cells after it stand under their own headers again; when several places
+    do equally well, the cells from the first of them on count as missing.
+    Either way the row's `data-extra-cells` warning names the column where
+    the shift starts."""
+    usual = _usual_kinds(headers, rows, {i for i, _c in kept})
+    by_line = {p.row: k for k, p in enumerate(problems) if p.code == codes.DATA_EXTRA_CELLS.code}
+    for i, cells in kept:
+        joined, first, sure = _join_commas(cells, len(headers), usual)
+        if first is None or lines[i] not in by_line:
+            continue
+        if sure:
+            rows[i] = joined
+            raw, message = (
+                joined[first],
+                _(
+                    "the row has more cells than the header: an unquoted comma in this number "
+                    "shifts the cells after it; they are read under their own headers "
+                    "(quote the cell, or write 1.5 for a decimal)"
+                ),
+            )
+        else:
+            rows[i] = [*rows[i][:first], *([None] * (len(headers) - first))]
+            raw, message = (
+                cells[first],
+                _(
+                    "the row has more cells than the header: an unquoted comma in a number "
+                    "from this column on shifts its cells, which count as missing "
+                    "(quote the cell, or write 1.5 for a decimal)"
+                ),
+            )
+        problems[by_line[lines[i]]] = DataProblem(
+            name,
+            lines[i],
+            headers[first] or None,
+            raw,
+            message,
+            "warning",
+            code=codes.DATA_EXTRA_CELLS.code,
+        )
+    return problems
+
+
+def _usual_kinds(headers: list[str], rows: list[list[str | None]], skip: set[int]) -> list[str]:
+    """Per column, the kind most of the first thousand well-formed rows hold
+    there (`_kind`, empty cells aside)."""
+    from collections import Counter
+
+    counts = [Counter() for _h in headers]
+    seen = 0
+    for i, row in enumerate(rows):
+        if i in skip:
+            continue
+        for j, cell in enumerate(row):
+            kind = _kind(cell)
+            if kind != "empty":
+                counts[j][kind] += 1
+        seen += 1
+        if seen >= 1000:
+            break
+    return [c.most_common(1)[0][0] if c else "empty" for c in counts]
+
+
+def _join_commas(
+    cells: list[str], n: int, usual: list[str]
+) -> tuple[list[str | None], int | None, bool]:
+    """`cells` with each unquoted comma in a number joined back, left to
+    right, while one join lines the row up best (see `_shifted_rows`): (the
+    row cut to `n` cells, the column of the first place a join was wanted
+    or None, whether every join was the only best one)."""
+
+    def fit(row: list[str]) -> int:
+        return sum(1 for j, c in enumerate(row[:n]) if usual[j] in (_kind(c), "empty"))
+
+    first, sure = None, True
+    while len(cells) > n and sure:
+        best, best_fit, at = [], fit(cells), None
+        for j in range(min(n, len(cells) - 1)):
+            if _BEFORE_COMMA.fullmatch(cells[j]) and _AFTER_COMMA.fullmatch(cells[j + 1]):
+                trial = [*cells[:j], f"{cells[j]},{cells[j + 1]}", *cells[j + 2 :]]
+                score = fit(trial)
+                if score > best_fit:
+                    best, best_fit, at = [trial], score, j
+                elif score == best_fit and best:
+                    best.append(trial)
+        if not best:
+            break
+        first = at if first is None else first
+        sure = len(best) == 1
+        cells = best[0]
+    return [*cells, *([None] * (n - len(cells)))][:n], first, sure
 
 
 def _ragged(name: str, line: int, headers: list[str], cells: list[str]) -> DataProblem | None:

@@ -121,6 +121,29 @@ class RawTable:
     sheet: str | None = None  # the sheet read, for a workbook
 
 
+def with_series(frame: pl.DataFrame, *series: pl.Series) -> pl.DataFrame:
+    """`frame` with `series` (each of its height) added as columns, cut into
+    the frame's chunks: a column of one chunk beside the many chunks Polars'
+    CSV reader gives makes the next query copy every text cell of the frame
+    into one chunk (a gigabyte for a million rows)."""
+    import polars as pl
+
+    if not frame.width or frame.n_chunks() <= 1:
+        return frame.hstack(list(series))
+    lengths = [c.len() for c in frame.get_column(frame.columns[0]).get_chunks()]
+
+    def cut(s: pl.Series) -> pl.Series:
+        if s.n_chunks() > 1:
+            s = s.rechunk()
+        pieces, at = [], 0
+        for n in lengths:
+            pieces.append(s.slice(at, n))
+            at += n
+        return pl.concat(pieces, rechunk=False)
+
+    return frame.hstack([cut(s) for s in series])
+
+
 _TOTALS = ("合计", "总计", "小计", "共计", "总合计", "汇总", "total", "sum")
 
 # a cell `totals_expr` accepts contains one of these (合计, 汇总,

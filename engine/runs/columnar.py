@@ -204,6 +204,17 @@ def reader_frame(
     return frame.select(exprs).sort(["row", "community_id"], nulls_last=False)
 
 
+def in_reader_order(keys: pl.DataFrame) -> bool:
+    """Whether stored rows (`row`, `community_id`) already stand in the
+    order `reader_frame` sorts them in (a run of one file does)."""
+    if keys.height < 2:
+        return True
+    ordered = keys.with_row_index("__i").sort(
+        ["row", "community_id"], nulls_last=False, maintain_order=True
+    )
+    return bool((ordered.get_column("__i").diff().drop_nulls() == 1).all())
+
+
 def typed_names(indicator_ids: list[str]) -> list[str]:
     """The stored columns `typed_frame` needs."""
     names = ["community_id", "community", "total", "grade"]

@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -199,7 +200,7 @@ class RunStore:
             )
             self.conn.row_factory = sqlite3.Row
             self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self.conn.execute("PRAGMA journal_mode = WAL")
+            self._wal()
             self.conn.execute("PRAGMA foreign_keys = ON")
             self.conn.execute("PRAGMA synchronous = NORMAL")
             if migrate:
@@ -214,6 +215,26 @@ class RunStore:
                     path=self.path, err=exc.strerror or exc
                 )
             ) from None
+
+    def _wal(self) -> None:
+        """Switch the database to WAL (a lasting setting of the file). While
+        another process creates or migrates the same file, SQLite answers the
+        switch with "database is locked" at once, without waiting the busy
+        timeout: wait here instead, as long as that timeout."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        delay = 0.005
+        while True:
+            try:
+                mode = self.conn.execute("PRAGMA journal_mode").fetchone()[0]
+                if mode.lower() != "wal":
+                    self.conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                busy = "locked" in str(exc) or "busy" in str(exc)
+                if not busy or time.monotonic() + delay > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
 
     def close(self) -> None:
         self.conn.close()
@@ -394,10 +415,13 @@ class RunStore:
             return columnar.reader_frame(frame, None, None)
         return columnar.reader_frame(frame, json.loads(run[0] or "[]"), json.loads(run[1] or "[]"))
 
-    def _parts(self, run_id: int, expected: int, names: list[str] | None) -> pl.DataFrame:
+    def _parts(
+        self, run_id: int, expected: int, names: list[str] | None, part: int | None = None
+    ) -> pl.DataFrame:
+        """The run's parts as one frame (only part `part`, when given), after
+        checking that the parts' rows add up to the `expected` count."""
         stored = self.conn.execute(
-            "SELECT part, rows, sha256, CAST(data AS BLOB) FROM result_parts WHERE run_id = ? "
-            "ORDER BY part",
+            "SELECT part, rows, sha256 FROM result_parts WHERE run_id = ? ORDER BY part",
             (run_id,),
         ).fetchall()
         found = sum(r[1] for r in stored)
@@ -408,8 +432,17 @@ class RunStore:
                     "the run database is damaged"
                 ).format(path=self.path, id=run_id, expected=expected, found=found)
             )
+        wanted = range(len(stored)) if part is None else [part]
+        blobs = [
+            self.conn.execute(
+                "SELECT CAST(data AS BLOB) FROM result_parts WHERE run_id = ? AND part = ?",
+                (run_id, k),
+            ).fetchone()
+            for k in wanted
+        ]
+        read = [(*stored[k], b[0] if b else None) for k, b in zip(wanted, blobs, strict=True)]
         try:
-            return columnar.read_parts([tuple(r) for r in stored], names)
+            return columnar.read_parts(read, names)
         except columnar.DamagedPart as exc:
             raise RunStoreError(
                 _(
@@ -417,6 +450,47 @@ class RunStore:
                     "the run database is damaged"
                 ).format(path=self.path, id=run_id, part=exc.args[0], check=exc.args[1])
             ) from None
+
+    def iter_results(self, run_id: int, batch: int = 2_000) -> Iterator[pl.DataFrame]:
+        """`results(run_id)` (with detail) in frames of at most `batch` rows,
+        in the same order: a columnar run is read one stored part at a time,
+        so memory is bounded by a part (`columnar.PART_CELLS`), not by the
+        run. Every part is checked (count, sha256, rows) before the first
+        frame is given; a run whose parts are not stored in the order
+        `results` gives (several files) is read whole and cut."""
+        try:
+            yield from self._iter_results(run_id, batch)
+        except sqlite3.DatabaseError as exc:
+            raise RunStoreError(
+                _("{path}: the run database is damaged: {err}").format(path=self.path, err=exc)
+            ) from None
+
+    def _iter_results(self, run_id: int, batch: int) -> Iterator[pl.DataFrame]:
+        run = self.conn.execute(
+            "SELECT indicator_ids, dimension_ids, communities, storage FROM runs WHERE id = ?",
+            (run_id,),
+        ).fetchone()
+        if run is None or run[3] != columnar.STORAGE:
+            frame = self.results(run_id, detail=True)
+            for start in range(0, frame.height, batch):
+                yield frame.slice(start, batch)
+            return
+        ids = (json.loads(run[0] or "[]"), json.loads(run[1] or "[]"))
+        parts = self.conn.execute(
+            "SELECT COUNT(*) FROM result_parts WHERE run_id = ?", (run_id,)
+        ).fetchone()[0]
+        keys = pl.concat(
+            [self._parts(run_id, run[2], ["row", "community_id"], part=k) for k in range(parts)]
+        )
+        if not columnar.in_reader_order(keys):
+            frame = self.results(run_id, detail=True)
+            for start in range(0, frame.height, batch):
+                yield frame.slice(start, batch)
+            return
+        for k in range(parts):
+            frame = self._parts(run_id, run[2], None, part=k)
+            for start in range(0, frame.height, batch):
+                yield columnar.reader_frame(frame.slice(start, batch), *ids)
 
     def typed_results(self, run_id: int) -> tuple[pl.DataFrame, list[str]] | None:
         """A columnar run's results with typed columns (`columnar.typed_frame`)
