@@ -13,6 +13,7 @@ hit thresholds exactly, zeros and halves (rounding) often.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,6 +145,17 @@ class ExprGen:
             return f"coalesce({self._args(fam, depth, self.draw(st.integers(1, 3)))})"
         return f"default({self.gen(fam, depth)}, {self.gen(fam, depth)})"
 
+    def _divisor(self, fam: str, depth: int) -> str:
+        """A divisor that reads an input: a divisor of literals only may be a
+        constant 0, which the checker rightly refuses (constant-division-by-
+        zero), and a rejected model tests nothing. Division by a zero value
+        at run time (missing, with its reason) is still generated."""
+        names = [n for pool in self.pool.values() for n in pool]
+        text = self.gen(fam, depth)
+        if any(re.search(rf"\b{re.escape(n)}\b", text) for n in names) or not self.pool[fam]:
+            return text
+        return self.pick(self.pool[fam])
+
     def _numeric(self, fam: str, depth: int) -> str:
         d = depth
         choice = self.pick(
@@ -155,9 +167,8 @@ class ExprGen:
         if choice == "arith":
             op = self.pick(["+", "-", "*"] if fam != "N" else ["+", "-", "*", "/", "/"])
             if op == "/":
-                if self.draw(st.booleans()):
-                    return f"({self.gen('P', d)} / {self.gen('P', d)})"
-                return f"({self.gen('N', d)} / {self.gen('N', d)})"
+                f = "P" if self.draw(st.booleans()) else "N"
+                return f"({self.gen(f, d)} / {self._divisor(f, d)})"
             if fam == "N" and op == "*" and self.draw(st.integers(0, 3)) == 0:
                 return f"({self.gen('P', d)} * {self.gen('N', d)})"
             return f"({self.gen(fam, d)} {op} {self.gen(fam, d)})"
