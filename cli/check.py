@@ -205,9 +205,12 @@ def test_cmd(ctx: Ctx, targets, verbose):
             reg = FolderModels(local, ctx.registry)
         loaded = [reg.models[k] for k in sorted(reg.models)]
         plugin_problems(reg, verbose=True)
-    passed = failed = 0
+    passed = failed = broken = 0
     lines = []
     for lm in loaded:
+        for d, text in lm.suite_problems:  # a suite that does not check is not run
+            echo_err(dg.render_text(d, text))
+        broken += bool(lm.suite_problems)
         results = run_cases(lm.tests, compile_model(lm.model, reg.functions))
         click.echo(
             f"{lm.model.id} ({len(results)}) {''.join('.' if r.passed else 'F' for r in results)}"
@@ -222,8 +225,16 @@ def test_cmd(ctx: Ctx, targets, verbose):
         click.echo()
         click.echo("\n".join(lines))
     click.echo(_("{passed} passed, {failed} failed").format(passed=passed, failed=failed))
+    if broken:
+        echo_err(_("error: a test file has errors (shown above): its tests were not run"))
     exit_status(
-        bool(failed or not loaded or reg.problems and (not targets or reg is not ctx.registry))
+        bool(
+            failed
+            or broken
+            or not loaded
+            or reg.problems
+            and (not targets or reg is not ctx.registry)
+        )
     )
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pluggy
 
 from zhili.dsl import ast, codes
-from zhili.dsl.checker import CheckResult, check
+from zhili.dsl.checker import CheckResult, check, check_suite
 from zhili.dsl.compose import Resolved
 from zhili.dsl.diagnostics import Diagnostic
 from zhili.dsl.functions import Signature
@@ -60,6 +60,10 @@ class LoadedModel:
     samples: list[Path] = field(default_factory=list)
     tests: list[TestCase] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # test suites beside a model file that do not check against it (their
+    # errors, with each file's text): their cases are not run, and
+    # `zhili test` fails on them
+    suite_problems: list[tuple[Diagnostic, str | None]] = field(default_factory=list)
 
 
 @dataclass
@@ -361,12 +365,47 @@ class Registry:
 
     def _load_models(self) -> None:
         self._models = {}
-        self.orphan_tests: dict[str, list[TestCase]] = {}
+        # `tests for` files (plugin, file, checked file), attached once every model is loaded;
+        # the folder and id of every model file, duplicates included
+        self._suites: list[tuple[str, Path, ModelFileResult]] = []
+        self._model_files: dict[tuple[Path, str], Path] = {}
         for plugin, path in self._sources():
             self._load_source(plugin, path)
-        for model_id, tests in self.orphan_tests.items():
-            if model_id in self._models:
-                self._models[model_id].tests.extend(tests)
+        for plugin, f, res in self._suites:
+            self._attach_suite(plugin, f, res)
+
+    def _attach_suite(self, plugin: str, f: Path, res: ModelFileResult) -> None:
+        """A `tests for M` file's cases join model M: the M of the file's own
+        folder when it holds one (never another folder's model of the same
+        id), and only when the suite checks against it without errors (a
+        value `zhili check` refuses is never run as something else)."""
+        tests = res.result.tests
+        if not tests or tests[0].model not in self._models:
+            return
+        lm = self._models[tests[0].model]
+        own = self._model_files.get((f.parent.resolve(), lm.model.id))
+        if own is not None and own != lm.path:
+            self.problems.append(
+                PluginProblem(
+                    plugin,
+                    f"{f}: its tests were not run: their model `{lm.model.id}` ({own}) is "
+                    f"shadowed by {lm.path}, which has the same id",
+                    codes.PLUGIN_DUPLICATE.code,
+                )
+            )
+            return
+        tree = self.resolver.parsed(f).tree
+        problems = check_suite(tree, lm.model) if isinstance(tree, ast.TestsFile) else []
+        if any(d.is_error for d in problems):
+            # a new result: the checked file's own may be shared (cached)
+            self._broken.append(
+                ModelFileResult(res.path, res.text, res.result, [*res.parse_diagnostics, *problems])
+            )
+            self.problems.append(
+                PluginProblem(plugin, f"{f}: test file has errors", codes.PLUGIN_MODEL_ERRORS.code)
+            )
+            return
+        lm.tests.extend(tests)
 
     @property
     def signatures(self) -> dict[str, Signature]:
@@ -489,15 +528,16 @@ class Registry:
                 )
                 continue
             if res.result.model is None:  # a `tests for` or `library` file
-                for t in res.result.tests:
-                    self.orphan_tests.setdefault(t.model, []).append(t)
+                self._suites.append((plugin, f, res))
                 continue
             model = res.result.model
+            self._model_files.setdefault((f.parent.resolve(), model.id), f)
             if model.id in self._models:
                 self.problems.append(
                     PluginProblem(
                         plugin,
-                        f"model `{model.id}` is already provided by {self._models[model.id].plugin}",
+                        f"{f}: model `{model.id}` is already provided by "
+                        f"{self._models[model.id].plugin} ({self._models[model.id].path})",
                         codes.PLUGIN_DUPLICATE.code,
                     )
                 )

@@ -168,15 +168,31 @@ def _model_file(registry: Registry, ref: str, p: Path, report) -> LoadedModel:
     model = res.result.model
     samples = sorted(x for x in p.parent.glob("sample*") if x.suffix in SAMPLE_SUFFIXES)
     tests = list(model.tests)
-    # test suites beside the model
-    for other in p.parent.glob("*.gov"):
+    suite_problems: list[tuple[Diagnostic, str | None]] = []
+    # test suites beside the model, each checked against it
+    for other in sorted(p.parent.glob("*.gov")):
         if other == p:
             continue
         o = check_file(other, registry.signatures, resolver=resolver)
-        if o.result is not None and o.result.model is None:
-            tests.extend(t for t in o.result.tests if t.model == model.id)
+        if o.result is None or o.result.model is not None:
+            continue
+        mine = [t for t in o.result.tests if t.model == model.id]
+        tree = resolver.parsed(other).tree
+        if not mine or not isinstance(tree, ast.TestsFile):
+            continue
+        errors = [d for d in check_suite(tree, model) if d.is_error]
+        if errors:
+            suite_problems.extend((d, o.text) for d in errors)
+        else:
+            tests.extend(mine)
     return LoadedModel(
-        model=model, plugin="file", path=p, source=res.text or "", samples=samples, tests=tests
+        model=model,
+        plugin="file",
+        path=p,
+        source=res.text or "",
+        samples=samples,
+        tests=tests,
+        suite_problems=suite_problems,
     )
 
 

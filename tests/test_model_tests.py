@@ -366,3 +366,46 @@ def test_a_suite_attached_unchecked_does_not_run_with_unknown_names():
     (result,) = run_cases([case], compiled)
     assert not result.passed
     assert result.error == "`安全事故数` is the label of input `n`; write `n = …`"
+
+
+def test_a_suite_beside_a_model_that_does_not_check_is_not_run(tmp_path):
+    """`zhili test model.gov` and `zhili test FOLDER` run a suite only when it
+    checks against its model: a value `zhili check` refuses (here a bound
+    beyond the input's range is fine, an unknown enum value is not) is never
+    run as something else."""
+    from cli_helpers import zhili
+
+    enum_model = STARS.replace(
+        'input a: number label "得分"',
+        'input a: number label "得分"\ninput k: enum("甲", "乙") label "类别"',
+    )
+    folder = _stars(tmp_path, STARS_TESTS.replace("given { a = 7 }", 'given { a = 7  k = "丙" }'))
+    (folder / "stars.gov").write_text(enum_model, encoding="utf-8")
+    for target in (folder / "stars.gov", folder):
+        result = zhili("test", target)
+        assert result.exit_code == 1, result.output
+        assert "'丙' is not a value of `k`" in result.output
+        assert "passed" in result.output and "stars (0)" in result.output
+
+
+def test_a_suite_runs_against_the_model_of_its_own_folder(tmp_path, monkeypatch):
+    """Two folders with models of one id: a suite never runs against the
+    other folder's model (it is named as shadowed, and the run fails)."""
+    from cli_helpers import zhili
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    mine = _stars(root, STARS_TESTS.replace("expect total 1.71", "expect total 1.71 within 0.01"))
+    other = root / "0_other"  # sorted first: its model is the one the registry keeps
+    other.mkdir()
+    (other / "stars.gov").write_text(
+        STARS.replace("linear a from 0 to 7", "linear a from 0 to 70"), encoding="utf-8"
+    )
+    monkeypatch.chdir(root)  # `zhili test` in the district's repository
+    result = zhili("test")
+    assert result.exit_code == 1, result.output
+    assert "FAILED" not in result.output
+    assert (
+        f"{(mine / 'stars_tests.gov').relative_to(root)}: its tests were not run" in result.output
+    )
+    assert "shadowed by" in result.output

@@ -268,7 +268,10 @@ def test_plugin_with_a_duplicate_model_id(tmp_path):
     shutil.copy(PLUGINS / "four_type" / "model.gov", tmp_path / "model.gov")
     reg = Registry(extra_plugins=[("copycat", FolderPlugin(tmp_path))])
     msgs = problems_of(reg, "copycat")
-    assert msgs == ["model `four_type` is already provided by four_type"], msgs
+    assert msgs == [
+        f"{tmp_path / 'model.gov'}: model `four_type` is already provided by four_type "
+        f"({PLUGINS / 'four_type' / 'model.gov'})"
+    ], msgs
     assert [p.code for p in all_problems(reg)] == ["plugin-duplicate"]
     assert reg.models["four_type"].path == PLUGINS / "four_type" / "model.gov"
     assert_builtins_loaded(reg)
