@@ -1272,7 +1272,8 @@ class _Checker:
             most = [_cause_most(c) for c in causes]
             if all(x is not None for x in most):
                 total = sum(most)
-                if total <= cap or cap >= points:
+                # "最多扣10分" on a 10-point item says what the sheet says: no warning
+                if total <= cap < points:
                     self.err(m.cap_never_binds(s.cap.span, cap, total, points))
         value = ir.Const(value=0.0, type="number", text="")
         return ir.Deductions(value=value, causes=causes, cap=cap, span=span)

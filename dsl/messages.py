@@ -622,13 +622,7 @@ def previous_type(span: Span, name: str, other: str, other_type: str, own: str) 
 
 
 def cap_never_binds(span: Span, cap: float, most: float, points: float) -> Diagnostic:
-    if most <= cap:
-        text = _("the cap {cap} can never bind: the causes deduct at most {most} together")
-    else:
-        text = _(
-            "the cap {cap} can never bind: it is the indicator's {points} points, and "
-            "points never go below 0 anyway"
-        )
+    text = _("the cap {cap} can never bind: the causes deduct at most {most} together")
     return C.CAP_NEVER_BINDS.diagnostic(
         text.format(cap=_num(cap), most=_num(most), points=_num(points)),
         span,

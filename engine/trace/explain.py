@@ -291,16 +291,19 @@ class _PointsTree:
         d = decide(self.compiled, self.compiled.ind_index[key], self.env)
         decided = d is not None and d.condition is not None
         if not decided and isinstance(ind.scoring, ir.Deductions):
-            # every cause, the ones that took nothing too, then their values
+            # every cause, the ones that took nothing too, then their values (once each)
             for row in deductions.cause_rows(ind, self.env, self.compiled):
                 self.out.append(f"{pad}      · {deductions.cause_text(row)}")
+            shown = []
             for c in ind.scoring.causes:
                 for s in substitutions(c.value, self.env, self.model):
-                    self.out.append(f"{pad}        {s}")
-            return
-        expr = d.condition if decided else ind.scoring.value
-        for s in substitutions(expr, self.env, self.model):
-            self.out.append(f"{pad}      {s}")
+                    if s not in shown:
+                        shown.append(s)
+            self.out.extend(f"{pad}        {s}" for s in shown)
+        else:
+            expr = d.condition if decided else ind.scoring.value
+            for s in substitutions(expr, self.env, self.model):
+                self.out.append(f"{pad}      {s}")
         if ind.method is not None:
             self.out.append(f"{pad}    " + _("checking method: {method}").format(method=ind.method))
 

@@ -260,8 +260,8 @@ def _item(raw, new, f: ir.InputField, cur, value, grade: str) -> GapItem:
             evented
             or isinstance(v, bool)
             or v.__class__ is Missing
-            or isinstance(ind.scoring, ir.Deductions)
-        ):
+            or isinstance(ind.scoring, (ir.Deductions, ir.Deduct, ir.BonusPer, ir.Score))
+        ):  # a count or a given score is not what the item earns: its points
             effects.append(f"{ind.name} {fmt_value(new.points[i])}/{fmt_value(ind.points)}")
         else:
             effects.append(f"{ind.name} {fmt_value(v, ind.scoring.value.type)}")
