@@ -103,6 +103,13 @@ def test_explain_lists_every_cause_in_the_detail(compiled, zh):
     assert "调处率 「矛盾纠纷调处率」 = 85%" in text
 
 
+def test_explain_says_a_cause_with_missing_data_cannot_be_decided(compiled, zh):
+    """Not "未发生群体性事件" (does not hold) nor a tier that does not hold: unknown."""
+    text = explain_text(compiled.evaluate({**RECORD, "群体事件": None, "满意度": None}))
+    assert "· 发生群体性事件：无法判定（`群体事件` 没有数值）" in text
+    assert "未发生群体性事件" not in text
+
+
 def test_gap_names_what_each_cause_needs(compiled, zh):
     result = build_result(compiled.evaluate(RECORD))
     assert result.gap is not None and result.gap.next_grade == "合格"

@@ -63,7 +63,11 @@ def cause_rows(ind: ir.Indicator, env: dict[str, Any], compiled) -> list[CauseRo
 def cause_text(row: CauseRow) -> str:
     """`−10: 重大恶性案件 1 × 10` / `扣10分：重大恶性案件 1 起（每起扣10分）`."""
     c = row.cause
-    d = fmt_points(row.deducted) if not isinstance(row.deducted, Missing) else _("missing")
+    if isinstance(row.deducted, Missing):  # its data are missing: nothing can be said of it
+        return _("{label}: cannot be decided ({reason})").format(
+            label=row.label, reason=row.deducted.text()
+        )
+    d = fmt_points(row.deducted)
     shown = fmt_value(row.value, c.value.type)
     if c.kind == "per":
         if row.unit and not isinstance(row.value, Missing):
