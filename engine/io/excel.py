@@ -196,7 +196,7 @@ def _load_sheet(path: Path, sheet: str | int | None):
     others = [
         n + (_(" (hidden)") if i in hidden else "")
         for i, n in enumerate(names)
-        if i != index and _holds_data(path, reader, i, parts)
+        if i != index and n not in ZHILI_SHEETS and _holds_data(path, reader, i, parts)
     ]
     return name, index, frame, first_col, scan, others
 
@@ -465,6 +465,11 @@ def _sheet_parts(path: Path) -> tuple[list[str | None], set[int]]:
         if sheet.get("state") in ("hidden", "veryHidden"):
             hidden.add(i)
     return parts, hidden
+
+
+# the sheets zhili's own templates and round forms add beside their data sheet
+# (the instructions, the hidden stamp): never data, never named as such
+ZHILI_SHEETS = frozenset({"填表说明", "_zhili_form"})
 
 
 def _holds_data(path: Path, reader, index: int, parts: list[str | None]) -> bool:
