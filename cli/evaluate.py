@@ -166,15 +166,29 @@ def explain_cmd(ctx: Ctx, model, data, community, as_json, encoding, sheet):
     lm = resolve_model(ctx, model)
     ds = load_data(lm, data, encoding, False, sheet)
     compiled = compile_model(lm.model, ctx.registry.functions)
-    for rec, meta in zip(ds.records, ds.meta, strict=True):
-        if community in (meta.get("community_id"), meta.get("community")):
-            raw = compiled.evaluate(rec, meta)
-            result = build_result(raw, search=True)
-            if as_json:
-                click.echo(result.model_dump_json(indent=2))
-            else:
-                click.echo(explain_text(raw, result))
-            return
+    from zhili.engine.io.data import id_key_text
+
+    def same(value) -> bool:
+        return value is not None and id_key_text(str(value)) == id_key_text(community)
+
+    # the id or name as written, else in the form ids are compared in (ＢＪ-001 = bj-001)
+    chosen = [
+        (rec, meta)
+        for rec, meta in zip(ds.records, ds.meta, strict=True)
+        if community in (meta.get("community_id"), meta.get("community"))
+    ] or [
+        (rec, meta)
+        for rec, meta in zip(ds.records, ds.meta, strict=True)
+        if same(meta.get("community_id")) or same(meta.get("community"))
+    ]
+    for rec, meta in chosen[:1]:
+        raw = compiled.evaluate(rec, meta)
+        result = build_result(raw, search=True)
+        if as_json:
+            click.echo(result.model_dump_json(indent=2))
+        else:
+            click.echo(explain_text(raw, result))
+        return
     names = [m.get("community_id") for m in ds.meta][:10]
     raise ZhiliError(
         _("error: no community {c!r} in the data (e.g. {examples})").format(

@@ -496,6 +496,16 @@ def test_explain_by_community_id_matches_by_name():
     assert by_id.stdout == by_name.stdout
 
 
+def test_explain_matches_an_id_as_ids_are_compared():
+    """Lower case, full-width letters: the id in the form duplicates are found in."""
+    rec = sample_rows("four_type")[1]
+    by_id = zhili("explain", "four_type", sample_of("four_type"), "-c", rec["社区编码"])
+    wide = rec["社区编码"].lower().translate({c: c + 0xFEE0 for c in range(0x21, 0x7F)})
+    loose = zhili("explain", "four_type", sample_of("four_type"), "-c", f" {wide}")
+    assert loose.exit_code == by_id.exit_code == 0, loose.output
+    assert loose.stdout == by_id.stdout
+
+
 def test_explain_json():
     rec = sample_rows("five_governance")[0]
     result = zhili("explain", "five_governance", "-c", rec["社区编码"], "--json")

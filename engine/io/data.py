@@ -1305,6 +1305,12 @@ def id_key(ids: pl.Expr) -> pl.Expr:
     )
 
 
+def id_key_text(text: str) -> str:
+    """`id_key` for one id (the form `--community` is matched in)."""
+    text = re.sub(_INVISIBLE, "", unicodedata.normalize("NFKC", text)).lower()
+    return text.strip(WHITESPACE)
+
+
 def _duplicate_ids(frame: pl.DataFrame, file: str, meta_cols: dict[str, str]) -> list[DataProblem]:
     """An error for every row whose community id an earlier row has, the two
     compared in `id_key`'s form (`ＢＪ-001`, `bj-001` and `BJ-001` with a
