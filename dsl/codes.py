@@ -99,6 +99,9 @@ SYNTAX_UNCLOSED_BRACE = _code(
     "syntax-unclosed-brace", E, Phase.SYNTAX, "a `{` whose `}` is missing"
 )
 SYNTAX_TIERS_COMMA = _code("syntax-tiers-comma", E, Phase.SYNTAX, "tiers separated by commas")
+SYNTAX_CAUSES_COMMA = _code(
+    "syntax-causes-comma", E, Phase.SYNTAX, "deduction causes separated by commas"
+)
 SYNTAX_INDICATOR_POINTS = _code(
     "syntax-indicator-points", E, Phase.SYNTAX, "an indicator without `points N`"
 )

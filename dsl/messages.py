@@ -198,6 +198,10 @@ def named_syntax(code: str, span: Span) -> Diagnostic:
             _("tiers are not separated by commas"),
             (_("help: write each tier as `>= N : points` on its own line or after a space"),),
         ),
+        C.SYNTAX_CAUSES_COMMA.code: (
+            _("the causes of a deduction are not separated by commas"),
+            (_("help: write each cause on its own line: `10 per 重大案件` then `5 per 治安案件`"),),
+        ),
     }
     msg, notes = texts[code]
     return C.REGISTRY[code].diagnostic(msg, span, notes)

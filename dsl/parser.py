@@ -309,10 +309,18 @@ SYNTAX_EXAMPLES: dict[str, list[str]] = {
         'model m\nindicator a "x" points 1 { tiers b { >= 1 : 1 else : 0, } }',
         'model m\nindicator a "x" points 1 { tiers b { >= 1 : 1 else : 0.5, } }',
     ],
+    C.SYNTAX_CAUSES_COMMA.code: [
+        'model m\nindicator a "x" points 1 { deduct { 1 per b, 1 per c } }',
+        'model m\nindicator a "x" points 1 { deduct { 1 per b "l", 1 per c } }',
+        'model m\nindicator a "x" points 1 { deduct { 1 when b, 1 per c } }',
+        'model m\nindicator a "x" points 1 { deduct { 1 per 1 of b below 2, 1 per c } }',
+    ],
 }
 # Named errors that hold only for the token of their examples (the others
 # hold for any token in the parser state their examples reach).
-_TOKEN_BOUND = frozenset({C.SYNTAX_EQUALS_IN_CONDITION.code, C.SYNTAX_TIERS_COMMA.code})
+_TOKEN_BOUND = frozenset(
+    {C.SYNTAX_EQUALS_IN_CONDITION.code, C.SYNTAX_TIERS_COMMA.code, C.SYNTAX_CAUSES_COMMA.code}
+)
 
 
 def _describe_token(tok: Token) -> str:
