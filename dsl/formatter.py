@@ -707,11 +707,26 @@ class _Printer:
                 if brace is not None:
                     tok = src.tokens[brace]
                     tail = [(tok.start_pos, tok.end_pos)]
+                    if tok.line == src.tokens[first].line and self._given_line(node, head, tail):
+                        return
         self.emit("given {", head, opens=True)
         self.depth += 1
         for assign in node.given or ():
             self.emit(f"{assign.name.id} = {self.lit(assign.value)}", self._span(assign))
         self.close(tail)
+
+    def _given_line(self, node: ast.TestCase, head, tail) -> bool:
+        """A `given { a = 1  b = 2 }` the writer put on one line stays on one
+        line when it fits (and holds no comment): the short overrides of a
+        suite's baseline read best that way."""
+        parts = [f"{a.name.id} = {self.lit(a.value)}" for a in node.given or ()]
+        text = "given { " + "  ".join(parts) + " }" if parts else "given {}"
+        start, end = head[0][0], tail[0][1]
+        inside = any(start <= c.start_pos < end for c in self.src.comments)
+        if len(text) + 4 * self.depth > 100 or inside:
+            return False
+        self.emit(text, [(start, end)])
+        return True
 
     def expectation_text(self, node: ast.Expectation) -> str:
         kind = node.kind

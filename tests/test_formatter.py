@@ -736,3 +736,23 @@ def test_reserved_words_match_the_documentation():
     listed = re.search(r"## Reserved words\s+`([^`]*)`", doc)
     assert listed is not None
     assert set(listed.group(1).split()) == RESERVED
+
+
+def test_a_one_line_given_stays_on_one_line_when_it_fits():
+    src = (
+        'model m "M"\ninput a: int\ninput b: int\n'
+        'indicator x "X" points 1 {\n    pass when a > b\n}\n'
+        'grades {\n    "好" when total >= 1\n    "差" otherwise\n}\n'
+        'test "短" {\n    given { a = 1  b = 2 }\n    expect grade "差"\n}\n'
+        'test "多行" {\n    given {\n        a = 2\n        b = 1\n    }\n    expect grade "好"\n}\n'
+    )
+    out, diags = format_source(src, "m.gov")
+    assert not diags and format_source(out, "m.gov")[0] == out
+    assert "    given { a = 1  b = 2 }\n" in out  # each given as the writer laid it out
+    assert "    given {\n        a = 2\n        b = 1\n    }\n" in out
+    long = src.replace("given { a = 1  b = 2 }", "given { a = 1" + "0" * 90 + "  b = 2 }")
+    out, _ = format_source(long, "m.gov")
+    assert "    given {\n        a = 1" in out  # over 100 columns: one value a line
+    commented = src.replace("given { a = 1  b = 2 }", "given { a = 1  # 一\n b = 2 }")
+    out, _ = format_source(commented, "m.gov")
+    assert "        a = 1  # 一\n        b = 2\n" in out
