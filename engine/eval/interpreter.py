@@ -35,6 +35,7 @@ from zhili.engine.eval.plan import (
     count_comparison,
     count_decides,
     outcome_of_points,
+    settle,
 )
 from zhili.engine.functions import (
     BUILTIN_FUNCTIONS,
@@ -757,6 +758,7 @@ class CompiledModel:
         ]
         self.output_fns = [(o.id, compile_expr(o.expr, functions)) for o in model.outputs]
         self._publish = self.plan.publish
+        self._fulls = [float(i.points) for i in model.indicators]
         self.ind_index = self.plan.ind_index
         self.dim_index = self.plan.dim_index
         need = self.plan.grade_results
@@ -805,6 +807,10 @@ class CompiledModel:
         if self.plan.precision is not None:
             publish = self._publish
             scored = [(v, publish(p), o) for v, p, o in scored]
+            scored = [
+                (v, p, settle(o, p, full))
+                for (v, p, o), full in zip(scored, self._fulls, strict=True)
+            ]
         if scored:
             values, points, outcomes = (list(x) for x in zip(*scored, strict=True))
         else:

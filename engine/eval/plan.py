@@ -233,6 +233,15 @@ class Plan:
         return [(gi, nx) for gi, nx in pairs if nx is not None]
 
 
+def settle(outcome: ir.Outcome, published: float, full: float) -> ir.Outcome:
+    """A partial outcome whose published (rounded, `precision N`) points are
+    the full points or 0 is pass or fail, so the outcome agrees with the
+    points shown; every other outcome stays."""
+    if outcome is not ir.Outcome.PARTIAL:
+        return outcome
+    return outcome_of_points(published, full)
+
+
 def outcome_of_points(points: float, full: float) -> ir.Outcome:
     """The outcome of a score of `points` out of `full` (tiers)."""
     if points >= full - EPS:

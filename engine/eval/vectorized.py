@@ -678,6 +678,8 @@ class VectorModel:
             cols.append(self.expr(v.condition).alias(columns.veto_col(v.id)))
         stages.append(cols)
         self._publish_stage(stages, [columns.ind_points(ind.id) for ind in model.indicators])
+        if detail and self.plan.precision is not None:
+            stages.append([self._settled(ind) for ind in model.indicators])
 
         # dimensions by the plan's layers, deepest first; rescaling as `Plan` says
         plan = self.plan
@@ -744,6 +746,21 @@ class VectorModel:
         if not self.plan.skip[i]:
             return points
         return pl.when(pl.col(self._missing[i])).then(None).otherwise(points)
+
+    def _settled(self, ind: ir.Indicator) -> pl.Expr:
+        """A partial outcome whose published (rounded) points are the full
+        points or 0 is pass or fail: the outcome agrees with the points shown
+        (`precision 0`: 9.6 of 10 is 10, pass). As `Plan.settle`."""
+        o, p = pl.col(columns.ind_outcome(ind.id)), pl.col(columns.ind_points(ind.id))
+        full = float(ind.points)
+        return (
+            pl.when((o == PARTIAL) & (p >= full - EPS))
+            .then(_code(PASS))
+            .when((o == PARTIAL) & (p <= EPS))
+            .then(_code(FAIL))
+            .otherwise(o)
+            .alias(columns.ind_outcome(ind.id))
+        )
 
     def _publish_stage(self, stages: list[list[pl.Expr]], names: list[str]) -> None:
         """With `precision N`, a stage rounding the columns `names` in place.
