@@ -152,9 +152,10 @@ def _expr(node: ast.Expr, src: _Source | None) -> tuple[int, str]:
         return _ATOM, node.id
     if isinstance(node, ast.Binary):
         level, left, right = _BINARY[node.op]
-        return level, (
-            f"{format_expr(node.left, src, left)} {node.op} {format_expr(node.right, src, right)}"
-        )
+        rhs = format_expr(node.right, src, right)
+        if node.op == "or" and rhs.startswith("part") and not rhs[4:5].isidentifier():
+            rhs = f"({rhs})"  # `or part` is one word (a step that counts when started)
+        return level, f"{format_expr(node.left, src, left)} {node.op} {rhs}"
     if isinstance(node, ast.Unary):
         if node.op == "not":
             return _NOT, "not " + format_expr(node.operand, src, _NOT)

@@ -756,3 +756,16 @@ def test_a_one_line_given_stays_on_one_line_when_it_fits():
     commented = src.replace("given { a = 1  b = 2 }", "given { a = 1  # 一\n b = 2 }")
     out, _ = format_source(commented, "m.gov")
     assert "        a = 1  # 一\n        b = 2\n" in out
+
+
+def test_a_name_part_after_or_keeps_its_parentheses():
+    """`x or part` would read as the step word `or part`: fmt must not make it."""
+    src = (
+        'model m "M"\ninput x: bool\ninput part: bool\ninput partner: bool\n'
+        'indicator i "I" points 1 {\n    pass when x or (part) or partner\n}\n'
+        'grades {\n    "好" when total >= 1\n    "差" otherwise\n}\n'
+    )
+    out, diags = format_source(src, "m.gov")
+    assert not diags
+    assert "pass when x or (part) or partner\n" in out
+    assert not [d for d in parse(out, "m.gov").diagnostics if d.is_error]
