@@ -658,9 +658,14 @@ class _Checker:
     def _set_values(self, t: ast.TypeRef) -> None:
         """A set's listed values must be writable in a data cell: no
         separator inside a value, and at most `sets.MAX_VALUES` of them."""
+        seen: dict[str, str] = {}
         for v in t.values:
             if sets.has_separator(v) or not v.strip() or v.strip() in sets.EMPTY_WORDS:
                 self.err(m.set_value_unwritable(t.span, v))
+            # cells match values ignoring case, spaces and full-width forms
+            elif sets.loose_key(v) in seen and seen[sets.loose_key(v)] != v:
+                self.err(m.set_values_alike(t.span, seen[sets.loose_key(v)], v))
+            seen.setdefault(sets.loose_key(v), v)
         if len(t.values) > sets.MAX_VALUES:
             self.err(m.set_too_many(t.span, len(t.values), sets.MAX_VALUES))
 

@@ -733,6 +733,21 @@ def set_value_unwritable(span: Span, value: str) -> Diagnostic:
     )
 
 
+def set_values_alike(span: Span, first: str, second: str) -> Diagnostic:
+    return C.SET_VALUES.diagnostic(
+        _("set values {first!r} and {second!r} differ only in case, spaces or width").format(
+            first=first, second=second
+        ),
+        span,
+        (
+            _(
+                "help: a data cell's value is matched ignoring case, spaces and full-width "
+                "forms, so a cell could not tell them apart: name them differently"
+            ),
+        ),
+    )
+
+
 def set_too_many(span: Span, n: int, limit: int) -> Diagnostic:
     return C.SET_VALUES.diagnostic(
         _("a set lists {n} values; at most {limit} are allowed").format(n=n, limit=limit), span

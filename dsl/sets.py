@@ -33,6 +33,12 @@ def _key(v: str) -> str:
     return "".join(unicodedata.normalize("NFKC", v).split()).lower()
 
 
+def loose_key(v: str) -> str:
+    """The form a data cell's value is matched in when it is not written
+    exactly: spaces, case and full-width forms ignored ("A B" = "ab")."""
+    return _key(v)
+
+
 def has_separator(value: str) -> bool:
     """A listed value that a data cell could not write (it holds a separator)."""
     return any(c in value for c in SEPARATORS)

@@ -181,6 +181,15 @@ def test_gap_names_the_body_that_gives_the_points(files):
     assert "社区党建：还需区委组织部多评 2.5 分" in zh.stdout
 
 
+def test_gap_never_suggests_changing_last_periods_value(files):
+    """A2 rose from 5 to 6 cases: the gap may say 6 → 5, never last year 5 → 6."""
+    model, data = files
+    result = zhili("explain", model, data, "-c", "A2", "--json")
+    gap = json.loads(result.stdout)["gap"]
+    changed = [i["id"] for i in gap["items"] if i["kind"] == "change"]
+    assert "案件数" in changed and "上年案件数" not in changed, gap["items"]
+
+
 def test_template_shows_method_scorer_and_last_period(files, tmp_path):
     model, _ = files
     out = tmp_path / "t.xlsx"

@@ -116,7 +116,9 @@ def smallest_changes(raw, limit: int = 5) -> list[GapItem]:
     for g in model.grades[: target_index + 2]:  # up to the current grade
         if g.condition is not None:
             exprs.append(g.condition)
-    candidates = [f for f in model.inputs if f.id in _inputs_of(exprs, model)]
+    # last period's values (`previous`) are history, not something to change
+    used = _inputs_of(exprs, model)
+    candidates = [f for f in model.inputs if f.id in used and f.previous is None]
 
     found: list[tuple[float, GapItem]] = []
     for f in candidates:
