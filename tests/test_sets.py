@@ -283,6 +283,14 @@ def test_an_empty_cell_is_missing_not_empty(cell):
     assert data.convert(cell, _cells_model().input("服务领域")) == (None, None)
 
 
+@pytest.mark.parametrize("cell", ["、", ",;", "；、，", '[" ", ""]'])
+def test_a_cell_of_separators_only_is_a_problem_not_none_selected(cell):
+    """Only 无, 没有 and [] say that none is selected; a cell that lists no value is a problem."""
+    f = _cells_model().input("服务领域")
+    assert data.convert(cell, f) == (None, "lists no value (write 无 if none is selected)")
+    assert data.convert("[]", f) == data.convert("[ ]", f) == (0, None)
+
+
 def test_an_unlisted_value_is_a_problem_with_the_closest_value():
     f = _cells_model().input("服务领域")
     value, problem = data.convert("养老、托育", f)

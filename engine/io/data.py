@@ -421,10 +421,14 @@ def _convert_set(text: str, f: InputField) -> tuple[Any, str | None]:
         if not isinstance(parsed, list) or not all(isinstance(x, str | None) for x in parsed):
             return None, _("not a list of values")
         chosen = [x.strip() for x in parsed if x is not None and x.strip()]
+        if not parsed:  # [] : none selected
+            return 0, None
     else:
         chosen = sets.split(text)
-    if chosen is None:
+    if chosen is None:  # 无, 没有: none selected
         return 0, None
+    if not chosen:  # separators only (、 or ,;/), or a list of blanks: nothing was written
+        return None, _("lists no value (write 无 if none is selected)")
     mask, unknown = sets.encode(chosen, f.values)
     if unknown:
         return None, _set_msg(unknown[0], f)
