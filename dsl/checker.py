@@ -293,6 +293,14 @@ class _Checker:
 
     def _stage_inputs(self, b: _ModelBuild) -> None:
         b.input_ir = [self._input(i) for i in self.inputs.values()]
+        # a label is a data column's header: two inputs of one label share a column
+        first: dict[str, ast.Input] = {}
+        for node in self.inputs.values():
+            if node.label is None:
+                continue
+            other = first.setdefault(node.label.value, node)
+            if other is not node:
+                self.err(m.duplicate_label(node.label.span, node.label.value, other.name.id))
 
     def _stage_lets(self, b: _ModelBuild) -> None:
         """Definitions in dependency order, cycles reported."""

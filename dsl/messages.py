@@ -275,6 +275,19 @@ def duplicate_id(span: Span, name: str, first: Span) -> Diagnostic:
     )
 
 
+def duplicate_label(span: Span, label: str, other: str) -> Diagnostic:
+    return C.DUPLICATE_ID.diagnostic(
+        _("label {label!r} is also the label of input `{other}`").format(label=label, other=other),
+        span,
+        (
+            _(
+                "help: a label is the header of the input's column in a data file and the "
+                "template: give each input its own"
+            ),
+        ),
+    )
+
+
 def duplicate_header(span: Span, key: str) -> Diagnostic:
     return C.DUPLICATE_HEADER.diagnostic(_("`{key}` is given twice").format(key=key), span)
 
