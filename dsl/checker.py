@@ -379,20 +379,7 @@ class _Checker:
         return t
 
     def _output_order(self) -> list[ir.Output]:
-        order: list[str] = []
-
-        def visit(name: str, path: set[str]) -> None:
-            if name in order or name in path or name not in self.output_ir:
-                return
-            path.add(name)
-            for node in ir.walk(self.output_ir[name]):
-                if isinstance(node, ir.Ref) and node.scope == "output":
-                    visit(node.name, path)
-            path.discard(name)
-            order.append(name)
-
-        for name in self.outputs:
-            visit(name, set())
+        order = _dependency_order(list(self.outputs), self.output_ir, "output")
         return [
             ir.Output(
                 id=name,
@@ -699,22 +686,7 @@ class _Checker:
         return t
 
     def _let_order(self) -> list[ir.Definition]:
-        order: list[str] = []
-        seen: set[str] = set()
-
-        def visit(name: str, path: set[str]):
-            if name in seen or name in path or name not in self.let_ir:
-                return
-            path.add(name)
-            for node in ir.walk(self.let_ir[name]):
-                if isinstance(node, ir.Ref) and node.scope == "let":
-                    visit(node.name, path)
-            path.discard(name)
-            seen.add(name)
-            order.append(name)
-
-        for name in self.lets:
-            visit(name, set())
+        order = _dependency_order(list(self.lets), self.let_ir, "let")
         out = []
         for name in order:
             let = self.lets[name]
@@ -1609,6 +1581,28 @@ def resolve_test_names(
         elif x.kind == "output":
             out.extend(_expect_output_problems(x, outputs or {}))
     return out
+
+
+def _dependency_order(names: list[str], exprs: dict[str, ir.Expr], scope: str) -> list[str]:
+    """`names` (definitions or outputs) with each after those its expression
+    refers to (references of `scope`); a cycle, already reported, is cut."""
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(name: str, path: set[str]) -> None:
+        if name in seen or name in path or name not in exprs:
+            return
+        path.add(name)
+        for node in ir.walk(exprs[name]):
+            if isinstance(node, ir.Ref) and node.scope == scope:
+                visit(node.name, path)
+        path.discard(name)
+        seen.add(name)
+        order.append(name)
+
+    for name in names:
+        visit(name, set())
+    return order
 
 
 def check_suite(tree: ast.TestsFile, model: ir.Model) -> list[Diagnostic]:

@@ -88,6 +88,20 @@ def _code(outcome: int) -> pl.Expr:
     return pl.lit(outcome, pl.UInt8)
 
 
+def _deduct_outcome(missing: pl.Expr, taken: pl.Expr, left: pl.Expr) -> pl.Expr:
+    """A deduction's outcome: missing, pass when nothing was taken, fail at 0
+    points left, partial between."""
+    return (
+        pl.when(missing)
+        .then(_code(MISSING))
+        .when(taken <= EPS)
+        .then(_code(PASS))
+        .when(left <= EPS)
+        .then(_code(FAIL))
+        .otherwise(_code(PARTIAL))
+    )
+
+
 def _null_if_any(args: list[pl.Expr], result: pl.Expr) -> pl.Expr:
     """Strict functions: missing when any argument is missing (the
     interpreter returns the first missing argument)."""
@@ -529,16 +543,7 @@ class VectorModel:
             points = left.fill_null(0.0)
         else:
             points = pl.when(taken <= EPS).then(full).when(missing).then(0.0).otherwise(left)
-        outcome = (
-            pl.when(missing)
-            .then(_code(MISSING))
-            .when(taken <= EPS)
-            .then(_code(PASS))
-            .when(left <= EPS)
-            .then(_code(FAIL))
-            .otherwise(_code(PARTIAL))
-        )
-        return v, points, missing, outcome
+        return v, points, missing, _deduct_outcome(missing, taken, left)
 
     def _deducted(self, s: ir.Deductions, full: float) -> pl.Expr:
         """As the interpreter's `_deductions_scorer`: each cause's deduction
@@ -559,16 +564,7 @@ class VectorModel:
         missing = taken.is_null()
         left = pl_snap(full - taken).clip(lower_bound=0.0)
         points = pl.when(missing).then(0.0).when(taken <= EPS).then(full).otherwise(left)
-        outcome = (
-            pl.when(missing)
-            .then(_code(MISSING))
-            .when(taken <= EPS)
-            .then(_code(PASS))
-            .when(left <= EPS)
-            .then(_code(FAIL))
-            .otherwise(_code(PARTIAL))
-        )
-        return taken, points, missing, outcome
+        return taken, points, missing, _deduct_outcome(missing, taken, left)
 
     def _cause(self, c: ir.DeductCause) -> tuple[pl.Expr, pl.Expr]:
         """(points deducted, known) of one deduction cause; `known` is false
