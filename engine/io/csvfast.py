@@ -16,11 +16,15 @@ import polars as pl
 
 
 def read_csv_fast(
-    data: bytes, sep: str, line_offset: int = 0
+    data: bytes, sep: str, line_offset: int = 0, whole: bool = False
 ) -> tuple[list[str], pl.DataFrame, list[int], list[tuple[int, int]]] | None:
     """(headers, text cells as columns c0.., line of each row, (line, cells
     given) of each row with fewer cells than the header) or None. `data`
-    starts with the header row, on line `line_offset + 1` of the file."""
+    starts with the header row, on line `line_offset + 1` of the file.
+
+    With `whole` (`data` is a batch cut from a file), also None unless the
+    records read account for every line of `data`: a batch cut inside a
+    quoted cell is not read as if it were whole."""
     try:
         frame = pl.read_csv(
             data,
@@ -49,6 +53,11 @@ def read_csv_fast(
     else:
         newlines = pl.lit(0)
     header_nl = sum(str(h).count("\n") for h in header_row if h is not None)
+    if whole and quoted:
+        inside = body.select(newlines.sum()).item() + header_nl
+        records = frame.height - (0 if data.endswith(b"\n") else 1)
+        if data.count(b"\n") != records + inside:
+            return None
     body = body.with_columns(newlines.alias("__nl")).with_row_index("__i")
     body = body.with_columns(
         (

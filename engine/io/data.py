@@ -27,7 +27,7 @@ import polars as pl
 from zhili.dsl import codes, sets
 from zhili.dsl.i18n import _
 from zhili.dsl.model import InputField, Model, Ref, Score
-from zhili.engine.io.readers import BUILTIN_READERS, DATA_READERS, read_raw
+from zhili.engine.io.readers import BUILTIN_READERS, DATA_READERS, read_batches, read_raw
 from zhili.engine.io.source import is_stdin
 from zhili.engine.io.table import (  # noqa: F401 - re-exported: readers and the CLI use data.X
     HIERARCHY,
@@ -36,6 +36,7 @@ from zhili.engine.io.table import (  # noqa: F401 - re-exported: readers and the
     WS_RE,
     DataError,
     DataProblem,
+    NotInBatches,
     RawTable,
     is_total,
     norm,
@@ -45,7 +46,7 @@ from zhili.engine.io.table import (  # noqa: F401 - re-exported: readers and the
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from zhili.engine.progress import Progress
 
@@ -817,7 +818,12 @@ def _convert_large(
         step = frame.select(
             raw.str.contains(_PLAIN[f.type]).fill_null(True).alias("plain"),
             text.cast(pl.Int64 if f.type == "int" else pl.Float64, strict=False).alias("x"),
-            raw.str.ends_with("%").fill_null(False).alias("pct"),
+            # (only a percent cell's `%` matters here)
+            *(
+                [raw.str.ends_with("%").fill_null(False).alias("pct")]
+                if f.type == "percent"
+                else []
+            ),
         )
         x = pl.col("x")
         msg = pl.lit(None, dtype=pl.String)
@@ -846,13 +852,31 @@ def _convert_large(
     # few distinct cells (yes/no, enum values, dates): convert each once
     distinct = frame.select(pl.col(col).unique().drop_nulls())
     table = _run_stages(distinct, [_convert_stages(col, f, key)])
+    # an empty cell (null) is missing, without a problem
+    if table.height <= _FEW_DISTINCT:  # a comparison per value beats a hash lookup per cell
+        cells, values, messages = (table.get_column(c).to_list() for c in (col, out_v, out_p))
+        v_expr = p_expr = None
+        for cell, v, m in zip(cells, values, messages, strict=True):
+            hit = pl.col(col) == cell
+            v_expr = (pl.when(hit) if v_expr is None else v_expr.when(hit)).then(pl.lit(v))
+            p_expr = (pl.when(hit) if p_expr is None else p_expr.when(hit)).then(pl.lit(m))
+        v_dtype, p_dtype = table.schema[out_v], table.schema[out_p]
+        if v_expr is None:
+            v_expr, p_expr = pl.lit(None), pl.lit(None)
+        pair = frame.select(
+            v_expr.otherwise(None).cast(v_dtype).alias(out_v),
+            p_expr.otherwise(None).cast(p_dtype).alias(out_p),
+        )
+        return pair.get_column(out_v), _no_problems(pair.get_column(out_p))
     at = frame.get_column(col).replace_strict(
         table.get_column(col),
         pl.int_range(table.height, dtype=pl.UInt32, eager=True),
         default=None,
     )
-    # an empty cell (null) is missing, without a problem
     return table.get_column(out_v).gather(at), _no_problems(table.get_column(out_p).gather(at))
+
+
+_FEW_DISTINCT = 6  # a column of at most this many distinct cells (yes/no) is mapped by comparisons
 
 
 def load(
@@ -861,17 +885,44 @@ def load(
     encoding: str | None = None,
     sheet: str | int | None = None,
     progress: Progress | None = None,
+    batch_bytes: int | None = None,
 ) -> Dataset:
     """Read `path` and convert it for `model`. Raises `DataError` only when
-    the file cannot be read as a table at all."""
+    the file cannot be read as a table at all. A large text file is read
+    and converted in row batches of about `batch_bytes`
+    (`formats.BATCH_BYTES` when None), with the same result."""
     if not is_stdin(path) and path.is_dir():
         return load_many(data_files(path), model, encoding, sheet, progress, name=str(path))
     if progress is not None:
         progress.phase("read")
+    try:
+        return convert_batches(_batches(path, encoding, sheet, model, progress, batch_bytes), model)
+    except NotInBatches:  # a batch only the record-by-record reader reads right
+        pass
     raw = read_raw(path, encoding, sheet=sheet, model=model)
     if progress is not None:
         progress.phase("convert")
     return convert_table(raw, model, progress.advance if progress is not None else None)
+
+
+def _batches(
+    path: Path,
+    encoding: str | None,
+    sheet,
+    model: Model,
+    progress: Progress | None,
+    batch_bytes: int | None,
+) -> Iterator[RawTable]:
+    """`readers.read_batches`, the progress bar in the convert phase after
+    the first batch, moving by each batch's share of the rows read so far
+    (the file's size is not the text's after decoding)."""
+    batches = read_batches(path, encoding, sheet=sheet, model=model, batch_bytes=batch_bytes)
+    for k, raw in enumerate(batches):
+        if progress is not None and k == 1:
+            progress.phase("convert")
+        yield raw
+        if progress is not None and k >= 1:
+            progress.advance(1 / (k + 2))
 
 
 def data_files(folder: Path) -> list[Path]:
@@ -985,36 +1036,84 @@ def convert_table(
     In phases: match the columns to the model → convert every cell → the
     problems of the cells, in row then column order → community ids (and
     duplicates) → the warnings about whole columns."""
-    file = raw.file
-    ds = Dataset(file=file, model=model)
-    inputs, meta_cols, unmatched = match_columns(raw.headers, model)
-    # a workbook's error and formula cells matter in the columns that are read
-    used = set(inputs.values()) | set(meta_cols.values())
-    ds.problems.extend(p for p in raw.problems if p.code not in _CELL_CODES or p.column in used)
-    ds.columns = inputs
-    raw, stray = _stray_rows(raw, inputs, meta_cols)
-    ds.problems += stray
-    ds.problems += _column_problems(file, model, inputs, unmatched)
-    ds.problems += _duplicate_columns(raw, model)
-    position: dict[str, int] = {}
-    for j, h in enumerate(raw.headers):
-        position.setdefault(h, j)
-    lines = pl.Series("row", raw.lines, dtype=pl.Int64)
-    frame = _convert(raw, model, inputs, meta_cols, position, lines, progress)
-    ds.problems += _cell_problems(raw, frame, inputs, position, lines)
-    ds.problems += score_problems(frame, model, inputs, file)
-    frame = frame.drop([c for c in frame.columns if c.startswith("p.")])
+    return convert_batches(iter([raw]), model, progress)
+
+
+def convert_batches(
+    raws: Iterator[RawTable], model: Model, progress: Callable[[float], None] | None = None
+) -> Dataset:
+    """`convert_table` of one table given as consecutive row batches (the
+    same headers each, `formats.read_delimited_batches`): each batch is
+    converted and its text cells dropped before the next is read, and the
+    dataset is the one `convert_table` makes of the whole table, problems in
+    the same order."""
+    ds: Dataset | None = None
+    kinds: dict[str, list[DataProblem]] = {}
+    frames: list[pl.DataFrame] = []
+    same: dict[tuple[int, int], bool] = {}
+    for raw in raws:
+        if ds is None:
+            ds = Dataset(file=raw.file, model=model)
+            inputs, meta_cols, unmatched = match_columns(raw.headers, model)
+            ds.columns = inputs
+            # a workbook's error and formula cells matter in the columns that are read
+            used = set(inputs.values()) | set(meta_cols.values())
+            first = replace(raw, frame=pl.DataFrame(), lines=[], problems=[])
+        frame, problems = _convert_batch(raw, model, inputs, meta_cols, used, same, progress)
+        frames.append(frame)
+        for kind, found in problems.items():
+            kinds.setdefault(kind, []).extend(found)
+        del raw
+    if ds is None:
+        raise ValueError("convert_batches needs one batch at least")
+    file = ds.file
+    frame = frames[0] if len(frames) == 1 else pl.concat(frames, rechunk=False)
+    del frames
+    ds.problems = [
+        *kinds.get("read", []),
+        *kinds.get("stray", []),
+        *_column_problems(file, model, inputs, unmatched),
+        *_duplicate_column_problems(first, same),
+        *kinds.get("cells", []),
+        *kinds.get("score", []),
+    ]
     frame = _community_ids(frame)
     ds.problems += _duplicate_ids(frame, file, meta_cols)
     ds.id_column = meta_cols.get("community_id") or meta_cols.get("community")
-    if raw.sheet is not None:
+    if first.sheet is not None:
         ds.problems = [
-            p if p.sheet is not None or p.file != file else replace(p, sheet=raw.sheet)
+            p if p.sheet is not None or p.file != file else replace(p, sheet=first.sheet)
             for p in ds.problems
         ]
     ds._frame = frame
     ds._meta_keys = ["community_id"] + [k for k in meta_cols if k != "community_id"]
     return ds
+
+
+def _convert_batch(
+    raw: RawTable,
+    model: Model,
+    inputs: dict[str, str],
+    meta_cols: dict[str, str],
+    used: set[str],
+    same: dict[tuple[int, int], bool],
+    progress: Callable[[float], None] | None,
+) -> tuple[pl.DataFrame, dict[str, list[DataProblem]]]:
+    """One batch of `convert_batches`: its typed frame (without problem
+    columns) and its problems by kind; `same` gathers, for every two columns
+    of one input, whether their cells are alike so far."""
+    problems = {"read": [p for p in raw.problems if p.code not in _CELL_CODES or p.column in used]}
+    raw, problems["stray"] = _stray_rows(raw, inputs, meta_cols)
+    for pair, alike in _duplicate_column_pairs(raw, model).items():
+        same[pair] = same.get(pair, True) and alike
+    position: dict[str, int] = {}
+    for j, h in enumerate(raw.headers):
+        position.setdefault(h, j)
+    lines = pl.Series("row", raw.lines, dtype=pl.Int64)
+    frame = _convert(raw, model, inputs, meta_cols, position, lines, progress)
+    problems["cells"] = _cell_problems(raw, frame, inputs, position, lines)
+    problems["score"] = score_problems(frame, model, inputs, raw.file)
+    return frame.drop([c for c in frame.columns if c.startswith("p.")]), problems
 
 
 def _stray_rows(
@@ -1127,40 +1226,50 @@ def _input_positions(headers: list[str], model: Model) -> dict[str, list[int]]:
     return found
 
 
-def _duplicate_columns(raw: RawTable, model: Model) -> list[DataProblem]:
-    """Two columns for one input (常住人口 twice, or the id and the label):
-    the first is read and every later one ignored — a warning when they hold
-    the same cells, an error when they differ (which one is right is not for
-    zhili to guess)."""
-    problems = []
+def _duplicate_column_pairs(raw: RawTable, model: Model) -> dict[tuple[int, int], bool]:
+    """(first column, later column) → whether their cells are alike, for
+    every two columns that match one input."""
+    pairs = {}
     for places in _input_positions(raw.headers, model).values():
         first = places[0]
         for j in places[1:]:
-            same = raw.frame.select(pl.col(f"c{first}").eq_missing(pl.col(f"c{j}")).all()).item()
-            where = {"first": raw.headers[first], "n": first + 1, "m": j + 1}
-            problems.append(
-                DataProblem(
-                    raw.file,
-                    None,
-                    raw.headers[j],
-                    None,
-                    (
-                        _(
-                            "a second column for the same input as column {n} "
-                            "({first}), with the same values: column {n} is read, "
-                            "column {m} ignored"
-                        )
-                        if same
-                        else _(
-                            "a second column for the same input as column {n} "
-                            "({first}), with different values: delete the wrong one "
-                            "(column {n} is read, column {m} ignored)"
-                        )
-                    ).format(**where),
-                    "warning" if same else "error",
-                    code=(codes.DATA_REPEATED_COLUMN if same else codes.DATA_DUPLICATE_COLUMN).code,
-                )
+            pairs[first, j] = raw.frame.select(
+                pl.col(f"c{first}").eq_missing(pl.col(f"c{j}")).all()
+            ).item()
+    return pairs
+
+
+def _duplicate_column_problems(raw: RawTable, same: dict[tuple[int, int], bool]) -> list:
+    """Two columns for one input (常住人口 twice, or the id and the label):
+    the first is read and every later one ignored — a warning when they hold
+    the same cells, an error when they differ (which one is right is not for
+    zhili to guess). `same` is `_duplicate_column_pairs` of the whole table."""
+    problems = []
+    for (first, j), alike in same.items():
+        where = {"first": raw.headers[first], "n": first + 1, "m": j + 1}
+        problems.append(
+            DataProblem(
+                raw.file,
+                None,
+                raw.headers[j],
+                None,
+                (
+                    _(
+                        "a second column for the same input as column {n} "
+                        "({first}), with the same values: column {n} is read, "
+                        "column {m} ignored"
+                    )
+                    if alike
+                    else _(
+                        "a second column for the same input as column {n} "
+                        "({first}), with different values: delete the wrong one "
+                        "(column {n} is read, column {m} ignored)"
+                    )
+                ).format(**where),
+                "warning" if alike else "error",
+                code=(codes.DATA_REPEATED_COLUMN if alike else codes.DATA_DUPLICATE_COLUMN).code,
             )
+        )
     return problems
 
 
@@ -1320,6 +1429,8 @@ def _duplicate_ids(frame: pl.DataFrame, file: str, meta_cols: dict[str, str]) ->
     compared in `id_key`'s form (`ＢＪ-001`, `bj-001` and `BJ-001` with a
     zero-width space are one id)."""
     keyed = frame.select("row", "community_id", id_key(pl.col("community_id")).alias("__key"))
+    # only the rows of a key given twice (the window over a million keys is slow)
+    keyed = keyed.filter(pl.col("__key").is_duplicated())
     dup = keyed.with_columns(
         pl.col("row").first().over("__key").alias("first"),
         pl.col("community_id").first().over("__key").alias("first_id"),

@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ from zhili.engine.io.table import (
     TOTALS_HINT,
     DataError,
     DataProblem,
+    NotInBatches,
     RawTable,
     header_row,
     is_total,
@@ -57,9 +59,80 @@ def read_delimited(path: Path, encoding: str | None = None, model: Model | None 
         headers, frame, lines, problems = fast
     else:
         headers, frame, lines, problems = _read_csv(name, text, sep, line, encoding is None)
+    return _skipped_table(name, headers, frame, lines, problems)
+
+
+def _skipped_table(
+    name: str, headers: list[str], frame: pl.DataFrame, lines: list[int], problems: list
+) -> RawTable:
     frame, lines, skipped = _skip_rows(name, headers, frame, lines)
     problems = sorted(problems + skipped, key=lambda p: p.row or 0)
     return RawTable(name, headers, frame, lines, problems)
+
+
+# a text file larger than this is read and converted in row batches of
+# about this many bytes each (`read_delimited_batches`): its text cells are
+# never all in memory at once
+BATCH_BYTES = 32 * 1024**2
+
+
+def read_delimited_batches(
+    path: Path,
+    encoding: str | None = None,
+    model: Model | None = None,
+    batch_bytes: int = BATCH_BYTES,
+) -> Iterator[RawTable]:
+    """`read_delimited`'s table as consecutive row batches, a `RawTable` each
+    (every one with the file's headers, its rows' lines in the file, its
+    rows' problems); one batch for a file of at most `batch_bytes` after its
+    header, or one the fast reader cannot read. Batches end at record ends
+    (outside quotes). Raises `NotInBatches`, at any batch, when a batch needs
+    the record-by-record reader: the caller reads the whole file with
+    `read_delimited` then (the batches given so far are not part of it)."""
+    from zhili.engine.io.csvfast import read_csv_fast
+
+    name = display_name(path)
+    text = _utf8_text(name, read_bytes(path), encoding)
+    sep = _separator(path, text)
+    line = _header_line(name, text, sep, model)
+    start = _line_offset(text, line)
+    head_end = _record_end(text, start, start)
+    if len(text) - head_end <= batch_bytes or head_end >= len(text):
+        fast = _read_csv_fast(name, text, sep, line)
+        if fast is None:
+            headers, frame, lines, problems = _read_csv(name, text, sep, line, encoding is None)
+        else:
+            headers, frame, lines, problems = fast
+        yield _skipped_table(name, headers, frame, lines, problems)
+        return
+    header = text[start:head_end]
+    if not header.endswith(b"\n"):
+        header += b"\n"
+    header_lines = header.count(b"\n")
+    at, first_line = head_end, line + header_lines
+    while at < len(text):
+        end = _record_end(text, min(at + batch_bytes, len(text)), at)
+        chunk = text[at:end]
+        got = read_csv_fast(header + chunk, sep, first_line - 1 - header_lines, whole=True)
+        if got is None:
+            raise NotInBatches(name)
+        headers, frame, lines, short = got
+        yield _skipped_table(name, headers, frame, lines, _short_problems(name, headers, short))
+        first_line += chunk.count(b"\n")
+        at = end
+
+
+def _record_end(text: bytes, at: int, start: int) -> int:
+    """The end of the line that `at` is on (just past its newline), or of a
+    later one: the first where the quotes between `start` and it are
+    balanced (a quoted cell may hold newlines); the end of `text` when none."""
+    while True:
+        nl = text.find(b"\n", at)
+        if nl < 0:
+            return len(text)
+        if text.count(b'"', start, nl) % 2 == 0:
+            return nl + 1
+        at = nl + 1
 
 
 def read_json(path: Path) -> RawTable:
@@ -256,12 +329,15 @@ def _read_csv_fast(name: str, text: bytes, sep: str, line: int):
     if got is None:
         return None
     headers, frame, lines, short = got
-    problems = [
+    return headers, frame, lines, _short_problems(name, headers, short)
+
+
+def _short_problems(name: str, headers: list[str], short: list[tuple[int, int]]) -> list:
+    return [
         short_row_problem(name, at, next(h for h in headers[got:] if h), got, len(headers))
         for at, got in short
         if any(headers[got:])
     ]
-    return headers, frame, lines, problems
 
 
 def _skip_rows(

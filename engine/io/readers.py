@@ -10,6 +10,7 @@ CLI starts; each built-in reader imports its implementation when called.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -116,6 +117,30 @@ def read_raw(
             ).format(file=path, suffix=suffix)
         )
     return reader.read(path, encoding=encoding, sheet=sheet, model=model)
+
+
+def read_batches(
+    path: Path,
+    encoding: str | None = None,
+    sheet: str | int | None = None,
+    model: Model | None = None,
+    batch_bytes: int | None = None,
+) -> Iterator[RawTable]:
+    """`read_raw`'s table as consecutive row batches: a large CSV, TSV or TXT
+    file in several of about `batch_bytes` (`formats.read_delimited_batches`;
+    raises `NotInBatches` when it must be read whole), any other source in one."""
+    suffix = "" if is_stdin(path) else path.suffix.lower()
+    reader = BUILTIN_READERS.get(suffix)
+    if is_stdin(path) or data_reader_for(suffix) is not None or reader is None:
+        yield read_raw(path, encoding, sheet, model)
+        return
+    if reader.read is not _delimited:
+        yield read_raw(path, encoding, sheet, model)
+        return
+    from zhili.engine.io.formats import BATCH_BYTES, read_delimited_batches
+
+    check_source(path)
+    yield from read_delimited_batches(path, encoding, model, batch_bytes or BATCH_BYTES)
 
 
 def _plugin_read(reader, path: Path) -> RawTable:

@@ -107,6 +107,11 @@ def strip_unit(header: str) -> str:
     return core[: min(starts)] + end if starts else header
 
 
+class NotInBatches(Exception):
+    """A batch of a large text file that only the record-by-record reader
+    reads right (ragged rows, odd quoting): read the whole file instead."""
+
+
 @dataclass
 class RawTable:
     """A data file as text cells: column `c<j>` holds the cells under
