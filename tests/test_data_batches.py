@@ -201,3 +201,30 @@ def test_a_ragged_row_in_a_later_batch_reads_the_whole_file(tmp_path):
     assert ds.frame.height == 40
     assert any(p.row == 34 and p.code == "data-extra-cells" for p in ds.problems)
     _same(path, 100)
+
+
+def test_a_parquet_file_in_batches_gives_the_whole_files_dataset(tmp_path):
+    """Parquet is read in batches of rows too (each batch read from the
+    file when wanted); typed columns, garbage text, a list column."""
+    import polars as pl
+
+    n = 50
+    frame = pl.DataFrame(
+        {
+            "社区编码": [f"BJ-{i:03d}" if i != 40 else "bj-003" for i in range(n)],
+            "社区": [f"社区{i}" for i in range(n)],
+            "常住人口": [None if i % 7 == 0 else 1000 + i for i in range(n)],
+            "调解成功率": [f"{80 + i % 20}%" if i % 9 else "12abc" for i in range(n)],
+            "是否实现多网合一": [i % 3 == 0 for i in range(n)],
+            "备注": [[str(i)] for i in range(n)],
+        }
+    )
+    path = tmp_path / "data.parquet"
+    frame.write_parquet(path, row_group_size=8)
+    parts = list(formats.read_parquet_batches(path, MODEL, 7))
+    assert [p.frame.height for p in parts] == [7] * 7 + [1]
+    assert [line for p in parts for line in p.lines] == list(range(1, n + 1))
+    _same(path, 64 * 7)
+    ds = load(path, MODEL, batch_bytes=64 * 7)
+    assert [p.row for p in ds.problems if p.code == "data-duplicate-id"] == [41]
+    assert ds.frame.get_column("in.population").to_list()[:3] == [None, 1001, 1002]

@@ -188,8 +188,9 @@ OTHER_EXAMPLES = {
         "it): it counts as missing ('=1/0')",
     ),
     "data-other-sheets": (
-        "Other sheets of the workbook hold data: only one is read (the first visible one, or "
-        "`--sheet`); this note names the others.",
+        "Other sheets of the workbook hold data: only one is read (`--sheet`, else the first "
+        "visible one, or the first visible one that names the model's inputs when the first "
+        "names none); this note names the others.",
         "note: data.xlsx[2024]: only sheet 2024 is read; these sheets also hold data: "
         "旧表 (hidden), 2023 (use --sheet)",
     ),

@@ -861,8 +861,11 @@ def _convert_large(
             v_expr = (pl.when(hit) if v_expr is None else v_expr.when(hit)).then(pl.lit(v))
             p_expr = (pl.when(hit) if p_expr is None else p_expr.when(hit)).then(pl.lit(m))
         v_dtype, p_dtype = table.schema[out_v], table.schema[out_p]
-        if v_expr is None:
-            v_expr, p_expr = pl.lit(None), pl.lit(None)
+        if v_expr is None:  # every cell empty
+            return (
+                pl.repeat(None, frame.height, dtype=v_dtype, eager=True).alias(out_v),
+                _no_problems(pl.repeat(None, frame.height, dtype=p_dtype, eager=True).alias(out_p)),
+            )
         pair = frame.select(
             v_expr.otherwise(None).cast(v_dtype).alias(out_v),
             p_expr.otherwise(None).cast(p_dtype).alias(out_p),

@@ -40,6 +40,7 @@ from zhili.engine.io.table import (  # noqa: F401 - EXCEL_SUFFIXES re-exported
     RawTable,
     header_row,
     is_total,
+    names_inputs,
     norm,
     strip_unit,
     totals_expr,
@@ -124,6 +125,10 @@ def read_excel(path: Path, sheet: str | int | None = None, model: Model | None =
     find the header row → keep the columns with a header or a value → skip
     totals rows → percent-formatted cells as percentages."""
     name, index, frame, first_col, scan, others = _load_sheet(path, sheet)
+    if sheet is None and model is not None and others:
+        other = _sheet_with_inputs(path, frame, index, model)
+        if other is not None:  # the first visible sheet names no input, a later one does
+            name, index, frame, first_col, scan, others = _load_sheet(path, other)
     # blank rows are judged before merged ranges fill cells in
     frame = frame.with_columns(
         pl.all_horizontal(
@@ -154,6 +159,29 @@ def read_excel(path: Path, sheet: str | int | None = None, model: Model | None =
         problems.append(_other_sheets_problem(path, name, others))
     problems += _rows_after_gaps(path, name, lines)
     return RawTable(str(path), headers, data.drop("__row"), lines, problems, sheet=name)
+
+
+def _sheet_with_inputs(path: Path, frame: pl.DataFrame, index: int, model: Model) -> str | None:
+    """The name of the first visible sheet after `index` whose first rows
+    name one of `model`'s inputs, when the sheet at `index` (its cells
+    `frame`) names none (a cover or instructions sheet in front of the
+    data); else None."""
+    if names_inputs(frame.head(HEADER_SCAN_ROWS).rows(), model):
+        return None
+    reader = _open(path)
+    names = list(reader.sheet_names)
+    hidden = _sheet_parts(path)[1] if path.suffix.lower() in (".xlsx", ".xlsm") else set()
+    for i in range(index + 1, len(names)):
+        if i in hidden or names[i] in ZHILI_SHEETS:
+            continue
+        try:
+            head = reader.load_sheet(i, header_row=None, n_rows=HEADER_SCAN_ROWS, dtypes="string")
+            rows = head.to_polars().rows()
+        except Exception:  # a sheet calamine cannot read is not the data
+            continue
+        if names_inputs(rows, model):
+            return names[i]
+    return None
 
 
 def _load_sheet(path: Path, sheet: str | int | None):

@@ -12,6 +12,7 @@ import io
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -414,12 +415,43 @@ def read_parquet(path: Path, model: Model | None = None) -> RawTable:
     column of a type that holds no readable cells (lists, structs,
     durations) is read as empty: an error when `model` uses it (a warning
     without a model), and nothing when it is unused."""
+    return _parquet_table(path, _read_parquet(path), model, 0)
+
+
+# a Parquet file of more rows is read in batches of this many
+PARQUET_BATCH_ROWS = 100_000
+
+
+def read_parquet_batches(
+    path: Path, model: Model | None = None, batch_rows: int = PARQUET_BATCH_ROWS
+) -> Iterator[RawTable]:
+    """`read_parquet`'s table as consecutive batches of `batch_rows` rows
+    (each read from the file when it is wanted: the file's typed columns and
+    text cells are never all in memory); its problems with the first."""
     try:
-        frame = pl.read_parquet(path)
+        rows = pl.scan_parquet(path).select(pl.len()).collect().item()
     except Exception as exc:  # polars raises several kinds for a bad file
         raise DataError(
             _("{file}: not a readable Parquet file: {err}").format(file=path, err=exc)
         ) from None
+    for start in range(0, max(rows, 1), batch_rows):
+        frame = _read_parquet(path, start, batch_rows) if rows > batch_rows else _read_parquet(path)
+        raw = _parquet_table(path, frame, model, start)
+        yield raw if start == 0 else replace(raw, problems=[])
+
+
+def _read_parquet(path: Path, start: int = 0, rows: int | None = None) -> pl.DataFrame:
+    try:
+        if rows is None:
+            return pl.read_parquet(path)
+        return pl.scan_parquet(path).slice(start, rows).collect()
+    except Exception as exc:  # polars raises several kinds for a bad file
+        raise DataError(
+            _("{file}: not a readable Parquet file: {err}").format(file=path, err=exc)
+        ) from None
+
+
+def _parquet_table(path: Path, frame: pl.DataFrame, model: Model | None, start: int) -> RawTable:
     headers = list(frame.columns)
     used = _used_headers(headers, model)
     cols = {}
@@ -448,7 +480,7 @@ def read_parquet(path: Path, model: Model | None = None) -> RawTable:
         str(path),
         headers,
         pl.DataFrame(cols, height=frame.height),
-        list(range(1, frame.height + 1)),
+        list(range(start + 1, start + frame.height + 1)),
         problems,
     )
 

@@ -128,11 +128,20 @@ def read_batches(
 ) -> Iterator[RawTable]:
     """`read_raw`'s table as consecutive row batches: a large CSV, TSV or TXT
     file in several of about `batch_bytes` (`formats.read_delimited_batches`;
-    raises `NotInBatches` when it must be read whole), any other source in one."""
+    raises `NotInBatches` when it must be read whole), a Parquet file in
+    batches of rows (`formats.read_parquet_batches`; with `batch_bytes`, of
+    `batch_bytes // 64` rows), any other source in one."""
     suffix = "" if is_stdin(path) else path.suffix.lower()
     reader = BUILTIN_READERS.get(suffix)
     if is_stdin(path) or data_reader_for(suffix) is not None or reader is None:
         yield read_raw(path, encoding, sheet, model)
+        return
+    if reader.read is _parquet:
+        from zhili.engine.io.formats import PARQUET_BATCH_ROWS, read_parquet_batches
+
+        check_source(path, regular_only=True)
+        rows = PARQUET_BATCH_ROWS if batch_bytes is None else max(1, batch_bytes // 64)
+        yield from read_parquet_batches(path, model, rows)
         return
     if reader.read is not _delimited:
         yield read_raw(path, encoding, sheet, model)

@@ -203,6 +203,28 @@ def _text(v) -> str:
     return "" if v is None else str(v).strip()
 
 
+def _input_names(model: Model | None) -> set[str]:
+    wanted: set[str] = set()
+    if model is not None:
+        for f in model.inputs:
+            wanted.add(norm(f.id))
+            if f.label:
+                wanted.add(norm(f.label))
+    return wanted
+
+
+def names_inputs(rows: list, model: Model) -> bool:
+    """Whether one of `rows` (the first rows of a sheet) has a cell naming
+    one of `model`'s inputs (id or label, a unit in brackets allowed), as a
+    header row would."""
+    wanted = _input_names(model)
+    return any(
+        t and (norm(t) in wanted or norm(strip_unit(t)) in wanted)
+        for row in rows
+        for t in (_text(c) for c in row)
+    )
+
+
 def header_row(rows: list, model: Model | None) -> int | None:
     """The index of the header among the first `rows` (each a sequence of
     cells) of a sheet or a text file: the row that names the most of the
@@ -210,12 +232,7 @@ def header_row(rows: list, model: Model | None) -> int | None:
     columns, the first such on a tie; without any, the first row with more
     than one cell filled, else the first row with any. None when every row
     is blank. Workbooks and CSV files share this rule."""
-    wanted: set[str] = set()
-    if model is not None:
-        for f in model.inputs:
-            wanted.add(norm(f.id))
-            if f.label:
-                wanted.add(norm(f.label))
+    wanted = _input_names(model)
     for names in HIERARCHY.values():
         wanted.update(norm(n) for n in names)
     best, best_score = None, 0

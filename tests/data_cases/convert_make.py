@@ -288,7 +288,26 @@ def ods(path: Path) -> None:
         z.writestr("META-INF/manifest.xml", manifest, zipfile.ZIP_DEFLATED)
 
 
+def cover_sheet() -> None:
+    """A cover sheet first, a hidden sheet of old data, the data third."""
+    wb = openpyxl.Workbook()
+    cover = wb.active
+    cover.title = "封面"
+    cover.append(["2026年社区治理数据报送"])
+    cover.append(["报送单位：东城区民政局"])
+    old = wb.create_sheet("旧数据")
+    old.append(H)
+    old.append(["BJ-900", "旧社区", 10, "否"])
+    old.sheet_state = "hidden"
+    ws = wb.create_sheet("数据")
+    ws.append(H)
+    ws.append(["BJ-001", "长青社区", 1200, "是"])
+    ws.append(["BJ-002", "新福社区", 800, "否"])
+    wb.save(case("convert_cover_sheet_first") / "data.xlsx")
+
+
 if __name__ == "__main__":
     workbooks()
     parquet_and_json()
     percents()
+    cover_sheet()
