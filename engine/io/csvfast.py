@@ -12,7 +12,14 @@ the exact reader takes over.
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
+
+
+def count_byte(data: bytes | memoryview, byte: bytes) -> int:
+    """How often the one byte `byte` occurs in `data` (several times faster
+    than `bytes.count` for a separator, which occurs in every few bytes)."""
+    return int(np.count_nonzero(np.frombuffer(data, np.uint8) == byte[0]))
 
 
 def read_csv_fast(
@@ -56,7 +63,7 @@ def read_csv_fast(
     if whole and quoted:
         inside = body.select(newlines.sum()).item() + header_nl
         records = frame.height - (0 if data.endswith(b"\n") else 1)
-        if data.count(b"\n") != records + inside:
+        if count_byte(data, b"\n") != records + inside:
             return None
     body = body.with_columns(newlines.alias("__nl")).with_row_index("__i")
     body = body.with_columns(
@@ -101,7 +108,7 @@ def _short_rows(
     row is short."""
     want = frame.width - 1
     sep_b = sep.encode()
-    seen = data.count(sep_b)
+    seen = count_byte(data, sep_b)
     if quoted:
         inside = frame.select(
             pl.sum_horizontal(

@@ -919,13 +919,61 @@ def _batches(
     """`readers.read_batches`, the progress bar in the convert phase after
     the first batch, moving by each batch's share of the rows read so far
     (the file's size is not the text's after decoding)."""
-    batches = read_batches(path, encoding, sheet=sheet, model=model, batch_bytes=batch_bytes)
+    batches = _ahead(
+        read_batches(path, encoding, sheet=sheet, model=model, batch_bytes=batch_bytes)
+    )
     for k, raw in enumerate(batches):
         if progress is not None and k == 1:
             progress.phase("convert")
         yield raw
         if progress is not None and k >= 1:
             progress.advance(1 / (k + 2))
+
+
+def _ahead(items: Iterator[RawTable]) -> Iterator[RawTable]:
+    """`items`, each next one read in a thread while the one before is
+    converted: Polars reads a batch without holding the GIL, so reading
+    fills the core that converting leaves idle (two batches in memory at
+    most). What reading raises is raised here, in order."""
+    import queue
+    import threading
+
+    done = object()
+    box: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def offer(entry) -> bool:
+        """Put `entry` in the box once there is room; False when the
+        batches are no longer wanted (the converting stopped)."""
+        while not stop.is_set():
+            try:
+                box.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for item in items:
+                if not offer((item, None)):
+                    return
+            offer((done, None))
+        except BaseException as exc:  # handed to the reader of the batches
+            offer((done, exc))
+
+    worker = threading.Thread(target=read, name="zhili-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, exc = box.get()
+            if exc is not None:
+                raise exc
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
 
 
 def data_files(folder: Path) -> list[Path]:

@@ -90,7 +90,7 @@ def read_delimited_batches(
     (outside quotes). Raises `NotInBatches`, at any batch, when a batch needs
     the record-by-record reader: the caller reads the whole file with
     `read_delimited` then (the batches given so far are not part of it)."""
-    from zhili.engine.io.csvfast import read_csv_fast
+    from zhili.engine.io.csvfast import count_byte, read_csv_fast
 
     name = display_name(path)
     text = _utf8_text(name, read_bytes(path), encoding)
@@ -110,30 +110,43 @@ def read_delimited_batches(
     if not header.endswith(b"\n"):
         header += b"\n"
     header_lines = header.count(b"\n")
+    quoted = b'"' in text
+    view = memoryview(text)
     at, first_line = head_end, line + header_lines
     while at < len(text):
-        end = _record_end(text, min(at + batch_bytes, len(text)), at)
-        chunk = text[at:end]
-        got = read_csv_fast(header + chunk, sep, first_line - 1 - header_lines, whole=True)
+        target = min(at + batch_bytes, len(text))
+        end = _record_end(text, target, at) if quoted else _line_end(text, target)
+        batch = b"".join((header, view[at:end]))  # one copy of the batch's bytes
+        got = read_csv_fast(batch, sep, first_line - 1 - header_lines, whole=True)
         if got is None:
             raise NotInBatches(name)
         headers, frame, lines, short = got
+        del batch
         yield _skipped_table(name, headers, frame, lines, _short_problems(name, headers, short))
-        first_line += chunk.count(b"\n")
+        first_line += count_byte(view[at:end], b"\n")
         at = end
+
+
+def _line_end(text: bytes, at: int) -> int:
+    """Just past the newline that ends the line `at` is on, or the end of `text`."""
+    nl = text.find(b"\n", at)
+    return len(text) if nl < 0 else nl + 1
 
 
 def _record_end(text: bytes, at: int, start: int) -> int:
     """The end of the line that `at` is on (just past its newline), or of a
-    later one: the first where the quotes between `start` and it are
-    balanced (a quoted cell may hold newlines); the end of `text` when none."""
+    later one: the first where the quotes between `start` (a record's start)
+    and it are balanced (a quoted cell may hold newlines); the end of `text`
+    when none."""
+    quotes = 0
     while True:
         nl = text.find(b"\n", at)
         if nl < 0:
             return len(text)
-        if text.count(b'"', start, nl) % 2 == 0:
+        quotes += text.count(b'"', start, nl)
+        if quotes % 2 == 0:
             return nl + 1
-        at = nl + 1
+        start = at = nl + 1
 
 
 def read_json(path: Path) -> RawTable:
