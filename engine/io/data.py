@@ -94,6 +94,7 @@ class Dataset:
     # the frame then has `source` (`file[sheet]:row`), `source_file`, `source_sheet`
     files: list[str] = field(default_factory=list)
     id_column: str | None = None  # the header of the community id (or name) column
+    sheet: str | None = None  # the sheet read, for a workbook
 
     def __len__(self) -> int:
         return self._frame.height
@@ -1014,14 +1015,13 @@ def load_many(
     for i, path in enumerate(paths):
         if progress is not None:
             progress.phase("read")
-        raw = read_raw(path, encoding, sheet=sheet, model=model)
-        ds = convert_table(raw, model)
-        where = pl.lit(path.name + (f"[{raw.sheet}]" if raw.sheet is not None else ""))
+        ds = load(path, model, encoding, sheet)  # a large text file in batches
+        where = pl.lit(path.name + (f"[{ds.sheet}]" if ds.sheet is not None else ""))
         ds._frame = ds.frame.with_columns(
             pl.concat_str([where, pl.lit(":"), pl.col("row").cast(pl.String)]).alias("source"),
             pl.lit(i, dtype=pl.Int64).alias("__part"),
             pl.lit(path.name, dtype=pl.String).alias("source_file"),
-            pl.lit(raw.sheet, dtype=pl.String).alias("source_sheet"),
+            pl.lit(ds.sheet, dtype=pl.String).alias("source_sheet"),
         )
         parts.append(ds)
         if progress is not None:
@@ -1138,6 +1138,7 @@ def convert_batches(
         ]
     ds._frame = frame
     ds._meta_keys = ["community_id"] + [k for k in meta_cols if k != "community_id"]
+    ds.sheet = first.sheet
     return ds
 
 
