@@ -4,6 +4,11 @@
     python benchmarks/bench_data.py --e2e --rows 1000000 [--csv data.csv]
         [--no-record-case] [--other-zhili /path/to/an/older/zhili]
         [--parquet-input] [--xlsx data.xlsx]
+    python benchmarks/bench_data.py --batches --csv data.csv [--repeat 3]
+
+`--batches`: `data.load` of the CSV read whole and in row batches
+(`formats.BATCH_BYTES`), each in its own process: wall time, CPU time and
+peak memory side by side.
 
 `--e2e` is what a user waits for (DESIGN.md, "Targets"), side by side in one
 run, each in its own process, the cases interleaved `--repeat` times:
@@ -78,6 +83,47 @@ def _run(cmd: list[str]) -> tuple[float, int]:
     if proc.returncode != 0:
         raise SystemExit(f"{cmd[:3]} failed ({proc.returncode}):\n{err}")
     return elapsed, usage.ru_maxrss * 1024  # Linux: kilobytes
+
+
+LOAD = (
+    "import sys, resource; from pathlib import Path; "
+    "from zhili.engine.plugins import Registry; from zhili.engine.io.data import load; "
+    "m = Registry().get('four_type').model; "
+    "ds = load(Path(sys.argv[1]), m, batch_bytes=int(sys.argv[2])); "
+    "r = resource.getrusage(resource.RUSAGE_SELF); print(r.ru_utime + r.ru_stime)"
+)
+
+
+def batches(csv_path: Path, repeat: int) -> None:
+    """`data.load` of the CSV read whole and in batches (the default size),
+    each in its own process, interleaved: wall, CPU and peak memory."""
+    from zhili.engine.io.formats import BATCH_BYTES
+
+    cases = {"whole": 10**15, f"batches of {BATCH_BYTES // 2**20} MB": BATCH_BYTES}
+    times: dict[str, list[float]] = {k: [] for k in cases}
+    cpus: dict[str, list[float]] = {k: [] for k in cases}
+    peaks: dict[str, list[int]] = {k: [] for k in cases}
+    for _ in range(repeat):
+        for name, size in cases.items():
+            cmd = [sys.executable, "-c", LOAD, str(csv_path), str(size)]
+            env = {**os.environ, "ZHILI_NO_PROGRESS": "1"}
+            t = time.perf_counter()
+            proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE)
+            _pid, status, usage = os.wait4(proc.pid, 0)
+            times[name].append(time.perf_counter() - t)
+            cpus[name].append(float(proc.stdout.read()))
+            proc.stdout.close()
+            peaks[name].append(usage.ru_maxrss * 1024)
+    size = csv_path.stat().st_size
+    base = statistics.median(times["whole"])
+    print(f"load {csv_path.name} ({size / 1e6:.0f} MB), medians of {repeat}:")
+    for name in cases:
+        med = statistics.median(times[name])
+        print(
+            f"  {name}: {med:.1f} s = {med / base:.2f}× whole; CPU "
+            f"{statistics.median(cpus[name]):.1f} s; peak {max(peaks[name]) / 1e6:.0f} MB "
+            f"= {max(peaks[name]) / size:.2f}× the CSV"
+        )
 
 
 def end_to_end(
@@ -160,8 +206,14 @@ def main() -> None:
         "--parquet-input", action="store_true", help="--e2e: also eval of the CSV as typed Parquet"
     )
     ap.add_argument("--percent", action="store_true", help="also a percent-formatted workbook")
+    ap.add_argument("--batches", action="store_true", help="only: load --csv whole and in batches")
     args = ap.parse_args()
     reg = Registry()
+    if args.batches:
+        if args.csv is None:
+            raise SystemExit("--batches needs --csv FILE")
+        batches(args.csv.resolve(), args.repeat)
+        return
     if args.e2e:
         with tempfile.TemporaryDirectory() as tmp:
             csv_path = args.csv
