@@ -228,3 +228,58 @@ def test_a_parquet_file_in_batches_gives_the_whole_files_dataset(tmp_path):
     ds = load(path, MODEL, batch_bytes=64 * 7)
     assert [p.row for p in ds.problems if p.code == "data-duplicate-id"] == [41]
     assert ds.frame.get_column("in.population").to_list()[:3] == [None, 1001, 1002]
+
+
+def test_quotes_in_one_batch_and_a_short_row_in_another(tmp_path):
+    """The whole file needs the record-by-record reader when it holds quotes
+    and a short row anywhere (Polars could not say which row is short), and
+    the two readers read odd quoting differently (`"长青" "社区"`): a batch is
+    judged by the file's quotes, so both ways read the file alike."""
+    rows = [",".join(HEADER), 'A1,"长青" "社区",1000,90%,是']
+    rows += [f"B{i},社区{i},{1000 + i},95%,否" for i in range(30)]
+    rows.append("A2,新福")  # a short row, batches away from the quotes
+    path = tmp_path / "data.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    try:
+        _batches(path, 60)
+    except formats.NotInBatches:
+        pass
+    else:
+        raise AssertionError("the file's quotes and a batch's short row need the exact reader")
+    _same(path, 60)
+
+
+def test_a_line_of_a_control_space_is_blank(tmp_path):
+    """U+001C..U+001F are spaces to Python's str.strip() (the record-by-record
+    reader skips such a line as blank): the fast reader skips it too, never
+    a community."""
+    text = ",".join(HEADER) + "\nA1,长青,1000,90%,是\n\x1e\nA2,新福,1200,95%,否\n"
+    path = tmp_path / "data.csv"
+    path.write_text(text, encoding="utf-8")
+    ds = load(path, MODEL)
+    assert ds.frame.get_column("community_id").to_list() == ["A1", "A2"]
+    assert not [p for p in ds.problems if p.row == 3]
+
+
+def test_a_pipe_needing_the_exact_reader_is_read_once(tmp_path):
+    """A pipe is read once: a later batch that needs the record-by-record
+    reader could not read it again (an empty-file error, or a FIFO waiting
+    for a writer for ever)."""
+    import os
+    import threading
+
+    rows = [HEADER, *_communities(40)]
+    rows[33] = [*rows[33], "多出的格"]
+    body = io.StringIO()
+    csv.writer(body, lineterminator="\n").writerows(rows)
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+
+    def write():
+        with open(fifo, "wb") as f:
+            f.write(body.getvalue().encode())
+
+    threading.Thread(target=write, daemon=True).start()
+    ds = load(fifo, MODEL, batch_bytes=100)
+    assert ds.frame.height == 40
+    assert any(p.row == 34 and p.code == "data-extra-cells" for p in ds.problems)

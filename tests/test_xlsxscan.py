@@ -13,7 +13,7 @@ from zhili.engine.io.xlsxscan import col_index
 
 
 def _scan(rows_xml: str) -> xlsxscan.SheetScan:
-    xml = f'<worksheet><sheetData>{rows_xml}</sheetData></worksheet>'.encode()
+    xml = f"<worksheet><sheetData>{rows_xml}</sheetData></worksheet>".encode()
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("xl/worksheets/sheet1.xml", xml)

@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from zhili.engine.io.table import WHITESPACE
+
 
 def count_byte(data: bytes | memoryview, byte: bytes) -> int:
     """How often the one byte `byte` occurs in `data` (several times faster
@@ -23,7 +25,7 @@ def count_byte(data: bytes | memoryview, byte: bytes) -> int:
 
 
 def read_csv_fast(
-    data: bytes, sep: str, line_offset: int = 0, whole: bool = False
+    data: bytes, sep: str, line_offset: int = 0, whole: bool = False, quoted: bool | None = None
 ) -> tuple[list[str], pl.DataFrame, list[int], list[tuple[int, int]]] | None:
     """(headers, text cells as columns c0.., line of each row, (line, cells
     given) of each row with fewer cells than the header) or None. `data`
@@ -31,7 +33,10 @@ def read_csv_fast(
 
     With `whole` (`data` is a batch cut from a file), also None unless the
     records read account for every line of `data`: a batch cut inside a
-    quoted cell is not read as if it were whole."""
+    quoted cell is not read as if it were whole. `quoted` says whether the
+    file holds quotes (a batch of it is read as the whole file would be:
+    the file's quotes and a batch's short rows need the exact reader);
+    None: whether `data` does."""
     try:
         frame = pl.read_csv(
             data,
@@ -46,7 +51,8 @@ def read_csv_fast(
         return None
     if frame.height == 0:
         return None
-    quoted = b'"' in data
+    if quoted is None:
+        quoted = b'"' in data
     names = frame.columns
     header_row = frame.row(0)
     headers = [("" if h is None else str(h)).strip() for h in header_row]
@@ -83,8 +89,8 @@ def read_csv_fast(
     # blank lines (all cells empty) are skipped, like the exact reader; the
     # full test only runs on rows whose first cell is empty (a blank row is
     # rare, and stripping every cell of a million rows takes a second)
-    def empty(c: str) -> pl.Expr:
-        return pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "")
+    def empty(c: str) -> pl.Expr:  # spaces as Python's str.strip() takes them
+        return pl.col(c).is_null() | (pl.col(c).str.strip_chars(WHITESPACE) == "")
 
     cells = [c for c in body.columns if c.startswith("c")]
     maybe = body.filter(empty(cells[0]))
@@ -122,6 +128,6 @@ def _short_rows(
     out = []
     for i, line in enumerate(data.split(b"\n")):
         got = line.count(sep_b)
-        if got < want and line.strip(b" \t\r" + sep_b):
+        if got < want and line.decode("utf-8", "replace").strip(WHITESPACE + sep):
             out.append((i + 1 + line_offset, got + 1))
     return out

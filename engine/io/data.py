@@ -918,24 +918,31 @@ def _batches(
     batch_bytes: int | None,
 ) -> Iterator[RawTable]:
     """`readers.read_batches`, the progress bar in the convert phase after
-    the first batch, moving by each batch's share of the rows read so far
-    (the file's size is not the text's after decoding)."""
+    the first batch, moving by a batch's share of the file's size."""
+    from zhili.engine.io.formats import BATCH_BYTES
+
     batches = _ahead(
         read_batches(path, encoding, sheet=sheet, model=model, batch_bytes=batch_bytes)
     )
+    try:
+        share = (batch_bytes or BATCH_BYTES) / max(1, path.stat().st_size)
+    except (OSError, ValueError):  # standard input
+        share = 0.0
     for k, raw in enumerate(batches):
         if progress is not None and k == 1:
             progress.phase("convert")
+            progress.advance(share)
         yield raw
         if progress is not None and k >= 1:
-            progress.advance(1 / (k + 2))
+            progress.advance(share)
 
 
 def _ahead(items: Iterator[RawTable]) -> Iterator[RawTable]:
     """`items`, each next one read in a thread while the one before is
     converted: Polars reads a batch without holding the GIL, so reading
-    fills the core that converting leaves idle (two batches in memory at
-    most). What reading raises is raised here, in order."""
+    fills the core that converting leaves idle (three batches in memory at
+    most: one converted, one waiting, one being read). What reading raises
+    is raised here, in order."""
     import queue
     import threading
 

@@ -100,7 +100,8 @@ def resolve_sheet(
         raise DataError(_("{file}: the workbook has no sheets").format(file=path))
     if sheet is None:
         shown = [i for i in range(len(names)) if hidden is None or i not in hidden]
-        return shown[0] if shown else 0
+        data = [i for i in shown if names[i] not in ZHILI_SHEETS]  # never the instructions
+        return (data or shown or [0])[0]
     text = str(sheet)
     if text in names:
         return names.index(text)
@@ -124,11 +125,7 @@ def read_excel(path: Path, sheet: str | int | None = None, model: Model | None =
     In phases: load the sheet's cells → mark blank rows, fill merged ranges →
     find the header row → keep the columns with a header or a value → skip
     totals rows → percent-formatted cells as percentages."""
-    name, index, frame, first_col, scan, others = _load_sheet(path, sheet)
-    if sheet is None and model is not None and others:
-        other = _sheet_with_inputs(path, frame, index, model)
-        if other is not None:  # the first visible sheet names no input, a later one does
-            name, index, frame, first_col, scan, others = _load_sheet(path, other)
+    name, index, frame, first_col, scan, others = _chosen_sheet(path, sheet, model)
     # blank rows are judged before merged ranges fill cells in
     frame = frame.with_columns(
         pl.all_horizontal(
@@ -161,23 +158,50 @@ def read_excel(path: Path, sheet: str | int | None = None, model: Model | None =
     return RawTable(str(path), headers, data.drop("__row"), lines, problems, sheet=name)
 
 
-def _sheet_with_inputs(path: Path, frame: pl.DataFrame, index: int, model: Model) -> str | None:
-    """The name of the first visible sheet after `index` whose first rows
-    name one of `model`'s inputs, when the sheet at `index` (its cells
-    `frame`) names none (a cover or instructions sheet in front of the
-    data); else None."""
-    if names_inputs(frame.head(HEADER_SCAN_ROWS).rows(), model):
-        return None
+def _chosen_sheet(path: Path, sheet: str | int | None, model: Model | None):
+    """`_load_sheet` of the sheet `--sheet` names, else of the first visible
+    one (not one of zhili's own) — unless that one names none of `model`'s
+    inputs, is empty or cannot be read (a cover, an empty Sheet1, a chart)
+    and a later visible sheet names some: then of the first such."""
+    if sheet is not None or model is None:
+        return _load_sheet(path, sheet)
+    try:
+        loaded = _load_sheet(path, None)
+    except DataError as exc:
+        other = _sheet_with_inputs(path, None, model)
+        if other is None:
+            raise exc from None
+        return _load_sheet(path, other)
+    name, index, frame, _first_col, _scan_, others = loaded
+    if others and not names_inputs(frame.head(HEADER_SCAN_ROWS).rows(), model):
+        other = _sheet_with_inputs(path, index, model)
+        if other is not None:
+            return _load_sheet(path, other)
+    return loaded
+
+
+def _sheet_with_inputs(path: Path, after: int | None, model: Model) -> str | None:
+    """The name of the first visible sheet after position `after` (None:
+    from the first) whose first rows name one of `model`'s inputs, or None.
+    An xlsx sheet is looked at only within the limits `_scan` keeps (one
+    cell at XFD1048576 is not a sheet to allocate); a sheet that breaks them
+    or cannot be read is not the data."""
     reader = _open(path)
     names = list(reader.sheet_names)
-    hidden = _sheet_parts(path)[1] if path.suffix.lower() in (".xlsx", ".xlsm") else set()
-    for i in range(index + 1, len(names)):
+    xml = path.suffix.lower() in (".xlsx", ".xlsm")
+    parts, hidden = _sheet_parts(path) if xml else ([], set())
+    for i in range(0 if after is None else after + 1, len(names)):
         if i in hidden or names[i] in ZHILI_SHEETS:
             continue
         try:
+            part = parts[i] if i < len(parts) else None
+            if xml and (part is None or _scan(path, names[i], part) is None):
+                continue
             head = reader.load_sheet(i, header_row=None, n_rows=HEADER_SCAN_ROWS, dtypes="string")
+            if getattr(head, "visible", "visible") != "visible":  # hidden in an .ods, .xls
+                continue
             rows = head.to_polars().rows()
-        except Exception:  # a sheet calamine cannot read is not the data
+        except Exception:  # a sheet calamine cannot read, or too large: not the data
             continue
         if names_inputs(rows, model):
             return names[i]

@@ -149,6 +149,9 @@ def read_batches(
     from zhili.engine.io.formats import BATCH_BYTES, read_delimited_batches
 
     check_source(path)
+    if not path.is_file():  # a pipe is read once: `NotInBatches` could not read it again
+        yield read_raw(path, encoding, sheet, model)
+        return
     yield from read_delimited_batches(path, encoding, model, batch_bytes or BATCH_BYTES)
 
 
