@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from zhili.engine.io.table import WHITESPACE
+from zhili.engine.io.table import BLANK
 
 
 def count_byte(data: bytes | memoryview, byte: bytes) -> int:
@@ -90,7 +90,7 @@ def read_csv_fast(
     # full test only runs on rows whose first cell is empty (a blank row is
     # rare, and stripping every cell of a million rows takes a second)
     def empty(c: str) -> pl.Expr:  # spaces as Python's str.strip() takes them
-        return pl.col(c).is_null() | (pl.col(c).str.strip_chars(WHITESPACE) == "")
+        return pl.col(c).is_null() | (pl.col(c).str.strip_chars(BLANK) == "")
 
     cells = [c for c in body.columns if c.startswith("c")]
     maybe = body.filter(empty(cells[0]))
@@ -128,6 +128,6 @@ def _short_rows(
     out = []
     for i, line in enumerate(data.split(b"\n")):
         got = line.count(sep_b)
-        if got < want and line.decode("utf-8", "replace").strip(WHITESPACE + sep):
+        if got < want and line.decode("utf-8", "replace").strip(BLANK + sep):
             out.append((i + 1 + line_offset, got + 1))
     return out

@@ -81,8 +81,11 @@ class DataError(Exception):
 # Unicode White_Space, as Rust's (and so Polars') `trim` and `\s` see it;
 # Python's str.strip() also strips \x1c-\x1f, which would make the two
 # conversions disagree.
-WHITESPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+WHITESPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 WS_RE = "[" + WHITESPACE + "]+"
+# what Python's str.strip() takes away (WHITESPACE and U+001C..U+001F, which
+# the record-by-record reader strips from a line): a row of only these is blank
+BLANK = WHITESPACE + "\x1c\x1d\x1e\x1f"
 
 
 def norm(text: str) -> str:
