@@ -759,10 +759,12 @@ def convert_columns(
     specs: dict[str, tuple[str, InputField]],
     fast_from: int | None = None,
     progress: Callable[[float], None] | None = None,
+    seen: Converted | None = None,
 ) -> pl.DataFrame:
     """`frame` with `in.<key>` and `p.<key>` added for every `key → (text
     column, input)` of `specs` (and no scratch columns). `progress` is
-    called with the share of the work just done."""
+    called with the share of the work just done; `seen` remembers the
+    cells staged, for the next batch of the same file."""
     if fast_from is None:
         fast_from = FAST_FROM_ROWS
     if frame.height < fast_from or not specs:
@@ -779,7 +781,7 @@ def convert_columns(
 
     def one(item):
         key, (col, f) = item
-        pair = _convert_large(frame, col, f, key)
+        pair = _convert_large(frame, col, f, key, seen)
         if progress is not None:
             progress(1 / len(specs))
         return pair
@@ -797,12 +799,52 @@ def _no_problems(p: pl.Series) -> pl.Series:
     return p
 
 
+class Converted:
+    """The cells converted so far by the staged conversion, per input (a
+    frame of the cell, `in.<key>` and `p.<key>`): a cell's value and problem
+    depend on the cell alone, so the batches of one file stage each distinct
+    cell once (planning the staged conversion costs milliseconds a batch
+    and column)."""
+
+    def __init__(self) -> None:
+        self.tables: dict[str, pl.DataFrame] = {}
+
+    def table(self, cells: pl.DataFrame, col: str, f: InputField, key: str) -> pl.DataFrame:
+        """The converted table holding every distinct cell of `cells[col]`
+        (nulls aside), staging only those not converted before."""
+        known = self.tables.get(key)
+        distinct = cells.select(pl.col(col).unique().drop_nulls())
+        if known is not None:
+            distinct = distinct.join(known.select(col), on=col, how="anti")
+        if distinct.height:
+            new = _run_stages(distinct, [_convert_stages(col, f, key)])
+            known = new if known is None else pl.concat([known, new])
+            self.tables[key] = known
+        return known if known is not None else _run_stages(distinct, [_convert_stages(col, f, key)])
+
+
+def _staged(
+    cells: pl.DataFrame, col: str, f: InputField, key: str, seen: Converted | None
+) -> tuple[pl.Series, pl.Series]:
+    """`cells[col]` through the staged conversion, each distinct cell once
+    (remembered in `seen`): the value and problem columns."""
+    out_v, out_p = f"in.{key}", f"p.{key}"
+    table = (seen or Converted()).table(cells, col, f, key)
+    at = cells.get_column(col).replace_strict(
+        table.get_column(col),
+        pl.int_range(table.height, dtype=pl.UInt32, eager=True),
+        default=None,
+    )
+    return table.get_column(out_v).gather(at), table.get_column(out_p).gather(at)
+
+
 def _convert_large(
-    frame: pl.DataFrame, col: str, f: InputField, key: str
+    frame: pl.DataFrame, col: str, f: InputField, key: str, seen: Converted | None = None
 ) -> tuple[pl.Series, pl.Series]:
     """One column of a large table, the same values and messages as the
     staged conversion: plain numbers are cast directly and only the other
-    cells are staged; other types stage each distinct cell once."""
+    cells are staged; other types stage each distinct cell once (once for
+    every batch of a file, with `seen`)."""
     out_v, out_p = f"in.{key}", f"p.{key}"
     if f.type in _PLAIN:
         raw = pl.col(col)
@@ -845,14 +887,17 @@ def _convert_large(
         idx = fast.select(pl.arg_where(~pl.col("plain"))).to_series()
         if idx.len() == 0:
             return fast.get_column(out_v), _no_problems(fast.get_column(out_p))
-        rest = _run_stages(frame.select(pl.col(col).gather(idx)), [_convert_stages(col, f, key)])
+        rest_v, rest_p = _staged(frame.select(pl.col(col).gather(idx)), col, f, key, seen)
         return (
-            fast.get_column(out_v).scatter(idx, rest.get_column(out_v)),
-            _no_problems(fast.get_column(out_p).scatter(idx, rest.get_column(out_p))),
+            fast.get_column(out_v).scatter(idx, rest_v),
+            _no_problems(fast.get_column(out_p).scatter(idx, rest_p)),
         )
     # few distinct cells (yes/no, enum values, dates): convert each once
-    distinct = frame.select(pl.col(col).unique().drop_nulls())
-    table = _run_stages(distinct, [_convert_stages(col, f, key)])
+    if seen is not None:
+        table = seen.table(frame, col, f, key)
+    else:
+        distinct = frame.select(pl.col(col).unique().drop_nulls())
+        table = _run_stages(distinct, [_convert_stages(col, f, key)])
     # an empty cell (null) is missing, without a problem
     if table.height <= _FEW_DISTINCT:  # a comparison per value beats a hash lookup per cell
         cells, values, messages = (table.get_column(c).to_list() for c in (col, out_v, out_p))
@@ -1109,6 +1154,7 @@ def convert_batches(
     kinds: dict[str, list[DataProblem]] = {}
     frames: list[pl.DataFrame] = []
     same: dict[tuple[int, int], bool] = {}
+    seen = Converted()  # each distinct cell staged once in the whole file
     for raw in raws:
         if ds is None:
             ds = Dataset(file=raw.file, model=model)
@@ -1117,7 +1163,7 @@ def convert_batches(
             # a workbook's error and formula cells matter in the columns that are read
             used = set(inputs.values()) | set(meta_cols.values())
             first = replace(raw, frame=pl.DataFrame(), lines=[], problems=[])
-        frame, problems = _convert_batch(raw, model, inputs, meta_cols, used, same, progress)
+        frame, problems = _convert_batch(raw, model, inputs, meta_cols, used, same, progress, seen)
         frames.append(frame)
         for kind, found in problems.items():
             kinds.setdefault(kind, []).extend(found)
@@ -1157,6 +1203,7 @@ def _convert_batch(
     used: set[str],
     same: dict[tuple[int, int], bool],
     progress: Callable[[float], None] | None,
+    seen: Converted,
 ) -> tuple[pl.DataFrame, dict[str, list[DataProblem]]]:
     """One batch of `convert_batches`: its typed frame (without problem
     columns) and its problems by kind; `same` gathers, for every two columns
@@ -1169,7 +1216,7 @@ def _convert_batch(
     for j, h in enumerate(raw.headers):
         position.setdefault(h, j)
     lines = pl.Series("row", raw.lines, dtype=pl.Int64)
-    frame = _convert(raw, model, inputs, meta_cols, position, lines, progress)
+    frame = _convert(raw, model, inputs, meta_cols, position, lines, progress, seen)
     problems["cells"] = _cell_problems(raw, frame, inputs, position, lines)
     problems["score"] = score_problems(frame, model, inputs, raw.file)
     return frame.drop([c for c in frame.columns if c.startswith("p.")]), problems
@@ -1340,6 +1387,7 @@ def _convert(
     position: dict[str, int],
     lines: pl.Series,
     progress: Callable[[float], None] | None,
+    seen: Converted | None = None,
 ) -> pl.DataFrame:
     """`row`, the hierarchy columns (trimmed; empty is null), and `in.<input>`
     and `p.<input>` (the problem message) for every input with a column; an
@@ -1353,7 +1401,7 @@ def _convert(
         )
     specs = {fid: (f"c{position[header]}", by_id[fid]) for fid, header in inputs.items()}
     frame = with_series(raw.frame, lines).with_columns(meta_exprs)
-    frame = convert_columns(frame, specs, progress=progress)
+    frame = convert_columns(frame, specs, progress=progress, seen=seen)
     frame = frame.select(
         "row",
         *meta_cols,
