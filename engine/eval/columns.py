@@ -47,7 +47,7 @@ def ind_points(ind_id: str) -> str:
 
 
 def ind_outcome(ind_id: str) -> str:
-    """An indicator's outcome (codes in the plan, `Outcome` labels in the table)."""
+    """An indicator's outcome (`Outcome` labels, an Enum of one byte a row)."""
     return f"ind.{ind_id}{OUTCOME_SUFFIX}"
 
 

@@ -26,7 +26,6 @@ from zhili.engine.eval import columns
 from zhili.engine.eval.interpreter import CompiledModel, RawResult, compile_model
 from zhili.engine.eval.plan import Plan
 from zhili.engine.eval.vectorized import (
-    OUTCOMES,
     POLARS_TYPES,
     OutcomeEnum,
     VectorModel,
@@ -190,7 +189,7 @@ def table_from_raw(
             [r.shown_points(j) for r in results], dtype=pl.Float64
         )
         cols[columns.ind_outcome(ind.id)] = pl.Series(
-            [r.outcomes[j].code for r in results], dtype=pl.UInt8
+            [r.outcomes[j].value for r in results], dtype=OutcomeEnum
         )
         cols[columns.ind_value(ind.id)] = pl.Series(
             [_cell(r.values[j]) for r in results],
@@ -272,17 +271,6 @@ def evaluate_dataset(
     except VectorUnsupported as exc:
         warnings.append(f"using the reference interpreter: {exc}")
         impl = ReferenceBackend(model, functions, plan)
+    # outcomes are `OutcomeEnum` labels from either backend (no relabelling pass)
     table = pl.concat([meta, impl.results(dataset, detail)], how="horizontal")
-    ev = Evaluation(model, dataset, table, impl.name, functions, warnings, impl.compiled, plan)
-    # outcomes as readable labels
-    outcome_cols = [c for c in ev.table.columns if columns.is_outcome(c)]
-    if outcome_cols:
-        ev.table = ev.table.with_columns(
-            [
-                pl.col(c).replace_strict(
-                    list(range(len(OUTCOMES))), OUTCOMES, return_dtype=OutcomeEnum
-                )
-                for c in outcome_cols
-            ]
-        )
-    return ev
+    return Evaluation(model, dataset, table, impl.name, functions, warnings, impl.compiled, plan)
