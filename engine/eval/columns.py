@@ -90,6 +90,11 @@ def indicator_detail(ind_ids: Iterable[str]) -> list[str]:
     return [c for i in ind_ids for c in (ind_points(i), ind_outcome(i), ind_value(i))]
 
 
+def indicator_points(ind_ids: Iterable[str]) -> list[str]:
+    """The points and outcome columns of some indicators."""
+    return [c for i in ind_ids for c in (ind_points(i), ind_outcome(i))]
+
+
 def is_outcome(column: str) -> bool:
     """Whether a results-table column holds an indicator's outcome."""
     return column.startswith("ind.") and column.endswith(OUTCOME_SUFFIX)

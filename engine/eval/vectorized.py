@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, assert_never
+from typing import Any, Literal, assert_never
 
 import polars as pl
 
@@ -80,6 +80,12 @@ class Publish:
 
 
 Stage = list[pl.Expr] | Publish
+
+# The detail levels of a results table (`detail=`): False the summary, POINTS
+# also each indicator's points and outcome (what the run store and the
+# csv/parquet output read), True also each indicator's value and each veto.
+POINTS = "points"
+Detail = bool | Literal["points"]
 
 
 INT64_LIMIT = 2**63
@@ -184,7 +190,7 @@ class VectorModel:
         self.plan = plan or Plan(model)
         self._points = [columns.ind_points(i.id) for i in model.indicators]
         self._missing = [columns.ind_missing(i.id) for i in model.indicators]
-        self._stages: dict[bool, list[Stage]] = {}
+        self._stages: dict[Detail, list[Stage]] = {}
         self._whole: set[str] | None = None
         self._check_functions()
 
@@ -655,20 +661,20 @@ class VectorModel:
         )
 
     # ------------------------------------------------------------ plan
-    def apply(self, lf: pl.LazyFrame, detail: bool = True) -> pl.LazyFrame:
+    def apply(self, lf: pl.LazyFrame, detail: Detail = True) -> pl.LazyFrame:
         """Add the result columns to a frame of `in.<input>` columns."""
         for stage in self.stages(detail):
             lf = lf.with_columns(self.published(stage) if isinstance(stage, Publish) else stage)
         return lf
 
-    def stages(self, detail: bool) -> list[Stage]:
+    def stages(self, detail: Detail) -> list[Stage]:
         """The plan as `with_columns` stages, built once per model and mode."""
         cached = self._stages.get(detail)
         if cached is None:
             cached = self._stages[detail] = self._build_stages(detail)
         return cached
 
-    def _build_stages(self, detail: bool) -> list[Stage]:
+    def _build_stages(self, detail: Detail) -> list[Stage]:
         model = self.model
         stages = self._let_stages()
         # the points each deduction block takes, once (its points, value and
@@ -689,6 +695,7 @@ class VectorModel:
             cols.append(missing.alias(columns.ind_missing(ind.id)))
             if detail:
                 cols.append(outcome.alias(columns.ind_outcome(ind.id)))
+            if detail is True:
                 cols.append(value.alias(columns.ind_value(ind.id)))
         for v in model.vetoes:
             cols.append(self.expr(v.condition).alias(columns.veto_col(v.id)))
@@ -1096,7 +1103,10 @@ class VectorModel:
 
     # ------------------------------------------------------------ entry
     def evaluate(
-        self, frame: pl.DataFrame | pl.LazyFrame, detail: bool = True, keep: list[str] | None = None
+        self,
+        frame: pl.DataFrame | pl.LazyFrame,
+        detail: Detail = True,
+        keep: list[str] | None = None,
     ) -> pl.DataFrame:
         """Evaluate a frame of `in.<input>` columns (plus any meta columns,
         kept as they are). Returns the results table."""
@@ -1118,16 +1128,19 @@ class VectorModel:
         schema = self.apply(empty.lazy(), detail=True).collect_schema()
         return {ind.id: schema[columns.ind_value(ind.id)] for ind in self.model.indicators}
 
-    def result_columns(self, detail: bool = True) -> list[str]:
-        """Summary columns; with `detail`, every indicator's points, outcome
-        and value and every veto too (a wide table: 3 columns per indicator)."""
+    def result_columns(self, detail: Detail = True) -> list[str]:
+        """Summary columns; with `detail=True`, every indicator's points,
+        outcome and value and every veto too (a wide table: 3 columns per
+        indicator); with `POINTS`, every indicator's points and outcome."""
         m = self.model
         cols = list(columns.SUMMARY)
         cols += [columns.dim_score(d.id) for d in m.dimensions]
         cols += [columns.output_col(o.id) for o in m.outputs]
-        if detail:
+        if detail is True:
             cols += columns.indicator_detail(ind.id for ind in m.indicators)
             cols += [columns.veto_col(v.id) for v in m.vetoes]
+        elif detail:
+            cols += columns.indicator_points(ind.id for ind in m.indicators)
         return cols
 
 
