@@ -1109,17 +1109,33 @@ class VectorModel:
         keep: list[str] | None = None,
     ) -> pl.DataFrame:
         """Evaluate a frame of `in.<input>` columns (plus any meta columns,
-        kept as they are). Returns the results table."""
+        kept as they are). Returns the results table: with `keep`, those
+        columns and the results (`result_columns`), else every column."""
         lf = frame.lazy() if isinstance(frame, pl.DataFrame) else frame
-        for stage in self.stages(detail):
+        wanted = None if keep is None else [*keep, *self.result_columns(detail)]
+        live = None if wanted is None else self._live(detail, set(wanted))
+        for k, stage in enumerate(self.stages(detail)):
             if isinstance(stage, Publish):  # what is to be rounded, computed: see `Publish`
+                if live is not None:  # only what is still to be read (less memory)
+                    lf = lf.select(c for c in lf.collect_schema().names() if c in live[k])
                 done = lf.collect()
                 lf = done.lazy().with_columns(self.published(stage, done))
             else:
                 lf = lf.with_columns(stage)
-        if keep is not None:
-            lf = lf.select(keep + self.result_columns(detail))
+        if wanted is not None:
+            lf = lf.select(wanted)
         return lf.collect()
+
+    def _live(self, detail: Detail, wanted: set[str]) -> list[set[str]]:
+        """For each stage, the columns it or a later stage reads, and `wanted`."""
+        live, reads = [], set(wanted)
+        for stage in reversed(self.stages(detail)):
+            if isinstance(stage, Publish):
+                reads |= set(stage.names)
+            else:
+                reads |= {name for e in stage for name in e.meta.root_names()}
+            live.append(set(reads))
+        return live[::-1]
 
     def value_dtypes(self) -> dict[str, pl.DataType]:
         """The dtype of every indicator's `.value` column (what Polars makes
