@@ -192,6 +192,9 @@ class VectorModel:
         self._missing = [columns.ind_missing(i.id) for i in model.indicators]
         self._stages: dict[Detail, list[Stage]] = {}
         self._whole: set[str] | None = None
+        # dimension index → its available points where no row can change them
+        # (no `missing skip` below it), filled as the plan is built, deepest first
+        self._static_max: dict[int, float] = {}
         self._check_functions()
 
     def _check_functions(self) -> None:
@@ -700,16 +703,12 @@ class VectorModel:
         for v in model.vetoes:
             cols.append(self.expr(v.condition).alias(columns.veto_col(v.id)))
         stages.append(cols)
-        self._publish_stage(
-            stages,
-            [
-                columns.ind_points(ind.id)
-                for ind in model.indicators
-                if not self._published_as_is(ind)
-            ],
-        )
-        if detail and self.plan.precision is not None:
-            stages.append([self._settled(ind) for ind in model.indicators])
+        rounded = [ind for ind in model.indicators if not self._published_as_is(ind)]
+        self._publish_stage(stages, [columns.ind_points(ind.id) for ind in rounded])
+        if detail and rounded:
+            # points published as they are settle nothing: their outcome is
+            # partial only strictly between 0 and the full points already
+            stages.append([self._settled(ind) for ind in rounded])
 
         # dimensions by the plan's layers, deepest first; rescaling as `Plan` says
         plan = self.plan
@@ -719,6 +718,17 @@ class VectorModel:
                 d = model.dimensions[di]
                 scored, bonus, avail = self._aggregate(plan.dims[di])
                 declared = float(d.points)
+                if isinstance(avail, float):  # the same branch for every row
+                    self._static_max[di] = 0.0 if avail <= EPS else declared
+                    if avail <= EPS:
+                        score = bonus
+                    elif avail < declared - EPS:
+                        score = pl_snap(pl_snap(scored * declared / avail) + bonus)
+                    else:
+                        score = pl_snap(scored + bonus)
+                    exprs.append(score.alias(columns.dim_score(d.id)))
+                    exprs.append(pl.lit(self._static_max[di]).alias(columns.dim_max(d.id)))
+                    continue
                 dim_missing = avail <= EPS
                 score = (
                     pl.when(dim_missing)
@@ -738,14 +748,22 @@ class VectorModel:
 
         scored, bonus, avail = self._aggregate(plan.top)
         declared_total = float(plan.top.declared)
-        total = pl_snap(
-            pl.when((avail < declared_total - EPS) & (avail > EPS))
-            .then(pl_snap(scored * declared_total / avail))
-            .otherwise(scored)
-            + bonus
-        )
-        if plan.total_scorable:  # not scored (see `Plan`): null, never 0
-            total = pl.when(avail > EPS).then(total).otherwise(None)
+        if isinstance(avail, float):  # the same branch for every row
+            rescaled = declared_total - EPS > avail > EPS
+            total = pl_snap(
+                (pl_snap(scored * declared_total / avail) if rescaled else scored) + bonus
+            )
+            if plan.total_scorable and not avail > EPS:
+                total = pl.lit(None, pl.Float64)
+        else:
+            total = pl_snap(
+                pl.when((avail < declared_total - EPS) & (avail > EPS))
+                .then(pl_snap(scored * declared_total / avail))
+                .otherwise(scored)
+                + bonus
+            )
+            if plan.total_scorable:  # not scored (see `Plan`): null, never 0
+                total = pl.when(avail > EPS).then(total).otherwise(None)
         stages.append([total.alias(columns.TOTAL), self._missing_count().alias(columns.MISSING)])
         self._publish_stage(stages, [columns.TOTAL])
         stages.extend(self._grade_stages())
@@ -754,12 +772,12 @@ class VectorModel:
         # indicator that `missing skip` left out
         stages.append(
             [
-                pl.when(pl.col(columns.dim_max(d.id)) > 0)
-                .then(pl.col(columns.dim_score(d.id)))
-                .otherwise(None)
-                .alias(columns.dim_score(d.id))
+                self._if_present(k, pl.col(columns.dim_score(d.id)), None).alias(
+                    columns.dim_score(d.id)
+                )
                 for k, d in enumerate(model.dimensions)
-                if plan.scorable[k]
+                # (one with points available in every row is as it is)
+                if plan.scorable[k] and self._static_max.get(k, 0.0) <= 0
             ]
             + [
                 self._shown_points(i).alias(self._points[i])
@@ -951,27 +969,50 @@ class VectorModel:
             for lv in range(max(level.values(), default=-1) + 1)
         ]
 
-    def _aggregate(self, group: Group) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    def _aggregate(self, group: Group) -> tuple[pl.Expr, pl.Expr, pl.Expr | float]:
         """(scored, bonus, available) of a group, term by term in the plan's
         order (see `Group`), so the floating-point sums agree with the
-        interpreter's."""
+        interpreter's. The available points are a float where no row can
+        change them (no `missing skip`, sub-dimensions' known): the same
+        additions in Python, snapped by Polars."""
         max_points = self.plan.max_points
         scored = _ordered_sum([pl.col(self._points[i]) for i in group.scored])
         bonus = _ordered_sum([pl.col(self._points[i]) for i in group.bonus])
         avail: pl.Expr = pl.lit(float(group.available))
+        static: float | None = None if group.skips else float(group.available)
         for i in group.skips:
             avail = avail - pl.when(pl.col(self._missing[i])).then(float(max_points[i])).otherwise(
                 0.0
             )
         for j in group.dims:
             d = self.model.dimensions[j].id
-            present = pl.col(columns.dim_max(d)) > 0
             score = pl.col(columns.dim_score(d))
-            scored = scored + pl.when(present).then(score).otherwise(0.0)
-            bonus = bonus + pl.when(present).then(0.0).otherwise(score)
-            avail = avail + pl.when(present).then(pl.col(columns.dim_max(d))).otherwise(0.0)
+            scored = scored + self._if_present(j, score, 0.0)
+            bonus = bonus + self._if_present(j, 0.0, score)
+            avail = avail + self._if_present(j, pl.col(columns.dim_max(d)), 0.0)
+            known = self._static_max.get(j)
+            static = (
+                None if static is None or known is None else static + (known if known > 0 else 0.0)
+            )
         # each sum snapped once, as the interpreter's `_aggregate`
+        if static is not None:
+            return pl_snap(scored), pl_snap(bonus), pl.select(pl_snap(pl.lit(static))).item()
         return pl_snap(scored), pl_snap(bonus), pl_snap(avail)
+
+    def _if_present(
+        self, j: int, then: pl.Expr | float | None, otherwise: pl.Expr | float | None
+    ) -> pl.Expr:
+        """`then` where dimension j has points available (`dim.<id>.max` > 0),
+        else `otherwise`; decided here where `_static_max` knows."""
+
+        def lit(x):
+            return x if isinstance(x, pl.Expr) else pl.lit(x, pl.Float64)
+
+        known = self._static_max.get(j)
+        if known is not None:
+            return lit(then if known > 0 else otherwise)
+        present = pl.col(columns.dim_max(self.model.dimensions[j].id)) > 0
+        return pl.when(present).then(lit(then)).otherwise(lit(otherwise))
 
     def _result_exprs(self) -> dict[str, pl.Expr]:
         """The names grade conditions may use (the plan's `result_names`)."""
@@ -991,9 +1032,11 @@ class VectorModel:
                 case "dimension":
                     d = model.dimensions[rn.index]
                     x = (
-                        pl.when(pl.col(columns.dim_max(d.id)) > 0)
-                        .then(pl_snap(pl.col(columns.dim_score(d.id)) * (1.0 / float(d.points))))
-                        .otherwise(None)
+                        self._if_present(
+                            rn.index,
+                            pl_snap(pl.col(columns.dim_score(d.id)) * (1.0 / float(d.points))),
+                            None,
+                        )
                         if d.points
                         else pl.lit(None, pl.Float64)
                     )
@@ -1023,7 +1066,7 @@ class VectorModel:
                     d = model.dimensions[rn.index]
                     x = pl.col(columns.dim_score(d.id))
                     if self.plan.scorable[rn.index]:
-                        x = pl.when(pl.col(columns.dim_max(d.id)) > 0).then(x).otherwise(None)
+                        x = self._if_present(rn.index, x, None)
                 case _:
                     raise AssertionError(rn.kind)
             results[rn.name] = x
