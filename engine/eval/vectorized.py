@@ -713,58 +713,12 @@ class VectorModel:
         # dimensions by the plan's layers, deepest first; rescaling as `Plan` says
         plan = self.plan
         for layer in plan.layers:
-            exprs = []
-            for di in layer:
-                d = model.dimensions[di]
-                scored, bonus, avail = self._aggregate(plan.dims[di])
-                declared = float(d.points)
-                if isinstance(avail, float):  # the same branch for every row
-                    self._static_max[di] = 0.0 if avail <= EPS else declared
-                    if avail <= EPS:
-                        score = bonus
-                    elif avail < declared - EPS:
-                        score = pl_snap(pl_snap(scored * declared / avail) + bonus)
-                    else:
-                        score = pl_snap(scored + bonus)
-                    exprs.append(score.alias(columns.dim_score(d.id)))
-                    exprs.append(pl.lit(self._static_max[di]).alias(columns.dim_max(d.id)))
-                    continue
-                dim_missing = avail <= EPS
-                score = (
-                    pl.when(dim_missing)
-                    .then(bonus)
-                    .when(avail < declared - EPS)
-                    .then(pl_snap(pl_snap(scored * declared / avail) + bonus))
-                    .otherwise(pl_snap(scored + bonus))
-                )
-                exprs.append(score.alias(columns.dim_score(d.id)))
-                exprs.append(
-                    pl.when(dim_missing).then(0.0).otherwise(declared).alias(columns.dim_max(d.id))
-                )
-            stages.append(exprs)
+            stages.append([e for di in layer for e in self._dimension(di)])
             self._publish_stage(
                 stages, [columns.dim_score(model.dimensions[di].id) for di in layer]
             )
-
-        scored, bonus, avail = self._aggregate(plan.top)
-        declared_total = float(plan.top.declared)
-        if isinstance(avail, float):  # the same branch for every row
-            rescaled = declared_total - EPS > avail > EPS
-            total = pl_snap(
-                (pl_snap(scored * declared_total / avail) if rescaled else scored) + bonus
-            )
-            if plan.total_scorable and not avail > EPS:
-                total = pl.lit(None, pl.Float64)
-        else:
-            total = pl_snap(
-                pl.when((avail < declared_total - EPS) & (avail > EPS))
-                .then(pl_snap(scored * declared_total / avail))
-                .otherwise(scored)
-                + bonus
-            )
-            if plan.total_scorable:  # not scored (see `Plan`): null, never 0
-                total = pl.when(avail > EPS).then(total).otherwise(None)
-        stages.append([total.alias(columns.TOTAL), self._missing_count().alias(columns.MISSING)])
+        total = self._total().alias(columns.TOTAL)
+        stages.append([total, self._missing_count().alias(columns.MISSING)])
         self._publish_stage(stages, [columns.TOTAL])
         stages.extend(self._grade_stages())
         # a dimension not scored is published as null (its bonus, carried in
@@ -786,6 +740,56 @@ class VectorModel:
             ]
         )
         return stages
+
+    def _dimension(self, di: int) -> list[pl.Expr]:
+        """Dimension di's score (its bonus when nothing in it is available)
+        and available points, rescaled as `Plan` says."""
+        d = self.model.dimensions[di]
+        scored, bonus, avail = self._aggregate(self.plan.dims[di])
+        declared = float(d.points)
+        if isinstance(avail, float):  # the same branch for every row
+            self._static_max[di] = 0.0 if avail <= EPS else declared
+            if avail <= EPS:
+                score = bonus
+            elif avail < declared - EPS:
+                score = pl_snap(pl_snap(scored * declared / avail) + bonus)
+            else:
+                score = pl_snap(scored + bonus)
+            available = pl.lit(self._static_max[di])
+        else:
+            dim_missing = avail <= EPS
+            score = (
+                pl.when(dim_missing)
+                .then(bonus)
+                .when(avail < declared - EPS)
+                .then(pl_snap(pl_snap(scored * declared / avail) + bonus))
+                .otherwise(pl_snap(scored + bonus))
+            )
+            available = pl.when(dim_missing).then(0.0).otherwise(declared)
+        return [score.alias(columns.dim_score(d.id)), available.alias(columns.dim_max(d.id))]
+
+    def _total(self) -> pl.Expr:
+        """The total: the top level's points, rescaled as `Plan` says, plus its
+        bonus; null when nothing was available and the plan says so."""
+        plan = self.plan
+        scored, bonus, avail = self._aggregate(plan.top)
+        declared_total = float(plan.top.declared)
+        if isinstance(avail, float):  # the same branch for every row
+            rescaled = declared_total - EPS > avail > EPS
+            if plan.total_scorable and not avail > EPS:
+                return pl.lit(None, pl.Float64)
+            return pl_snap(
+                (pl_snap(scored * declared_total / avail) if rescaled else scored) + bonus
+            )
+        total = pl_snap(
+            pl.when((avail < declared_total - EPS) & (avail > EPS))
+            .then(pl_snap(scored * declared_total / avail))
+            .otherwise(scored)
+            + bonus
+        )
+        if plan.total_scorable:  # not scored (see `Plan`): null, never 0
+            total = pl.when(avail > EPS).then(total).otherwise(None)
+        return total
 
     def _shown_points(self, i: int) -> pl.Expr:
         """Indicator i's points as published (`RawResult.shown_points`): null
