@@ -88,6 +88,7 @@ POINTS = "points"
 Detail = bool | Literal["points"]
 
 
+COUNT_TABLE_LIMIT = 64  # `VectorModel._count_table`: counts tabulated at most
 INT64_LIMIT = 2**63
 INPUT_LIMIT = 10**15  # the data contract: no input reaches this magnitude (engine/io/data.py)
 
@@ -195,6 +196,8 @@ class VectorModel:
         # dimension index → its available points where no row can change them
         # (no `missing skip` below it), filled as the plan is built, deepest first
         self._static_max: dict[int, float] = {}
+        # indicator id → its `_count_table` (None: none), as `scoring` builds them
+        self._tables: dict[str, pl.DataFrame | None] = {}
         self._check_functions()
 
     def _check_functions(self) -> None:
@@ -397,7 +400,7 @@ class VectorModel:
             case ir.Tiers():
                 return self._tiers(s, full, v, missing)
             case ir.Deduct():
-                return self._deduct(ind, s, full, v, missing)
+                return self._by_count(ind, self._deduct(ind, s, full, v, missing))
             case ir.Deductions():
                 return self._deductions(ind, full)
             case ir.BonusPer():
@@ -413,7 +416,7 @@ class VectorModel:
                     .then(_code(PASS))
                     .otherwise(_code(FAIL))
                 )
-                return v, points, missing, outcome
+                return self._by_count(ind, (v, points, missing, outcome))
             case ir.Score():
                 # as the interpreter: at most 0 (-0 too) is 0, else at most the points
                 given = v.cast(pl.Float64)
@@ -422,6 +425,55 @@ class VectorModel:
                 return v, points, missing, self._outcome_from_points(points, missing, full)
             case _:
                 assert_never(s)
+
+    def _by_count(
+        self, ind: ir.Indicator, scored: tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]
+    ) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
+        """A `per` form's (value, points, missing, outcome), the points and
+        outcome looked up in its `_count_table` where it has one (one gather
+        each instead of the form's arithmetic)."""
+        table = self._tables[ind.id] = self._count_table(ind, scored)
+        if table is None:
+            return scored
+        v, _points, missing, _outcome = scored
+        last = table.height - 1  # the row of a missing count
+        index = v.clip(0, last - 1).fill_null(last)
+        points = pl.lit(table.get_column("p")).gather(index)
+        return v, points, missing, pl.lit(table.get_column("o")).gather(index)
+
+    def _count_table(
+        self, ind: ir.Indicator, scored: tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]
+    ) -> pl.DataFrame | None:
+        """`deduct`/`bonus P per N` on an int input N (P > 0): the points
+        (`p`) and outcome (`o`) the form's own expressions give for N = 0, 1,
+        …, K and for a missing N (the last row), K the first count at which
+        the cap holds the product. Any larger N has K's: the product grows
+        with N (N below 0 counts as 0) and the capped product is then the
+        same. None for another count, or a K past `COUNT_TABLE_LIMIT`."""
+        s = ind.scoring
+        count = s.value
+        if not (
+            isinstance(count, ir.Ref) and count.scope == "input" and count.type == "int"
+        ) or not (s.per > EPS):
+            return None
+        v, points, _missing, outcome = scored
+        cap = float(s.cap if s.cap is not None else ind.points)
+        product = self._per_count(count, v, s.per)
+        counts = pl.Series(
+            input_col(count.name), [*range(COUNT_TABLE_LIMIT + 1), None], dtype=pl.Int64
+        )
+        try:
+            t = counts.to_frame().select(
+                p=points, o=outcome, product=product, taken=product.clip(upper_bound=cap)
+            )
+        except pl.exceptions.PolarsError:
+            return None
+        for k, (prod, taken) in enumerate(zip(t["product"], t["taken"], strict=False)):
+            if k > COUNT_TABLE_LIMIT:
+                break
+            if taken < prod or prod == cap:  # held by the cap from here on
+                return pl.concat([t.slice(0, k + 1), t.tail(1)]).select("p", "o")
+        return None
 
     def with_events(
         self, ind: ir.Indicator, value: pl.Expr, points: pl.Expr, missing: pl.Expr, outcome: pl.Expr
@@ -826,8 +878,9 @@ class VectorModel:
         """Whether every value an indicator's points can take is its own
         published value (`pass when` on 3 points, `tiers` of 2, 1 and 0.5
         with `precision 2`), so that rounding the column changes no bit: the
-        values a form and its events choose from are constants (see `scoring`
-        and `with_events`), each rounded here by the publishing expression."""
+        values a form and its events choose from are constants (see `scoring`,
+        `_count_table` and `with_events`), each rounded here by the publishing
+        expression."""
         if self.plan.precision is None:
             return True
         s = ind.scoring
@@ -837,6 +890,8 @@ class VectorModel:
                 values = {full, 0.0}
             case ir.Tiers():
                 values = {0.0, float(s.else_points), *(float(t.points) for t in s.tiers)}
+            case ir.Deduct() | ir.BonusPer() if self._tables.get(ind.id) is not None:
+                values = set(self._tables[ind.id].get_column("p"))
             case _:
                 return False
         if self.plan.events[self.plan.ind_index[ind.id]] is not None:
