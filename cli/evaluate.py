@@ -73,7 +73,7 @@ def eval_cmd(
     (indicators, reasons, gap to the next grade) from the reference
     interpreter; the other formats come from the chosen backend.
     """
-    from zhili.engine.eval.evaluate import evaluate_dataset
+    from zhili.engine.eval.evaluate import POINTS, evaluate_dataset
     from zhili.engine.progress import Progress
 
     if fmt is None:
@@ -97,7 +97,10 @@ def eval_cmd(
         progress = Progress.for_file(Path(data[0]) if len(data) == 1 else None)
         ds = load_data(lm, data, encoding, strict, sheet, progress)
     progress.phase("evaluate")
-    ev = evaluate_dataset(lm.model, ds, ctx.registry, backend=backend, detail=True)
+    # the indicators' points and outcomes are what the run store and --detail
+    # read (json explains each community with the interpreter): no values, no vetoes
+    level = POINTS if detail or not no_record else False
+    ev = evaluate_dataset(lm.model, ds, ctx.registry, backend=backend, detail=level)
     progress.clear()
     for w in ev.warnings:
         echo_err(_("warning: {msg}").format(msg=w))

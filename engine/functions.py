@@ -308,6 +308,36 @@ def pl_round_decimal(x, digits: int):
     return pl.when(r.is_finite()).then(r).otherwise(None)
 
 
+# `pl_round_decimal_small` holds for 0 <= x <= this (n = x × 10^9 below 2^50)
+SMALL_DECIMAL_LIMIT = 1e6
+
+
+def pl_round_decimal_small(x, digits: int):
+    """`pl_round_decimal` in a third of the operations, the same bits, for
+    values with 0 <= x <= `SMALL_DECIMAL_LIMIT` (-0.0 too; nulls stay null):
+    the caller checks the column (`VectorModel` does, before it publishes
+    points and scores with `precision N`). Other digits: `pl_round_decimal`.
+
+    Why the same: with n = round(x × 10^9) = k·m + r (0 <= r < m = 10^(9-d),
+    integers, n <= 10^15), `pl_round_decimal` takes q = k + (1 if 2r >= m).
+    Here q = floor((n + m/2 + 1/2) × (1/m)): the sum is exact, and its
+    quotient is k + 1/2 + (r + 1/2)/m, at least 1/(2m) away from an integer;
+    the product's error, below (k + 2)·2^-52, is less than that while
+    (k + 2)·m < 2^51. Then as `pl_round_decimal`: q / 10^d by Polars' round,
+    and the sign step leaves a q of a nonnegative n as it is (+0.0 too)."""
+    import polars as pl
+
+    digits = max(MIN_DIGITS, min(MAX_DIGITS, digits))
+    if not 0 <= digits < SNAP_DIGITS:
+        return pl_round_decimal(x, digits)
+    m = 10.0 ** (SNAP_DIGITS - digits)
+    n = (x.cast(pl.Float64) * SNAP_SCALE).round(0, mode="half_away_from_zero")
+    q = ((n + (m / 2 + 0.5)) * (1.0 / m)).floor()
+    if digits > 0:
+        q = (q * (1.0 / 10.0**digits)).round(digits, mode="half_away_from_zero")
+    return q
+
+
 def pl_round_int(x, digits: int):
     """`round_int` as a Polars expression (Int64 or Int128 arithmetic)."""
     import polars as pl

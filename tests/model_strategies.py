@@ -25,7 +25,7 @@ from zhili.dsl import sets
 from zhili.dsl.checker import check
 from zhili.dsl.parser import parse
 from zhili.engine.eval.interpreter import compile_model
-from zhili.engine.eval.vectorized import OUTCOMES, VectorModel, frame_from_records
+from zhili.engine.eval.vectorized import VectorModel, frame_from_records
 from zhili.engine.functions import Missing
 
 # ---------------------------------------------------------------- inputs and literals
@@ -518,6 +518,11 @@ def model_sources(draw, max_top: int = 3) -> str:
     pol = draw(st.sampled_from(["", "missing skip", "missing zero"]))
     if pol:
         lines.append(pol)
+    # published scores rounded (`precision N`): both backends round points,
+    # dimensions and the total the same way before grades and outputs read them
+    digits = draw(st.sampled_from([None, None, 0, 1, 2, 6]))
+    if digits is not None:
+        lines.append(f"precision {digits}")
     lines.extend(body)
     # exemptions (免检): indicators or dimensions, one item may be named by two
     for k in range(draw(st.sampled_from([0, 0, 1, 2]))):
@@ -639,7 +644,7 @@ def compare_backends(
                 diff(f"let {d.id} `{d.expr.text}`", r.env[d.id], row[f"let.{d.id}"])
         for j, ind in enumerate(model.indicators):
             p = f"ind.{ind.id}"
-            outcome = OUTCOMES[row[f"{p}.outcome"]] if row[f"{p}.outcome"] is not None else None
+            outcome = row[f"{p}.outcome"]  # an `Outcome` label (None: none)
             if outcome != r.outcomes[j]:
                 diff(f"indicator {ind.id} outcome", r.outcomes[j], outcome)
             vp = row[f"{p}.points"]

@@ -47,7 +47,7 @@ def ind_points(ind_id: str) -> str:
 
 
 def ind_outcome(ind_id: str) -> str:
-    """An indicator's outcome (codes in the plan, `Outcome` labels in the table)."""
+    """An indicator's outcome (`Outcome` labels, an Enum of one byte a row)."""
     return f"ind.{ind_id}{OUTCOME_SUFFIX}"
 
 
@@ -88,6 +88,11 @@ def dim_max(dim_id: str) -> str:
 def indicator_detail(ind_ids: Iterable[str]) -> list[str]:
     """The detail columns of some indicators: points, outcome, value each."""
     return [c for i in ind_ids for c in (ind_points(i), ind_outcome(i), ind_value(i))]
+
+
+def indicator_points(ind_ids: Iterable[str]) -> list[str]:
+    """The points and outcome columns of some indicators."""
+    return [c for i in ind_ids for c in (ind_points(i), ind_outcome(i))]
 
 
 def is_outcome(column: str) -> bool:

@@ -4,7 +4,9 @@
 `table` is a Polars frame with one row per community: the hierarchy columns,
 `total`, `grade`, `grade_index`, `next_grade`, `vetoes` (comma-separated ids),
 `missing`, `dim.<id>` for every dimension and, with `detail=True`,
-`ind.<id>.points` / `.outcome` / `.value` and `veto.<id>`.
+`ind.<id>.points` / `.outcome` / `.value` and `veto.<id>`; with
+`detail="points"` (`POINTS`) only `ind.<id>.points` / `.outcome`, all that
+the run store and the csv/parquet output read (`zhili eval`).
 
 Backends (the `Backend` protocol, one class each in `BACKEND_TYPES`):
 "vectorized" (default; one Polars plan for the whole table) and "reference"
@@ -26,8 +28,9 @@ from zhili.engine.eval import columns
 from zhili.engine.eval.interpreter import CompiledModel, RawResult, compile_model
 from zhili.engine.eval.plan import Plan
 from zhili.engine.eval.vectorized import (
-    OUTCOMES,
+    POINTS,
     POLARS_TYPES,
+    Detail,
     OutcomeEnum,
     VectorModel,
     VectorUnsupported,
@@ -153,7 +156,7 @@ def _value_dtypes(model: Model, compiled: CompiledModel) -> dict[str, pl.DataTyp
 
 
 def table_from_raw(
-    model: Model, compiled: CompiledModel, results: list[RawResult], detail: bool
+    model: Model, compiled: CompiledModel, results: list[RawResult], detail: Detail
 ) -> pl.DataFrame:
     """The results table from interpreter results (same columns as the
     vectorized backend)."""
@@ -184,20 +187,23 @@ def table_from_raw(
         )
     if not detail:
         return pl.DataFrame(cols, height=len(results))
-    dtypes = _value_dtypes(model, compiled)
+    values = detail is True  # POINTS: points and outcomes only
+    dtypes = _value_dtypes(model, compiled) if values else {}
     for j, ind in enumerate(model.indicators):
         cols[columns.ind_points(ind.id)] = pl.Series(
             [r.shown_points(j) for r in results], dtype=pl.Float64
         )
         cols[columns.ind_outcome(ind.id)] = pl.Series(
-            [r.outcomes[j].code for r in results], dtype=pl.UInt8
+            [r.outcomes[j].value for r in results], dtype=OutcomeEnum
         )
+        if not values:
+            continue
         cols[columns.ind_value(ind.id)] = pl.Series(
             [_cell(r.values[j]) for r in results],
             dtype=dtypes[ind.id],
             strict=False,
         )
-    for j, v in enumerate(model.vetoes):
+    for j, v in enumerate(model.vetoes if values else ()):
         cols[columns.veto_col(v.id)] = pl.Series(
             [None if r.vetoes[j].__class__ is not bool else r.vetoes[j] for r in results],
             dtype=pl.Boolean,
@@ -215,7 +221,7 @@ class Backend(Protocol):
     name: str
     compiled: CompiledModel | None  # the interpreter, when this backend has one at hand
 
-    def results(self, dataset: Dataset, detail: bool) -> pl.DataFrame: ...
+    def results(self, dataset: Dataset, detail: Detail) -> pl.DataFrame: ...
 
 
 class VectorizedBackend:
@@ -227,7 +233,7 @@ class VectorizedBackend:
     def __init__(self, model: Model, functions: dict | None, plan: Plan):
         self.vm = VectorModel(model, functions, plan)
 
-    def results(self, dataset: Dataset, detail: bool) -> pl.DataFrame:
+    def results(self, dataset: Dataset, detail: Detail) -> pl.DataFrame:
         return self.vm.evaluate(dataset.frame, detail=detail, keep=[])
 
 
@@ -240,7 +246,7 @@ class ReferenceBackend:
         self.model = model
         self.compiled = compile_model(model, functions, plan)
 
-    def results(self, dataset: Dataset, detail: bool) -> pl.DataFrame:
+    def results(self, dataset: Dataset, detail: Detail) -> pl.DataFrame:
         raws = [
             self.compiled.evaluate(rec, m)
             for rec, m in zip(dataset.records, dataset.meta, strict=True)
@@ -260,9 +266,12 @@ def evaluate_dataset(
     dataset: Dataset,
     registry=None,
     backend: str = "vectorized",
-    detail: bool = True,
+    detail: Detail = True,
 ) -> Evaluation:
-    """Evaluate every community of `dataset`; see the module docstring."""
+    """Evaluate every community of `dataset`; see the module docstring
+    (`detail`: False, `POINTS` or True)."""
+    if detail not in (False, POINTS, True):
+        raise ValueError(f"detail must be False, {POINTS!r} or True, not {detail!r}")
     functions = registry.functions if registry is not None else None
     warnings: list[str] = []
     meta = _meta_frame(dataset)
@@ -272,17 +281,6 @@ def evaluate_dataset(
     except VectorUnsupported as exc:
         warnings.append(f"using the reference interpreter: {exc}")
         impl = ReferenceBackend(model, functions, plan)
+    # outcomes are `OutcomeEnum` labels from either backend (no relabelling pass)
     table = pl.concat([meta, impl.results(dataset, detail)], how="horizontal")
-    ev = Evaluation(model, dataset, table, impl.name, functions, warnings, impl.compiled, plan)
-    # outcomes as readable labels
-    outcome_cols = [c for c in ev.table.columns if columns.is_outcome(c)]
-    if outcome_cols:
-        ev.table = ev.table.with_columns(
-            [
-                pl.col(c).replace_strict(
-                    list(range(len(OUTCOMES))), OUTCOMES, return_dtype=OutcomeEnum
-                )
-                for c in outcome_cols
-            ]
-        )
-    return ev
+    return Evaluation(model, dataset, table, impl.name, functions, warnings, impl.compiled, plan)

@@ -10,13 +10,14 @@ values: arithmetic and comparisons with null give null, `&`/`|` are Kleene
 is turned into null explicitly.
 
 The columns of the evaluated frame are named by `zhili.engine.eval.columns`;
-outcome columns hold `Outcome.code` (0..4) until `evaluate_dataset` labels them.
+outcome columns hold `Outcome` labels (`OutcomeEnum`), as the results table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, assert_never
+from dataclasses import dataclass
+from typing import Any, Literal, assert_never
 
 import polars as pl
 
@@ -28,9 +29,11 @@ from zhili.engine.functions import (
     BUILTIN_FUNCTIONS,
     INT_LIMIT,
     SET_FUNCTIONS,
+    SMALL_DECIMAL_LIMIT,
     Function,
     pl_finite,
     pl_round_decimal,
+    pl_round_decimal_small,
     pl_snap,
     polars_div,
 )
@@ -64,6 +67,28 @@ class VectorUnsupported(Exception):
     """The model uses a function with no vectorized implementation."""
 
 
+@dataclass(frozen=True)
+class Publish:
+    """A stage of the plan rounding the columns `names` in place, as
+    `Plan.publish` (`precision N`). In a lazy plan (`VectorModel.apply`) it
+    is `pl_round_decimal`; `VectorModel.evaluate` first looks at the columns
+    and rounds each whose values all lie in 0..`SMALL_DECIMAL_LIMIT` (points
+    and scores, nearly always) with `pl_round_decimal_small`: the same bits in
+    a third of the operations."""
+
+    names: tuple[str, ...]
+
+
+Stage = list[pl.Expr] | Publish
+
+# The detail levels of a results table (`detail=`): False the summary, POINTS
+# also each indicator's points and outcome (what the run store and the
+# csv/parquet output read), True also each indicator's value and each veto.
+POINTS = "points"
+Detail = bool | Literal["points"]
+
+
+COUNT_TABLE_LIMIT = 64  # `VectorModel._count_table`: counts tabulated at most
 INT64_LIMIT = 2**63
 INPUT_LIMIT = 10**15  # the data contract: no input reaches this magnitude (engine/io/data.py)
 
@@ -84,8 +109,10 @@ def _lit(value: Any, type_name: str) -> pl.Expr:
 
 
 def _code(outcome: int) -> pl.Expr:
-    """An outcome code (`Outcome.code`) as a literal of the outcome columns' type."""
-    return pl.lit(outcome, pl.UInt8)
+    """An outcome (by `Outcome.code`) as a literal of the outcome columns'
+    type, the `OutcomeEnum` label: the when/then chains that choose an
+    outcome write the table's type directly (no pass relabelling codes)."""
+    return pl.lit(OUTCOMES[outcome], OutcomeEnum)
 
 
 def _deduct_outcome(missing: pl.Expr, taken: pl.Expr, left: pl.Expr) -> pl.Expr:
@@ -164,8 +191,13 @@ class VectorModel:
         self.plan = plan or Plan(model)
         self._points = [columns.ind_points(i.id) for i in model.indicators]
         self._missing = [columns.ind_missing(i.id) for i in model.indicators]
-        self._stages: dict[bool, list[list[pl.Expr]]] = {}
+        self._stages: dict[Detail, list[Stage]] = {}
         self._whole: set[str] | None = None
+        # dimension index → its available points where no row can change them
+        # (no `missing skip` below it), filled as the plan is built, deepest first
+        self._static_max: dict[int, float] = {}
+        # indicator id → its `_count_table` (None: none), as `scoring` builds them
+        self._tables: dict[str, pl.DataFrame | None] = {}
         self._check_functions()
 
     def _check_functions(self) -> None:
@@ -368,7 +400,7 @@ class VectorModel:
             case ir.Tiers():
                 return self._tiers(s, full, v, missing)
             case ir.Deduct():
-                return self._deduct(ind, s, full, v, missing)
+                return self._by_count(ind, self._deduct(ind, s, full, v, missing))
             case ir.Deductions():
                 return self._deductions(ind, full)
             case ir.BonusPer():
@@ -384,7 +416,7 @@ class VectorModel:
                     .then(_code(PASS))
                     .otherwise(_code(FAIL))
                 )
-                return v, points, missing, outcome
+                return self._by_count(ind, (v, points, missing, outcome))
             case ir.Score():
                 # as the interpreter: at most 0 (-0 too) is 0, else at most the points
                 given = v.cast(pl.Float64)
@@ -393,6 +425,55 @@ class VectorModel:
                 return v, points, missing, self._outcome_from_points(points, missing, full)
             case _:
                 assert_never(s)
+
+    def _by_count(
+        self, ind: ir.Indicator, scored: tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]
+    ) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
+        """A `per` form's (value, points, missing, outcome), the points and
+        outcome looked up in its `_count_table` where it has one (one gather
+        each instead of the form's arithmetic)."""
+        table = self._tables[ind.id] = self._count_table(ind, scored)
+        if table is None:
+            return scored
+        v, _points, missing, _outcome = scored
+        last = table.height - 1  # the row of a missing count
+        index = v.clip(0, last - 1).fill_null(last)
+        points = pl.lit(table.get_column("p")).gather(index)
+        return v, points, missing, pl.lit(table.get_column("o")).gather(index)
+
+    def _count_table(
+        self, ind: ir.Indicator, scored: tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]
+    ) -> pl.DataFrame | None:
+        """`deduct`/`bonus P per N` on an int input N (P > 0): the points
+        (`p`) and outcome (`o`) the form's own expressions give for N = 0, 1,
+        …, K and for a missing N (the last row), K the first count at which
+        the cap holds the product. Any larger N has K's: the product grows
+        with N (N below 0 counts as 0) and the capped product is then the
+        same. None for another count, or a K past `COUNT_TABLE_LIMIT`."""
+        s = ind.scoring
+        count = s.value
+        if not (
+            isinstance(count, ir.Ref) and count.scope == "input" and count.type == "int"
+        ) or not (s.per > EPS):
+            return None
+        v, points, _missing, outcome = scored
+        cap = float(s.cap if s.cap is not None else ind.points)
+        product = self._per_count(count, v, s.per)
+        counts = pl.Series(
+            input_col(count.name), [*range(COUNT_TABLE_LIMIT + 1), None], dtype=pl.Int64
+        )
+        try:
+            t = counts.to_frame().select(
+                p=points, o=outcome, product=product, taken=product.clip(upper_bound=cap)
+            )
+        except pl.exceptions.PolarsError:
+            return None
+        for k, (prod, taken) in enumerate(zip(t["product"], t["taken"], strict=False)):
+            if k > COUNT_TABLE_LIMIT:
+                break
+            if taken < prod or prod == cap:  # held by the cap from here on
+                return pl.concat([t.slice(0, k + 1), t.tail(1)]).select("p", "o")
+        return None
 
     def with_events(
         self, ind: ir.Indicator, value: pl.Expr, points: pl.Expr, missing: pl.Expr, outcome: pl.Expr
@@ -635,20 +716,20 @@ class VectorModel:
         )
 
     # ------------------------------------------------------------ plan
-    def apply(self, lf: pl.LazyFrame, detail: bool = True) -> pl.LazyFrame:
+    def apply(self, lf: pl.LazyFrame, detail: Detail = True) -> pl.LazyFrame:
         """Add the result columns to a frame of `in.<input>` columns."""
         for stage in self.stages(detail):
-            lf = lf.with_columns(stage)
+            lf = lf.with_columns(self.published(stage) if isinstance(stage, Publish) else stage)
         return lf
 
-    def stages(self, detail: bool) -> list[list[pl.Expr]]:
+    def stages(self, detail: Detail) -> list[Stage]:
         """The plan as `with_columns` stages, built once per model and mode."""
         cached = self._stages.get(detail)
         if cached is None:
             cached = self._stages[detail] = self._build_stages(detail)
         return cached
 
-    def _build_stages(self, detail: bool) -> list[list[pl.Expr]]:
+    def _build_stages(self, detail: Detail) -> list[Stage]:
         model = self.model
         stages = self._let_stages()
         # the points each deduction block takes, once (its points, value and
@@ -669,50 +750,27 @@ class VectorModel:
             cols.append(missing.alias(columns.ind_missing(ind.id)))
             if detail:
                 cols.append(outcome.alias(columns.ind_outcome(ind.id)))
+            if detail is True:
                 cols.append(value.alias(columns.ind_value(ind.id)))
         for v in model.vetoes:
             cols.append(self.expr(v.condition).alias(columns.veto_col(v.id)))
         stages.append(cols)
-        self._publish_stage(stages, [columns.ind_points(ind.id) for ind in model.indicators])
-        if detail and self.plan.precision is not None:
-            stages.append([self._settled(ind) for ind in model.indicators])
+        rounded = [ind for ind in model.indicators if not self._published_as_is(ind)]
+        self._publish_stage(stages, [columns.ind_points(ind.id) for ind in rounded])
+        if detail and rounded:
+            # points published as they are settle nothing: their outcome is
+            # partial only strictly between 0 and the full points already
+            stages.append([self._settled(ind) for ind in rounded])
 
         # dimensions by the plan's layers, deepest first; rescaling as `Plan` says
         plan = self.plan
         for layer in plan.layers:
-            exprs = []
-            for di in layer:
-                d = model.dimensions[di]
-                scored, bonus, avail = self._aggregate(plan.dims[di])
-                declared = float(d.points)
-                dim_missing = avail <= EPS
-                score = (
-                    pl.when(dim_missing)
-                    .then(bonus)
-                    .when(avail < declared - EPS)
-                    .then(pl_snap(pl_snap(scored * declared / avail) + bonus))
-                    .otherwise(pl_snap(scored + bonus))
-                )
-                exprs.append(score.alias(columns.dim_score(d.id)))
-                exprs.append(
-                    pl.when(dim_missing).then(0.0).otherwise(declared).alias(columns.dim_max(d.id))
-                )
-            stages.append(exprs)
+            stages.append([e for di in layer for e in self._dimension(di)])
             self._publish_stage(
                 stages, [columns.dim_score(model.dimensions[di].id) for di in layer]
             )
-
-        scored, bonus, avail = self._aggregate(plan.top)
-        declared_total = float(plan.top.declared)
-        total = pl_snap(
-            pl.when((avail < declared_total - EPS) & (avail > EPS))
-            .then(pl_snap(scored * declared_total / avail))
-            .otherwise(scored)
-            + bonus
-        )
-        if plan.total_scorable:  # not scored (see `Plan`): null, never 0
-            total = pl.when(avail > EPS).then(total).otherwise(None)
-        stages.append([total.alias(columns.TOTAL), self._missing_count().alias(columns.MISSING)])
+        total = self._total().alias(columns.TOTAL)
+        stages.append([total, self._missing_count().alias(columns.MISSING)])
         self._publish_stage(stages, [columns.TOTAL])
         stages.extend(self._grade_stages())
         # a dimension not scored is published as null (its bonus, carried in
@@ -720,12 +778,12 @@ class VectorModel:
         # indicator that `missing skip` left out
         stages.append(
             [
-                pl.when(pl.col(columns.dim_max(d.id)) > 0)
-                .then(pl.col(columns.dim_score(d.id)))
-                .otherwise(None)
-                .alias(columns.dim_score(d.id))
+                self._if_present(k, pl.col(columns.dim_score(d.id)), None).alias(
+                    columns.dim_score(d.id)
+                )
                 for k, d in enumerate(model.dimensions)
-                if plan.scorable[k]
+                # (one with points available in every row is as it is)
+                if plan.scorable[k] and self._static_max.get(k, 0.0) <= 0
             ]
             + [
                 self._shown_points(i).alias(self._points[i])
@@ -734,6 +792,56 @@ class VectorModel:
             ]
         )
         return stages
+
+    def _dimension(self, di: int) -> list[pl.Expr]:
+        """Dimension di's score (its bonus when nothing in it is available)
+        and available points, rescaled as `Plan` says."""
+        d = self.model.dimensions[di]
+        scored, bonus, avail = self._aggregate(self.plan.dims[di])
+        declared = float(d.points)
+        if isinstance(avail, float):  # the same branch for every row
+            self._static_max[di] = 0.0 if avail <= EPS else declared
+            if avail <= EPS:
+                score = bonus
+            elif avail < declared - EPS:
+                score = pl_snap(pl_snap(scored * declared / avail) + bonus)
+            else:
+                score = pl_snap(scored + bonus)
+            available = pl.lit(self._static_max[di])
+        else:
+            dim_missing = avail <= EPS
+            score = (
+                pl.when(dim_missing)
+                .then(bonus)
+                .when(avail < declared - EPS)
+                .then(pl_snap(pl_snap(scored * declared / avail) + bonus))
+                .otherwise(pl_snap(scored + bonus))
+            )
+            available = pl.when(dim_missing).then(0.0).otherwise(declared)
+        return [score.alias(columns.dim_score(d.id)), available.alias(columns.dim_max(d.id))]
+
+    def _total(self) -> pl.Expr:
+        """The total: the top level's points, rescaled as `Plan` says, plus its
+        bonus; null when nothing was available and the plan says so."""
+        plan = self.plan
+        scored, bonus, avail = self._aggregate(plan.top)
+        declared_total = float(plan.top.declared)
+        if isinstance(avail, float):  # the same branch for every row
+            rescaled = declared_total - EPS > avail > EPS
+            if plan.total_scorable and not avail > EPS:
+                return pl.lit(None, pl.Float64)
+            return pl_snap(
+                (pl_snap(scored * declared_total / avail) if rescaled else scored) + bonus
+            )
+        total = pl_snap(
+            pl.when((avail < declared_total - EPS) & (avail > EPS))
+            .then(pl_snap(scored * declared_total / avail))
+            .otherwise(scored)
+            + bonus
+        )
+        if plan.total_scorable:  # not scored (see `Plan`): null, never 0
+            total = pl.when(avail > EPS).then(total).otherwise(None)
+        return total
 
     def _shown_points(self, i: int) -> pl.Expr:
         """Indicator i's points as published (`RawResult.shown_points`): null
@@ -750,27 +858,63 @@ class VectorModel:
         o, p = pl.col(columns.ind_outcome(ind.id)), pl.col(columns.ind_points(ind.id))
         full = float(ind.points)
         return (
-            pl.when((o == PARTIAL) & (p >= full - EPS))
+            pl.when((o == _code(PARTIAL)) & (p >= full - EPS))
             .then(_code(PASS))
-            .when((o == PARTIAL) & (p <= EPS))
+            .when((o == _code(PARTIAL)) & (p <= EPS))
             .then(_code(FAIL))
             .otherwise(o)
             .alias(columns.ind_outcome(ind.id))
         )
 
-    def _publish_stage(self, stages: list[list[pl.Expr]], names: list[str]) -> None:
+    def _publish_stage(self, stages: list[Stage], names: list[str]) -> None:
         """With `precision N`, a stage rounding the columns `names` in place.
         Rounding reads its operand several times; on a column that costs
         nothing, on the scoring expression it would be computed again each
         time (a stage of its own made four_type 3× faster with precision 2)."""
         if self.plan.precision is not None and names:
-            stages.append([self._publish(pl.col(n)).alias(n) for n in names])
+            stages.append(Publish(tuple(names)))
 
-    def _publish(self, x: pl.Expr) -> pl.Expr:
-        """`Plan.publish` as a Polars expression (`precision N`)."""
+    def _published_as_is(self, ind: ir.Indicator) -> bool:
+        """Whether every value an indicator's points can take is its own
+        published value (`pass when` on 3 points, `tiers` of 2, 1 and 0.5
+        with `precision 2`), so that rounding the column changes no bit: the
+        values a form and its events choose from are constants (see `scoring`,
+        `_count_table` and `with_events`), each rounded here by the publishing
+        expression."""
         if self.plan.precision is None:
-            return x
-        return pl_round_decimal(x, self.plan.precision)
+            return True
+        s = ind.scoring
+        full = float(ind.points)
+        match s:
+            case ir.PassWhen() | ir.BonusWhen():
+                values = {full, 0.0}
+            case ir.Tiers():
+                values = {0.0, float(s.else_points), *(float(t.points) for t in s.tiers)}
+            case ir.Deduct() | ir.BonusPer() if self._tables.get(ind.id) is not None:
+                values = set(self._tables[ind.id].get_column("p"))
+            case _:
+                return False
+        if self.plan.events[self.plan.ind_index[ind.id]] is not None:
+            values |= {0.0, full}
+        col = pl.Series("p", sorted(values), dtype=pl.Float64)
+        rounded = col.to_frame().select(pl_round_decimal(pl.col("p"), self.plan.precision))
+        return rounded.to_series().reinterpret(signed=True).equals(col.reinterpret(signed=True))
+
+    def published(self, stage: Publish, frame: pl.DataFrame | None = None) -> list[pl.Expr]:
+        """The expressions of a `Publish` stage: `Plan.publish` of each column;
+        given the `frame` so far, the columns whose values (nulls aside) all
+        lie in 0..`SMALL_DECIMAL_LIMIT` by `pl_round_decimal_small`."""
+        digits = self.plan.precision
+        small = [False] * len(stage.names)
+        if frame is not None and frame.height:
+            small = frame.select(
+                ((pl.col(n) >= 0.0) & (pl.col(n) <= SMALL_DECIMAL_LIMIT)).all().alias(str(k))
+                for k, n in enumerate(stage.names)
+            ).row(0)
+        return [
+            (pl_round_decimal_small if fits else pl_round_decimal)(pl.col(n), digits).alias(n)
+            for n, fits in zip(stage.names, small, strict=True)
+        ]
 
     def _missing_count(self) -> pl.Expr:
         """The number of missing indicators and vetoes whose condition is
@@ -884,27 +1028,50 @@ class VectorModel:
             for lv in range(max(level.values(), default=-1) + 1)
         ]
 
-    def _aggregate(self, group: Group) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    def _aggregate(self, group: Group) -> tuple[pl.Expr, pl.Expr, pl.Expr | float]:
         """(scored, bonus, available) of a group, term by term in the plan's
         order (see `Group`), so the floating-point sums agree with the
-        interpreter's."""
+        interpreter's. The available points are a float where no row can
+        change them (no `missing skip`, sub-dimensions' known): the same
+        additions in Python, snapped by Polars."""
         max_points = self.plan.max_points
         scored = _ordered_sum([pl.col(self._points[i]) for i in group.scored])
         bonus = _ordered_sum([pl.col(self._points[i]) for i in group.bonus])
         avail: pl.Expr = pl.lit(float(group.available))
+        static: float | None = None if group.skips else float(group.available)
         for i in group.skips:
             avail = avail - pl.when(pl.col(self._missing[i])).then(float(max_points[i])).otherwise(
                 0.0
             )
         for j in group.dims:
             d = self.model.dimensions[j].id
-            present = pl.col(columns.dim_max(d)) > 0
             score = pl.col(columns.dim_score(d))
-            scored = scored + pl.when(present).then(score).otherwise(0.0)
-            bonus = bonus + pl.when(present).then(0.0).otherwise(score)
-            avail = avail + pl.when(present).then(pl.col(columns.dim_max(d))).otherwise(0.0)
+            scored = scored + self._if_present(j, score, 0.0)
+            bonus = bonus + self._if_present(j, 0.0, score)
+            avail = avail + self._if_present(j, pl.col(columns.dim_max(d)), 0.0)
+            known = self._static_max.get(j)
+            static = (
+                None if static is None or known is None else static + (known if known > 0 else 0.0)
+            )
         # each sum snapped once, as the interpreter's `_aggregate`
+        if static is not None:
+            return pl_snap(scored), pl_snap(bonus), pl.select(pl_snap(pl.lit(static))).item()
         return pl_snap(scored), pl_snap(bonus), pl_snap(avail)
+
+    def _if_present(
+        self, j: int, then: pl.Expr | float | None, otherwise: pl.Expr | float | None
+    ) -> pl.Expr:
+        """`then` where dimension j has points available (`dim.<id>.max` > 0),
+        else `otherwise`; decided here where `_static_max` knows."""
+
+        def lit(x):
+            return x if isinstance(x, pl.Expr) else pl.lit(x, pl.Float64)
+
+        known = self._static_max.get(j)
+        if known is not None:
+            return lit(then if known > 0 else otherwise)
+        present = pl.col(columns.dim_max(self.model.dimensions[j].id)) > 0
+        return pl.when(present).then(lit(then)).otherwise(lit(otherwise))
 
     def _result_exprs(self) -> dict[str, pl.Expr]:
         """The names grade conditions may use (the plan's `result_names`)."""
@@ -924,9 +1091,11 @@ class VectorModel:
                 case "dimension":
                     d = model.dimensions[rn.index]
                     x = (
-                        pl.when(pl.col(columns.dim_max(d.id)) > 0)
-                        .then(pl_snap(pl.col(columns.dim_score(d.id)) * (1.0 / float(d.points))))
-                        .otherwise(None)
+                        self._if_present(
+                            rn.index,
+                            pl_snap(pl.col(columns.dim_score(d.id)) * (1.0 / float(d.points))),
+                            None,
+                        )
                         if d.points
                         else pl.lit(None, pl.Float64)
                     )
@@ -956,7 +1125,7 @@ class VectorModel:
                     d = model.dimensions[rn.index]
                     x = pl.col(columns.dim_score(d.id))
                     if self.plan.scorable[rn.index]:
-                        x = pl.when(pl.col(columns.dim_max(d.id)) > 0).then(x).otherwise(None)
+                        x = self._if_present(rn.index, x, None)
                 case _:
                     raise AssertionError(rn.kind)
             results[rn.name] = x
@@ -1036,15 +1205,39 @@ class VectorModel:
 
     # ------------------------------------------------------------ entry
     def evaluate(
-        self, frame: pl.DataFrame | pl.LazyFrame, detail: bool = True, keep: list[str] | None = None
+        self,
+        frame: pl.DataFrame | pl.LazyFrame,
+        detail: Detail = True,
+        keep: list[str] | None = None,
     ) -> pl.DataFrame:
         """Evaluate a frame of `in.<input>` columns (plus any meta columns,
-        kept as they are). Returns the results table."""
+        kept as they are). Returns the results table: with `keep`, those
+        columns and the results (`result_columns`), else every column."""
         lf = frame.lazy() if isinstance(frame, pl.DataFrame) else frame
-        lf = self.apply(lf, detail=detail)
-        if keep is not None:
-            lf = lf.select(keep + self.result_columns(detail))
+        wanted = None if keep is None else [*keep, *self.result_columns(detail)]
+        live = None if wanted is None else self._live(detail, set(wanted))
+        for k, stage in enumerate(self.stages(detail)):
+            if isinstance(stage, Publish):  # what is to be rounded, computed: see `Publish`
+                if live is not None:  # only what is still to be read (less memory)
+                    lf = lf.select(c for c in lf.collect_schema().names() if c in live[k])
+                done = lf.collect()
+                lf = done.lazy().with_columns(self.published(stage, done))
+            else:
+                lf = lf.with_columns(stage)
+        if wanted is not None:
+            lf = lf.select(wanted)
         return lf.collect()
+
+    def _live(self, detail: Detail, wanted: set[str]) -> list[set[str]]:
+        """For each stage, the columns it or a later stage reads, and `wanted`."""
+        live, reads = [], set(wanted)
+        for stage in reversed(self.stages(detail)):
+            if isinstance(stage, Publish):
+                reads |= set(stage.names)
+            else:
+                reads |= {name for e in stage for name in e.meta.root_names()}
+            live.append(set(reads))
+        return live[::-1]
 
     def value_dtypes(self) -> dict[str, pl.DataType]:
         """The dtype of every indicator's `.value` column (what Polars makes
@@ -1053,16 +1246,19 @@ class VectorModel:
         schema = self.apply(empty.lazy(), detail=True).collect_schema()
         return {ind.id: schema[columns.ind_value(ind.id)] for ind in self.model.indicators}
 
-    def result_columns(self, detail: bool = True) -> list[str]:
-        """Summary columns; with `detail`, every indicator's points, outcome
-        and value and every veto too (a wide table: 3 columns per indicator)."""
+    def result_columns(self, detail: Detail = True) -> list[str]:
+        """Summary columns; with `detail=True`, every indicator's points,
+        outcome and value and every veto too (a wide table: 3 columns per
+        indicator); with `POINTS`, every indicator's points and outcome."""
         m = self.model
         cols = list(columns.SUMMARY)
         cols += [columns.dim_score(d.id) for d in m.dimensions]
         cols += [columns.output_col(o.id) for o in m.outputs]
-        if detail:
+        if detail is True:
             cols += columns.indicator_detail(ind.id for ind in m.indicators)
             cols += [columns.veto_col(v.id) for v in m.vetoes]
+        elif detail:
+            cols += columns.indicator_points(ind.id for ind in m.indicators)
         return cols
 
 
