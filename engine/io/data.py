@@ -1171,8 +1171,12 @@ def convert_batches(
     if ds is None:
         raise ValueError("convert_batches needs one batch at least")
     file = ds.file
+    # one chunk: the reader's chunks (166 for a million rows) made every later
+    # query on the results copy them (800 MB more to write a million results)
     frame = frames[0] if len(frames) == 1 else pl.concat(frames, rechunk=False)
     del frames
+    if max(frame.n_chunks("all"), default=1) > 1:
+        frame = frame.rechunk()
     ds.problems = [
         *kinds.get("read", []),
         *kinds.get("stray", []),
