@@ -1175,8 +1175,8 @@ def convert_batches(
     # query on the results copy them (800 MB more to write a million results)
     frame = frames[0] if len(frames) == 1 else pl.concat(frames, rechunk=False)
     del frames
-    if max(frame.n_chunks("all"), default=1) > 1:
-        frame = frame.rechunk()
+    if max(frame.n_chunks("all"), default=1) > 1:  # a column at a time: one more in memory
+        frame = pl.DataFrame([frame.drop_in_place(name).rechunk() for name in list(frame.columns)])
     ds.problems = [
         *kinds.get("read", []),
         *kinds.get("stray", []),
