@@ -16,6 +16,7 @@ from zhili.cli.context import (
     ZhiliError,
     echo_err,
     load_data,
+    prepare_run,
     record_run,
     resolve_model,
     write_error,
@@ -102,26 +103,38 @@ def eval_cmd(
     for w in ev.warnings:
         echo_err(_("warning: {msg}").format(msg=w))
     progress.phase("write")
+    options = {"backend": backend, "sheet": sheet, "encoding": encoding, "strict": strict}
+    # the run's parts are built while the output is written; it is recorded
+    # only once the output exists: a failed write (exit 1) records no run
+    pending = prepare_run(ev, "eval", options, no_record)
+    try:
+        _write_results(lm, ev, ds, rd, fmt, output, detail, progress)
+    except BaseException:
+        if pending is not None:
+            pending.cancel()
+        raise
+    if rd is not None and fmt in ("csv", "parquet"):
+        echo_err(round_cli.completeness_text(rd))
+    record_run(ev, "eval", options, db, no_record, started, progress, pending=pending)
+    progress.close()
+
+
+def _write_results(lm, ev, ds, rd, fmt: str, output: str | None, detail: bool, progress) -> None:
+    """`eval`'s output: `fmt` into `output` (None: standard output)."""
     if fmt == "parquet":
         progress.clear()
         write_parquet(output_table(ev, detail), output)
+        return
+    if fmt == "json":
+        text = _results_json(lm, ev, ds, rd.completeness() if rd is not None else None)
+    elif fmt == "csv":
+        text = safe.csv_frame(output_table(ev, detail)).write_csv()
     else:
-        if fmt == "json":
-            text = _results_json(lm, ev, ds, rd.completeness() if rd is not None else None)
-        elif fmt == "csv":
-            text = safe.csv_frame(output_table(ev, detail)).write_csv()
-        else:
-            text = summary_text(ev)
-            if rd is not None:
-                text += "\n\n" + round_cli.completeness_text(rd)
-        progress.clear()
-        write_output(text, output, bom=fmt == "csv")
-    if rd is not None and fmt in ("csv", "parquet"):
-        echo_err(round_cli.completeness_text(rd))
-    # recorded only once the output exists: a failed write (exit 1) records no run
-    options = {"backend": backend, "sheet": sheet, "encoding": encoding, "strict": strict}
-    record_run(ev, "eval", options, db, no_record, started, progress)
-    progress.close()
+        text = summary_text(ev)
+        if rd is not None:
+            text += "\n\n" + round_cli.completeness_text(rd)
+    progress.clear()
+    write_output(text, output, bom=fmt == "csv")
 
 
 def _results_json(lm, ev, ds, completeness: dict | None = None) -> str:
