@@ -29,9 +29,14 @@ from zhili.cli.options import (
     output_option,
     run_options,
 )
-from zhili.cli.output import output_table, summary_text, write_output, write_parquet
+from zhili.cli.output import (
+    output_table,
+    summary_text,
+    write_csv,
+    write_output,
+    write_parquet,
+)
 from zhili.dsl.i18n import _
-from zhili.engine.report import safe
 
 
 @click.command("eval", epilog=EPILOG)
@@ -121,20 +126,22 @@ def eval_cmd(
 
 def _write_results(lm, ev, ds, rd, fmt: str, output: str | None, detail: bool, progress) -> None:
     """`eval`'s output: `fmt` into `output` (None: standard output)."""
-    if fmt == "parquet":
+    if fmt in ("parquet", "csv"):
+        table = output_table(ev, detail)
         progress.clear()
-        write_parquet(output_table(ev, detail), output)
+        if fmt == "parquet":
+            write_parquet(table, output)
+        else:
+            write_csv(table, output)
         return
     if fmt == "json":
         text = _results_json(lm, ev, ds, rd.completeness() if rd is not None else None)
-    elif fmt == "csv":
-        text = safe.csv_frame(output_table(ev, detail)).write_csv()
     else:
         text = summary_text(ev)
         if rd is not None:
             text += "\n\n" + round_cli.completeness_text(rd)
     progress.clear()
-    write_output(text, output, bom=fmt == "csv")
+    write_output(text, output)
 
 
 def _results_json(lm, ev, ds, completeness: dict | None = None) -> str:

@@ -71,6 +71,26 @@ def output_columns(model, taken: set[str]) -> list:
 
 def write_parquet(table, output: str) -> None:
     """`table` as a Parquet file `output`, written atomically."""
+    write_frame(table.write_parquet, output)
+
+
+def write_csv(table, output: str | None) -> None:
+    """`table` as CSV, its text cells neutralised (`safe.csv_frame`): into the
+    file `output` with a BOM for Excel, atomically, written by Polars from the
+    frame (no text of the whole table in memory); on standard output when
+    `output` is None."""
+    from zhili.engine.report import safe
+
+    frame = safe.csv_frame(table)
+    if output is None:
+        write_output(frame.write_csv(), None)
+        return
+    write_frame(lambda fh: frame.write_csv(fh, include_bom=True), output)
+
+
+def write_frame(write_to, output: str) -> None:
+    """`write_to(binary file)` fills the file `output`, atomically (a Polars
+    writer: `DataFrame.write_parquet`, `write_csv`); its errors are clear."""
     import io
     from pathlib import Path
 
@@ -81,10 +101,10 @@ def write_parquet(table, output: str) -> None:
     def write(path: Path) -> None:
         if path.is_file():
             with open(path, "wb") as fh:  # a file object: Polars then reports the OS error
-                table.write_parquet(fh)
+                write_to(fh)
             return
         buf = io.BytesIO()  # a device or FIFO: Polars would hide why writing failed
-        table.write_parquet(buf)
+        write_to(buf)
         with open(path, "wb") as fh:
             fh.write(buf.getbuffer())
 
