@@ -702,3 +702,34 @@ def test_a_store_keeps_its_page_size(tmp_path):
         assert store.conn.execute("PRAGMA page_size").fetchone()[0] == 4096
         assert store.results(run_id).height == len(ev)
         assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_new_store_is_made_whole_or_not_at_all(tmp_path, monkeypatch):
+    """A new run database is made and migrated beside its path, then linked
+    into place: a first use that fails (or is interrupted) while the tables
+    are made leaves no database without its tables and no temporary file; a
+    database already there is never replaced."""
+    import stat
+
+    from zhili.engine.io.atomic import temp_files
+    from zhili.engine.runs import store as store_mod
+
+    db = tmp_path / "runs.sqlite"
+    bad = list(store_mod.MIGRATIONS)
+    bad[2] = (3, "ALTER TABLE no_such_table ADD COLUMN x TEXT")
+    monkeypatch.setattr(store_mod, "MIGRATIONS", bad)
+    with pytest.raises(RunStoreError):
+        RunStore(db)
+    assert not db.exists() and sorted(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    with RunStore(db) as store:
+        assert store.version() == SCHEMA_VERSION
+        run_id = store.record(evaluation(), command="eval", data_path=SAMPLE)
+    assert temp_files(db) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["runs.sqlite"]
+    mode = stat.S_IMODE(db.stat().st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert mode == 0o666 & ~umask
+    store_mod._create(db)  # as when another process made it meanwhile: kept
+    with RunStore(db, migrate=False) as store:
+        assert [r.id for r in store.runs()] == [run_id]

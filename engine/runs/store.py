@@ -17,11 +17,14 @@ transaction per run, so a crash or Ctrl-C never leaves half a run behind.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import errno
 import hashlib
 import json
 import os
 import sqlite3
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,6 +37,7 @@ import polars as pl
 from zhili.dsl.i18n import _
 from zhili.dsl.model import Outcome
 from zhili.engine.eval import columns
+from zhili.engine.io.atomic import TEMP_SUFFIX, remove_stale
 from zhili.engine.runs import columnar
 from zhili.engine.runs.columnar import POINTS_TOLERANCE
 
@@ -199,13 +203,14 @@ class RunStore:
             raise RunStoreError(_("{path}: no run database").format(path=self.path))
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            new = not self.path.exists()
+            if migrate and not self.path.exists():
+                _create(self.path)
             self.conn = sqlite3.connect(
                 self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
             )
             self.conn.row_factory = sqlite3.Row
             self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            if new:  # a lasting setting of the file, possible only before it is written
+            if self.path.stat().st_size == 0:  # new: a lasting setting, set before any write
                 self.conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
             self._wal()
             self.conn.execute("PRAGMA foreign_keys = ON")
@@ -579,6 +584,36 @@ class RunStore:
                 "sheet",
             ]
         )
+
+
+def _create(path: Path) -> None:
+    """Make a new run database at `path` whole: created and migrated in a
+    temporary file beside it, then linked into place. An interrupted first
+    use (Ctrl-C while the tables are made) then leaves no database without
+    its tables, and a database another process made meanwhile is kept (a
+    link never replaces a file). Where the file system has no hard links,
+    nothing is done: the database is made in place, as before."""
+    remove_stale(path)  # left by a process killed while making it
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as SQLite would make it
+        with RunStore(tmp):  # an empty file: its pages set, WAL, migrated
+            pass
+        try:
+            os.link(tmp, path)
+        except FileExistsError:  # made by another process meanwhile: that one
+            pass
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+                raise
+    finally:
+        for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
 
 
 @dataclass
