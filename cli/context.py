@@ -207,7 +207,7 @@ def record_run(
     Call it after the outputs are written, or give `write(run_id)` (run_id
     None when not recorded) to write outputs that name their run: the run is
     committed only after `write` returned, and a failed write records nothing.
-    `pending`: what `prepare_run` started before the outputs were written."""
+    `pending`: what `start_recording` started before the outputs were written."""
     if no_record:
         if write is not None:
             write(None)
@@ -224,7 +224,7 @@ def record_run(
     return run_id
 
 
-def prepare_run(ev, command: str, options: dict, no_record: bool):
+def start_recording(ev, command: str, options: dict, no_record: bool):
     """Start preparing the run of `ev` (its results parts, the data's hash)
     in a thread, unless `no_record`: a `PendingRun` to give `record_run` once
     the outputs are written (and to cancel when writing them failed), or None."""

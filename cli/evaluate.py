@@ -16,9 +16,9 @@ from zhili.cli.context import (
     ZhiliError,
     echo_err,
     load_data,
-    prepare_run,
     record_run,
     resolve_model,
+    start_recording,
     write_error,
 )
 from zhili.cli.options import (
@@ -111,7 +111,7 @@ def eval_cmd(
     options = {"backend": backend, "sheet": sheet, "encoding": encoding, "strict": strict}
     # the run's parts are built while the output is written; it is recorded
     # only once the output exists: a failed write (exit 1) records no run
-    pending = prepare_run(ev, "eval", options, no_record)
+    pending = start_recording(ev, "eval", options, no_record)
     try:
         _write_results(lm, ev, ds, rd, fmt, output, detail, progress)
     except BaseException:

@@ -98,7 +98,7 @@ def write_frame(write_to, output: str) -> None:
 
     from zhili.engine.io.atomic import atomic_write
 
-    def write(path: Path) -> None:
+    def fill(path: Path) -> None:
         if path.is_file():
             with open(path, "wb") as fh:  # a file object: Polars then reports the OS error
                 write_to(fh)
@@ -107,6 +107,13 @@ def write_frame(write_to, output: str) -> None:
         write_to(buf)
         with open(path, "wb") as fh:
             fh.write(buf.getbuffer())
+
+    def write(path: Path) -> None:
+        try:
+            fill(path)
+        except KeyboardInterrupt:
+            _one_interrupt()
+            raise
 
     try:
         atomic_write(output, write)
@@ -117,6 +124,23 @@ def write_frame(write_to, output: str) -> None:
             _("error: cannot write {path}: {err}").format(path=output, err=exc)
         ) from exc
     echo_err(_("wrote {path}").format(path=output))
+
+
+def _one_interrupt() -> None:
+    """After Ctrl-C stopped a Polars writer. Polars may notice the signal
+    first and raise its own KeyboardInterrupt ("query interrupted") while
+    zhili's SIGINT handler is still to run: it would run at the next Python
+    call, in the middle of the cleanup that removes the temporary file (left
+    behind). It runs here instead, and the one Ctrl-C is one interrupt."""
+    for _attempt in range(3):
+        try:
+            _pending_signals_run()
+        except KeyboardInterrupt:
+            return
+
+
+def _pending_signals_run() -> None:
+    """Nothing: calling a Python function runs the pending signal handlers."""
 
 
 def write_output(text: str, output: str | None, bom: bool = False) -> None:
