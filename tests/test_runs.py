@@ -705,13 +705,9 @@ def test_a_store_keeps_its_page_size(tmp_path):
 
 
 def test_a_new_store_is_made_whole_or_not_at_all(tmp_path, monkeypatch):
-    """A new run database is made and migrated beside its path, then linked
-    into place: a first use that fails (or is interrupted) while the tables
-    are made leaves no database without its tables and no temporary file; a
-    database already there is never replaced."""
-    import stat
-
-    from zhili.engine.io.atomic import temp_files
+    """A new run database is made in memory and written out at once: a first
+    use that fails (or is interrupted) while the tables are made leaves no
+    database without its tables; a database already there is never replaced."""
     from zhili.engine.runs import store as store_mod
 
     db = tmp_path / "runs.sqlite"
@@ -724,12 +720,9 @@ def test_a_new_store_is_made_whole_or_not_at_all(tmp_path, monkeypatch):
     monkeypatch.undo()
     with RunStore(db) as store:
         assert store.version() == SCHEMA_VERSION
+        assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         run_id = store.record(evaluation(), command="eval", data_path=SAMPLE)
-    assert temp_files(db) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["runs.sqlite"]
-    mode = stat.S_IMODE(db.stat().st_mode)
-    umask = os.umask(0)
-    os.umask(umask)
-    assert mode == 0o666 & ~umask
     store_mod._create(db)  # as when another process made it meanwhile: kept
     with RunStore(db, migrate=False) as store:
         assert [r.id for r in store.runs()] == [run_id]
+        assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -17,14 +17,11 @@ transaction per run, so a crash or Ctrl-C never leaves half a run behind.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import errno
 import hashlib
 import json
 import os
 import sqlite3
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -37,7 +34,6 @@ import polars as pl
 from zhili.dsl.i18n import _
 from zhili.dsl.model import Outcome
 from zhili.engine.eval import columns
-from zhili.engine.io.atomic import TEMP_SUFFIX, remove_stale
 from zhili.engine.runs import columnar
 from zhili.engine.runs.columnar import POINTS_TOLERANCE
 
@@ -587,33 +583,25 @@ class RunStore:
 
 
 def _create(path: Path) -> None:
-    """Make a new run database at `path` whole: created and migrated in a
-    temporary file beside it, then linked into place. An interrupted first
-    use (Ctrl-C while the tables are made) then leaves no database without
-    its tables, and a database another process made meanwhile is kept (a
-    link never replaces a file). Where the file system has no hard links,
-    nothing is done: the database is made in place, as before."""
-    remove_stale(path)  # left by a process killed while making it
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
+    """Make a new run database at `path` whole: its tables made in memory,
+    then written out by one SQLite call (`VACUUM INTO`, which refuses a file
+    that exists and is not empty). A Ctrl-C while a run database is first
+    made leaves none, or one with all its tables, never one without (on
+    which every reader failed); a database another process made meanwhile
+    is kept. It gets `PAGE_SIZE` pages; WAL is set when it is opened."""
+    memory = RunStore.__new__(RunStore)  # the schema, without a file
+    memory.path = path
+    memory.conn = sqlite3.connect(":memory:", isolation_level=None)
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # as SQLite would make it
-        with RunStore(tmp):  # an empty file: its pages set, WAL, migrated
-            pass
+        memory.conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
+        memory.migrate()
         try:
-            os.link(tmp, path)
-        except FileExistsError:  # made by another process meanwhile: that one
-            pass
-        except OSError as exc:
-            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+            memory.conn.execute("VACUUM INTO ?", (str(path),))
+        except sqlite3.OperationalError:
+            if not path.exists():  # not "output file already exists": a real failure
                 raise
     finally:
-        for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
-            with contextlib.suppress(OSError):
-                leftover.unlink()
+        memory.conn.close()
 
 
 @dataclass
