@@ -199,13 +199,15 @@ def record_run(
     started: float,
     progress=None,
     write=None,
+    pending=None,
 ):
     """Record an evaluation in the run database unless `no_record`; its id, or
     None. A database that cannot be used is a warning (the results stand).
 
     Call it after the outputs are written, or give `write(run_id)` (run_id
     None when not recorded) to write outputs that name their run: the run is
-    committed only after `write` returned, and a failed write records nothing."""
+    committed only after `write` returned, and a failed write records nothing.
+    `pending`: what `start_recording` started before the outputs were written."""
     if no_record:
         if write is not None:
             write(None)
@@ -214,9 +216,20 @@ def record_run(
     from zhili.engine.runs.record import record_run as record
 
     try:
-        run_id = record(ev, command, options, db, started, progress, write)
+        run_id = record(ev, command, options, db, started, progress, write, pending)
     except RunNotRecorded as exc:
         echo_err(_("warning: the run was not recorded: {err}").format(err=exc))
         return None
     echo_err(_("recorded run {id}").format(id=run_id))
     return run_id
+
+
+def start_recording(ev, command: str, options: dict, no_record: bool):
+    """Start preparing the run of `ev` (its results parts, the data's hash)
+    in a thread, unless `no_record`: a `PendingRun` to give `record_run` once
+    the outputs are written (and to cancel when writing them failed), or None."""
+    if no_record:
+        return None
+    from zhili.engine.runs.record import PendingRun
+
+    return PendingRun(ev, command, options)

@@ -18,6 +18,7 @@ from zhili.cli.context import (
     load_data,
     record_run,
     resolve_model,
+    start_recording,
     write_error,
 )
 from zhili.cli.options import (
@@ -28,9 +29,14 @@ from zhili.cli.options import (
     output_option,
     run_options,
 )
-from zhili.cli.output import output_table, summary_text, write_output, write_parquet
+from zhili.cli.output import (
+    output_table,
+    summary_text,
+    write_csv,
+    write_output,
+    write_parquet,
+)
 from zhili.dsl.i18n import _
-from zhili.engine.report import safe
 
 
 @click.command("eval", epilog=EPILOG)
@@ -105,26 +111,40 @@ def eval_cmd(
     for w in ev.warnings:
         echo_err(_("warning: {msg}").format(msg=w))
     progress.phase("write")
-    if fmt == "parquet":
-        progress.clear()
-        write_parquet(output_table(ev, detail), output)
-    else:
-        if fmt == "json":
-            text = _results_json(lm, ev, ds, rd.completeness() if rd is not None else None)
-        elif fmt == "csv":
-            text = safe.csv_frame(output_table(ev, detail)).write_csv()
-        else:
-            text = summary_text(ev)
-            if rd is not None:
-                text += "\n\n" + round_cli.completeness_text(rd)
-        progress.clear()
-        write_output(text, output, bom=fmt == "csv")
+    options = {"backend": backend, "sheet": sheet, "encoding": encoding, "strict": strict}
+    # the run's parts are built while the output is written; it is recorded
+    # only once the output exists: a failed write (exit 1) records no run
+    pending = start_recording(ev, "eval", options, no_record)
+    try:
+        _write_results(lm, ev, ds, rd, fmt, output, detail, progress)
+    except BaseException:
+        if pending is not None:
+            pending.cancel()
+        raise
     if rd is not None and fmt in ("csv", "parquet"):
         echo_err(round_cli.completeness_text(rd))
-    # recorded only once the output exists: a failed write (exit 1) records no run
-    options = {"backend": backend, "sheet": sheet, "encoding": encoding, "strict": strict}
-    record_run(ev, "eval", options, db, no_record, started, progress)
+    record_run(ev, "eval", options, db, no_record, started, progress, pending=pending)
     progress.close()
+
+
+def _write_results(lm, ev, ds, rd, fmt: str, output: str | None, detail: bool, progress) -> None:
+    """`eval`'s output: `fmt` into `output` (None: standard output)."""
+    if fmt in ("parquet", "csv"):
+        table = output_table(ev, detail)
+        progress.clear()
+        if fmt == "parquet":
+            write_parquet(table, output)
+        else:
+            write_csv(table, output)
+        return
+    if fmt == "json":
+        text = _results_json(lm, ev, ds, rd.completeness() if rd is not None else None)
+    else:
+        text = summary_text(ev)
+        if rd is not None:
+            text += "\n\n" + round_cli.completeness_text(rd)
+    progress.clear()
+    write_output(text, output)
 
 
 def _results_json(lm, ev, ds, completeness: dict | None = None) -> str:

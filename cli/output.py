@@ -71,6 +71,26 @@ def output_columns(model, taken: set[str]) -> list:
 
 def write_parquet(table, output: str) -> None:
     """`table` as a Parquet file `output`, written atomically."""
+    write_frame(table.write_parquet, output)
+
+
+def write_csv(table, output: str | None) -> None:
+    """`table` as CSV, its text cells neutralised (`safe.csv_frame`): into the
+    file `output` with a BOM for Excel, atomically, written by Polars from the
+    frame (no text of the whole table in memory); on standard output when
+    `output` is None."""
+    from zhili.engine.report import safe
+
+    frame = safe.csv_frame(table)
+    if output is None:
+        write_output(frame.write_csv(), None)
+        return
+    write_frame(lambda fh: frame.write_csv(fh, include_bom=True), output)
+
+
+def write_frame(write_to, output: str) -> None:
+    """`write_to(binary file)` fills the file `output`, atomically (a Polars
+    writer: `DataFrame.write_parquet`, `write_csv`); its errors are clear."""
     import io
     from pathlib import Path
 
@@ -78,15 +98,22 @@ def write_parquet(table, output: str) -> None:
 
     from zhili.engine.io.atomic import atomic_write
 
-    def write(path: Path) -> None:
+    def fill(path: Path) -> None:
         if path.is_file():
             with open(path, "wb") as fh:  # a file object: Polars then reports the OS error
-                table.write_parquet(fh)
+                write_to(fh)
             return
         buf = io.BytesIO()  # a device or FIFO: Polars would hide why writing failed
-        table.write_parquet(buf)
+        write_to(buf)
         with open(path, "wb") as fh:
             fh.write(buf.getbuffer())
+
+    def write(path: Path) -> None:
+        try:
+            fill(path)
+        except KeyboardInterrupt:
+            _one_interrupt()
+            raise
 
     try:
         atomic_write(output, write)
@@ -97,6 +124,23 @@ def write_parquet(table, output: str) -> None:
             _("error: cannot write {path}: {err}").format(path=output, err=exc)
         ) from exc
     echo_err(_("wrote {path}").format(path=output))
+
+
+def _one_interrupt() -> None:
+    """After Ctrl-C stopped a Polars writer. Polars may notice the signal
+    first and raise its own KeyboardInterrupt ("query interrupted") while
+    zhili's SIGINT handler is still to run: it would run at the next Python
+    call, in the middle of the cleanup that removes the temporary file (left
+    behind). It runs here instead, and the one Ctrl-C is one interrupt."""
+    for _attempt in range(3):
+        try:
+            _pending_signals_run()
+        except KeyboardInterrupt:
+            return
+
+
+def _pending_signals_run() -> None:
+    """Nothing: calling a Python function runs the pending signal handlers."""
 
 
 def write_output(text: str, output: str | None, bom: bool = False) -> None:

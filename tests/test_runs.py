@@ -618,3 +618,111 @@ def test_a_run_is_recorded_after_its_output_is_written(tmp_path):
     assert result.stderr.index("wrote") < result.stderr.index("recorded run 2")
     with RunStore(db) as store:
         assert [r.command for r in store.runs()] == ["eval", "report"]
+
+
+# ---------------------------------------------------------------- prepared while writing
+
+
+def test_a_run_prepared_while_writing_is_the_run_recorded_directly(tmp_path):
+    """`eval` builds a run's parts in a thread while it writes the output
+    (`PendingRun`): the run recorded from them is the run `record` writes by
+    itself, part for part, and reads back the same."""
+    from zhili.engine.runs.record import PendingRun, record_run
+
+    ev = evaluation()
+    db = tmp_path / "runs.sqlite"
+    with RunStore(db) as store:
+        direct = store.record(ev, command="eval", data_path=Path(ev.dataset.file), options={})
+    pending = PendingRun(ev, "eval", {})
+    prepared = record_run(ev, "eval", {}, str(db), started=0.0, pending=pending)
+    assert not pending.running
+    with RunStore(db) as store:
+        a, b = store.resolve(str(direct)), store.resolve(str(prepared))
+        assert (a.communities, a.data_hash, a.options) == (b.communities, b.data_hash, b.options)
+        assert b.created_at >= a.created_at and b.duration_ms is not None
+        parts = store.conn.execute(
+            "SELECT run_id, part, rows, sha256, length(data) FROM result_parts ORDER BY run_id"
+        ).fetchall()
+        assert [tuple(p)[1:] for p in parts if p[0] == direct] == [
+            tuple(p)[1:] for p in parts if p[0] == prepared
+        ]
+        assert store.results(direct).equals(store.results(prepared))
+        assert diff_runs(store, a, b).unchanged == len(ev)
+
+
+def test_a_cancelled_pending_run_records_nothing(tmp_path):
+    """A failed output write cancels the run being prepared: nothing to take,
+    no thread left; a store that cannot be opened cancels it too."""
+    from zhili.engine.runs.record import PendingRun, RunNotRecorded, record_run
+
+    ev = evaluation()
+    pending = PendingRun(ev, "eval", {})
+    pending.cancel()
+    assert not pending.running
+    with pytest.raises(RuntimeError):
+        pending.take()
+    blocker = tmp_path / "file"
+    blocker.write_text("", encoding="utf-8")
+    pending = PendingRun(ev, "eval", {})
+    with pytest.raises(RunNotRecorded):
+        record_run(ev, "eval", {}, str(blocker / "runs.sqlite"), started=0.0, pending=pending)
+    assert not pending.running
+
+
+def test_eval_leaves_no_thread_behind_when_its_write_fails(tmp_path):
+    import threading
+
+    blocker = tmp_path / "somefile"
+    blocker.write_text("not a folder", encoding="utf-8")
+    db = tmp_path / "runs.sqlite"
+    result = zhili("eval", "four_type", SAMPLE, "--db", db, "-o", blocker / "x.parquet")
+    assert result.exit_code == 1 and "recorded run" not in result.stderr
+    assert not [t for t in threading.enumerate() if t.name == "zhili-record"]
+    result = zhili("eval", "four_type", SAMPLE, "--db", db, "-o", tmp_path / "x.parquet")
+    assert result.exit_code == 0 and "recorded run 1" in result.stderr
+    assert not [t for t in threading.enumerate() if t.name == "zhili-record"]
+
+
+def test_a_store_keeps_its_page_size(tmp_path):
+    """A new run database has `PAGE_SIZE` pages (a run's parts are large
+    blobs); one made before, with SQLite's 4 KB pages, keeps them, and
+    records and reads runs as before."""
+    from zhili.engine.runs.store import PAGE_SIZE
+
+    with RunStore(tmp_path / "new.sqlite") as store:
+        assert store.conn.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE
+    old = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(old)
+    conn.execute("PRAGMA page_size = 4096")
+    conn.execute("CREATE TABLE made (x)")
+    conn.close()
+    ev = evaluation()
+    with RunStore(old) as store:
+        run_id = store.record(ev, command="eval", data_path=SAMPLE)
+        assert store.conn.execute("PRAGMA page_size").fetchone()[0] == 4096
+        assert store.results(run_id).height == len(ev)
+        assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_new_store_is_made_whole_or_not_at_all(tmp_path, monkeypatch):
+    """A new run database is made in memory and written out at once: a first
+    use that fails (or is interrupted) while the tables are made leaves no
+    database without its tables; a database already there is never replaced."""
+    from zhili.engine.runs import store as store_mod
+
+    db = tmp_path / "runs.sqlite"
+    bad = list(store_mod.MIGRATIONS)
+    bad[2] = (3, "ALTER TABLE no_such_table ADD COLUMN x TEXT")
+    monkeypatch.setattr(store_mod, "MIGRATIONS", bad)
+    with pytest.raises(RunStoreError):
+        RunStore(db)
+    assert not db.exists() and sorted(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    with RunStore(db) as store:
+        assert store.version() == SCHEMA_VERSION
+        assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        run_id = store.record(evaluation(), command="eval", data_path=SAMPLE)
+    store_mod._create(db)  # as when another process made it meanwhile: kept
+    with RunStore(db, migrate=False) as store:
+        assert [r.id for r in store.runs()] == [run_id]
+        assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

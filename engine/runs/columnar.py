@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from collections.abc import Iterator
 
 import polars as pl
 
@@ -114,8 +115,12 @@ def outputs_json(frame: pl.DataFrame) -> pl.Expr:
 
 def parts(frame: pl.DataFrame) -> list[tuple[int, str, bytes]]:
     """`frame` as Parquet parts: (rows, sha256, bytes) each."""
+    return list(iter_parts(frame))
+
+
+def iter_parts(frame: pl.DataFrame) -> Iterator[tuple[int, str, bytes]]:
+    """`parts(frame)`, one part at a time."""
     step = max(1, PART_CELLS // max(1, frame.width))
-    out = []
     for start in range(0, max(frame.height, 1), step):
         chunk = frame.slice(start, step)
         buf = io.BytesIO()
@@ -123,8 +128,8 @@ def parts(frame: pl.DataFrame) -> list[tuple[int, str, bytes]]:
             buf, compression=COMPRESSION, compression_level=COMPRESSION_LEVEL, statistics=False
         )
         data = buf.getvalue()
-        out.append((chunk.height, hashlib.sha256(data).hexdigest(), data))
-    return out
+        del buf
+        yield chunk.height, hashlib.sha256(data).hexdigest(), data
 
 
 SUMMARY = [name for name, _dtype in META] + ["total", "grade", "vetoes", "missing", "file", "sheet"]
