@@ -107,6 +107,8 @@ def eval_cmd(
     # read (json explains each community with the interpreter): no values, no vetoes
     level = POINTS if detail or not no_record else False
     ev = evaluate_dataset(lm.model, ds, ctx.registry, backend=backend, detail=level)
+    if fmt != "json" and rd is None:  # only json reads the inputs again (to explain)
+        ds.release()
     progress.clear()
     for w in ev.warnings:
         echo_err(_("warning: {msg}").format(msg=w))
