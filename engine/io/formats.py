@@ -76,7 +76,7 @@ def _skipped_table(
 # a text file larger than this is read and converted in row batches of
 # about this many bytes each (`read_delimited_batches`): its text cells are
 # never all in memory at once
-BATCH_BYTES = 32 * 1024**2
+BATCH_BYTES = 64 * 1024**2
 
 
 def read_delimited_batches(
