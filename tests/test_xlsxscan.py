@@ -1,7 +1,8 @@
-"""The extent pass over a sheet's XML (`xlsxscan.scan_sheet`): the last row
-and column come from each row's last cell (cells stand in column order), so
-the widest row anywhere, a row written without its number, namespaced tags
-and rows cut between two chunks all give the sheet's real extent."""
+"""The extent pass over a sheet's XML (`xlsxscan.scan_sheet`), which keeps
+calamine from allocating a sheet's whole rectangle: the widest row anywhere,
+a row written without its number, namespaced tags, a far cell written
+before a near one in its row, and text that looks like a reference after a
+far cell all give the sheet's real extent."""
 
 from __future__ import annotations
 
@@ -39,13 +40,20 @@ def test_namespaced_tags_and_an_empty_row():
     assert (scan.max_row, scan.max_col) == (8, 3)
 
 
-def test_a_row_cut_between_two_chunks():
-    """`_chunks` ends a chunk after a whole cell: a row's last cell may be
-    the last of one chunk, its `</row>` the start of the next."""
-    first = b'<row r="1"><c r="A1"><v>1</v></c><c r="XFD1"><v>1</v></c>'
-    second = b'</row><row r="2"><c r="B2"><v>1</v></c></row>'
-    assert xlsxscan._last_cells(first) == (0, col_index(b"XFD"))
-    assert xlsxscan._last_cells(second) == (1, 1)
+def test_a_far_cell_before_a_near_one_in_its_row():
+    """Cells out of column order (hand-written XML): the far one still counts."""
+    scan = _scan(
+        '<row r="1048576"><c r="XFD1048576"><v>1</v></c><c r="A1048576"><v>1</v></c></row>'
+    )
+    assert (scan.max_row, scan.max_col) == (1048575, col_index(b"XFD"))
+
+
+def test_text_after_a_far_cell_does_not_hide_it():
+    scan = _scan(
+        '<row r="1048576"><c r="XFD1048576"><v>1</v></c>'
+        '<c t="inlineStr"><is><t> r="A1"</t></is></c></row>'
+    )
+    assert scan.max_col == col_index(b"XFD")
 
 
 def test_a_row_without_cells_counts_for_the_last_row():

@@ -10,9 +10,7 @@ import codecs
 import csv
 import io
 import json
-import os
 import re
-import stat
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -22,7 +20,7 @@ import polars as pl
 
 from zhili.dsl import codes
 from zhili.dsl.i18n import _
-from zhili.engine.io.source import display_name, is_stdin, read_bytes
+from zhili.engine.io.source import display_name, read_bytes
 from zhili.engine.io.table import (
     HEADER_SCAN_ROWS,
     HIERARCHY,
@@ -96,14 +94,12 @@ def read_delimited_batches(
     from zhili.engine.io.csvfast import count_byte, read_csv_fast
 
     name = display_name(path)
-    mapped = _mapped_text(name, path, encoding, batch_bytes, model)
-    if mapped is None:
-        text, base = _utf8_text(name, read_bytes(path), encoding), 0
-        sep = _separator(path, text)
-        line = _header_line(name, text, sep, model)
-    else:
-        text, base, sep, line = mapped
-    start = _line_offset(text, line, base)
+    # read into memory, not mapped: a file truncated while a mapping is read
+    # kills the process (SIGBUS), with no message
+    text = _utf8_text(name, read_bytes(path), encoding)
+    sep = _separator(path, text)
+    line = _header_line(name, text, sep, model)
+    start = _line_offset(text, line)
     head_end = _record_end(text, start, start)
     if len(text) - head_end <= 3 * batch_bytes or head_end >= len(text):
         fast = _read_csv_fast(name, text, sep, line)
@@ -117,7 +113,7 @@ def read_delimited_batches(
     if not header.endswith(b"\n"):
         header += b"\n"
     header_lines = header.count(b"\n")
-    quoted = text.find(b'"', base) >= 0
+    quoted = b'"' in text
     view = memoryview(text)
     at, first_line = head_end, line + header_lines
     try:
@@ -133,84 +129,10 @@ def read_delimited_batches(
             headers, frame, lines, short = got
             del batch
             first_line += count_byte(view[at:end], b"\n")
-            if mapped is not None:  # the pages read are the file's, not this process's
-                _forget(text, at, end)
             at = end
             yield _skipped_table(name, headers, frame, lines, _short_problems(name, headers, short))
     finally:
         view.release()
-        if mapped is not None:
-            text.close()
-
-
-def _mapped_text(
-    name: str, path: Path, encoding: str | None, batch_bytes: int, model: Model | None
-):
-    """(the file mapped into memory, where its text starts — after a UTF-8
-    byte-order mark —, the separator, the header's line) when a large file
-    can be read in batches straight from the file: a regular file of more
-    than three batches that `_utf8_text` would take as it is (UTF-8 at its
-    start, no UTF-16 or UTF-32 mark, no CR outside a CRLF) and whose header
-    is in its first 64 KB. Else None: the file is read into memory. The
-    pages of a mapped file are dropped from this process as batches are
-    read, so the file's bytes are never all in its memory."""
-    import mmap
-
-    if is_stdin(path) or not _utf8_wanted(encoding):
-        return None
-    try:
-        # a stat first: opening a pipe would wait for its writer, and take its data
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            return None
-        with open(path, "rb") as f:
-            st = os.fstat(f.fileno())
-            if not stat.S_ISREG(st.st_mode) or st.st_size <= 3 * batch_bytes:
-                return None
-            mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-    except (OSError, ValueError):  # the reader that reads it into memory says why
-        return None
-    try:
-        found = _mapped_checks(name, path, mm, model)
-    except BaseException:
-        mm.close()
-        raise
-    if found is None:
-        mm.close()
-        return None
-    _forget(mm, 0, len(mm))
-    return (mm, *found)
-
-
-def _mapped_checks(name: str, path: Path, mm, model: Model | None) -> tuple[int, str, int] | None:
-    """(text start, separator, header line) of a mapped file, as
-    `_utf8_text`, `_separator` and `_header_line` find them on the whole
-    text; None when the file needs those readers' changes (decoding, line
-    ends) or its first 64 KB hold no header."""
-    from zhili.engine.io.csvfast import count_byte
-
-    start = mm[:4]
-    if any(start.startswith(mark) for mark, _enc in _BOMS):
-        return None
-    base = len(codecs.BOM_UTF8) if start.startswith(codecs.BOM_UTF8) else 0
-    _refuse_binary(name, mm[base : base + 4096])
-    if not _utf8_start(mm[base : base + _HEAD_BYTES]):
-        return None
-    if mm.find(b"\r", base) >= 0:
-        view = memoryview(mm)
-        try:
-            crlf = sum(
-                mm[at : at + _COUNT_STEP + 1].count(b"\r\n")
-                for at in range(base, len(mm), _COUNT_STEP)
-            )
-            if count_byte(view[base:], b"\r") != crlf:
-                return None  # a CR alone ends a line: the text is rewritten
-        finally:
-            view.release()
-    head = mm[base : base + _HEAD_BYTES + 1]
-    sep = _separator(path, head)
-    if not head.strip(b" \t\r\n" + sep.encode()):
-        return None
-    return base, sep, _header_line(name, head, sep, model)
 
 
 def _line_end(text: bytes, at: int) -> int:
@@ -423,21 +345,6 @@ def _line_offset(text: bytes, line: int, at: int = 0) -> int:
             return len(text)
         at = nl + 1
     return at
-
-
-_COUNT_STEP = 32 * 1024**2  # bytes a mapped file is counted in at a time
-
-
-def _forget(mm, start: int, end: int) -> None:
-    """Drop the pages of `mm` between `start` and `end` from this process's
-    memory (they stay in the file and the page cache: reading them again
-    reads them again)."""
-    import mmap
-
-    page = mmap.PAGESIZE
-    lo = start - start % page
-    if end - lo >= page:
-        mm.madvise(mmap.MADV_DONTNEED, lo, (end - lo) // page * page)
 
 
 def _read_csv_fast(name: str, text: bytes, sep: str, line: int):

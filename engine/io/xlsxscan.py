@@ -34,6 +34,8 @@ CHUNK = 4 * 1024 * 1024
 # the regex engine skips ahead to it (about 1 s for 100,000 rows of 20 columns)
 _ROW_RE = re.compile(rb'<row r="([0-9]+)"')
 _ANY_ROW_RE = re.compile(rb'<(?:\w+:)?row\b[^>]*?\sr="([0-9]+)"')
+_FAR_ROW_RE = re.compile(rb' r="[A-Z]{1,3}([0-9]{6,7})"')
+_WIDE_COL_RE = re.compile(rb' r="([A-Z]{2,3})[0-9]')
 _MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)([0-9]+)(?::([A-Z]+)([0-9]+))?"')
 # a cell holding an error value: <c r="C2" t="e"><v>#DIV/0!</v></c> (a formula may come first)
 _ERROR_RE = re.compile(
@@ -113,38 +115,22 @@ def _has_long_text(buf: bytes) -> bool:
     return False
 
 
-_ROW_END_RE = re.compile(rb"</(?:\w+:)?row>")
-_CELL_REF_RE = re.compile(rb'([A-Z]{1,3})([0-9]{1,7})"')
-
-
-def _last_cells(buf: bytes) -> tuple[int, int]:
-    """(the last row, the last column) of the cells in `buf` (0-based; -1
-    without a cell reference). Cells stand in column order within a row, so
-    the last reference before each row's end is that row's widest cell; the
-    end of `buf` counts as a row's end too (a row the chunks cut: its last
-    cell is in this chunk or the next). The row of each such cell counts,
-    for a cell far down in a row written without its number."""
-    max_row = max_col = -1
-    if b":row>" in buf:  # namespaced tags (x:row)
-        ends = [m.start() for m in _ROW_END_RE.finditer(buf)]
-    else:  # a literal search: the pattern's `</` stands before every closing tag
-        ends, at = [], buf.find(b"</row>")
-        while at >= 0:
-            ends.append(at)
-            at = buf.find(b"</row>", at + 6)
-    ends.append(len(buf))
-    prev = 0
-    for end in ends:
-        at = buf.rfind(b' r="', prev, end)
-        prev = end
-        if at < 0:
-            continue
-        m = _CELL_REF_RE.match(buf, at + 4)
-        if m is None:  # the row's own number (a row without cells)
-            continue
-        max_col = max(max_col, col_index(m[1]))
-        max_row = max(max_row, int(m[2]) - 1)
-    return max_row, max_col
+def _max_col(buf: bytes) -> int:
+    """The last column of a cell in `buf` (0-based), or -1."""
+    wide = set(_WIDE_COL_RE.findall(buf))
+    if wide:
+        return max(col_index(w) for w in wide)
+    # one letter: binary search for the last letter any cell reference starts with
+    lo, hi = 0, 25  # A..Z
+    if not re.search(rb' r="[A-Z][0-9]', buf):
+        return -1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if re.search(rb' r="[%c-Z][0-9]' % (65 + mid), buf):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 def _chunks(zf: zipfile.ZipFile, part: str):
@@ -267,10 +253,10 @@ def scan_sheet(zf: zipfile.ZipFile, part: str) -> SheetScan:
     out = SheetScan()
     for buf in _chunks(zf, part):
         rows = _ROW_RE.findall(buf) or _ANY_ROW_RE.findall(buf)
+        rows += _FAR_ROW_RE.findall(buf)  # a cell far down in a row without its number
         if rows:
             out.max_row = max(out.max_row, max(int(r) for r in rows) - 1)
-        last_row, last_col = _last_cells(buf)
-        out.max_row, out.max_col = max(out.max_row, last_row), max(out.max_col, last_col)
+        out.max_col = max(out.max_col, _max_col(buf))
         if not out.long_cell and _has_long_text(buf):
             out.long_cell = True
         if b't="e"' in buf:
