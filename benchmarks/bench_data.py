@@ -238,20 +238,21 @@ def main() -> None:
             raise SystemExit("--batches needs --csv FILE")
         batches(args.csv.resolve(), args.repeat)
         return
+
+    def given_csv(tmp: str) -> Path:  # --csv, or a new sample of --rows
+        if args.csv is not None:
+            return args.csv
+        path = Path(tmp) / "data.csv"
+        write_sample(reg.get("four_type").model, path, args.rows, 7, 0.03)
+        return path
+
     if args.write_record:
         with tempfile.TemporaryDirectory() as tmp:
-            csv_path = args.csv
-            if csv_path is None:
-                csv_path = Path(tmp) / "data.csv"
-                write_sample(reg.get("four_type").model, csv_path, args.rows, 7, 0.03)
-            write_and_record(reg, csv_path.resolve(), Path(tmp), args.repeat)
+            write_and_record(reg, given_csv(tmp).resolve(), Path(tmp), args.repeat)
         return
     if args.e2e:
         with tempfile.TemporaryDirectory() as tmp:
-            csv_path = args.csv
-            if csv_path is None:
-                csv_path = Path(tmp) / "data.csv"
-                write_sample(reg.get("four_type").model, csv_path, args.rows, 7, 0.03)
+            csv_path = given_csv(tmp)
             parquet = None
             if args.parquet_input:  # the CSV as Polars types it: numbers, text, booleans
                 import polars as pl

@@ -825,11 +825,11 @@ class Converted:
         distinct = cells.select(pl.col(col).unique().drop_nulls())
         if known is not None:
             distinct = distinct.join(known.select(col), on=col, how="anti")
-        if distinct.height:
-            new = _run_stages(distinct, [_convert_stages(col, f, key)])
-            known = new if known is None else pl.concat([known, new])
-            self.tables[key] = known
-        return known if known is not None else _run_stages(distinct, [_convert_stages(col, f, key)])
+            if not distinct.height:
+                return known
+        new = _run_stages(distinct, [_convert_stages(col, f, key)])
+        self.tables[key] = new if known is None else pl.concat([known, new])
+        return self.tables[key]
 
 
 def _staged(

@@ -55,11 +55,17 @@ def read_delimited(path: Path, encoding: str | None = None, model: Model | None 
     text = _utf8_text(name, read_bytes(path), encoding)
     sep = _separator(path, text)
     line = _header_line(name, text, sep, model)
+    return _whole_table(name, text, sep, line, encoding is None)
+
+
+def _whole_table(name: str, text: bytes, sep: str, line: int, guess: bool) -> RawTable:
+    """The table below the header on `line`, all of `text` at once: through
+    Polars' reader when it can, the record-by-record reader otherwise."""
     fast = _read_csv_fast(name, text, sep, line)
     if fast is not None:
         headers, frame, lines, problems = fast
     else:
-        headers, frame, lines, problems = _read_csv(name, text, sep, line, encoding is None)
+        headers, frame, lines, problems = _read_csv(name, text, sep, line, guess)
     return _skipped_table(name, headers, frame, lines, problems)
 
 
@@ -102,12 +108,7 @@ def read_delimited_batches(
     start = _line_offset(text, line)
     head_end = _record_end(text, start, start)
     if len(text) - head_end <= 3 * batch_bytes or head_end >= len(text):
-        fast = _read_csv_fast(name, text, sep, line)
-        if fast is None:
-            headers, frame, lines, problems = _read_csv(name, text, sep, line, encoding is None)
-        else:
-            headers, frame, lines, problems = fast
-        yield _skipped_table(name, headers, frame, lines, problems)
+        yield _whole_table(name, text, sep, line, encoding is None)
         return
     header = text[start:head_end]
     if not header.endswith(b"\n"):
@@ -337,8 +338,9 @@ def _header_line(name: str, text: bytes, sep: str, model: Model | None) -> int:
     return records[h][0]
 
 
-def _line_offset(text: bytes, line: int, at: int = 0) -> int:
-    """Where line `line` starts, counting lines from `at`."""
+def _line_offset(text: bytes, line: int) -> int:
+    """Where line `line` of `text` starts."""
+    at = 0
     for _i in range(line - 1):
         nl = text.find(b"\n", at)
         if nl < 0:

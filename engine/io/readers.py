@@ -133,7 +133,12 @@ def read_batches(
     `batch_bytes // 64` rows), any other source in one."""
     suffix = "" if is_stdin(path) else path.suffix.lower()
     reader = BUILTIN_READERS.get(suffix)
-    if is_stdin(path) or data_reader_for(suffix) is not None or reader is None:
+    if (
+        is_stdin(path)
+        or data_reader_for(suffix) is not None
+        or reader is None
+        or reader.read not in (_parquet, _delimited)
+    ):
         yield read_raw(path, encoding, sheet, model)
         return
     if reader.read is _parquet:
@@ -142,9 +147,6 @@ def read_batches(
         check_source(path, regular_only=True)
         rows = PARQUET_BATCH_ROWS if batch_bytes is None else max(1, batch_bytes // 64)
         yield from read_parquet_batches(path, model, rows)
-        return
-    if reader.read is not _delimited:
-        yield read_raw(path, encoding, sheet, model)
         return
     from zhili.engine.io.formats import BATCH_BYTES, read_delimited_batches
 
