@@ -20,6 +20,7 @@ import csv
 import io
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -283,3 +284,66 @@ def test_a_pipe_needing_the_exact_reader_is_read_once(tmp_path):
     ds = load(fifo, MODEL, batch_bytes=100)
     assert ds.frame.height == 40
     assert any(p.row == 34 and p.code == "data-extra-cells" for p in ds.problems)
+
+
+# ---------------------------------------------------------------- read from disk a batch at a time
+
+
+def test_a_utf8_file_is_read_from_disk_a_batch_at_a_time(tmp_path):
+    """A UTF-8 file is streamed (its bytes never all in memory): the batches
+    come from the open file, which is closed once they are all read."""
+    path = _write(tmp_path / "data.csv", [HEADER, *_communities(50)], "\r\n", "utf-8-sig")
+    streamed = formats._streamed(path, str(path), None, MODEL, 200)
+    assert streamed is not None
+    parts = list(streamed)
+    assert len(parts) > 5
+    assert [line for p in parts for line in p.lines] == list(range(2, 52))
+    _same(path, 200)
+    # another encoding is decoded whole first: batches cut in memory, the same dataset
+    gbk = _write(tmp_path / "gbk.csv", [HEADER, *_communities(50)], "\n", "gb18030")
+    assert formats._streamed(gbk, str(gbk), None, MODEL, 200) is None
+    assert len(_batches(gbk, 200)) > 5
+    _same(gbk, 200)
+
+
+def test_a_quote_only_near_the_end_is_seen_before_the_first_batch(tmp_path):
+    rows = [HEADER, *_communities(60)]
+    rows[58][1] = "多行\n名称"  # a quoted newline in the last batch
+    path = _write(tmp_path / "data.csv", rows)
+    for batch in (100, 150, 300):
+        _same(path, batch)
+
+
+def test_a_lone_cr_in_a_later_batch_reads_the_whole_file(tmp_path):
+    """Only the whole-file reader turns a lone CR into a line end: one that
+    the top of the file does not show is found in its batch, and the whole
+    file is read again (the same rows as a file read whole)."""
+    path = _write(tmp_path / "data.csv", [HEADER, *_communities(3000)], "\r\n")
+    data = path.read_bytes()
+    assert len(data) > 2 * formats._HEAD_BYTES
+    at = data.rindex(b"\r\n", 0, len(data) - 100)
+    path.write_bytes(data[:at] + b"\r" + data[at + 2 :])  # one line ends in CR alone
+    with pytest.raises(formats.NotInBatches):
+        _batches(path, 20_000)
+    ds = load(path, MODEL, batch_bytes=20_000)
+    assert ds.frame.height == 3000
+    _same(path, 20_000)
+    # in the top of the file, it is seen at once: the file is read whole, in memory
+    path.write_bytes(data.replace(b"\r\n", b"\r", 3))
+    assert formats._streamed(path, str(path), None, MODEL, 20_000) is None
+    _same(path, 20_000)
+
+
+def test_a_file_that_changes_while_read_is_read_again_whole(tmp_path):
+    """A file that grows (or is rewritten) while its batches are read is
+    read again whole: never half of one version and half of another."""
+    path = _write(tmp_path / "data.csv", [HEADER, *_communities(60)])
+    batches = formats.read_delimited_batches(path, None, MODEL, 200)
+    first = next(batches)
+    assert first.frame.height > 0
+    with open(path, "ab") as f:
+        f.write("BJ-999,社区999,群众路街道,1999,95%,是\n".encode())
+    with pytest.raises(formats.NotInBatches):
+        list(batches)
+    ds = load(path, MODEL, batch_bytes=200)
+    assert ds.frame.height == 61

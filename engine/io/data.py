@@ -994,14 +994,16 @@ def _batches(
 def _ahead(items: Iterator[RawTable]) -> Iterator[RawTable]:
     """`items`, each next one read in a thread while the one before is
     converted: Polars reads a batch without holding the GIL, so reading
-    fills the core that converting leaves idle (three batches in memory at
-    most: one converted, one waiting, one being read). What reading raises
-    is raised here, in order."""
+    fills the core that converting leaves idle. Two batches in memory at
+    most: the next one is read once the one before it has been taken (it is
+    being converted meanwhile). What reading raises is raised here, in
+    order."""
     import queue
     import threading
 
     done = object()
     box: queue.Queue = queue.Queue(maxsize=1)
+    taken = threading.Semaphore(1)  # the reader may read one more batch
     stop = threading.Event()
 
     def offer(entry) -> bool:
@@ -1017,10 +1019,15 @@ def _ahead(items: Iterator[RawTable]) -> Iterator[RawTable]:
 
     def read() -> None:
         try:
-            for item in items:
-                if not offer((item, None)):
+            source = iter(items)
+            while True:
+                while not taken.acquire(timeout=0.1):
+                    if stop.is_set():
+                        return
+                item = next(source, done)
+                if not offer((item, None)) or item is done:
                     return
-            offer((done, None))
+                del item
         except BaseException as exc:  # handed to the reader of the batches
             offer((done, exc))
 
@@ -1029,11 +1036,13 @@ def _ahead(items: Iterator[RawTable]) -> Iterator[RawTable]:
     try:
         while True:
             item, exc = box.get()
+            taken.release()
             if exc is not None:
                 raise exc
             if item is done:
                 return
             yield item
+            item = None  # not kept while the next one is waited for
     finally:
         stop.set()
 

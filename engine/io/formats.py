@@ -10,6 +10,7 @@ import codecs
 import csv
 import io
 import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import replace
@@ -20,7 +21,7 @@ import polars as pl
 
 from zhili.dsl import codes
 from zhili.dsl.i18n import _
-from zhili.engine.io.source import display_name, read_bytes
+from zhili.engine.io.source import MAX_DATA_BYTES, display_name, is_stdin, read_bytes
 from zhili.engine.io.table import (
     HEADER_SCAN_ROWS,
     HIERARCHY,
@@ -96,12 +97,16 @@ def read_delimited_batches(
     memory), or one the fast reader cannot read. Batches end at record ends
     (outside quotes). Raises `NotInBatches`, at any batch, when a batch needs
     the record-by-record reader: the caller reads the whole file with
-    `read_delimited` then (the batches given so far are not part of it)."""
-    from zhili.engine.io.csvfast import count_byte, read_csv_fast
+    `read_delimited` then (the batches given so far are not part of it).
 
+    A UTF-8 file is read from disk a batch at a time (`_streamed`): its
+    bytes are never all in memory. Another (decoded to UTF-8 first) is read
+    whole and cut into batches in memory."""
     name = display_name(path)
-    # read into memory, not mapped: a file truncated while a mapping is read
-    # kills the process (SIGBUS), with no message
+    streamed = _streamed(path, name, encoding, model, batch_bytes)
+    if streamed is not None:
+        yield from streamed
+        return
     text = _utf8_text(name, read_bytes(path), encoding)
     sep = _separator(path, text)
     line = _header_line(name, text, sep, model)
@@ -110,36 +115,181 @@ def read_delimited_batches(
     if len(text) - head_end <= 3 * batch_bytes or head_end >= len(text):
         yield _whole_table(name, text, sep, line, encoding is None)
         return
-    header = text[start:head_end]
+    source = io.BytesIO(text)  # shares `text`'s bytes
+    source.seek(head_end)
+    yield from _row_batches(
+        name, source, text[start:head_end], line, sep, b'"' in text, batch_bytes, None
+    )
+
+
+class _Stream:
+    """Where `_row_batches` reads a UTF-8 file from disk: the open file, at
+    the first byte after the header record, and what was seen of it before
+    (its size and time, and whether it holds a quote anywhere)."""
+
+    def __init__(self, f, st: os.stat_result) -> None:
+        self.file = f
+        self.size, self.mtime = st.st_size, st.st_mtime_ns
+
+    def changed(self) -> bool:
+        st = os.fstat(self.file.fileno())
+        return (st.st_size, st.st_mtime_ns) != (self.size, self.mtime)
+
+
+def _streamed(
+    path: Path, name: str, encoding: str | None, model: Model | None, batch_bytes: int
+) -> Iterator[RawTable] | None:
+    """The batches of a UTF-8 file of more than three batches, read from
+    disk one at a time; None for any other file (read whole by the caller):
+    another encoding, a byte-order mark of UTF-16/32, a start that is not
+    UTF-8, a lone CR in the top of the file, a header record longer than
+    the top, more than `MAX_DATA_BYTES`."""
+    if not _utf8_wanted(encoding) or is_stdin(path):
+        return None
+    f = open(path, "rb")  # noqa: SIM115 (closed by `_row_batches`, or below)
+    try:
+        st = os.fstat(f.fileno())
+        head = f.read(_HEAD_BYTES + 4)
+        skip = len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0
+        head = head[skip : skip + _HEAD_BYTES + 1]
+        plain = (
+            st.st_size <= MAX_DATA_BYTES
+            and not any(head.startswith(mark) for mark, _enc in _BOMS)
+            and (encoding is not None or _utf8_start(head))
+            and not _lone_cr(head)
+        )
+        if plain:
+            _refuse_binary(name, head)
+            sep = _separator(path, head)
+            line = _header_line(name, head, sep, model)
+            start = _line_offset(head, line)
+            head_end = _record_end(head, start, start)
+            plain = head_end < len(head) and st.st_size - skip - head_end > 3 * batch_bytes
+        if not plain:
+            f.close()
+            return None
+        f.seek(0)
+        quoted = _holds_quote(f)  # anywhere in the file, as `b'"' in text` for a file read whole
+        f.seek(skip + head_end)
+    except OSError as exc:
+        f.close()
+        raise DataError(
+            _("{file}: cannot read: {err}").format(file=name, err=exc.strerror or exc)
+        ) from None
+    except BaseException:
+        f.close()
+        raise
+    return _row_batches(
+        name, f, head[start:head_end], line, sep, quoted, batch_bytes, _Stream(f, st)
+    )
+
+
+def _holds_quote(f) -> bool:
+    """Whether the rest of the file `f` holds a `"` (read through once,
+    a few megabytes at a time)."""
+    buf = bytearray(16 * 1024**2)
+    while n := f.readinto(buf):
+        if buf.find(b'"', 0, n) >= 0:
+            return True
+    return False
+
+
+def _lone_cr(data: bytes, start: int = 0) -> bool:
+    """Whether `data` from `start` on holds a CR that is not followed by LF
+    (a line end of its own, which only the whole-file reader turns into LF)."""
+    if data.find(b"\r", start) < 0:
+        return False
+    import numpy as np
+
+    a = np.frombuffer(data, np.uint8, offset=start)
+    at = np.flatnonzero(a == 13) + 1
+    return bool(at[-1] == len(a) or (a[at[at < len(a)]] != 10).any())
+
+
+def _row_batches(
+    name: str,
+    source,
+    header: bytes,
+    line: int,
+    sep: str,
+    quoted: bool,
+    batch_bytes: int,
+    stream: _Stream | None,
+) -> Iterator[RawTable]:
+    """The batches of `read_delimited_batches`: records read from `source`
+    (a file at the first record below the header on `line`) about
+    `batch_bytes` at a time, each batch cut at its last record end and read
+    with `header` above it. From a `stream` (a file on disk), a batch that
+    differs from what was seen of the file before (a quote, a lone CR, the
+    file changed or grew past the limit while read) raises `NotInBatches`:
+    the whole file is read again then."""
+    from zhili.engine.io.csvfast import count_byte, read_csv_fast
+
     if not header.endswith(b"\n"):
         header += b"\n"
     header_lines = header.count(b"\n")
-    quoted = b'"' in text
-    view = memoryview(text)
-    at, first_line = head_end, line + header_lines
+    first_line, carry, total = line + header_lines, b"", 0
     try:
-        while at < len(text):
-            target = min(at + batch_bytes, len(text))
-            end = _record_end(text, target, at) if quoted else _line_end(text, target)
-            batch = b"".join((header, view[at:end]))  # one copy of the batch's bytes
+        while True:
+            chunk = source.read(batch_bytes)
+            total += len(chunk)
+            if not chunk and not carry:
+                break
+            end = _last_record_end(carry, chunk, quoted) if chunk else len(chunk)
+            if chunk and end < 0:  # no record ends in it: read on
+                carry += chunk
+                continue
+            with memoryview(chunk) as view:
+                batch = b"".join((header, carry, view[:end]))
+                carry = bytes(view[end:])
+            del chunk
+            h = len(header)
+            if stream is not None and (
+                (not quoted and batch.find(b'"', h) >= 0)
+                or _lone_cr(batch, h)
+                or total > MAX_DATA_BYTES
+                or (not carry and stream.changed())
+            ):
+                raise NotInBatches(name)
+            with memoryview(batch) as view:
+                lines = count_byte(view[h:], b"\n")
             got = read_csv_fast(
                 batch, sep, first_line - 1 - header_lines, whole=True, quoted=quoted
             )
             if got is None:
                 raise NotInBatches(name)
-            headers, frame, lines, short = got
             del batch
-            first_line += count_byte(view[at:end], b"\n")
-            at = end
-            yield _skipped_table(name, headers, frame, lines, _short_problems(name, headers, short))
+            headers, frame, row_lines, short = got
+            first_line += lines
+            table = _skipped_table(
+                name, headers, frame, row_lines, _short_problems(name, headers, short)
+            )
+            del got, frame  # not kept while the next batch is read
+            yield table
+            del table
     finally:
-        view.release()
+        if stream is not None:
+            stream.file.close()
 
 
-def _line_end(text: bytes, at: int) -> int:
-    """Just past the newline that ends the line `at` is on, or the end of `text`."""
-    nl = text.find(b"\n", at)
-    return len(text) if nl < 0 else nl + 1
+def _last_record_end(carry: bytes, chunk: bytes, quoted: bool) -> int:
+    """Where in `chunk` the last record that starts with `carry` + `chunk`
+    ends (just past its newline; outside quotes when `quoted`), or -1 when
+    none does."""
+    nl = chunk.rfind(b"\n")
+    if nl < 0 or not quoted:
+        return nl if nl < 0 else nl + 1
+    from zhili.engine.io.csvfast import count_byte
+
+    with memoryview(chunk) as view:
+        quotes = count_byte(carry, b'"') + count_byte(view[: nl + 1], b'"')
+        while quotes % 2:  # inside a quoted cell: the newline before
+            before = chunk.rfind(b"\n", 0, nl)
+            if before < 0:
+                return -1
+            quotes -= count_byte(view[before + 1 : nl + 1], b'"')
+            nl = before
+    return nl + 1
 
 
 def _record_end(text: bytes, at: int, start: int) -> int:
