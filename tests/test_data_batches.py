@@ -347,3 +347,21 @@ def test_a_file_that_changes_while_read_is_read_again_whole(tmp_path):
         list(batches)
     ds = load(path, MODEL, batch_bytes=200)
     assert ds.frame.height == 61
+
+
+def test_a_file_whose_top_is_blank_lines_is_read(tmp_path):
+    """More blank lines than the top of the file that is looked at for the
+    header: not "empty" (the whole file decides), the same dataset."""
+    rows = [[] for _ in range(70_000)] + [HEADER, *_communities(2000)]
+    path = _write(tmp_path / "data.csv", rows)
+    assert formats._streamed(path, str(path), None, MODEL, 20_000) is None
+    ds = load(path, MODEL, batch_bytes=20_000)
+    assert ds.frame.height == 2000
+    assert ds.frame.get_column("row").to_list()[:2] == [70_002, 70_003]
+    _same(path, 20_000)
+    # more blank (comma-only) lines than the header search looks at: an internal
+    # error before (the first, empty line was taken for the header)
+    small = _write(tmp_path / "small.csv", [[""] * 3] * 40 + [HEADER, *_communities(3)])
+    ds = load(small, MODEL)
+    assert ds.frame.get_column("community_id").to_list() == ["BJ-000", "BJ-001", "BJ-002"]
+    assert ds.frame.get_column("row").to_list() == [42, 43, 44]

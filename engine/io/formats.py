@@ -161,6 +161,9 @@ def _streamed(
         if plain:
             _refuse_binary(name, head)
             sep = _separator(path, head)
+            # a top of blank lines only: the whole file says whether it is empty
+            plain = bool(head.strip(b" \t\r\n" + sep.encode()))
+        if plain:
             line = _header_line(name, head, sep, model)
             start = _line_offset(head, line)
             head_end = _record_end(head, start, start)
@@ -465,15 +468,20 @@ def _records(text: str, sep: str):
 
 def _header_line(name: str, text: bytes, sep: str, model: Model | None) -> int:
     """The line the header starts on: `table.header_row` over the first
-    records (blank lines and title rows above it are not data)."""
-    head = text[:_HEAD_BYTES]
-    cut = len(text) > _HEAD_BYTES
+    records that are not blank (blank lines and title rows above it are not
+    data, however many)."""
+    skip = _blank_top(text, sep)
+    first = text.count(b"\n", 0, skip)  # the lines above the first one not blank
+    head = text[skip : skip + _HEAD_BYTES]
+    cut = len(text) - skip > _HEAD_BYTES
     if cut:
         head = head[: head.rfind(b"\n") + 1] or head
     records = []
     try:
-        for record in _records(head.decode("utf-8", errors="replace"), sep):
-            records.append(record)
+        for at, cells in _records(head.decode("utf-8", errors="replace"), sep):
+            if not any(c.strip() for c in cells):
+                continue  # a blank line (of spaces or separators): not a candidate
+            records.append((at + first, cells))
             if len(records) > HEADER_SCAN_ROWS:
                 break
     except csv.Error:
@@ -483,9 +491,16 @@ def _header_line(name: str, text: bytes, sep: str, model: Model | None) -> int:
     h = header_row([cells for _, cells in records[:HEADER_SCAN_ROWS]], model)
     if h is None:
         if text.strip(b" \t\r\n" + sep.encode()):
-            return 1
+            return first + 1
         raise DataError(_("{file}: the file is empty").format(file=name))
     return records[h][0]
+
+
+def _blank_top(text: bytes, sep: str) -> int:
+    """Where the first line of `text` that holds more than spaces, tabs and
+    separators starts (0 when the first does; the end when none does)."""
+    blank = re.compile(rb"(?:[ \t\r" + re.escape(sep.encode()) + rb"]*\n)*")
+    return blank.match(text).end()
 
 
 def _line_offset(text: bytes, line: int) -> int:
