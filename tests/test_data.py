@@ -530,3 +530,33 @@ def test_a_problem_quotes_a_long_cell_cut_but_keeps_it_whole():
     text = str(p)
     assert len(text) < RAW_SHOWN + 60 and text.endswith("…')")
     assert str(DataProblem("a.csv", 2, "常住人口", "12abc", "not a number")).endswith("('12abc')")
+
+
+def test_a_header_below_many_blank_rows_is_found_in_csv_and_xlsx(tmp_path):
+    """More blank rows above the header than the header search looks at
+    (30): a CSV was an internal error (its first, empty line taken for the
+    header), a workbook "sheet is empty"; the search skips blank rows."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for r in range(2, 41):
+        ws.cell(row=r, column=2, value=" ")  # blank, but written
+    ws.cell(row=44, column=1, value="2026年评估")  # a title, not right above the header
+    ws.cell(row=44, column=2, value="数据")
+    for j, h in enumerate(["社区编码", "社区", "", "是否实现多网合一"], start=1):
+        ws.cell(row=46, column=j, value=h or None)
+    for j, v in enumerate(["A1", "长青", None, "是"], start=1):
+        ws.cell(row=47, column=j, value=v)
+    wb.save(tmp_path / "b.xlsx")
+    ds = load(tmp_path / "b.xlsx", MODEL)
+    assert ds.frame.get_column("community").to_list() == ["长青"]
+    assert ds.frame.get_column("row").to_list() == [47]
+    assert ds.frame.get_column("in.grid").to_list() == [True]
+    # the title two rows up does not name the empty header cell
+    assert not [p for p in ds.problems if "数据" in (p.message or "")]
+    ds = load_text(
+        tmp_path, "\n" * 45 + ",,,\n" * 5 + FULL_HEADER + "\nA1,金台区,,长青,,,,是,,,,\n"
+    )
+    assert ds.frame.get_column("community").to_list() == ["长青"]
+    assert ds.frame.get_column("row").to_list() == [52]

@@ -135,12 +135,17 @@ def read_excel(path: Path, sheet: str | int | None = None, model: Model | None =
     if scan is not None and scan.merges:
         frame = _fill_merges(path, name, frame, scan.merges, first_col)
 
-    # the header row: the one among the first rows that matches the model best
-    head_rows = frame.drop("__blank").head(HEADER_SCAN_ROWS).rows()
-    h = header_row(head_rows, model)
-    if h is None:
+    # the header row: the one among the first rows that are not blank (however
+    # many blank rows are above them) that matches the model best
+    top = frame.with_row_index("__i").filter(~pl.col("__blank")).head(HEADER_SCAN_ROWS)
+    at = top.get_column("__i").to_list()
+    head_rows = top.drop("__i", "__blank").rows()
+    k = header_row(head_rows, model)
+    if k is None:
         raise DataError(_("{file}: sheet {sheet} is empty").format(file=path, sheet=name))
-    headers, data, keep = _data_columns(frame, _headers(head_rows, h), h)
+    h = at[k]  # a title right above it may name its empty cells (`_headers`)
+    rows = [head_rows[k - 1], head_rows[k]] if k > 0 and at[k - 1] == h - 1 else [head_rows[k]]
+    headers, data, keep = _data_columns(frame, _headers(rows, len(rows) - 1), h)
     data, problems = _skip_totals(path, name, data)
     data, repeated = _skip_headers(path, name, headers, data)
     problems += repeated
