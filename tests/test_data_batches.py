@@ -365,3 +365,22 @@ def test_a_file_whose_top_is_blank_lines_is_read(tmp_path):
     ds = load(small, MODEL)
     assert ds.frame.get_column("community_id").to_list() == ["BJ-000", "BJ-001", "BJ-002"]
     assert ds.frame.get_column("row").to_list() == [42, 43, 44]
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(
+    ids=st.lists(
+        st.text(alphabet=st.sampled_from("aB 1-\tＢＪ０ｂ\u200b\u00ad\ufeff\u3000éİ"), max_size=8),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_the_keys_of_ids_that_are_ascii_are_found_without_normalising(ids):
+    """Duplicate ids are found by `data.id_key`; `_id_keys` skips the
+    Unicode normalisation for ASCII ids: the same keys for any ids."""
+    import polars as pl
+
+    from zhili.engine.io.data import _id_keys, id_key
+
+    s = pl.Series("community_id", ids)
+    assert _id_keys(s).to_list() == pl.select(id_key(pl.lit(s))).to_series().to_list()

@@ -1553,11 +1553,25 @@ def id_key_text(text: str) -> str:
     return text.strip(WHITESPACE)
 
 
+def _id_keys(ids: pl.Series) -> pl.Series:
+    """`id_key` of every id, the Unicode normalisation only for the ids that
+    are not ASCII (whose key is lower case and trimmed: a million ids in a
+    fifth of the time)."""
+    fast = ids.str.to_lowercase().str.strip_chars(WHITESPACE)
+    other = (ids.str.len_bytes() != ids.str.len_chars()).arg_true()
+    if other.len():
+        slow = pl.select(id_key(pl.lit(ids.gather(other)))).to_series()
+        fast = fast.scatter(other, slow)
+    return fast
+
+
 def _duplicate_ids(frame: pl.DataFrame, file: str, meta_cols: dict[str, str]) -> list[DataProblem]:
     """An error for every row whose community id an earlier row has, the two
     compared in `id_key`'s form (`ＢＪ-001`, `bj-001` and `BJ-001` with a
     zero-width space are one id)."""
-    keyed = frame.select("row", "community_id", id_key(pl.col("community_id")).alias("__key"))
+    keyed = frame.select("row", "community_id").with_columns(
+        _id_keys(frame.get_column("community_id")).alias("__key")
+    )
     # only the rows of a key given twice (the window over a million keys is slow)
     keyed = keyed.filter(pl.col("__key").is_duplicated())
     dup = keyed.with_columns(
