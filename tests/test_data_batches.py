@@ -384,3 +384,36 @@ def test_the_keys_of_ids_that_are_ascii_are_found_without_normalising(ids):
 
     s = pl.Series("community_id", ids)
     assert _id_keys(s).to_list() == pl.select(id_key(pl.lit(s))).to_series().to_list()
+
+
+def test_a_file_truncated_at_a_batch_end_or_rewritten_is_read_again_whole(tmp_path):
+    """From an outside attack: rows of one width and batches a multiple of
+    it end every batch at a record end; a file truncated there looked like
+    its end (the old rows kept, the rest lost). A same-size rewrite with its
+    time put back (cp -p) is seen by its change time."""
+    import os
+
+    header = (",".join(HEADER) + "\n").encode()
+
+    def row(i: int) -> bytes:
+        r = f"BJ-{i:05d},社区{i:05d},群众路街道,{1000 + i},85%,是".encode()
+        return r + b" " * (63 - len(r)) + b"\n"
+
+    path = tmp_path / "fixed.csv"
+    body = b"".join(row(i) for i in range(6000))
+    path.write_bytes(header + body)
+    batches = formats.read_delimited_batches(path, None, MODEL, 4 * 8192)
+    next(batches)
+    os.truncate(path, len(header) + 10 * 64)
+    with pytest.raises(formats.NotInBatches):
+        list(batches)
+    assert load(path, MODEL, batch_bytes=4 * 8192).frame.height == 10
+
+    path.write_bytes(header + body)
+    st = path.stat()
+    batches = formats.read_delimited_batches(path, None, MODEL, 4 * 8192)
+    next(batches)
+    path.write_bytes(header + body.replace(b"BJ-00000", b"BJ-99999"))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    with pytest.raises(formats.NotInBatches):
+        list(batches)

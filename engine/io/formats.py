@@ -124,16 +124,22 @@ def read_delimited_batches(
 
 class _Stream:
     """Where `_row_batches` reads a UTF-8 file from disk: the open file, at
-    the first byte after the header record, and what was seen of it before
-    (its size and time, and whether it holds a quote anywhere)."""
+    `start` (the first byte after the header record), and what was seen of
+    it before the batches were read."""
 
-    def __init__(self, f, st: os.stat_result) -> None:
-        self.file = f
-        self.size, self.mtime = st.st_size, st.st_mtime_ns
+    def __init__(self, f, st: os.stat_result, start: int) -> None:
+        self.file, self.start, self.seen = f, start, _file_state(st)
 
-    def changed(self) -> bool:
+    def ended_unlike(self, read: int) -> bool:
+        """Whether the file, at its end after `read` bytes from `start`, is
+        not the one seen before: another size, time (the change time too,
+        which no one sets back) or file."""
         st = os.fstat(self.file.fileno())
-        return (st.st_size, st.st_mtime_ns) != (self.size, self.mtime)
+        return _file_state(st) != self.seen or self.start + read != st.st_size
+
+
+def _file_state(st: os.stat_result) -> tuple[int, ...]:
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
 
 
 def _streamed(
@@ -146,7 +152,12 @@ def _streamed(
     the top, more than `MAX_DATA_BYTES`."""
     if not _utf8_wanted(encoding) or is_stdin(path):
         return None
-    f = open(path, "rb")  # noqa: SIM115 (closed by `_row_batches`, or below)
+    try:
+        f = open(path, "rb")  # noqa: SIM115 (closed by `_row_batches`, or below)
+    except OSError as exc:
+        raise DataError(
+            _("{file}: cannot read: {err}").format(file=name, err=exc.strerror or exc)
+        ) from None
     try:
         st = os.fstat(f.fileno())
         head = f.read(_HEAD_BYTES + 4)
@@ -183,7 +194,14 @@ def _streamed(
         f.close()
         raise
     return _row_batches(
-        name, f, head[start:head_end], line, sep, quoted, batch_bytes, _Stream(f, st)
+        name,
+        f,
+        head[start:head_end],
+        line,
+        sep,
+        quoted,
+        batch_bytes,
+        _Stream(f, st, skip + head_end),
     )
 
 
@@ -236,6 +254,8 @@ def _row_batches(
         while True:
             chunk = source.read(batch_bytes)
             total += len(chunk)
+            if not chunk and stream is not None and stream.ended_unlike(total):
+                raise NotInBatches(name)  # truncated, grown or rewritten while read
             if not chunk and not carry:
                 break
             end = _last_record_end(carry, chunk, quoted) if chunk else len(chunk)
@@ -251,7 +271,6 @@ def _row_batches(
                 (not quoted and batch.find(b'"', h) >= 0)
                 or _lone_cr(batch, h)
                 or total > MAX_DATA_BYTES
-                or (not carry and stream.changed())
             ):
                 raise NotInBatches(name)
             with memoryview(batch) as view:
