@@ -252,7 +252,12 @@ def _row_batches(
     first_line, carry, total = line + header_lines, b"", 0
     try:
         while True:
-            chunk = source.read(batch_bytes)
+            try:
+                chunk = source.read(batch_bytes)
+            except OSError as exc:  # an I/O error on a later batch (a disk, a network share)
+                raise DataError(
+                    _("{file}: cannot read: {err}").format(file=name, err=exc.strerror or exc)
+                ) from None
             total += len(chunk)
             if not chunk and stream is not None and stream.ended_unlike(total):
                 raise NotInBatches(name)  # truncated, grown or rewritten while read
