@@ -306,7 +306,32 @@ def cover_sheet() -> None:
     wb.save(case("convert_cover_sheet_first") / "data.xlsx")
 
 
+def cells_without_r() -> None:
+    """Cells and rows written without `r` (calamine counts them on from the
+    cell or row before), and text that reads like a reference."""
+    for name, extra in (
+        ("convert_cells_without_r_far_down", b'<row r="1048576">' + b"<c><v>1</v></c>" * 100),
+        (
+            "convert_text_like_a_reference",
+            b'<row r="3"><c r="A3" t="inlineStr"><is><t>A3 r="XFD1048576"</t></is></c>',
+        ),
+    ):
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        ws.append(H)
+        ws.append(["A1", "甲", 8000, "是"])
+        path = case(name) / "data.xlsx"
+        wb.save(path)
+        row = extra + b"</row>"
+        patch(
+            path,
+            "xl/worksheets/sheet1.xml",
+            lambda d, r=row: d.replace(b"</sheetData>", r + b"</sheetData>"),
+        )
+
+
 if __name__ == "__main__":
+    cells_without_r()
     workbooks()
     parquet_and_json()
     percents()
