@@ -715,6 +715,7 @@ def _join_commas(
     first, sure = None, True
     while len(cells) > n and sure:
         best, best_fit, at = [], fit(cells), None
+        tied = None  # the first join that does as well as none (few rows tell nothing)
         for j in range(min(n, len(cells) - 1)):
             if _BEFORE_COMMA.fullmatch(cells[j]) and _AFTER_COMMA.fullmatch(cells[j + 1]):
                 trial = [*cells[:j], f"{cells[j]},{cells[j + 1]}", *cells[j + 2 :]]
@@ -723,6 +724,15 @@ def _join_commas(
                     best, best_fit, at = [trial], score, j
                 elif score == best_fit and best:
                     best.append(trial)
+                elif score == best_fit and tied is None:
+                    tied = j
+        if not best and tied is not None:
+            # joining here or not at all do equally well: zhili does not guess
+            return (
+                [*cells[:tied], *([None] * (n - tied))][:n],
+                tied if first is None else first,
+                False,
+            )
         if not best:
             break
         first = at if first is None else first
