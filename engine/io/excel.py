@@ -215,7 +215,7 @@ def _load_sheet(path: Path, sheet: str | int | None):
     reader = _open(path)
     names = list(reader.sheet_names)
     xml = path.suffix.lower() in (".xlsx", ".xlsm")
-    parts, hidden = _sheet_parts(path) if xml else ([], set())
+    parts, hidden = _sheet_parts(path) if xml else ([], _hidden_sheets(reader, len(names)))
     index = resolve_sheet(path, names, sheet, hidden)
     name = names[index]
     part = parts[index] if index < len(parts) else None
@@ -251,6 +251,21 @@ def _load_sheet(path: Path, sheet: str | int | None):
         if i != index and n not in ZHILI_SHEETS and _holds_data(path, reader, i, parts)
     ]
     return name, index, frame, first_col, scan, others
+
+
+def _hidden_sheets(reader, count: int) -> set[int]:
+    """The positions of the hidden sheets of an .xls, .xlsb or .ods
+    workbook: calamine's `visible` of each sheet (fastexcel gives it with a
+    sheet's rows, so each is loaded one row deep)."""
+    hidden: set[int] = set()
+    for i in range(count):
+        try:
+            head = reader.load_sheet(i, header_row=None, n_rows=1, dtypes="string")
+        except Exception:  # a sheet calamine cannot read: it says so when read
+            continue
+        if getattr(head, "visible", "visible") != "visible":
+            hidden.add(i)
+    return hidden
 
 
 def _scan(path: Path, name: str, part: str) -> xlsxscan.SheetScan | None:

@@ -330,9 +330,39 @@ def cells_without_r() -> None:
         )
 
 
+def hidden_first_sheets() -> None:
+    """convert_hidden_first_sheet's workbook as .xls and .ods (LibreOffice,
+    `soffice --headless --convert-to`) and as .xlsb (pyxlsbwriter, which
+    the project does not depend on: `pip install pyxlsbwriter` first)."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    from pyxlsbwriter import XlsbWriter
+
+    with XlsbWriter(str(case("convert_hidden_first_sheet_xlsb") / "data.xlsb")) as book:
+        book.add_sheet("旧表", hidden=True)
+        book.write_sheet([H, ["OLD", "旧", 1, "否"]])
+        book.add_sheet("2024")
+        book.write_sheet([H, ["A1", "甲", 8000, "是"], ["A2", "乙", 7000, "否"]])
+        book.add_sheet("2023")
+        book.write_sheet([H, ["A1", "甲", 7900, "是"]])
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "data.xlsx"
+        shutil.copy(case("convert_hidden_first_sheet") / "data.xlsx", src)
+        for suffix in ("xls", "ods"):
+            subprocess.run(
+                ["soffice", "--headless", "--convert-to", suffix, "--outdir", tmp, str(src)],
+                check=True,
+                capture_output=True,
+            )
+            shutil.copy(Path(tmp) / f"data.{suffix}", case(f"convert_hidden_first_sheet_{suffix}"))
+
+
 if __name__ == "__main__":
     cells_without_r()
     workbooks()
     parquet_and_json()
     percents()
     cover_sheet()
+    hidden_first_sheets()
