@@ -145,3 +145,10 @@ def test_the_quick_pass_and_the_tag_by_tag_one_agree():
         assert extent._canonical("".join(parts[:cut]).encode())
         extent.tokens(("".join(parts[cut:]) + "<row><c/></row>").encode())
         assert (extent.max_row, extent.max_col) == _as_tokens(xml + "<row><c/></row>")
+
+
+def test_row_breaks_after_the_data_keep_the_quick_pass():
+    buf = b'<sheetData><row r="3"><c r="B3"><v>1</v></c></row></sheetData><rowBreaks count="1">'
+    extent = xlsxscan._Extent()
+    assert extent._canonical(buf)
+    assert (extent.max_row, extent.max_col, extent.row, extent.col) == (2, 1, 3, 0)

@@ -336,6 +336,15 @@ def _parse_ref(ref: bytes) -> tuple[int | None, int | None]:
     return (int(digits) - 1 if digits else None, col_index(letters) if letters else None)
 
 
+def _last_row_tag(buf: bytes) -> int:
+    """Where the last `<row` start tag of `buf` is (not `<rowBreaks>`), or -1."""
+    at = len(buf)
+    while (at := buf.rfind(b"<row", 0, at)) >= 0:
+        if buf[at + 4 : at + 5] in (b" ", b"\t", b"\n", b"\r", b"/", b">"):
+            return at
+    return -1
+
+
 @dataclass
 class _Extent:
     """calamine's place for the next cell (`row`, `col`, 0-based) and the
@@ -363,7 +372,7 @@ class _Extent:
         # largest (a guess too low costs a search more, never a cell missed);
         # a row tag is only counted when it is the last (a row without
         # cells is no cell calamine places)
-        last, last_any = buf.rfind(b'<row r="'), buf.rfind(b"<row")
+        last, last_any = buf.rfind(b'<row r="'), _last_row_tag(buf)
         if last != last_any:
             return False  # the last row tag is written otherwise
         if last >= 0:
