@@ -152,3 +152,11 @@ def test_row_breaks_after_the_data_keep_the_quick_pass():
     extent = xlsxscan._Extent()
     assert extent._canonical(buf)
     assert (extent.max_row, extent.max_col, extent.row, extent.col) == (2, 1, 3, 0)
+
+
+def test_words_ending_in_row_and_text_are_not_row_tags():
+    scan = _scan(
+        '<row r="2"><c r="A2" t="inlineStr"><is><t>a/row x:row </t></is></c><c/></row>'
+        '<x:arrow r="9"/><row><c/></row>'
+    )
+    assert (scan.max_row, scan.max_col) == (2, 1)

@@ -271,7 +271,15 @@ def scan_sheet(zf: zipfile.ZipFile, part: str) -> SheetScan:
 # otherwise, which sends the chunk through `_Extent.tokens`, tag by tag.
 
 _REF_RE_ANY = re.compile(rb"([A-Za-z]*)([0-9]*)")
-_TAG_RE = re.compile(rb"<(/?)(?:[\w.-]+:)?(c|row)(?=[\s/>])((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>")
+_ATTRS = rb"((?:[^>\"']|\"[^\"]*\"|'[^']*')*)"
+# a row's start or end tag (`row` found first: a fast search; what comes
+# before it is checked by `_row_tag`); a cell's start tag (any namespace prefix)
+_ROW_TAG_RE = re.compile(rb"row(?<=[<:/]row)(?=[\s/>])" + _ATTRS + rb">")
+_TAG_HEAD_RE = re.compile(rb"/?(?:[\w.-]+:)?")
+_CELL_RE = re.compile(rb"<(?:[\w.-]+:)?c(?=[\s/>])" + _ATTRS + rb">")
+_PLAIN_CELL_RE = re.compile(rb"<c(?=[\s/>])")
+# text that may be an `r` attribute (`r` found first: a fast search)
+_R_HINT_RE = re.compile(rb"r\s*=")
 _ATTR_R_RE = re.compile(rb"(?:^|\s)r\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
 _SKIP_RE = re.compile(rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>", re.S)
 # a cell or row start tag not written `<c r="A1" …` / `<row r="1" …`
@@ -417,34 +425,58 @@ class _Extent:
             self.col = (c or 0) + 1
 
     def tokens(self, buf: bytes) -> None:
-        """The chunk tag by tag, as calamine reads it."""
+        """The chunk tag by tag, as calamine reads it: row by row, and the
+        cells of a row that holds no `r=` at all counted, not read one by one
+        (what writers that leave `r` out write)."""
         if b"<!" in buf or b"<?" in buf:
             buf = _SKIP_RE.sub(b"", buf)
-        for m in _TAG_RE.finditer(buf):
-            closing, name, attrs = m[1], m[2], m[3]
-            if closing:
-                if name == b"row":
-                    self.row, self.col = self.row + 1, 0
+        at = 0
+        for m in _ROW_TAG_RE.finditer(buf):
+            lt = buf.rfind(b"<", at, m.start())
+            if lt < 0 or _TAG_HEAD_RE.fullmatch(buf, lt + 1, m.start()) is None:
+                continue  # text, or another tag's name ending in `row`
+            self._cells(buf[at:lt])
+            at = m.end()
+            if buf[lt + 1 : lt + 2] == b"/":  # </row>
+                self.row, self.col = self.row + 1, 0
                 continue
-            refs = _ATTR_R_RE.findall(attrs)
-            ref = (refs[-1][0] or refs[-1][1]) if refs else None
-            if name == b"row":
-                if ref is not None:
-                    r, _c = _parse_ref(ref)
-                    if r is not None:
-                        self.row = r
-                self.col = 0
+            ref = _last_r(m[1])
+            if ref is not None:
+                r, _c = _parse_ref(ref)
+                if r is not None:
+                    self.row = r
+            self.col = 0
+            self.max_row = max(self.max_row, self.row)
+            if m[1].endswith(b"/"):
+                self.row += 1
+        self._cells(buf[at:])
+
+    def _cells(self, seg: bytes) -> None:
+        """The cells of `seg`, a part of one row (or outside any)."""
+        if not seg:
+            return
+        if _R_HINT_RE.search(seg) is None:  # no cell has `r`: they count on
+            n = len((_CELL_RE if b":" in seg else _PLAIN_CELL_RE).findall(seg))
+            if n:
                 self.max_row = max(self.max_row, self.row)
-                if attrs.endswith(b"/"):
-                    self.row += 1
-                continue
+                self.col += n
+                self.max_col = max(self.max_col, self.col - 1)
+            return
+        for m in _CELL_RE.finditer(seg):
             r, c = self.row, self.col
+            ref = _last_r(m[1])
             if ref is not None:
                 got_r, got_c = _parse_ref(ref)
                 r = got_r if got_r is not None else r
                 c = got_c if got_c is not None else c
             self.max_row, self.max_col = max(self.max_row, r), max(self.max_col, c)
             self.col = c + 1
+
+
+def _last_r(attrs: bytes) -> bytes | None:
+    """The value of a tag's last `r` attribute (calamine takes the last), or None."""
+    refs = _ATTR_R_RE.findall(attrs)
+    return (refs[-1][0] or refs[-1][1]) if refs else None
 
 
 def has_long_strings(zf: zipfile.ZipFile) -> bool:
