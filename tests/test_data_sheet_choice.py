@@ -176,3 +176,16 @@ def test_a_hidden_first_sheet_is_not_read_in_any_workbook_format():
         ]
         assert _names(path) == ["甲", "乙"], path
         assert load(path, MODEL, sheet="旧表").frame.get_column("community").to_list() == ["旧"]
+
+
+def test_an_xlsb_sheet_state_is_read_from_its_workbook_part():
+    """Without loading a sheet (calamine reads an .xlsb sheet only when it
+    is loaded, which for a large one takes a third of reading it)."""
+    from zhili.engine.io import excel
+
+    states = excel._xlsb_sheet_states(CASES / "convert_hidden_first_sheet_xlsb" / "data.xlsb")
+    assert states == [1, 0, 0]
+    assert excel._xlsb_sheet_states(CASES / "convert_xlsb_cover_sheet_first" / "data.xlsb") == [
+        0,
+        0,
+    ]
