@@ -273,7 +273,8 @@ def scan_sheet(zf: zipfile.ZipFile, part: str) -> SheetScan:
 _REF_RE_ANY = re.compile(rb"([A-Za-z]*)([0-9]*)")
 _ATTRS = rb"((?:[^>\"']|\"[^\"]*\"|'[^']*')*)"
 # a row's start or end tag (`row` found first: a fast search; what comes
-# before it is checked by `_row_tag`); a cell's start tag (any namespace prefix)
+# before it is checked in `_Extent.tokens`); a cell's start tag (any
+# namespace prefix), and one without a prefix
 _ROW_TAG_RE = re.compile(rb"row(?<=[<:/]row)(?=[\s/>])" + _ATTRS + rb">")
 _TAG_HEAD_RE = re.compile(rb"/?(?:[\w.-]+:)?")
 _CELL_RE = re.compile(rb"<(?:[\w.-]+:)?c(?=[\s/>])" + _ATTRS + rb">")
@@ -282,7 +283,6 @@ _PLAIN_CELL_RE = re.compile(rb"<c(?=[\s/>])")
 _R_HINT_RE = re.compile(rb"r\s*=")
 _ATTR_R_RE = re.compile(rb"(?:^|\s)r\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
 _SKIP_RE = re.compile(rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>", re.S)
-# a cell or row start tag not written `<c r="A1" …` / `<row r="1" …`
 # a second `r` in a tag (`<c r="A1" r="XFD1">`: calamine takes the last)
 _SECOND_R = b'" r'
 # a reference as the usual writers write it, and what follows it
