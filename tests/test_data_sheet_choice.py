@@ -161,3 +161,31 @@ def test_a_later_sheet_with_a_far_cell_is_not_allocated(tmp_path):
     assert run.returncode == 0, run.stderr
     assert "长青" in run.stdout and "新福" in run.stdout
     assert "Traceback" not in run.stderr and "panicked" not in run.stderr
+
+
+CASES = Path(__file__).parent / "data_cases"
+
+
+def test_a_hidden_first_sheet_is_not_read_in_any_workbook_format():
+    """The same workbook as .xlsx, .xls and .ods (LibreOffice) and .xlsb
+    (pyxlsbwriter), its first sheet hidden: the first visible one is read,
+    and `--sheet` still reads the hidden one when named."""
+    for name in ("", "_xls", "_xlsb", "_ods"):
+        [path] = [
+            p for p in (CASES / f"convert_hidden_first_sheet{name}").iterdir() if p.stem == "data"
+        ]
+        assert _names(path) == ["甲", "乙"], path
+        assert load(path, MODEL, sheet="旧表").frame.get_column("community").to_list() == ["旧"]
+
+
+def test_an_xlsb_sheet_state_is_read_from_its_workbook_part():
+    """Without loading a sheet (calamine reads an .xlsb sheet only when it
+    is loaded, which for a large one takes a third of reading it)."""
+    from zhili.engine.io import excel
+
+    states = excel._xlsb_sheet_states(CASES / "convert_hidden_first_sheet_xlsb" / "data.xlsb")
+    assert states == [1, 0, 0]
+    assert excel._xlsb_sheet_states(CASES / "convert_xlsb_cover_sheet_first" / "data.xlsb") == [
+        0,
+        0,
+    ]

@@ -42,3 +42,29 @@ def test_a_shift_in_a_longer_file_is_found_from_the_other_rows(tmp_path):
     assert r.get_column("in.rate").to_list() == [None]  # 80,5%: a comma problem
     (comma,) = [p for p in ds.problems if p.code == "data-invalid-value"]
     assert (comma.row, comma.column) == (19, "调解成功率")
+
+
+def test_a_shift_in_a_file_of_few_rows_is_not_guessed():
+    """No other row says what a column holds: the cells from the first
+    place a comma may have split on count as missing, never read shifted."""
+    ds = load(CASES / "csvread_unquoted_comma_few_rows" / "data.csv", _model())
+    (extra,) = [p for p in ds.problems if p.code == "data-extra-cells"]
+    assert (extra.row, extra.column) == (2, "常住人口")
+    assert ds.frame.get_column("in.population").to_list() == [None]
+    assert ds.frame.get_column("in.rate").to_list() == [None]
+    assert ds.frame.get_column("in.grid").to_list() == [None]
+
+
+def test_an_extra_note_after_long_numbers_in_a_one_row_file_stays_a_note(tmp_path):
+    """`12000,95%` is no number written with a comma: the extra cell is a
+    note, the row keeps its cells (the plain warning, no column)."""
+    path = tmp_path / "d.csv"
+    path.write_text(
+        "社区编码,社区,常住人口,调解成功率,是否实现多网合一\nA-1,东社区,12000,95%,是,多出\n",
+        encoding="utf-8",
+    )
+    ds = load(path, _model())
+    (extra,) = [p for p in ds.problems if p.code == "data-extra-cells"]
+    assert (extra.row, extra.column) == (2, None)
+    assert ds.frame.get_column("in.population").to_list() == [12000]
+    assert ds.frame.get_column("in.grid").to_list() == [True]

@@ -220,7 +220,7 @@ def _load_sheet(path: Path, sheet: str | int | None):
     reader = _open(path)
     names = list(reader.sheet_names)
     xml = path.suffix.lower() in (".xlsx", ".xlsm")
-    parts, hidden = _sheet_parts(path) if xml else ([], set())
+    parts, hidden = _sheet_parts(path) if xml else ([], _hidden_sheets(path, reader, len(names)))
     index = resolve_sheet(path, names, sheet, hidden)
     name = names[index]
     part = parts[index] if index < len(parts) else None
@@ -256,6 +256,65 @@ def _load_sheet(path: Path, sheet: str | int | None):
         if i != index and n not in ZHILI_SHEETS and _holds_data(path, reader, i, parts)
     ]
     return name, index, frame, first_col, scan, others
+
+
+def _hidden_sheets(path: Path, reader, count: int) -> set[int]:
+    """The positions of the hidden sheets of an .xls, .xlsb or .ods
+    workbook: an .xlsb's from its `xl/workbook.bin`, the others' from
+    calamine's `visible` of each sheet (fastexcel gives it with a sheet's
+    rows, so each is loaded one row deep: calamine has read .xls and .ods
+    sheets whole when it opened the file, but an .xlsb sheet only when it is
+    loaded)."""
+    if path.suffix.lower() == ".xlsb":
+        states = _xlsb_sheet_states(path)
+        if states is not None and len(states) == count:
+            return {i for i, state in enumerate(states) if state != 0}
+    hidden: set[int] = set()
+    for i in range(count):
+        try:
+            head = reader.load_sheet(i, header_row=None, n_rows=1, dtypes="string")
+        except Exception:  # a sheet calamine cannot read: it says so when read
+            continue
+        if getattr(head, "visible", "visible") != "visible":
+            hidden.add(i)
+    return hidden
+
+
+# BrtBundleSh, the record of one sheet in an .xlsb's workbook.bin: its first
+# four bytes are the sheet's state (0 visible, 1 hidden, 2 very hidden)
+_BRT_BUNDLE_SH = 0x9C
+
+
+def _xlsb_sheet_states(path: Path) -> list[int] | None:
+    """The state of every sheet of an .xlsb in workbook order (the records
+    of `xl/workbook.bin`: a type and a size, each a little-endian number of
+    7-bit groups), or None when the part cannot be read."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            data = zf.read("xl/workbook.bin")
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError, zlib.error):
+        return None
+    states, at = [], 0
+    while at < len(data):
+        numbers = []
+        for width in (2, 4):  # the type takes at most 2 bytes, the size 4
+            value = 0
+            for k in range(width):
+                if at >= len(data):
+                    return None
+                byte = data[at]
+                at += 1
+                value |= (byte & 0x7F) << (7 * k)
+                if not byte & 0x80:
+                    break
+            numbers.append(value)
+        kind, size = numbers
+        if kind == _BRT_BUNDLE_SH:
+            if size < 4 or at + 4 > len(data):
+                return None
+            states.append(int.from_bytes(data[at : at + 4], "little"))
+        at += size
+    return states
 
 
 def _scan(path: Path, name: str, part: str) -> xlsxscan.SheetScan | None:

@@ -797,6 +797,9 @@ def _read_csv(name: str, text: bytes, sep: str, line: int, guess: bool):
 _NUMBER_CELL = re.compile(r"\s*[+-]?[0-9][0-9.,]*\s*")
 _BEFORE_COMMA = re.compile(r"\s*[+-]?[0-9][0-9.]*")
 _AFTER_COMMA = re.compile(r"[0-9]+(?:\.[0-9]*)?\s*[%％]?\s*")
+# the part before the comma of a number written with one (1,5, 88,5%, 1,500):
+# what a place to join must have when no other row tells what a column holds
+_SHORT_BEFORE = re.compile(r"\s*[+-]?[0-9]{1,3}")
 
 
 _WHOLE_CELL = re.compile(r"[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)")
@@ -904,6 +907,9 @@ def _join_commas(
     first, sure = None, True
     while len(cells) > n and sure:
         best, best_fit, at = [], fit(cells), None
+        # the first join that does as well as none (few rows tell nothing),
+        # where the cell before the comma can be the start of one number
+        tied = None
         for j in range(min(n, len(cells) - 1)):
             if _BEFORE_COMMA.fullmatch(cells[j]) and _AFTER_COMMA.fullmatch(cells[j + 1]):
                 trial = [*cells[:j], f"{cells[j]},{cells[j + 1]}", *cells[j + 2 :]]
@@ -912,6 +918,15 @@ def _join_commas(
                     best, best_fit, at = [trial], score, j
                 elif score == best_fit and best:
                     best.append(trial)
+                elif score == best_fit and tied is None and _SHORT_BEFORE.fullmatch(cells[j]):
+                    tied = j
+        if not best and tied is not None:
+            # joining here or not at all do equally well: zhili does not guess
+            return (
+                [*cells[:tied], *([None] * (n - tied))][:n],
+                tied if first is None else first,
+                False,
+            )
         if not best:
             break
         first = at if first is None else first

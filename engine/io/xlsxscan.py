@@ -12,6 +12,7 @@ in chunks, never holding more than a few megabytes of XML at once.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import zipfile
@@ -32,10 +33,6 @@ CHUNK = 4 * 1024 * 1024
 
 # the patterns run over every byte of the sheet: each starts with a literal, so
 # the regex engine skips ahead to it (about 1 s for 100,000 rows of 20 columns)
-_ROW_RE = re.compile(rb'<row r="([0-9]+)"')
-_ANY_ROW_RE = re.compile(rb'<(?:\w+:)?row\b[^>]*?\sr="([0-9]+)"')
-_FAR_ROW_RE = re.compile(rb' r="[A-Z]{1,3}([0-9]{6,7})"')
-_WIDE_COL_RE = re.compile(rb' r="([A-Z]{2,3})[0-9]')
 _MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)([0-9]+)(?::([A-Z]+)([0-9]+))?"')
 # a cell holding an error value: <c r="C2" t="e"><v>#DIV/0!</v></c> (a formula may come first)
 _ERROR_RE = re.compile(
@@ -113,24 +110,6 @@ def _has_long_text(buf: bytes) -> bool:
         ):
             return True
     return False
-
-
-def _max_col(buf: bytes) -> int:
-    """The last column of a cell in `buf` (0-based), or -1."""
-    wide = set(_WIDE_COL_RE.findall(buf))
-    if wide:
-        return max(col_index(w) for w in wide)
-    # one letter: binary search for the last letter any cell reference starts with
-    lo, hi = 0, 25  # A..Z
-    if not re.search(rb' r="[A-Z][0-9]', buf):
-        return -1
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if re.search(rb' r="[%c-Z][0-9]' % (65 + mid), buf):
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
 
 
 def _chunks(zf: zipfile.ZipFile, part: str):
@@ -251,12 +230,11 @@ def scan_sheet(zf: zipfile.ZipFile, part: str) -> SheetScan:
     """One pass over the sheet part `part` (see `SheetScan`; its `percent`
     is filled by `percent_cells`); `LimitError` when the XML is too large."""
     out = SheetScan()
+    extent = _Extent()
     for buf in _chunks(zf, part):
-        rows = _ROW_RE.findall(buf) or _ANY_ROW_RE.findall(buf)
-        rows += _FAR_ROW_RE.findall(buf)  # a cell far down in a row without its number
-        if rows:
-            out.max_row = max(out.max_row, max(int(r) for r in rows) - 1)
-        out.max_col = max(out.max_col, _max_col(buf))
+        prefixed = _PREFIXED_RE.search(buf) is not None
+        extent.chunk(buf, prefixed)
+        out.max_row, out.max_col = extent.max_row, extent.max_col
         if not out.long_cell and _has_long_text(buf):
             out.long_cell = True
         if b't="e"' in buf:
@@ -264,7 +242,7 @@ def scan_sheet(zf: zipfile.ZipFile, part: str) -> SheetScan:
                 at = _ref(m[1])
                 if at is not None:
                     out.errors[at] = html.unescape(m[2].decode("utf-8", "replace"))
-        if b"<f" in buf or b":f" in buf:
+        if prefixed or b"<f" in buf:
             for m in _UNCOMPUTED_RE.finditer(buf):
                 at = _ref(m[1])
                 kind = _TYPE_RE.search(b" " + m[1])
@@ -279,6 +257,226 @@ def scan_sheet(zf: zipfile.ZipFile, part: str) -> SheetScan:
                 if len(out.merges) > MAX_MERGES:
                     raise LimitError("merges")
     return out
+
+
+# --- the extent: where calamine puts each cell -----------------------------
+#
+# calamine places a cell at its `r` reference, else at the cell after the
+# previous one in its row (the first of a row: column A); a row without `r`
+# is the one after the previous row (the first: row 1). Only `<c>` and
+# `<row>` start tags count (with any namespace prefix; not text, comments or
+# CDATA), references in either case and of any length (`AAAA1` is column
+# 18,279). Most writers put `r="…"` first in every tag: then one search over
+# the chunk finds a cell beyond the extent known so far, or a tag written
+# otherwise, which sends the chunk through `_Extent.tokens`, tag by tag.
+
+_REF_RE_ANY = re.compile(rb"([A-Za-z]*)([0-9]*)")
+_ATTRS = rb"((?:[^>\"']|\"[^\"]*\"|'[^']*')*)"
+# a row's start or end tag (`row` found first: a fast search; what comes
+# before it is checked in `_Extent.tokens`); a cell's start tag (any
+# namespace prefix), and one without a prefix
+_ROW_TAG_RE = re.compile(rb"row(?<=[<:/]row)(?=[\s/>])" + _ATTRS + rb">")
+_TAG_HEAD_RE = re.compile(rb"/?(?:[\w.-]+:)?")
+_CELL_RE = re.compile(rb"<(?:[\w.-]+:)?c(?=[\s/>])" + _ATTRS + rb">")
+_PLAIN_CELL_RE = re.compile(rb"<c(?=[\s/>])")
+# text that may be an `r` attribute (`r` found first: a fast search)
+_R_HINT_RE = re.compile(rb"r\s*=")
+_ATTR_R_RE = re.compile(rb"(?:^|\s)r\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
+_SKIP_RE = re.compile(rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>", re.S)
+# a second `r` in a tag (`<c r="A1" r="XFD1">`: calamine takes the last)
+_SECOND_R = b'" r'
+# a reference as the usual writers write it, and what follows it
+_CANON = (
+    re.compile(rb'r="([A-Z]{1,3}[1-9][0-9]{0,6})"[\s/>]'),
+    re.compile(rb'r="([1-9][0-9]{0,6})"[\s/>]'),
+)
+# a comment or CDATA section (`!` is rare in a sheet: a fast search)
+_MARKUP_RE = re.compile(rb"!(?<=<!)")
+# a namespace prefix on a cell or row tag (or text that looks like one)
+_PREFIXED_RE = re.compile(rb":(?:c|row|f)[\s/>]")
+
+
+def _at_most(text: str, digits: bool) -> str:
+    """A pattern for the column letters (or row digits, never led by 0)
+    that come at or before `text`: fewer of them, or as many and not after."""
+    lead, every = ("1", "0") if digits else ("A", "A")
+    top = "9" if digits else "Z"
+    alts = [f"[{lead}-{top}][{every}-{top}]{{0,{len(text) - 2}}}"] if len(text) > 1 else []
+    for i, ch in enumerate(text):
+        low = lead if i == 0 else every
+        if ch > low:
+            rest = len(text) - i - 1
+            alts.append(
+                text[:i]
+                + f"[{low}-{chr(ord(ch) - 1)}]"
+                + (f"[{every}-{top}]{{{rest}}}" if rest else "")
+            )
+    alts.append(text)
+    return "|".join(alts)
+
+
+@functools.lru_cache(maxsize=256)
+def _beyond(col: int, row: int) -> re.Pattern:
+    """The pattern of a cell tag not written `<c r="A1"…` with a reference
+    within column `col` and row `row` (0-based): one beyond them, or one
+    written otherwise (no `r` first, a lower-case or over-long reference, a
+    tab or line break in the tag)."""
+    cols = _at_most(_col_name(col), digits=False) if col >= 0 else "(?!)"
+    rows = _at_most(str(row + 1), digits=True) if row >= 0 else "(?!)"
+    cell = rb'<c(?! r="(?:%s)(?:%s)"[\s/>])[\s/>]' % (cols.encode(), rows.encode())
+    return re.compile(cell)
+
+
+def _col_name(col: int) -> str:
+    out = ""
+    n = col + 1
+    while n:
+        n, r = divmod(n - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+def _parse_ref(ref: bytes) -> tuple[int | None, int | None]:
+    """(0-based row, 0-based column) of a reference as calamine reads it
+    (letters in either case); None for a part it does not have."""
+    m = _REF_RE_ANY.match(ref.strip())
+    letters, digits = m[1].upper(), m[2]
+    return (int(digits) - 1 if digits else None, col_index(letters) if letters else None)
+
+
+def _last_row_tag(buf: bytes) -> int:
+    """Where the last `<row` start tag of `buf` is (not `<rowBreaks>`), or -1."""
+    at = len(buf)
+    while (at := buf.rfind(b"<row", 0, at)) >= 0:
+        if buf[at + 4 : at + 5] in (b" ", b"\t", b"\n", b"\r", b"/", b">"):
+            return at
+    return -1
+
+
+@dataclass
+class _Extent:
+    """calamine's place for the next cell (`row`, `col`, 0-based) and the
+    largest row and column any cell or row tag reaches."""
+
+    row: int = 0
+    col: int = 0
+    max_row: int = -1
+    max_col: int = -1
+
+    def chunk(self, buf: bytes, prefixed: bool) -> None:
+        """The extent after chunk `buf`; `prefixed`: whether it may hold a
+        tag with a namespace prefix (`_PREFIXED_RE`)."""
+        if not prefixed and self._canonical(buf):
+            return
+        self.tokens(buf)
+
+    def _canonical(self, buf: bytes) -> bool:
+        """The chunk's extent when every cell and row tag starts with its
+        `r` (False, nothing changed, otherwise)."""
+        if _SECOND_R in buf or _MARKUP_RE.search(buf):  # a second `r`; a comment, CDATA
+            return False
+        max_row, max_col = self.max_row, self.max_col
+        # rows come in order: the chunk's last row is a first guess at its
+        # largest (a guess too low costs a search more, never a cell missed);
+        # a row tag is only counted when it is the last (a row without
+        # cells is no cell calamine places)
+        last, last_any = buf.rfind(b'<row r="'), _last_row_tag(buf)
+        if last != last_any:
+            return False  # the last row tag is written otherwise
+        if last >= 0:
+            ref = _CANON[1].match(buf, last + 5)
+            if ref is None:
+                return False
+            max_row = max(max_row, int(ref[1]) - 1)
+        at = 0
+        while True:
+            m = _beyond(max_col, max_row).search(buf, at)
+            if m is None:
+                break
+            ref = _CANON[0].match(buf, m.start() + 3)
+            if ref is None:
+                return False  # written otherwise
+            r, c = _parse_ref(ref[1])
+            max_row, max_col = max(max_row, r), max(max_col, c)
+            at = m.start() + 1
+        self.max_row, self.max_col = max_row, max_col
+        self._carry(buf)
+        return True
+
+    def _carry(self, buf: bytes) -> None:
+        """Where the next cell goes after a canonical chunk."""
+        p, e = buf.rfind(b'<row r="'), buf.rfind(b"</row>")
+        if p > e:
+            close = buf.index(b">", p)
+            r = int(buf[p + 8 : buf.index(b'"', p + 8)]) - 1
+            if buf[close - 1 : close] == b"/":
+                self.row, self.col = r + 1, 0
+                return
+            self.row, self.col = r, 0
+        elif e >= 0:
+            if p >= 0:
+                self.row = int(buf[p + 8 : buf.index(b'"', p + 8)])
+            else:
+                self.row += buf.count(b"</row>")
+            self.col = 0
+        q = buf.rfind(b'<c r="')
+        if q > max(p, e):
+            _r, c = _parse_ref(buf[q + 6 : buf.index(b'"', q + 6)])
+            self.col = (c or 0) + 1
+
+    def tokens(self, buf: bytes) -> None:
+        """The chunk tag by tag, as calamine reads it: row by row, and the
+        cells of a row that holds no `r=` at all counted, not read one by one
+        (what writers that leave `r` out write)."""
+        if b"<!" in buf or b"<?" in buf:
+            buf = _SKIP_RE.sub(b"", buf)
+        at = 0
+        for m in _ROW_TAG_RE.finditer(buf):
+            lt = buf.rfind(b"<", at, m.start())
+            if lt < 0 or _TAG_HEAD_RE.fullmatch(buf, lt + 1, m.start()) is None:
+                continue  # text, or another tag's name ending in `row`
+            self._cells(buf[at:lt])
+            at = m.end()
+            if buf[lt + 1 : lt + 2] == b"/":  # </row>
+                self.row, self.col = self.row + 1, 0
+                continue
+            ref = _last_r(m[1])
+            if ref is not None:
+                r, _c = _parse_ref(ref)
+                if r is not None:
+                    self.row = r
+            self.col = 0
+            self.max_row = max(self.max_row, self.row)
+            if m[1].endswith(b"/"):
+                self.row += 1
+        self._cells(buf[at:])
+
+    def _cells(self, seg: bytes) -> None:
+        """The cells of `seg`, a part of one row (or outside any)."""
+        if not seg:
+            return
+        if _R_HINT_RE.search(seg) is None:  # no cell has `r`: they count on
+            n = len((_CELL_RE if b":" in seg else _PLAIN_CELL_RE).findall(seg))
+            if n:
+                self.max_row = max(self.max_row, self.row)
+                self.col += n
+                self.max_col = max(self.max_col, self.col - 1)
+            return
+        for m in _CELL_RE.finditer(seg):
+            r, c = self.row, self.col
+            ref = _last_r(m[1])
+            if ref is not None:
+                got_r, got_c = _parse_ref(ref)
+                r = got_r if got_r is not None else r
+                c = got_c if got_c is not None else c
+            self.max_row, self.max_col = max(self.max_row, r), max(self.max_col, c)
+            self.col = c + 1
+
+
+def _last_r(attrs: bytes) -> bytes | None:
+    """The value of a tag's last `r` attribute (calamine takes the last), or None."""
+    refs = _ATTR_R_RE.findall(attrs)
+    return (refs[-1][0] or refs[-1][1]) if refs else None
 
 
 def has_long_strings(zf: zipfile.ZipFile) -> bool:

@@ -306,8 +306,63 @@ def cover_sheet() -> None:
     wb.save(case("convert_cover_sheet_first") / "data.xlsx")
 
 
+def cells_without_r() -> None:
+    """Cells and rows written without `r` (calamine counts them on from the
+    cell or row before), and text that reads like a reference."""
+    for name, extra in (
+        ("convert_cells_without_r_far_down", b'<row r="1048576">' + b"<c><v>1</v></c>" * 100),
+        (
+            "convert_text_like_a_reference",
+            b'<row r="3"><c r="A3" t="inlineStr"><is><t>A3 r="XFD1048576"</t></is></c>',
+        ),
+    ):
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        ws.append(H)
+        ws.append(["A1", "甲", 8000, "是"])
+        path = case(name) / "data.xlsx"
+        wb.save(path)
+        row = extra + b"</row>"
+        patch(
+            path,
+            "xl/worksheets/sheet1.xml",
+            lambda d, r=row: d.replace(b"</sheetData>", r + b"</sheetData>"),
+        )
+
+
+def hidden_first_sheets() -> None:
+    """convert_hidden_first_sheet's workbook as .xls and .ods (LibreOffice,
+    `soffice --headless --convert-to`) and as .xlsb (pyxlsbwriter, which
+    the project does not depend on: `pip install pyxlsbwriter` first)."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    from pyxlsbwriter import XlsbWriter
+
+    with XlsbWriter(str(case("convert_hidden_first_sheet_xlsb") / "data.xlsb")) as book:
+        book.add_sheet("旧表", hidden=True)
+        book.write_sheet([H, ["OLD", "旧", 1, "否"]])
+        book.add_sheet("2024")
+        book.write_sheet([H, ["A1", "甲", 8000, "是"], ["A2", "乙", 7000, "否"]])
+        book.add_sheet("2023")
+        book.write_sheet([H, ["A1", "甲", 7900, "是"]])
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "data.xlsx"
+        shutil.copy(case("convert_hidden_first_sheet") / "data.xlsx", src)
+        for suffix in ("xls", "ods"):
+            subprocess.run(
+                ["soffice", "--headless", "--convert-to", suffix, "--outdir", tmp, str(src)],
+                check=True,
+                capture_output=True,
+            )
+            shutil.copy(Path(tmp) / f"data.{suffix}", case(f"convert_hidden_first_sheet_{suffix}"))
+
+
 if __name__ == "__main__":
+    cells_without_r()
     workbooks()
     parquet_and_json()
     percents()
     cover_sheet()
+    hidden_first_sheets()
