@@ -129,6 +129,17 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        6,
+        # runs.storage 'parquet-scaled': parts whose numbers are stored as
+        # scaled integers where that is exact (`columnar.scaled_part`), read
+        # by `columnar.decode_part`; runs stored before keep 'parquet'. No
+        # table changes: the version makes an older zhili, which would read
+        # such numbers as integers, refuse the database instead
+        """
+        SELECT 1
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
@@ -420,7 +431,7 @@ class RunStore:
             "SELECT indicator_ids, dimension_ids, communities, storage FROM runs WHERE id = ?",
             (run_id,),
         ).fetchone()
-        if row is not None and row[3] == columnar.STORAGE:
+        if row is not None and row[3] in columnar.STORAGES:
             return self._columnar_results(run_id, row, detail)
         frame = self._row_results(run_id)
         return frame if detail else frame.drop("dimensions", "indicators", "outputs")
@@ -487,7 +498,7 @@ class RunStore:
             "SELECT indicator_ids, dimension_ids, communities, storage FROM runs WHERE id = ?",
             (run_id,),
         ).fetchone()
-        if run is None or run[3] != columnar.STORAGE:
+        if run is None or run[3] not in columnar.STORAGES:
             frame = self.results(run_id, detail=True)
             for start in range(0, frame.height, batch):
                 yield frame.slice(start, batch)
@@ -516,7 +527,7 @@ class RunStore:
             row = self.conn.execute(
                 "SELECT indicator_ids, communities, storage FROM runs WHERE id = ?", (run_id,)
             ).fetchone()
-            if row is None or row[2] != columnar.STORAGE:
+            if row is None or row[2] not in columnar.STORAGES:
                 return None
             ids = json.loads(row[0] or "[]")
             frame = self._parts(run_id, row[1], columnar.typed_names(ids))
@@ -678,7 +689,7 @@ def _run_row(ev, command, data_path, options, engine_version, duration_ms, ids) 
         "duration_ms": duration_ms,
         "indicator_ids": json.dumps(ids, ensure_ascii=False),
         "dimension_ids": json.dumps([d.id for d in model.dimensions], ensure_ascii=False),
-        "storage": columnar.STORAGE,
+        "storage": columnar.STORAGE_SCALED,
     }
 
 
