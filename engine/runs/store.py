@@ -34,7 +34,7 @@ import polars as pl
 from zhili.dsl.i18n import _
 from zhili.dsl.model import Outcome
 from zhili.engine.eval import columns
-from zhili.engine.runs import columnar
+from zhili.engine.runs import columnar, hashes
 from zhili.engine.runs.columnar import POINTS_TOLERANCE
 
 BUSY_TIMEOUT_MS = 30_000
@@ -159,12 +159,9 @@ def default_path() -> Path:
 
 
 def file_hash(path: Path) -> str:
-    """sha256 of a file's bytes."""
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    """sha256 of a file's bytes (computed ahead by `hashes.hash_ahead` when
+    the command started it and the file is unchanged since)."""
+    return hashes.file_hash(path)
 
 
 def files_hash(paths: list[Path]) -> str:
