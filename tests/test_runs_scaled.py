@@ -107,3 +107,32 @@ def test_any_floats_come_back_to_the_bit(columns):
         assert bits(read.get_column(name)) == bits(frame.get_column(name))
         if name in places:
             assert read.get_column(name).dtype == pl.Float64
+
+
+def test_a_run_in_many_parts_reads_as_one_part(tmp_path, monkeypatch):
+    """Parts of a few rows each (their places decided part by part) give the
+    run that one part gives: results, the typed frame of `runs diff`, and
+    the batches of `iter_results`."""
+    from zhili.engine.eval.evaluate import POINTS, evaluate_dataset
+    from zhili.engine.io.data import load
+    from zhili.engine.plugins import Registry
+    from zhili.engine.runs.store import RunStore
+
+    reg = Registry()
+    lm = reg.get("four_type")
+    ev = evaluate_dataset(lm.model, load(lm.samples[0], lm.model), reg, detail=POINTS)
+    with RunStore(tmp_path / "runs.sqlite") as store:
+        one = store.record(ev, command="eval", data_path=None)
+        width = columnar.results_frame(ev, [i.id for i in lm.model.indicators]).width
+        monkeypatch.setattr(columnar, "PART_CELLS", width * 5)
+        many = store.record(ev, command="eval", data_path=None)
+        counts = dict(
+            store.conn.execute("SELECT run_id, COUNT(*) FROM result_parts GROUP BY run_id")
+        )
+        assert counts == {one: 1, many: 5}  # 24 communities, 5 a part
+        assert store.results(many).equals(store.results(one))
+        assert store.results(many, detail=False).equals(store.results(one, detail=False))
+        (ta, ids_a), (tb, ids_b) = store.typed_results(one), store.typed_results(many)
+        assert ids_a == ids_b and ta.equals(tb)
+        batches = list(store.iter_results(many, batch=7))
+        assert pl.concat(batches).equals(store.results(one))
