@@ -1,12 +1,13 @@
 """Per-community results stored columnar: Parquet bytes inside the run database.
 
 A run recorded since schema 5 (`runs.storage` 'parquet', since schema 6
-'parquet-scaled') keeps its results in `result_parts`, not in `results`: the results frame, typed as the evaluation
-computed it, cut into parts of at most `PART_CELLS` cells (SQLite's blob
-limit is 1 GB), each written as one Parquet file straight from the frame (no
-Python loop per community). Each part records its row count and the sha256 of
-its bytes; reading checks both, and the sum against the run's count, so a
-damaged database is an error naming the file, never a shorter or different run.
+'parquet-scaled') keeps its results in `result_parts`, not in `results`: the
+results frame, typed as the evaluation computed it, cut into parts of at
+most `PART_CELLS` cells (SQLite's blob limit is 1 GB), each written as one
+Parquet file straight from the frame (no Python loop per community). Each
+part records its row count and the sha256 of its bytes; reading checks both,
+and the sum against the run's count, so a damaged database is an error
+naming the file, never a shorter or different run.
 
 The columns of a part: `community_id`, `community`, `district`, `street`,
 `grid`, `period`, `row`, `total`, `grade`, `vetoes`, `missing`, `file`,
