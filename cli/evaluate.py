@@ -94,6 +94,10 @@ def eval_cmd(
     if fmt == "parquet" and not output:
         raise click.UsageError(_("--format parquet needs --output FILE"))
     started = time.perf_counter()
+    if not no_record:  # the run keeps the data's sha256: hashed while the model and data load
+        from zhili.engine.runs.hashes import hash_ahead
+
+        hash_ahead(data)
     lm = resolve_model(ctx, model)
     rd = None
     if roster is not None:

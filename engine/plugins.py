@@ -190,6 +190,8 @@ def _call_each(pm: pluggy.PluginManager, hook_name: str, problems: list[PluginPr
 
 
 _MODEL_ID = re.compile(r"^[ \t]*model[ \t]+([^\W\d]\w*)", re.MULTILINE)
+# what a file is (its first header: imports and comments come before it)
+_FILE_HEAD = re.compile(r"^[ \t]*(model|library|tests[ \t]+for)[ \t]+([^\W\d]\w*)", re.MULTILINE)
 
 
 class FileResolver:
@@ -542,23 +544,88 @@ class Registry:
                     )
                 )
                 continue
-            samples = sorted(
-                p
-                for p in folder.iterdir()
-                if p.name.startswith("sample") and p.suffix in (".csv", ".json", ".jsonl")
-            )
-            self._models[model.id] = LoadedModel(
-                model=model,
-                plugin=plugin,
-                path=f,
-                source=res.text or "",
-                samples=samples,
-                tests=list(model.tests),
-                diagnostics=res.diagnostics,
-            )
+            self._models[model.id] = _loaded(plugin, f, folder, res)
 
     def get(self, model_id: str) -> LoadedModel | None:
+        if self._models is None:  # nothing loaded yet: this model alone, when that is safe
+            lm = self._alone(model_id)
+            if lm is not None:
+                return lm
         return self.models.get(model_id)
+
+    def _alone(self, model_id: str) -> LoadedModel | None:
+        """Model `model_id` loaded without the others (a command that names
+        one model need not parse and check them all): the same model, tests
+        and samples as `models[model_id]`, or None when loading it alone
+        might give anything else. It is safe when the first header of every
+        model file was read, exactly one of them declares `model_id`, and that
+        file and each `tests for` file of it check without errors; then no
+        duplicate or shadowed id, and no broken file, concerns this model
+        (`models`, which `zhili models` and `check` use, still loads and
+        reports them all)."""
+        quick = getattr(self, "_quick", None)
+        if quick is None:
+            quick = self._quick = {}
+        if model_id in quick:
+            return quick[model_id]
+        found: list[tuple[str, Path, Path]] = []  # (plugin, file, folder) declaring the id
+        suites: list[tuple[str, Path]] = []
+        for plugin, path in self._sources():
+            if not path.exists():
+                continue  # no models (the full load reports it)
+            files = sorted(path.glob("*.gov")) if path.is_dir() else [path]
+            for f in files:
+                try:
+                    head = _FILE_HEAD.search(f.read_text(encoding="utf-8", errors="replace"))
+                except OSError:
+                    return None
+                if head is None:
+                    return None
+                if head.group(2) == model_id and head.group(1) == "model":
+                    found.append((plugin, f, path if path.is_dir() else path.parent))
+                elif head.group(2) == model_id and head.group(1) != "library":
+                    suites.append((plugin, f))
+        if len(found) != 1:
+            return None
+        plugin, f, folder = found[0]
+        res = check_file(f, self.signatures, resolver=self.resolver)
+        if res.result is None or not res.ok or res.result.model is None:
+            return None
+        if res.result.model.id != model_id:
+            return None
+        lm = _loaded(plugin, f, folder, res)
+        for _plugin, sf in suites:
+            sres = check_file(sf, self.signatures, resolver=self.resolver)
+            tests = sres.result.tests if sres.result is not None and sres.ok else None
+            if not tests or sres.result.model is not None or tests[0].model != model_id:
+                return None
+            tree = self.resolver.parsed(sf).tree
+            if not isinstance(tree, ast.TestsFile):
+                return None
+            if any(d.is_error for d in check_suite(tree, lm.model)):
+                return None
+            lm.tests.extend(tests)
+        quick[model_id] = lm
+        return lm
+
+
+def _loaded(plugin: str, f: Path, folder: Path, res: ModelFileResult) -> LoadedModel:
+    """The `LoadedModel` of model file `f` of `folder`, checked (`res`)."""
+    model = res.result.model
+    samples = sorted(
+        p
+        for p in folder.iterdir()
+        if p.name.startswith("sample") and p.suffix in (".csv", ".json", ".jsonl")
+    )
+    return LoadedModel(
+        model=model,
+        plugin=plugin,
+        path=f,
+        source=res.text or "",
+        samples=samples,
+        tests=list(model.tests),
+        diagnostics=res.diagnostics,
+    )
 
 
 class FolderModels(Registry):

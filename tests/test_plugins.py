@@ -277,6 +277,57 @@ def test_plugin_with_a_duplicate_model_id(tmp_path):
     assert_builtins_loaded(reg)
 
 
+def test_a_model_asked_for_by_id_loads_alone_as_it_loads_with_all():
+    """`get` of one model (what `zhili eval four_type` needs) parses and checks
+    that model, the one it extends and its test suites, not every model: the
+    same model, tests and samples as loading them all gives."""
+    full = Registry()
+    for model_id, whole in full.models.items():
+        reg = Registry()
+        alone = reg.get(model_id)
+        assert alone is not None, model_id
+        assert alone.model == whole.model and alone.path == whole.path, model_id
+        assert alone.tests == whole.tests and len(alone.tests) > 0, model_id
+        assert alone.samples == whole.samples and alone.source == whole.source
+        assert alone.diagnostics == whole.diagnostics and alone.plugin == whole.plugin
+        assert reg.get(model_id) is alone
+
+
+def test_a_model_loaded_alone_does_not_report_the_others(tmp_path):
+    """A broken model file of another id is not even parsed by `get`; listing
+    the models (`zhili models`, `check`) still reports it."""
+    (tmp_path / "bad.gov").write_text(PILOT_GOV.replace(">= 98% : 5", ">= 98 : 5"), "utf-8")
+    reg = Registry(extra_plugins=[("broken_model", FolderPlugin(tmp_path))])
+    assert reg.get("four_type").path == PLUGINS / "four_type" / "model.gov"
+    assert reg.problems == []
+    assert [p.code for p in all_problems(reg)] == ["plugin-model-errors"]
+
+
+@pytest.mark.parametrize("broken", [False, True], ids=["copy", "broken-copy"])
+def test_a_model_whose_id_is_declared_twice_loads_with_all(tmp_path, broken):
+    """Another file declaring the same id: `get` loads every model, as
+    before, so the first that checks is the one used and the duplicate is
+    reported as it was."""
+    text = (PLUGINS / "four_type" / "model.gov").read_text(encoding="utf-8")
+    if broken:
+        text += "\n{{{ not a model\n"
+    (tmp_path / "model.gov").write_text(text, encoding="utf-8")
+    reg = Registry(extra_plugins=[("copycat", FolderPlugin(tmp_path))])
+    assert reg.get("four_type").path == PLUGINS / "four_type" / "model.gov"
+    code = "plugin-model-errors" if broken else "plugin-duplicate"
+    assert [p.code for p in reg.problems] == [code]
+
+
+def test_a_model_that_does_not_check_is_looked_for_among_all(tmp_path):
+    """The only file of an id has errors: `get` loads every model and finds
+    none, with the problem recorded, as before."""
+    (tmp_path / "bad.gov").write_text(PILOT_GOV.replace(">= 98% : 5", ">= 98 : 5"), "utf-8")
+    reg = Registry(extra_plugins=[("broken_model", FolderPlugin(tmp_path))])
+    assert reg.get("chencang_pilot") is None
+    assert [p.code for p in reg.problems] == ["plugin-model-errors"]
+    assert reg.get("no_such_model") is None
+
+
 def test_plugin_with_a_misspelled_hook_is_named():
     class Misspelled:
         @hookimpl

@@ -398,6 +398,44 @@ def _fixture_json(name: str):
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 
+def test_a_schema_5_store_reads_as_before_and_takes_new_runs(tmp_path):
+    """`runs_fixtures/schema5.sqlite`: two runs of four_type recorded by zhili
+    at schema 5, whose parts hold the numbers as floats (storage 'parquet'):
+    of sample.csv, then of `schema5_b.csv` (its first three communities'
+    cells emptied, its fifth left out). `schema5_*.json` are `runs show 1/2
+    --json` and `runs diff 1 2 --json` as that zhili printed them. The same
+    data recorded now (numbers as scaled integers) reads the same, and an
+    old run compares with a new one as with an old one."""
+    db = tmp_path / "schema5.sqlite"
+    db.write_bytes((FIXTURES / "schema5.sqlite").read_bytes())
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0] == 5
+    conn.close()
+    shown = {}
+    for run in ("1", "2"):
+        out = zhili("runs", "--db", db, "show", run, "--json")
+        assert out.exit_code == 0, out.output
+        shown[run] = json.loads(out.stdout)
+        assert shown[run] == _fixture_json(f"schema5_show{run}.json")
+    diff = zhili("runs", "--db", db, "diff", "1", "2", "--json")
+    expected = _fixture_json("schema5_diff.json")
+    assert json.loads(diff.stdout) == expected
+    for data in (SAMPLE, FIXTURES / "schema5_b.csv"):
+        ran = zhili("eval", "four_type", data, "--db", db, "-o", tmp_path / "o.csv")
+        assert ran.exit_code == 0, ran.output
+    with RunStore(db) as store:
+        assert store.version() == SCHEMA_VERSION == 6
+        storage = dict(store.conn.execute("SELECT id, storage FROM runs").fetchall())
+        assert storage == {1: "parquet", 2: "parquet", 3: "parquet-scaled", 4: "parquet-scaled"}
+    for old, new in (("1", "3"), ("2", "4")):
+        now = json.loads(zhili("runs", "--db", db, "show", new, "--json").stdout)
+        assert now["communities"] == shown[old]["communities"]
+    for a, b in (("3", "4"), ("1", "4"), ("3", "2")):
+        d = json.loads(zhili("runs", "--db", db, "diff", a, b, "--json").stdout)
+        assert (d.pop("a"), d.pop("b")) == (int(a), int(b))
+        assert d == {k: v for k, v in expected.items() if k not in ("a", "b")}
+
+
 def test_a_schema_4_store_reads_as_before_and_takes_new_runs(tmp_path):
     db = _schema4_copy(tmp_path)
     conn = sqlite3.connect(db)
@@ -410,7 +448,7 @@ def test_a_schema_4_store_reads_as_before_and_takes_new_runs(tmp_path):
     diff = zhili("runs", "--db", db, "diff", "1", "2", "--json")
     assert json.loads(diff.stdout) == _fixture_json("schema4_diff.json")
     with RunStore(db) as store:
-        assert store.version() == SCHEMA_VERSION == 5
+        assert store.version() == SCHEMA_VERSION == 6
         assert [r.id for r in store.runs()] == [2, 1]
     # a new run of the same data as run 1: stored the new way, read the same way
     assert (
@@ -421,7 +459,7 @@ def test_a_schema_4_store_reads_as_before_and_takes_new_runs(tmp_path):
     )
     with RunStore(db) as store:
         (storage,) = store.conn.execute("SELECT storage FROM runs WHERE id = 3").fetchone()
-        assert storage == "parquet"
+        assert storage == "parquet-scaled"
         for run_id in (1, 3):  # the summary alone (runs show, the TUI): the same rows
             summary = store.results(run_id, detail=False)
             assert "indicators" not in summary.columns and summary.height == 24

@@ -34,7 +34,7 @@ import polars as pl
 from zhili.dsl.i18n import _
 from zhili.dsl.model import Outcome
 from zhili.engine.eval import columns
-from zhili.engine.runs import columnar
+from zhili.engine.runs import columnar, hashes
 from zhili.engine.runs.columnar import POINTS_TOLERANCE
 
 BUSY_TIMEOUT_MS = 30_000
@@ -129,6 +129,17 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        6,
+        # runs.storage 'parquet-scaled': parts whose numbers are stored as
+        # scaled integers where that is exact (`columnar.scaled_part`), read
+        # by `columnar.decode_part`; runs stored before keep 'parquet'. No
+        # table changes: the version makes an older zhili, which would read
+        # such numbers as integers, refuse the database instead
+        """
+        SELECT 1
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
@@ -148,12 +159,9 @@ def default_path() -> Path:
 
 
 def file_hash(path: Path) -> str:
-    """sha256 of a file's bytes."""
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    """sha256 of a file's bytes (computed ahead by `hashes.hash_ahead` when
+    the command started it and the file is unchanged since)."""
+    return hashes.file_hash(path)
 
 
 def files_hash(paths: list[Path]) -> str:
@@ -420,7 +428,7 @@ class RunStore:
             "SELECT indicator_ids, dimension_ids, communities, storage FROM runs WHERE id = ?",
             (run_id,),
         ).fetchone()
-        if row is not None and row[3] == columnar.STORAGE:
+        if row is not None and row[3] in columnar.STORAGES:
             return self._columnar_results(run_id, row, detail)
         frame = self._row_results(run_id)
         return frame if detail else frame.drop("dimensions", "indicators", "outputs")
@@ -487,7 +495,7 @@ class RunStore:
             "SELECT indicator_ids, dimension_ids, communities, storage FROM runs WHERE id = ?",
             (run_id,),
         ).fetchone()
-        if run is None or run[3] != columnar.STORAGE:
+        if run is None or run[3] not in columnar.STORAGES:
             frame = self.results(run_id, detail=True)
             for start in range(0, frame.height, batch):
                 yield frame.slice(start, batch)
@@ -516,7 +524,7 @@ class RunStore:
             row = self.conn.execute(
                 "SELECT indicator_ids, communities, storage FROM runs WHERE id = ?", (run_id,)
             ).fetchone()
-            if row is None or row[2] != columnar.STORAGE:
+            if row is None or row[2] not in columnar.STORAGES:
                 return None
             ids = json.loads(row[0] or "[]")
             frame = self._parts(run_id, row[1], columnar.typed_names(ids))
@@ -678,7 +686,7 @@ def _run_row(ev, command, data_path, options, engine_version, duration_ms, ids) 
         "duration_ms": duration_ms,
         "indicator_ids": json.dumps(ids, ensure_ascii=False),
         "dimension_ids": json.dumps([d.id for d in model.dimensions], ensure_ascii=False),
-        "storage": columnar.STORAGE,
+        "storage": columnar.STORAGE_SCALED,
     }
 
 
