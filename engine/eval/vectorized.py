@@ -23,6 +23,7 @@ import polars as pl
 
 from zhili.dsl import model as ir
 from zhili.engine.eval import columns
+from zhili.engine.eval.bounds import Bounds, points_bound, ranges_hold
 from zhili.engine.eval.columns import input_col  # noqa: F401 - re-exported
 from zhili.engine.eval.plan import EPS, Group, Plan, count_comparison
 from zhili.engine.functions import (
@@ -30,11 +31,13 @@ from zhili.engine.functions import (
     INT_LIMIT,
     SET_FUNCTIONS,
     SMALL_DECIMAL_LIMIT,
+    SMALL_SNAP_LIMIT,
     Function,
     pl_finite,
     pl_round_decimal,
     pl_round_decimal_small,
     pl_snap,
+    pl_snap_small,
     polars_div,
 )
 from zhili.engine.functions import (
@@ -191,7 +194,14 @@ class VectorModel:
         self.plan = plan or Plan(model)
         self._points = [columns.ind_points(i.id) for i in model.indicators]
         self._missing = [columns.ind_missing(i.id) for i in model.indicators]
-        self._stages: dict[Detail, list[Stage]] = {}
+        self._stages: dict[tuple[Detail, bool], list[Stage]] = {}
+        # where values are bounded below 2^22, snapping is one operation
+        # (`pl_snap_small`): by the expressions' shapes (`Bounds`, inputs by
+        # their ranges only while building stages for a frame that keeps to
+        # them), and for points and scores when every points figure of the
+        # model is small (`points_bound`)
+        self._bounds = Bounds(model, ranged=False)
+        self._small_points = points_bound(model) < SMALL_SNAP_LIMIT / 2
         self._whole: set[str] | None = None
         # dimension index → its available points where no row can change them
         # (no `missing skip` below it), filled as the plan is built, deepest first
@@ -286,10 +296,22 @@ class VectorModel:
         if e.op in _ARITH:
             if e.type == "int":
                 return _int_arith(e.op, a, b, self._int_bound(e))
-            return pl_snap(_ARITH[e.op](a, b))
+            return self._snap(e, _ARITH[e.op](a, b))
         if e.op == "/" and _nonzero_const(e.right):
-            return pl_snap(a.cast(pl.Float64) * pl.lit(1.0 / e.right.value))
+            return self._snap(e, a.cast(pl.Float64) * pl.lit(1.0 / e.right.value))
+        if e.op == "/" and self._bounds.of(e) < SMALL_SNAP_LIMIT:
+            return pl_snap_small(a.cast(pl.Float64) / b.cast(pl.Float64))
         return _BINARY[e.op](a, b)
+
+    def _snap(self, e: ir.Expr, x: pl.Expr) -> pl.Expr:
+        """`x`, the arithmetic of `e`, snapped: in one operation where `e`
+        is bounded below 2^22 (`Bounds`), else exactly at every magnitude."""
+        return pl_snap_small(x) if self._bounds.of(e) < SMALL_SNAP_LIMIT else pl_snap(x)
+
+    def _snap_points(self, x: pl.Expr) -> pl.Expr:
+        """`x`, points or a score (or a sum of them), snapped: in one
+        operation when every points figure of the model is small."""
+        return pl_snap_small(x) if self._small_points else pl_snap(x)
 
     def _count_compare(
         self, count: ir.Call, op: str, other: ir.Expr, results: dict[str, pl.Expr] | None
@@ -368,6 +390,13 @@ class VectorModel:
             digits = _const_int(e.args[1]) if len(e.args) == 2 else 0
             result = fn.polars(args[0], digits, e.args[0].type == "int")
             args = args[:1]
+        elif (
+            e.func in ("ratio", "per_10k")
+            and fn is BUILTIN_FUNCTIONS.get(e.func)
+            and self._bounds.of(e) < SMALL_SNAP_LIMIT
+        ):
+            a = args[0].cast(pl.Float64) * (10000.0 if e.func == "per_10k" else 1.0)
+            result = pl_snap_small(a / args[1].cast(pl.Float64))
         else:
             result = fn.polars(*args)
         if fn.signature.handles_missing:
@@ -557,7 +586,8 @@ class VectorModel:
             missing = missing | lo.is_null() | hi.is_null() | d.is_null() | span.is_null()
             missing = missing | (span == 0)
             t = d / span
-        partial = pl_snap(d * full / span)
+        # chosen only where 0 < d / span < 1: below the points
+        partial = (pl_snap_small if full < SMALL_SNAP_LIMIT / 2 else pl_snap)(d * full / span)
         points = pl.when(t >= 1.0 - EPS).then(full).when(t <= EPS).then(0.0).otherwise(partial)
         if const and not _may_overflow(s.value):
             points = points.fill_null(0.0)
@@ -581,7 +611,8 @@ class VectorModel:
         """`a - b` of two model values as the language computes it."""
         if ea.type == "int" and eb.type == "int":
             return _int_arith("-", a, b, self._int_bound(ea) + self._int_bound(eb))
-        d = pl_snap(a - b)
+        small = self._bounds.of(ea) + self._bounds.of(eb) < SMALL_SNAP_LIMIT
+        d = (pl_snap_small if small else pl_snap)(a - b)
         return d if _finite_shape(ea) and _finite_shape(eb) else pl_finite(d)
 
     def _per_count(self, e: ir.Expr, v: pl.Expr, per: float) -> pl.Expr:
@@ -590,7 +621,9 @@ class VectorModel:
         n = v.clip(lower_bound=0)
         if e.type == "int" and isinstance(per, int) and not isinstance(per, bool):
             return _int_arith("*", n, pl.lit(per), self._int_bound(e) * abs(per))
-        product = pl_snap(n * per)
+        # read only capped by points (`_deduct`, `bonus … per`): one past 2^22
+        # is past the cap, rounded either way
+        product = (self._snap_points if per >= 0 else pl_snap)(n * per)
         return pl_finite(product) if _may_overflow(e) else product
 
     def _tiers(self, s: ir.Tiers, full: float, v: pl.Expr, missing: pl.Expr):
@@ -617,7 +650,7 @@ class VectorModel:
         taken = product.clip(upper_bound=cap)
         if _may_overflow(s.value):
             missing = missing | product.is_null()
-        left = pl_snap(full - taken)
+        left = self._snap_points(full - taken)
         if s.per > EPS and cap > EPS and ind.id in self._whole_counts():
             # a whole count: `taken` is 0 or at least min(per, cap) > EPS,
             # so the `taken <= EPS` snap to full points changes nothing
@@ -631,10 +664,17 @@ class VectorModel:
         (the same snapped operations), their sum, capped; null when any cause
         cannot be known."""
         total = missing = None
+        nonnegative = all(
+            c.amount >= 0 and c.else_points >= 0 and all(t.points >= 0 for t in c.tiers)
+            for c in s.causes
+        )
+        add = self._snap_points if nonnegative else pl_snap
         for c in s.causes:  # the sum as the interpreter adds: the first as it is
             d, known = self._cause(c)
             missing = ~known if missing is None else missing | ~known
-            total = d if total is None else pl_snap(total + d)
+            # causes deduct at least 0, and their sum is capped by points: one
+            # past 2^22 is past the cap, rounded either way
+            total = d if total is None else add(total + d)
         cap = float(s.cap if s.cap is not None else full)
         return pl.when(missing).then(None).otherwise(total.clip(upper_bound=cap))
 
@@ -643,7 +683,7 @@ class VectorModel:
         block from its `_deducted` column."""
         taken = pl.col(columns.deducted_col(ind.id))
         missing = taken.is_null()
-        left = pl_snap(full - taken).clip(lower_bound=0.0)
+        left = self._snap_points(full - taken).clip(lower_bound=0.0)
         points = pl.when(missing).then(0.0).when(taken <= EPS).then(full).otherwise(left)
         return taken, points, missing, _deduct_outcome(missing, taken, left)
 
@@ -667,15 +707,21 @@ class VectorModel:
             return d, known
         x = v.cast(pl.Float64)
         if c.kind == "per":
-            raw = pl_snap(x.clip(lower_bound=0.0) * c.amount)
+            raw = (self._snap_points if c.amount >= 0 else pl_snap)(
+                x.clip(lower_bound=0.0) * c.amount
+            )
         else:
             th = self.value(c.threshold).cast(pl.Float64)
             known = known & th.is_not_null()
-            short = pl_snap(th - x) if c.kind == "below" else pl_snap(x - th)
-            q = pl_snap(short * (1.0 / c.step))
+            bound = self._bounds.of(c.value) + self._bounds.of(c.threshold)
+            snap = pl_snap_small if bound < SMALL_SNAP_LIMIT else pl_snap
+            short = snap(th - x) if c.kind == "below" else snap(x - th)
+            q = (pl_snap_small if bound / abs(c.step) < SMALL_SNAP_LIMIT else pl_snap)(
+                short * (1.0 / c.step)
+            )
             steps = q.ceil() if c.part else q.floor()
             steps = pl.when(short <= 0).then(0.0).otherwise(steps)
-            raw = pl_snap(steps * c.amount)
+            raw = (self._snap_points if c.amount >= 0 else pl_snap)(steps * c.amount)
         # `raw` is null only where `known` is already false
         known = known & raw.is_finite()
         d = raw.clip(upper_bound=float(c.cap)) if c.cap is not None else raw
@@ -722,11 +768,17 @@ class VectorModel:
             lf = lf.with_columns(self.published(stage) if isinstance(stage, Publish) else stage)
         return lf
 
-    def stages(self, detail: Detail) -> list[Stage]:
-        """The plan as `with_columns` stages, built once per model and mode."""
-        cached = self._stages.get(detail)
+    def stages(self, detail: Detail, ranged: bool = False) -> list[Stage]:
+        """The plan as `with_columns` stages, built once per model and mode;
+        `ranged`: for a frame whose inputs keep to their declared ranges
+        (`ranges_hold`), which bounds more of the values (`Bounds`)."""
+        cached = self._stages.get((detail, ranged))
         if cached is None:
-            cached = self._stages[detail] = self._build_stages(detail)
+            outer, self._bounds = self._bounds, Bounds(self.model, ranged)
+            try:
+                cached = self._stages[detail, ranged] = self._build_stages(detail)
+            finally:
+                self._bounds = outer
         return cached
 
     def _build_stages(self, detail: Detail) -> list[Stage]:
@@ -804,9 +856,9 @@ class VectorModel:
             if avail <= EPS:
                 score = bonus
             elif avail < declared - EPS:
-                score = pl_snap(pl_snap(scored * declared / avail) + bonus)
+                score = self._snap_points(self._snap_points(scored * declared / avail) + bonus)
             else:
-                score = pl_snap(scored + bonus)
+                score = self._snap_points(scored + bonus)
             available = pl.lit(self._static_max[di])
         else:
             dim_missing = avail <= EPS
@@ -814,8 +866,8 @@ class VectorModel:
                 pl.when(dim_missing)
                 .then(bonus)
                 .when(avail < declared - EPS)
-                .then(pl_snap(pl_snap(scored * declared / avail) + bonus))
-                .otherwise(pl_snap(scored + bonus))
+                .then(self._snap_points(self._snap_points(scored * declared / avail) + bonus))
+                .otherwise(self._snap_points(scored + bonus))
             )
             available = pl.when(dim_missing).then(0.0).otherwise(declared)
         return [score.alias(columns.dim_score(d.id)), available.alias(columns.dim_max(d.id))]
@@ -830,12 +882,12 @@ class VectorModel:
             rescaled = declared_total - EPS > avail > EPS
             if plan.total_scorable and not avail > EPS:
                 return pl.lit(None, pl.Float64)
-            return pl_snap(
-                (pl_snap(scored * declared_total / avail) if rescaled else scored) + bonus
+            return self._snap_points(
+                (self._snap_points(scored * declared_total / avail) if rescaled else scored) + bonus
             )
-        total = pl_snap(
+        total = self._snap_points(
             pl.when((avail < declared_total - EPS) & (avail > EPS))
-            .then(pl_snap(scored * declared_total / avail))
+            .then(self._snap_points(scored * declared_total / avail))
             .otherwise(scored)
             + bonus
         )
@@ -1055,8 +1107,10 @@ class VectorModel:
             )
         # each sum snapped once, as the interpreter's `_aggregate`
         if static is not None:
-            return pl_snap(scored), pl_snap(bonus), pl.select(pl_snap(pl.lit(static))).item()
-        return pl_snap(scored), pl_snap(bonus), pl_snap(avail)
+            snap = self._snap_points
+            return snap(scored), snap(bonus), pl.select(pl_snap(pl.lit(static))).item()
+        snap = self._snap_points
+        return snap(scored), snap(bonus), snap(avail)
 
     def _if_present(
         self, j: int, then: pl.Expr | float | None, otherwise: pl.Expr | float | None
@@ -1093,7 +1147,9 @@ class VectorModel:
                     x = (
                         self._if_present(
                             rn.index,
-                            pl_snap(pl.col(columns.dim_score(d.id)) * (1.0 / float(d.points))),
+                            self._snap_points(
+                                pl.col(columns.dim_score(d.id)) * (1.0 / float(d.points))
+                            ),
                             None,
                         )
                         if d.points
@@ -1214,9 +1270,10 @@ class VectorModel:
         kept as they are). Returns the results table: with `keep`, those
         columns and the results (`result_columns`), else every column."""
         lf = frame.lazy() if isinstance(frame, pl.DataFrame) else frame
+        ranged = isinstance(frame, pl.DataFrame) and ranges_hold(self.model, frame)
         wanted = None if keep is None else [*keep, *self.result_columns(detail)]
-        live = None if wanted is None else self._live(detail, set(wanted))
-        for k, stage in enumerate(self.stages(detail)):
+        live = None if wanted is None else self._live(detail, set(wanted), ranged)
+        for k, stage in enumerate(self.stages(detail, ranged)):
             if isinstance(stage, Publish):  # what is to be rounded, computed: see `Publish`
                 if live is not None:  # only what is still to be read (less memory)
                     lf = lf.select(c for c in lf.collect_schema().names() if c in live[k])
@@ -1228,10 +1285,10 @@ class VectorModel:
             lf = lf.select(wanted)
         return lf.collect()
 
-    def _live(self, detail: Detail, wanted: set[str]) -> list[set[str]]:
+    def _live(self, detail: Detail, wanted: set[str], ranged: bool) -> list[set[str]]:
         """For each stage, the columns it or a later stage reads, and `wanted`."""
         live, reads = [], set(wanted)
-        for stage in reversed(self.stages(detail)):
+        for stage in reversed(self.stages(detail, ranged)):
             if isinstance(stage, Publish):
                 reads |= set(stage.names)
             else:
