@@ -19,6 +19,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
 
 from zhili.dsl.functions import BUILTINS, Signature
 from zhili.dsl.i18n import N_, _
@@ -186,6 +188,22 @@ def _snap_large(x: float):
     return t + _round_half_away((x - t) * SNAP_SCALE) / SNAP_SCALE
 
 
+def decimal_text(x: float) -> str:
+    """A computed number as the decimal it is, every place it has (at most
+    9), trailing zeros trimmed, never in exponent form: 8, 17.92,
+    3.333333333, 4298137.15. Below 2^22 the 9 places of its binary value;
+    from there on, where a double's spacing nears 10^-9, the shortest
+    decimal that reads back as it (what Python and Polars print): the 9
+    places of 6816137166.78's binary value are 6816137166.779999733."""
+    if -SNAP_SPLIT < x < SNAP_SPLIT:
+        text = f"{x:.9f}".rstrip("0").rstrip(".")
+    else:
+        text = format(Decimal(repr(float(x))), "f")
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
 _INT_SAFE = 2**125  # below this an int result's float shadow is below INT_LIMIT
 
 
@@ -237,32 +255,55 @@ def round_decimal(x: float, digits: int) -> float:
     return -q if n < 0 else q
 
 
+_INT128_SAFE = 2.0**126
+
+
+def _tie_limit(places: int) -> float:
+    """The largest power of two below which doubles are spaced more finely
+    than 10^-(places + 1)."""
+    e = 53
+    while Fraction(2) ** (e - 53) >= Fraction(1, 10 ** (places + 1)):
+        e -= 1
+    return 2.0**e
+
+
+TIE_LIMIT = [_tie_limit(n) for n in range(SNAP_DIGITS)]
+
+
 def _round_decimal_large(x: float, digits: int) -> float:
-    """`round_decimal` from 2^22 on. There a double's spacing nears or passes
-    10^-9, and the decimal a value is written and printed as (6816137166.785)
-    is not its binary value's (6816137166.78499984…): the value is rounded as
-    that decimal. Every real nearer to x than to its neighbours rounds to the
-    same places, unless one is the half between two such roundings: then x
-    prints as that half, which goes away from zero. So the half test is "at
-    least the half, or x the double nearest to it" (t + h == |x|, the sum
-    correctly rounded for the reason `snap` gives). To tens and more the half
-    is a whole number, which a double below 2^53 holds exactly. An infinity
-    or NaN is returned as it is."""
+    """`round_decimal` from 2^22 on, where a double's spacing nears or
+    passes 10^-9, on the split x = t + f of `snap` (t = trunc(x); f × 10^N
+    is exact). A value is rounded as the decimal it prints as (its shortest
+    decimal that reads back as it: 6816137166.785, whose binary value is
+    6816137166.78499984…). Every real nearer to x than to its neighbours
+    rounds to the same N places unless the half h between two roundings is
+    one of them; then, while the doubles' spacing is below 10^-(N+1)
+    (`TIE_LIMIT`), h is the only decimal of N+1 places among them, x prints
+    as h, and h goes away from zero: "at least the half, or x the double
+    nearest to it" (t + h == |x|, the sum correctly rounded for the reason
+    `snap` gives). Where the spacing is coarser (past 5.6e14 for 0 places,
+    8.8e12 for 2, 8.4e6 for 8), x's binary value decides. To tens and more
+    the half is a whole number and only t matters, rounded as an integer,
+    exactly (Polars' modulo of doubles is not fmod past 2^52), its nearest
+    double returned; from 2^126, x itself. An infinity or NaN is returned
+    as it is."""
     if not math.isfinite(x):
         return x
     ax = abs(x)
     if digits >= SNAP_DIGITS:
         return snap(x)
     if digits < 0:
-        m = 10.0 ** (-digits)
-        rem = math.fmod(ax, m)
-        q = (ax - rem) + (m if rem + rem >= m else 0.0)
+        if ax >= _INT128_SAFE:
+            return x
+        t, m = int(ax), 10 ** (-digits)
+        r = t % m
+        q = float(t - r + (m if r + r >= m else 0))
     else:
         t = float(_trunc(ax))
         p = 10.0**digits
         u = (ax - t) * p  # exact: ax - t has at most 30 bits, 10^digits at most 27
         k = u - math.fmod(u, 1.0)
-        if u - k >= 0.5 or t + (k + 0.5) / p == ax:
+        if u - k >= 0.5 or (ax < TIE_LIMIT[digits] and t + (k + 0.5) / p == ax):
             k += 1.0
         q = t + k / p
     return -q if x < 0 else q
@@ -430,15 +471,17 @@ def _pl_round_large(x, digits: int):
 
     ax = x.abs()
     if digits < 0:
-        m = 10.0 ** (-digits)
-        rem = ax % m
-        q = (ax - rem) + pl.when(rem + rem >= m).then(m).otherwise(0.0)
+        t = ax.truncate().cast(pl.Int128, strict=False)
+        m = pl.lit(10 ** (-digits), pl.Int128)
+        r = t % m
+        whole = (t - r + pl.when(r + r >= m).then(m).otherwise(0)).cast(pl.Float64)
+        q = pl.when(ax < _INT128_SAFE).then(whole).otherwise(ax)
     else:
         t = ax.truncate()
         p = 10.0**digits
         u = (ax - t) * p
         k = u - u % 1.0
-        up = (u - k >= 0.5) | (t + (k + 0.5) / p == ax)
+        up = (u - k >= 0.5) | ((ax < TIE_LIMIT[digits]) & (t + (k + 0.5) / p == ax))
         q = t + (k + pl.when(up).then(1.0).otherwise(0.0)) / p
     r = pl.when(x < 0).then(-q).otherwise(q)
     return pl.when(x.is_finite()).then(r).otherwise(None)
