@@ -6,12 +6,11 @@ Snapping a value below 2^22 in magnitude is one Polars operation
 three times as much. Both give the same bits where the value is below that,
 so the backend uses the short one wherever a bound proves it:
 
-- `Bounds.of(e)`: a bound on |e| from its shape. A constant is its own
-  bound; an input is bounded only by its declared `range`, and only when the
-  frame being evaluated is known to keep to the ranges (`ranges_hold`; a
-  data file read by `zhili.engine.io` does: a value outside is a data
-  problem and missing); otherwise, and for anything divided by a number that
-  may be tiny, the bound is infinite.
+- `Bounds.of(e)`: a bound on |e| from its shape: a constant is its own
+  bound, `count` its number of terms; an input, and anything divided by a
+  number that may be tiny, is unbounded. (An input's declared `range` holds
+  for the data files zhili reads, not for every frame a caller evaluates,
+  and checking a frame's columns cost more than the exact form saved.)
 - `points_bound(model)`: a bound on every indicator's points, dimension
   score, bonus and total: the sum of every points figure the model declares.
 """
@@ -20,13 +19,9 @@ from __future__ import annotations
 
 import math
 
-import polars as pl
-
 from zhili.dsl import model as ir
-from zhili.engine.eval.columns import input_col
 
 INF = math.inf
-_NUMERIC = ("int", "number", "percent")
 _SAME_AS_ARGS = ("min", "max", "clamp", "abs", "coalesce", "default")
 
 
@@ -34,29 +29,11 @@ def _mul(a: float, b: float) -> float:
     return INF if INF in (a, b) else a * b
 
 
-def ranges_hold(model: ir.Model, frame: pl.DataFrame) -> bool:
-    """Whether every numeric input declared with a `range` keeps to it in
-    `frame` (nulls aside; the readers' tolerance of 10^-12 allowed). One
-    pass of min and max per such column."""
-    checks = []
-    for f in model.inputs:
-        name = input_col(f.id)
-        if f.type not in _NUMERIC or f.min is None or f.max is None or name not in frame.columns:
-            continue
-        x = pl.col(name).cast(pl.Float64)
-        checks.append(((x >= f.min - 1e-9) & (x <= f.max + 1e-9)).fill_null(True).all().alias(name))
-    if not checks or not frame.height:
-        return True
-    return all(frame.select(checks).row(0))
-
-
 class Bounds:
     """`of(e)`: an upper bound on |e| for a model's expressions (see the
-    module's docstring); `ranged`: whether inputs keep to their ranges."""
+    module's docstring)."""
 
-    def __init__(self, model: ir.Model, ranged: bool):
-        self.ranged = ranged
-        self._inputs = {f.id: f for f in model.inputs}
+    def __init__(self, model: ir.Model):
         self._lets = {d.id: d for d in model.lets}
         self._let_bounds: dict[str, float] = {}
 
@@ -81,11 +58,6 @@ class Bounds:
                 return INF
 
     def _ref(self, e: ir.Ref) -> float:
-        if e.scope == "input":
-            f = self._inputs.get(e.name)
-            if not self.ranged or f is None or f.min is None or f.max is None:
-                return INF
-            return max(abs(f.min), abs(f.max)) + 1.0
         if e.scope == "let" and e.name in self._lets:
             if e.name not in self._let_bounds:
                 self._let_bounds[e.name] = INF  # (no cycles: checked)

@@ -23,7 +23,7 @@ import polars as pl
 
 from zhili.dsl import model as ir
 from zhili.engine.eval import columns
-from zhili.engine.eval.bounds import Bounds, points_bound, ranges_hold
+from zhili.engine.eval.bounds import Bounds, points_bound
 from zhili.engine.eval.columns import input_col  # noqa: F401 - re-exported
 from zhili.engine.eval.plan import EPS, Group, Plan, count_comparison
 from zhili.engine.functions import (
@@ -194,13 +194,12 @@ class VectorModel:
         self.plan = plan or Plan(model)
         self._points = [columns.ind_points(i.id) for i in model.indicators]
         self._missing = [columns.ind_missing(i.id) for i in model.indicators]
-        self._stages: dict[tuple[Detail, bool], list[Stage]] = {}
+        self._stages: dict[Detail, list[Stage]] = {}
         # where values are bounded below 2^22, snapping is one operation
-        # (`pl_snap_small`): by the expressions' shapes (`Bounds`, inputs by
-        # their ranges only while building stages for a frame that keeps to
-        # them), and for points and scores when every points figure of the
-        # model is small (`points_bound`)
-        self._bounds = Bounds(model, ranged=False)
+        # (`pl_snap_small`): by the expressions' shapes (`Bounds`), and for
+        # points and scores when every points figure of the model is small
+        # (`points_bound`)
+        self._bounds = Bounds(model)
         self._small_points = points_bound(model) < SMALL_SNAP_LIMIT / 2
         self._whole: set[str] | None = None
         # dimension index → its available points where no row can change them
@@ -575,7 +574,10 @@ class VectorModel:
         lo = self.value(s.low)
         hi = self.value(s.high)
         const = _const_linear(s)
-        d = self._minus(s.value, s.low, v, lo)
+        # between constant bounds less than 2^21 apart, d past 2^22 is past
+        # the span whichever way it is rounded: only d below 2^22 is read
+        near = const and abs(float(s.high.value - s.low.value)) < SMALL_SNAP_LIMIT / 2
+        d = self._minus(s.value, s.low, v, lo, small=near)
         if const:
             span = pl.lit(float(s.high.value - s.low.value))  # a scalar: its reciprocal
             t = d / span
@@ -607,11 +609,14 @@ class VectorModel:
         value = v if const else pl.when(missing).then(None).otherwise(v)
         return value, points, missing, outcome
 
-    def _minus(self, ea: ir.Expr, eb: ir.Expr, a: pl.Expr, b: pl.Expr) -> pl.Expr:
-        """`a - b` of two model values as the language computes it."""
+    def _minus(
+        self, ea: ir.Expr, eb: ir.Expr, a: pl.Expr, b: pl.Expr, small: bool = False
+    ) -> pl.Expr:
+        """`a - b` of two model values as the language computes it (`small`:
+        only a difference below 2^22 is read, see `pl_snap_small`)."""
         if ea.type == "int" and eb.type == "int":
             return _int_arith("-", a, b, self._int_bound(ea) + self._int_bound(eb))
-        small = self._bounds.of(ea) + self._bounds.of(eb) < SMALL_SNAP_LIMIT
+        small = small or self._bounds.of(ea) + self._bounds.of(eb) < SMALL_SNAP_LIMIT
         d = (pl_snap_small if small else pl_snap)(a - b)
         return d if _finite_shape(ea) and _finite_shape(eb) else pl_finite(d)
 
@@ -768,17 +773,11 @@ class VectorModel:
             lf = lf.with_columns(self.published(stage) if isinstance(stage, Publish) else stage)
         return lf
 
-    def stages(self, detail: Detail, ranged: bool = False) -> list[Stage]:
-        """The plan as `with_columns` stages, built once per model and mode;
-        `ranged`: for a frame whose inputs keep to their declared ranges
-        (`ranges_hold`), which bounds more of the values (`Bounds`)."""
-        cached = self._stages.get((detail, ranged))
+    def stages(self, detail: Detail) -> list[Stage]:
+        """The plan as `with_columns` stages, built once per model and mode."""
+        cached = self._stages.get(detail)
         if cached is None:
-            outer, self._bounds = self._bounds, Bounds(self.model, ranged)
-            try:
-                cached = self._stages[detail, ranged] = self._build_stages(detail)
-            finally:
-                self._bounds = outer
+            cached = self._stages[detail] = self._build_stages(detail)
         return cached
 
     def _build_stages(self, detail: Detail) -> list[Stage]:
@@ -1270,10 +1269,9 @@ class VectorModel:
         kept as they are). Returns the results table: with `keep`, those
         columns and the results (`result_columns`), else every column."""
         lf = frame.lazy() if isinstance(frame, pl.DataFrame) else frame
-        ranged = isinstance(frame, pl.DataFrame) and ranges_hold(self.model, frame)
         wanted = None if keep is None else [*keep, *self.result_columns(detail)]
-        live = None if wanted is None else self._live(detail, set(wanted), ranged)
-        for k, stage in enumerate(self.stages(detail, ranged)):
+        live = None if wanted is None else self._live(detail, set(wanted))
+        for k, stage in enumerate(self.stages(detail)):
             if isinstance(stage, Publish):  # what is to be rounded, computed: see `Publish`
                 if live is not None:  # only what is still to be read (less memory)
                     lf = lf.select(c for c in lf.collect_schema().names() if c in live[k])
@@ -1285,10 +1283,10 @@ class VectorModel:
             lf = lf.select(wanted)
         return lf.collect()
 
-    def _live(self, detail: Detail, wanted: set[str], ranged: bool) -> list[set[str]]:
+    def _live(self, detail: Detail, wanted: set[str]) -> list[set[str]]:
         """For each stage, the columns it or a later stage reads, and `wanted`."""
         live, reads = [], set(wanted)
-        for stage in reversed(self.stages(detail, ranged)):
+        for stage in reversed(self.stages(detail)):
             if isinstance(stage, Publish):
                 reads |= set(stage.names)
             else:
