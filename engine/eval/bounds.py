@@ -7,10 +7,12 @@ three times as much. Both give the same bits where the value is below that,
 so the backend uses the short one wherever a bound proves it:
 
 - `Bounds.of(e)`: a bound on |e| from its shape: a constant is its own
-  bound, `count` its number of terms; an input, and anything divided by a
-  number that may be tiny, is unbounded. (An input's declared `range` holds
-  for the data files zhili reads, not for every frame a caller evaluates,
-  and checking a frame's columns cost more than the exact form saved.)
+  bound, `count` its number of terms, an input its declared `range` (the
+  data contract, docs/data.md: a value outside it is a data problem and
+  missing, as the backend already relies on no input reaching 10^15 for its
+  integer types); an input without a range, and anything divided by a
+  number that may be tiny, is unbounded. (Checking each frame's columns
+  against the ranges instead cost more than the exact form saves.)
 - `points_bound(model)`: a bound on every indicator's points, dimension
   score, bonus and total: the sum of every points figure the model declares.
 """
@@ -34,6 +36,7 @@ class Bounds:
     module's docstring)."""
 
     def __init__(self, model: ir.Model):
+        self._inputs = {f.id: f for f in model.inputs}
         self._lets = {d.id: d for d in model.lets}
         self._let_bounds: dict[str, float] = {}
 
@@ -58,6 +61,11 @@ class Bounds:
                 return INF
 
     def _ref(self, e: ir.Ref) -> float:
+        if e.scope == "input":
+            f = self._inputs.get(e.name)
+            if f is None or f.min is None or f.max is None:
+                return INF
+            return max(abs(float(f.min)), abs(float(f.max))) + 1.0  # (readers allow 1e-12)
         if e.scope == "let" and e.name in self._lets:
             if e.name not in self._let_bounds:
                 self._let_bounds[e.name] = INF  # (no cycles: checked)
