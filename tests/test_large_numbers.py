@@ -251,3 +251,32 @@ def test_outputs_print_large_values_as_written(tmp_path: Path, fmt: str):
         assert written in run.output and doubled in run.output, run.output
     for wrong in ("4298137.150000", "6816137166.7799", "926506623859359.2", "359.375"):
         assert wrong not in run.output, run.output
+
+
+SMALL = """model small "小数"
+version "1"
+issuer "区民政局"
+source "评分表"
+total 10
+input rate_value: number label "比例"
+indicator a "A" points 10 { pass when rate_value >= 0 }
+output shown "比例值" = rate_value * 1
+grades { "ok" otherwise }
+"""
+
+
+def test_csv_writes_small_numbers_as_plain_decimals(tmp_path: Path):
+    """A 9-place decimal below 10^-5 is written as the decimal (0.00000001),
+    not in Polars' exponent form (1e-8), in `eval --format csv` (the same
+    writer, `safe.csv_frame`, serves reports and exports); other numbers
+    keep their text (8.0)."""
+    model = tmp_path / "small.gov"
+    model.write_text(SMALL, encoding="utf-8")
+    data = tmp_path / "data.csv"
+    data.write_text("社区,比例\n甲,0.00000001\n乙,-0.00000025\n丙,8\n", encoding="utf-8")
+    run = zhili("eval", model, data, "--no-record", "--format", "csv")
+    assert run.exit_code == 0, run.output
+    lines = run.output.splitlines()
+    assert ",0.00000001," in lines[1] and ",-0.00000025," in lines[2], run.output
+    assert ",8.0," in lines[3], run.output
+    assert "e-" not in run.output
