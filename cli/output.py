@@ -18,6 +18,7 @@ def output_table(ev, detail: bool):
     import polars as pl
 
     from zhili.engine.eval import columns
+    from zhili.engine.functions import pl_snap
 
     t = ev.table
     keep = [
@@ -35,16 +36,16 @@ def output_table(ev, detail: bool):
         if c in t.columns
     ]
     cols = [pl.col(c) for c in keep] + [
-        pl.col("total").round(9),  # computed numbers have at most 9 places
+        pl_snap(pl.col("total")),  # computed numbers have at most 9 places
         pl.col("grade").cast(pl.String),
         pl.col("next_grade").cast(pl.String),
     ]
-    cols += [pl.col(columns.dim_score(d.id)).round(9).alias(f"{d.id}") for d in ev.model.dimensions]
+    cols += [pl_snap(pl.col(columns.dim_score(d.id))).alias(f"{d.id}") for d in ev.model.dimensions]
     cols += output_columns(ev.model, taken=set(keep) | {d.id for d in ev.model.dimensions})
     cols += [pl.col("vetoes"), pl.col("missing")]
     if detail:
         for ind in ev.model.indicators:
-            cols.append(pl.col(columns.ind_points(ind.id)).round(9).alias(f"{ind.id}.points"))
+            cols.append(pl_snap(pl.col(columns.ind_points(ind.id))).alias(f"{ind.id}.points"))
             cols.append(
                 pl.col(columns.ind_outcome(ind.id)).cast(pl.String).alias(f"{ind.id}.outcome")
             )
@@ -57,6 +58,7 @@ def output_columns(model, taken: set[str]) -> list:
     import polars as pl
 
     from zhili.engine.eval import columns
+    from zhili.engine.functions import pl_snap
 
     cols = []
     for o in model.outputs:
@@ -65,7 +67,7 @@ def output_columns(model, taken: set[str]) -> list:
             name = columns.output_col(o.id)
         taken.add(name)
         col = pl.col(columns.output_col(o.id))
-        cols.append((col.round(9) if o.type in ("number", "percent") else col).alias(name))
+        cols.append((pl_snap(col) if o.type in ("number", "percent") else col).alias(name))
     return cols
 
 

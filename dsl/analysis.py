@@ -10,11 +10,17 @@ Runs on the typed model IR after checking, using the inputs' declared ranges:
 - `veto-never-triggers`: a veto whose condition the input's range rules out;
 - `indicator-constant`: an indicator whose outcome is the same for every
   community (no input involved, a condition the range decides, or tiers that
-  all give the same points).
+  all give the same points);
+- `precision-past-total`: with `precision N`, the full points of a
+  dimension's (or the model's) parts, each published to N places, add up to
+  more than its points: 3.335 + 3.335 + 3.33 publish as 3.34 + 3.34 + 3.33 =
+  10.01 of 10. (Checked on the declared points, the most each part can
+  publish; the total itself is not capped.)
 """
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
 from typing import assert_never
 
 from zhili.dsl import messages as m
@@ -246,6 +252,27 @@ class _Analysis:
             )
         self.comparisons(s.value)
 
+    def precision(self) -> None:
+        n = self.model.precision
+        if n is None:
+            return
+        for span, where, declared, parts in _precision_groups(self.model):
+            fine = [p for p in parts if _published(p.points, n) != Decimal(repr(float(p.points)))]
+            published = sum((_published(p.points, n) for p in parts), Decimal(0))
+            if not fine or published <= Decimal(repr(float(declared))):
+                continue
+            shown = " + ".join(_num(float(_published(p.points, n)), False) for p in parts)
+            self.add(
+                m.precision_past_total(
+                    span or _span(fine[0].span),
+                    where,
+                    n,
+                    shown,
+                    _num(float(published), False),
+                    _num(float(declared), False),
+                )
+            )
+
     def vetoes(self) -> None:
         for v in self.model.vetoes:
             verdict = self.decided(v.condition)
@@ -300,6 +327,32 @@ class _Analysis:
                         break
 
 
+def _published(points: float, places: int) -> Decimal:
+    """Declared points as `precision` publishes them (halves away from zero)."""
+    return Decimal(repr(float(points))).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+
+
+def _precision_groups(model: ir.Model):
+    """(span, name, declared points, parts' points) of every dimension and of
+    the top level: the parts are the dimensions and indicators that are not
+    bonus, whose points add up to the group's."""
+    indicators = {i.id: i for i in model.indicators}
+    dims = {d.id: d for d in model.dimensions}
+
+    def parts(children):
+        out = []
+        for c in children:
+            if c.kind == "indicator" and not indicators[c.id].is_bonus:
+                out.append(indicators[c.id])
+            elif c.kind == "dimension":
+                out.append(dims[c.id])
+        return out
+
+    for d in model.dimensions:
+        yield d.span, f"`{d.id}`", d.points, parts(d.children)
+    yield None, _("the model"), model.total, parts(model.top)
+
+
 def analyse(model: ir.Model, main: str | None = None) -> list[Diagnostic]:
     """Warnings about a checked model; only those located in `main` (when
     given) are returned."""
@@ -307,4 +360,5 @@ def analyse(model: ir.Model, main: str | None = None) -> list[Diagnostic]:
     a.indicators()
     a.vetoes()
     a.grades()
+    a.precision()
     return a.out

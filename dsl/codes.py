@@ -246,6 +246,12 @@ THRESHOLD_OUT_OF_RANGE = _code(
     "threshold-out-of-range", W, Phase.ANALYSIS, "a threshold outside the input's range"
 )
 GRADE_SHADOWED = _code("grade-shadowed", W, Phase.ANALYSIS, "a grade an earlier grade covers")
+PRECISION_PAST_TOTAL = _code(
+    "precision-past-total",
+    W,
+    Phase.ANALYSIS,
+    "points finer than `precision` whose published sum can pass the total",
+)
 VETO_NEVER_TRIGGERS = _code(
     "veto-never-triggers", W, Phase.ANALYSIS, "a veto the input ranges rule out"
 )

@@ -934,6 +934,24 @@ def threshold_out_of_range(span: Span, input_id: str, value: str, lo: str, hi: s
     )
 
 
+def precision_past_total(
+    span: Span, where: str, precision: int, parts: str, published: str, declared: str
+) -> Diagnostic:
+    return C.PRECISION_PAST_TOTAL.diagnostic(
+        _(
+            "with `precision {n}`, full points in {where} are published as {parts} = "
+            "{published}, more than its {declared} points: points of more than {n} "
+            "places round up past the total"
+        ).format(n=precision, where=where, parts=parts, published=published, declared=declared),
+        span,
+        (
+            _("help: give the points in at most {n} decimal places, or raise the precision").format(
+                n=precision
+            ),
+        ),
+    )
+
+
 def grade_shadowed(span: Span, grade: str, earlier: str) -> Diagnostic:
     return C.GRADE_SHADOWED.diagnostic(
         _(

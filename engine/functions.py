@@ -19,6 +19,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
 
 from zhili.dsl.functions import BUILTINS, Signature
 from zhili.dsl.i18n import N_, _
@@ -122,39 +124,90 @@ def _round_half_away(x: float) -> float:
 #
 # The number semantics of docs/language.md ("Numbers"), one definition for
 # both backends. A computed number is the double nearest to a decimal of at
-# most SNAP_DIGITS places: every non-integer arithmetic result is snapped,
-# `round(x * 1e9) / 1e9` with halves away from zero, which is bit for bit
-# what Polars' `round(9, mode="half_away_from_zero")` computes. An integer
-# result is exact; one of magnitude 2^126 or more is missing ("overflow").
-# A result that is not finite is missing ("overflow", "not a number").
+# most SNAP_DIGITS places: every non-integer arithmetic result is snapped
+# (`snap`). An integer result is exact; one of magnitude 2^126 or more is
+# missing ("overflow"). A result that is not finite is missing ("overflow",
+# "not a number").
+#
+# Snapping by magnitude (the same IEEE operations in both backends):
+# - below SNAP_SPLIT (2^22): round(x × 10^9) / 10^9, halves away from zero,
+#   which is bit for bit Polars' `round(9, mode="half_away_from_zero")`. x ×
+#   10^9 is below 2^52, and for a double that is the nearest to a decimal of
+#   at most 9 places its error and the product's together stay below 1/2:
+#   the rounded integer is that decimal's, and the quotient of two exact
+#   doubles is the double nearest to it.
+# - from SNAP_WHOLE (2^23) on: x itself. A double's spacing there is more
+#   than 10^-9, so the 9-place decimal nearest to x is within half a spacing
+#   of x, and x is the double nearest to it (round(x × 10^9) / 10^9 was not:
+#   4298137.15 became 4298137.150000001, 1e14 99999999999999.98).
+# - between: x = t + f with t = trunc(x), exact; f is a multiple of 2^-30
+#   below 1, so f × 10^9 is exact and rounds to the decimal's billionths n;
+#   then t + n / 10^9. That sum rounds once more, and gives the double
+#   nearest to t + n/10^9 all the same: n / 10^9 is within 2^-54 of its
+#   double, while t + n/10^9 is at least 2^-22/10^9 (more than 2^-54) from
+#   any midpoint of the doubles there (odd multiples of 2^-31: n·2^22 is
+#   even, (2j+1)·5^9 odd, so n/10^9 - (2j+1)/2^31 = 2^9·(n·2^22 -
+#   (2j+1)·5^9)/(10^9·2^31) is never below that).
+# - the same split gives x itself from 2^23 on (the vectorized backend takes
+#   it there too: one test instead of two). With spacing 2^-k (k <= 29), f
+#   has at most k bits and f × 10^9 is exact; for k > 8 the same parity
+#   argument keeps t + n/10^9 more than 2^-54 from every midpoint, so the
+#   sum rounds to the double nearest to it, which is x; for k <= 8, f × 10^9
+#   is a whole number and n / 10^9 is f itself.
 
 SNAP_DIGITS = 9
 SNAP_SCALE = 1e9
+SNAP_SPLIT = 2.0**22
+SNAP_WHOLE = 2.0**23
 INT_LIMIT = 2**126
 _INF = math.inf
 _fmod = math.fmod
+_trunc = math.trunc
 
 
 def snap(x: float):
     """The double nearest to `x` rounded to 9 decimal places (halves away
-    from zero), or `Missing` when `x` is not finite. Past 1.8e299, where
-    `x` × 10^9 overflows, `x` itself (as Polars' `round` does)."""
-    # fmod(y, 1) is exact, and so is y - fmod(y, 1) = trunc(y): all in
-    # floats, which is what makes this fast (an int from math.trunc is not)
-    y = x * SNAP_SCALE
-    try:
+    from zero), or `Missing` when `x` is not finite: by magnitude, as the
+    comment above says."""
+    if -SNAP_SPLIT < x < SNAP_SPLIT:
+        # fmod(y, 1) is exact, and so is y - fmod(y, 1) = trunc(y): all in
+        # floats, which is what makes this fast (an int from math.trunc is not)
+        y = x * SNAP_SCALE
         d = _fmod(y, 1.0)
-    except ValueError:  # y is infinite
-        if x == _INF or x == -_INF:
-            return Missing(OVERFLOW)
-        return float(x)
-    if d >= 0.5:
-        return (y - d + 1.0) / SNAP_SCALE
-    if d <= -0.5:
-        return (y - d - 1.0) / SNAP_SCALE
-    if d != d:
+        if d >= 0.5:
+            return (y - d + 1.0) / SNAP_SCALE
+        if d <= -0.5:
+            return (y - d - 1.0) / SNAP_SCALE
+        return (y - d) / SNAP_SCALE
+    return _snap_large(x)
+
+
+def _snap_large(x: float):
+    """`snap` from 2^22 on (and of an infinity or NaN)."""
+    if x != x:
         return Missing(NOT_A_NUMBER)
-    return (y - d) / SNAP_SCALE
+    if x == _INF or x == -_INF:
+        return Missing(OVERFLOW)
+    if not -SNAP_WHOLE < x < SNAP_WHOLE:
+        return float(x)
+    t = float(_trunc(x))
+    return t + _round_half_away((x - t) * SNAP_SCALE) / SNAP_SCALE
+
+
+def decimal_text(x: float) -> str:
+    """A computed number as the decimal it is, every place it has (at most
+    9), trailing zeros trimmed, never in exponent form: 8, 17.92,
+    3.333333333, 4298137.15. Below 2^22 the 9 places of its binary value;
+    from there on, where a double's spacing nears 10^-9, the shortest
+    decimal that reads back as it (what Python and Polars print): the 9
+    places of 6816137166.78's binary value are 6816137166.779999733."""
+    if -SNAP_SPLIT < x < SNAP_SPLIT:
+        text = f"{x:.9f}".rstrip("0").rstrip(".")
+    else:
+        text = format(Decimal(repr(float(x))), "f")
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
 
 _INT_SAFE = 2**125  # below this an int result's float shadow is below INT_LIMIT
@@ -187,11 +240,11 @@ def round_decimal(x: float, digits: int) -> float:
     float (0.285 is stored as 0.28499999999999998 and still rounds to 0.29).
     Every step is an IEEE operation the vectorized backend repeats
     (`pl_round_decimal`): fmod is exact, and the final division by 10^digits
-    is Polars' own `round(digits)`."""
-    n = x * SNAP_SCALE
-    if not math.isfinite(n):
-        return n
-    n = _round_half_away(n)
+    is Polars' own `round(digits)`. From 2^22 on (`SNAP_SPLIT`) x × 10^9 is
+    not exact: `_round_decimal_large`."""
+    if not -SNAP_SPLIT < x < SNAP_SPLIT:
+        return _round_decimal_large(x, digits)
+    n = _round_half_away(x * SNAP_SCALE)
     if digits >= SNAP_DIGITS:
         return n / SNAP_SCALE
     m = 10.0 ** (SNAP_DIGITS - digits)
@@ -206,6 +259,60 @@ def round_decimal(x: float, digits: int) -> float:
     elif digits < 0:
         q = q * 10.0 ** (-digits)
     return -q if n < 0 else q
+
+
+_INT128_SAFE = 2.0**126
+
+
+def _tie_limit(places: int) -> float:
+    """The largest power of two below which doubles are spaced more finely
+    than 10^-(places + 1)."""
+    e = 53
+    while Fraction(2) ** (e - 53) >= Fraction(1, 10 ** (places + 1)):
+        e -= 1
+    return 2.0**e
+
+
+TIE_LIMIT = [_tie_limit(n) for n in range(SNAP_DIGITS)]
+
+
+def _round_decimal_large(x: float, digits: int) -> float:
+    """`round_decimal` from 2^22 on, where a double's spacing nears or
+    passes 10^-9, on the split x = t + f of `snap` (t = trunc(x); f × 10^N
+    is exact). A value is rounded as the decimal it prints as (its shortest
+    decimal that reads back as it: 6816137166.785, whose binary value is
+    6816137166.78499984…). Every real nearer to x than to its neighbours
+    rounds to the same N places unless the half h between two roundings is
+    one of them; then, while the doubles' spacing is below 10^-(N+1)
+    (`TIE_LIMIT`), h is the only decimal of N+1 places among them, x prints
+    as h, and h goes away from zero: "at least the half, or x the double
+    nearest to it" (t + h == |x|, the sum correctly rounded for the reason
+    `snap` gives). Where the spacing is coarser (past 5.6e14 for 0 places,
+    8.8e12 for 2, 8.4e6 for 8), x's binary value decides. To tens and more
+    the half is a whole number and only t matters, rounded as an integer,
+    exactly (Polars' modulo of doubles is not fmod past 2^52), its nearest
+    double returned; from 2^126, x itself. An infinity or NaN is returned
+    as it is."""
+    if not math.isfinite(x):
+        return x
+    ax = abs(x)
+    if digits >= SNAP_DIGITS:
+        return snap(x)
+    if digits < 0:
+        if ax >= _INT128_SAFE:
+            return x
+        t, m = int(ax), 10 ** (-digits)
+        r = t % m
+        q = float(t - r + (m if r + r >= m else 0))
+    else:
+        t = float(_trunc(ax))
+        p = 10.0**digits
+        u = (ax - t) * p  # exact: ax - t has at most 30 bits, 10^digits at most 27
+        k = u - math.fmod(u, 1.0)
+        if u - k >= 0.5 or (ax < TIE_LIMIT[digits] and t + (k + 0.5) / p == ax):
+            k += 1.0
+        q = t + k / p
+    return -q if x < 0 else q
 
 
 def round_int(x: int, digits: int) -> int:
@@ -268,12 +375,55 @@ def polars_div(a, b):
 
 
 def pl_snap(e):
-    """`snap` as a Polars expression: rounded to 9 places, bit for bit the
-    interpreter's `snap`. An infinity or NaN is kept (and propagates through
-    further arithmetic, as `Missing` does in the interpreter) until
-    `pl_finite` makes it null where the value is used: testing it here would
-    name `e` twice, and nested arithmetic would grow the expression tree
-    exponentially."""
+    """`snap` as a Polars expression, bit for bit the interpreter's, at every
+    magnitude: Polars' `round(9)` below 2^22, the split t + f above, which
+    is `e` itself from 2^23 (see the "numbers" comment). An infinity or NaN
+    stays not finite (an infinity becomes NaN) and propagates through
+    further arithmetic, as `Missing` does in the interpreter, until
+    `pl_finite` makes it null where the value is used.
+
+    The three cases read the value several times. Naming `e` itself that
+    often would grow the expression tree exponentially with nested
+    arithmetic (each level copies the one below it), so `e` is named once,
+    as the one field of a struct, and the cases read the field. Where the
+    value is known to stay below 2^22, `pl_snap_small` is one operation."""
+    import polars as pl
+
+    if e.meta.is_column() or e.meta.is_literal(allow_aliasing=True):
+        return _pl_snap_of(e.cast(pl.Float64))
+    x = pl.field("x")
+    return (
+        pl.struct(e.cast(pl.Float64).alias("x"))
+        .struct.with_fields(_pl_snap_of(x).alias("y"))
+        .struct.field("y")
+    )
+
+
+def _pl_snap_of(x):
+    """Below 2^22 Polars' round(9); from there on the split t + round9(x -
+    t), which from 2^23 on gives x itself (the "numbers" comment: x - t has
+    at most 29 bits there, and t + n/10^9 rounds back to x), so one test
+    does: two thirds of the cost of three cases. An infinity becomes NaN
+    (inf - inf), not finite either way."""
+    import polars as pl
+
+    t = x.truncate()
+    return (
+        pl.when(x.abs() < SNAP_SPLIT)
+        .then(x.round(SNAP_DIGITS, mode="half_away_from_zero"))
+        .otherwise(t + (x - t).round(SNAP_DIGITS, mode="half_away_from_zero"))
+    )
+
+
+# `pl_snap_small` is `pl_snap` for values of magnitude below this (a margin
+# under 2^22 for the rounding of the operation whose result it snaps)
+SMALL_SNAP_LIMIT = 4e6
+
+
+def pl_snap_small(e):
+    """`pl_snap` of a value whose magnitude is known to be below
+    `SMALL_SNAP_LIMIT` where it matters (the caller's bound): Polars' own
+    `round(9)`, one operation."""
     return e.round(SNAP_DIGITS, mode="half_away_from_zero")
 
 
@@ -287,13 +437,27 @@ def pl_finite(e):
 
 def pl_round_decimal(x, digits: int):
     """`round_decimal` as a Polars expression, the same IEEE operations in
-    the same order (Polars' modulo of positive doubles is fmod, exact)."""
+    the same order (Polars' modulo of positive doubles is fmod, exact); from
+    2^22 on those of `_round_decimal_large`. The value is read several
+    times: a struct field, as in `pl_snap`, unless it is a column."""
     import polars as pl
 
     digits = max(MIN_DIGITS, min(MAX_DIGITS, digits))
     x = x.cast(pl.Float64)
     if digits >= SNAP_DIGITS:
         return pl_snap(x)
+    if x.meta.is_column():
+        return _pl_round_decimal_of(x, digits)
+    return (
+        pl.struct(x.alias("x"))
+        .struct.with_fields(_pl_round_decimal_of(pl.field("x"), digits).alias("y"))
+        .struct.field("y")
+    )
+
+
+def _pl_round_decimal_of(x, digits: int):
+    import polars as pl
+
     n = (x * SNAP_SCALE).round(0, mode="half_away_from_zero")
     m = 10.0 ** (SNAP_DIGITS - digits)
     a = n.abs()
@@ -305,7 +469,30 @@ def pl_round_decimal(x, digits: int):
     elif digits < 0:
         q = q * 10.0 ** (-digits)
     r = pl.when(n < 0).then(-q).otherwise(q)
-    return pl.when(r.is_finite()).then(r).otherwise(None)
+    small = pl.when(r.is_finite()).then(r).otherwise(None)
+    return pl.when(x.abs() < SNAP_SPLIT).then(small).otherwise(_pl_round_large(x, digits))
+
+
+def _pl_round_large(x, digits: int):
+    """`_round_decimal_large` as a Polars expression, the same operations."""
+    import polars as pl
+
+    ax = x.abs()
+    if digits < 0:
+        t = ax.truncate().cast(pl.Int128, strict=False)
+        m = pl.lit(10 ** (-digits), pl.Int128)
+        r = t % m
+        whole = (t - r + pl.when(r + r >= m).then(m).otherwise(0)).cast(pl.Float64)
+        q = pl.when(ax < _INT128_SAFE).then(whole).otherwise(ax)
+    else:
+        t = ax.truncate()
+        p = 10.0**digits
+        u = (ax - t) * p
+        k = u - u % 1.0
+        up = (u - k >= 0.5) | ((ax < TIE_LIMIT[digits]) & (t + (k + 0.5) / p == ax))
+        q = t + (k + pl.when(up).then(1.0).otherwise(0.0)) / p
+    r = pl.when(x < 0).then(-q).otherwise(q)
+    return pl.when(x.is_finite()).then(r).otherwise(None)
 
 
 # `pl_round_decimal_small` holds for 0 <= x <= this (n = x × 10^9 below 2^50)

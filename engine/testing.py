@@ -14,7 +14,7 @@ from zhili.dsl import sets
 from zhili.dsl.i18n import _
 from zhili.dsl.model import TestCase
 from zhili.engine.eval.interpreter import MISSING, CompiledModel
-from zhili.engine.functions import Missing
+from zhili.engine.functions import Missing, decimal_text
 from zhili.engine.io import data as data_mod
 from zhili.engine.trace.results import fmt_points
 
@@ -214,8 +214,7 @@ def exact(v) -> str:
         return str(v)
     if v != v or v in (float("inf"), float("-inf")):
         return str(v)
-    text = f"{v:.9f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
+    return decimal_text(v)
 
 
 def _tolerance_note(within, tol: float, expected: float, got: float) -> str:

@@ -50,6 +50,9 @@ INPUT_KIND = {name: kind for name, _, kind in INPUTS}
 
 INT_LITS = ["0", "1", "2", "3", "5", "10", "100"]
 NUM_LITS = ["0.5", "1.5", "2.5", "0.1", "0.3", "12.5", "0.285", "0.6", "0.2"]
+# large magnitudes (docs/language.md, "Numbers"): round(x × 10^9) / 10^9 is
+# not exact from 2^22 (4194304) on, and from 2^23 a double is its own snap
+LARGE_LITS = ["4298137.15", "6816137166.78", "8388607.5"]
 # decimals whose binary doubles are not what they say: subtracting one from a
 # neighbour (0.6 - 0.5) is where binary arithmetic leaves 0.09999999999999998
 NEAR_LITS = ["0.1", "0.2", "0.3", "0.5", "0.6", "0.7", "0.285", "0.125"]
@@ -60,6 +63,8 @@ TEXT_LITS = ['""', '"张三"']
 
 INT_VALUES = [0, 1, 2, 3, 5, 10, 15, 25, 100, -5]
 NUM_VALUES = [0.0, 0.5, 1.5, 2.5, -2.5, 0.1, 0.3, 12.5, 10.0, 0.125, 1e-10, 0.285, 0.6, 0.7, 0.2]
+LARGE_VALUES = [4298137.15, -4298137.15, 6816137166.78, 926506623859359.4, 1e14, 4194304.25]
+LARGE_VALUES += [8388607.5, -8388608.0, 6816137166.785, 4298137.155]
 PCT_VALUES = [0.0, 0.125, 0.5, 0.8, 0.95, 1.0, 0.005, 0.015, 0.025, 0.805, 0.6, 0.285, 0.7]
 DATE_VALUES = [dt.date(2024, 1, 1), dt.date(2024, 6, 30), dt.date(2024, 7, 1)]
 
@@ -74,6 +79,8 @@ def value_strategy(kind: str) -> st.SearchStrategy:
         v = st.one_of(
             st.sampled_from(NUM_VALUES),
             st.floats(-50, 500, allow_nan=False, allow_infinity=False),
+            st.sampled_from(LARGE_VALUES),
+            st.floats(-1e15, 1e15, allow_nan=False, allow_infinity=False),
         )
     elif kind == "percent":
         v = st.one_of(st.sampled_from(PCT_VALUES), st.floats(0, 1.2, allow_nan=False))
@@ -113,7 +120,7 @@ class ExprGen:
 
     def leaf(self, fam: str) -> str:
         lits = {
-            "N": INT_LITS + NUM_LITS,
+            "N": INT_LITS + NUM_LITS + LARGE_LITS,
             "I": INT_LITS,
             "P": PCT_LITS,
             "B": ["true", "false"],

@@ -15,7 +15,9 @@ case is either
   not a number; an output `"missing"` must be missing).
 
 A case may carry a `note` (why the expectation holds); unknown keys are an
-error, so a misspelt expectation cannot pass unnoticed.
+error, so a misspelt expectation cannot pass unnoticed. Numbers are compared
+within 10^-9 (and 10^-12 relative), except in a file that says `exact =
+true`: there every number must be the expected one bit for bit.
 
 Every case runs on the reference interpreter (its record alone) and on the
 vectorized backend (`evaluate_dataset` over one frame holding the records of
@@ -218,6 +220,7 @@ class Case:
     indicator: str | None  # whose points/outcome/value; None: the first
     xfail: dict[str, str]
     expr: str | None = None
+    exact: bool = False  # numbers compared bit for bit (the file's `exact`)
 
     @property
     def id(self) -> str:
@@ -315,7 +318,7 @@ def _check(source: str) -> Model:
 
 def _read(path: Path) -> CorpusFile:
     doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    unknown = set(doc) - {"prelude", "models", "case"}
+    unknown = set(doc) - {"prelude", "models", "case", "exact"}
     assert not unknown, f"{path.name}: unknown keys {unknown}"
     prelude = (SEMANTICS / doc["prelude"]).read_text(encoding="utf-8") if "prelude" in doc else None
     models = {}
@@ -348,6 +351,7 @@ def _read(path: Path) -> CorpusFile:
                 indicator=raw.get("indicator"),
                 xfail=raw.get("xfail", {}),
                 expr=raw.get("expr"),
+                exact=doc.get("exact", False),
             )
         )
     names = [c.name for c in cases]
@@ -373,21 +377,23 @@ def _model_for(cf: CorpusFile, case: Case) -> Model:
 NOT_SCORED = "not scored"
 
 
-def _same_number(got: Any, want: float | str) -> bool:
+def _same_number(got: Any, want: float | str, exact: bool = False) -> bool:
     if want == NOT_SCORED:
         return got is None
     if isinstance(got, bool) or not isinstance(got, (int, float)):
         return False
+    if exact:
+        return got == want
     if math.isnan(want):
         return math.isnan(got)
     return math.isclose(got, want, rel_tol=REL_TOL, abs_tol=ABS_TOL)
 
 
-def _value_problem(got: Any, want: Any, type_: str | None) -> str | None:
+def _value_problem(got: Any, want: Any, type_: str | None, exact: bool = False) -> str | None:
     if isinstance(want, bool):
         ok = got is want
     elif isinstance(want, (int, float)):
-        ok = _same_number(got, float(want))
+        ok = _same_number(got, float(want), exact)
         if ok and type_ == "int" and type(got) is not int:
             return f"{got!r} is not an integer, the expression's type is int"
     else:
@@ -399,6 +405,7 @@ def problems(case: Case, model: Model, seen: Observed, backend: str) -> list[str
     """How `seen` differs from what `case` expects (empty when it agrees)."""
     out = []
     exp = case.expect
+    x = case.exact
     ind = case.indicator or model.indicators[0].id
     value, points, outcome = seen.indicators[ind]
     type_ = None
@@ -415,18 +422,18 @@ def problems(case: Case, model: Model, seen: Observed, backend: str) -> list[str
             out.append(
                 f"missing ({seen.reasons.get(ind, 'no reason given')}), expected {exp['value']!r}"
             )
-        elif (p := _value_problem(value, exp["value"], type_)) is not None:
+        elif (p := _value_problem(value, exp["value"], type_, x)) is not None:
             out.append(p)
-    if "points" in exp and not _same_number(points, exp["points"]):
+    if "points" in exp and not _same_number(points, exp["points"], x):
         out.append(f"{ind}: {points!r} points, expected {exp['points']!r}")
     if "outcome" in exp and outcome != exp["outcome"]:
         out.append(f"{ind}: outcome {outcome!r}, expected {exp['outcome']!r}")
-    if "total" in exp and not _same_number(seen.total, exp["total"]):
+    if "total" in exp and not _same_number(seen.total, exp["total"], x):
         out.append(f"total {seen.total!r}, expected {exp['total']!r}")
     if "grade" in exp and seen.grade != exp["grade"]:
         out.append(f"grade {seen.grade!r}, expected {exp['grade']!r}")
     for d, score in exp.get("dims", {}).items():
-        if not _same_number(seen.dims[d], score):
+        if not _same_number(seen.dims[d], score, x):
             out.append(f"dimension {d}: {seen.dims[d]!r}, expected {score!r}")
     if "missing_count" in exp and seen.missing_count != exp["missing_count"]:
         out.append(f"missing count {seen.missing_count}, expected {exp['missing_count']}")
@@ -440,7 +447,7 @@ def problems(case: Case, model: Model, seen: Observed, backend: str) -> list[str
                 out.append(f"output {o}: {got!r}, expected missing")
         elif got is None:
             out.append(f"output {o}: missing, expected {want!r}")
-        elif (p := _value_problem(got, want, types[o])) is not None:
+        elif (p := _value_problem(got, want, types[o], x)) is not None:
             out.append(f"output {o}: {p}")
     return out
 

@@ -16,6 +16,7 @@ import polars as pl
 
 from zhili.engine.eval import columns
 from zhili.engine.eval.evaluate import META_COLUMNS, Evaluation
+from zhili.engine.functions import pl_snap
 from zhili.engine.plugins import LoadedModel
 from zhili.tui.labels import t
 from zhili.tui.pinyin import INITIALS, initials_pattern, is_initials_query, with_initials
@@ -106,11 +107,11 @@ class Session:
             for c in ("community_id", "community", "district", "street", "row"):
                 cols.append(pl.col(c) if c in t.columns else pl.lit(None, pl.String).alias(c))
             cols += [
-                pl.col("total").round(9),  # as grades compare it (docs/language.md, "Numbers")
+                pl_snap(pl.col("total")),  # as grades compare it (docs/language.md, "Numbers")
                 pl.col("grade").cast(pl.String),
                 pl.col("grade_index"),
             ]
-            cols += [pl.col(columns.dim_score(d.id)).round(9) for d in top]
+            cols += [pl_snap(pl.col(columns.dim_score(d.id))) for d in top]
             cols += [pl.col(columns.output_col(o.id)) for o in self.model.outputs]
             cols += [pl.col("vetoes"), pl.col("missing")]
             self._base = t.select(cols)

@@ -35,7 +35,7 @@ from zhili.engine.eval.vectorized import (
     VectorModel,
     VectorUnsupported,
 )
-from zhili.engine.functions import Missing
+from zhili.engine.functions import Missing, pl_snap
 from zhili.engine.io.data import Dataset
 
 META_COLUMNS = ("community_id", "community", "district", "street", "grid", "period")
@@ -81,9 +81,9 @@ class Evaluation:
         cols = [c for c in META_COLUMNS[:4] if c in self.table.columns]
         frame = self.table.select(
             *cols,
-            pl.col("total").round(9),  # computed numbers have at most 9 places
+            pl_snap(pl.col("total")),  # computed numbers have at most 9 places
             pl.col("grade").cast(pl.String),
-            *[pl.col(columns.dim_score(d.id)).round(9).alias(d.id) for d in top],
+            *[pl_snap(pl.col(columns.dim_score(d.id))).alias(d.id) for d in top],
             *[pl.col(columns.output_col(o.id)) for o in self.model.outputs],
             pl.col("vetoes"),
             pl.col("missing"),

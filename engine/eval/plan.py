@@ -20,12 +20,15 @@ from dataclasses import dataclass
 from zhili.dsl import model as ir
 from zhili.engine.functions import round_decimal
 
-EPS = 1e-9
+EPS = 5e-10
 """Points within EPS of a bound count as on it: full points (within EPS of
 the indicator's points) pass, no points (within EPS of 0) fail, anything
 between is partial; a dimension with at most EPS points available is left
 out, and one with less than its declared points (by more than EPS) is
-rescaled."""
+rescaled. Half a billionth: every computed number is snapped to 9 places,
+so the smallest amount a model can mean, 0.000000001, is beyond it (at
+1e-9 a deduction of 0.000000001 was no deduction, and an indicator a
+billionth short of its points passed)."""
 
 
 @dataclass(frozen=True)

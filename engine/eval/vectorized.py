@@ -23,6 +23,7 @@ import polars as pl
 
 from zhili.dsl import model as ir
 from zhili.engine.eval import columns
+from zhili.engine.eval.bounds import Bounds, points_bound
 from zhili.engine.eval.columns import input_col  # noqa: F401 - re-exported
 from zhili.engine.eval.plan import EPS, Group, Plan, count_comparison
 from zhili.engine.functions import (
@@ -30,11 +31,13 @@ from zhili.engine.functions import (
     INT_LIMIT,
     SET_FUNCTIONS,
     SMALL_DECIMAL_LIMIT,
+    SMALL_SNAP_LIMIT,
     Function,
     pl_finite,
     pl_round_decimal,
     pl_round_decimal_small,
     pl_snap,
+    pl_snap_small,
     polars_div,
 )
 from zhili.engine.functions import (
@@ -192,6 +195,12 @@ class VectorModel:
         self._points = [columns.ind_points(i.id) for i in model.indicators]
         self._missing = [columns.ind_missing(i.id) for i in model.indicators]
         self._stages: dict[Detail, list[Stage]] = {}
+        # where values are bounded below 2^22, snapping is one operation
+        # (`pl_snap_small`): by the expressions' shapes (`Bounds`), and for
+        # points and scores when every points figure of the model is small
+        # (`points_bound`)
+        self._bounds = Bounds(model)
+        self._small_points = points_bound(model) < SMALL_SNAP_LIMIT / 2
         self._whole: set[str] | None = None
         # dimension index → its available points where no row can change them
         # (no `missing skip` below it), filled as the plan is built, deepest first
@@ -286,10 +295,22 @@ class VectorModel:
         if e.op in _ARITH:
             if e.type == "int":
                 return _int_arith(e.op, a, b, self._int_bound(e))
-            return pl_snap(_ARITH[e.op](a, b))
+            return self._snap(e, _ARITH[e.op](a, b))
         if e.op == "/" and _nonzero_const(e.right):
-            return pl_snap(a.cast(pl.Float64) * pl.lit(1.0 / e.right.value))
+            return self._snap(e, a.cast(pl.Float64) * pl.lit(1.0 / e.right.value))
+        if e.op == "/" and self._bounds.of(e) < SMALL_SNAP_LIMIT:
+            return pl_snap_small(a.cast(pl.Float64) / b.cast(pl.Float64))
         return _BINARY[e.op](a, b)
+
+    def _snap(self, e: ir.Expr, x: pl.Expr) -> pl.Expr:
+        """`x`, the arithmetic of `e`, snapped: in one operation where `e`
+        is bounded below 2^22 (`Bounds`), else exactly at every magnitude."""
+        return pl_snap_small(x) if self._bounds.of(e) < SMALL_SNAP_LIMIT else pl_snap(x)
+
+    def _snap_points(self, x: pl.Expr) -> pl.Expr:
+        """`x`, points or a score (or a sum of them), snapped: in one
+        operation when every points figure of the model is small."""
+        return pl_snap_small(x) if self._small_points else pl_snap(x)
 
     def _count_compare(
         self, count: ir.Call, op: str, other: ir.Expr, results: dict[str, pl.Expr] | None
@@ -368,6 +389,13 @@ class VectorModel:
             digits = _const_int(e.args[1]) if len(e.args) == 2 else 0
             result = fn.polars(args[0], digits, e.args[0].type == "int")
             args = args[:1]
+        elif (
+            e.func in ("ratio", "per_10k")
+            and fn is BUILTIN_FUNCTIONS.get(e.func)
+            and self._bounds.of(e) < SMALL_SNAP_LIMIT
+        ):
+            a = args[0].cast(pl.Float64) * (10000.0 if e.func == "per_10k" else 1.0)
+            result = pl_snap_small(a / args[1].cast(pl.Float64))
         else:
             result = fn.polars(*args)
         if fn.signature.handles_missing:
@@ -546,7 +574,10 @@ class VectorModel:
         lo = self.value(s.low)
         hi = self.value(s.high)
         const = _const_linear(s)
-        d = self._minus(s.value, s.low, v, lo)
+        # between constant bounds less than 2^21 apart, d past 2^22 is past
+        # the span whichever way it is rounded: only d below 2^22 is read
+        near = const and abs(float(s.high.value - s.low.value)) < SMALL_SNAP_LIMIT / 2
+        d = self._minus(s.value, s.low, v, lo, small=near)
         if const:
             span = pl.lit(float(s.high.value - s.low.value))  # a scalar: its reciprocal
             t = d / span
@@ -557,7 +588,8 @@ class VectorModel:
             missing = missing | lo.is_null() | hi.is_null() | d.is_null() | span.is_null()
             missing = missing | (span == 0)
             t = d / span
-        partial = pl_snap(d * full / span)
+        # chosen only where 0 < d / span < 1: below the points
+        partial = (pl_snap_small if full < SMALL_SNAP_LIMIT / 2 else pl_snap)(d * full / span)
         points = pl.when(t >= 1.0 - EPS).then(full).when(t <= EPS).then(0.0).otherwise(partial)
         if const and not _may_overflow(s.value):
             points = points.fill_null(0.0)
@@ -577,11 +609,15 @@ class VectorModel:
         value = v if const else pl.when(missing).then(None).otherwise(v)
         return value, points, missing, outcome
 
-    def _minus(self, ea: ir.Expr, eb: ir.Expr, a: pl.Expr, b: pl.Expr) -> pl.Expr:
-        """`a - b` of two model values as the language computes it."""
+    def _minus(
+        self, ea: ir.Expr, eb: ir.Expr, a: pl.Expr, b: pl.Expr, small: bool = False
+    ) -> pl.Expr:
+        """`a - b` of two model values as the language computes it (`small`:
+        only a difference below 2^22 is read, see `pl_snap_small`)."""
         if ea.type == "int" and eb.type == "int":
             return _int_arith("-", a, b, self._int_bound(ea) + self._int_bound(eb))
-        d = pl_snap(a - b)
+        small = small or self._bounds.of(ea) + self._bounds.of(eb) < SMALL_SNAP_LIMIT
+        d = (pl_snap_small if small else pl_snap)(a - b)
         return d if _finite_shape(ea) and _finite_shape(eb) else pl_finite(d)
 
     def _per_count(self, e: ir.Expr, v: pl.Expr, per: float) -> pl.Expr:
@@ -590,7 +626,9 @@ class VectorModel:
         n = v.clip(lower_bound=0)
         if e.type == "int" and isinstance(per, int) and not isinstance(per, bool):
             return _int_arith("*", n, pl.lit(per), self._int_bound(e) * abs(per))
-        product = pl_snap(n * per)
+        # read only capped by points (`_deduct`, `bonus … per`): one past 2^22
+        # is past the cap, rounded either way
+        product = (self._snap_points if per >= 0 else pl_snap)(n * per)
         return pl_finite(product) if _may_overflow(e) else product
 
     def _tiers(self, s: ir.Tiers, full: float, v: pl.Expr, missing: pl.Expr):
@@ -617,7 +655,7 @@ class VectorModel:
         taken = product.clip(upper_bound=cap)
         if _may_overflow(s.value):
             missing = missing | product.is_null()
-        left = pl_snap(full - taken)
+        left = self._snap_points(full - taken)
         if s.per > EPS and cap > EPS and ind.id in self._whole_counts():
             # a whole count: `taken` is 0 or at least min(per, cap) > EPS,
             # so the `taken <= EPS` snap to full points changes nothing
@@ -631,10 +669,17 @@ class VectorModel:
         (the same snapped operations), their sum, capped; null when any cause
         cannot be known."""
         total = missing = None
+        nonnegative = all(
+            c.amount >= 0 and c.else_points >= 0 and all(t.points >= 0 for t in c.tiers)
+            for c in s.causes
+        )
+        add = self._snap_points if nonnegative else pl_snap
         for c in s.causes:  # the sum as the interpreter adds: the first as it is
             d, known = self._cause(c)
             missing = ~known if missing is None else missing | ~known
-            total = d if total is None else pl_snap(total + d)
+            # causes deduct at least 0, and their sum is capped by points: one
+            # past 2^22 is past the cap, rounded either way
+            total = d if total is None else add(total + d)
         cap = float(s.cap if s.cap is not None else full)
         return pl.when(missing).then(None).otherwise(total.clip(upper_bound=cap))
 
@@ -643,7 +688,7 @@ class VectorModel:
         block from its `_deducted` column."""
         taken = pl.col(columns.deducted_col(ind.id))
         missing = taken.is_null()
-        left = pl_snap(full - taken).clip(lower_bound=0.0)
+        left = self._snap_points(full - taken).clip(lower_bound=0.0)
         points = pl.when(missing).then(0.0).when(taken <= EPS).then(full).otherwise(left)
         return taken, points, missing, _deduct_outcome(missing, taken, left)
 
@@ -667,15 +712,21 @@ class VectorModel:
             return d, known
         x = v.cast(pl.Float64)
         if c.kind == "per":
-            raw = pl_snap(x.clip(lower_bound=0.0) * c.amount)
+            raw = (self._snap_points if c.amount >= 0 else pl_snap)(
+                x.clip(lower_bound=0.0) * c.amount
+            )
         else:
             th = self.value(c.threshold).cast(pl.Float64)
             known = known & th.is_not_null()
-            short = pl_snap(th - x) if c.kind == "below" else pl_snap(x - th)
-            q = pl_snap(short * (1.0 / c.step))
+            bound = self._bounds.of(c.value) + self._bounds.of(c.threshold)
+            snap = pl_snap_small if bound < SMALL_SNAP_LIMIT else pl_snap
+            short = snap(th - x) if c.kind == "below" else snap(x - th)
+            q = (pl_snap_small if bound / abs(c.step) < SMALL_SNAP_LIMIT else pl_snap)(
+                short * (1.0 / c.step)
+            )
             steps = q.ceil() if c.part else q.floor()
             steps = pl.when(short <= 0).then(0.0).otherwise(steps)
-            raw = pl_snap(steps * c.amount)
+            raw = (self._snap_points if c.amount >= 0 else pl_snap)(steps * c.amount)
         # `raw` is null only where `known` is already false
         known = known & raw.is_finite()
         d = raw.clip(upper_bound=float(c.cap)) if c.cap is not None else raw
@@ -804,9 +855,9 @@ class VectorModel:
             if avail <= EPS:
                 score = bonus
             elif avail < declared - EPS:
-                score = pl_snap(pl_snap(scored * declared / avail) + bonus)
+                score = self._snap_points(self._snap_points(scored * declared / avail) + bonus)
             else:
-                score = pl_snap(scored + bonus)
+                score = self._snap_points(scored + bonus)
             available = pl.lit(self._static_max[di])
         else:
             dim_missing = avail <= EPS
@@ -814,8 +865,8 @@ class VectorModel:
                 pl.when(dim_missing)
                 .then(bonus)
                 .when(avail < declared - EPS)
-                .then(pl_snap(pl_snap(scored * declared / avail) + bonus))
-                .otherwise(pl_snap(scored + bonus))
+                .then(self._snap_points(self._snap_points(scored * declared / avail) + bonus))
+                .otherwise(self._snap_points(scored + bonus))
             )
             available = pl.when(dim_missing).then(0.0).otherwise(declared)
         return [score.alias(columns.dim_score(d.id)), available.alias(columns.dim_max(d.id))]
@@ -830,12 +881,12 @@ class VectorModel:
             rescaled = declared_total - EPS > avail > EPS
             if plan.total_scorable and not avail > EPS:
                 return pl.lit(None, pl.Float64)
-            return pl_snap(
-                (pl_snap(scored * declared_total / avail) if rescaled else scored) + bonus
+            return self._snap_points(
+                (self._snap_points(scored * declared_total / avail) if rescaled else scored) + bonus
             )
-        total = pl_snap(
+        total = self._snap_points(
             pl.when((avail < declared_total - EPS) & (avail > EPS))
-            .then(pl_snap(scored * declared_total / avail))
+            .then(self._snap_points(scored * declared_total / avail))
             .otherwise(scored)
             + bonus
         )
@@ -1055,8 +1106,10 @@ class VectorModel:
             )
         # each sum snapped once, as the interpreter's `_aggregate`
         if static is not None:
-            return pl_snap(scored), pl_snap(bonus), pl.select(pl_snap(pl.lit(static))).item()
-        return pl_snap(scored), pl_snap(bonus), pl_snap(avail)
+            snap = self._snap_points
+            return snap(scored), snap(bonus), pl.select(pl_snap(pl.lit(static))).item()
+        snap = self._snap_points
+        return snap(scored), snap(bonus), snap(avail)
 
     def _if_present(
         self, j: int, then: pl.Expr | float | None, otherwise: pl.Expr | float | None
@@ -1093,7 +1146,9 @@ class VectorModel:
                     x = (
                         self._if_present(
                             rn.index,
-                            pl_snap(pl.col(columns.dim_score(d.id)) * (1.0 / float(d.points))),
+                            self._snap_points(
+                                pl.col(columns.dim_score(d.id)) * (1.0 / float(d.points))
+                            ),
                             None,
                         )
                         if d.points

@@ -26,6 +26,7 @@ import polars as pl
 from zhili.dsl import model as ir
 from zhili.dsl.i18n import _
 from zhili.engine.eval import columns
+from zhili.engine.functions import pl_snap
 from zhili.engine.io.atomic import atomic_write, write_text
 from zhili.engine.report import csv, html, json, markdown, xlsx
 from zhili.engine.report.json import report_dict  # noqa: F401 - re-exported
@@ -162,11 +163,11 @@ def _communities(t: pl.DataFrame, model: ir.Model) -> pl.DataFrame:
         # scores as they compare (docs/language.md, "Numbers"): at most 9
         # places, fewer with the model's `precision`; 2 places printed 18 for
         # a total of 17.996 that `total >= 18` refuses
-        pl.col("total").round(9),
+        pl_snap(pl.col("total")),
         pl.col("grade").cast(pl.String),
-        *[pl.col(columns.dim_score(d.id)).round(9) for d in model.top_dimensions],
+        *[pl_snap(pl.col(columns.dim_score(d.id))) for d in model.top_dimensions],
         *[
-            pl.col(columns.output_col(o.id)).round(9)
+            pl_snap(pl.col(columns.output_col(o.id)))
             if o.type in ("number", "percent")
             else pl.col(columns.output_col(o.id))
             for o in model.outputs
@@ -259,9 +260,9 @@ def _failures(short: pl.DataFrame, ind: ir.Indicator, label_of: pl.Expr) -> pl.D
         value.alias("value"),
         pl.lit(threshold, dtype=pl.Float64).alias("threshold"),
         distance.alias("distance"),
-        pl.col(pc).round(9).alias("points"),
+        pl_snap(pl.col(pc)).alias("points"),
         pl.lit(ind.points).alias("max_points"),
-        (pl.lit(ind.points) - pl.col(pc)).round(9, mode="half_away_from_zero").alias("shortfall"),
+        pl_snap(pl.lit(float(ind.points)) - pl.col(pc)).alias("shortfall"),
         pl.col(oc).cast(pl.String).alias("outcome"),
     )
 

@@ -7,7 +7,10 @@ or a markdown viewer by someone else. So:
 - CSV/TSV: a text cell beginning with `=`, `+`, `-`, `@`, TAB or CR is what
   spreadsheet programs run as a formula (OWASP, "CSV Injection"); it gets a
   leading `'`, which Excel shows as text and hides. Numbers stay numbers: only
-  text is touched.
+  text is touched. A number Polars would write in exponent form below 10^-5
+  (`1e-8`) is written as the plain decimal it is (`0.00000001`), which is
+  what people reading the file in Excel expect; every other number keeps
+  Polars' text (`8.0`, `4298137.15`).
 - xlsx: every text cell is written as a string, never a formula; characters
   XML 1.0 forbids (control characters but TAB, LF, CR) are removed, and a
   cell is cut at Excel's 32,767 characters.
@@ -18,6 +21,7 @@ or a markdown viewer by someone else. So:
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -36,19 +40,45 @@ def csv_text(value: str) -> str:
 
 
 def csv_frame(frame: pl.DataFrame) -> pl.DataFrame:
-    """Every text column of `frame` through `csv_text` (numbers untouched)."""
+    """Every text column of `frame` through `csv_text` (numbers untouched,
+    but for `plain_decimals`)."""
     import polars as pl
 
     text = [c for c, t in frame.schema.items() if t == pl.String]
-    if not text:
+    if text:
+        frame = frame.with_columns(
+            pl.when(pl.col(c).str.contains(_FORMULA_RE))
+            .then(pl.lit("'") + pl.col(c))
+            .otherwise(pl.col(c))
+            .alias(c)
+            for c in text
+        )
+    return plain_decimals(frame)
+
+
+PLAIN_BELOW = 1e-5  # where Polars writes a float in exponent form (and above 10^16)
+
+
+def plain_decimals(frame: pl.DataFrame) -> pl.DataFrame:
+    """A float column holding a nonzero number below 10^-5 in magnitude, as
+    text: those numbers as plain decimals (0.00000001, the shortest decimal
+    that reads back as the number), the others as Polars writes them (the
+    same text as `write_csv`). Other columns as they are."""
+    import polars as pl
+
+    floats = [c for c, t in frame.schema.items() if t == pl.Float64]
+    if not floats:
         return frame
-    return frame.with_columns(
-        pl.when(pl.col(c).str.contains(_FORMULA_RE))
-        .then(pl.lit("'") + pl.col(c))
-        .otherwise(pl.col(c))
-        .alias(c)
-        for c in text
-    )
+    tiny = [(pl.col(c) != 0) & (pl.col(c).abs() < PLAIN_BELOW) for c in floats]
+    found = frame.select(t.any().alias(c) for t, c in zip(tiny, floats, strict=True)).row(0)
+    for c, t, any_tiny in zip(floats, tiny, found, strict=True):
+        if not any_tiny:
+            continue
+        where = frame.select(t.fill_null(False).arg_true()).to_series()
+        col = frame.get_column(c)
+        plain = [format(Decimal(repr(col[i])), "f") for i in where]
+        frame = frame.with_columns(col.cast(pl.String).scatter(where, plain))
+    return frame
 
 
 def csv_header(names: list[str]) -> list[str]:

@@ -38,6 +38,7 @@ import polars as pl
 
 from zhili.dsl.model import Outcome
 from zhili.engine.eval import columns
+from zhili.engine.functions import pl_snap
 
 STORAGE = "parquet"
 # runs recorded since schema 6: parts whose numbers are scaled integers where
@@ -267,7 +268,7 @@ def read_parts(
 
 def number_text(x: pl.Expr) -> pl.Expr:
     """A float as short JSON number text: 10.0 → `10`, 5.5 → `5.5`, null → ``."""
-    return x.cast(pl.Float64).round(9).cast(pl.String).str.strip_suffix(".0").fill_null("")
+    return pl_snap(x).cast(pl.String).str.strip_suffix(".0").fill_null("")
 
 
 def _or_null(text: pl.Expr) -> pl.Expr:
@@ -304,7 +305,7 @@ def reader_frame(
 
     exprs = [
         *(pl.col(name).cast(dtype) for name, dtype in META),
-        pl.col("total").cast(pl.Float64).round(9),
+        pl_snap(pl.col("total")),
         pl.col("grade").cast(pl.String),
         pl.col("vetoes").cast(pl.String),
         pl.col("missing").cast(pl.Int64),
@@ -345,11 +346,11 @@ def typed_frame(frame: pl.DataFrame, indicator_ids: list[str]) -> pl.DataFrame:
     exprs = [
         pl.col("community_id").cast(pl.String),
         pl.col("community").cast(pl.String),
-        pl.col("total").cast(pl.Float64).round(9),
+        pl_snap(pl.col("total")),
         pl.col("grade").cast(pl.String),
     ]
     for iid in indicator_ids:
-        exprs.append(pl.col(points_col(iid)).cast(pl.Float64).round(9))
+        exprs.append(pl_snap(pl.col(points_col(iid))))
         outcome = pl.col(outcome_col(iid))
         if frame.schema[outcome_col(iid)] != OUTCOMES:
             outcome = outcome.cast(pl.String).cast(OUTCOMES)

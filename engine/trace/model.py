@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from zhili.dsl import model as ir
 from zhili.dsl.i18n import _
-from zhili.engine.functions import Missing
+from zhili.engine.functions import Missing, decimal_text
 
 RESULT_SCHEMA_VERSION = 3
 """2: an indicator's `points`, a dimension's `score` and the community's
@@ -166,4 +166,4 @@ def fmt_points(p: float | None) -> str:
         return NOT_SCORED_MARK
     if p == int(p):
         return str(int(p))
-    return f"{p:.9f}".rstrip("0").rstrip(".")
+    return decimal_text(p)
