@@ -292,6 +292,8 @@ class VectorModel:
             return _BINARY[e.op](a, b)
         a = self.expr(e.left, results)
         b = self.value(e.right, results) if e.op == "/" else self.expr(e.right, results)
+        if e.op == "/":
+            b = _divisor(e.right, b)
         if e.op in _ARITH:
             if e.type == "int":
                 return _int_arith(e.op, a, b, self._int_bound(e))
@@ -395,7 +397,9 @@ class VectorModel:
             and self._bounds.of(e) < SMALL_SNAP_LIMIT
         ):
             a = args[0].cast(pl.Float64) * (10000.0 if e.func == "per_10k" else 1.0)
-            result = pl_snap_small(a / args[1].cast(pl.Float64))
+            result = pl_snap_small(a / _divisor(e.args[1], args[1]))
+        elif e.func in ("ratio", "per_10k") and fn is BUILTIN_FUNCTIONS.get(e.func):
+            result = fn.polars(args[0], _divisor(e.args[1], args[1]))
         else:
             result = fn.polars(*args)
         if fn.signature.handles_missing:
@@ -1338,6 +1342,18 @@ def _finite_shape(e: ir.Expr) -> bool:
     if isinstance(e, ir.Unary):
         return _finite_shape(e.operand)
     return isinstance(e, ir.Const | ir.Ref)
+
+
+def _divisor(e: ir.Expr, b: pl.Expr) -> pl.Expr:
+    """A divisor as a column where it is a constant (no input or name in it):
+    Polars divides a column by a scalar as a product with its reciprocal,
+    which can differ from the quotient in the last bit (5287178878294.01 /
+    0.215), while the interpreter divides by a computed constant (0.5 -
+    0.285). A constant written as the divisor (of `/`, `ratio`, `per_10k`)
+    takes the reciprocal in both backends."""
+    if isinstance(e, ir.Const) or any(isinstance(n, ir.Ref) for n in ir.walk(e)):
+        return b
+    return pl.int_range(pl.len(), dtype=pl.Int32).cast(pl.Float64) * 0.0 + b.cast(pl.Float64)
 
 
 def _nonzero_const(e: ir.Expr) -> bool:
