@@ -5,7 +5,7 @@ file again at the end to hash it costs a third of a second for 300 MB, on
 the path to the run being recorded. `hash_ahead` starts that hash in a
 thread as soon as the command knows its files (start-up and reading use
 one core; hashlib releases the GIL), and `file_hash` then takes it, when
-the file is the same one: same path, size, modification time and inode as
+the file is the same one: same path, size, modification and change times and inode as
 when the hash started, and again when it is taken. A file changed
 meanwhile is hashed again, as before.
 
@@ -33,7 +33,15 @@ def _key(path: Path) -> tuple | None:
         return None
     if not stat.S_ISREG(st.st_mode):
         return None
-    return (os.path.realpath(path), st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
+    # the change time too: a same-size rewrite with its mtime put back (cp -p)
+    return (
+        os.path.realpath(path),
+        st.st_size,
+        st.st_mtime_ns,
+        st.st_ctime_ns,
+        st.st_ino,
+        st.st_dev,
+    )
 
 
 def sha256_of(path: Path) -> str:
