@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import itertools
+import math
 import shutil
 import tempfile
 from pathlib import Path
@@ -171,8 +172,13 @@ def _compare_tables(a: pl.DataFrame, b: pl.DataFrame) -> list[str]:
             out.append(f"column {c}: dtype {x.dtype} != {y.dtype}")
             continue
         for i, (u, v) in enumerate(zip(x.to_list(), y.to_list(), strict=True)):
-            # bit equality, floats included (docs/language.md, "Numbers")
-            same = u == v
+            # bit equality, floats included (docs/language.md, "Numbers"):
+            # the sign of a zero too
+            same = u == v and (
+                not isinstance(u, float)
+                or not isinstance(v, float)
+                or math.copysign(1.0, u) == math.copysign(1.0, v)
+            )
             if not same:
                 out.append(f"row {i} column {c}: reference {u!r} != vectorized {v!r}")
     return out

@@ -382,8 +382,8 @@ def _same_number(got: Any, want: float | str, exact: bool = False) -> bool:
         return got is None
     if isinstance(got, bool) or not isinstance(got, (int, float)):
         return False
-    if exact:
-        return got == want
+    if exact:  # bit for bit: 0.0 is not -0.0 (a CSV shows -0.0 as "-0.0")
+        return got == want and math.copysign(1.0, got) == math.copysign(1.0, want)
     if math.isnan(want):
         return math.isnan(got)
     return math.isclose(got, want, rel_tol=REL_TOL, abs_tol=ABS_TOL)

@@ -35,7 +35,7 @@ from zhili.engine.eval.vectorized import (
     VectorModel,
     VectorUnsupported,
 )
-from zhili.engine.functions import Missing, pl_snap
+from zhili.engine.functions import Missing, pl_snap, positive_zeros
 from zhili.engine.io.data import Dataset
 
 META_COLUMNS = ("community_id", "community", "district", "street", "grid", "period")
@@ -282,5 +282,6 @@ def evaluate_dataset(
         warnings.append(f"using the reference interpreter: {exc}")
         impl = ReferenceBackend(model, functions, plan)
     # outcomes are `OutcomeEnum` labels from either backend (no relabelling pass)
-    table = pl.concat([meta, impl.results(dataset, detail)], how="horizontal")
+    # a zero is 0.0 in either backend's table (`positive_zeros`)
+    table = pl.concat([meta, positive_zeros(impl.results(dataset, detail))], how="horizontal")
     return Evaluation(model, dataset, table, impl.name, functions, warnings, impl.compiled, plan)

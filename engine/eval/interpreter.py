@@ -123,6 +123,8 @@ def _compile_unary(e: ir.Unary, functions) -> Fn:
 
     def f_neg(env):
         v = f(env)
+        if v.__class__ is float:  # 0.0 - v: the negation of a zero is 0.0, not -0.0
+            return 0.0 - v
         return v if v.__class__ is Missing else -v
 
     return f_neg

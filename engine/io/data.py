@@ -27,6 +27,7 @@ import polars as pl
 from zhili.dsl import codes, sets
 from zhili.dsl.i18n import _
 from zhili.dsl.model import InputField, Model, Ref, Score
+from zhili.engine.functions import positive_zeros
 from zhili.engine.io.readers import BUILTIN_READERS, DATA_READERS, read_batches, read_raw
 from zhili.engine.io.source import is_stdin
 from zhili.engine.io.table import (  # noqa: F401 - re-exported: readers and the CLI use data.X
@@ -1424,6 +1425,7 @@ def _convert(
     specs = {fid: (f"c{position[header]}", by_id[fid]) for fid, header in inputs.items()}
     frame = with_series(raw.frame, lines).with_columns(meta_exprs)
     frame = convert_columns(frame, specs, progress=progress, seen=seen)
+    frame = positive_zeros(frame)  # a cell "-0" is 0 (a zero is 0.0 in every result)
     frame = frame.select(
         "row",
         *meta_cols,
