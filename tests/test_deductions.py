@@ -215,3 +215,22 @@ def test_a_threshold_outside_the_declared_range_is_reported():
     diags = check(parse(src, "m.gov").tree, src).diagnostics
     found = [(d.span.line, d.span.column) for d in diags if d.code == "threshold-out-of-range"]
     assert found == [(5, 26), (7, 17)]  # 120% and 150%; `above 5` is in 0..10
+
+
+BILLIONTH = """model m "M"
+total 10
+input n: int range 0..10
+indicator a "A" points 5 { deduct 0.000000001 per n }
+indicator b "B" points 5 { score 5 }
+grades { "满分" when total >= 10  "未满" otherwise }
+"""
+
+
+def test_gap_says_a_total_a_billionth_short_exactly():
+    """9.999999999 is not 10: "total is 10, needs >= 10" (4 digits) said the
+    grade was missed by nothing; the indicator a billionth short is the way."""
+    checked = check(parse(BILLIONTH, "m.gov").tree, BILLIONTH)
+    result = build_result(compile_model(checked.model).evaluate({"n": 1}), search=True)
+    texts = [i.text for i in result.gap.items]
+    assert "total is 9.999999999, needs >= 10" in texts, texts
+    assert any(t.startswith("A: 0.000000001 more points possible") for t in texts), texts

@@ -103,3 +103,29 @@ def test_fmt_keeps_precision(tmp_path):
     model, _ = _files(tmp_path, messy)
     zhili("fmt", model)
     assert "\nprecision 1  # 一位小数\n" in model.read_text(encoding="utf-8")
+
+
+SHARE = """model cover "覆盖率"
+total 10
+input a: int
+input b: int
+let coverage = ratio(a, b)
+indicator c "覆盖" points 10 { pass when coverage >= 80% }
+grades { "达标" when total >= 10  "未达标" otherwise }
+"""
+
+
+def test_explain_never_shows_a_rounded_value_as_the_threshold(tmp_path):
+    """19998 of 25000 is 79.992%: shown to 4 digits it rounded to "79.99%", but
+    19999 of 25000 (79.996%) rounded to "80%" beside `coverage >= 80%` that it
+    fails. A value is cut, never rounded, and marked when cut (the gap's
+    "total is X, needs Y" is exact: tests/test_deductions.py)."""
+    data = "community_id,community,a,b\nc1,甲,19999,25000\nc2,乙,34,37\nc3,丙,4,5\n"
+    model, data = _files(tmp_path, SHARE, data)
+    out = zhili("explain", model, data, "-c", "c1").output
+    assert "coverage = ratio(a, b) = 79.99…%" in out, out
+    assert "80%" not in out.replace(">= 80%", "")
+    out = zhili("explain", model, data, "-c", "c2").output
+    assert "= 91.89…%" in out, out  # 91.8918919%, cut
+    out = zhili("explain", model, data, "-c", "c3").output
+    assert "= 80%" in out and "…" not in out, out  # exactly 80%: nothing cut

@@ -23,6 +23,7 @@ from typing import Any
 from zhili.dsl import model as ir
 from zhili.dsl import sets
 from zhili.dsl.i18n import _
+from zhili.engine.eval.plan import EPS
 from zhili.engine.functions import Missing
 from zhili.engine.trace import deductions
 from zhili.engine.trace.events import decide, event_exprs, gap_text
@@ -107,7 +108,7 @@ def smallest_changes(raw, limit: int = 5) -> list[GapItem]:
     # inputs that can matter
     exprs: list[ir.Expr] = []
     for i, ind in enumerate(model.indicators):
-        if raw.points[i] < ind.points - 1e-9 or raw.outcomes[i] == ir.Outcome.MISSING:
+        if raw.points[i] < ind.points - EPS or raw.outcomes[i] == ir.Outcome.MISSING:
             exprs.extend(_scoring_exprs(ind))
             exprs.extend(event_exprs(compiled, i))
     for j, v in enumerate(model.vetoes):
@@ -252,7 +253,7 @@ def _item(raw, new, f: ir.InputField, cur, value, grade: str) -> GapItem:
     moved = [
         (i, ind)
         for i, ind in enumerate(model.indicators)
-        if abs(new.points[i] - raw.points[i]) > 1e-9 or new.outcomes[i] != raw.outcomes[i]
+        if abs(new.points[i] - raw.points[i]) > EPS or new.outcomes[i] != raw.outcomes[i]
     ]
     effects = []
     for i, ind in moved[:3]:
@@ -360,9 +361,9 @@ def gap_to_next_grade(raw, search: bool = False) -> Gap | None:
                         needed=jsonable(need),
                         text=_("{name} is {current}, needs {op} {needed}").format(
                             name=atom.left.text,
-                            current=fmt_value(cur, atom.left.type),
+                            current=fmt_value(cur, atom.left.type, exact=True),
                             op=atom.op,
-                            needed=fmt_value(need, atom.right.type),
+                            needed=fmt_value(need, atom.right.type, exact=True),
                         ),
                     )
                     name = atom.left.name
@@ -449,7 +450,7 @@ def _best_indicators(raw, dim_id: str | None, need_points: float, limit: int = 5
         if ind.is_bonus or not _under(model, ind, dim_id):
             continue
         room = ind.points - raw.points[i]
-        if room > 1e-9:
+        if room > EPS:  # a billionth short is short (EPS: half a billionth)
             cands.append((room, i, ind))
     cands.sort(key=lambda c: (-c[0], c[1]))
     out = []

@@ -8,6 +8,7 @@ imports them.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -122,21 +123,35 @@ def jsonable(v: Any) -> Any:
     return v
 
 
-def fmt_value(v: Any, type_name: str | None = None) -> str:
-    """A value as staff read it: 95.5%, 是/否, 12, 3.25."""
+def fmt_value(v: Any, type_name: str | None = None, exact: bool = False) -> str:
+    """A value as staff read it: 95.5%, 是/否, 12, 3.25. A number of more than
+    4 significant digits is cut (not rounded) to 4, whole places kept, and
+    marked "…": `ratio(34, 37)` is 91.89…%, 79.996% is 79.99…%, never 80%
+    beside a condition `>= 80%` it fails (docs/language.md, "Numbers").
+    `exact`: every place (17.92, 3.333333333, 91.8918919%), as a gap's "is
+    X, needs Y" says it."""
     if v.__class__ is Missing or v is None:
         return _("missing")
     if isinstance(v, bool):
         return _("yes") if v else _("no")
-    if type_name == "percent" and isinstance(v, (int, float)):
-        return f"{v * 100:.4g}%"
-    if isinstance(v, float):
-        if v.is_integer():
-            return str(int(v))
-        return f"{v:.4g}" if abs(v) < 1e6 else f"{v:.0f}"
+    if isinstance(v, (int, float)) and (type_name == "percent" or isinstance(v, float)):
+        pct = type_name == "percent"
+        full = fmt_points(round(v * 100, 7) if pct else v)
+        return (full if exact else _cut(full)) + ("%" if pct else "")
     if isinstance(v, dt.date):
         return v.isoformat()
     return str(v)
+
+
+def _cut(text: str) -> str:
+    """A decimal's text cut to 4 significant digits (its whole places all
+    kept), with "…" when that drops any."""
+    d = Decimal(text)
+    if not d or d == d.to_integral_value():
+        return text
+    quantum = Decimal(1).scaleb(min(d.adjusted() - 3, 0))
+    cut = d.quantize(quantum, rounding=ROUND_DOWN)
+    return text if cut == d else f"{cut}…"
 
 
 NOT_SCORED_MARK = "—"
