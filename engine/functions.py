@@ -442,7 +442,9 @@ def positive_zeros(frame):
     for name, dtype in frame.schema.items():
         if dtype != pl.Float64:
             continue
-        values = frame.get_column(name).to_numpy()  # a null is NaN (no sign bit set)
+        column = frame.get_column(name)
+        # without nulls, numpy reads the column's own buffer (no copy)
+        values = (column.fill_null(0.0) if column.null_count() else column).to_numpy()
         if np.signbit(values).any() and ((values == 0) & np.signbit(values)).any():
             col = pl.col(name)
             fixed.append(pl.when(col == 0).then(pl.lit(0.0)).otherwise(col).alias(name))
