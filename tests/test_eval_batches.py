@@ -245,3 +245,49 @@ def test_a_one_batch_file_and_standard_output_keep_the_whole_path(tmp_path, monk
     monkeypatch.setattr(formats, "BATCH_BYTES", 5_000)
     printed = zhili("eval", "four_type", path, "--format", "csv", "--no-record")
     assert printed.exit_code == 0 and printed.stdout.count("\n") == 202  # echo's newline
+
+
+BATCHED_MAIN = (
+    "import sys\n"
+    "from zhili.engine.io import formats\n"
+    "formats.BATCH_BYTES = int(sys.argv[1])\n"
+    "from zhili.cli.app import main\n"
+    "main(sys.argv[2:])\n"
+)
+
+
+@pytest.mark.parametrize("suffix", ["parquet", "csv"])
+def test_ctrl_c_in_the_middle_of_the_batches_leaves_nothing(tmp_path, suffix):
+    """SIGINT while batches are being evaluated and written: exit 130, no
+    output, no temporary file, no run."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    data = tmp_path / "data.csv"
+    _frame(12_000).write_csv(data)
+    out = tmp_path / f"out.{suffix}"
+    env = {**os.environ, "ZHILI_DB": str(tmp_path / "runs.sqlite")}
+    env.pop("ZHILI_DEBUG", None)
+    args = ["--lang", "en", "eval", "four_type", str(data), "-o", str(out)]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", BATCHED_MAIN, "40000", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # the temporary file is made once the first batch is evaluated; a dozen follow
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline and not temp_files(out):
+        time.sleep(0.02)
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err, err
+    assert not out.exists() and temp_files(out) == []
+    db = tmp_path / "runs.sqlite"
+    assert not db.exists() or not _parts(db)

@@ -966,21 +966,21 @@ def load(
 class Batches:
     """A table that comes in several row batches (`open_batches`), converted
     one batch at a time: iterating gives each batch's typed frame, the
-    first already converted; `conversion` then gives the dataset's problems
-    (`Conversion.dataset()`). What reading a later batch raises is raised
-    while iterating, `NotInBatches` included (the file must then be read
-    whole, from the start). `close()` stops the read-ahead."""
+    first two already converted; `conversion` then gives the dataset's
+    problems (`Conversion.dataset()`). What reading a later batch raises is
+    raised while iterating, `NotInBatches` included (the file must then be
+    read whole, from the start). `close()` stops the read-ahead."""
 
     def __init__(
-        self, conversion: Conversion, first: pl.DataFrame, rest: Iterator[RawTable]
+        self, conversion: Conversion, converted: list[pl.DataFrame], rest: Iterator[RawTable]
     ) -> None:
         self.conversion = conversion
-        self._first: list[pl.DataFrame] = [first]
+        self._converted = converted[::-1]  # popped in order
         self._rest = rest
 
     def __iter__(self) -> Iterator[pl.DataFrame]:
-        while self._first:
-            yield self._first.pop()
+        while self._converted:
+            yield self._converted.pop()
         for raw in self._rest:
             frame = self.conversion.batch(raw)
             del raw  # not kept while the next batch is read
@@ -988,7 +988,7 @@ class Batches:
             del frame
 
     def close(self) -> None:
-        self._first.clear()
+        self._converted.clear()
         close = getattr(self._rest, "close", None)
         if close is not None:
             close()
@@ -1003,37 +1003,33 @@ def open_batches(
     batch_bytes: int | None = None,
 ) -> Dataset | Batches:
     """`load(path, ...)` when the file is read whole or in one batch (the
-    same dataset); else its `Batches`, the first converted and the second
-    read, for a caller that uses each batch and drops it (`Conversion` with
-    `keep_ids`). Raises what `load` raises."""
+    same dataset); else its `Batches`, for a caller that uses each batch
+    and drops it (`Conversion` with `keep_ids`). The first two batches are
+    converted here: the second is read to know there is one, and converted
+    at once (its text cells are several times its typed frame; the third is
+    read meanwhile). Raises what `load` raises."""
     if is_stdin(path) or path.is_dir():
         return load(path, model, encoding, sheet, progress, batch_bytes)
     if progress is not None:
         progress.phase("read")
     conversion = Conversion(model, keep_ids=True)
     raws = _batches(path, encoding, sheet, model, progress, batch_bytes)
+    converted = []
     try:
-        raw = next(raws, None)
-        if raw is None:
-            raise ValueError("convert_batches needs one batch at least")
-        first = conversion.batch(raw)
-        del raw
-        second = next(raws, None)
+        for raw in raws:
+            converted.append(conversion.batch(raw))
+            del raw  # not kept while the next batch is read
+            if len(converted) == 2:
+                break
     except NotInBatches:  # a batch only the record-by-record reader reads right
         raws.close()
+        converted.clear()
         return load_whole(path, model, encoding, sheet, progress)
-    if second is None:
-        return conversion.dataset(joined([first]))
-
-    box = [second]
-    del second
-
-    def rest() -> Iterator[RawTable]:
-        while box:
-            yield box.pop()
-        yield from raws
-
-    return Batches(conversion, first, rest())
+    if not converted:
+        raise ValueError("convert_batches needs one batch at least")
+    if len(converted) == 1:
+        return conversion.dataset(joined(converted))
+    return Batches(conversion, converted, raws)
 
 
 def load_whole(
