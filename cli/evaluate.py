@@ -227,6 +227,7 @@ def _eval_in_batches(ctx: Ctx, lm, path: Path, run: dict):
         if isinstance(stop.error, data_mod.DataError):
             progress.close()
             raise ZhiliError(_("error: {msg}").format(msg=str(stop.error))) from stop.error
+        progress.clear()
         return None
     except BaseException:
         opened.close()
