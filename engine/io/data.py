@@ -963,6 +963,10 @@ def load(
     return convert_table(raw, model, progress.advance if progress is not None else None)
 
 
+# the suffixes `readers.read_batches` may read in several batches
+_IN_BATCHES = {".csv", ".tsv", ".txt", "", ".parquet"}
+
+
 class Batches:
     """A table that comes in several row batches (`open_batches`), converted
     one batch at a time: iterating gives each batch's typed frame, the
@@ -1008,7 +1012,7 @@ def open_batches(
     converted here: the second is read to know there is one, and converted
     at once (its text cells are several times its typed frame; the third is
     read meanwhile). Raises what `load` raises."""
-    if is_stdin(path) or path.is_dir():
+    if is_stdin(path) or path.is_dir() or path.suffix.lower() not in _IN_BATCHES:
         return load(path, model, encoding, sheet, progress, batch_bytes)
     if progress is not None:
         progress.phase("read")
