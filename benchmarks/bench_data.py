@@ -84,8 +84,9 @@ CALAMINE = (
 GNU_TIME = "/usr/bin/time"
 
 
-def _run(cmd: list[str]) -> tuple[float, int]:
-    """Wall seconds and peak RSS (bytes) of one process; it must succeed."""
+def _run(cmd: list[str]) -> tuple[float, int, float]:
+    """Wall seconds, peak RSS (bytes) and CPU seconds (user + system) of
+    one process; it must succeed."""
     env = {**os.environ, "ZHILI_NO_PROGRESS": "1"}
     timed = os.access(GNU_TIME, os.X_OK)
     if timed:
@@ -103,7 +104,7 @@ def _run(cmd: list[str]) -> tuple[float, int]:
     if timed:
         marks = [ln for ln in err.splitlines() if ln.startswith("zhili-bench-peak-kb ")]
         peak = int(marks[-1].split()[1]) if marks else peak
-    return elapsed, peak * 1024
+    return elapsed, peak * 1024, usage.ru_utime + usage.ru_stime
 
 
 LOAD = (
@@ -181,6 +182,10 @@ def end_to_end(
         cases[f"{other} eval, recorded"] = lambda: eval_cmd(other, True)
     if parquet is not None:
         cases["zhili eval typed Parquet input, recorded"] = lambda: eval_cmd(zhili, True, parquet)
+        if other:
+            cases[f"{other} eval typed Parquet input, recorded"] = lambda: eval_cmd(
+                other, True, parquet
+            )
     if xlsx is not None:
         cases["calamine (fastexcel) read of the xlsx"] = lambda: [
             sys.executable,
@@ -191,11 +196,13 @@ def end_to_end(
         cases["zhili eval xlsx, recorded"] = lambda: eval_cmd(zhili, True, xlsx)
     times: dict[str, list[float]] = {k: [] for k in cases}
     peaks: dict[str, list[int]] = {k: [] for k in cases}
+    cpus: dict[str, list[float]] = {k: [] for k in cases}
     for _ in range(repeat):
         for name, cmd in cases.items():
-            t, rss = _run(cmd())
+            t, rss, cpu = _run(cmd())
             times[name].append(t)
             peaks[name].append(rss)
+            cpus[name].append(cpu)
             for f in tmp.glob("runs-*.sqlite*"):
                 f.unlink()
     size = csv_path.stat().st_size
@@ -207,7 +214,9 @@ def end_to_end(
         runs = ", ".join(f"{t:.1f}" for t in times[name])
         print(
             f"  {name}: {med:.1f} s ({runs}) = {med / floor:.2f}× Polars; "
-            f"peak {peak / 1e6:.0f} MB = {peak / size:.2f}× the CSV"
+            f"CPU {statistics.median(cpus[name]):.1f} s; "
+            f"peak {peak / 1e6:.0f} MB = {peak / size:.2f}× the CSV "
+            f"(median {statistics.median(peaks[name]) / 1e6:.0f} MB)"
         )
 
 

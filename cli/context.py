@@ -178,6 +178,12 @@ def _load_many(lm, data: tuple[str, ...], encoding, strict: bool, sheet, progres
     return _checked(ds, strict)
 
 
+def checked_data(ds, strict: bool):
+    """`ds` after showing its problems, as `load_data` does; exit 1 when
+    they stop the run (for data read otherwise: `eval` in batches)."""
+    return _checked(ds, strict)
+
+
 def _checked(ds, strict: bool):
     """`ds` after showing its problems; exit 1 when they stop the run."""
     from zhili.engine.io.policy import problem_report

@@ -14,6 +14,7 @@ from zhili.cli.context import (
     EPILOG,
     Ctx,
     ZhiliError,
+    checked_data,
     echo_err,
     load_data,
     record_run,
@@ -33,8 +34,10 @@ from zhili.cli.output import (
     output_table,
     summary_text,
     write_csv,
+    write_csv_batches,
     write_output,
     write_parquet,
+    write_parquet_batches,
 )
 from zhili.dsl.i18n import _
 
@@ -99,17 +102,25 @@ def eval_cmd(
 
         hash_ahead(data)
     lm = resolve_model(ctx, model)
-    rd = None
+    rd = ds = None
+    # the indicators' points and outcomes are what the run store and --detail
+    # read (json explains each community with the interpreter): no values, no vetoes
+    level = POINTS if detail or not no_record else False
+    options = {"backend": backend, "sheet": sheet, "encoding": encoding, "strict": strict}
+    if roster is None and _in_batches(fmt, output, data):
+        run = {"fmt": fmt, "output": output, "detail": detail, "level": level, "db": db}
+        run.update(options=options, no_record=no_record, started=started)
+        ds = _eval_in_batches(ctx, lm, Path(data[0]), run)
+        if ds is _DONE:
+            return
     if roster is not None:
         rd, ds = round_cli.round_dataset(lm, data, roster, strict, to_stdout=fmt == "table")
         progress = Progress.for_file(None)
     else:
         progress = Progress.for_file(Path(data[0]) if len(data) == 1 else None)
-        ds = load_data(lm, data, encoding, strict, sheet, progress)
+        if ds is None:
+            ds = load_data(lm, data, encoding, strict, sheet, progress)
     progress.phase("evaluate")
-    # the indicators' points and outcomes are what the run store and --detail
-    # read (json explains each community with the interpreter): no values, no vetoes
-    level = POINTS if detail or not no_record else False
     ev = evaluate_dataset(lm.model, ds, ctx.registry, backend=backend, detail=level)
     if fmt != "json" and rd is None:  # only json reads the inputs again (to explain)
         ds.release()
@@ -117,7 +128,6 @@ def eval_cmd(
     for w in ev.warnings:
         echo_err(_("warning: {msg}").format(msg=w))
     progress.phase("write")
-    options = {"backend": backend, "sheet": sheet, "encoding": encoding, "strict": strict}
     # the run's parts are built while the output is written; it is recorded
     # only once the output exists: a failed write (exit 1) records no run
     pending = start_recording(ev, "eval", options, no_record)
@@ -131,6 +141,105 @@ def eval_cmd(
         echo_err(round_cli.completeness_text(rd))
     record_run(ev, "eval", options, db, no_record, started, progress, pending=pending)
     progress.close()
+
+
+_DONE = object()  # `_eval_in_batches` wrote the output and recorded the run
+
+
+def _in_batches(fmt: str, output: str | None, data: tuple[str, ...]) -> bool:
+    """Whether `eval` may evaluate DATA batch by batch (`engine.eval.stream`):
+    one file (not standard input, not the bundled sample), csv or parquet
+    into a file that is regular or new (a device, a FIFO or standard output
+    is written as the whole path writes it: nothing before the data's
+    problems are known)."""
+    if fmt not in ("csv", "parquet") or not output or len(data) != 1 or data[0] == "-":
+        return False
+    target = Path(output)
+    return not target.exists() or target.is_file()
+
+
+class _Stopped(Exception):
+    """The batches stopped (`error`): raised through the writer unchanged."""
+
+    def __init__(self, error: BaseException):
+        super().__init__("the batches stopped")
+        self.error = error
+
+
+def _eval_in_batches(ctx: Ctx, lm, path: Path, run: dict):
+    """`eval` of `path` batch by batch (`engine.eval.stream.open_stream`):
+    each batch evaluated and its output rows written as it comes, the
+    data's problems shown (and the run stopped by them) once every batch
+    has passed, then the file renamed into place and the run recorded: the
+    same output, messages and run as the whole path. `_DONE` then; the
+    (checked) dataset when the file comes in one batch, for the whole path
+    to go on with; None when the whole path must start again from the file
+    (a later batch must be read whole: nothing of this one is kept)."""
+    from zhili.engine.eval.stream import Restart, open_stream
+    from zhili.engine.io import data as data_mod
+    from zhili.engine.progress import Progress
+    from zhili.engine.runs.record import ReadyRun
+
+    options, strict = run["options"], run["options"]["strict"]
+    progress = Progress.for_file(path)
+    try:
+        opened = open_stream(
+            path,
+            lm.model,
+            ctx.registry,
+            backend=options["backend"],
+            detail=run["level"],
+            output=lambda ev: output_table(ev, run["detail"]),
+            record=not run["no_record"],
+            encoding=options["encoding"],
+            sheet=options["sheet"],
+            progress=progress,
+        )
+    except data_mod.DataError as exc:
+        progress.close()
+        raise ZhiliError(_("error: {msg}").format(msg=str(exc))) from exc
+    if isinstance(opened, data_mod.Dataset):
+        progress.clear()
+        return checked_data(opened, strict)
+    done = []
+
+    def frames():
+        try:
+            yield from opened.frames()
+        except (data_mod.DataError, data_mod.NotInBatches, Restart) as exc:
+            raise _Stopped(exc) from exc
+
+    def finish() -> None:  # every batch written: the problems, then the file is renamed
+        ev = opened.finish()
+        progress.clear()
+        checked_data(ev.dataset, strict)
+        for w in ev.warnings:
+            echo_err(_("warning: {msg}").format(msg=w))
+        done.append(ev)
+
+    try:
+        if run["fmt"] == "parquet":
+            write_parquet_batches(frames(), opened.schema, run["output"], finish)
+        else:
+            write_csv_batches(frames(), run["output"], finish)
+    except _Stopped as stop:
+        opened.close()
+        if isinstance(stop.error, data_mod.DataError):
+            progress.close()
+            raise ZhiliError(_("error: {msg}").format(msg=str(stop.error))) from stop.error
+        progress.clear()
+        return None
+    except BaseException:
+        opened.close()
+        raise
+    ev = done[0]
+    pending = None if run["no_record"] else ReadyRun(opened.prepared(ev, "eval", options))
+    opened.close()
+    record_run(
+        ev, "eval", options, run["db"], run["no_record"], run["started"], progress, pending=pending
+    )
+    progress.close()
+    return _DONE
 
 
 def _write_results(lm, ev, ds, rd, fmt: str, output: str | None, detail: bool, progress) -> None:

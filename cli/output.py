@@ -90,6 +90,38 @@ def write_csv(table, output: str | None) -> None:
     write_frame(lambda fh: frame.write_csv(fh, include_bom=True), output)
 
 
+def write_csv_batches(frames, output: str, then=None) -> None:
+    """`write_csv` into the file `output` of a table given as row batches
+    (`engine.eval.stream`): each batch written as it comes, the BOM and the
+    header before the first, the same bytes as the whole table's. `then()`
+    runs once every batch is written, before the file is renamed into
+    place (what it raises leaves no file)."""
+    from zhili.engine.report import safe
+
+    def write_to(fh) -> None:
+        for k, frame in enumerate(frames):
+            safe.csv_frame(frame).write_csv(fh, include_header=k == 0, include_bom=k == 0)
+            del frame
+        if then is not None:
+            then()
+
+    write_frame(write_to, output)
+
+
+def write_parquet_batches(frames, schema, output: str, then=None) -> None:
+    """`write_parquet` of a table given as row batches of `schema`
+    (`engine.eval.stream`), written as they come into one file; `then` as
+    for `write_csv_batches`."""
+    from zhili.engine.eval.stream import sink_parquet
+
+    def write_to(fh) -> None:
+        sink_parquet(frames, schema, fh)
+        if then is not None:
+            then()
+
+    write_frame(write_to, output)
+
+
 def write_frame(write_to, output: str) -> None:
     """`write_to(binary file)` fills the file `output`, atomically (a Polars
     writer: `DataFrame.write_parquet`, `write_csv`); its errors are clear."""

@@ -121,19 +121,27 @@ class Evaluation:
         return out
 
 
-def _meta_frame(dataset: Dataset) -> pl.DataFrame:
-    # the hierarchy columns straight from the frame (a million rows as
-    # Python dicts took seconds), each kept when some row has it
-    frame, keys, cols = dataset.frame, set(dataset.meta_keys), {}
+def meta_columns(dataset: Dataset) -> list[str]:
+    """The hierarchy columns of the results table of `dataset`:
+    `community_id`, and each other one that some row has."""
+    frame, keys, out = dataset.frame, set(dataset.meta_keys), []
     for key in META_COLUMNS:
         present = key in keys and key in frame.columns
-        column = frame.get_column(key).cast(pl.String) if present else None
-        if key == "community_id" or (column is not None and column.null_count() < column.len()):
-            cols[key] = (
-                column.alias(key)
-                if column is not None
-                else pl.Series(key, [None] * len(dataset), dtype=pl.String)
-            )
+        if key == "community_id" or (present and frame.get_column(key).null_count() < len(dataset)):
+            out.append(key)
+    return out
+
+
+def _meta_frame(dataset: Dataset, keys: list[str] | None = None) -> pl.DataFrame:
+    # the hierarchy columns straight from the frame (a million rows as
+    # Python dicts took seconds): `keys` (`meta_columns` when None; a
+    # column the frame lacks is null)
+    frame, have, cols = dataset.frame, set(dataset.meta_keys), {}
+    for key in meta_columns(dataset) if keys is None else keys:
+        if key in have and key in frame.columns:
+            cols[key] = frame.get_column(key).cast(pl.String).alias(key)
+        else:
+            cols[key] = pl.Series(key, [None] * len(dataset), dtype=pl.String)
     cols["row"] = frame.get_column("row").cast(pl.Int64)
     if "source" in dataset.frame.columns:  # several files: where each row came from
         cols["source"] = dataset.frame.get_column("source")
@@ -261,6 +269,50 @@ BACKEND_TYPES: dict[str, type[Backend]] = {
 BACKENDS = tuple(BACKEND_TYPES)
 
 
+class Evaluator:
+    """`evaluate_dataset`'s backend for `model`, built once: `table(dataset)`
+    is the results table of a dataset, `evaluation(dataset, table)` the
+    `Evaluation`. The batches of one table (`engine.eval.stream`) are
+    evaluated one by one with one evaluator: every column is row-local."""
+
+    def __init__(
+        self, model: Model, registry=None, backend: str = "vectorized", detail: Detail = True
+    ) -> None:
+        if detail not in (False, POINTS, True):
+            raise ValueError(f"detail must be False, {POINTS!r} or True, not {detail!r}")
+        self.model, self.detail = model, detail
+        self.functions = registry.functions if registry is not None else None
+        self.warnings: list[str] = []
+        self.plan = Plan(model)  # the rules both backends share; built once
+        try:
+            self.impl: Backend = BACKEND_TYPES[backend](model, self.functions, self.plan)
+        except VectorUnsupported as exc:
+            self.warnings.append(f"using the reference interpreter: {exc}")
+            self.impl = ReferenceBackend(model, self.functions, self.plan)
+
+    def table(self, dataset: Dataset, meta_keys: list[str] | None = None) -> pl.DataFrame:
+        """The results table of `dataset`, its hierarchy columns `meta_keys`
+        (`meta_columns(dataset)` when None)."""
+        meta = _meta_frame(dataset, meta_keys)
+        # outcomes are `OutcomeEnum` labels from either backend (no relabelling pass)
+        # a zero is 0.0 in either backend's table (`positive_zeros`)
+        results = positive_zeros(self.impl.results(dataset, self.detail))
+        return pl.concat([meta, results], how="horizontal")
+
+    def evaluation(self, dataset: Dataset, table: pl.DataFrame) -> Evaluation:
+        impl = self.impl
+        return Evaluation(
+            self.model,
+            dataset,
+            table,
+            impl.name,
+            self.functions,
+            list(self.warnings),
+            impl.compiled,
+            self.plan,
+        )
+
+
 def evaluate_dataset(
     model: Model,
     dataset: Dataset,
@@ -270,18 +322,5 @@ def evaluate_dataset(
 ) -> Evaluation:
     """Evaluate every community of `dataset`; see the module docstring
     (`detail`: False, `POINTS` or True)."""
-    if detail not in (False, POINTS, True):
-        raise ValueError(f"detail must be False, {POINTS!r} or True, not {detail!r}")
-    functions = registry.functions if registry is not None else None
-    warnings: list[str] = []
-    meta = _meta_frame(dataset)
-    plan = Plan(model)  # the rules both backends share; built once
-    try:
-        impl: Backend = BACKEND_TYPES[backend](model, functions, plan)
-    except VectorUnsupported as exc:
-        warnings.append(f"using the reference interpreter: {exc}")
-        impl = ReferenceBackend(model, functions, plan)
-    # outcomes are `OutcomeEnum` labels from either backend (no relabelling pass)
-    # a zero is 0.0 in either backend's table (`positive_zeros`)
-    table = pl.concat([meta, positive_zeros(impl.results(dataset, detail))], how="horizontal")
-    return Evaluation(model, dataset, table, impl.name, functions, warnings, impl.compiled, plan)
+    evaluator = Evaluator(model, registry, backend, detail)
+    return evaluator.evaluation(dataset, evaluator.table(dataset))

@@ -964,6 +964,93 @@ def load(
     return convert_table(raw, model, progress.advance if progress is not None else None)
 
 
+# the suffixes `readers.read_batches` may read in several batches
+_IN_BATCHES = {".csv", ".tsv", ".txt", "", ".parquet"}
+
+
+class Batches:
+    """A table that comes in several row batches (`open_batches`), converted
+    one batch at a time: iterating gives each batch's typed frame, the
+    first two already converted; `conversion` then gives the dataset's
+    problems (`Conversion.dataset()`). What reading a later batch raises is
+    raised while iterating, `NotInBatches` included (the file must then be
+    read whole, from the start). `close()` stops the read-ahead."""
+
+    def __init__(
+        self, conversion: Conversion, converted: list[pl.DataFrame], rest: Iterator[RawTable]
+    ) -> None:
+        self.conversion = conversion
+        self._converted = converted[::-1]  # popped in order
+        self._rest = rest
+
+    def __iter__(self) -> Iterator[pl.DataFrame]:
+        while self._converted:
+            yield self._converted.pop()
+        for raw in self._rest:
+            frame = self.conversion.batch(raw)
+            del raw  # not kept while the next batch is read
+            yield frame
+            del frame
+
+    def close(self) -> None:
+        self._converted.clear()
+        close = getattr(self._rest, "close", None)
+        if close is not None:
+            close()
+
+
+def open_batches(
+    path: Path,
+    model: Model,
+    encoding: str | None = None,
+    sheet: str | int | None = None,
+    progress: Progress | None = None,
+    batch_bytes: int | None = None,
+) -> Dataset | Batches:
+    """`load(path, ...)` when the file is read whole or in one batch (the
+    same dataset); else its `Batches`, for a caller that uses each batch
+    and drops it (`Conversion` with `keep_ids`). The first two batches are
+    converted here: the second is read to know there is one, and converted
+    at once (its text cells are several times its typed frame; the third is
+    read meanwhile). Raises what `load` raises."""
+    if is_stdin(path) or path.is_dir() or path.suffix.lower() not in _IN_BATCHES:
+        return load(path, model, encoding, sheet, progress, batch_bytes)
+    if progress is not None:
+        progress.phase("read")
+    conversion = Conversion(model, keep_ids=True)
+    raws = _batches(path, encoding, sheet, model, progress, batch_bytes)
+    converted = []
+    try:
+        for raw in raws:
+            converted.append(conversion.batch(raw))
+            del raw  # not kept while the next batch is read
+            if len(converted) == 2:
+                break
+    except NotInBatches:  # a batch only the record-by-record reader reads right
+        raws.close()
+        converted.clear()
+        return load_whole(path, model, encoding, sheet, progress)
+    if not converted:
+        raise ValueError("convert_batches needs one batch at least")
+    if len(converted) == 1:
+        return conversion.dataset(joined(converted))
+    return Batches(conversion, converted, raws)
+
+
+def load_whole(
+    path: Path,
+    model: Model,
+    encoding: str | None = None,
+    sheet: str | int | None = None,
+    progress: Progress | None = None,
+) -> Dataset:
+    """`load` of a file read whole, not in batches (after `NotInBatches`)."""
+    raw = read_raw(path, encoding, sheet=sheet, model=model)
+    if progress is not None:
+        progress.phase("convert")
+    return convert_table(raw, model, progress.advance if progress is not None else None)
+
+
 def _batches(
     path: Path,
     encoding: str | None,
@@ -1168,54 +1255,132 @@ def convert_batches(
     same headers each, `formats.read_delimited_batches`): each batch is
     converted and its text cells dropped before the next is read, and the
     dataset is the one `convert_table` makes of the whole table, problems in
-    the same order."""
-    ds: Dataset | None = None
-    kinds: dict[str, list[DataProblem]] = {}
-    frames: list[pl.DataFrame] = []
-    same: dict[tuple[int, int], bool] = {}
-    seen = Converted()  # each distinct cell staged once in the whole file
+    the same order (`Conversion`, the batches' frames joined)."""
+    conversion = Conversion(model, progress)
+    frames = []
     for raw in raws:
-        if ds is None:
-            ds = Dataset(file=raw.file, model=model)
-            inputs, meta_cols, unmatched = match_columns(raw.headers, model)
-            ds.columns = inputs
-            # a workbook's error and formula cells matter in the columns that are read
-            used = set(inputs.values()) | set(meta_cols.values())
-            first = replace(raw, frame=pl.DataFrame(), lines=[], problems=[])
-        frame, problems = _convert_batch(raw, model, inputs, meta_cols, used, same, progress, seen)
-        frames.append(frame)
-        for kind, found in problems.items():
-            kinds.setdefault(kind, []).extend(found)
-        del raw
-    if ds is None:
+        frames.append(conversion.batch(raw))
+        del raw  # not kept while the next batch is read
+    if not frames:
         raise ValueError("convert_batches needs one batch at least")
-    file = ds.file
-    # one chunk: the reader's chunks (166 for a million rows) made every later
-    # query on the results copy them (800 MB more to write a million results)
+    return conversion.dataset(joined(frames))
+
+
+def joined(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """The converted batches of one table as one frame of one chunk: the
+    reader's chunks (166 for a million rows) made every later query on the
+    results copy them (800 MB more to write a million results). `frames` is
+    emptied."""
     frame = frames[0] if len(frames) == 1 else pl.concat(frames, rechunk=False)
-    del frames
+    frames.clear()
     if max(frame.n_chunks("all"), default=1) > 1:  # a column at a time: one more in memory
         frame = pl.DataFrame([frame.drop_in_place(name).rechunk() for name in list(frame.columns)])
-    ds.problems = [
-        *kinds.get("read", []),
-        *kinds.get("stray", []),
-        *_column_problems(file, model, inputs, unmatched),
-        *_duplicate_column_problems(first, same),
-        *kinds.get("cells", []),
-        *kinds.get("score", []),
-    ]
-    frame = _community_ids(frame)
-    ds.problems += _duplicate_ids(frame, file, meta_cols)
-    ds.id_column = meta_cols.get("community_id") or meta_cols.get("community")
-    if first.sheet is not None:
+    return frame
+
+
+class Conversion:
+    """One table converted batch by batch: `batch(raw)` converts the next
+    row batch into its typed frame (community ids given) and keeps its
+    problems; `dataset(frame)` is then the dataset `convert_table` makes of
+    the whole table, `frame` being the batches' frames joined. The problems
+    that need the whole table (the columns, two columns for one input,
+    duplicate ids) are found there.
+
+    With `keep_ids` (the batches evaluated one at a time and dropped,
+    `engine.eval.stream`), each batch's rows and community ids are kept,
+    all that finding duplicate ids needs; `dataset()` without a frame then
+    finds them and gives a dataset whose frame is empty (its columns and
+    types kept)."""
+
+    def __init__(
+        self,
+        model: Model,
+        progress: Callable[[float], None] | None = None,
+        keep_ids: bool = False,
+    ) -> None:
+        self.model = model
+        self.progress = progress
+        self.kinds: dict[str, list[DataProblem]] = {}
+        self.same: dict[tuple[int, int], bool] = {}
+        self.seen = Converted()  # each distinct cell staged once in the whole file
+        self.ids: list[pl.DataFrame] | None = [] if keep_ids else None
+        self.first: RawTable | None = None  # the first batch's headers, without its cells
+        self.empty: pl.DataFrame | None = None  # the typed frame's columns, no rows
+
+    def batch(self, raw: RawTable) -> pl.DataFrame:
+        """The typed frame of the next batch `raw` (see `_convert_batch`)."""
+        model = self.model
+        if self.first is None:
+            self.inputs, self.meta_cols, self.unmatched = match_columns(raw.headers, model)
+            # a workbook's error and formula cells matter in the columns that are read
+            self.used = set(self.inputs.values()) | set(self.meta_cols.values())
+            self.first = replace(raw, frame=pl.DataFrame(), lines=[], problems=[])
+        frame, problems = _convert_batch(
+            raw, model, self.inputs, self.meta_cols, self.used, self.same, self.progress, self.seen
+        )
+        del raw
+        for kind, found in problems.items():
+            self.kinds.setdefault(kind, []).extend(found)
+        frame = _community_ids(frame)
+        if self.empty is None:
+            self.empty = frame.clear()
+        if self.ids is not None:
+            self.ids.append(frame.select("row", "community_id"))
+        return frame
+
+    @property
+    def meta_keys(self) -> list[str]:
+        """The hierarchy columns of the typed frames (`Dataset.meta_keys`)."""
+        return ["community_id"] + [k for k in self.meta_cols if k != "community_id"]
+
+    def batch_dataset(self, frame: pl.DataFrame) -> Dataset:
+        """A dataset of one converted batch `frame`, to evaluate (no problems)."""
+        assert self.first is not None
+        return Dataset(
+            file=self.first.file,
+            columns=dict(self.inputs),
+            model=self.model,
+            _frame=frame,
+            _meta_keys=self.meta_keys,
+            sheet=self.first.sheet,
+        )
+
+    def dataset(self, frame: pl.DataFrame | None = None) -> Dataset:
+        """The dataset of the table: `frame` the batches' frames joined (see
+        `joined`), or None when the ids were kept (its frame then empty)."""
+        first, model = self.first, self.model
+        if first is None or self.empty is None:
+            raise ValueError("convert_batches needs one batch at least")
+        file, kinds = first.file, self.kinds
+        ds = Dataset(file=file, model=model)
+        ds.columns = self.inputs
         ds.problems = [
-            p if p.sheet is not None or p.file != file else replace(p, sheet=first.sheet)
-            for p in ds.problems
+            *kinds.get("read", []),
+            *kinds.get("stray", []),
+            *_column_problems(file, model, self.inputs, self.unmatched),
+            *_duplicate_column_problems(first, self.same),
+            *kinds.get("cells", []),
+            *kinds.get("score", []),
         ]
-    ds._frame = frame
-    ds._meta_keys = ["community_id"] + [k for k in meta_cols if k != "community_id"]
-    ds.sheet = first.sheet
-    return ds
+        if frame is None:
+            if self.ids is None:
+                raise ValueError("dataset() without a frame needs keep_ids")
+            ids = pl.concat(self.ids) if len(self.ids) > 1 else self.ids[0]
+            self.ids = []
+            ds.problems += _duplicate_ids(ids, file, self.meta_cols)
+            del ids
+        else:
+            ds.problems += _duplicate_ids(frame, file, self.meta_cols)
+        ds.id_column = self.meta_cols.get("community_id") or self.meta_cols.get("community")
+        if first.sheet is not None:
+            ds.problems = [
+                p if p.sheet is not None or p.file != file else replace(p, sheet=first.sheet)
+                for p in ds.problems
+            ]
+        ds._frame = frame if frame is not None else self.empty
+        ds._meta_keys = self.meta_keys
+        ds.sheet = first.sheet
+        return ds
 
 
 def _convert_batch(

@@ -73,6 +73,26 @@ class PendingRun:
         self._result = None
 
 
+class ReadyRun:
+    """A run prepared already (`engine.eval.stream` builds its parts batch
+    by batch while the output is written), in `PendingRun`'s shape for
+    `record_run(..., pending=)`."""
+
+    running = False
+
+    def __init__(self, prepared: PreparedRun):
+        self._result: PreparedRun | None = prepared
+
+    def take(self) -> PreparedRun:
+        if self._result is None:
+            raise RuntimeError("take() after cancel()")
+        result, self._result = self._result, None
+        return result
+
+    def cancel(self) -> None:
+        self._result = None
+
+
 def record_run(
     ev,
     command: str,

@@ -649,6 +649,22 @@ def prepare_run(
     return PreparedRun(meta, parts)
 
 
+def prepared_run(
+    ev,
+    command: str,
+    data_path: Path | None,
+    options: dict[str, Any] | None,
+    parts: list[tuple[int, str, bytes]],
+    indicator_ids: list[str],
+) -> PreparedRun:
+    """The run of `ev` whose results parts were built elsewhere, batch by
+    batch (`engine.eval.stream`: `ev` then counts the communities and
+    grades of every batch, its table is empty); `prepare_run` builds them
+    from `ev.table`."""
+    meta = _run_row(ev, command, data_path, options, None, None, indicator_ids)
+    return PreparedRun(meta, parts)
+
+
 def _run_row(ev, command, data_path, options, engine_version, duration_ms, ids) -> dict:
     """The `runs` row of a run: column → value."""
     from zhili.engine import __version__
