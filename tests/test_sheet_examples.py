@@ -1,0 +1,150 @@
+"""The scoring sheets under `docs/examples/` (a district's first models):
+each checks clean, is formatted, passes its own tests, and scores its
+`data.csv` the same on both backends, to the totals worked out by hand from
+the sheet's rules below (not from zhili's output). Also the findings fixed
+while writing them: `floor`/`ceil` (每满N户, 不足1按1计), a computed threshold
+shown with its value, the gap's round figure under `precision`, and the
+report's gap and failure tables printing values as the explanation does."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from cli_helpers import zhili
+from openpyxl import load_workbook
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
+
+# community → (total, grade [, output]) worked out by hand (the comments say how)
+HAND = {
+    "ping_an_kaohe": {
+        "长青社区": ("100", "平安社区"),
+        # 例会 3: −2.5; 案件 2×2+3×1 = 7: 13; 88%: 7 short, 2 started steps of 5%: 6;
+        # 6 志愿者 per 1500 households = 0.4 per 100: 4; 96%: 10; 上访 1: 5; 93.4%: −2
+        "金台社区": ("68.5", "不合格"),
+        # 机构 0, 例会 5; 案件 22 > 20: 0; 79.5%: 4 steps: 2; 0.25 per 100: 2.5;
+        # 89%: 0; 上访 0: 10; 90%: −5: 10
+        "渭滨社区": ("29.5", "不合格"),
+        "新华社区": ("98", "不合格"),  # 案件 1: 18; 命案: 一票否决
+        # 案件 1: 19; 91%: one started step: 8; 0.5 per 100: 5; 调解 95%: 10
+        "胜利社区": ("87", "合格"),
+    },
+    "wu_xing": {
+        "红星社区": ("500", "五星社区", "5"),
+        # 党建 45 + 35 = 80; 治理 40 + 40; 服务 48 + 36 (99.5%: one started point);
+        # 平安 50 + 30; 文化 41.67 + 37.5 = 79.2 (precision 1): a dark star
+        "光明社区": ("403.2", "四星社区", "4"),
+        # 40, 20, 24 + 28 = 52, 30 + 20, 20.83 + 25 = 45.8
+        "向阳社区": ("207.8", "未评星", "0"),
+        "新苑社区": ("498", "未评星", "5"),  # 重大事故 caps it
+    },
+    "wan_zheng": {
+        "东关社区": ("101", "完整社区"),  # everything to standard; floor(1500/1000) = 1 bonus
+        # 25.53 m²/100: 15; 12.77; ceil(2350/300) = 8 wanted, 7: −5; 500/705: 21.28;
+        # bonus 2 + min(2, 2) = 4
+        "西关社区": ("68.05", "基本完整"),
+        # 18.67 m²/100: 0; 10; 城乡结合部 ceil(1500/200) = 8, 5: −15; 20; bonus min(7, 5) + 1 → 5
+        "南郊社区": ("40", "不完整"),
+        "北苑社区": ("101", "完整社区"),  # 999 households: floor(0.999) = 0, one site
+    },
+    "nian_du": {
+        "和平社区": ("100", "优秀", "100"),
+        # 18 + 18.75 + 15.56 (7/9) + 15 + 12 = 79.31; bonus 5 + 3 + 4 → 10; 通报 1: −3
+        "安康社区": ("89.31", "良好", "86.31"),
+        "幸福社区": ("66", "合格", "60"),  # 65 + 1 (市级); 通报 2: −6
+        "团结社区": ("43.5", "不合格", "43.5"),
+    },
+}
+OUTPUT = {"wu_xing": "亮星数", "nian_du": "年度考核得分"}
+
+
+@pytest.mark.parametrize("sheet", sorted(HAND))
+def test_example_checks_formats_and_passes_its_tests(sheet):
+    folder = EXAMPLES / sheet
+    check = zhili("check", folder)
+    assert check.exit_code == 0 and "0 errors, 0 warnings" in check.output, check.output
+    fmt = zhili("fmt", "--check", folder)
+    assert fmt.exit_code == 0, fmt.output
+    run = zhili("test", folder / "model.gov")
+    assert run.exit_code == 0 and " 0 failed" in run.output, run.output
+
+
+def test_every_example_is_covered():
+    assert sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir()) == sorted(HAND)
+
+
+@pytest.mark.parametrize("sheet", sorted(HAND))
+def test_example_scores_its_data_by_hand_on_both_backends(sheet, tmp_path):
+    folder = EXAMPLES / sheet
+    outputs = {}
+    for backend in ("reference", "vectorized"):
+        out = tmp_path / f"{backend}.csv"
+        result = zhili(
+            "eval", folder / "model.gov", folder / "data.csv", "--no-record",
+            "--backend", backend, "-o", out,
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        outputs[backend] = out.read_bytes()
+    assert outputs["reference"] == outputs["vectorized"]
+    rows = list(csv.DictReader((tmp_path / "vectorized.csv").open(encoding="utf-8-sig")))
+    got = {}
+    for r in rows:
+        key = (f"{float(r['total']):g}", r["grade"])
+        if sheet in OUTPUT:
+            key += (f"{float(r[OUTPUT[sheet]]):g}",)
+        got[r["community"]] = key
+    assert got == HAND[sheet]
+
+
+def test_floor_and_ceil_misuse_says_what_to_write(tmp_path):
+    model = tmp_path / "m.gov"
+    model.write_text(
+        'model m "m"\nversion "1"\nissuer "i"\nsource "s"\ntotal 10\n'
+        'input 户数: int label "户数"\ninput 面积: number label "面积"\n'
+        'input 率: percent label "率"\n'
+        "let a = floor(率)\nlet b = ceil(面积, 2)\nlet c = rounddown(面积)\n"
+        "let d = ceiling(面积)\nlet e = trunc(面积)\n"
+        'indicator i "i" points 10 { linear a + b + c + d + e + 户数 from 0 to 10 }\n'
+        'grades { "a" otherwise }\n',
+        encoding="utf-8",
+    )
+    out = zhili("check", model).output
+    assert "`floor` needs a number, found a percentage" in out
+    assert "help: `floor(x / 1%)` gives the whole percentage points" in out
+    assert "`ceil` takes 1 argument" in out and "`ceil(x * 100) / 100`" in out
+    assert out.count("help: did you mean `floor`?") == 2  # rounddown, trunc
+    assert "help: did you mean `ceil`?" in out
+
+
+def test_a_computed_threshold_is_shown_with_its_value():
+    # 西关社区: 2350 households, 城市社区: ceil(2350 / 300) = 8 网格员 wanted, 7 there
+    folder = EXAMPLES / "wan_zheng"
+    out = zhili("explain", folder / "model.gov", folder / "data.csv", "-c", "西关社区").output
+    assert "1 step(s) of 1 below 应配网格员 (8) → 15 of 20" in out, out
+    assert "专职网格员人数 7: needs more than 7 (regains 5)" in out, out
+
+
+def test_the_gap_under_precision_is_the_roundest_value_that_reaches(tmp_path):
+    # 安康社区 needs 年度得分 90: 3.69 more points of 重点任务 (30 points from 60% to
+    # 100%). Published to 2 places, 89.9134% gives 22.43505 → 22.44 and reaches;
+    # 89.9133% gives 22.434975 → 22.43 and does not. Before: 89.9136353%.
+    folder = EXAMPLES / "nian_du"
+    out = zhili("explain", folder / "model.gov", folder / "data.csv", "-c", "安康社区").output
+    assert "重点任务完成率 +4.9134% (85% → 89.9134%)" in out, out
+    report = tmp_path / "r.xlsx"
+    result = zhili("report", folder / "model.gov", folder / "data.csv", "-o", report, "--no-record")
+    assert result.exit_code == 0, result.output
+    wb = load_workbook(report)
+    gap = [r for r in wb["Gap analysis"].iter_rows(values_only=True) if r[4] == "重点任务完成率"]
+    assert [(r[1], r[5], r[6]) for r in gap] == [
+        ("安康社区", "85%", "89.9134%"),
+        ("团结社区", "70%", "91.994%"),  # 23.9955 → 24: 60; 91.993%: 23.99475 → 59.99
+    ]
+    fails = {
+        (r[1], r[2]): r[4] for r in wb["Indicator failures"].iter_rows(min_row=2, values_only=True)
+    }
+    assert fails[("安康社区", "任务")] == "85%"
+    assert fails[("安康社区", "党建")] == "18"
+    assert fails[("安康社区", "实事")] == "77.7777778%"
