@@ -148,3 +148,71 @@ def test_the_gap_under_precision_is_the_roundest_value_that_reaches(tmp_path):
     assert fails[("安康社区", "任务")] == "85%"
     assert fails[("安康社区", "党建")] == "18"
     assert fails[("安康社区", "实事")] == "77.7777778%"
+
+
+def _district_workbook(path: Path) -> None:
+    """A workbook as a street office sends it: a title and a 填报单位 line, 序号
+    first, the hierarchy headers merged over two header rows (所属街道, 社区名称),
+    group headers merged over their columns, line breaks and units in headers,
+    a number stored as text, √/× for yes/no, percent-formatted cells, 合计 in
+    column B and a 填表人 line below."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "汇总"
+    ws["A1"] = "平安社区创建考核汇总表"
+    ws.merge_cells("A1:P1")
+    ws["A2"] = "填报单位：东风路街道办事处        填报日期：2026年11月"
+    ws.merge_cells("A2:P2")
+    for j, h in enumerate(["序号", "社区编码", "所属街道", "社区名称"], 1):
+        ws.cell(3, j, h)
+        ws.merge_cells(start_row=3, start_column=j, end_row=4, end_column=j)
+    col = 5
+    for group, width in [
+        ("组织领导", 2),
+        ("治安防控", 5),
+        ("矛盾化解", 2),
+        ("群众满意", 1),
+        ("否决", 2),
+    ]:
+        ws.cell(3, col, group)
+        ws.merge_cells(start_row=3, start_column=col, end_row=3, end_column=col + width - 1)
+        col += width
+    heads = ["平安建设领导机构\n是否健全", "全年平安建设例会次数\n（次）", "刑事案件数\n(起)"]
+    heads += ["治安案件数（起）", "视频监控覆盖率\n(%)", "户数\n（户）", "治安志愿者人数（人）"]
+    heads += ["矛盾纠纷调解成功率(%)", "越级上访批次（批）", "群众安全感（%）", "是否发生命案"]
+    heads += ["是否发生重大群体性事件"]
+    for j, h in enumerate(heads, 5):
+        ws.cell(4, j, h)
+    rows = [
+        [1, "PA-001", "东风路街道", "长青社区", "√", "4", 0, 0, 0.96, 1200, 15, 0.985, 0, 0.97],
+        [2, "PA-002", "东风路街道", "金台社区", "√", 3, "2", 3, "88%", 1500, 6, 0.96, 1, 0.934],
+        [3, "PA-003", "东风路街道", "渭滨社区", "×", 2, 8, 6, 0.795, 800, 2, 0.89, 0, 0.90],
+    ]
+    for i, r in enumerate(rows, 5):
+        for j, v in enumerate([*r, "×", "×"], 1):
+            c = ws.cell(i, j, v)
+            if j in (9, 12, 14) and isinstance(v, float):
+                c.number_format = "0.0%"
+    ws.cell(8, 2, "合计")
+    ws.cell(8, 7, 13)
+    ws.cell(10, 1, "填表人：张三    审核人：李四")
+    wb.save(path)
+
+
+def test_a_district_workbook_reads_its_hierarchy_headers(tmp_path):
+    # 所属街道 is the street column (it was read as no column: every street empty)
+    book = tmp_path / "汇总.xlsx"
+    _district_workbook(book)
+    out = tmp_path / "out.csv"
+    folder = EXAMPLES / "ping_an_kaohe"
+    result = zhili("eval", folder / "model.gov", book, "--no-record", "-o", out)
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(out.open(encoding="utf-8-sig")))
+    got = [(r["community"], r["street"], f"{float(r['total']):g}") for r in rows]
+    assert got == [
+        ("长青社区", "东风路街道", "100"),
+        ("金台社区", "东风路街道", "68.5"),
+        ("渭滨社区", "东风路街道", "29.5"),
+    ]

@@ -27,11 +27,11 @@ EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 # hierarchy columns: key → accepted headers
 HIERARCHY = {
     "community_id": ("community_id", "社区编码", "社区代码", "编码", "id"),
-    "community": ("community", "社区", "社区名称", "name"),
-    "street": ("street", "街道", "街道办", "乡镇街道"),
-    "district": ("district", "区", "区县", "县区", "区（县）"),
+    "community": ("community", "社区", "社区名称", "name", "所属社区"),
+    "street": ("street", "街道", "街道办", "乡镇街道", "所属街道", "街道名称", "街道办事处"),
+    "district": ("district", "区", "区县", "县区", "区（县）", "所属区县", "所属区"),
     "grid": ("grid", "网格"),
-    "period": ("period", "期间", "考核期", "季度"),
+    "period": ("period", "期间", "考核期", "季度", "年度", "考核年度", "考核期间"),
 }
 
 
