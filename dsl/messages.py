@@ -207,6 +207,20 @@ def named_syntax(code: str, span: Span) -> Diagnostic:
     return C.REGISTRY[code].diagnostic(msg, span, notes)
 
 
+def linear_max(span: Span) -> Diagnostic:
+    """`linear 率 from 60% to 100% max 10`: a sheet's "按比例得分，最高10分"."""
+    return C.SYNTAX_LINEAR_MAX.diagnostic(
+        _("`linear` takes no `max`: it never gives more than the indicator's points"),
+        span,
+        (
+            _(
+                "help: remove `max …`; `linear V from A to B` gives all the points at B and"
+                " beyond (按比例得分，最高N分 is `points N`)"
+            ),
+        ),
+    )
+
+
 # ---------------------------------------------------------------- names
 
 
