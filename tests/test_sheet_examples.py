@@ -216,3 +216,48 @@ def test_a_district_workbook_reads_its_hierarchy_headers(tmp_path):
         ("金台社区", "东风路街道", "68.5"),
         ("渭滨社区", "东风路街道", "29.5"),
     ]
+
+
+def test_units_after_a_slash_or_a_bare_percent_sign_match_the_label(tmp_path):
+    # a GBK export with CRLF: `例会次数/次`, `刑事案件数/起`, `视频监控覆盖率%` were
+    # "no column for input" (every value missing, nothing evaluated)
+    rows = [
+        "2026年平安社区考核数据,,,,,,,,,,,,,,",
+        "社区编码,街道,社区,平安建设领导机构是否健全,全年平安建设例会次数/次,刑事案件数/起,"
+        "治安案件数 （起）,视频监控覆盖率%,户数(户),治安志愿者人数（名）,矛盾纠纷调解成功率（％）,"
+        "越级上访批次 / 批次,群众安全感％,是否发生命案,是否发生重大群体性事件",
+        'PA-001,东风路街道,长青社区,是,4,0,0,96.0％,"1,200",15,98.5%,0,97%,否,否',
+        ",,,,,,,,,,,,,,",
+        'PA-002,东风路街道,金台社区,有,3,2,3,88,"1,500",6,96,1,93.4,无,无',
+        '合计,,,,7,2,3,,"2,700",21,,1,,,',
+    ]
+    data = tmp_path / "平安.csv"
+    data.write_bytes(("\r\n".join(rows) + "\r\n").encode("gbk"))
+    out = tmp_path / "out.csv"
+    folder = EXAMPLES / "ping_an_kaohe"
+    result = zhili("eval", folder / "model.gov", data, "--no-record", "-o", out)
+    assert result.exit_code == 0, result.output
+    got = [
+        (r["community"], f"{float(r['total']):g}")
+        for r in csv.DictReader(out.open(encoding="utf-8-sig"))
+    ]
+    assert got == [("长青社区", "100"), ("金台社区", "68.5")]
+
+
+@pytest.mark.parametrize(
+    ("header", "core"),
+    [
+        ("视频监控覆盖率%", "视频监控覆盖率"),
+        ("覆盖率 ％", "覆盖率"),
+        ("例会次数/次", "例会次数"),
+        ("面积 / 平方米", "面积"),
+        ("经费／万元", "经费"),
+        ("户数/人口", "户数/人口"),  # not a unit: kept
+        ("%", "%"),  # nothing would be left
+        ("常住人口（人）", "常住人口"),
+    ],
+)
+def test_strip_unit_takes_slash_and_percent_units(header, core):
+    from zhili.engine.io.table import strip_unit
+
+    assert strip_unit(header) == core
