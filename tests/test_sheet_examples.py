@@ -261,3 +261,17 @@ def test_strip_unit_takes_slash_and_percent_units(header, core):
     from zhili.engine.io.table import strip_unit
 
     assert strip_unit(header) == core
+
+
+@pytest.mark.parametrize("suffix", ["md", "html"])
+def test_report_shares_print_as_percentages(tmp_path, suffix):
+    # 红旗街道: 1 五星社区 of 3 communities; 党建工作 short of full points in 3 of 4.
+    # The xlsx formats these cells as 0.0%; markdown and HTML printed 0.3333 and 0.75
+    # beside a grade table of 25.0%.
+    folder = EXAMPLES / "wu_xing"
+    out = tmp_path / f"r.{suffix}"
+    result = zhili("report", folder / "model.gov", folder / "data.csv", "-o", out, "--no-record")
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert "33.3%" in text and "75.0%" in text
+    assert "0.3333" not in text and "0.75<" not in text and "| 0.75 |" not in text
