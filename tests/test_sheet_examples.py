@@ -275,3 +275,20 @@ def test_report_shares_print_as_percentages(tmp_path, suffix):
     text = out.read_text(encoding="utf-8")
     assert "33.3%" in text and "75.0%" in text
     assert "0.3333" not in text and "0.75<" not in text and "| 0.75 |" not in text
+
+
+def test_a_suite_with_an_error_is_not_called_no_test_cases(tmp_path):
+    # a typo in a given value (城市 for 城市社区): the suite is not run, and the
+    # run said "model wan_zheng has no test cases" above the error
+    folder = tmp_path / "wan_zheng"
+    folder.mkdir()
+    (folder / "model.gov").write_bytes((EXAMPLES / "wan_zheng" / "model.gov").read_bytes())
+    (folder / "tests.gov").write_text(
+        'tests for wan_zheng\n\ntest "t" {\n    given { 社区类型 = "城市" }\n    expect total 0\n}\n',
+        encoding="utf-8",
+    )
+    result = zhili("test", folder / "model.gov")
+    assert result.exit_code == 1
+    assert "did you mean `城市社区`?" in result.output
+    assert "its tests were not run" in result.output
+    assert "has no test cases" not in result.output
