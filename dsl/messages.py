@@ -167,6 +167,22 @@ def unexpected_token(span: Span, found: str, expected: list[str]) -> Diagnostic:
     )
 
 
+def expect_points_first(span: Span, name: str, points: str) -> Diagnostic:
+    """`expect indicator 用房 15`: the outcome comes before the points."""
+    return C.SYNTAX_UNEXPECTED_TOKEN.diagnostic(
+        _("unexpected `{points}`: an indicator's expectation names its outcome first").format(
+            points=points
+        ),
+        span,
+        (
+            _(
+                "help: write `expect indicator {name} partial points {points}`"
+                " (pass, partial, fail, missing or vetoed, then `points N`)"
+            ).format(name=name, points=points),
+        ),
+    )
+
+
 def unexpected_eof(span: Span, expected: list[str]) -> Diagnostic:
     notes = ()
     if expected:

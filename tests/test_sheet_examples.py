@@ -292,3 +292,16 @@ def test_a_suite_with_an_error_is_not_called_no_test_cases(tmp_path):
     assert "did you mean `城市社区`?" in result.output
     assert "its tests were not run" in result.output
     assert "has no test cases" not in result.output
+
+
+def test_expect_indicator_with_points_but_no_outcome_says_what_to_write(tmp_path):
+    # was: unexpected `15`, expected one of: `fail`, `missing`, `partial`, `pass`, `vetoed`
+    folder = tmp_path / "wan_zheng"
+    folder.mkdir()
+    (folder / "model.gov").write_bytes((EXAMPLES / "wan_zheng" / "model.gov").read_bytes())
+    (folder / "tests.gov").write_text(
+        'tests for wan_zheng\n\ntest "t" {\n    expect indicator 用房 15\n}\n', encoding="utf-8"
+    )
+    out = zhili("check", folder).output
+    assert "tests.gov:4:25: unexpected `15`: an indicator's expectation names its outcome" in out
+    assert "help: write `expect indicator 用房 partial points 15`" in out
