@@ -305,3 +305,20 @@ def test_expect_indicator_with_points_but_no_outcome_says_what_to_write(tmp_path
     out = zhili("check", folder).output
     assert "tests.gov:4:25: unexpected `15`: an indicator's expectation names its outcome" in out
     assert "help: write `expect indicator 用房 partial points 15`" in out
+
+
+def test_a_value_just_below_a_tier_is_not_printed_as_the_tier(tmp_path):
+    # 500.1 m² for 2501 households: 19.996001599 per 100, below the 20 of the
+    # 15-point tier. It printed as "每百户用房 = 20: no tier reached" (4 digits,
+    # rounded onto the threshold), and an input of 6901.4 m² as 6901.
+    data = tmp_path / "d.csv"
+    data.write_text(
+        "社区编码,社区,社区类型,户数,综合服务用房面积,养老服务设施面积,专职网格员人数,"
+        "文体活动场地面积,特色服务站点数\nX1,测试社区,城市社区,2501,500.1,500,9,800.4,0\n",
+        encoding="utf-8",
+    )
+    folder = EXAMPLES / "wan_zheng"
+    out = zhili("explain", folder / "model.gov", data, "-c", "X1").output
+    assert "每百户用房 = 19.996001599: no tier reached → 0 points" in out, out
+    assert "文体面积 「文体活动场地面积」 = 800.4" in out, out
+    assert "每百户养老 = 19.99; 0 points at 0, full at 20" in out  # 4 digits kept

@@ -129,14 +129,30 @@ def fmt_value(v: Any, type_name: str | None = None) -> str:
     if isinstance(v, bool):
         return _("yes") if v else _("no")
     if type_name == "percent" and isinstance(v, (int, float)):
-        return f"{v * 100:.4g}%"
+        return _short(round(v * 100, 7)) + "%"
     if isinstance(v, float):
         if v.is_integer():
             return str(int(v))
-        return f"{v:.4g}" if abs(v) < 1e6 else f"{v:.0f}"
+        return _short(v)
     if isinstance(v, dt.date):
         return v.isoformat()
     return str(v)
+
+
+def _short(v: float) -> str:
+    """A number to 4 significant digits when that keeps 4 (25.53 for
+    25.531914894, 66.67 for 66.666666667); else, when the 4 digits would
+    round it onto a rounder number (19.996001599 → 20, 0.24996 → 0.25,
+    99.996 → 100) or it has more whole digits (1234.56, 4298137.15), with
+    all its places: `每百户用房 = 20: no tier reached` said of 19.996 is
+    false, and a threshold is most often such a round number."""
+    short = f"{v:.4g}"
+    if "e" not in short and float(short) == v:
+        return short
+    digits = short.lstrip("-").replace(".", "").lstrip("0")
+    if "e" not in short and len(digits) >= 4 and abs(v) < 1000:
+        return short
+    return fmt_points(v)
 
 
 NOT_SCORED_MARK = "—"
