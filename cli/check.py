@@ -219,7 +219,7 @@ def test_cmd(ctx: Ctx, targets, verbose):
             passed += r.passed
             failed += not r.passed
             lines.extend(_case_lines(lm.model.id, r, verbose))
-        if not results:
+        if not results and not lm.suite_problems:  # a suite with errors has cases, not run
             lines.append(_("warning: model {id} has no test cases").format(id=lm.model.id))
     if lines:
         click.echo()

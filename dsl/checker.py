@@ -1017,6 +1017,9 @@ class _Checker:
             return ir.Call(func=e.func, args=args_ir, type="any", text=text, span=span), ERR
         lo = sig.min_args if sig.min_args is not None else len(sig.params)
         n = len(e.args)
+        if e.func in ("floor", "ceil") and n > 1 and sig is BUILTINS.get(e.func):
+            self.err(m.whole_digits(e.span, e.func))
+            return ir.Call(func=e.func, args=args_ir, type="any", text=text, span=span), ERR
         if n < lo or (not sig.variadic and n > len(sig.params)):
             self.err(m.arity(e.span, e.func, sig.arity_text, n))
             return ir.Call(func=e.func, args=args_ir, type="any", text=text, span=span), ERR
@@ -1035,6 +1038,9 @@ class _Checker:
             elif kind == "bool" and t.name not in ("bool", "any"):
                 self.err(m.expected_type(a.span, _tw("bool"), _tw(t.name)))
                 bad = True
+        if not bad and e.func in ("floor", "ceil") and arg_types[0].name == "percent":
+            self.err(m.whole_of_percent(e.args[0].span, e.func))
+            bad = True
         if bad:
             return ir.Call(func=e.func, args=args_ir, type="any", text=text, span=span), ERR
         result = sig.result

@@ -102,6 +102,9 @@ SYNTAX_TIERS_COMMA = _code("syntax-tiers-comma", E, Phase.SYNTAX, "tiers separat
 SYNTAX_CAUSES_COMMA = _code(
     "syntax-causes-comma", E, Phase.SYNTAX, "deduction causes separated by commas"
 )
+SYNTAX_LINEAR_MAX = _code(
+    "syntax-linear-max", E, Phase.SYNTAX, "`max` after `linear`: the indicator's points cap it"
+)
 SYNTAX_INDICATOR_POINTS = _code(
     "syntax-indicator-points", E, Phase.SYNTAX, "an indicator without `points N`"
 )

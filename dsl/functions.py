@@ -55,6 +55,8 @@ BUILTINS: dict[str, Signature] = {
         Signature(
             "round", ("num", "int"), "first", min_args=1, doc="rounded to n digits (default 0)"
         ),
+        Signature("floor", ("num",), "first", doc="rounded down to a whole number (向下取整)"),
+        Signature("ceil", ("num",), "first", doc="rounded up to a whole number (不足1按1计)"),
         Signature(
             "coalesce",
             ("any",),

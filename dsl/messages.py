@@ -167,6 +167,22 @@ def unexpected_token(span: Span, found: str, expected: list[str]) -> Diagnostic:
     )
 
 
+def expect_points_first(span: Span, name: str, points: str) -> Diagnostic:
+    """`expect indicator 用房 15`: the outcome comes before the points."""
+    return C.SYNTAX_UNEXPECTED_TOKEN.diagnostic(
+        _("unexpected `{points}`: an indicator's expectation names its outcome first").format(
+            points=points
+        ),
+        span,
+        (
+            _(
+                "help: write `expect indicator {name} partial points {points}`"
+                " (pass, partial, fail, missing or vetoed, then `points N`)"
+            ).format(name=name, points=points),
+        ),
+    )
+
+
 def unexpected_eof(span: Span, expected: list[str]) -> Diagnostic:
     notes = ()
     if expected:
@@ -207,6 +223,20 @@ def named_syntax(code: str, span: Span) -> Diagnostic:
     return C.REGISTRY[code].diagnostic(msg, span, notes)
 
 
+def linear_max(span: Span) -> Diagnostic:
+    """`linear 率 from 60% to 100% max 10`: a sheet's "按比例得分，最高10分"."""
+    return C.SYNTAX_LINEAR_MAX.diagnostic(
+        _("`linear` takes no `max`: it never gives more than the indicator's points"),
+        span,
+        (
+            _(
+                "help: remove `max …`; `linear V from A to B` gives all the points at B and"
+                " beyond (按比例得分，最高N分 is `points N`)"
+            ),
+        ),
+    )
+
+
 # ---------------------------------------------------------------- names
 
 
@@ -239,11 +269,60 @@ def duplicate_test(span: Span, name: str, first: Span) -> Diagnostic:
     )
 
 
+# names other languages and spreadsheets give to rounding down or up
+_WHOLE_ALIASES = {
+    "trunc": "floor",
+    "int": "floor",
+    "rounddown": "floor",
+    "round_down": "floor",
+    "向下取整": "floor",
+    "取整": "floor",
+    "ceiling": "ceil",
+    "roundup": "ceil",
+    "round_up": "ceil",
+    "向上取整": "ceil",
+}
+
+
 def unknown_function(span: Span, name: str, candidates: Iterable[str]) -> Diagnostic:
+    candidates = list(candidates)
+    alias = _WHOLE_ALIASES.get(name.lower())
+    notes = did_you_mean(name, candidates)
+    if alias in candidates:
+        notes = (_("help: did you mean {names}?").format(names=f"`{alias}`"),)
     return C.UNKNOWN_FUNCTION.diagnostic(
         _("unknown function `{name}`").format(name=name),
         span,
-        did_you_mean(name, candidates),
+        notes,
+    )
+
+
+def whole_of_percent(span: Span, func: str) -> Diagnostic:
+    """`floor`/`ceil` of a percentage: 85.5% is the share 0.855, whose
+    whole number (0) is not what a sheet means."""
+    return C.TYPE_MISMATCH.diagnostic(
+        _("`{func}` needs a number, found a percentage").format(func=func),
+        span,
+        (
+            _(
+                "help: `{func}(x / 1%)` gives the whole percentage points as a number"
+                " (85.5% → 85 or 86)"
+            ).format(func=func),
+        ),
+    )
+
+
+def whole_digits(span: Span, func: str) -> Diagnostic:
+    """`floor(x, 2)`: floor and ceil round to a whole number only."""
+    return C.WRONG_ARGUMENTS.diagnostic(
+        _("`{func}` takes 1 argument (it rounds to a whole number)").format(func=func),
+        span,
+        (
+            _(
+                "help: for 2 decimal places write `{func}(x * 100) / 100`;"
+                " `round(x, 2)` rounds halves away from zero"
+            ).format(func=func),
+        ),
     )
 
 

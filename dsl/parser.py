@@ -363,7 +363,11 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic
             return m.unterminated_string(_point(file, text, pos, max(end - pos, 1)))
         return m.unexpected_char(span, char)
     if isinstance(exc, UnexpectedToken):
-        special = _reserved_or_unclosed(exc, text, file)
+        special = (
+            _reserved_or_unclosed(exc, text, file)
+            or _linear_max(exc, text, file)
+            or _expect_points_first(exc, text, file)
+        )
         if special is not None:
             return special
         tok = exc.token
@@ -429,6 +433,30 @@ def _reserved_or_unclosed(exc: UnexpectedToken, text: str, file: str) -> Diagnos
         span = _point(file, text, tok.start_pos, len(tok.value))
         return m.reserved_word(span, tok.value)
     return None
+
+
+def _linear_max(exc: UnexpectedToken, text: str, file: str) -> Diagnostic | None:
+    """`max` on a line that starts with `linear` (a sheet's 最高N分 written
+    as a cap): the parser alone lists every statement it expected."""
+    tok = exc.token
+    if tok.type == "$END" or tok.value != "max":
+        return None
+    line = text[text.rfind("\n", 0, tok.start_pos) + 1 : tok.start_pos].lstrip()
+    if not (line.startswith("linear ") or "{ linear " in line):
+        return None
+    return m.linear_max(_point(file, text, tok.start_pos, len(tok.value)))
+
+
+def _expect_points_first(exc: UnexpectedToken, text: str, file: str) -> Diagnostic | None:
+    """`expect indicator 用房 15`: a number where the outcome should be."""
+    tok = exc.token
+    if tok.type == "$END" or not tok.value[:1].isdigit():
+        return None
+    line = text[text.rfind("\n", 0, tok.start_pos) + 1 : tok.start_pos].split()
+    if len(line) < 3 or line[-3:-1] != ["expect", "indicator"]:
+        return None
+    span = _point(file, text, tok.start_pos, len(tok.value))
+    return m.expect_points_first(span, line[-1], tok.value)
 
 
 def _unclosed_brace(text: str, end: int) -> tuple[int, int | None] | None:

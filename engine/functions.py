@@ -341,6 +341,35 @@ def _round(x, digits=0):
     return number(round_decimal(x, digits))
 
 
+def _floor(x):
+    """向下取整: the largest whole number not above x, on the snapped decimal
+    (a snapped value is the double of its decimal, so floor(2.999999999) is
+    2 and floor(3.000000000) is 3); an int stays an int."""
+    if isinstance(x, int):
+        return x
+    return float(math.floor(x))
+
+
+def _ceil(x):
+    """向上取整 (不足1按1计): the smallest whole number not below x; an int
+    stays an int."""
+    if isinstance(x, int):
+        return x
+    return float(math.ceil(x))
+
+
+def _pl_floor(x, is_int: bool = False):
+    """`_floor` as a Polars expression: an int column is itself; `+ 0.0`
+    makes a -0.0 (floor of -0.0) 0.0, as `_floor` gives."""
+    return x if is_int else x.floor() + 0.0
+
+
+def _pl_ceil(x, is_int: bool = False):
+    """`_ceil` as a Polars expression: ceil(-0.5) is -0.0 in Polars, 0.0
+    in Python, and `+ 0.0` makes it 0.0."""
+    return x if is_int else x.ceil() + 0.0
+
+
 def _coalesce(*args):
     for a in args:
         if a.__class__ is not Missing:
@@ -621,6 +650,8 @@ BUILTIN_FUNCTIONS: dict[str, Function] = {
         _builtin("clamp", _clamp, _pl_clamp),
         _builtin("abs", abs, lambda x: x.abs()),
         _builtin("round", _round, _pl_round),
+        _builtin("floor", _floor, _pl_floor),
+        _builtin("ceil", _ceil, _pl_ceil),
         _builtin("coalesce", _coalesce, _pl_coalesce),
         _builtin("default", _coalesce, _pl_coalesce),
         _builtin("between", _between, lambda x, lo, hi: (lo <= x) & (x <= hi)),

@@ -132,8 +132,8 @@ def _sign(e: ir.Expr, env: dict[str, dict[str, float]]) -> dict[str, float]:
         if e.func in ("ratio", "per_10k") and len(signs) == 2:
             add(signs[0], 1.0)
             add(signs[1], -1.0)
-        elif e.func in ("min", "max", "clamp", "coalesce", "default", "count", "round", "between"):
-            for sg in signs[:1] if e.func in ("clamp", "round", "between") else signs:
+        elif e.func in _SIGN_CALLS:
+            for sg in signs[:1] if e.func in _FIRST_SIGN_CALLS else signs:
                 add(sg, 1.0)
     elif isinstance(e, ir.Cond):
         add(_sign(e.then, env), 0.5)
@@ -394,12 +394,18 @@ def _const(e: ir.Expr | None) -> Any:
     return _eval(e, {}, {}) if e is not None else None
 
 
+_SIGN_CALLS = ("min", "max", "clamp", "coalesce", "default", "count", "round", "floor", "ceil")
+_SIGN_CALLS = (*_SIGN_CALLS, "between")
+_FIRST_SIGN_CALLS = ("clamp", "round", "floor", "ceil", "between")
+
 _CALLS = {
     "min": lambda *a: min(a),
     "max": lambda *a: max(a),
     "abs": abs,
     "clamp": lambda x, lo, hi: min(max(x, lo), hi),
     "round": lambda x, n=0: round(x, int(n)),
+    "floor": math.floor,
+    "ceil": math.ceil,
     "between": lambda x, lo, hi: lo <= x <= hi,
     "set_has": lambda s, mask: s & mask != 0,  # a set input is a bitmask (zhili.dsl.sets)
     "set_count": lambda s: s.bit_count(),
@@ -755,7 +761,10 @@ class _Row:
             lo, hi = _num(self.eval(args[1])), _num(self.eval(args[2]))
             if isinstance(lo, (int, float)) and isinstance(hi, (int, float)):
                 self.want(args[0], min(max(float(goal), lo), hi), lean)
-        elif e.func in ("coalesce", "default", "min", "max", "abs", "round") and args:
+        elif (
+            e.func in ("coalesce", "default", "min", "max", "abs", "round", "floor", "ceil")
+            and args
+        ):
             for a in args if e.func in ("coalesce", "min", "max") else args[:1]:
                 self.want(a, goal, lean)
 

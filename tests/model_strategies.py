@@ -167,6 +167,7 @@ class ExprGen:
         d = depth
         choice = self.pick(
             ["arith", "arith", "neg", "common", "minmax", "clamp", "abs", "round", "special"]
+            + (["whole"] if fam != "P" else [])
             + (["near"] if fam == "N" else [])
         )
         if choice == "near":
@@ -195,6 +196,8 @@ class ExprGen:
             if self.draw(st.booleans()):
                 return f"round({self.gen(fam, d)})"
             return f"round({self.gen(fam, d)}, {self.pick(['0', '1', '2'])})"
+        if choice == "whole":  # floor / ceil: not of a percentage (the checker refuses it)
+            return f"{self.pick(['floor', 'ceil'])}({self.gen(fam, d)})"
         # special: functions whose result family differs from their arguments
         if fam == "I":
             if self.draw(st.integers(0, 2)) == 0:

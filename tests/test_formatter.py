@@ -99,6 +99,7 @@ dates = st.dates(min_value=date(1000, 1, 1), max_value=date(9999, 12, 31)).map(
 names = st.one_of(identifiers, st.sampled_from(["total", "vetoed"])).map(ast.Name)
 FUNCTIONS = ["ratio", "per_10k", "min", "clamp", "abs", "round", "coalesce", "default"]
 FUNCTIONS += ["between", "count", "is_missing"]
+FUNCTIONS += ["floor", "ceil"]
 
 expr_leaves = st.one_of(
     numbers, percents, strings, st.booleans().map(ast.Bool), dates, names, names

@@ -387,6 +387,7 @@ NAMES = ["a", "r", "ok", "kind", "t", "x", "y", "dim", "ind", "v", "total", "sha
 NAMES += ["min_dimension", "missing_count", "nope", "社区"]
 FUNCS = ["ratio", "per_10k", "min", "max", "clamp", "abs", "round", "coalesce", "default"]
 FUNCS += ["between", "count", "is_missing", "nope"]
+FUNCS += ["floor", "ceil"]
 LITERALS = ["0", "1", "12", "3.5", "0%", "95%", '"甲"', '"丙"', "true", "false", "2024-01-01"]
 LITERALS += ["2024-02-30"]
 

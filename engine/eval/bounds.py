@@ -93,7 +93,7 @@ class Bounds:
     def _call(self, e: ir.Call) -> float:
         if e.func in _SAME_AS_ARGS:
             return max(self.of(a) for a in e.args)
-        if e.func == "round":
+        if e.func in ("round", "floor", "ceil"):
             return self.of(e.args[0]) + 1.0
         if e.func == "count":
             return float(max(len(e.args), 64))

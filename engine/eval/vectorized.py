@@ -391,6 +391,8 @@ class VectorModel:
             digits = _const_int(e.args[1]) if len(e.args) == 2 else 0
             result = fn.polars(args[0], digits, e.args[0].type == "int")
             args = args[:1]
+        elif e.func in ("floor", "ceil") and fn is BUILTIN_FUNCTIONS.get(e.func):
+            result = fn.polars(args[0], e.args[0].type == "int")
         elif (
             e.func in ("ratio", "per_10k")
             and fn is BUILTIN_FUNCTIONS.get(e.func)

@@ -27,11 +27,11 @@ EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 # hierarchy columns: key → accepted headers
 HIERARCHY = {
     "community_id": ("community_id", "社区编码", "社区代码", "编码", "id"),
-    "community": ("community", "社区", "社区名称", "name"),
-    "street": ("street", "街道", "街道办", "乡镇街道"),
-    "district": ("district", "区", "区县", "县区", "区（县）"),
+    "community": ("community", "社区", "社区名称", "name", "所属社区"),
+    "street": ("street", "街道", "街道办", "乡镇街道", "所属街道", "街道名称", "街道办事处"),
+    "district": ("district", "区", "区县", "县区", "区（县）", "所属区县", "所属区"),
     "grid": ("grid", "网格"),
-    "period": ("period", "期间", "考核期", "季度"),
+    "period": ("period", "期间", "考核期", "季度", "年度", "考核年度", "考核期间"),
 }
 
 
@@ -96,13 +96,38 @@ def norm(text: str) -> str:
 _OPEN, _CLOSE = "(（[【", ")）]】"
 
 
+def _bare_unit(core: str) -> str | None:
+    """`覆盖率%` → `覆盖率`, `例会次数 / 次` → `例会次数`; None when the
+    header ends in neither (or nothing would be left)."""
+    text = core.rstrip()
+    if text[-1:] in ("%", "％") and "/" not in text[-2:] and text[:-1].strip():
+        return text[:-1].rstrip()
+    cut = max(text.rfind("/"), text.rfind("／"))
+    if cut > 0 and text[cut + 1 :].strip() in SLASH_UNITS and text[:cut].strip():
+        return text[:cut].rstrip()
+    return None
+
+
+# units a header writes after a slash (`例会次数/次`, `面积/平方米`), as forms
+# print them; a word not listed (`户数/人口`) is not taken for a unit
+SLASH_UNITS = frozenset(
+    "人 名 户 次 起 件 个 批 批次 处 家 所 间 套 台 辆 天 日 月 年 小时 分 分钟 岁 元 万元 亿元"
+    " 米 千米 公里 平方米 ㎡ m² m2 亩 公顷 % ％ 人次 户次 场 场次 期 项 条 份 座 张".split()
+)
+
+
 def strip_unit(header: str) -> str:
-    """The header without a unit in brackets at its end (`常住人口（人）` →
-    `常住人口`): the text from the first opening bracket after which only the
-    final closing bracket closes anything. In one pass (a regex search here was
+    """The header without a unit at its end: in brackets (`常住人口（人）` →
+    `常住人口`), after a slash (`例会次数/次` → `例会次数`, a unit of
+    `SLASH_UNITS`) or a bare percent sign (`覆盖率%` → `覆盖率`). Brackets:
+    the text from the first opening bracket after which only the final
+    closing bracket closes anything. In one pass (a regex search here was
     quadratic: a header of 160,000 `(` took minutes)."""
     end = "\n" if header.endswith("\n") else ""  # like a regex's `$`: before a final newline
     core = header[: len(header) - len(end)]
+    bare = _bare_unit(core)
+    if bare is not None:
+        return bare + end
     if not core or core[-1] not in _CLOSE:
         return header
     k = max(core.rfind(c, 0, len(core) - 1) for c in _CLOSE)

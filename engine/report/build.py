@@ -248,7 +248,7 @@ def _failures(short: pl.DataFrame, ind: ir.Indicator, label_of: pl.Expr) -> pl.D
     distance to it, points and points short."""
     pc, oc, vc = columns.ind_points(ind.id), columns.ind_outcome(ind.id), columns.ind_value(ind.id)
     threshold, direction = _threshold(ind)
-    value = pl.col(vc).cast(pl.String) if vc in short.columns else pl.lit(None, dtype=pl.String)
+    value = _value_text(short, vc, ind)
     distance = pl.lit(None, dtype=pl.Float64)
     if threshold is not None and vc in short.columns and short.schema[vc].is_numeric():
         distance = ((pl.lit(threshold) - pl.col(vc)) * (1 if direction == ">" else -1)).round(6)
@@ -265,6 +265,22 @@ def _failures(short: pl.DataFrame, ind: ir.Indicator, label_of: pl.Expr) -> pl.D
         pl_snap(pl.lit(float(ind.points)) - pl.col(pc)).alias("shortfall"),
         pl.col(oc).cast(pl.String).alias("outcome"),
     )
+
+
+def _value_text(short: pl.DataFrame, vc: str, ind: ir.Indicator) -> pl.Expr:
+    """An indicator's value as the explanation prints it: a share as a
+    percentage (85%, not 0.85), a whole number without `.0` (18, not 18.0)."""
+    if vc not in short.columns:
+        return pl.lit(None, dtype=pl.String)
+    col = pl.col(vc)
+    if not short.schema[vc].is_numeric():
+        return col.cast(pl.String)
+    value = getattr(ind.scoring, "value", None)
+    percent = isinstance(ind.scoring, (ir.Linear, ir.Tiers)) and value.type == "percent"
+    if percent:
+        col = (col.cast(pl.Float64) * 100).round(7)
+    text = col.cast(pl.String).str.replace(r"\.0$", "")
+    return text + "%" if percent else text
 
 
 def _gaps(ev, gap_limit: int, notes: list[str]) -> pl.DataFrame:
@@ -295,7 +311,7 @@ def _gaps(ev, gap_limit: int, notes: list[str]) -> pl.DataFrame:
 def _gap_rows(model: ir.Model, raw, cid: str, name: str) -> list[dict[str, Any]]:
     """One community's smallest changes (at most three), or one row saying
     that no single input reaches the next grade."""
-    from zhili.engine.trace.gap import smallest_changes
+    from zhili.engine.trace.gap import input_value_text, smallest_changes
 
     target = model.grades[(raw.grade_index or len(model.grades)) - 1].name
     row = {"community_id": cid, "community": name, "grade": raw.grade, "next_grade": target}
@@ -303,12 +319,20 @@ def _gap_rows(model: ir.Model, raw, cid: str, name: str) -> list[dict[str, Any]]
     if not changes:
         change = _("no single input reaches it; see zhili explain")
         return [row | {"input": None, "current": None, "needed": None, "change": change}]
+    fields = {f.id: f for f in model.inputs}
+
+    def shown(v: Any, id: str) -> str | None:
+        if v is None:
+            return None
+        # as the change's words print it (85%, not 0.85; 280, not 280.0)
+        return input_value_text(v, fields[id]) if id in fields else str(v)
+
     return [
         row
         | {
             "input": item.label or item.id,
-            "current": None if item.current is None else str(item.current),
-            "needed": None if item.needed is None else str(item.needed),
+            "current": shown(item.current, item.id),
+            "needed": shown(item.needed, item.id),
             "change": item.text,
         }
         for item in changes

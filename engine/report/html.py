@@ -17,6 +17,7 @@ from zhili.engine.report.model import (
     headers,
     pct,
     rate_rows,
+    share_rows,
     summary_rows,
 )
 
@@ -176,10 +177,10 @@ def _rollup_sections(report: Report) -> list[str]:
                     "%",
                 )
             )
-        out.append(_html_table(headers(report, report.by_district), report.by_district.iter_rows()))
+        out.append(_html_table(headers(report, report.by_district), share_rows(report.by_district)))
     if report.by_street is not None:
         out.append(f"<h2>{_e(_('By street'))}</h2>")
-        out.append(_html_table(headers(report, report.by_street), report.by_street.iter_rows()))
+        out.append(_html_table(headers(report, report.by_street), share_rows(report.by_street)))
     return out
 
 
@@ -222,7 +223,7 @@ def _indicator_section(report: Report) -> list[str]:
                 "%",
             )
         )
-        out.append(_html_table(headers(report, report.indicators), report.indicators.iter_rows()))
+        out.append(_html_table(headers(report, report.indicators), share_rows(report.indicators)))
     return out
 
 

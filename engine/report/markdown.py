@@ -14,6 +14,7 @@ from zhili.engine.report.model import (
     headers,
     pct,
     rate_rows,
+    share_rows,
     summary_rows,
 )
 
@@ -73,7 +74,7 @@ def render(report: Report) -> str:
         if frame is None:
             continue
         out += ["", f"## {title}", ""]
-        rows = community_rows(report) if frame is report.communities else frame.iter_rows()
+        rows = community_rows(report) if frame is report.communities else share_rows(frame)
         out += _md_table(headers(report, frame), rows)
     out += _by_file(report)
     if report.notes:

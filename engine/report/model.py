@@ -182,6 +182,24 @@ def pct(x: float | None) -> str:
     return "" if x is None else f"{x * 100:.1f}%"
 
 
+# the columns of the rollup and indicator tables that hold a share (the xlsx
+# formats them as 0.0%)
+SHARE_COLUMNS = ("goal_share", "fail_share")
+
+
+def share_rows(frame: pl.DataFrame) -> list[list[Any]]:
+    """A table's rows with its share columns as percentages, as the xlsx
+    shows them (33.3%, not 0.3333 beside a grade table of 25.0%)."""
+    at = [j for j, c in enumerate(frame.columns) if c in SHARE_COLUMNS]
+    rows = []
+    for row in frame.iter_rows():
+        row = list(row)
+        for j in at:
+            row[j] = pct(row[j])
+        rows.append(row)
+    return rows
+
+
 def summary_rows(report: Report) -> list[list[Any]]:
     """The summary table's (item, value) rows: model, data, engine, run."""
     i = report.info

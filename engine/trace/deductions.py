@@ -27,6 +27,9 @@ class CauseRow:
     unit: str | None
     steps: Any  # the count or whole steps charged; None for `when` / `tiers`
     deducted: Any  # points, after the cause's own cap; a Missing when unknown
+    # a step cause's threshold when it is computed (`below 应配网格员`): its
+    # value for this community, shown beside its name; None for a constant
+    threshold: Any = None
 
 
 def cause_label(c: ir.DeductCause, model: ir.Model) -> str:
@@ -56,8 +59,19 @@ def cause_rows(ind: ir.Indicator, env: dict[str, Any], compiled) -> list[CauseRo
     for c, fn in zip(s.causes, compiled.causes(s), strict=True):
         value, steps, deducted = fn(env)
         label = cause_label(c, compiled.model)
-        rows.append(CauseRow(c, label, value, _unit(c, compiled.model), steps, deducted))
+        row = CauseRow(c, label, value, _unit(c, compiled.model), steps, deducted)
+        if c.threshold is not None and not isinstance(c.threshold, ir.Const):
+            row.threshold = compiled.fn(c.threshold)(env)
+        rows.append(row)
     return rows
+
+
+def _threshold_text(row: CauseRow) -> str:
+    """`95%`, or a computed threshold with its value: `应配网格员 (8)`."""
+    c = row.cause
+    if row.threshold is None:
+        return c.threshold.text
+    return f"{c.threshold.text} ({fmt_value(row.threshold, c.threshold.type)})"
 
 
 def cause_text(row: CauseRow) -> str:
@@ -90,7 +104,7 @@ def cause_text(row: CauseRow) -> str:
         )
     steps = "?" if row.steps is None else fmt_points(row.steps)
     step = fmt_value(c.step, c.value.type)
-    threshold = c.threshold.text
+    threshold = _threshold_text(row)
     if c.kind == "below":
         text = _("−{deducted}: {label} {value}, {steps} step(s) of {step} below {threshold}")
     else:
@@ -159,12 +173,17 @@ def cause_needs(rows: list[CauseRow]) -> list[str]:
 
 def _step_need(r: CauseRow, shown: str, d: str) -> str:
     c = r.cause
-    limit = c.threshold.text
+    limit = _threshold_text(r)
+    known = r.threshold if isinstance(r.threshold, (int, float)) else None
+    if isinstance(c.threshold, ir.Const) and isinstance(c.threshold.value, (int, float)):
+        known = c.threshold.value
+    if known is not None and not isinstance(known, bool):
+        limit = fmt_value(known, c.value.type)
     if not c.part:
         # whole steps: a shortfall (excess) under one step costs nothing
         sign = -1.0 if c.kind == "below" else 1.0
-        if isinstance(c.threshold, ir.Const) and isinstance(c.threshold.value, (int, float)):
-            limit = fmt_value(snap(c.threshold.value + sign * c.step), c.value.type)
+        if known is not None and not isinstance(known, bool):
+            limit = fmt_value(snap(known + sign * c.step), c.value.type)
         else:
             step = fmt_value(c.step, c.value.type)
             limit = f"{limit} {'−' if sign < 0 else '+'} {step}"

@@ -144,11 +144,11 @@ def fmt_value(v: Any, type_name: str | None = None, exact: bool = False) -> str:
 
 
 def _cut(text: str) -> str:
-    """A decimal's text cut to 4 significant digits (its whole places all
-    kept), with "…" when that drops any."""
+    """A decimal's text of more than 6 significant digits cut to 4 (its whole
+    places all kept), with "…" when that drops any."""
     d = Decimal(text)
-    if not d or d == d.to_integral_value():
-        return text
+    if not d or d == d.to_integral_value() or len(d.as_tuple().digits) <= 6:
+        return text  # a value as data gives it (6901.4, 0.8525) is shown whole
     quantum = Decimal(1).scaleb(min(d.adjusted() - 3, 0))
     cut = d.quantize(quantum, rounding=ROUND_DOWN)
     return text if cut == d else f"{cut}…"
