@@ -86,13 +86,49 @@ class _Interrupt:
     def __init__(self) -> None:
         self.seen = False
         self.finishing = False
+        self._again: threading.Timer | None = None
 
     def __call__(self, signum, frame) -> None:
         self.seen = True
         if self.finishing:
             os.write(2, (_("interrupted") + "\n").encode())
             os._exit(EXIT_INTERRUPTED)
+        if _inside_polars(frame):
+            # Polars runs a Python function of ours (a conversion, a batch
+            # source): an exception raised in it is a Rust panic, which
+            # aborts with a backtrace. Raised again once Polars has returned.
+            self._retry()
+            return
         raise KeyboardInterrupt
+
+    def _retry(self) -> None:
+        import _thread
+
+        if self._again is None or not self._again.is_alive():
+            self._again = threading.Timer(RETRY_SECONDS, _thread.interrupt_main)
+            self._again.daemon = True
+            self._again.start()
+
+
+RETRY_SECONDS = 0.02  # a Ctrl-C inside Polars is handled again after this
+_POLARS_DIR: str | None = None  # the polars package's folder, once polars is imported
+
+
+def _inside_polars(frame) -> bool:
+    """Whether Python code runs here inside a call into Polars (a frame of
+    the polars package below it): Polars calls back into Python for a
+    function given to `map_batches` or an IO source."""
+    global _POLARS_DIR
+    if _POLARS_DIR is None:
+        polars = sys.modules.get("polars")
+        if polars is None or not getattr(polars, "__file__", None):
+            return False
+        _POLARS_DIR = os.path.dirname(os.path.abspath(polars.__file__)) + os.sep
+    while frame is not None:
+        if frame.f_code.co_filename.startswith(_POLARS_DIR):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -118,12 +118,13 @@ grades { "达标" when total >= 10  "未达标" otherwise }
 def test_explain_never_shows_a_rounded_value_as_the_threshold(tmp_path):
     """19998 of 25000 is 79.992%: shown to 4 digits it rounded to "79.99%", but
     19999 of 25000 (79.996%) rounded to "80%" beside `coverage >= 80%` that it
-    fails. A value is cut, never rounded, and marked when cut (the gap's
+    fails. A value of more than 6 digits is cut to 4, never rounded, and
+    marked when cut (the gap's
     "total is X, needs Y" is exact: tests/test_deductions.py)."""
     data = "community_id,community,a,b\nc1,甲,19999,25000\nc2,乙,34,37\nc3,丙,4,5\n"
     model, data = _files(tmp_path, SHARE, data)
     out = zhili("explain", model, data, "-c", "c1").output
-    assert "coverage = ratio(a, b) = 79.99…%" in out, out
+    assert "coverage = ratio(a, b) = 79.996%" in out, out  # 5 digits: shown whole
     assert "80%" not in out.replace(">= 80%", "")
     out = zhili("explain", model, data, "-c", "c2").output
     assert "= 91.89…%" in out, out  # 91.8918919%, cut
