@@ -1575,6 +1575,8 @@ def _community_ids(frame: pl.DataFrame) -> pl.DataFrame:
     """Every row gets a community id: the id, else the name, else `#<row>`."""
     if "community_id" not in frame.columns:
         frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("community_id"))
+    elif not frame.get_column("community_id").null_count():  # every row has its id
+        return frame
     fallback = (
         pl.col("community") if "community" in frame.columns else pl.lit(None, dtype=pl.String)
     )
@@ -1623,9 +1625,10 @@ def _duplicate_ids(frame: pl.DataFrame, file: str, meta_cols: dict[str, str]) ->
     """An error for every row whose community id an earlier row has, the two
     compared in `id_key`'s form (`ＢＪ-001`, `bj-001` and `BJ-001` with a
     zero-width space are one id)."""
-    keyed = frame.select("row", "community_id").with_columns(
-        _id_keys(frame.get_column("community_id")).alias("__key")
-    )
+    keys = _id_keys(frame.get_column("community_id"))
+    if keys.n_unique() == keys.len():  # no key twice (counting is quicker than marking)
+        return []
+    keyed = frame.select("row", "community_id").with_columns(keys.alias("__key"))
     # only the rows of a key given twice (the window over a million keys is slow)
     keyed = keyed.filter(pl.col("__key").is_duplicated())
     dup = keyed.with_columns(
