@@ -173,4 +173,5 @@ def test_every_bound_of_the_plain_tests():
     values += [str(10**e + d) for e in (13, 14, 15) for d in (-1, 0, 1)]
     values += [f"{10**e + d}%" for e in (13, 14, 15) for d in (-1, 0, 1)]
     _check(values)
+    _check([v for v in values if v.endswith("%")] + [None, "%", "1e-9%", "0%"])  # every cell `%`
     _check(["1", "2.5", "85%", None, "70.85%", "0.5", "1200"])

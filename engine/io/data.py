@@ -748,14 +748,18 @@ _PCT_BYTES = 16
 _NUM_BYTES = 64
 
 
-def _plain_stages(raw: pl.Expr, f: InputField) -> list[list[pl.Expr]]:
+def _plain_stages(
+    raw: pl.Expr, f: InputField, every_pct: bool | None = None
+) -> list[list[pl.Expr]]:
     """Stages of expressions (each reads only the columns of the ones before)
     that make `plain`, `x` and, for a percent, `pct` for the cells of `raw`,
     an int, number or percent column: x is the value that the staged
     conversion gives every cell where `plain` holds, with no problem but a
     range (and for a percent, the fraction or over-one) check on x; the other
-    cells are staged. pct: the cell ends with `%`. Which cells are plain is
-    decided by Polars' own casts and arithmetic, not a pattern per cell:
+    cells are staged. pct: the cell ends with `%` (a column given already
+    when `every_pct` is not None: whether every cell but the nulls does).
+    Which cells are plain is decided by Polars' own casts and arithmetic,
+    not a pattern per cell:
 
     - int: the Int64 cast takes a sign and ASCII digits only; below 10^15
       the staged conversion gives the same integer (and no "too large").
@@ -786,8 +790,12 @@ def _plain_stages(raw: pl.Expr, f: InputField) -> list[list[pl.Expr]]:
         x_expr = y
     # a cell of at most `_PCT_BYTES` (longer: no scale), below 10^15 with or without its `%`
     ok = scale.is_not_null() & n.is_finite() & pl.col("~exact") & (x != 0) & (x.abs() < 1e13)
+    # (a column whose every cell ends with `%` drops the last character: quicker)
+    first = [raw.str.head(-1) if every_pct else raw.str.strip_suffix("%")]
+    if every_pct is None:
+        first.append(raw.str.ends_with("%").alias("pct"))
     return [
-        [raw.str.ends_with("%").alias("pct"), raw.str.strip_suffix("%").alias("~t")],
+        [first[0].alias("~t"), *first[1:]],
         [
             text.cast(pl.Float64, strict=False).alias("~n"),
             pl.lit(_POW10).gather(pl.when(size <= _PCT_BYTES).then(size)).alias("~scale"),
@@ -808,8 +816,12 @@ def _convert_plain(
     """`_convert_large` of an int, number or percent column: the plain cells
     (`_plain_stages`) cast, the others staged."""
     out_v, out_p = f"in.{key}", f"p.{key}"
-    step = frame.lazy().select(col)
-    for exprs in _plain_stages(pl.col(col), f):
+    step, every_pct = frame.lazy().select(col), None
+    if f.type == "percent":  # the `%` first: with it in every cell, a quicker strip
+        pct = frame.select(pl.col(col).str.ends_with("%").alias("pct")).to_series()
+        every_pct = pct.sum() == pct.len() - pct.null_count()
+        step = step.with_columns(pct)
+    for exprs in _plain_stages(pl.col(col), f, every_pct):
         step = step.with_columns(exprs)
     x = pl.col("x")
     msg = pl.lit(None, dtype=pl.String)
