@@ -24,8 +24,40 @@ def count_byte(data: bytes | memoryview, byte: bytes) -> int:
     return int(np.count_nonzero(np.frombuffer(data, np.uint8) == byte[0]))
 
 
+_BLOCK = 1 << 20  # bytes compared at a time: the comparison stays in the cache
+
+
+def scan_bytes(data: bytes | memoryview, sep: bytes, start: int = 0) -> tuple[int, int, bool]:
+    """(newlines, separators, whether a CR is not followed by LF) in
+    `data[start:]`, in one pass a block at a time (`count_byte` of each,
+    and `formats._lone_cr`, without a temporary the size of `data`)."""
+    a = np.frombuffer(data, np.uint8)[start:]
+    hit = np.empty(min(_BLOCK, len(a)), bool)
+    lines = seps = 0
+    lone = False
+    for at in range(0, len(a), _BLOCK):
+        block = a[at : at + _BLOCK]
+        mask = hit[: len(block)]
+        np.equal(block, 10, out=mask)
+        lines += int(np.count_nonzero(mask))
+        np.equal(block, sep[0], out=mask)
+        seps += int(np.count_nonzero(mask))
+        if not lone:
+            np.equal(block, 13, out=mask)
+            cr = np.flatnonzero(mask)
+            if cr.size:
+                after = cr + (at + 1)
+                lone = bool(after[-1] == len(a) or (a[after[after < len(a)]] != 10).any())
+    return lines, seps, lone
+
+
 def read_csv_fast(
-    data: bytes, sep: str, line_offset: int = 0, whole: bool = False, quoted: bool | None = None
+    data: bytes,
+    sep: str,
+    line_offset: int = 0,
+    whole: bool = False,
+    quoted: bool | None = None,
+    seps: int | None = None,
 ) -> tuple[list[str], pl.DataFrame, list[int], list[tuple[int, int]]] | None:
     """(headers, text cells as columns c0.., line of each row, (line, cells
     given) of each row with fewer cells than the header) or None. `data`
@@ -36,7 +68,8 @@ def read_csv_fast(
     quoted cell is not read as if it were whole. `quoted` says whether the
     file holds quotes (a batch of it is read as the whole file would be:
     the file's quotes and a batch's short rows need the exact reader);
-    None: whether `data` does."""
+    None: whether `data` does. `seps`: how many `sep` bytes `data` holds,
+    when known (counted here otherwise)."""
     try:
         frame = pl.read_csv(
             data,
@@ -82,7 +115,7 @@ def read_csv_fast(
             - pl.col("__nl")
         ).alias("__line")
     )
-    short = _short_rows(data, sep, frame, quoted, line_offset)
+    short = _short_rows(data, sep, frame, quoted, line_offset, seps)
     if short is None:
         return None
 
@@ -103,7 +136,12 @@ def read_csv_fast(
 
 
 def _short_rows(
-    data: bytes, sep: str, frame: pl.DataFrame, quoted: bool, line_offset: int
+    data: bytes,
+    sep: str,
+    frame: pl.DataFrame,
+    quoted: bool,
+    line_offset: int,
+    seps: int | None = None,
 ) -> list[tuple[int, int]] | None:
     """(line, cells) of every non-blank row with fewer cells than the header,
     which Polars fills with nulls as if they were empty; None when the file
@@ -114,7 +152,7 @@ def _short_rows(
     row is short."""
     want = frame.width - 1
     sep_b = sep.encode()
-    seen = count_byte(data, sep_b)
+    seen = count_byte(data, sep_b) if seps is None else seps
     if quoted:
         inside = frame.select(
             pl.sum_horizontal(

@@ -738,14 +738,120 @@ _TYPE_STAGES = {
 # once; above it each column takes a shortcut (see `_convert_large`).
 FAST_FROM_ROWS = 20_000
 
-# plain ASCII decimals: Polars' float parsing gives exactly the value the
-# staged conversion would (both round correctly), and below 10^14 no range
-# of "too large" applies
-_PLAIN = {
-    "int": r"^[0-9]{1,14}$",
-    "number": r"^[0-9]{1,14}(\.[0-9]{1,15})?$",
-    "percent": r"^[0-9]{1,14}(\.[0-9]{1,15})?%?$",
-}
+# The types whose plain numbers `_convert_plain` casts directly.
+_PLAIN = ("int", "number", "percent")
+# 10^0 .. 10^22, each exactly a double
+_POW10 = pl.Series([10.0**i for i in range(23)], dtype=pl.Float64)
+# a percent cell at most this long (sign, point and `%` aside: at most 15
+# digits) is a decimal whose tests against 1 and 0.01 are exact in floats
+_PCT_BYTES = 16
+# a number cell longer than this is staged (its exponent may be clipped)
+_NUM_BYTES = 64
+
+
+def _plain_stages(
+    raw: pl.Expr, f: InputField, every_pct: bool | None = None
+) -> list[list[pl.Expr]]:
+    """Stages of expressions (each reads only the columns of the ones before)
+    that make `plain`, `x` and, for a percent, `pct` for the cells of `raw`,
+    an int, number or percent column: x is the value that the staged
+    conversion gives every cell where `plain` holds, with no problem but a
+    range (and for a percent, the fraction or over-one) check on x; the other
+    cells are staged. pct: the cell ends with `%` (a column given already
+    when `every_pct` is not None: whether every cell but the nulls does).
+    Which cells are plain is decided by Polars' own casts and arithmetic,
+    not a pattern per cell:
+
+    - int: the Int64 cast takes a sign and ASCII digits only; below 10^15
+      the staged conversion gives the same integer (and no "too large").
+    - number: the Float64 cast takes what the staged conversion reads as
+      sign · digits · 10^e (both round the same decimal correctly), and
+      inf, nan and their kin, which are not finite; 0 is staged (1e-400 is
+      an underflow there), and so is |x| ≥ 10^15 ("too large").
+    - percent: n, the cell without its `%` cast, is the decimal D rounded;
+      when D has at most L bytes, D · 10^L is an integer M below 2^50 exactly
+      when M = round(n · 10^L) gives back n as M / 10^L (otherwise the two
+      differ by more than a rounding: `1.5e-9` is not a decimal of L
+      places), and M / 10^(L+2) is then D / 100 correctly rounded (Clinger:
+      two exact doubles, one division). A null cell is plain (missing)."""
+    x, n = pl.col("x"), pl.col("~n")
+    if f.type == "int":
+        ok = (x > -(10**15)) & (x < 10**15)
+        return [[raw.cast(pl.Int64, strict=False).alias("x")], [_plain(raw, ok)]]
+    if f.type == "number":
+        ok = x.is_finite() & (x.abs() < 1e15) & (x != 0) & (raw.str.len_bytes() <= _NUM_BYTES)
+        return [[raw.cast(pl.Float64, strict=False).alias("x")], [_plain(raw, ok)]]
+    pct, scale, m, text = pl.col("pct"), pl.col("~scale"), pl.col("~m"), pl.col("~t")
+    size = text.str.len_bytes()
+    y = m / (scale * 100.0)  # 10^(L+2), exactly
+    exact = (m.abs() < 2.0**50) & (m / scale == n)
+    if f.fractions:  # 85 and 85% both mean 0.85 only for `fractions`: a plain 0.85 is itself
+        x_expr, exact = pl.when(pct).then(y).otherwise(n), ~pct | exact
+    else:
+        x_expr = y
+    # a cell of at most `_PCT_BYTES` (longer: no scale), below 10^15 with or without its `%`
+    ok = scale.is_not_null() & n.is_finite() & pl.col("~exact") & (x != 0) & (x.abs() < 1e13)
+    # (a column whose every cell ends with `%` drops the last character: quicker)
+    first = [raw.str.head(-1) if every_pct else raw.str.strip_suffix("%")]
+    if every_pct is None:
+        first.append(raw.str.ends_with("%").alias("pct"))
+    return [
+        [first[0].alias("~t"), *first[1:]],
+        [
+            text.cast(pl.Float64, strict=False).alias("~n"),
+            pl.lit(_POW10).gather(pl.when(size <= _PCT_BYTES).then(size)).alias("~scale"),
+        ],
+        [(n * scale).round(0).alias("~m")],
+        [x_expr.alias("x"), exact.alias("~exact")],
+        [_plain(raw, ok)],
+    ]
+
+
+def _plain(raw: pl.Expr, ok: pl.Expr) -> pl.Expr:
+    return (raw.is_null() | ok.fill_null(False)).alias("plain")
+
+
+def _convert_plain(
+    frame: pl.DataFrame, col: str, f: InputField, key: str, seen: Converted | None
+) -> tuple[pl.Series, pl.Series]:
+    """`_convert_large` of an int, number or percent column: the plain cells
+    (`_plain_stages`) cast, the others staged."""
+    out_v, out_p = f"in.{key}", f"p.{key}"
+    step, every_pct = frame.lazy().select(col), None
+    if f.type == "percent":  # the `%` first: with it in every cell, a quicker strip
+        pct = frame.select(pl.col(col).str.ends_with("%").alias("pct")).to_series()
+        every_pct = pct.sum() == pct.len() - pct.null_count()
+        step = step.with_columns(pct)
+    for exprs in _plain_stages(pl.col(col), f, every_pct):
+        step = step.with_columns(exprs)
+    x = pl.col("x")
+    msg = pl.lit(None, dtype=pl.String)
+    if f.max is not None:
+        msg = pl.when(x > f.max + 1e-12).then(pl.lit(_range_msg(f, False))).otherwise(msg)
+    if f.min is not None:
+        msg = pl.when(x < f.min - 1e-12).then(pl.lit(_range_msg(f, True))).otherwise(msg)
+    if f.type == "percent" and f.fractions:  # a plain |n| > 1 (exact at these lengths)
+        msg = pl.when(~pl.col("pct") & (x.abs() > 1)).then(pl.lit(over_one_msg())).otherwise(msg)
+    elif f.type == "percent":  # a plain 0 < |n| < 1: |n / 100| < 0.01 (exact at these lengths)
+        plain_fraction = ~pl.col("pct") & (x.abs() < 0.01)
+        msg = pl.when(plain_fraction).then(pl.lit(fraction_msg())).otherwise(msg)
+    fast = (
+        step.with_columns(msg.alias(out_p))
+        .select(
+            "plain",
+            pl.when(pl.col("plain") & pl.col(out_p).is_null()).then(x).alias(out_v),
+            pl.when(pl.col("plain")).then(pl.col(out_p)).alias(out_p),
+        )
+        .collect()
+    )
+    idx = fast.select(pl.arg_where(~pl.col("plain"))).to_series()
+    if idx.len() == 0:
+        return fast.get_column(out_v), _no_problems(fast.get_column(out_p))
+    rest_v, rest_p = _staged(frame.select(pl.col(col).gather(idx)), col, f, key, seen)
+    return (
+        fast.get_column(out_v).scatter(idx, rest_v),
+        _no_problems(fast.get_column(out_p).scatter(idx, rest_p)),
+    )
 
 
 def _run_stages(frame: pl.DataFrame, plans: list[list[list[pl.Expr]]]) -> pl.DataFrame:
@@ -857,51 +963,7 @@ def _convert_large(
     every batch of a file, with `seen`)."""
     out_v, out_p = f"in.{key}", f"p.{key}"
     if f.type in _PLAIN:
-        raw = pl.col(col)
-        text = raw
-        if f.type == "percent":  # 85 and 85% both mean 0.85 (for `fractions`, only 85% does)
-            shifted = pl.concat_str([raw.str.strip_suffix("%"), pl.lit("e-2")])
-            text = (
-                pl.when(raw.str.ends_with("%")).then(shifted).otherwise(raw)
-                if f.fractions
-                else shifted
-            )
-        # an empty cell (null) is missing without a problem, as the staged
-        # conversion has it: it needs no stage either
-        step = frame.select(
-            raw.str.contains(_PLAIN[f.type]).fill_null(True).alias("plain"),
-            text.cast(pl.Int64 if f.type == "int" else pl.Float64, strict=False).alias("x"),
-            # (only a percent cell's `%` matters here)
-            *(
-                [raw.str.ends_with("%").fill_null(False).alias("pct")]
-                if f.type == "percent"
-                else []
-            ),
-        )
-        x = pl.col("x")
-        msg = pl.lit(None, dtype=pl.String)
-        if f.max is not None:
-            msg = pl.when(x > f.max + 1e-12).then(pl.lit(_range_msg(f, False))).otherwise(msg)
-        if f.min is not None:
-            msg = pl.when(x < f.min - 1e-12).then(pl.lit(_range_msg(f, True))).otherwise(msg)
-        if f.type == "percent" and f.fractions:  # a plain n > 1 (exact at these lengths)
-            msg = pl.when(~pl.col("pct") & (x > 1)).then(pl.lit(over_one_msg())).otherwise(msg)
-        elif f.type == "percent":  # a plain 0 < n < 1 (at most 15 decimals: n/100 < 0.01 exactly)
-            plain_fraction = ~pl.col("pct") & (x > 0) & (x < 0.01)
-            msg = pl.when(plain_fraction).then(pl.lit(fraction_msg())).otherwise(msg)
-        fast = step.with_columns(msg.alias(out_p)).select(
-            "plain",
-            pl.when(pl.col("plain") & pl.col(out_p).is_null()).then(x).alias(out_v),
-            pl.when(pl.col("plain")).then(pl.col(out_p)).alias(out_p),
-        )
-        idx = fast.select(pl.arg_where(~pl.col("plain"))).to_series()
-        if idx.len() == 0:
-            return fast.get_column(out_v), _no_problems(fast.get_column(out_p))
-        rest_v, rest_p = _staged(frame.select(pl.col(col).gather(idx)), col, f, key, seen)
-        return (
-            fast.get_column(out_v).scatter(idx, rest_v),
-            _no_problems(fast.get_column(out_p).scatter(idx, rest_p)),
-        )
+        return _convert_plain(frame, col, f, key, seen)
     # few distinct cells (yes/no, enum values, dates): convert each once
     if seen is not None:
         table = seen.table(frame, col, f, key)
@@ -911,20 +973,12 @@ def _convert_large(
     # an empty cell (null) is missing, without a problem
     if table.height <= _FEW_DISTINCT:  # a comparison per value beats a hash lookup per cell
         cells, values, messages = (table.get_column(c).to_list() for c in (col, out_v, out_p))
-        v_expr = p_expr = None
-        for cell, v, m in zip(cells, values, messages, strict=True):
-            hit = pl.col(col) == cell
-            v_expr = (pl.when(hit) if v_expr is None else v_expr.when(hit)).then(pl.lit(v))
-            p_expr = (pl.when(hit) if p_expr is None else p_expr.when(hit)).then(pl.lit(m))
         v_dtype, p_dtype = table.schema[out_v], table.schema[out_p]
-        if v_expr is None:  # every cell empty
-            return (
-                pl.repeat(None, frame.height, dtype=v_dtype, eager=True).alias(out_v),
-                _no_problems(pl.repeat(None, frame.height, dtype=p_dtype, eager=True).alias(out_p)),
-            )
+        # only the cells with a value (with a message) are compared: every
+        # other cell is null either way (a yes/no column has no message)
         pair = frame.select(
-            v_expr.otherwise(None).cast(v_dtype).alias(out_v),
-            p_expr.otherwise(None).cast(p_dtype).alias(out_p),
+            _chain(col, cells, values).cast(v_dtype).alias(out_v),
+            _chain(col, cells, messages).cast(p_dtype).alias(out_p),
         )
         return pair.get_column(out_v), _no_problems(pair.get_column(out_p))
     at = frame.get_column(col).replace_strict(
@@ -936,6 +990,18 @@ def _convert_large(
 
 
 _FEW_DISTINCT = 6  # a column of at most this many distinct cells (yes/no) is mapped by comparisons
+
+
+def _chain(col: str, cells: list, results: list) -> pl.Expr:
+    """The result of the first of `cells` that `col` equals, compared in
+    turn; null when none is (or when every result is null)."""
+    expr = None
+    for cell, result in zip(cells, results, strict=True):
+        if result is None:
+            continue
+        hit = pl.col(col) == cell
+        expr = (pl.when(hit) if expr is None else expr.when(hit)).then(pl.lit(result))
+    return pl.repeat(None, pl.len()) if expr is None else expr.otherwise(None)
 
 
 def load(
@@ -1688,6 +1754,8 @@ def _community_ids(frame: pl.DataFrame) -> pl.DataFrame:
     """Every row gets a community id: the id, else the name, else `#<row>`."""
     if "community_id" not in frame.columns:
         frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("community_id"))
+    elif not frame.get_column("community_id").null_count():  # every row has its id
+        return frame
     fallback = (
         pl.col("community") if "community" in frame.columns else pl.lit(None, dtype=pl.String)
     )
@@ -1736,9 +1804,10 @@ def _duplicate_ids(frame: pl.DataFrame, file: str, meta_cols: dict[str, str]) ->
     """An error for every row whose community id an earlier row has, the two
     compared in `id_key`'s form (`ＢＪ-001`, `bj-001` and `BJ-001` with a
     zero-width space are one id)."""
-    keyed = frame.select("row", "community_id").with_columns(
-        _id_keys(frame.get_column("community_id")).alias("__key")
-    )
+    keys = _id_keys(frame.get_column("community_id"))
+    if keys.n_unique() == keys.len():  # no key twice (counting is quicker than marking)
+        return []
+    keyed = frame.select("row", "community_id").with_columns(keys.alias("__key"))
     # only the rows of a key given twice (the window over a million keys is slow)
     keyed = keyed.filter(pl.col("__key").is_duplicated())
     dup = keyed.with_columns(

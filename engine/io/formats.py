@@ -244,11 +244,13 @@ def _row_batches(
     differs from what was seen of the file before (a quote, a lone CR, the
     file changed or grew past the limit while read) raises `NotInBatches`:
     the whole file is read again then."""
-    from zhili.engine.io.csvfast import count_byte, read_csv_fast
+    from zhili.engine.io.csvfast import read_csv_fast, scan_bytes
 
     if not header.endswith(b"\n"):
         header += b"\n"
     header_lines = header.count(b"\n")
+    sep_b = sep.encode()
+    header_seps = header.count(sep_b)
     first_line, carry, total = line + header_lines, b"", 0
     try:
         while True:
@@ -272,16 +274,19 @@ def _row_batches(
                 carry = bytes(view[end:])
             del chunk
             h = len(header)
+            # one pass: the lines, the separators (for short rows) and a lone CR
+            lines, seps, lone_cr = scan_bytes(batch, sep_b, h)
             if stream is not None and (
-                (not quoted and batch.find(b'"', h) >= 0)
-                or _lone_cr(batch, h)
-                or total > MAX_DATA_BYTES
+                (not quoted and batch.find(b'"', h) >= 0) or lone_cr or total > MAX_DATA_BYTES
             ):
                 raise NotInBatches(name)
-            with memoryview(batch) as view:
-                lines = count_byte(view[h:], b"\n")
             got = read_csv_fast(
-                batch, sep, first_line - 1 - header_lines, whole=True, quoted=quoted
+                batch,
+                sep,
+                first_line - 1 - header_lines,
+                whole=True,
+                quoted=quoted,
+                seps=seps + header_seps,
             )
             if got is None:
                 raise NotInBatches(name)
