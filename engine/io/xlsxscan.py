@@ -252,7 +252,7 @@ def _content(out: SheetScan, buf: bytes, prefixed: bool) -> None:
     in the chunk (a single rare byte first: memchr is quick)."""
     if not out.long_cell and _has_long_text(buf):
         out.long_cell = True
-    if b't="e"' in buf:
+    if _has_error_type(buf) and b't="e"' in buf:
         for m in _ERROR_RE.finditer(buf):
             at = _ref(m[1])
             if at is not None:
@@ -375,6 +375,20 @@ def _last_row(buf: bytes, second_r: bool) -> int | None:
         return -1
     ref = _CANON[1].match(buf, last + 5)
     return None if ref is None else int(ref[1]) - 1
+
+
+_T_E = int.from_bytes(b't="e', "little")
+
+
+def _has_error_type(buf: bytes) -> bool:
+    """Whether `t="e` is in `buf` (as four-byte numbers at each of the four
+    offsets: twice as quick as the bytes search, whose bytes are all
+    frequent in a sheet); `t="e"` is looked for only then."""
+    n = len(buf)
+    return any(
+        bool((np.frombuffer(buf, "<u4", offset=k, count=(n - k) // 4) == _T_E).any())
+        for k in range(min(4, n))
+    )
 
 
 def _has_second_r(buf: bytes) -> bool:
