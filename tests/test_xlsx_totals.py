@@ -115,3 +115,27 @@ def test_skipped_rows_and_problems_are_those_of_the_exact_test(tmp_path):
         (5, "sum"),
         (6, "小计"),
     ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.sampled_from([None, "", " ", "\u3000", "\t", "x", " 1 "]), min_size=3, max_size=3
+        ),
+        max_size=15,
+    )
+)
+def test_blank_rows_are_those_whose_every_cell_is_empty_or_spaces(rows):
+    """`excel._mark_blank`, column by column on the rows still blank, marks
+    what testing every cell marks."""
+    frame = pl.DataFrame(
+        {f"c{j}": [r[j] for r in rows] for j in range(3)},
+        schema={f"c{j}": pl.String for j in range(3)},
+    )
+    every = frame.select(
+        pl.all_horizontal(
+            pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in frame.columns
+        )
+    ).to_series()
+    assert excel._mark_blank(frame).get_column("__blank").to_list() == every.to_list()

@@ -127,11 +127,7 @@ def read_excel(path: Path, sheet: str | int | None = None, model: Model | None =
     totals rows → percent-formatted cells as percentages."""
     name, index, frame, first_col, scan, others = _chosen_sheet(path, sheet, model)
     # blank rows are judged before merged ranges fill cells in
-    frame = frame.with_columns(
-        pl.all_horizontal(
-            [pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in frame.columns]
-        ).alias("__blank")
-    )
+    frame = _mark_blank(frame)
     if scan is not None and scan.merges:
         frame = _fill_merges(path, name, frame, scan.merges, first_col)
 
@@ -161,6 +157,20 @@ def read_excel(path: Path, sheet: str | int | None = None, model: Model | None =
         problems.append(_other_sheets_problem(path, name, others))
     problems += _rows_after_gaps(path, name, lines)
     return RawTable(str(path), headers, data.drop("__row"), lines, problems, sheet=name)
+
+
+def _mark_blank(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` with `__blank`: whether every cell of the row is empty or
+    spaces. Column by column, each only on the rows still blank (after the
+    first column few are), not every cell of the sheet."""
+    rows = pl.Series("rows", range(frame.height), dtype=pl.UInt32)
+    for c in frame.columns:
+        cells = frame.get_column(c).gather(rows)
+        rows = rows.filter((cells.is_null() | (cells.str.strip_chars() == "")).fill_null(False))
+        if rows.is_empty():
+            break
+    blank = pl.int_range(pl.len(), dtype=pl.UInt32).is_in(rows.implode())
+    return frame.with_columns(blank.alias("__blank"))
 
 
 def _chosen_sheet(path: Path, sheet: str | int | None, model: Model | None):
