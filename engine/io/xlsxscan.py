@@ -7,7 +7,9 @@ take the machine.
 calamine allocates the whole rectangle from A1 to the last cell, whatever the
 `<dimension>` says: one cell at XFD1048576 in a 19 KB file is a 512 GB
 allocation and an abort. So the extent is measured from the cells themselves,
-in chunks, never holding more than a few megabytes of XML at once.
+in chunks, never holding more than a few megabytes of XML at once: every
+cell tag of a chunk at once in numpy arrays where the chunk is written as
+the usual writers write (`_cell_refs`), tag by tag otherwise.
 """
 
 from __future__ import annotations
