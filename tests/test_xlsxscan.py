@@ -160,3 +160,116 @@ def test_words_ending_in_row_and_text_are_not_row_tags():
         '<x:arrow r="9"/><row><c/></row>'
     )
     assert (scan.max_row, scan.max_col) == (2, 1)
+
+
+def _both(buf: bytes, start: tuple[int, int, int, int] = (-1, -1, 0, 0)):
+    """`_vectorized` and `_canonical` from the same state: (taken, state)
+    for each, the state as (max_row, max_col, row, col)."""
+    out = []
+    for method in ("_vectorized", "_canonical"):
+        extent = xlsxscan._Extent(row=start[2], col=start[3], max_row=start[0], max_col=start[1])
+        taken = getattr(extent, method)(buf)
+        out.append((taken, (extent.max_row, extent.max_col, extent.row, extent.col)))
+    return out
+
+
+def test_the_array_pass_reads_a_far_cell_before_a_near_one():
+    """Every cell counts, wherever it is in its row and in the chunk: a far
+    cell first, in the middle, last; one far down in a row written early."""
+    rows = "".join(
+        f'<row r="{r}"><c r="A{r}"><v>1</v></c><c r="C{r}"/></row>' for r in range(1, 50)
+    )
+    for far in ('<c r="XFD7"><v>1</v></c>', '<c r="B1048576"/>', '<c r="AAA3" s="1"/>'):
+        for at in (0, len(rows) // 2, len(rows)):
+            cut = rows.index("<c", at) if at < len(rows) else len(rows) - len("</row>")
+            buf = (rows[:cut] + far + rows[cut:]).encode()
+            (taken, state), (taken_too, want) = _both(buf)
+            assert taken and taken_too and state == want, (far, at)
+    (taken, state), _ = _both(b'<row r="1048576"><c r="XFD1048576"/><c r="A1048576"/></row>')
+    assert taken and state[:2] == (1048575, col_index(b"XFD"))
+
+
+def test_the_array_pass_leaves_other_writing_to_the_tag_by_tag_one():
+    """A tag the arrays do not read as the usual writers write it is left,
+    nothing changed, to `_canonical` or `tokens`: what the whole scan gives
+    is what reading tag by tag gives."""
+    odd = [
+        '<c r="a1"/>',  # lower case
+        '<c r="AAAA1"/>',  # four letters
+        '<c r="A01"/>',  # a leading zero
+        '<c r="A0"/>',
+        '<c r="A12345678"/>',  # eight digits
+        '<c\tr="B1"/>',  # a tab
+        '<c s="1" r="B1"/>',  # `r` not first
+        '<c r="B1" r="XFD1"/>',  # a second `r`
+        "<c/>",  # no `r`
+        "<c r='B1'/>",
+        '<c r="B1"x/>',
+        '<c r = "B1"/>',
+        '<!-- <c r="XFD9"/> -->',
+    ]
+    for tag in odd:
+        xml = f'<row r="1"><c r="A1"/>{tag}<c r="C1"/></row>'
+        assert _both(xml.encode())[0] == (False, (-1, -1, 0, 0)), tag
+        assert (_scan(xml).max_row, _scan(xml).max_col) == _as_tokens(xml), tag
+
+
+def test_the_array_pass_and_the_search_agree_on_random_chunks():
+    """Chunks of rows with the usual tags and the odd ones, cut anywhere
+    (a tag split at the end): where the array pass takes a chunk, the search
+    from cell to cell takes it too, with the same extent and position."""
+    import random
+
+    rng = random.Random(11)
+    pieces = [
+        '<c r="{c}{r}" t="s"><v>1</v></c>',
+        '<c r="{c}{r}"/>',
+        '<c r="{c}{r}" s="2"><f>A1</f><v>2</v></c>',
+        '<c r="{c}{r}"><is><t> r="XFD1" &lt;c r="XFD9"&gt;</t></is></c>',
+        '<col r="{c}{r}"/>',
+        '<cfRule r="{c}{r}"/>',
+        '<c r="{c}{r}" r="A1"/>',
+        '<c r="{lc}{r}"/>',
+        "<c><v>1</v></c>",
+        '<c r="{c}0{r}"/>',
+    ]
+    taken = 0
+    for _ in range(400):
+        parts = []
+        for r in sorted(rng.sample(range(1, 1_200_000), rng.randint(1, 6))):
+            cells = []
+            for _k in range(rng.randint(0, 6)):
+                piece = rng.choice(pieces[:4] * 6 + pieces[4:])
+                c = xlsxscan._col_name(
+                    rng.choice([0, 1, 25, 26, 701, 702, 16383, rng.randrange(18_278)])
+                )
+                row = r if rng.random() < 0.8 else rng.randrange(1, 10_000_000)
+                cells.append(piece.format(c=c, lc=c.lower(), r=row))
+            parts.append(f'<row r="{r}">{"".join(cells)}</row>')
+        xml = "".join(parts).encode()
+        if rng.random() < 0.3:
+            xml = xml[: rng.randrange(len(xml) + 1)]
+        start = rng.choice([(-1, -1, 0, 0), (5, 3, 6, 0), (2_000_000, 20_000, 9, 2)])
+        (fast, state), (slow, want) = _both(xml, start)
+        if fast:
+            taken += 1
+            assert slow and state == want, xml
+        else:
+            assert state == start, xml
+    assert taken > 100  # the arrays read most chunks
+
+
+def test_a_far_cell_in_a_middle_chunk_of_a_large_sheet():
+    """A sheet of several chunks (`xlsxscan.CHUNK`): a far cell written
+    before a near one, in a chunk of the middle, counts."""
+    rows = [
+        f'<row r="{r}">'
+        + "".join(f'<c r="{c}{r}" t="s"><v>{r}</v></c>' for c in "ABCDEFGH")
+        + "</row>"
+        for r in range(1, 120_001)
+    ]
+    rows[60_000] = rows[60_000].replace('<c r="A60001"', '<c r="ZZ60001"/><c r="A60001"', 1)
+    xml = "".join(rows)
+    assert len(xml) > 2 * xlsxscan.CHUNK
+    scan = _scan(xml)
+    assert (scan.max_row, scan.max_col) == (120_000 - 1, col_index(b"ZZ"))

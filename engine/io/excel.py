@@ -127,11 +127,7 @@ def read_excel(path: Path, sheet: str | int | None = None, model: Model | None =
     totals rows → percent-formatted cells as percentages."""
     name, index, frame, first_col, scan, others = _chosen_sheet(path, sheet, model)
     # blank rows are judged before merged ranges fill cells in
-    frame = frame.with_columns(
-        pl.all_horizontal(
-            [pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in frame.columns]
-        ).alias("__blank")
-    )
+    frame = _mark_blank(frame)
     if scan is not None and scan.merges:
         frame = _fill_merges(path, name, frame, scan.merges, first_col)
 
@@ -161,6 +157,20 @@ def read_excel(path: Path, sheet: str | int | None = None, model: Model | None =
         problems.append(_other_sheets_problem(path, name, others))
     problems += _rows_after_gaps(path, name, lines)
     return RawTable(str(path), headers, data.drop("__row"), lines, problems, sheet=name)
+
+
+def _mark_blank(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` with `__blank`: whether every cell of the row is empty or
+    spaces. Column by column, each only on the rows still blank (after the
+    first column few are), not every cell of the sheet."""
+    rows = pl.Series("rows", range(frame.height), dtype=pl.UInt32)
+    for c in frame.columns:
+        cells = frame.get_column(c).gather(rows)
+        rows = rows.filter((cells.is_null() | (cells.str.strip_chars() == "")).fill_null(False))
+        if rows.is_empty():
+            break
+    blank = pl.int_range(pl.len(), dtype=pl.UInt32).is_in(rows.implode())
+    return frame.with_columns(blank.alias("__blank"))
 
 
 def _chosen_sheet(path: Path, sheet: str | int | None, model: Model | None):
@@ -434,7 +444,7 @@ def _skip_totals(path: Path, name: str, data: pl.DataFrame) -> tuple[pl.DataFram
     problems: list[DataProblem] = []
     totals = totals_expr(cells)
     if totals is not None:
-        hits = data.filter(totals)
+        hits = data[data.select(pl.arg_where(_likely_totals(cells))).to_series()].filter(totals)
         for values in hits.iter_rows():
             label = next((_cell_text(v) for v in values[:-1] if is_total(_cell_text(v))), "")
             problems.append(
@@ -449,8 +459,32 @@ def _skip_totals(path: Path, name: str, data: pl.DataFrame) -> tuple[pl.DataFram
                     code=codes.DATA_TOTALS_ROW.code,
                 )
             )
-        data = data.filter(~totals)
+        if hits.height:
+            data = data.filter(~pl.col("__row").is_in(hits.get_column("__row").implode()))
     return data, problems
+
+
+# an ASCII cell is its own NFKC form: `totals_expr` holds for it only when,
+# spaces aside, it is `total` or `sum` in any case
+_ASCII_TOTAL = r"^\s*(?:[tT]\s*[oO]\s*[tT]\s*[aA]\s*[lL]|[sS]\s*[uU]\s*[mM])\s*$"
+# any other cell it holds for has, in NFKC, a character of the words: 计
+# (合计, 小计, …), 总 (汇总), or t, s in either case (removing spaces and
+# lower case make none of them)
+_TOTAL_CHARS = ["计", "总", "t", "T", "s", "S"]
+
+
+def _likely_totals(cells: list[str]) -> pl.Expr:
+    """The rows `totals_expr(cells)` may hold for (all it holds for): its
+    exact test normalizes every cell (NFKC, then a regex), ten times the
+    time of this one over a sheet of 100,000 rows."""
+    likely = []
+    for c in cells[:6]:
+        col = pl.col(c)
+        ascii_only = col.str.len_bytes() == col.str.len_chars()
+        plain = ascii_only & col.str.contains(_ASCII_TOTAL)
+        other = ~ascii_only & col.str.normalize("NFKC").str.contains_any(_TOTAL_CHARS)
+        likely.append((plain | other).fill_null(False))
+    return pl.any_horizontal(likely)
 
 
 def _skip_headers(

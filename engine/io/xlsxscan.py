@@ -7,7 +7,9 @@ take the machine.
 calamine allocates the whole rectangle from A1 to the last cell, whatever the
 `<dimension>` says: one cell at XFD1048576 in a 19 KB file is a 512 GB
 allocation and an abort. So the extent is measured from the cells themselves,
-in chunks, never holding more than a few megabytes of XML at once.
+in chunks, never holding more than a few megabytes of XML at once: every
+cell tag of a chunk at once in numpy arrays where the chunk is written as
+the usual writers write (`_cell_refs`), tag by tag otherwise.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import zipfile
 from dataclasses import dataclass, field
 from xml.etree import ElementTree
 
+import numpy as np
 import polars as pl
 
 # Excel's own limit on a cell's text
@@ -232,31 +235,44 @@ def scan_sheet(zf: zipfile.ZipFile, part: str) -> SheetScan:
     out = SheetScan()
     extent = _Extent()
     for buf in _chunks(zf, part):
-        prefixed = _PREFIXED_RE.search(buf) is not None
+        prefixed = _is_prefixed(buf)
         extent.chunk(buf, prefixed)
         out.max_row, out.max_col = extent.max_row, extent.max_col
-        if not out.long_cell and _has_long_text(buf):
-            out.long_cell = True
-        if b't="e"' in buf:
-            for m in _ERROR_RE.finditer(buf):
-                at = _ref(m[1])
-                if at is not None:
-                    out.errors[at] = html.unescape(m[2].decode("utf-8", "replace"))
-        if prefixed or b"<f" in buf:
-            for m in _UNCOMPUTED_RE.finditer(buf):
-                at = _ref(m[1])
-                kind = _TYPE_RE.search(b" " + m[1])
-                if at is not None and (kind is None or kind[1] in (b"n", b"b", b"d")):
-                    formula = html.unescape((m[2] or b"").decode("utf-8", "replace"))
-                    out.uncomputed[at] = "=" + formula if formula else "="
-        if b"mergeCell" in buf:
-            for m in _MERGE_RE.finditer(buf):
-                r1, c1 = int(m[2]) - 1, col_index(m[1])
-                r2, c2 = (int(m[4]) - 1, col_index(m[3])) if m[3] else (r1, c1)
-                out.merges.append((r1, c1, r2, c2))
-                if len(out.merges) > MAX_MERGES:
-                    raise LimitError("merges")
+        _content(out, buf, prefixed)
     return out
+
+
+def _is_prefixed(buf: bytes) -> bool:
+    """Whether the chunk may hold a tag with a namespace prefix
+    (`_PREFIXED_RE`; none without a `:`, found by memchr)."""
+    return b":" in buf and _PREFIXED_RE.search(buf) is not None
+
+
+def _content(out: SheetScan, buf: bytes, prefixed: bool) -> None:
+    """Chunk `buf`'s long texts, error values, formulas without a value and
+    merged ranges into `out`. Each search runs only where its tag's text is
+    in the chunk (a single rare byte first: memchr is quick)."""
+    if not out.long_cell and _has_long_text(buf):
+        out.long_cell = True
+    if _has_error_type(buf) and b't="e"' in buf:
+        for m in _ERROR_RE.finditer(buf):
+            at = _ref(m[1])
+            if at is not None:
+                out.errors[at] = html.unescape(m[2].decode("utf-8", "replace"))
+    if prefixed or (b"f" in buf and b"<f" in buf):
+        for m in _UNCOMPUTED_RE.finditer(buf):
+            at = _ref(m[1])
+            kind = _TYPE_RE.search(b" " + m[1])
+            if at is not None and (kind is None or kind[1] in (b"n", b"b", b"d")):
+                formula = html.unescape((m[2] or b"").decode("utf-8", "replace"))
+                out.uncomputed[at] = "=" + formula if formula else "="
+    if b"g" in buf and b"mergeCell" in buf:
+        for m in _MERGE_RE.finditer(buf):
+            r1, c1 = int(m[2]) - 1, col_index(m[1])
+            r2, c2 = (int(m[4]) - 1, col_index(m[3])) if m[3] else (r1, c1)
+            out.merges.append((r1, c1, r2, c2))
+            if len(out.merges) > MAX_MERGES:
+                raise LimitError("merges")
 
 
 # --- the extent: where calamine puts each cell -----------------------------
@@ -344,6 +360,114 @@ def _parse_ref(ref: bytes) -> tuple[int | None, int | None]:
     return (int(digits) - 1 if digits else None, col_index(letters) if letters else None)
 
 
+def _last_row(buf: bytes, second_r: bool) -> int | None:
+    """The row (0-based) of the chunk's last row tag, -1 without one; None
+    when the chunk is not for the quick passes: a second `r` in it
+    (`second_r`), a comment or CDATA, or its last row tag written otherwise.
+    Rows come in order: the last row is a first guess at the chunk's largest
+    (a guess too low costs a search more, never a cell missed); a row tag is
+    only counted when it is the last (a row without cells is no cell
+    calamine places)."""
+    if second_r or (b"!" in buf and _MARKUP_RE.search(buf)):  # `!`: memchr, quick
+        return None
+    last, last_any = buf.rfind(b'<row r="'), _last_row_tag(buf)
+    if last != last_any:
+        return None  # the last row tag is written otherwise
+    if last < 0:
+        return -1
+    ref = _CANON[1].match(buf, last + 5)
+    return None if ref is None else int(ref[1]) - 1
+
+
+_T_E = int.from_bytes(b't="e', "little")
+
+
+def _has_error_type(buf: bytes) -> bool:
+    """Whether `t="e` is in `buf` (as four-byte numbers at each of the four
+    offsets: twice as quick as the bytes search, whose bytes are all
+    frequent in a sheet); `t="e"` is looked for only then."""
+    n = len(buf)
+    return any(
+        bool((np.frombuffer(buf, "<u4", offset=k, count=(n - k) // 4) == _T_E).any())
+        for k in range(min(4, n))
+    )
+
+
+def _has_second_r(buf: bytes) -> bool:
+    """`_SECOND_R in buf` (`" r`), in arrays: three times as quick as the
+    bytes search, as the pattern's bytes are all frequent in a sheet."""
+    a = np.frombuffer(buf, np.uint8)
+    found = a[:-2] == 0x22  # "
+    found &= a[1:-1] == 0x20
+    found &= a[2:] == 0x72  # r
+    return bool(found.any())
+
+
+# what may follow `<c` in a cell's start tag; `<c`, ` r="` as numbers
+_IS_CELL_NEXT = np.zeros(256, bool)
+_IS_CELL_NEXT[list(b" \t\n\r\x0b\x0c/>")] = True
+_LT_C = int.from_bytes(b"<c", "little")
+_SPACE_R = int.from_bytes(b' r="', "little")
+_PAD = bytes(32)
+
+
+def _cell_refs(buf: bytes) -> tuple[int, int] | None:
+    """The largest row and column (0-based, -1 without cells) of the cell
+    tags (`<c` and a space, `/` or `>`) of `buf` when every one is written
+    `<c r="` with a reference as `_CANON[0]` has it (1 to 3 letters A-Z, 1
+    to 7 digits not led by 0, `"`, then a space, `/` or `>`); None when one
+    is written otherwise. All the tags at once, in arrays: where they are,
+    the 18 bytes from each, and each reference as a number whose order is
+    the reference's (its length first, then its bytes)."""
+    n = len(buf)
+    if n < 16:
+        return None  # `_canonical` reads it
+    a = np.frombuffer(buf + _PAD, np.uint8)
+    even = np.frombuffer(buf, "<u2", count=n // 2)
+    odd = np.frombuffer(buf, "<u2", offset=1, count=(n - 1) // 2)
+    at = np.concatenate((np.flatnonzero(even == _LT_C) * 2, np.flatnonzero(odd == _LT_C) * 2 + 1))
+    tags = np.lib.stride_tricks.sliding_window_view(a, 20)[at]  # a copy, C order
+    plain = tags[:, 2:6].copy().view("<u4").ravel() == _SPACE_R
+    if not plain.all():
+        if _IS_CELL_NEXT[tags[~plain, 2]].any():
+            return None  # a cell tag not led by ` r="`
+        tags = tags[plain]  # `<col`, `<cfRule`: not cells
+    if not len(tags):
+        return -1, -1
+    ref = tags[:, 6:18]  # the reference, `"` and the byte after, in 12 bytes
+    upper = (ref[:, :4] - 65) < 26  # A-Z (bytes wrap below A)
+    two = upper[:, 0] & upper[:, 1]
+    three = two & upper[:, 2]
+    if not upper[:, 0].all() or (three & upper[:, 3]).any():
+        return None
+    width = 1 + two.astype(np.intp) + three
+    # the digits: the first byte that is neither a letter of the column nor a digit ends them
+    digit = (ref - 48) < 10
+    digit[:, 0] = True
+    digit[:, 1] |= two
+    digit[:, 2] |= three
+    end = np.argmin(digit, axis=1)
+    run = end - width
+    flat = tags.ravel()  # a byte of `ref` by its place in `tags`
+    at = np.arange(6, len(ref) * 20, 20)
+    ok = (run >= 1) & (run <= 7) & (flat[at + width] != 48) & (flat[at + end] == 0x22)
+    if not (ok & _IS_CELL_NEXT[flat[at + np.minimum(end + 1, 11)]]).all():
+        return None
+    # as numbers: the length, then the bytes (big-endian, the rest masked off)
+    wide = np.zeros((len(ref), 16), np.uint8)
+    wide[:, :12] = ref
+    high, low = wide.view(">u8").T
+    bits = (width * 8).astype(np.uint64)
+    digits = (high << bits) | ((low >> np.uint64(1)) >> (np.uint64(63) - bits))
+    digits >>= ((8 - run) * 8).astype(np.uint64)
+    row = int(np.argmax((run.astype(np.uint64) << np.uint64(56)) | digits))
+    letters = high >> ((8 - width) * 8).astype(np.uint64)
+    col = int(np.argmax((width.astype(np.uint64) << np.uint64(56)) | letters))
+    r = int(bytes(ref[row, width[row] : end[row]]))
+    c = col_index(bytes(ref[col, : width[col]]))
+    return r - 1, c
+
+
 def _last_row_tag(buf: bytes) -> int:
     """Where the last `<row` start tag of `buf` is (not `<rowBreaks>`), or -1."""
     at = len(buf)
@@ -366,28 +490,33 @@ class _Extent:
     def chunk(self, buf: bytes, prefixed: bool) -> None:
         """The extent after chunk `buf`; `prefixed`: whether it may hold a
         tag with a namespace prefix (`_PREFIXED_RE`)."""
-        if not prefixed and self._canonical(buf):
+        if not prefixed and (self._vectorized(buf) or self._canonical(buf)):
             return
         self.tokens(buf)
+
+    def _vectorized(self, buf: bytes) -> bool:
+        """What `_canonical` gives, with every cell tag read at once in
+        arrays (`_cell_refs`) instead of a search from cell to cell; False,
+        nothing changed, when a tag is written otherwise (then `_canonical`
+        or `tokens` reads the chunk)."""
+        guess = _last_row(buf, second_r=_has_second_r(buf))
+        if guess is None:
+            return False
+        refs = _cell_refs(buf)
+        if refs is None:
+            return False
+        self.max_row = max(self.max_row, guess, refs[0])
+        self.max_col = max(self.max_col, refs[1])
+        self._carry(buf)
+        return True
 
     def _canonical(self, buf: bytes) -> bool:
         """The chunk's extent when every cell and row tag starts with its
         `r` (False, nothing changed, otherwise)."""
-        if _SECOND_R in buf or _MARKUP_RE.search(buf):  # a second `r`; a comment, CDATA
+        guess = _last_row(buf, second_r=_SECOND_R in buf)
+        if guess is None:
             return False
-        max_row, max_col = self.max_row, self.max_col
-        # rows come in order: the chunk's last row is a first guess at its
-        # largest (a guess too low costs a search more, never a cell missed);
-        # a row tag is only counted when it is the last (a row without
-        # cells is no cell calamine places)
-        last, last_any = buf.rfind(b'<row r="'), _last_row_tag(buf)
-        if last != last_any:
-            return False  # the last row tag is written otherwise
-        if last >= 0:
-            ref = _CANON[1].match(buf, last + 5)
-            if ref is None:
-                return False
-            max_row = max(max_row, int(ref[1]) - 1)
+        max_row, max_col = max(self.max_row, guess), self.max_col
         at = 0
         while True:
             m = _beyond(max_col, max_row).search(buf, at)
