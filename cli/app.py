@@ -87,19 +87,29 @@ class _Interrupt:
         self.seen = False
         self.finishing = False
         self._again: threading.Timer | None = None
+        self._deferred = 0  # times the Ctrl-C being handled was put off
 
     def __call__(self, signum, frame) -> None:
         self.seen = True
         if self.finishing:
             os.write(2, (_("interrupted") + "\n").encode())
             os._exit(EXIT_INTERRUPTED)
-        if _inside_polars(frame):
-            # Polars runs a Python function of ours (a conversion, a batch
-            # source): an exception raised in it is a Rust panic, which
-            # aborts with a backtrace. Raised again once Polars has returned.
+        if _inside_polars(frame) and self._deferred < MAX_DEFERRALS:
+            # Polars may be running Python code (a conversion's function, a
+            # literal it converts while planning): an exception raised there
+            # is a Rust panic, which aborts with a backtrace. Raised again a
+            # moment later; a few times at most, as the main thread may only
+            # be passing through Polars' own Python between two calls.
+            self._deferred += 1
             self._retry()
             return
+        self._deferred = 0
         raise KeyboardInterrupt
+
+    def cancel(self) -> None:
+        """No Ctrl-C put off is raised any more (the command has ended)."""
+        if self._again is not None:
+            self._again.cancel()
 
     def _retry(self) -> None:
         import _thread
@@ -111,6 +121,7 @@ class _Interrupt:
 
 
 RETRY_SECONDS = 0.02  # a Ctrl-C inside Polars is handled again after this
+MAX_DEFERRALS = 5  # ... at most this many times, then raised wherever it lands
 _POLARS_DIR: str | None = None  # the polars package's folder, once polars is imported
 
 
@@ -151,6 +162,7 @@ def main(argv: list[str] | None = None) -> None:
     if handler.seen and code != EXIT_INTERRUPTED:
         echo_err(_("interrupted"))
         code = EXIT_INTERRUPTED
+    handler.cancel()
     if argv is not None and previous is not None:
         signal.signal(signal.SIGINT, previous)
     if argv is None:

@@ -149,6 +149,50 @@ def test_output_file_on_a_full_disk_is_exit_1(tmp_path, fmt):
     assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
 
 
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real file system of 1 MB (a tmpfs: mounting one needs root)."""
+    where = tmp_path / "small"
+    where.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(where)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", str(where)], check=True)
+
+
+@pytest.mark.parametrize("suffix", ["parquet", "csv"])
+def test_an_output_filling_the_disk_says_the_disk_is_full(tmp_path, small_disk, suffix):
+    """Polars' Parquet writer says only "Invalid thrift: transport error" when the
+    disk fills up as it writes the file's footer: the disk, looked at before
+    the temporary file is removed, says why. The disk is left with a few room
+    sizes, so that it fills at different moments of the write."""
+    data = tmp_path / "data.csv"
+    proc = run("sample", "four_type", "--rows", "3000", "-o", data, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out, filler = small_disk / f"out.{suffix}", tmp_path / "small" / "filler"
+    args = ["--lang", "en", "eval", "four_type", str(data), "--no-record", "--detail", "-o"]
+    code = "from zhili.engine.io import formats\nformats.BATCH_BYTES = 20_000\n"
+    code += "from zhili.cli.app import main\nmain()"  # in batches: the Parquet sink
+    for room in (16_000, 40_000, 48_000, 64_000):
+        filler.write_bytes(b"x" * (os.statvfs(small_disk).f_bavail * 4096 - room))
+        proc = subprocess.run(
+            [sys.executable, "-c", code, *args, str(out)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={k: v for k, v in os.environ.items() if k != "ZHILI_DEBUG"},
+        )
+        assert proc.returncode == 1, proc.stderr
+        assert f"error: cannot write {out}: No space left on device" in proc.stderr, proc.stderr
+        assert [p.name for p in small_disk.iterdir()] == ["filler"]
+        filler.unlink()
+
+
 @pytest.mark.parametrize(
     "args",
     [("eval", "four_type", "--no-record", "--format", "json"), ("models",)],

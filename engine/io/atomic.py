@@ -104,12 +104,30 @@ def atomic_write(path: Path | str, write: Callable[[Path], None]) -> None:
         _fsync(tmp)  # a full disk can show only here (delayed allocation, NFS)
         os.replace(tmp, path)
     except BaseException as exc:
+        # a writer that says only why its output is bad ("Invalid thrift:
+        # transport error", Polars' Parquet writer on a full disk): the disk,
+        # looked at before the temporary file's space is given back
+        full = isinstance(exc, Exception) and _no_space_left(tmp.parent)
         with contextlib.suppress(OSError):  # e.g. the folder became read-only
             tmp.unlink(missing_ok=True)
         converted = as_os_error(exc, path)
+        if converted is None and full:
+            converted = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
         if converted is not None and converted is not exc:
             raise converted from exc
         raise
+
+
+NEARLY_FULL = 1 << 20  # a disk with less room than this for a write is full
+
+
+def _no_space_left(folder: Path) -> bool:
+    """Whether the file system of `folder` has (almost) no room left."""
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < NEARLY_FULL
 
 
 def _write_direct(path: Path, write: Callable[[Path], None]) -> None:

@@ -1096,6 +1096,9 @@ def open_batches(
         raws.close()
         converted.clear()
         return load_whole(path, model, encoding, sheet, progress)
+    except BaseException:  # the read-ahead thread is not left reading
+        raws.close()
+        raise
     if not converted:
         raise ValueError("convert_batches needs one batch at least")
     if len(converted) == 1:

@@ -8,6 +8,7 @@ imports them.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
@@ -125,9 +126,10 @@ def jsonable(v: Any) -> Any:
 
 def fmt_value(v: Any, type_name: str | None = None, exact: bool = False) -> str:
     """A value as staff read it: 95.5%, 是/否, 12, 3.25. A number of more than
-    4 significant digits is cut (not rounded) to 4, whole places kept, and
-    marked "…": `ratio(34, 37)` is 91.89…%, 79.996% is 79.99…%, never 80%
-    beside a condition `>= 80%` it fails (docs/language.md, "Numbers").
+    6 significant digits is cut (not rounded) to 4, whole places kept, and
+    marked "…": `ratio(34, 37)` is 91.89…%, 19.996001599 is 19.99…, never 20
+    beside a condition `>= 20` it fails (docs/language.md, "Numbers"); one
+    of at most 6 (6901.4, 79.996%) is shown whole.
     `exact`: every place (17.92, 3.333333333, 91.8918919%), as a gap's "is
     X, needs Y" says it."""
     if v.__class__ is Missing or v is None:
@@ -179,6 +181,8 @@ def fmt_points(p: float | None) -> str:
     "—" when not scored."""
     if p is None:
         return NOT_SCORED_MARK
+    if not math.isfinite(p):  # (no model computes one: snapped values are finite)
+        return str(p)
     if p == int(p):
         return str(int(p))
     return decimal_text(p)
