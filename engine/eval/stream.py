@@ -25,7 +25,6 @@ import queue
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,11 +83,6 @@ class Stream:
         self._ids: list[str] | None = None  # the indicators the run stores
         self._empty: pl.DataFrame | None = None  # the results table's columns
         self.schema: pl.Schema | None = None
-        # a batch's run parts are encoded in a thread while the next batch is
-        # converted and evaluated (Polars and zstd release the GIL): one batch
-        # at most waits to be encoded
-        self._encoder = ThreadPoolExecutor(1, "zhili-parts") if record else None
-        self._encoding: Future | None = None
         self._outputs = self._evaluated()
         self._head = [next(self._outputs)]
 
@@ -127,19 +121,9 @@ class Stream:
         if self.record:
             if self._ids is None:
                 self._ids = indicator_ids(ev)
-            results = columnar.results_frame(ev, self._ids)
-            self._encoded()
-            self._encoding = self._encoder.submit(_parts, results)
-            del results
+            self.parts.extend(columnar.iter_parts(columnar.results_frame(ev, self._ids)))
         dataset.release()  # the batch's inputs
         return out
-
-    def _encoded(self) -> None:
-        """The parts of the batch being encoded, once they are (what encoding
-        them raised is raised here)."""
-        if self._encoding is not None:
-            encoding, self._encoding = self._encoding, None
-            self.parts.extend(encoding.result())
 
     def finish(self) -> StreamedEvaluation:
         """The evaluation of the whole table, once every batch has passed:
@@ -161,7 +145,6 @@ class Stream:
 
     def prepared(self, ev: StreamedEvaluation, command: str, options: dict) -> PreparedRun:
         """The run of `ev` (`finish()`), its parts the batches' (handed over)."""
-        self._encoded()
         parts, self.parts = self.parts, []
         ids = self._ids if self._ids is not None else indicator_ids(ev)
         return prepared_run(ev, command, Path(ev.dataset.file), options, parts, ids)
@@ -169,16 +152,9 @@ class Stream:
     def close(self) -> None:
         """Stop reading (the read-ahead thread ends); the parts are dropped."""
         self._head.clear()
+        self.parts = []
         self._outputs.close()
         self.batches.close()
-        if self._encoder is not None:  # a batch being encoded is done (or dropped) first
-            self._encoder.shutdown(wait=True, cancel_futures=True)
-        self._encoding = None
-        self.parts = []
-
-
-def _parts(results: pl.DataFrame) -> list[tuple[int, str, bytes]]:
-    return list(columnar.iter_parts(results))
 
 
 def open_stream(
