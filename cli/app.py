@@ -88,12 +88,18 @@ class _Interrupt:
         self.finishing = False
         self._again: threading.Timer | None = None
         self._deferred = 0  # times the Ctrl-C being handled was put off
+        self._pending = False  # a retry is due (its timer has not fired yet)
+        self._retried = False  # this call is a retry's, not a Ctrl-C's
+        self._raised = False  # KeyboardInterrupt was raised: it is being handled
 
     def __call__(self, signum, frame) -> None:
         self.seen = True
+        retried, self._retried = self._retried, False
         if self.finishing:
             os.write(2, (_("interrupted") + "\n").encode())
             os._exit(EXIT_INTERRUPTED)
+        if retried and self._raised:
+            return  # a retry after the interrupt was raised: not raised again mid-cleanup
         if _inside_polars(frame) and self._deferred < MAX_DEFERRALS:
             # Polars may be running Python code (a conversion's function, a
             # literal it converts while planning): an exception raised there
@@ -104,20 +110,34 @@ class _Interrupt:
             self._retry()
             return
         self._deferred = 0
+        self.cancel()  # a retry still due would land in the cleanup of this one
+        self._raised = True
         raise KeyboardInterrupt
 
     def cancel(self) -> None:
         """No Ctrl-C put off is raised any more (the command has ended)."""
         if self._again is not None:
             self._again.cancel()
+        self._pending = False
 
     def _retry(self) -> None:
+        """The handler called again `RETRY_SECONDS` from now (once: a retry
+        already due is not doubled; one whose timer has fired is due no
+        more, even while its thread is still ending)."""
         import _thread
 
-        if self._again is None or not self._again.is_alive():
-            self._again = threading.Timer(RETRY_SECONDS, _thread.interrupt_main)
-            self._again.daemon = True
-            self._again.start()
+        if self._pending:
+            return
+
+        def again() -> None:
+            self._pending = False
+            self._retried = True
+            _thread.interrupt_main()
+
+        self._pending = True
+        self._again = threading.Timer(RETRY_SECONDS, again)
+        self._again.daemon = True
+        self._again.start()
 
 
 RETRY_SECONDS = 0.02  # a Ctrl-C inside Polars is handled again after this

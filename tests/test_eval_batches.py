@@ -218,8 +218,9 @@ def test_a_hierarchy_column_filled_only_later_gives_the_whole_tables_columns(tmp
 def test_at_most_one_converted_batch_is_alive_while_the_next_is_converted(
     tmp_path, monkeypatch, csv_file
 ):
-    """Each converted batch is evaluated, written and dropped before the
-    next one is converted (the reader holds two raw batches at most)."""
+    """Each converted batch is evaluated, written and dropped while the
+    next one is converted (in the read-ahead thread): when a conversion
+    starts, one converted batch is alive at most."""
     alive: list[weakref.ref] = []
     most = []
     batch = data_mod.Conversion.batch

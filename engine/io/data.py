@@ -929,6 +929,8 @@ class Converted:
         """The converted table holding every distinct cell of `cells[col]`
         (nulls aside), staging only those not converted before."""
         known = self.tables.get(key)
+        if known is not None and known.height <= _FEW_DISTINCT and _only(cells, col, known[col]):
+            return known  # a comparison per known cell beats hashing every cell
         distinct = cells.select(pl.col(col).unique().drop_nulls())
         if known is not None:
             distinct = distinct.join(known.select(col), on=col, how="anti")
@@ -937,6 +939,15 @@ class Converted:
         new = _run_stages(distinct, [_convert_stages(col, f, key)])
         self.tables[key] = new if known is None else pl.concat([known, new])
         return self.tables[key]
+
+
+def _only(cells: pl.DataFrame, col: str, known: pl.Series) -> bool:
+    """Whether every cell of `cells[col]` is null or one of `known`."""
+    c = pl.col(col)
+    hit = c.is_null()
+    for cell in known.to_list():
+        hit = hit | (c == cell)
+    return bool(cells.select(hit.all()).item())
 
 
 def _staged(
@@ -1043,18 +1054,16 @@ class Batches:
     read whole, from the start). `close()` stops the read-ahead."""
 
     def __init__(
-        self, conversion: Conversion, converted: list[pl.DataFrame], rest: Iterator[RawTable]
+        self, conversion: Conversion, converted: list[pl.DataFrame], rest: Iterator[pl.DataFrame]
     ) -> None:
         self.conversion = conversion
         self._converted = converted[::-1]  # popped in order
-        self._rest = rest
+        self._rest = rest  # the later batches, converted in the read-ahead thread
 
     def __iter__(self) -> Iterator[pl.DataFrame]:
         while self._converted:
             yield self._converted.pop()
-        for raw in self._rest:
-            frame = self.conversion.batch(raw)
-            del raw  # not kept while the next batch is read
+        for frame in self._rest:
             yield frame
             del frame
 
@@ -1075,23 +1084,28 @@ def open_batches(
 ) -> Dataset | Batches:
     """`load(path, ...)` when the file is read whole or in one batch (the
     same dataset); else its `Batches`, for a caller that uses each batch
-    and drops it (`Conversion` with `keep_ids`). The first two batches are
-    converted here: the second is read to know there is one, and converted
-    at once (its text cells are several times its typed frame; the third is
-    read meanwhile). Raises what `load` raises."""
+    and drops it (`Conversion` with `keep_ids`). Each batch is read and
+    converted in a thread of its own (`_ahead`), one batch ahead of the
+    caller; the first is taken here, and the second is known to be there
+    once it is read (it is converted while the first is evaluated). Raises
+    what `load` raises."""
     if is_stdin(path) or path.is_dir() or path.suffix.lower() not in _IN_BATCHES:
         return load(path, model, encoding, sheet, progress, batch_bytes)
     if progress is not None:
         progress.phase("read")
     conversion = Conversion(model, keep_ids=True)
-    raws = _batches(path, encoding, sheet, model, progress, batch_bytes)
-    converted = []
+    # each batch is converted in the read-ahead thread, right after it is
+    # read, while the one before is evaluated here: `conversion` is used by
+    # that thread alone until it has handed over the last batch
+    raws = _batches(path, encoding, sheet, model, progress, batch_bytes, conversion.batch)
+    converted, more = [], False
     try:
-        for raw in raws:
-            converted.append(conversion.batch(raw))
-            del raw  # not kept while the next batch is read
-            if len(converted) == 2:
+        for frame in raws:
+            if frame is SECOND:  # there is a second batch (being converted now)
+                more = True
                 break
+            converted.append(frame)
+            del frame
     except NotInBatches:  # a batch only the record-by-record reader reads right
         raws.close()
         converted.clear()
@@ -1101,7 +1115,7 @@ def open_batches(
         raise
     if not converted:
         raise ValueError("convert_batches needs one batch at least")
-    if len(converted) == 1:
+    if not more:  # the reading thread has ended: `conversion` is ours
         return conversion.dataset(joined(converted))
     return Batches(conversion, converted, raws)
 
@@ -1127,19 +1141,26 @@ def _batches(
     model: Model,
     progress: Progress | None,
     batch_bytes: int | None,
-) -> Iterator[RawTable]:
-    """`readers.read_batches`, the progress bar in the convert phase after
-    the first batch, moving by a batch's share of the file's size."""
+    convert: Callable[[RawTable], Any] | None = None,
+) -> Iterator[Any]:
+    """`readers.read_batches` (each batch through `convert` in the reading
+    thread, when given), the progress bar in the convert phase after the
+    first batch, moving by a batch's share of the file's size."""
     from zhili.engine.io.formats import BATCH_BYTES
 
     batches = _ahead(
-        read_batches(path, encoding, sheet=sheet, model=model, batch_bytes=batch_bytes)
+        read_batches(path, encoding, sheet=sheet, model=model, batch_bytes=batch_bytes), convert
     )
     try:
         share = (batch_bytes or BATCH_BYTES) / max(1, path.stat().st_size)
     except (OSError, ValueError):  # standard input
         share = 0.0
-    for k, raw in enumerate(batches):
+    k = -1
+    for raw in batches:
+        if raw is SECOND:
+            yield raw
+            continue
+        k += 1
         if progress is not None and k == 1:
             progress.phase("convert")
             progress.advance(share)
@@ -1148,13 +1169,23 @@ def _batches(
             progress.advance(share)
 
 
-def _ahead(items: Iterator[RawTable]) -> Iterator[RawTable]:
-    """`items`, each next one read in a thread while the one before is
-    converted: Polars reads a batch without holding the GIL, so reading
-    fills the core that converting leaves idle. Two batches in memory at
-    most: the next one is read once the one before it has been taken (it is
-    being converted meanwhile). What reading raises is raised here, in
-    order."""
+# `_ahead` with `convert`: what it gives once it has read the second item,
+# before converting it
+SECOND = object()
+
+
+def _ahead(
+    items: Iterator[RawTable], convert: Callable[[RawTable], Any] | None = None
+) -> Iterator[Any]:
+    """`items` (each through `convert`, when given), each next one read (and
+    converted) in a thread while the one before is used: Polars reads and
+    converts a batch mostly without holding the GIL, so this thread fills
+    the core that the caller leaves idle. Two batches in memory at most: the
+    next one is read once the one before it has been taken (it is being
+    used meanwhile). With `convert`, `SECOND` comes once the second item is
+    read, before it is converted. What reading or converting raises is
+    raised here, in order; `convert` runs in the thread alone, in order, and
+    not after the end (or an error) has been handed over."""
     import queue
     import threading
 
@@ -1176,12 +1207,17 @@ def _ahead(items: Iterator[RawTable]) -> Iterator[RawTable]:
 
     def read() -> None:
         try:
-            source = iter(items)
+            source, count = iter(items), 0
             while True:
                 while not taken.acquire(timeout=0.1):
                     if stop.is_set():
                         return
                 item = next(source, done)
+                if convert is not None and item is not done:
+                    count += 1
+                    if count == 2 and not offer((SECOND, None)):
+                        return
+                    item = convert(item)  # the raw batch is dropped here
                 if not offer((item, None)) or item is done:
                     return
                 del item
@@ -1193,7 +1229,8 @@ def _ahead(items: Iterator[RawTable]) -> Iterator[RawTable]:
     try:
         while True:
             item, exc = box.get()
-            taken.release()
+            if item is not SECOND:  # the item it announces is still to be read from the box
+                taken.release()
             if exc is not None:
                 raise exc
             if item is done:
