@@ -55,3 +55,25 @@ def test_a_fifo_is_written_in_place_not_replaced(tmp_path):
     finally:
         os.close(r)
     assert stat.S_ISFIFO(fifo.stat().st_mode)
+
+
+def test_ctrl_c_the_moment_the_temporary_file_is_made_leaves_nothing(tmp_path, monkeypatch):
+    """A watcher that sends Ctrl-C as soon as it sees the temporary file can
+    land between its creation and the code that cleans it up (seen once in
+    CI: `.out.parquet.XXXXXXXX.zhili-tmp` left behind). The interrupt here
+    comes at the first thing done once the file exists (closing it)."""
+    target = tmp_path / "out.txt"
+    real_close = os.close
+    fired = []
+
+    def close(fd):
+        real_close(fd)
+        if not fired and list(tmp_path.glob("*" + TEMP_SUFFIX)):
+            fired.append(True)
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "close", close)
+    with pytest.raises(KeyboardInterrupt):
+        write_text(target, "x")
+    monkeypatch.undo()
+    assert fired and os.listdir(tmp_path) == []

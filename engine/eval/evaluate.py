@@ -299,9 +299,13 @@ class Evaluator:
         results = positive_zeros(self.impl.results(dataset, self.detail))
         return pl.concat([meta, results], how="horizontal")
 
-    def evaluation(self, dataset: Dataset, table: pl.DataFrame) -> Evaluation:
+    def evaluation(
+        self, dataset: Dataset, table: pl.DataFrame, kind: type[Evaluation] | None = None, **more
+    ) -> Evaluation:
+        """The `Evaluation` of `dataset` whose results are `table` (a `kind`
+        of it, given the fields `more`, when given)."""
         impl = self.impl
-        return Evaluation(
+        return (kind or Evaluation)(
             self.model,
             dataset,
             table,
@@ -310,6 +314,7 @@ class Evaluator:
             list(self.warnings),
             impl.compiled,
             self.plan,
+            **more,
         )
 
 

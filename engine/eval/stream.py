@@ -129,19 +129,15 @@ class Stream:
         """The evaluation of the whole table, once every batch has passed:
         the dataset's problems (`data.Conversion.dataset`), the counts."""
         dataset = self.batches.conversion.dataset()
-        e = self.evaluator
-        return StreamedEvaluation(
-            model=e.model,
-            dataset=dataset,
-            table=self._empty,
-            backend=e.impl.name,
-            functions=e.functions,
-            warnings=list(e.warnings),
-            _compiled=e.impl.compiled,
-            plan=e.plan,
+        ev = self.evaluator.evaluation(
+            dataset,
+            self._empty,
+            StreamedEvaluation,
             communities=self.communities,
             counts=Counter(self.counts),
         )
+        assert isinstance(ev, StreamedEvaluation)
+        return ev
 
     def prepared(self, ev: StreamedEvaluation, command: str, options: dict) -> PreparedRun:
         """The run of `ev` (`finish()`), its parts the batches' (handed over)."""

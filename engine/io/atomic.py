@@ -25,8 +25,8 @@ import errno
 import glob
 import os
 import re
+import secrets
 import stat
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -95,10 +95,12 @@ def atomic_write(path: Path | str, write: Callable[[Path], None]) -> None:
         _write_direct(path, write)
         return
     remove_stale(path)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
+    # the file is made inside the `try`, under a name known before: a Ctrl-C
+    # the moment it is made (when a watcher sees it) is cleaned up too
+    tmp = _temp_name(path)
     try:
+        while not _made(tmp):  # the name is taken
+            tmp = _temp_name(path)
         write(tmp)
         os.chmod(tmp, _mode_for(path))
         _fsync(tmp)  # a full disk can show only here (delayed allocation, NFS)
@@ -116,6 +118,22 @@ def atomic_write(path: Path | str, write: Callable[[Path], None]) -> None:
         if converted is not None and converted is not exc:
             raise converted from exc
         raise
+
+
+def _temp_name(path: Path) -> Path:
+    """A temporary file's name for a write of `path` (not made yet)."""
+    return path.parent / f".{path.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
+
+
+def _made(tmp: Path) -> bool:
+    """Make the empty file `tmp` (only readable and writable by its owner);
+    False when a file of that name exists."""
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    os.close(fd)
+    return True
 
 
 NEARLY_FULL = 1 << 20  # a disk with less room than this for a write is full

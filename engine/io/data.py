@@ -1035,10 +1035,7 @@ def load(
         return convert_batches(_batches(path, encoding, sheet, model, progress, batch_bytes), model)
     except NotInBatches:  # a batch only the record-by-record reader reads right
         pass
-    raw = read_raw(path, encoding, sheet=sheet, model=model)
-    if progress is not None:
-        progress.phase("convert")
-    return convert_table(raw, model, progress.advance if progress is not None else None)
+    return load_whole(path, model, encoding, sheet, progress)
 
 
 # the suffixes `readers.read_batches` may read in several batches
@@ -1430,8 +1427,9 @@ class Conversion:
         frame = _community_ids(frame)
         if self.empty is None:
             self.empty = frame.clear()
-        if self.ids is not None:
-            self.ids.append(frame.select("row", "community_id"))
+        if self.ids is not None:  # with their keys (`_id_keys`): less to do at the end
+            ids = frame.select("row", "community_id")
+            self.ids.append(ids.with_columns(_id_keys(ids.get_column("community_id")).alias(_KEY)))
         return frame
 
     @property
@@ -1828,6 +1826,9 @@ def id_key_text(text: str) -> str:
     return text.strip(WHITESPACE)
 
 
+_KEY = "__key"  # a frame's column of `_id_keys`
+
+
 def _id_keys(ids: pl.Series) -> pl.Series:
     """`id_key` of every id, the Unicode normalisation only for the ids that
     are not ASCII (whose key is lower case and trimmed: a million ids in a
@@ -1843,16 +1844,20 @@ def _id_keys(ids: pl.Series) -> pl.Series:
 def _duplicate_ids(frame: pl.DataFrame, file: str, meta_cols: dict[str, str]) -> list[DataProblem]:
     """An error for every row whose community id an earlier row has, the two
     compared in `id_key`'s form (`ＢＪ-001`, `bj-001` and `BJ-001` with a
-    zero-width space are one id)."""
-    keys = _id_keys(frame.get_column("community_id"))
+    zero-width space are one id). `frame` may hold the keys already (a
+    column `_KEY`)."""
+    if _KEY in frame.columns:
+        keys = frame.get_column(_KEY)
+    else:
+        keys = _id_keys(frame.get_column("community_id")).alias(_KEY)
     if keys.n_unique() == keys.len():  # no key twice (counting is quicker than marking)
         return []
-    keyed = frame.select("row", "community_id").with_columns(keys.alias("__key"))
+    keyed = frame.select("row", "community_id").with_columns(keys)
     # only the rows of a key given twice (the window over a million keys is slow)
-    keyed = keyed.filter(pl.col("__key").is_duplicated())
+    keyed = keyed.filter(pl.col(_KEY).is_duplicated())
     dup = keyed.with_columns(
-        pl.col("row").first().over("__key").alias("first"),
-        pl.col("community_id").first().over("__key").alias("first_id"),
+        pl.col("row").first().over(_KEY).alias("first"),
+        pl.col("community_id").first().over(_KEY).alias("first_id"),
     ).filter(pl.col("row") != pl.col("first"))
     id_col = meta_cols.get("community_id") or meta_cols.get("community")
     problems = []
