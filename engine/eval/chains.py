@@ -23,9 +23,11 @@ one: their product is snapped like any product, and two small divisors
 zero") that the chain as written computes.
 
 A chain is rewritten only where some product comes after a division
-(`a / b * c`, `(a / b) * c`, `a / (b / c)`, `ratio(a, b) * 30`,
+(`a / b * c`, `(a / b) * c`, `(a / b) * (c / d)`, `ratio(a, b) * 30`,
 `per_10k(a, b) * 2`); `c * a / b`, `a / b / c` and a lone `ratio(a, b)` are
-already in the form and are compiled as written. It is rewritten only when
+already in the form and are compiled as written. A divisor stays the factor
+it is written as: `a / (b / c)` and `a / (b * c)` keep their divisor whole,
+since c = 0, or a product b·c that snaps to 0, makes them missing. It is rewritten only when
 N cannot overflow where the chain as written would not: every numerator
 factor is bounded (`magnitude`: an input by the data contract's 10^15, a
 constant by itself) and the partial products stay below 2^126 for integers
@@ -117,20 +119,22 @@ def _operands(e: ir.Expr) -> tuple[ir.Expr, ir.Expr]:
 
 def flatten(e: ir.Expr, builtin, lets: dict[str, ir.Expr] | None = None) -> Chain:
     """`e` as numerator factors and divisors. Products and divisions of
-    numbers are opened (`per_10k(a, b)` is a · 10000 / b); with `lets`, so
-    is a definition whose expression has a division in its chain. Anything
-    else is a factor."""
+    numbers are opened (`per_10k(a, b)` is a · 10000 / b), a divisor is
+    one factor as written; with `lets`, a definition whose expression has a
+    division in its chain is opened too. Anything else is a factor."""
     if _numeric(e) and e.type != "int":
         if isinstance(e, ir.Binary) and e.op == "*":
             a, b = flatten(e.left, builtin, lets), flatten(e.right, builtin, lets)
             return Chain(a.num + b.num, a.den + b.den)
         if _is_division(e, builtin):
             left, right = _operands(e)
-            a, b = flatten(left, builtin, lets), flatten(right, builtin, lets)
-            num = a.num + b.den
+            a = flatten(left, builtin, lets)
+            num = list(a.num)
             if isinstance(e, ir.Call) and e.func == "per_10k":
                 num.append(ir.Const(value=10000.0, type="number", text="10000"))
-            return Chain(num, a.den + b.num)
+            # the divisor as written, one factor: `b / c` or `b * c` opened would
+            # not be missing where c is 0 or b·c snaps to 0, as the written one is
+            return Chain(num, [*a.den, right])
         if lets is not None and isinstance(e, ir.Ref) and e.scope == "let" and e.name in lets:
             inner = flatten(lets[e.name], builtin, lets)
             if inner.den:
@@ -146,10 +150,10 @@ def _product_only(e: ir.Expr, builtin) -> bool:
 def is_normal(e: ir.Expr, builtin) -> bool:
     """`e` is already products first, then divisions one by one."""
     if _is_division(e, builtin) and _numeric(e):
-        left, right = _operands(e)
+        left, _ = _operands(e)
         if isinstance(e, ir.Call) and e.func == "per_10k":
-            return _product_only(left, builtin) and _product_only(right, builtin)
-        return is_normal(left, builtin) and _product_only(right, builtin)
+            return _product_only(left, builtin)
+        return is_normal(left, builtin)
     return _product_only(e, builtin)
 
 
