@@ -10,6 +10,7 @@ import functools
 import os
 import re
 from datetime import date
+from decimal import Decimal
 from importlib.resources import files
 
 from lark import Lark, Token, Transformer, v_args
@@ -608,7 +609,10 @@ class _ToAst(Transformer):
         s = str(tok)
         if tok.type == "PERCENT":
             digits = s[:-1]
-            return ast.Percent(float(digits) / 100.0, digits, self._tspan(tok))
+            # the double nearest to the decimal: 66.67% is 0.6667 (66.67 / 100
+            # was 0.6667000000000001, above `ratio(6667, 10000)`), 0.7% 0.007
+            value = float(Decimal(digits).scaleb(-2))
+            return ast.Percent(value, digits, self._tspan(tok))
         # an integer of up to 38 digits stays exact (the checker refuses one of
         # 2^126 or more); a longer one becomes a float (inf past 1e308): int()
         # refuses over 4300 digits, and float(int) overflows past 1e308

@@ -168,8 +168,10 @@ class ExprGen:
         choice = self.pick(
             ["arith", "arith", "neg", "common", "minmax", "clamp", "abs", "round", "special"]
             + (["whole"] if fam != "P" else [])
-            + (["near"] if fam == "N" else [])
+            + (["near", "chain"] if fam == "N" else [])
         )
+        if choice == "chain":
+            return self._chain(d)
         if choice == "near":
             return f"({self.gen('N', d)} - {self.pick(NEAR_LITS)})"
         if choice == "arith":
@@ -209,6 +211,26 @@ class ExprGen:
                 return f"per_10k({self.gen('N', d)}, {self.gen('N', d)})"
             return f"count({self._args('B', d, self.draw(st.integers(1, 3)))})"
         return f"ratio({self.gen('N', d)}, {self.gen('N', d)})"
+
+    def _chain(self, d: int) -> str:
+        """A product after a division (docs/language.md, "Proportions"): the
+        shapes both backends compute with the division last."""
+        a, c = self.gen("N", d), self.gen(self.pick(["N", "P", "I"]), d)
+        b, e = self._divisor("N", d), self._divisor(self.pick(["N", "I"]), d)
+        n = self.gen(self.pick(["N", "I"]), d)  # ratio(…) is a percentage: times a number
+        return self.pick(
+            [
+                f"({a} / {b} * {c})",
+                f"(({a} / {b}) * {c})",
+                f"({c} * ({a} / {b}))",
+                f"({a} / {b} * {c} / {e})",
+                f"(({a} / {b}) * ({c} / {e}))",
+                f"({a} / ({b} / {e}) * {c})",
+                f"(ratio({a}, {b}) * {n})",
+                f"(per_10k({a}, {b}) * {c})",
+                f"(ratio({a} / {b}, {e}) * {n})",
+            ]
+        )
 
     def _N(self, depth: int) -> str:
         return self._numeric("N", depth)
@@ -321,7 +343,8 @@ def _scoring(draw, g: ExprGen, points: float) -> tuple[str, bool]:
     form = draw(
         st.sampled_from(
             ["pass", "linear", "linear_var", "tiers", "tiers", "tiers_var", "tiers_enum",
-             "deduct", "bonus_per", "bonus_when", "score", "deductions", "deductions", "deduct_one"]
+             "deduct", "bonus_per", "bonus_when", "score", "deductions", "deductions", "deduct_one",
+             "linear_quotient"]
         )
     )  # fmt: skip
     tier_points = sorted({0.0, points, points / 2, min(1.0, points)}, reverse=True)
@@ -349,6 +372,13 @@ def _scoring(draw, g: ExprGen, points: float) -> tuple[str, bool]:
             cap = " max " + _fmt(draw(st.sampled_from(tier_points)))
         kw = "deduct" if form == "deduct" else "bonus"
         return f"{kw} {per} per {g.gen('N', 2)}{cap}", form == "bonus_per"
+    if form == "linear_quotient":  # partial points from the quotient's figures
+        ths = _ordered_thresholds(draw, "P", 2, draw(st.booleans()))
+        lo, hi = ths if len(ths) == 2 else ["0%", "100%"]
+        quotients = [n for n in g.pool["P"] if n.startswith("l")]  # a definition: looked through
+        a, b = g.gen("N", 1), g._divisor("N", 1)
+        value = draw(st.sampled_from([f"ratio({a}, {b})", *quotients]))
+        return f"linear {value} from {lo} to {hi}", False
     fam = draw(st.sampled_from(["N", "P"]))
     if form == "linear":
         ths = _ordered_thresholds(draw, fam, 2, draw(st.booleans()))
@@ -501,9 +531,13 @@ def model_sources(draw, max_top: int = 3) -> str:
         lines.append(f"input {name}: {kind} optional{previous}")
     lets: dict[str, list[str]] = {f: [] for f in "NIPBEDT"}
     for j in range(draw(st.integers(0, 3))):
-        fam = draw(st.sampled_from(["N", "I", "P", "B", "E"]))
+        fam = draw(st.sampled_from(["N", "I", "P", "B", "E", "ratio"]))
         g = ExprGen(draw, lets)
-        lines.append(f"let l{j} = {g.gen(fam, 2, compound=True)}")
+        if fam == "ratio":  # a rate, as sheets define them: `linear` looks through it
+            fam = "P"
+            lines.append(f"let l{j} = ratio({g.gen('N', 1)}, {g._divisor('N', 1)})")
+        else:
+            lines.append(f"let l{j} = {g.gen(fam, 2, compound=True)}")
         lets[fam].append(f"l{j}")
     g = ExprGen(draw, lets)
     ids = _Ids()

@@ -27,6 +27,7 @@ from typing import Any, assert_never
 
 from zhili.dsl import model as ir
 from zhili.dsl.i18n import N_
+from zhili.engine.eval.chains import LinearPoints, normal_form
 from zhili.engine.eval.plan import (
     EPS,
     Events,
@@ -100,15 +101,27 @@ def compile_expr(e: ir.Expr, functions: dict[str, Function]) -> Fn:
         case ir.Unary():
             return _compile_unary(e, functions)
         case ir.Binary():
+            normal = normal_form(e, _builtin(functions))
+            if normal is not None:  # a product after a division: the division last
+                return compile_expr(normal, functions)
             return _compile_binary(e, functions)
         case ir.InList():
             return _compile_in(e, functions)
         case ir.Cond():
             return _compile_if(e, functions)
         case ir.Call():
+            normal = normal_form(e, _builtin(functions))
+            if normal is not None:
+                return compile_expr(normal, functions)
             return _compile_call(e, functions)
         case _:
             assert_never(e)
+
+
+def _builtin(functions: dict[str, Function]) -> Callable[[str], bool]:
+    """Whether `name` is the built-in function in `functions` (a chain opens
+    `ratio` and `per_10k` only then)."""
+    return lambda name: functions.get(name) is BUILTIN_FUNCTIONS.get(name)
 
 
 def _compile_unary(e: ir.Unary, functions) -> Fn:
@@ -356,8 +369,11 @@ def _compile_div(e: ir.Binary, fa: Fn, fb: Fn) -> Fn:
 Scorer = Callable[[Env], tuple[Any, float, ir.Outcome]]
 
 
-def _compile_scoring(ind: ir.Indicator, functions) -> Scorer:
-    """A closure `env -> (value, points, outcome)` for one indicator."""
+def _compile_scoring(
+    ind: ir.Indicator, functions, linear_points: LinearPoints | None = None
+) -> Scorer:
+    """A closure `env -> (value, points, outcome)` for one indicator
+    (`linear_points`: the model's, see `zhili.engine.eval.chains`)."""
     s = ind.scoring
     full = ind.points
     f = compile_expr(s.value, functions)
@@ -372,7 +388,8 @@ def _compile_scoring(ind: ir.Indicator, functions) -> Scorer:
 
             return score_pass
         case ir.Linear():
-            return _linear_scorer(s, full, f, functions)
+            exact = linear_points.of(s, full) if linear_points is not None else None
+            return _linear_scorer(s, full, f, functions, exact)
         case ir.Tiers():
             return _tiers_scorer(s, full, f, functions)
         case ir.Deduct():
@@ -423,12 +440,18 @@ def _with_events(
     return score_events
 
 
-def _linear_scorer(s: ir.Linear, full: float, f: Fn, functions) -> Scorer:
+def _linear_scorer(
+    s: ir.Linear, full: float, f: Fn, functions, exact: ir.Expr | None = None
+) -> Scorer:
     """`linear`: d = v - low (snapped); the outcome from t = d / span (pass
     at t >= 1 - EPS, fail at t <= EPS), partial points snap(d × full / span).
-    A constant span is multiplied by its reciprocal, as Polars does."""
+    A constant span is multiplied by its reciprocal, as Polars does. `exact`:
+    the partial points of a quotient's figures (`LinearPoints`), within 0 …
+    full, instead (where they are missing, as said)."""
     if isinstance(s.low, ir.Const) and isinstance(s.high, ir.Const) and s.low.value != s.high.value:
         lo_c, inv_span = s.low.value, 1.0 / (s.high.value - s.low.value)
+        if exact is not None:
+            return _exact_linear_scorer(f, lo_c, inv_span, full, compile_expr(exact, functions))
 
         def score_const_linear(env):
             v = f(env)
@@ -473,6 +496,31 @@ def _linear_scorer(s: ir.Linear, full: float, f: Fn, functions) -> Scorer:
         return v, snap(d * full / span), PARTIAL
 
     return score_linear
+
+
+def _exact_linear_scorer(f: Fn, lo_c, inv_span: float, full: float, fp: Fn) -> Scorer:
+    """`_linear_scorer` between constant bounds with the partial points `fp`
+    of the quotient's own figures, clipped to 0 … full (the outcome still
+    from the value); the points as before where `fp` is missing."""
+
+    def score_exact_linear(env):
+        v = f(env)
+        if v.__class__ is Missing:
+            return v, 0.0, MISSING
+        d = arith(operator.sub, v, lo_c)
+        if d.__class__ is Missing:
+            return d, 0.0, MISSING
+        t = d * inv_span
+        if t >= 1.0 - EPS:
+            return v, full, PASS
+        if t <= EPS:
+            return v, 0.0, FAIL
+        p = fp(env)
+        if p.__class__ is Missing:
+            return v, snap(d * full * inv_span), PARTIAL
+        return v, min(max(p, 0.0), full), PARTIAL
+
+    return score_exact_linear
 
 
 def _tiers_scorer(s: ir.Tiers, full: float, f: Fn, functions) -> Scorer:
@@ -749,8 +797,9 @@ class CompiledModel:
         self.functions = functions
         self.input_ids = [f.id for f in model.inputs]
         self.lets = [(d.id, compile_expr(d.expr, functions)) for d in model.lets]
+        linear = LinearPoints(model, _builtin(functions))
         self.scorers = [
-            _with_events(_compile_scoring(i, functions), ev, i.points, model, functions)
+            _with_events(_compile_scoring(i, functions, linear), ev, i.points, model, functions)
             for i, ev in zip(model.indicators, self.plan.events, strict=True)
         ]
         self.veto_fns = [compile_expr(v.condition, functions) for v in model.vetoes]

@@ -24,6 +24,7 @@ import polars as pl
 from zhili.dsl import model as ir
 from zhili.engine.eval import columns
 from zhili.engine.eval.bounds import Bounds, points_bound
+from zhili.engine.eval.chains import LinearPoints, normal_form
 from zhili.engine.eval.columns import input_col  # noqa: F401 - re-exported
 from zhili.engine.eval.plan import EPS, Group, Plan, count_comparison
 from zhili.engine.functions import (
@@ -207,6 +208,8 @@ class VectorModel:
         self._static_max: dict[int, float] = {}
         # indicator id → its `_count_table` (None: none), as `scoring` builds them
         self._tables: dict[str, pl.DataFrame | None] = {}
+        # `linear` of a quotient: its partial points from the quotient's figures
+        self._linear_points = LinearPoints(model, self._builtin)
         self._check_functions()
 
     def _check_functions(self) -> None:
@@ -260,6 +263,9 @@ class VectorModel:
                 # Polars cannot negate an Int128: 0 - x
                 return pl.lit(0, pl.Int64) - x if e.type == "int" else -x
             case ir.Binary():
+                normal = normal_form(e, self._builtin)
+                if normal is not None:  # a product after a division: the division last
+                    return self.expr(normal, results)
                 return self._binary(e, results)
             case ir.InList():
                 x = self.value(e.operand, results)
@@ -276,9 +282,16 @@ class VectorModel:
                 b = self.expr(e.orelse, results)
                 return pl.when(c.is_null()).then(None).when(c).then(a).otherwise(b)
             case ir.Call():
+                normal = normal_form(e, self._builtin)
+                if normal is not None:
+                    return self.expr(normal, results)
                 return self._call(e, results)
             case _:
                 assert_never(e)
+
+    def _builtin(self, name: str) -> bool:
+        """Whether `name` is the built-in function here (`chains.normal_form`)."""
+        return self.functions.get(name) is BUILTIN_FUNCTIONS.get(name)
 
     def _binary(self, e: ir.Binary, results: dict[str, pl.Expr] | None) -> pl.Expr:
         """Arithmetic as the interpreter's `number`: an int result exact (or
@@ -596,6 +609,10 @@ class VectorModel:
             t = d / span
         # chosen only where 0 < d / span < 1: below the points
         partial = (pl_snap_small if full < SMALL_SNAP_LIMIT / 2 else pl_snap)(d * full / span)
+        exact = self._linear_points.of(s, full) if const else None
+        if exact is not None:
+            # the quotient's own figures (`chains.LinearPoints`), as the interpreter
+            partial = pl.coalesce(self.value(exact).clip(0.0, full), partial)
         points = pl.when(t >= 1.0 - EPS).then(full).when(t <= EPS).then(0.0).otherwise(partial)
         if const and not _may_overflow(s.value):
             points = points.fill_null(0.0)
