@@ -25,13 +25,13 @@ from zhili.engine.io.source import MAX_DATA_BYTES, display_name, is_stdin, read_
 from zhili.engine.io.table import (
     HEADER_SCAN_ROWS,
     HIERARCHY,
-    TOTALS_HINT,
     DataError,
     DataProblem,
     NotInBatches,
     RawTable,
     header_row,
     is_total,
+    likely_totals,
     norm,
     strip_unit,
     totals_expr,
@@ -579,11 +579,7 @@ def _skip_rows(
     totals = totals_expr(cells)
     if totals is not None:
         # the exact test normalizes every cell: only try it on likely rows
-        likely = pl.any_horizontal(
-            pl.col(c).str.contains_any(TOTALS_HINT, ascii_case_insensitive=True).fill_null(False)
-            for c in cells[:6]
-        )
-        at = frame.select(pl.arg_where(likely)).to_series()  # no copy of the frame
+        at = frame.select(pl.arg_where(likely_totals(cells))).to_series()  # no copy of the frame
         for values in frame[at].filter(totals).iter_rows():
             texts = [v for v in values[:6] if isinstance(v, str) and v.strip()]
             label = next((v for v in texts if is_total(v)), texts[0])
