@@ -8,8 +8,10 @@ from each other.
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -295,3 +297,33 @@ def header_row(rows: list, model: Model | None) -> int | None:
     if first_nonempty is not None:
         return first_nonempty
     return next((i for i, row in enumerate(rows) if any(_text(c) for c in row)), None)
+
+
+def close_names(
+    name: str, candidates: Iterable[str], n: int = 3, key: Callable[[str], str] = norm
+) -> list[str]:
+    """The candidates that nearly match `name` (a header for an input, a
+    community for `--community`), compared in `key`'s form, best first, at
+    most `n`: first those that hold it or that it holds (a Chinese name is
+    shortened by leaving characters out: 东关 for 东关社区, 视频监控覆盖 for
+    视频监控覆盖率), the nearest in length first; then difflib's close
+    matches (a character changed: 覆盖率 for 复盖率)."""
+    want = key(name)
+    if not want:
+        return []
+    keyed: dict[str, str] = {}
+    for c in candidates:
+        k = key(c) if c else ""
+        if k and k != want:
+            keyed.setdefault(c, k)
+    held = [c for c, k in keyed.items() if want in k or (len(k) >= 2 and k in want)]
+    held.sort(key=lambda c: abs(len(keyed[c]) - len(want)))
+    found = held[:n]
+    if len(found) < n and len(keyed) <= 20_000:  # difflib compares each: not over a million ids
+        by_key: dict[str, str] = {}
+        for c, k in keyed.items():
+            by_key.setdefault(k, c)
+        for k in difflib.get_close_matches(want, list(by_key), n=n, cutoff=0.6):
+            if by_key[k] not in found:
+                found.append(by_key[k])
+    return found[:n]
