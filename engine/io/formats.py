@@ -73,9 +73,41 @@ def _whole_table(name: str, text: bytes, sep: str, line: int, guess: bool) -> Ra
 def _skipped_table(
     name: str, headers: list[str], frame: pl.DataFrame, lines: list[int], problems: list
 ) -> RawTable:
+    _refuse_long_cells(name, headers, frame, lines)
     frame, lines, skipped = _skip_rows(name, headers, frame, lines)
     problems = sorted(problems + skipped, key=lambda p: p.row or 0)
     return RawTable(name, headers, frame, lines, problems)
+
+
+# Excel's limit for a cell: a text file's cell is held to it as a workbook's
+# is (`xlsxscan.MAX_CELL_CHARS`), so that no output cuts what was read
+MAX_CELL_CHARS = 32_767
+
+
+def _refuse_long_cells(name: str, headers: list[str], frame: pl.DataFrame, lines: list[int]):
+    """A `DataError` naming the line and column of the first cell of more
+    than `MAX_CELL_CHARS` characters (its byte length tells most cells are
+    not: one pass over the lengths Polars keeps)."""
+    long = [
+        c
+        for c in frame.columns
+        if (frame.get_column(c).str.len_bytes().max() or 0) > MAX_CELL_CHARS
+    ]
+    hits = [
+        (int(at[0]), j)
+        for j, c in enumerate(frame.columns)
+        if c in long
+        and (at := (frame.get_column(c).str.len_chars() > MAX_CELL_CHARS).arg_true()).len()
+    ]
+    if not hits:
+        return
+    at, j = min(hits)
+    raise DataError(
+        _(
+            "{file}:{line} [{column}]: a cell holds more than {n:,} characters "
+            "(Excel's limit for a cell); zhili does not read a cell this long"
+        ).format(file=name, line=lines[at], column=headers[j] or j + 1, n=MAX_CELL_CHARS)
+    )
 
 
 # a text file larger than this is read and converted in row batches of
