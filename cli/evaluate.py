@@ -327,11 +327,29 @@ def explain_cmd(ctx: Ctx, model, data, community, as_json, encoding, sheet):
         else:
             click.echo(explain_text(raw, result))
         return
-    names = [m.get("community_id") for m in ds.meta][:10]
-    raise ZhiliError(
-        _("error: no community {c!r} in the data (e.g. {examples})").format(
-            c=community, examples=", ".join(map(str, names))
+    raise ZhiliError(_no_community_msg(community, ds.meta))
+
+
+def _no_community_msg(community: str, meta: list[dict]) -> str:
+    """No community by that id or name: the ids and names that nearly match
+    (东关社区 for 东关), else the first ids."""
+    from zhili.engine.io.data import close_names, id_key_text
+
+    ids = {
+        str(v): m.get("community_id")
+        for m in meta
+        for v in (m.get("community_id"), m.get("community"))
+        if v is not None
+    }
+    close = close_names(community, ids, key=id_key_text)
+    if close:
+        shown = [c if ids[c] in (None, c) else f"{c} ({ids[c]})" for c in close]
+        return _("error: no community {c!r} in the data; did you mean {names}?").format(
+            c=community, names=", ".join(shown)
         )
+    names = [m.get("community_id") for m in meta][:10]
+    return _("error: no community {c!r} in the data (e.g. {examples})").format(
+        c=community, examples=", ".join(map(str, names))
     )
 
 

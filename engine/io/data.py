@@ -39,6 +39,7 @@ from zhili.engine.io.table import (  # noqa: F401 - re-exported: readers and the
     DataProblem,
     NotInBatches,
     RawTable,
+    close_names,
     is_total,
     norm,
     strip_unit,
@@ -1428,7 +1429,7 @@ class Conversion:
         if self.empty is None:
             self.empty = frame.clear()
         if self.ids is not None:  # with their keys (`_id_keys`): less to do at the end
-            ids = frame.select("row", "community_id")
+            ids = frame.select("row", "community_id", *(["period"] if "period" in frame else []))
             self.ids.append(ids.with_columns(_id_keys(ids.get_column("community_id")).alias(_KEY)))
         return frame
 
@@ -1587,7 +1588,7 @@ def _column_problems(
                     None,
                     label,
                     None,
-                    _("no column for input (every value counts as missing)"),
+                    _no_column_msg(f, unmatched),
                     sev,
                     code=code.code,
                 )
@@ -1606,6 +1607,26 @@ def _column_problems(
                 )
             )
     return problems
+
+
+def _no_column_msg(f: InputField, unmatched: list[str]) -> str:
+    """ "no column for input", with the unmatched headers that nearly match
+    its label or id (`视频监控覆盖(%)` for 视频监控覆盖率), units aside."""
+    headers = [h for h in unmatched if h and not h.startswith("\x00")]
+    close: list[str] = []
+    for name in (f.label, f.id):
+        if name:
+            close += [h for h in close_names(name, headers, key=_header_key) if h not in close]
+    if not close:
+        return _("no column for input (every value counts as missing)")
+    return _(
+        "no column for input (every value counts as missing); did you mean the column {names}? "
+        "(a column is matched by the input's name or label, a unit in brackets aside)"
+    ).format(names=", ".join(repr(h) for h in close[:3]))
+
+
+def _header_key(header: str) -> str:
+    return norm(strip_unit(header))
 
 
 def _input_positions(headers: list[str], model: Model) -> dict[str, list[int]]:
@@ -1852,19 +1873,24 @@ def _duplicate_ids(frame: pl.DataFrame, file: str, meta_cols: dict[str, str]) ->
         keys = _id_keys(frame.get_column("community_id")).alias(_KEY)
     if keys.n_unique() == keys.len():  # no key twice (counting is quicker than marking)
         return []
-    keyed = frame.select("row", "community_id").with_columns(keys)
+    periods = "period" in frame.columns
+    keyed = frame.select("row", "community_id", *(["period"] if periods else [])).with_columns(keys)
     # only the rows of a key given twice (the window over a million keys is slow)
     keyed = keyed.filter(pl.col(_KEY).is_duplicated())
     dup = keyed.with_columns(
         pl.col("row").first().over(_KEY).alias("first"),
         pl.col("community_id").first().over(_KEY).alias("first_id"),
+        (pl.col("period").first().over(_KEY) if periods else pl.lit(None)).alias("first_p"),
+        (pl.col("period") if periods else pl.lit(None)).alias("__p"),
     ).filter(pl.col("row") != pl.col("first"))
     id_col = meta_cols.get("community_id") or meta_cols.get("community")
     problems = []
-    for row, cid, first, first_id in dup.select(
-        "row", "community_id", "first", "first_id"
+    for row, cid, first, first_id, first_p, p in dup.select(
+        "row", "community_id", "first", "first_id", "first_p", "__p"
     ).iter_rows():
-        if cid == first_id:
+        if first_p != p and first_p is not None and p is not None:
+            message = _period_msg(frame, meta_cols["period"], first, first_p)
+        elif cid == first_id:
             message = _("duplicate community id (first on row {row})").format(row=first)
         else:
             message = _(
@@ -1875,3 +1901,16 @@ def _duplicate_ids(frame: pl.DataFrame, file: str, meta_cols: dict[str, str]) ->
             DataProblem(file, row, id_col, cid, message, "error", code=codes.DATA_DUPLICATE_ID.code)
         )
     return problems
+
+
+def _period_msg(frame: pl.DataFrame, column: str, first: int, first_p: str) -> str:
+    """A duplicate id in another period (考核期 2024年度, then 2025年度): one
+    evaluation scores one period, so the message names the period column,
+    its values and what to do."""
+    values = frame.get_column("period").drop_nulls().unique(maintain_order=True)
+    shown = "、".join(values.head(5).to_list()) + ("…" if values.len() > 5 else "")
+    return _(
+        "duplicate community id (first on row {row}, {column} {period}): the data holds "
+        "more than one {column} ({periods}), and one evaluation scores one period: "
+        "evaluate each {column}'s rows on their own (a file for each)"
+    ).format(row=first, column=column, period=first_p, periods=shown)

@@ -40,6 +40,7 @@ from zhili.engine.io.table import (  # noqa: F401 - EXCEL_SUFFIXES re-exported
     RawTable,
     header_row,
     is_total,
+    likely_totals,
     names_inputs,
     norm,
     strip_unit,
@@ -464,27 +465,8 @@ def _skip_totals(path: Path, name: str, data: pl.DataFrame) -> tuple[pl.DataFram
     return data, problems
 
 
-# an ASCII cell is its own NFKC form: `totals_expr` holds for it only when,
-# spaces aside, it is `total` or `sum` in any case
-_ASCII_TOTAL = r"^\s*(?:[tT]\s*[oO]\s*[tT]\s*[aA]\s*[lL]|[sS]\s*[uU]\s*[mM])\s*$"
-# any other cell it holds for has, in NFKC, a character of the words: 计
-# (合计, 小计, …), 总 (汇总), or t, s in either case (removing spaces and
-# lower case make none of them)
-_TOTAL_CHARS = ["计", "总", "t", "T", "s", "S"]
-
-
-def _likely_totals(cells: list[str]) -> pl.Expr:
-    """The rows `totals_expr(cells)` may hold for (all it holds for): its
-    exact test normalizes every cell (NFKC, then a regex), ten times the
-    time of this one over a sheet of 100,000 rows."""
-    likely = []
-    for c in cells[:6]:
-        col = pl.col(c)
-        ascii_only = col.str.len_bytes() == col.str.len_chars()
-        plain = ascii_only & col.str.contains(_ASCII_TOTAL)
-        other = ~ascii_only & col.str.normalize("NFKC").str.contains_any(_TOTAL_CHARS)
-        likely.append((plain | other).fill_null(False))
-    return pl.any_horizontal(likely)
+# the one pre-filter of totals rows, as in text files
+_likely_totals = likely_totals
 
 
 def _skip_headers(

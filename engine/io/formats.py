@@ -13,7 +13,7 @@ import json
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,13 +25,13 @@ from zhili.engine.io.source import MAX_DATA_BYTES, display_name, is_stdin, read_
 from zhili.engine.io.table import (
     HEADER_SCAN_ROWS,
     HIERARCHY,
-    TOTALS_HINT,
     DataError,
     DataProblem,
     NotInBatches,
     RawTable,
     header_row,
     is_total,
+    likely_totals,
     norm,
     strip_unit,
     totals_expr,
@@ -73,9 +73,41 @@ def _whole_table(name: str, text: bytes, sep: str, line: int, guess: bool) -> Ra
 def _skipped_table(
     name: str, headers: list[str], frame: pl.DataFrame, lines: list[int], problems: list
 ) -> RawTable:
+    _refuse_long_cells(name, headers, frame, lines)
     frame, lines, skipped = _skip_rows(name, headers, frame, lines)
     problems = sorted(problems + skipped, key=lambda p: p.row or 0)
     return RawTable(name, headers, frame, lines, problems)
+
+
+# Excel's limit for a cell: a text file's cell is held to it as a workbook's
+# is (`xlsxscan.MAX_CELL_CHARS`), so that no output cuts what was read
+MAX_CELL_CHARS = 32_767
+
+
+def _refuse_long_cells(name: str, headers: list[str], frame: pl.DataFrame, lines: list[int]):
+    """A `DataError` naming the line and column of the first cell of more
+    than `MAX_CELL_CHARS` characters (its byte length tells most cells are
+    not: one pass over the lengths Polars keeps)."""
+    long = [
+        c
+        for c in frame.columns
+        if (frame.get_column(c).str.len_bytes().max() or 0) > MAX_CELL_CHARS
+    ]
+    hits = [
+        (int(at[0]), j)
+        for j, c in enumerate(frame.columns)
+        if c in long
+        and (at := (frame.get_column(c).str.len_chars() > MAX_CELL_CHARS).arg_true()).len()
+    ]
+    if not hits:
+        return
+    at, j = min(hits)
+    raise DataError(
+        _(
+            "{file}:{line} [{column}]: a cell holds more than {n:,} characters "
+            "(Excel's limit for a cell); zhili does not read a cell this long"
+        ).format(file=name, line=lines[at], column=headers[j] or j + 1, n=MAX_CELL_CHARS)
+    )
 
 
 # a text file larger than this is read and converted in row batches of
@@ -252,6 +284,8 @@ def _row_batches(
     sep_b = sep.encode()
     header_seps = header.count(sep_b)
     first_line, carry, total = line + header_lines, b"", 0
+    usual_rows: list[list[str | None]] = []  # the file's first rows (`_usual_kinds`)
+    tried = 0  # the size of the last carry the exact reader found no record end in
     try:
         while True:
             try:
@@ -265,14 +299,23 @@ def _row_batches(
                 raise NotInBatches(name)  # truncated, grown or rewritten while read
             if not chunk and not carry:
                 break
+            final = not chunk
             end = _last_record_end(carry, chunk, quoted) if chunk else len(chunk)
+            exact = False
             if chunk and end < 0:  # no record ends in it: read on
                 carry += chunk
-                continue
-            with memoryview(chunk) as view:
-                batch = b"".join((header, carry, view[:end]))
-                carry = bytes(view[end:])
-            del chunk
+                del chunk
+                if not quoted or len(carry) < max(batch_bytes, 2 * tried):
+                    continue
+                # no newline outside quotes, counting them, in a batch's worth
+                # of records: a stray quote (`北"坡社区`) or a quoted cell longer
+                # than a batch; the exact reader finds where records end
+                batch, carry, exact = header + carry, b"", True
+            else:
+                with memoryview(chunk) as view:
+                    batch = b"".join((header, carry, view[:end]))
+                    carry = bytes(view[end:])
+                del chunk
             h = len(header)
             # one pass: the lines, the separators (for short rows) and a lone CR
             lines, seps, lone_cr = scan_bytes(batch, sep_b, h)
@@ -280,28 +323,79 @@ def _row_batches(
                 (not quoted and batch.find(b'"', h) >= 0) or lone_cr or total > MAX_DATA_BYTES
             ):
                 raise NotInBatches(name)
-            got = read_csv_fast(
-                batch,
-                sep,
-                first_line - 1 - header_lines,
-                whole=True,
-                quoted=quoted,
-                seps=seps + header_seps,
-            )
-            if got is None:
-                raise NotInBatches(name)
-            del batch
-            headers, frame, row_lines, short = got
+            offset = first_line - 1 - header_lines
+            got = None
+            if not exact:
+                got = read_csv_fast(
+                    batch, sep, offset, whole=True, quoted=quoted, seps=seps + header_seps
+                )
+            if got is None:  # only the record-by-record reader reads this batch right
+                table, carry, lines = _exact_batch(
+                    name, batch, carry, h, sep, offset, final, usual_rows
+                )
+                del batch
+                if table is None:  # not one whole record yet
+                    tried = len(carry)
+                    continue
+                tried = 0
+            else:
+                del batch
+                headers, frame, row_lines, short = got
+                if len(usual_rows) < _USUAL_ROWS:
+                    usual_rows += map(list, frame.head(_USUAL_ROWS - len(usual_rows)).iter_rows())
+                table = _skipped_table(
+                    name, headers, frame, row_lines, _short_problems(name, headers, short)
+                )
+                del got, frame  # not kept while the next batch is read
             first_line += lines
-            table = _skipped_table(
-                name, headers, frame, row_lines, _short_problems(name, headers, short)
-            )
-            del got, frame  # not kept while the next batch is read
             yield table
             del table
     finally:
         if stream is not None:
             stream.file.close()
+
+
+def _exact_batch(
+    name: str,
+    batch: bytes,
+    rest: bytes,
+    h: int,
+    sep: str,
+    offset: int,
+    final: bool,
+    usual_rows: list[list[str | None]],
+) -> tuple[RawTable | None, bytes, int]:
+    """A batch (`h` bytes of header, then records, on lines from `offset` + 1)
+    that the fast reader cannot read right (a row longer than the header,
+    a stray quote, odd quoting), read by the record-by-record reader as the
+    whole file would be (`usual_rows`, the file's first rows, say what its
+    columns hold): every record of `batch` + `rest` but the last, which may
+    be cut, unless the batch is the file's last (`final`). (the table, or
+    None when not one whole record was read; the bytes after the records
+    read, carried to the next batch; the lines read after the header)."""
+    data = batch + rest if rest else batch
+    # up to the last line end (a batch may end inside a character)
+    cut = len(data) if final else data.rfind(b"\n") + 1
+    if cut <= h:
+        return None, data[h:], 0
+    text = data if cut == len(data) else data[:cut]
+    if _utf8_error(text) >= 0:  # the whole file says which encoding, or which line
+        raise NotInBatches(name)
+    usual = list(usual_rows)
+    got = _read_exact(name, text, sep, 1, False, usual, offset, leave_last=not final)
+    del text
+    header_lines = data.count(b"\n", 0, h)
+    if got.rest is None:
+        done, lines = len(data), data.count(b"\n", h)
+    else:
+        done, lines = _line_offset(data, got.rest), got.rest - 1 - header_lines
+    if not final and (lines <= 0 or (got.ragged and len(usual) < _USUAL_ROWS)):
+        # not one whole record; or a row longer than the header, which the
+        # file's first rows line up, more of them to come: read on
+        return None, data[h:], 0
+    usual_rows[:] = usual
+    table = _skipped_table(name, got.headers, got.frame, got.lines, got.problems)
+    return table, data[done:], lines
 
 
 def _last_record_end(carry: bytes, chunk: bytes, quoted: bool) -> int:
@@ -488,7 +582,12 @@ def _separator(path: Path, text: bytes) -> str:
 def _records(text: str, sep: str):
     """(first line of the record in the file, its cells) for each record of
     `text`; a blank line is a record without cells."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    if isinstance(text, str):
+        text = io.StringIO(text, newline="")
+    # a cell may be as long as a file (a cell over Excel's limit is refused
+    # with its line and column by `_long_cells`, not by the csv module)
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_DATA_BYTES))
+    reader = csv.reader(text, delimiter=sep)
     line = 1
     for row in reader:
         yield line, row
@@ -579,11 +678,7 @@ def _skip_rows(
     totals = totals_expr(cells)
     if totals is not None:
         # the exact test normalizes every cell: only try it on likely rows
-        likely = pl.any_horizontal(
-            pl.col(c).str.contains_any(TOTALS_HINT, ascii_case_insensitive=True).fill_null(False)
-            for c in cells[:6]
-        )
-        at = frame.select(pl.arg_where(likely)).to_series()  # no copy of the frame
+        at = frame.select(pl.arg_where(likely_totals(cells))).to_series()  # no copy of the frame
         for values in frame[at].filter(totals).iter_rows():
             texts = [v for v in values[:6] if isinstance(v, str) and v.strip()]
             label = next((v for v in texts if is_total(v)), texts[0])
@@ -762,41 +857,111 @@ def _decode(path: Path, data: bytes, encoding: str | None) -> str:
 def _read_csv(name: str, text: bytes, sep: str, line: int, guess: bool):
     """(headers, cells, lines, problems) record by record (Python's csv
     module) from the header on `line`: exact about ragged rows and quoting."""
+    got = _read_exact(name, text, sep, line, guess)
+    return got.headers, got.frame, got.lines, got.problems
+
+
+# the record-by-record reader turns this many rows at a time into columns:
+# a million rows are never all Python lists at once
+_PIECE_ROWS = 16_384
+# the rows of a file (the first this many that are not longer than the
+# header) that say what each column usually holds (`_usual_kinds`)
+_USUAL_ROWS = 1000
+
+
+@dataclass
+class _Exact:
+    """What `_read_exact` read: the table's parts, and (when it left the
+    last record unread) the line of `text` that record starts on."""
+
+    headers: list[str]
+    frame: pl.DataFrame
+    lines: list[int]
+    problems: list[DataProblem]
+    rest: int | None = None
+    ragged: bool = False  # a row longer than the header
+
+
+def _read_exact(
+    name: str,
+    text: bytes,
+    sep: str,
+    line: int,
+    guess: bool,
+    usual_rows: list[list[str | None]] | None = None,
+    offset: int = 0,
+    leave_last: bool = False,
+) -> _Exact:
+    """`_read_csv`'s table, decoded and turned into columns a piece at a
+    time. `usual_rows`: the rows before `text` that tell what each column
+    holds (a batch of a file: the file's first rows), extended here.
+    `offset` is added to every row's line. With `leave_last`, the last
+    record is not read (a batch whose end may cut it): `rest` is its line."""
     headers: list[str] | None = None
+    pieces: list[pl.DataFrame] = []
     rows: list[list[str | None]] = []
     lines: list[int] = []
     problems: list[DataProblem] = []
     kept: list[tuple[int, list[str]]] = []  # the rows with more cells than the header
+    usual = [] if usual_rows is None else usual_rows
+    pending: tuple[int, list[str]] | None = None
     at = line
     try:
-        for at, cells in _records(_decode_utf8(name, text, guess), sep):
+        for at, cells in _records(_text_stream(name, text, guess), sep):
             if headers is None:
                 if at == line:
                     headers = [h.strip() for h in cells]
                 continue
+            if leave_last:
+                pending, (at, cells) = (at, cells), pending or (0, [])
             if not any(c.strip() for c in cells):
-                continue  # a blank line
-            if len(cells) > len(headers):
-                kept.append((len(rows), cells))
-            problem = _ragged(name, at, headers, cells)
+                continue  # a blank line (or none yet, when the last is left)
+            n = len(headers)
+            if len(cells) > n:
+                kept.append((len(lines), cells))
+            padded = (cells + [None] * (n - len(cells)))[:n]
+            if len(cells) <= n and len(usual) < _USUAL_ROWS:
+                usual.append(padded)
+            problem = _ragged(name, at + offset, headers, cells)
             if problem is not None:
                 problems.append(problem)
-            rows.append((cells + [None] * (len(headers) - len(cells)))[: len(headers)])
-            lines.append(at)
+            rows.append(padded)
+            lines.append(at + offset)
+            if len(rows) == _PIECE_ROWS:
+                pieces.append(_cells_frame(rows, n))
+                rows = []
     except csv.Error as exc:
         raise DataError(
-            _("{file}:{line}: not valid CSV: {err}").format(file=name, line=at, err=exc)
+            _("{file}:{line}: not valid CSV: {err}").format(file=name, line=at + offset, err=exc)
         ) from None
     if headers is None:
         raise DataError(_("{file}: the file is empty").format(file=name))
+    pieces.append(_cells_frame(rows, len(headers)))
+    frame = pl.concat(pieces, rechunk=False) if len(pieces) > 1 else pieces[0]
     if kept:
-        problems = _shifted_rows(name, headers, rows, lines, kept, problems)
-    columns = list(zip(*rows, strict=True)) if rows else [()] * len(headers)
-    frame = pl.DataFrame(
+        problems, fixed = _shifted_rows(name, headers, usual, lines, kept, problems)
+        frame = _fixed_rows(frame, fixed)
+    rest = pending[0] if leave_last and pending is not None else None
+    return _Exact(headers, frame, lines, problems, rest, bool(kept))
+
+
+def _cells_frame(rows: list[list[str | None]], n: int) -> pl.DataFrame:
+    columns = list(zip(*rows, strict=True)) if rows else [()] * n
+    return pl.DataFrame(
         {f"c{j}": pl.Series(f"c{j}", col, dtype=pl.String) for j, col in enumerate(columns)},
         height=len(rows),
     )
-    return headers, frame, lines, problems
+
+
+def _fixed_rows(frame: pl.DataFrame, fixed: dict[int, list[str | None]]) -> pl.DataFrame:
+    """`frame` with the rows at `fixed`'s positions replaced."""
+    if not fixed:
+        return frame
+    at = pl.Series(list(fixed), dtype=pl.UInt32)
+    return frame.with_columns(
+        frame.get_column(c).scatter(at, [row[j] for row in fixed.values()])
+        for j, c in enumerate(frame.columns)
+    )
 
 
 _NUMBER_CELL = re.compile(r"\s*[+-]?[0-9][0-9.,]*\s*")
@@ -826,11 +991,11 @@ def _kind(cell: str | None) -> str:
 def _shifted_rows(
     name: str,
     headers: list[str],
-    rows: list[list[str | None]],
+    usual_rows: list[list[str | None]],
     lines: list[int],
     kept: list[tuple[int, list[str]]],
     problems: list[DataProblem],
-) -> list[DataProblem]:
+) -> tuple[list[DataProblem], dict[int, list[str | None]]]:
     """Rows whose extra cells come from an unquoted comma in a number (`1,5`
     written in a comma-separated file), see docs/data.md: when one place to
     join two cells back lines the row up with what the other rows hold in
@@ -839,15 +1004,17 @@ def _shifted_rows(
     cells after it stand under their own headers again; when several places
     do equally well, the cells from the first of them on count as missing.
     Either way the row's `data-extra-cells` warning names the column where
-    the shift starts."""
-    usual = _usual_kinds(headers, rows, {i for i, _c in kept})
+    the shift starts. `usual_rows`: the first rows not longer than the
+    header; returns the problems and the rows changed, by position."""
+    usual = _usual_kinds(headers, usual_rows)
+    fixed: dict[int, list[str | None]] = {}
     by_line = {p.row: k for k, p in enumerate(problems) if p.code == codes.DATA_EXTRA_CELLS.code}
     for i, cells in kept:
         joined, first, sure = _join_commas(cells, len(headers), usual)
         if first is None or lines[i] not in by_line:
             continue
         if sure:
-            rows[i] = joined
+            fixed[i] = joined
             raw, message = (
                 joined[first],
                 _(
@@ -857,7 +1024,7 @@ def _shifted_rows(
                 ),
             )
         else:
-            rows[i] = [*rows[i][:first], *([None] * (len(headers) - first))]
+            fixed[i] = [*cells[:first], *([None] * (len(headers) - first))]
             raw, message = (
                 cells[first],
                 _(
@@ -875,26 +1042,20 @@ def _shifted_rows(
             "warning",
             code=codes.DATA_EXTRA_CELLS.code,
         )
-    return problems
+    return problems, fixed
 
 
-def _usual_kinds(headers: list[str], rows: list[list[str | None]], skip: set[int]) -> list[str]:
-    """Per column, the kind most of the first thousand well-formed rows hold
-    there (`_kind`, empty cells aside)."""
+def _usual_kinds(headers: list[str], rows: list[list[str | None]]) -> list[str]:
+    """Per column, the kind most of the first thousand well-formed rows
+    (`rows`) hold there (`_kind`, empty cells aside)."""
     from collections import Counter
 
     counts = [Counter() for _h in headers]
-    seen = 0
-    for i, row in enumerate(rows):
-        if i in skip:
-            continue
+    for row in rows[:_USUAL_ROWS]:
         for j, cell in enumerate(row):
             kind = _kind(cell)
             if kind != "empty":
                 counts[j][kind] += 1
-        seen += 1
-        if seen >= 1000:
-            break
     return [c.most_common(1)[0][0] if c else "empty" for c in counts]
 
 
@@ -972,6 +1133,31 @@ def short_row_problem(name: str, line: int, column: str, got: int, want: int) ->
         "warning",
         code=codes.DATA_SHORT_ROW.code,
     )
+
+
+def _utf8_error(text: bytes) -> int:
+    """Where `text` stops being UTF-8, or -1: decoded a few megabytes at a
+    time (each piece ends before a character's first byte), never kept."""
+    at, n, step = 0, len(text), 16 * 1024**2
+    with memoryview(text) as view:
+        while at < n:
+            end = min(at + step, n)
+            while end < n and end < at + step + 4 and view[end] & 0xC0 == 0x80:
+                end += 1
+            try:
+                codecs.utf_8_decode(view[at:end], "strict", True)
+            except UnicodeDecodeError as exc:
+                return at + exc.start
+            at = end
+    return -1
+
+
+def _text_stream(name: str, text: bytes, guess: bool):
+    """UTF-8 `text` as text, decoded while it is read (a whole file's text is
+    never one string); what `_decode_utf8` does with text that is not."""
+    if _utf8_error(text) < 0:
+        return io.TextIOWrapper(io.BytesIO(text), encoding="utf-8", newline="")
+    return io.StringIO(_decode_utf8(name, text, guess), newline="")
 
 
 def _decode_utf8(name: str, text: bytes, guess: bool) -> str:

@@ -8,8 +8,10 @@ from each other.
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -179,21 +181,37 @@ def with_series(frame: pl.DataFrame, *series: pl.Series) -> pl.DataFrame:
 
 _TOTALS = ("合计", "总计", "小计", "共计", "总合计", "汇总", "total", "sum")
 
-# a cell `totals_expr` accepts contains one of these (合计, 汇总,
-# total, sum: ASCII in any case, or full-width); an Aho-Corasick scan is ten
-# times faster than normalizing every cell
-TOTALS_HINT = [
-    "计",
-    "計",
-    "汇总",
-    "匯總",
-    "total",
-    "sum",
-    "ｏｔａｌ",
-    "ＯＴＡＬ",
-    "ｕｍ",
-    "ＵＭ",
-]
+# every character whose NFKC form holds t, T, s, S, 计 or 总: a cell that
+# `totals_expr` holds for (合计, 汇总, total, sum in any width, case or
+# style) and that is not ASCII holds one of these before it is normalized
+# (composition never makes them; tests/test_totals_rows.py recomputes the
+# list over every code point with Polars' NFKC). An Aho-Corasick scan for
+# them is ten times faster than normalizing every cell.
+TOTALS_HINT = list(
+    "STstſˢᵀᵗₛₜ₨℁℠℡™⒮⒯ⓈⓉⓢⓣ㉐㋏㎔㎧㎨㎮㎯㎰㎱㎲㎳㏏㏛㏜总计\ua7f1ﬅﬆＳＴｓｔ\U0001cce8\U0001cce9"
+    "𝐒𝐓𝐬𝐭𝑆𝑇𝑠𝑡𝑺𝑻𝒔𝒕𝒮𝒯𝓈𝓉𝓢𝓣𝓼𝓽𝔖𝔗𝔰𝔱𝕊𝕋𝕤𝕥𝕾𝕿𝖘𝖙𝖲𝖳𝗌𝗍𝗦𝗧𝘀𝘁𝘚𝘛𝘴𝘵𝙎𝙏𝙨𝙩𝚂𝚃𝚜𝚝🄢🄣🄪🅂🅃🅌🅍"
+)
+# an ASCII cell is its own NFKC form: `totals_expr` holds for it only when,
+# spaces aside, it is `total` or `sum` in any case
+_ASCII_TOTAL = r"^\s*(?:[tT]\s*[oO]\s*[tT]\s*[aA]\s*[lL]|[sS]\s*[uU]\s*[mM])\s*$"
+
+
+def likely_totals(cells: list[str]) -> pl.Expr:
+    """The rows `totals_expr(cells)` may hold for (every one it holds for),
+    the one pre-filter of text files and workbooks: an ASCII cell that is
+    `total` or `sum` (spaces and case aside), another that holds a
+    character of `TOTALS_HINT`. The exact test normalizes every cell (NFKC,
+    then a regex), ten times the time of this one."""
+    import polars as pl
+
+    likely = []
+    for c in cells[:6]:
+        col = pl.col(c)
+        ascii_only = col.str.len_bytes() == col.str.len_chars()
+        plain = ascii_only & col.str.contains(_ASCII_TOTAL)
+        other = ~ascii_only & col.str.contains_any(TOTALS_HINT)
+        likely.append((plain | other).fill_null(False))
+    return pl.any_horizontal(likely)
 
 
 def is_total(text: str) -> bool:
@@ -279,3 +297,33 @@ def header_row(rows: list, model: Model | None) -> int | None:
     if first_nonempty is not None:
         return first_nonempty
     return next((i for i, row in enumerate(rows) if any(_text(c) for c in row)), None)
+
+
+def close_names(
+    name: str, candidates: Iterable[str], n: int = 3, key: Callable[[str], str] = norm
+) -> list[str]:
+    """The candidates that nearly match `name` (a header for an input, a
+    community for `--community`), compared in `key`'s form, best first, at
+    most `n`: first those that hold it or that it holds (a Chinese name is
+    shortened by leaving characters out: 东关 for 东关社区, 视频监控覆盖 for
+    视频监控覆盖率), the nearest in length first; then difflib's close
+    matches (a character changed: 覆盖率 for 复盖率)."""
+    want = key(name)
+    if not want:
+        return []
+    keyed: dict[str, str] = {}
+    for c in candidates:
+        k = key(c) if c else ""
+        if k and k != want:
+            keyed.setdefault(c, k)
+    held = [c for c, k in keyed.items() if want in k or (len(k) >= 2 and k in want)]
+    held.sort(key=lambda c: abs(len(keyed[c]) - len(want)))
+    found = held[:n]
+    if len(found) < n and len(keyed) <= 20_000:  # difflib compares each: not over a million ids
+        by_key: dict[str, str] = {}
+        for c, k in keyed.items():
+            by_key.setdefault(k, c)
+        for k in difflib.get_close_matches(want, list(by_key), n=n, cutoff=0.6):
+            if by_key[k] not in found:
+                found.append(by_key[k])
+    return found[:n]
