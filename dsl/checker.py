@@ -1336,7 +1336,8 @@ class _Checker:
         of a deduction, limited by their own caps and the block's, if any."""
         cap = float(s.cap.value) if s.cap is not None else None
         limit = cap if cap is not None else math.inf
-        causes = [self._deduct_cause(c, limit) for c in s.causes]
+        # (as in a deduction block, a cause may name more than the block's cap)
+        causes = [self._deduct_cause(c, math.inf) for c in s.causes]
         if cap is not None:
             if cap <= 0:
                 self.err(

@@ -522,7 +522,8 @@ def _best_indicators(raw, dim_id: str | None, need_points: float, limit: int = 5
                 + needs,
             )
         )
-    return out
+    # penalties (first in `out`) among the others by the points they regain
+    return sorted(out, key=lambda item: -(item.points_available or 0.0))[:limit]
 
 
 def _penalty_items(raw, dim_id: str | None, need_points: float, limit: int) -> list[GapItem]:
