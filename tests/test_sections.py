@@ -277,8 +277,8 @@ def test_tui_detail_shows_what_a_penalty_takes():
             assert isinstance(app.screen, DetailScreen)
             tree = app.screen.query_one("#tree", Outline)
             items = {i.data: i for i in tree.items}
-            assert items[("dimension", "减分")].points == "-10 (max 10)"
-            assert items[("dimension", "附加")].points == "0 (max 10)"
+            assert items[("dimension", "减分")].points == "-10 (at most 10)"
+            assert items[("dimension", "附加")].points == "0 (at most 10)"
             assert items[("indicator", "通报")].points == "-6"
             assert items[("indicator", "国家级")].points == "0/5"
             text = str(app.screen.explanation(("indicator", "上访")))

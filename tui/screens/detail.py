@@ -284,4 +284,6 @@ def dimension_points(d, section: str | None) -> str:
         return f"{fmt_points(d.score)}/{fmt_points(d.max_points)}"
     score = d.score or 0.0
     shown = ("+" if score > 0 else "") + fmt_points(score)
-    return shown if d.cap is None else f"{shown} (max {fmt_points(d.cap)})"
+    if d.cap is None:
+        return shown
+    return f"{shown} ({t('at most')} {fmt_points(d.cap)})"
