@@ -285,3 +285,33 @@ def test_tui_detail_shows_what_a_penalty_takes():
             assert "Points: -6" in text and "6 taken from the total" in text
 
     asyncio.run(go())
+
+
+def test_a_district_refines_the_sections_and_diff_model_says_so(tmp_path):
+    # the city's 减分项 of nian_du, refined: 通报 5 per time, 上访 dropped, a new
+    # 迟报 item, the section's cap 8 instead of 10
+    (tmp_path / "base.gov").write_bytes((NIAN_DU / "model.gov").read_bytes())
+    district = tmp_path / "district.gov"
+    district.write_text(
+        'model nian_du_x "区级年度考核" extends nian_du\nversion "1"\nissuer "区"\nsource "区"\n'
+        "override 通报 penalty 5 per 通报批评\ndrop 上访\n"
+        'dimension 减分 max 8 {\n    indicator 迟报 "迟报材料" {\n'
+        "        penalty 1 per 通报批评\n    }\n}\n",
+        encoding="utf-8",
+    )
+    assert "0 errors, 0 warnings" in zhili("check", tmp_path).output
+    diff = zhili("diff-model", tmp_path / "base.gov", district).output
+    assert "~ dimension 减分 cap (max): 10 → 8" in diff
+    assert (
+        "~ indicator 通报 scoring: penalty { 3 per 通报批评 } → penalty { 5 per 通报批评 }" in diff
+    )
+    assert "+ indicator 迟报 迟报材料" in diff and "- indicator 上访 越级集体上访" in diff
+    data = tmp_path / "d.csv"
+    head = (NIAN_DU / "data.csv").read_text(encoding="utf-8").splitlines()[0]
+    # 100 points; 通报 2: 2 × 5 + 迟报 2 × 1 = 12, at most 8: 92
+    data.write_text(
+        head + "\nX1,和平街道,测试社区,2025年度,20,100%,10,10,0,95%,无,0,2,0\n", encoding="utf-8"
+    )
+    out = zhili("explain", district, data, "-c", "测试社区").output
+    assert "total 92 of 100" in out
+    assert "■ 减分项  -8  (at most 8 deducted in all: the items took 12, 8 counted)" in out

@@ -107,7 +107,11 @@ class Plan:
       its score is `s * declared / a + b`; otherwise `s + b`, available
       `declared`;
     - the total is `s * total / a + b` when `EPS < a < total - EPS`, else
-      `s + b`.
+      `s + b`;
+    - a section's `max C` holds `b` to at most C (bonus) or −C (penalties,
+      negative) before it is added (`capped`), and a dimension with points
+      or the total that penalties stand under is at least 0 (`floored`;
+      not the `b` of a dimension left out, which its parent floors).
 
     Not scored (docs/language.md, "Missing-data policy"): a dimension with
     declared points that has no points available (`a <= EPS`) is *not
