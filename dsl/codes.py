@@ -105,6 +105,12 @@ SYNTAX_CAUSES_COMMA = _code(
 SYNTAX_LINEAR_MAX = _code(
     "syntax-linear-max", E, Phase.SYNTAX, "`max` after `linear`: the indicator's points cap it"
 )
+SYNTAX_NEGATIVE_POINTS = _code(
+    "syntax-negative-points",
+    E,
+    Phase.SYNTAX,
+    "points or an amount written negative (a 减分项 is a `penalty`)",
+)
 SYNTAX_INDICATOR_POINTS = _code(
     "syntax-indicator-points", E, Phase.SYNTAX, "an indicator without `points N`"
 )

@@ -223,6 +223,22 @@ def named_syntax(code: str, span: Span) -> Diagnostic:
     return C.REGISTRY[code].diagnostic(msg, span, notes)
 
 
+def negative_points(span: Span, word: str) -> Diagnostic:
+    """`bonus -3 when …`: a deduction written as a negative bonus or points."""
+    return C.SYNTAX_NEGATIVE_POINTS.diagnostic(
+        _("`{word}` takes a positive number: points and amounts are written without a sign").format(
+            word=word
+        ),
+        span,
+        (
+            _(
+                "help: a deduction taken from the total (减分项) is a penalty item without points:"
+                ' `indicator 通报 "被通报批评" {{ penalty 3 when 通报 }}`'
+            ).format(),
+        ),
+    )
+
+
 def linear_max(span: Span) -> Diagnostic:
     """`linear 率 from 60% to 100% max 10`: a sheet's "按比例得分，最高10分"."""
     return C.SYNTAX_LINEAR_MAX.diagnostic(

@@ -363,6 +363,7 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic
         special = (
             _reserved_or_unclosed(exc, text, file)
             or _linear_max(exc, text, file)
+            or _negative_bonus(exc, text, file)
             or _expect_points_first(exc, text, file)
         )
         if special is not None:
@@ -442,6 +443,18 @@ def _linear_max(exc: UnexpectedToken, text: str, file: str) -> Diagnostic | None
     if not (line.startswith("linear ") or "{ linear " in line):
         return None
     return m.linear_max(_point(file, text, tok.start_pos, len(tok.value)))
+
+
+def _negative_bonus(exc: UnexpectedToken, text: str, file: str) -> Diagnostic | None:
+    """`bonus -3 when …`, `points -5` or `deduct -2 …`: a 减分项 written as a
+    negative number (points and amounts are written positive)."""
+    tok = exc.token
+    if tok.type == "$END" or tok.value != "-":
+        return None
+    before = text[text.rfind("\n", 0, tok.start_pos) + 1 : tok.start_pos].split()
+    if not before or before[-1] not in ("bonus", "points", "deduct", "penalty"):
+        return None
+    return m.negative_points(_point(file, text, tok.start_pos), before[-1])
 
 
 def _expect_points_first(exc: UnexpectedToken, text: str, file: str) -> Diagnostic | None:
