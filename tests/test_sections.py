@@ -315,3 +315,32 @@ def test_a_district_refines_the_sections_and_diff_model_says_so(tmp_path):
     out = zhili("explain", district, data, "-c", "测试社区").output
     assert "total 92 of 100" in out
     assert "■ 减分项  -8  (at most 8 deducted in all: the items took 12, 8 counted)" in out
+
+
+def test_the_documented_example_checks_and_explains_as_documented(tmp_path):
+    """docs/language.md, "Bonus and deduction sections": the worked model
+    checks without a warning, is formatted, and `zhili explain` prints the
+    lines the page quotes."""
+    import re
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "language.md").read_text("utf-8")
+    section = doc[doc.index("### Bonus and deduction sections") :]
+    section = section[: section.index("\n### ")]
+    source = re.search(r"```gov\n(.*?)```", section, re.S).group(1)
+    model = tmp_path / "model.gov"
+    model.write_text(source, encoding="utf-8")
+    assert "0 errors, 0 warnings" in zhili("check", model).output
+    assert format_source(source)[0] == source
+    data = tmp_path / "d.csv"
+    data.write_text(
+        "社区编码,社区,基础工作得分,获市级以上表彰,创新做法被推广,志愿服务人均时长,安全责任事故数,"
+        "市级通报批评次数\nA,甲社区,90,是,是,25,0,0\nB,乙社区,90,否,否,0,1,3\n",
+        encoding="utf-8",
+    )
+    quoted = re.findall(r"\n  `(■ [^`]*)`", section)
+    out = zhili("explain", model, data, "-c", "A").output
+    assert quoted and all(q in out for q in quoted), (quoted, out)
+    assert "甲社区: grade 优秀, total 95 of 100" in out
+    gap = re.search(r"\n  `(发生安全责任事故: [^`]*)`", section).group(1)
+    out = zhili("explain", model, data, "-c", "B").output
+    assert "total 80 of 100" in out and gap in out, out
