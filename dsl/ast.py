@@ -268,6 +268,18 @@ class Deductions:
 
 
 @dataclass(frozen=True, slots=True)
+class Penalty:
+    """`penalty CAUSE` or `penalty [max C] { CAUSE … }` (a 减分 item): the
+    causes of a deduction, what they take taken from the parent's score (the
+    total at the top level), outside the points budget."""
+
+    causes: tuple[DeductCause, ...]
+    cap: Number | None  # the block's `max C`
+    block: bool
+    span: Span = _span_field()
+
+
+@dataclass(frozen=True, slots=True)
 class Score:
     """`score V by "机构"`: points given by another body, V clamped to the
     indicator's points."""
@@ -277,7 +289,7 @@ class Score:
     span: Span = _span_field()
 
 
-Scoring = Union[PassWhen, Linear, Tiers, Deduct, BonusPer, BonusWhen, Score, Deductions]
+Scoring = Union[PassWhen, Linear, Tiers, Deduct, BonusPer, BonusWhen, Score, Deductions, Penalty]
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,7 +329,7 @@ class Exempt:
 class Indicator:
     name: Ident
     label: String | None
-    points: Number
+    points: Number | None  # None: not written (only a `penalty` item has none)
     scorings: tuple[Scoring, ...]  # exactly one is valid; the checker says so
     missing: str | None = None
     source: String | None = None
@@ -353,6 +365,7 @@ class Dimension:
     note: String | None = None
     span: Span = _span_field()
     zero: tuple[ZeroWhen, ...] = ()  # `zero when C`: zeroes every indicator in it
+    cap: Number | None = None  # `max C`: the most its bonus (penalty) items add (take)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1077,11 +1077,17 @@ class _Checker:
         ]
         if d.points is not None and d.weight is not None:
             self.err(m.points_and_weight(d.weight.span))
-        if d.points is None and d.weight is None:
+        section = self._section_kind(children)
+        if d.points is None and d.weight is None and section is None and d.cap is None:
             self.err(m.no_points(d.name.span))
         if not any(c.kind == "indicator" or c.kind == "dimension" for c in children):
             self.err(m.empty_dimension(d.name.span, d.name.id))
         points = float(d.points.value) if d.points is not None else -1.0  # weights resolved later
+        if d.points is None and d.weight is None and (section is not None or d.cap is not None):
+            points = 0.0  # a section of bonus or penalty items has no points of its own
+        cap = self._section_cap(d, children, section)
+        if points != 0.0 or d.weight is not None:
+            section = None
         self.dimensions[index] = ir.Dimension(
             id=d.name.id,
             label=d.label.value if d.label else None,
@@ -1094,11 +1100,84 @@ class _Checker:
             note=d.note.value if d.note else None,
             span=to_span(d.span),
             zero=[self._event(z) for z in d.zero],
+            cap=cap,
+            section=section,
         )
         if d.weight is not None and d.points is None:
             self._weights[d.name.id] = (d.weight.value, d)
         self._dim_nodes[d.name.id] = d
         return ir.Child(kind="dimension", id=d.name.id)
+
+    def _section_kind(self, children: list[ir.Child]) -> str | None:
+        """ "bonus" or "penalty" when every item under `children` is a bonus
+        (penalty) indicator, or a section of that kind; None otherwise."""
+        kinds = set()
+        for c in children:
+            if c.kind == "indicator":
+                ind = next((i for i in self.indicators if i.id == c.id), None)
+                if ind is None:
+                    continue
+                kinds.add("penalty" if ind.is_penalty else "bonus" if ind.is_bonus else "")
+            elif c.kind == "dimension":
+                _, sub = self._dim(c.id)
+                kinds.add(sub.section or "")
+        return kinds.pop() if len(kinds) == 1 and "" not in kinds else None
+
+    def _section_cap(self, d: ast.Dimension, children: list[ir.Child], section) -> float | None:
+        """A dimension's `max C` (合计最高): only on a section of bonus or
+        penalty items without points of its own; `section-max` otherwise."""
+        if d.cap is None:
+            return None
+        cap = float(d.cap.value)
+        if d.points is not None and float(d.points.value) != 0.0 or d.weight is not None:
+            at = d.points if d.points is not None else d.weight
+            self.err(m.section_max_points(d.cap.span, d.name.id, at.text))
+            return None
+        if section is None:
+            scored = [
+                i
+                for c in children
+                if c.kind == "indicator"
+                for i in self.indicators
+                if i.id == c.id and not i.is_bonus
+            ]
+            kinds = {
+                "penalty" if i.is_penalty else "bonus"
+                for c in children
+                if c.kind == "indicator"
+                for i in self.indicators
+                if i.id == c.id and i.is_bonus
+            }
+            self.err(m.section_max_mixed(d.cap.span, d.name.id, scored, kinds))
+            return None
+        most = self._section_most(children)
+        if most is not None and most <= cap:
+            self.err(m.section_cap_never_binds(d.cap.span, cap, most, section))
+        return cap
+
+    def _section_most(self, children: list[ir.Child]) -> float | None:
+        """The most a section's items can add (take) together, None when one
+        of them has no limit."""
+        total = 0.0
+        for c in children:
+            if c.kind == "indicator":
+                ind = next((i for i in self.indicators if i.id == c.id), None)
+                if ind is None:
+                    continue
+                if ind.is_penalty:
+                    most = _penalty_most(ind.scoring)
+                    if most is None:
+                        return None
+                    total += most
+                else:
+                    total += ind.points
+            elif c.kind == "dimension":
+                _, sub = self._dim(c.id)
+                most = sub.cap if sub.cap is not None else self._section_most(sub.children)
+                if most is None:
+                    return None
+                total += most
+        return total
 
     def _dimension_points(self, id: str) -> float | None:
         """A dimension's declared points (None: not known, e.g. a weight)."""
@@ -1148,7 +1227,16 @@ class _Checker:
                 self.err(m.points_sum(at, where, d.points, total))
 
     def _indicator(self, node: ast.Indicator, parent: str | None, policy: str) -> ir.Child:
-        points = float(node.points.value)
+        penalty = any(isinstance(s, ast.Penalty) for s in node.scorings)
+        if node.points is None:
+            points = 0.0
+            if not penalty:
+                self.err(m.indicator_points(self._brace_after(node)))
+        else:
+            points = float(node.points.value)
+            if penalty:
+                self.err(m.penalty_points(node.points.span, node.points.text))
+                points = 0.0
         if points < 0:
             self.err(m.type_mismatch(node.points.span, _("points cannot be negative")))
         if len(node.scorings) != 1:
@@ -1174,6 +1262,18 @@ class _Checker:
             self.err(m.requires_twice(extra.span, node.requires[0].span))
         self.indicators.append(ind)
         return ir.Child(kind="indicator", id=ind.id)
+
+    def _brace_after(self, node: ast.Indicator) -> ast.Span:
+        """Where an indicator's `points N` belongs: the `{` after its name
+        and label (the name when the source is not at hand)."""
+        at = node.label.span if node.label is not None else node.name.span
+        text = (self.texts.get(at.file, self.text) if self.texts else self.text) or ""
+        k = text.find("{", at.end) if at.end else -1
+        if k < 0 or text[at.end : k].strip():
+            return at
+        line = text.count("\n", 0, k) + 1
+        column = k - (text.rfind("\n", 0, k) + 1) + 1
+        return ast.Span(at.file, line, column, line, column + 1, k, k + 1)
 
     def _event(self, node: ast.Requires | ast.ZeroWhen) -> ir.Event:
         """A `requires` or `zero when` condition: a bool over inputs and definitions."""
@@ -1227,7 +1327,27 @@ class _Checker:
             return self._score(s, points, span)
         if isinstance(s, ast.Deductions):
             return self._deductions(s, points, span)
+        if isinstance(s, ast.Penalty):
+            return self._penalty(s, span)
         raise AssertionError(s)
+
+    def _penalty(self, s: ast.Penalty, span) -> ir.Penalty:
+        """`penalty CAUSE` / `penalty [max C] { CAUSE … }` (减分项): the causes
+        of a deduction, limited by their own caps and the block's, if any."""
+        cap = float(s.cap.value) if s.cap is not None else None
+        limit = cap if cap is not None else math.inf
+        # (as in a deduction block, a cause may name more than the block's cap)
+        causes = [self._deduct_cause(c, math.inf) for c in s.causes]
+        if cap is not None:
+            if cap <= 0:
+                self.err(
+                    m.type_mismatch(s.cap.span, _("the most a penalty takes must be positive"))
+                )
+            most = [_cause_most(c) for c in causes]
+            if all(x is not None for x in most) and sum(most) <= cap:
+                self.err(m.cap_never_binds(s.cap.span, cap, sum(most), limit))
+        value = ir.Const(value=0.0, type="number", text="")
+        return ir.Penalty(value=value, causes=causes, cap=cap, span=span)
 
     def _score(self, s: ast.Score, points: float, span) -> ir.Score:
         """`score V by "机构"`: V a number; a declared range of V beyond
@@ -1801,3 +1921,13 @@ def _cause_most(c: ir.DeductCause) -> float | None:
     if c.kind == "tiers":
         return max([t.points for t in c.tiers] + [c.else_points])
     return c.cap
+
+
+def _penalty_most(s: ir.Scoring) -> float | None:
+    """The most a `penalty` item can take, None when it has no limit."""
+    assert isinstance(s, ir.Penalty)
+    most = [_cause_most(c) for c in s.causes]
+    bound = None if any(x is None for x in most) else sum(most)
+    if s.cap is not None:
+        return s.cap if bound is None else min(bound, s.cap)
+    return bound

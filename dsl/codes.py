@@ -105,6 +105,12 @@ SYNTAX_CAUSES_COMMA = _code(
 SYNTAX_LINEAR_MAX = _code(
     "syntax-linear-max", E, Phase.SYNTAX, "`max` after `linear`: the indicator's points cap it"
 )
+SYNTAX_NEGATIVE_POINTS = _code(
+    "syntax-negative-points",
+    E,
+    Phase.SYNTAX,
+    "points or an amount written negative (a 减分项 is a `penalty`)",
+)
 SYNTAX_INDICATOR_POINTS = _code(
     "syntax-indicator-points", E, Phase.SYNTAX, "an indicator without `points N`"
 )
@@ -207,7 +213,16 @@ EXEMPT_NO_ITEM = _code(
 )
 EXEMPT_BONUS = _code("exempt-bonus", E, Phase.CHECK, "an exemption naming a bonus indicator")
 CAP_NEVER_BINDS = _code(
-    "cap-never-binds", W, Phase.CHECK, "a deduction block's cap that no community can reach"
+    "cap-never-binds", W, Phase.CHECK, "a deduction, penalty or section cap no community can reach"
+)
+PENALTY_POINTS = _code(
+    "penalty-points", E, Phase.CHECK, "a `penalty` item (减分项) given points of its own"
+)
+SECTION_MAX = _code(
+    "section-max",
+    E,
+    Phase.CHECK,
+    "a dimension's `max C` not on a section of only bonus or only penalty items",
 )
 DEDUCT_STEP = _code(
     "deduct-step", E, Phase.CHECK, "a deduction step that is not a positive number or percentage"

@@ -333,6 +333,9 @@ class _Merger:
             self._touch(entry[2], d.span)
         if d.missing is not None:
             change["missing"] = d.missing
+        if d.cap is not None:  # a section's `max C` replaces the base's
+            change["cap"] = d.cap
+            self._touch(entry[2], d.span)
         if d.zero:  # the child's `zero when` events join the base dimension's
             change["zero"] = tuple(entry[1].zero) + d.zero
         for item in d.items:

@@ -470,6 +470,9 @@ class _Printer:
         if isinstance(node.scoring, ast.Deductions):
             self.deductions(node.scoring, f"{text} ", node, blank=blank)
             return
+        if isinstance(node.scoring, ast.Penalty):
+            self.deductions(node.scoring, f"{text} ", node, blank=blank, keyword="penalty")
+            return
         if isinstance(node.scoring, ast.Tiers):
             brace_from = node.scoring.span.start if _has_span(node.scoring) else None
             head = f"{text} tiers {self.expr(node.scoring.value)}"
@@ -492,6 +495,8 @@ class _Printer:
             head += f" weight {self.lit(node.weight)}"
         if node.missing is not None:
             head += f" missing {node.missing}"
+        if node.cap is not None:
+            head += f" max {node.cap.text}"
         self.open(head, node, blank=blank)
         self.meta_lines(node)
         for z in node.zero:
@@ -519,12 +524,15 @@ class _Printer:
 
     def indicator(self, node: ast.Indicator, blank: bool) -> None:
         label = f" {quote(node.label.value)}" if node.label is not None else ""
-        self.open(f"indicator {node.name.id}{label} points {node.points.text}", node, blank=blank)
+        points = f" points {node.points.text}" if node.points is not None else ""
+        self.open(f"indicator {node.name.id}{label}{points}", node, blank=blank)
         for gate in node.requires:
             self.emit(self.event_text("requires", gate), self._span(gate))
         for scoring in node.scorings:
             if isinstance(scoring, ast.Deductions):
                 self.deductions(scoring)
+            elif isinstance(scoring, ast.Penalty):
+                self.deductions(scoring, keyword="penalty")
             elif isinstance(scoring, ast.Tiers):
                 self.open(f"tiers {self.expr(scoring.value)}", scoring)
                 self.tier_lines(scoring)
@@ -558,13 +566,21 @@ class _Printer:
                 text = f"{tier.op} {self.expr(tier.threshold)} : {tier.points.text}"
             self.emit(text, self._span(tier))
 
-    def deductions(self, node: ast.Deductions, prefix: str = "", owner=None, blank=False) -> None:
+    def deductions(
+        self,
+        node: ast.Deductions | ast.Penalty,
+        prefix: str = "",
+        owner=None,
+        blank=False,
+        keyword: str = "deduct",
+    ) -> None:
         """`deduct [max C] { … }` with one cause a line, or a one-line form
-        (`deduct tiers V { … }` takes lines too). `prefix`/`owner`: an
+        (`deduct tiers V { … }` takes lines too); `keyword` "penalty" for a
+        penalty (减分) item, written the same way. `prefix`/`owner`: an
         `override X ` head that the form follows."""
         owner = owner if owner is not None else node
         if node.block:
-            head = prefix + "deduct" + (f" max {node.cap.text}" if node.cap is not None else "")
+            head = prefix + keyword + (f" max {node.cap.text}" if node.cap is not None else "")
             brace_from = node.span.start if _has_span(node) and owner is not node else None
             self.open(head, owner, blank=blank, brace_from=brace_from)
             for cause in node.causes:
@@ -580,13 +596,14 @@ class _Printer:
         cause = node.causes[0]
         if cause.kind == "tiers":
             brace_from = node.span.start if _has_span(node) and owner is not node else None
-            head = f"{prefix}deduct tiers {self.expr(cause.value)}"
+            label = f" {quote(cause.label.value)}" if cause.label is not None else ""
+            head = f"{prefix}{keyword} tiers {self.expr(cause.value)}{label}"
             self.open(head, owner, blank=blank, brace_from=brace_from)
             self.tier_lines(cause)
             self.close(self._closing(node))
             return
         ranges = self._span(owner) if owner is not node else self._span(node)
-        self.emit(f"{prefix}deduct {self.cause_text(cause)}", ranges, blank=blank)
+        self.emit(f"{prefix}{keyword} {self.cause_text(cause)}", ranges, blank=blank)
 
     def cause_text(self, c: ast.DeductCause) -> str:
         """One deduction cause on one line (not `tiers`)."""

@@ -223,6 +223,22 @@ def named_syntax(code: str, span: Span) -> Diagnostic:
     return C.REGISTRY[code].diagnostic(msg, span, notes)
 
 
+def negative_points(span: Span, word: str) -> Diagnostic:
+    """`bonus -3 when …`: a deduction written as a negative bonus or points."""
+    return C.SYNTAX_NEGATIVE_POINTS.diagnostic(
+        _("`{word}` takes a positive number: points and amounts are written without a sign").format(
+            word=word
+        ),
+        span,
+        (
+            _(
+                "help: a deduction taken from the total (减分项) is a penalty item without points:"
+                ' `indicator 通报 "被通报批评" {{ penalty 3 when 通报 }}`'
+            ).format(),
+        ),
+    )
+
+
 def linear_max(span: Span) -> Diagnostic:
     """`linear 率 from 60% to 100% max 10`: a sheet's "按比例得分，最高10分"."""
     return C.SYNTAX_LINEAR_MAX.diagnostic(
@@ -723,6 +739,89 @@ def cap_never_binds(span: Span, cap: float, most: float, points: float) -> Diagn
         text.format(cap=_num(cap), most=_num(most), points=_num(points)),
         span,
         (_("help: remove `max {cap}`, or check the causes' amounts").format(cap=_num(cap)),),
+    )
+
+
+def indicator_points(span: Span) -> Diagnostic:
+    """An indicator without `points N` that is not a `penalty` item (the
+    checker reports it: the grammar lets a penalty leave its points out)."""
+    return C.SYNTAX_INDICATOR_POINTS.diagnostic(
+        _('an indicator needs its points: `indicator ID "名称" points N { ... }`'),
+        span,
+        (_("note: only a `penalty` item (减分项) has no points of its own"),),
+    )
+
+
+def penalty_points(span: Span, text: str) -> Diagnostic:
+    return C.PENALTY_POINTS.diagnostic(
+        _("a `penalty` item has no points of its own: it takes from its parent's score"),
+        span,
+        (
+            _(
+                "help: remove `points {text}`; to limit what it takes write `max {text}`, "
+                "e.g. `penalty 5 per 事故数 max {text}` or `penalty max {text} {{ … }}`"
+            ).format(text=text),
+        ),
+    )
+
+
+def section_max_points(span: Span, name: str, text: str) -> Diagnostic:
+    return C.SECTION_MAX.diagnostic(
+        _(
+            "`max` caps a section of bonus or penalty items, but `{name}` has points ({points}) "
+            "of its own"
+        ).format(name=name, points=text),
+        span,
+        (
+            _(
+                "help: put the bonus (or penalty) items in a dimension of their own, without "
+                'points: `dimension 加分 "加分项" max 5 {{ … }}`'
+            ),
+        ),
+    )
+
+
+def section_max_mixed(span: Span, name: str, scored: list, kinds: set[str]) -> Diagnostic:
+    notes = []
+    deducts = [i for i in scored if getattr(i.scoring, "form", "") in ("deduct", "deductions")]
+    if deducts:
+        ind = deducts[0]
+        notes.append(
+            _(
+                "help: `{id}` deducts from its own {points} points; to take from the total "
+                '(减分项) write it as a penalty: `indicator {id} "…" {{ penalty 5 per … }}`'
+            ).format(id=ind.id, points=_num(ind.points))
+        )
+    elif scored:
+        notes.append(
+            _(
+                "help: `{id}` is scored within the points; `max` caps only bonus (`bonus …`) "
+                "or penalty (`penalty …`) items: put those in a dimension of their own"
+            ).format(id=scored[0].id)
+        )
+    if len(kinds) > 1:
+        notes.append(
+            _(
+                "help: one cap is of bonus points or of deductions: put the 减分项 in a section "
+                "of their own"
+            )
+        )
+    return C.SECTION_MAX.diagnostic(
+        _("`max` on `{name}`: it must hold only bonus or only penalty items").format(name=name),
+        span,
+        tuple(notes),
+    )
+
+
+def section_cap_never_binds(span: Span, cap: float, most: float, kind: str) -> Diagnostic:
+    if kind == "penalty":
+        text = _("the cap {cap} can never bind: the penalty items take at most {most} together")
+    else:
+        text = _("the cap {cap} can never bind: the bonus items add at most {most} together")
+    return C.CAP_NEVER_BINDS.diagnostic(
+        text.format(cap=_num(cap), most=_num(most)),
+        span,
+        (_("help: remove `max {cap}`, or check the items' points").format(cap=_num(cap)),),
     )
 
 

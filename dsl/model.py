@@ -252,6 +252,8 @@ class _Scoring(_Frozen):
 
     # bonus points are earned on top of the declared total, never rescaled
     is_bonus: ClassVar[bool] = False
+    # a 减分 item (`Penalty`): bonus-like, but its points are what it takes, negative
+    is_penalty: ClassVar[bool] = False
 
     def exprs(self) -> list[Expr]:
         """Every expression of the form: the value, then bounds or thresholds."""
@@ -368,8 +370,23 @@ class Deductions(_Scoring):
         return [e for c in self.causes for e in c.exprs()]
 
 
+class Penalty(Deductions):
+    """`penalty CAUSE` / `penalty [max cap] { cause … }`, a 减分 item: the
+    causes of `Deductions`, what they take (min(sum, `cap`); no limit of its
+    own when `cap` is None) taken from the parent's score — the total at the
+    top level — outside the points budget: the indicator's points are
+    −taken (0 when nothing is taken; the indicator declares no points, its
+    `points` is 0). Pass when nothing is taken, else fail. A subclass of
+    `Deductions` so that the causes read, explain and search the same way;
+    `match` it before `Deductions` wherever the two differ."""
+
+    form: Literal["penalty"] = "penalty"  # type: ignore[assignment]
+    is_bonus: ClassVar[bool] = True  # outside the points budget, never rescaled
+    is_penalty: ClassVar[bool] = True
+
+
 Scoring = Annotated[
-    PassWhen | BonusWhen | Linear | Tiers | Deduct | BonusPer | Score | Deductions,
+    PassWhen | BonusWhen | Linear | Tiers | Deduct | BonusPer | Score | Penalty | Deductions,
     Field(discriminator="form"),
 ]
 """One scoring form; dispatch with `match` on the classes."""
@@ -425,7 +442,13 @@ class Indicator(_Frozen):
 
     @property
     def is_bonus(self) -> bool:
+        """Outside the points budget: a bonus or a penalty (减分) item."""
         return self.scoring.is_bonus
+
+    @property
+    def is_penalty(self) -> bool:
+        """A 减分 item (`penalty …`): its points are negative, what it takes."""
+        return self.scoring.is_penalty
 
     @property
     def name(self) -> str:
@@ -466,6 +489,11 @@ class Dimension(_Frozen):
     span: SrcSpan | None = None
     # `zero when C` in the dimension: zeroes every indicator in it (nested, bonus too)
     zero: list[Event] = Field(default_factory=list)
+    # `max C` on a section of bonus (or penalty) items: their sum adds (takes)
+    # at most C; the items keep the points they earned (合计最高加5分)
+    cap: float | None = None
+    # "bonus" or "penalty" for a section (0 points, only such items), else None
+    section: Literal["bonus", "penalty"] | None = None
 
     @property
     def name(self) -> str:

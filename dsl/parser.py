@@ -267,11 +267,8 @@ _TOKEN_TEXT = {
 
 # Named syntax errors recognised by the parser state (lark's match_examples).
 SYNTAX_EXAMPLES: dict[str, list[str]] = {
-    C.SYNTAX_INDICATOR_POINTS.code: [
-        'model m\nindicator a "x" { pass when true }',
-        "model m\nindicator a { pass when true }",
-        'model m\ndimension d points 1 { indicator a "x" { pass when true } }',
-    ],
+    # (an indicator without `points N` parses: only a `penalty` item may
+    # have none, so the checker reports `syntax-indicator-points` for the others)
     C.SYNTAX_EXPECTED_EXPRESSION.code: [
         "model m\nlet a =",
         "model m\nlet a = 1 +",
@@ -367,6 +364,7 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic
         special = (
             _reserved_or_unclosed(exc, text, file)
             or _linear_max(exc, text, file)
+            or _negative_bonus(exc, text, file)
             or _expect_points_first(exc, text, file)
         )
         if special is not None:
@@ -446,6 +444,18 @@ def _linear_max(exc: UnexpectedToken, text: str, file: str) -> Diagnostic | None
     if not (line.startswith("linear ") or "{ linear " in line):
         return None
     return m.linear_max(_point(file, text, tok.start_pos, len(tok.value)))
+
+
+def _negative_bonus(exc: UnexpectedToken, text: str, file: str) -> Diagnostic | None:
+    """`bonus -3 when …`, `points -5` or `deduct -2 …`: a 减分项 written as a
+    negative number (points and amounts are written positive)."""
+    tok = exc.token
+    if tok.type == "$END" or tok.value != "-":
+        return None
+    before = text[text.rfind("\n", 0, tok.start_pos) + 1 : tok.start_pos].split()
+    if not before or before[-1] not in ("bonus", "points", "deduct", "penalty"):
+        return None
+    return m.negative_points(_point(file, text, tok.start_pos), before[-1])
 
 
 def _expect_points_first(exc: UnexpectedToken, text: str, file: str) -> Diagnostic | None:
@@ -840,7 +850,7 @@ class _ToAst(Transformer):
         if rest and isinstance(rest[0], Token):
             label = self._string(rest[0])
             rest = rest[1:]
-        points = weight = missing = source = note = None
+        points = weight = missing = source = note = cap = None
         items = []
         zero = []
         for c in rest:
@@ -858,6 +868,8 @@ class _ToAst(Transformer):
                     source = value
                 elif key == "note":
                     note = value
+                elif key == "max":
+                    cap = value
             else:
                 items.append(c)
         return ast.Dimension(
@@ -871,7 +883,11 @@ class _ToAst(Transformer):
             note,
             self._span(meta),
             zero=tuple(zero),
+            cap=cap,
         )
+
+    def attr_max(self, children):
+        return ("max", children[0])
 
     def attr_points(self, children):
         return ("points", children[0])
@@ -902,11 +918,13 @@ class _ToAst(Transformer):
         if rest and isinstance(rest[0], Token):
             label = self._string(rest[0])
             rest = rest[1:]
-        points = rest[0]
+        points = None
+        if rest and isinstance(rest[0], (ast.Number, ast.Percent)):
+            points, rest = rest[0], rest[1:]
         scorings = []
         fields = {"missing": None, "source": None, "note": None, "method": None}
         requires, zero = [], []
-        for c in rest[1:]:
+        for c in rest:
             if isinstance(c, tuple):
                 fields[c[0]] = c[1]
             elif isinstance(c, ast.Requires):
@@ -1050,6 +1068,17 @@ class _ToAst(Transformer):
         if children and isinstance(children[0], (ast.Number, ast.Percent)):
             cap, children = children[0], children[1:]
         return ast.Deductions(tuple(children), cap, True, self._span(meta))
+
+    @v_args(meta=True)
+    def penalty_one(self, meta, children):
+        return ast.Penalty((children[0],), None, False, self._span(meta))
+
+    @v_args(meta=True)
+    def penalty_block(self, meta, children):
+        cap = None
+        if children and isinstance(children[0], (ast.Number, ast.Percent)):
+            cap, children = children[0], children[1:]
+        return ast.Penalty(tuple(children), cap, True, self._span(meta))
 
     @v_args(meta=True)
     def bonus_per(self, meta, children):

@@ -344,10 +344,12 @@ def _scoring(draw, g: ExprGen, points: float) -> tuple[str, bool]:
         st.sampled_from(
             ["pass", "linear", "linear_var", "tiers", "tiers", "tiers_var", "tiers_enum",
              "deduct", "bonus_per", "bonus_when", "score", "deductions", "deductions", "deduct_one",
-             "linear_quotient"]
+             "linear_quotient", "penalty"]
         )
     )  # fmt: skip
     tier_points = sorted({0.0, points, points / 2, min(1.0, points)}, reverse=True)
+    if form == "penalty":
+        return _penalty(draw, g), True
     if form == "deductions":
         causes = [_cause(draw, g, tier_points) for _ in range(draw(st.integers(1, 4)))]
         cap = ""
@@ -451,6 +453,60 @@ def _cause(draw, g: ExprGen, tier_points: list[float], kind: str | None = None) 
     return f"{amount} per {step}{part} of {g.gen(fam, 2)} {kind} {threshold}{label}{cap}"
 
 
+def _penalty(draw, g: ExprGen) -> str:
+    """A penalty (减分) item's form: one cause, or a block with or without a cap."""
+    amounts = [1.0, 2.0, 2.5, 0.5, 3.0]
+    if draw(st.booleans()):
+        return "penalty " + _cause(draw, g, amounts)
+    causes = [_cause(draw, g, amounts) for _ in range(draw(st.integers(1, 3)))]
+    cap = " max " + _fmt(draw(st.sampled_from([1.5, 3, 5, 10]))) if draw(st.booleans()) else ""
+    return f"penalty{cap} {{ {'  '.join(causes)} }}"
+
+
+def _section(
+    draw, g, ids: _Ids, depth: int, penalty: bool | None = None
+) -> tuple[list[str], float]:
+    """A section (加分项 / 减分项): a dimension without points holding only
+    bonus or only penalty items (and maybe a sub-section), with or without a
+    shared `max C`."""
+    did = f"dm{ids.dim}"
+    ids.dim += 1
+    ids.dimensions.append(did)
+    indent = "    " * (depth + 1)
+    penalty = draw(st.booleans()) if penalty is None else penalty
+    body: list[str] = []
+    for _ in range(draw(st.integers(1, 3))):
+        if depth < 2 and draw(st.integers(0, 4)) == 0:
+            lines, _p = _section(draw, g, ids, depth + 1, penalty)
+            body.extend(lines)
+            continue
+        iid = f"i{ids.ind}"
+        ids.ind += 1
+        ids.indicators.append(iid)
+        if penalty:
+            head, scoring = f'{indent}indicator {iid} "减分{iid}" {{', _penalty(draw, g)
+        else:
+            points = float(draw(st.sampled_from([1, 2, 2.5, 3, 5])))
+            scoring, _b = _scoring_bonus(draw, g, points)
+            head = f'{indent}indicator {iid} "加分{iid}" points {_fmt(points)} {{'
+        lines = [head, f"{indent}    {scoring}"]
+        if draw(st.integers(0, 3)) == 0:
+            lines.append(f"{indent}    {draw(st.sampled_from(['missing skip', 'missing zero']))}")
+        body.extend([*lines, f"{indent}}}"])
+    outer = "    " * depth
+    cap = " max " + _fmt(draw(st.sampled_from([1, 2.5, 4, 6]))) if draw(st.booleans()) else ""
+    head = f'{outer}dimension {did} "{"减分项" if penalty else "加分项"}{did}"{cap} {{'
+    return [head, *body, f"{outer}}}"], 0.0
+
+
+def _scoring_bonus(draw, g: ExprGen, points: float) -> tuple[str, bool]:
+    if draw(st.booleans()):
+        return f"bonus when {g.gen('B', 2)}", True
+    per = draw(st.sampled_from(["0.5", "1", "2", "2.5"]))
+    cap = " max " + _fmt(points) if draw(st.booleans()) else ""
+    return f"bonus {per} per {g.gen('N', 2)}{cap}", True
+
+
 def _policy(draw) -> str:
     return draw(st.sampled_from(["", "", " missing skip", " missing zero"]))
 
@@ -462,8 +518,10 @@ def _indicator(draw, g: ExprGen, ids: _Ids, indent: str) -> tuple[list[str], flo
     ids.ind += 1
     ids.indicators.append(iid)
     pol = draw(st.sampled_from(["", "", "missing skip", "missing zero"]))
-    lines = [f'{indent}indicator {iid} "指标{iid}" points {_fmt(points)} {{',
-             f"{indent}    {scoring}"]  # fmt: skip
+    head = f'{indent}indicator {iid} "指标{iid}"'
+    if not scoring.startswith("penalty"):  # a penalty (减分) item has no points
+        head += f" points {_fmt(points)}"
+    lines = [head + " {", f"{indent}    {scoring}"]
     # events around the form (前提、清零): a gate, zero events
     if draw(st.integers(0, 3)) == 0:
         lines.insert(1, f"{indent}    requires {g.gen('B', 2)}")
@@ -499,8 +557,10 @@ def _dimension(draw, g, ids: _Ids, depth: int, grades) -> tuple[list[str], float
     if draw(st.integers(0, 4)) == 0:  # a dimension's zero event (nested, bonus too)
         body.append(f"{indent}zero when {g.gen('B', 2)}")
     for _ in range(draw(st.integers(1, 3))):
-        kind = draw(st.sampled_from(["indicator", "indicator", "dimension", "veto"]))
-        if kind == "dimension" and depth < 2:
+        kind = draw(st.sampled_from(["indicator", "indicator", "dimension", "veto", "section"]))
+        if kind == "section" and depth < 2:
+            lines, p = _section(draw, g, ids, depth + 1)
+        elif kind == "dimension" and depth < 2:
             lines, p = _dimension(draw, g, ids, depth + 1, grades)
         elif kind == "veto":
             body.extend(_veto(draw, g, ids, indent, grades))
@@ -544,8 +604,10 @@ def model_sources(draw, max_top: int = 3) -> str:
     body: list[str] = []
     total = 0.0
     for _ in range(draw(st.integers(1, max_top))):
-        kind = draw(st.sampled_from(["dimension", "dimension", "indicator", "veto"]))
-        if kind == "dimension":
+        kind = draw(st.sampled_from(["dimension", "dimension", "indicator", "veto", "section"]))
+        if kind == "section":
+            dl, p = _section(draw, g, ids, 0)
+        elif kind == "dimension":
             dl, p = _dimension(draw, g, ids, 0, grades)
         elif kind == "indicator":
             dl, p = _indicator(draw, g, ids, "")

@@ -41,23 +41,28 @@ HAND = {
         "新苑社区": ("498", "未评星", "5"),  # 重大事故 caps it
     },
     "wan_zheng": {
-        "东关社区": ("101", "完整社区"),  # everything to standard; floor(1500/1000) = 1 bonus
+        # everything to standard; 加分项: 站点 0, 规模 floor(1500/1000) = 1
+        "东关社区": ("101", "完整社区"),
         # 25.53 m²/100: 15; 12.77; ceil(2350/300) = 8 wanted, 7: −5; 500/705: 21.28;
-        # bonus 2 + min(2, 2) = 4
+        # 加分项: 站点 2 + 规模 2 = 4 (under the shared 5)
         "西关社区": ("68.05", "基本完整"),
-        # 18.67 m²/100: 0; 10; 城乡结合部 ceil(1500/200) = 8, 5: −15; 20; bonus min(7, 5) + 1 → 5
+        # 18.67 m²/100: 0; 10; 城乡结合部 ceil(1500/200) = 8, 5: −15; 20;
+        # 加分项: 站点 7 → its own 5, 规模 1: the items earn 6, the section adds 5
         "南郊社区": ("40", "不完整"),
-        "北苑社区": ("101", "完整社区"),  # 999 households: floor(0.999) = 0, one site
+        "北苑社区": ("101", "完整社区"),  # 999 households: 规模 0, 站点 1
     },
     "nian_du": {
-        "和平社区": ("100", "优秀", "100"),
-        # 18 + 18.75 + 15.56 (7/9) + 15 + 12 = 79.31; bonus 5 + 3 + 4 → 10; 通报 1: −3
-        "安康社区": ("89.31", "良好", "86.31"),
-        "幸福社区": ("66", "合格", "60"),  # 65 + 1 (市级); 通报 2: −6
-        "团结社区": ("43.5", "不合格", "43.5"),
+        "和平社区": ("100", "优秀"),
+        # 18 + 18.75 + 15.56 (7/9) + 15 + 12 = 79.31; 附加分 5 + 3 + 4 = 12 → 10;
+        # 减分项: 通报 1 × 3: 79.31 + 10 − 3
+        "安康社区": ("86.31", "良好"),
+        "幸福社区": ("60", "合格"),  # 65 + 1 (市级) − 通报 2 × 3
+        "团结社区": ("43.5", "不合格"),
+        # 100 points; 减分项: 通报 2 × 3 + 上访 3 × 2 = 12, at most 10: 90, still 优秀
+        "五一社区": ("90", "优秀"),
     },
 }
-OUTPUT = {"wu_xing": "亮星数", "nian_du": "年度考核得分"}
+OUTPUT = {"wu_xing": "亮星数"}
 
 
 @pytest.mark.parametrize("sheet", sorted(HAND))
@@ -127,7 +132,7 @@ def test_a_computed_threshold_is_shown_with_its_value():
 
 
 def test_the_gap_under_precision_is_the_roundest_value_that_reaches(tmp_path):
-    # 安康社区 needs 年度得分 90: 3.69 more points of 重点任务 (30 points from 60% to
+    # 安康社区 needs a total of 90: 3.69 more points of 重点任务 (30 points from 60% to
     # 100%). Published to 2 places, 89.9134% gives 22.43505 → 22.44 and reaches;
     # 89.9133% gives 22.434975 → 22.43 and does not. Before: 89.9136353%.
     folder = EXAMPLES / "nian_du"

@@ -111,6 +111,7 @@ ZH = {
     "run #{run} ({time}, {data})": "运行 #{run}（{time}，{data}）",
     "Data source": "数据来源",
     "not scored": "未计分",
+    "at most": "最多",
     "{n} not scored": "{n} 个未计分",
     "Completeness": "上报情况",
     "{reported} of {expected} communities reported ({rate})": (

@@ -109,11 +109,38 @@ def points_bound(model: ir.Model) -> float:
     total: the sum of every points figure (indicators' points and caps,
     dimensions' points, the model's total), each of which bounds its part."""
     total = abs(float(model.total or 0))
+    bounds = None
     for ind in model.indicators:
         total += abs(float(ind.points))
         cap = getattr(ind.scoring, "cap", None)
         if isinstance(cap, (int, float)):
             total += abs(float(cap))
+        elif isinstance(ind.scoring, ir.Penalty):  # no cap: what its causes can take
+            bounds = bounds or Bounds(model)
+            total += penalty_bound(ind.scoring, bounds)
+    for d in model.dimensions:
+        if d.cap is not None:
+            total += abs(float(d.cap))
     for d in model.dimensions:
         total += abs(float(d.points or 0))
+    return total
+
+
+def penalty_bound(s: ir.Penalty, bounds: Bounds) -> float:
+    """A bound on what a `penalty` without a cap of its own can take: the
+    sum of its causes' bounds (their own `max`, else the amount times the
+    count's bound, or the steps the value's and threshold's bounds allow)."""
+    total = 0.0
+    for c in s.causes:
+        if c.kind == "when":
+            total += abs(c.amount)
+        elif c.kind == "tiers":
+            total += max([abs(t.points) for t in c.tiers] + [abs(c.else_points)])
+        elif c.cap is not None:
+            total += abs(float(c.cap))
+        elif c.kind == "per":
+            total += _mul(abs(c.amount), bounds.of(c.value))
+        else:
+            span = bounds.of(c.value) + bounds.of(c.threshold)
+            total += _mul(abs(c.amount), span / abs(c.step or 1.0) + 1.0)
     return total

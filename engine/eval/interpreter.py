@@ -33,8 +33,10 @@ from zhili.engine.eval.plan import (
     Events,
     Group,
     Plan,
+    capped,
     count_comparison,
     count_decides,
+    floored,
     outcome_of_points,
     settle,
 )
@@ -398,6 +400,8 @@ def _compile_scoring(
             return _bonus_per_scorer(s, full, f)
         case ir.Score():
             return _score_scorer(full, f)
+        case ir.Penalty():
+            return _penalty_scorer(s, functions)
         case ir.Deductions():
             return _deductions_scorer(s, full, functions)
         case _:
@@ -732,6 +736,31 @@ def _deductions_scorer(s: ir.Deductions, full: float, functions) -> Scorer:
     return score_deductions
 
 
+def _penalty_scorer(s: ir.Penalty, functions) -> Scorer:
+    """A 减分 item: what its causes take, min(sum, cap) (no limit without a
+    cap), as negative points; the value is the points taken. Pass when
+    nothing is taken, else fail; a cause that cannot be known makes it
+    missing (0 points, its missing policy applies)."""
+    causes = deduction_causes(s, functions)
+    cap = s.cap
+
+    def score_penalty(env):
+        total = None
+        for fn in causes:  # summed as a deduction block sums
+            d = fn(env)[2]
+            if d.__class__ is Missing:
+                return d, 0.0, MISSING
+            total = d if total is None else snap(total + d)
+            if total.__class__ is Missing:
+                return total, 0.0, MISSING
+        taken = total if cap is None else min(total, cap)
+        if taken <= EPS:
+            return taken, 0.0, PASS
+        return taken, -taken, FAIL
+
+    return score_penalty
+
+
 class RawResult:
     """One record's evaluation in compact form. Index i of `values`,
     `points`, `outcomes` is `model.indicators[i]`; `vetoes[j]` is True,
@@ -902,6 +931,7 @@ class CompiledModel:
                 scored, bonus, avail = self._aggregate(
                     group, points, outcomes, dim_scores, dim_max, dim_missing
                 )
+                bonus = capped(group, bonus)  # a section's `max C`
                 declared = group.declared
                 if avail <= EPS:
                     # nothing in it could be scored: the dimension is left out
@@ -912,7 +942,7 @@ class CompiledModel:
                 if avail < declared - EPS:
                     # some children were skipped: rescale to the declared points
                     scored = snap(scored * declared / avail)
-                dim_scores[di] = publish(snap(scored + bonus))
+                dim_scores[di] = publish(floored(group, snap(scored + bonus)))
                 dim_max[di] = declared
         top = plan.top
         scored, bonus, avail = self._aggregate(
@@ -926,7 +956,7 @@ class CompiledModel:
             return published, dim_max, None
         if avail < top.declared - EPS and avail > EPS:
             scored = snap(scored * top.declared / avail)
-        return published, dim_max, publish(snap(scored + bonus))
+        return published, dim_max, publish(floored(top, snap(scored + bonus)))
 
     def _aggregate(self, group: Group, points, outcomes, dim_scores, dim_max, dim_missing):
         """(scored points, bonus points, available points) of a group, term

@@ -53,6 +53,12 @@ class Group:
     dims: tuple[int, ...]  # sub-dimensions
     available: float  # the points of `scored` when nothing is skipped
     declared: float  # the dimension's points; the model's total at the top level
+    # a section's `max C` (合计最高): its bonus sum is at most `cap`, its
+    # penalty sum (negative) at least −`cap`; None: no cap
+    cap: float | None = None
+    # a score that penalties (减分项) under it can take below 0 is 0 at least
+    # (a dimension with points, the total); its not-scored bonus is not floored
+    floor: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,7 +107,11 @@ class Plan:
       its score is `s * declared / a + b`; otherwise `s + b`, available
       `declared`;
     - the total is `s * total / a + b` when `EPS < a < total - EPS`, else
-      `s + b`.
+      `s + b`;
+    - a section's `max C` holds `b` to at most C (bonus) or −C (penalties,
+      negative) before it is added (`capped`), and a dimension with points
+      or the total that penalties stand under is at least 0 (`floored`;
+      not the `b` of a dimension left out, which its parent floors).
 
     Not scored (docs/language.md, "Missing-data policy"): a dimension with
     declared points that has no points available (`a <= EPS`) is *not
@@ -122,7 +132,7 @@ class Plan:
         # points an indicator contributes to what is available (bonus: none)
         self.max_points = tuple(0.0 if i.is_bonus else i.points for i in inds)
         self.skip = tuple(i.missing == "skip" for i in inds)
-        self.dims = tuple(self._group(d.children, d.points) for d in dims)
+        self.dims = tuple(self._group(d.children, d.points, d) for d in dims)
         self.top = self._group(model.top, model.total)
         # which dimensions (and the total) publish "not scored" when nothing is available
         self.scorable = tuple(d.points > EPS for d in dims)
@@ -158,7 +168,9 @@ class Plan:
             return x
         return round_decimal(x, self.precision)
 
-    def _group(self, children: list[ir.Child], declared: float) -> Group:
+    def _group(
+        self, children: list[ir.Child], declared: float, dim: ir.Dimension | None = None
+    ) -> Group:
         inds = [self.ind_index[c.id] for c in children if c.kind == "indicator"]
         scored = tuple(i for i in inds if not self.model.indicators[i].is_bonus)
         return Group(
@@ -168,7 +180,20 @@ class Plan:
             dims=tuple(self.dim_index[c.id] for c in children if c.kind == "dimension"),
             available=float(sum(self.max_points[i] for i in scored)),
             declared=declared,
+            cap=dim.cap if dim is not None else None,
+            floor=declared > EPS and self._penalties_under(children),
         )
+
+    def _penalties_under(self, children: list[ir.Child]) -> bool:
+        """Whether a penalty (减分) indicator stands among `children`, nested."""
+        for c in children:
+            if c.kind == "indicator" and self.model.indicators[self.ind_index[c.id]].is_penalty:
+                return True
+            if c.kind == "dimension":
+                d = self.model.dimensions[self.dim_index[c.id]]
+                if self._penalties_under(d.children):
+                    return True
+        return False
 
     def _events(self) -> tuple[Events | None, ...]:
         """Each indicator's `Events` (None when it has none), see `Events`."""
@@ -234,6 +259,26 @@ class Plan:
         n = len(self.model.grades)
         pairs = [(gi, self.next_grade_index(gi)) for gi in (None, *range(n))]
         return [(gi, nx) for gi, nx in pairs if nx is not None]
+
+
+def capped(group: Group, bonus: float) -> float:
+    """A section's bonus (penalty) sum held to its `max C`: at most C added,
+    at most C taken (docs/language.md, "Bonus and deduction sections")."""
+    cap = group.cap
+    if cap is None:
+        return bonus
+    if bonus > cap:
+        return cap
+    if bonus < -cap:
+        return -cap
+    return bonus
+
+
+def floored(group: Group, score: float) -> float:
+    """A score penalties can take below 0 is 0 (`Group.floor`)."""
+    if group.floor and not score > 0:
+        return 0.0
+    return score
 
 
 def settle(outcome: ir.Outcome, published: float, full: float) -> ir.Outcome:

@@ -448,6 +448,8 @@ class VectorModel:
                 return self._tiers(s, full, v, missing)
             case ir.Deduct():
                 return self._by_count(ind, self._deduct(ind, s, full, v, missing))
+            case ir.Penalty():
+                return self._penalty(ind)
             case ir.Deductions():
                 return self._deductions(ind, full)
             case ir.BonusPer():
@@ -706,6 +708,55 @@ class VectorModel:
         cap = float(s.cap if s.cap is not None else full)
         return pl.when(missing).then(None).otherwise(total.clip(upper_bound=cap))
 
+    def _taken(self, ind: ir.Indicator) -> pl.Expr:
+        """The points a deduction block (`_deducted`) or a penalty
+        (`_penalty_taken`) takes."""
+        if isinstance(ind.scoring, ir.Penalty):
+            return self._penalty_taken(ind.scoring)
+        return self._deducted(ind.scoring, float(ind.points))
+
+    def _penalty_taken(self, s: ir.Penalty) -> pl.Expr:
+        """As the interpreter's `_penalty_scorer`: the causes' deductions
+        summed as a block sums them (exactly: no cap bounds the sum below
+        2^22 when `cap` is None), at most `cap`; null when a cause cannot be
+        known."""
+        total = missing = None
+        for c in s.causes:
+            d, known = self._cause(c)
+            missing = ~known if missing is None else missing | ~known
+            total = d if total is None else pl_snap(total + d)
+        if s.cap is not None:
+            total = total.clip(upper_bound=float(s.cap))
+        return pl.when(missing).then(None).otherwise(total)
+
+    def _penalty(self, ind: ir.Indicator):
+        """Points (−taken), outcome (pass when nothing is taken, else fail)
+        and value (the points taken) of a penalty (减分) item."""
+        taken = pl.col(columns.deducted_col(ind.id))
+        missing = taken.is_null()
+        points = pl.when(missing | (taken <= EPS)).then(0.0).otherwise(-taken)
+        outcome = (
+            pl.when(missing)
+            .then(_code(MISSING))
+            .when(taken <= EPS)
+            .then(_code(PASS))
+            .otherwise(_code(FAIL))
+        )
+        return taken, points, missing, outcome
+
+    def _section_capped(self, group: Group, bonus: pl.Expr) -> pl.Expr:
+        """A section's bonus (penalty) sum held to its `max C`, as `plan.capped`."""
+        if group.cap is None:
+            return bonus
+        return bonus.clip(lower_bound=-float(group.cap), upper_bound=float(group.cap))
+
+    @staticmethod
+    def _floored(group: Group, score: pl.Expr) -> pl.Expr:
+        """A score penalties can take below 0 is 0, as `plan.floored`."""
+        if not group.floor:
+            return score
+        return pl.when(score > 0).then(score).otherwise(0.0)
+
     def _deductions(self, ind: ir.Indicator, full: float):
         """Points, outcome and value (the points deducted) of a deduction
         block from its `_deducted` column."""
@@ -809,7 +860,7 @@ class VectorModel:
         # the points each deduction block takes, once (its points, value and
         # outcome all read it)
         taken = [
-            self._deducted(ind.scoring, float(ind.points)).alias(columns.deducted_col(ind.id))
+            self._taken(ind).alias(columns.deducted_col(ind.id))
             for ind in model.indicators
             if isinstance(ind.scoring, ir.Deductions)
         ]
@@ -871,16 +922,20 @@ class VectorModel:
         """Dimension di's score (its bonus when nothing in it is available)
         and available points, rescaled as `Plan` says."""
         d = self.model.dimensions[di]
-        scored, bonus, avail = self._aggregate(self.plan.dims[di])
+        group = self.plan.dims[di]
+        scored, bonus, avail = self._aggregate(group)
+        bonus = self._section_capped(group, bonus)  # a section's `max C`
         declared = float(d.points)
+        floor = self._floored
         if isinstance(avail, float):  # the same branch for every row
             self._static_max[di] = 0.0 if avail <= EPS else declared
             if avail <= EPS:
                 score = bonus
             elif avail < declared - EPS:
                 score = self._snap_points(self._snap_points(scored * declared / avail) + bonus)
+                score = floor(group, score)
             else:
-                score = self._snap_points(scored + bonus)
+                score = floor(group, self._snap_points(scored + bonus))
             available = pl.lit(self._static_max[di])
         else:
             dim_missing = avail <= EPS
@@ -888,8 +943,13 @@ class VectorModel:
                 pl.when(dim_missing)
                 .then(bonus)
                 .when(avail < declared - EPS)
-                .then(self._snap_points(self._snap_points(scored * declared / avail) + bonus))
-                .otherwise(self._snap_points(scored + bonus))
+                .then(
+                    floor(
+                        group,
+                        self._snap_points(self._snap_points(scored * declared / avail) + bonus),
+                    )
+                )
+                .otherwise(floor(group, self._snap_points(scored + bonus)))
             )
             available = pl.when(dim_missing).then(0.0).otherwise(declared)
         return [score.alias(columns.dim_score(d.id)), available.alias(columns.dim_max(d.id))]
@@ -904,8 +964,12 @@ class VectorModel:
             rescaled = declared_total - EPS > avail > EPS
             if plan.total_scorable and not avail > EPS:
                 return pl.lit(None, pl.Float64)
-            return self._snap_points(
-                (self._snap_points(scored * declared_total / avail) if rescaled else scored) + bonus
+            return self._floored(
+                plan.top,
+                self._snap_points(
+                    (self._snap_points(scored * declared_total / avail) if rescaled else scored)
+                    + bonus
+                ),
             )
         total = self._snap_points(
             pl.when((avail < declared_total - EPS) & (avail > EPS))
@@ -913,6 +977,7 @@ class VectorModel:
             .otherwise(scored)
             + bonus
         )
+        total = self._floored(plan.top, total)
         if plan.total_scorable:  # not scored (see `Plan`): null, never 0
             total = pl.when(avail > EPS).then(total).otherwise(None)
         return total

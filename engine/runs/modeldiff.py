@@ -68,10 +68,12 @@ def events_text(item: ir.Indicator | ir.Dimension) -> str:
 
 
 def deductions_text(s: ir.Deductions) -> str:
-    """`deduct [max C] { cause; … }` on one line, in the language's words."""
+    """`deduct [max C] { cause; … }` (`penalty …` for a 减分 item) on one
+    line, in the language's words."""
     causes = "; ".join(cause_text(c) for c in s.causes)
     cap = f" max {_num(s.cap)}" if s.cap is not None else ""
-    return f"deduct{cap} {{ {causes} }}"
+    word = "penalty" if isinstance(s, ir.Penalty) else "deduct"
+    return f"{word}{cap} {{ {causes} }}"
 
 
 def cause_text(c: ir.DeductCause) -> str:
@@ -143,6 +145,10 @@ def diff_models(old: ir.Model, new: ir.Model) -> list[dict]:
                 out.append(
                     {"kind": "points", "what": what, "id": id_, "old": x.points, "new": y.points}
                 )
+            if what == "dimension" and x.cap != y.cap:  # a section's `max C`
+                cx = "—" if x.cap is None else _num(x.cap)
+                cy = "—" if y.cap is None else _num(y.cap)
+                out.append({"kind": "cap", "what": what, "id": id_, "old": cx, "new": cy})
             if what in ("dimension", "indicator"):
                 ex, ey = events_text(x), events_text(y)
                 if ex != ey:
@@ -238,6 +244,7 @@ def _what_word(what: str) -> str:
 def _kind_word(kind: str) -> str:
     return {
         "points": _("points"),
+        "cap": _("cap (max)"),
         "scoring": _("scoring"),
         "events": _("gate and zero events"),
         "label": _("label"),

@@ -130,6 +130,23 @@ def summary(ind: ir.Indicator, rows: list[CauseRow], points: float) -> str:
     )
 
 
+def penalty_summary(ind: ir.Indicator, rows: list[CauseRow], points: float, where: str) -> str:
+    """The reason line of a penalty (减分) item: the causes that took
+    something, its own cap, and what it takes from its parent's score."""
+    s = ind.scoring
+    assert isinstance(s, ir.Penalty)
+    taken = [r for r in rows if isinstance(r.deducted, (int, float)) and r.deducted > 0]
+    if not taken:
+        return _("nothing deducted")
+    parts = [cause_text(r) for r in taken]
+    if s.cap is not None:
+        parts.append(_("at most {cap} deducted").format(cap=fmt_points(s.cap)))
+    text = _("; ").join(parts)
+    return _("{causes} → {points} taken from {where}").format(
+        causes=text, points=fmt_points(-points), where=where
+    )
+
+
 def detail_lines(rows: list[CauseRow]) -> list[str]:
     """Every cause, the ones that deducted nothing too (for `zhili explain`)."""
     return [cause_text(r) for r in rows]
@@ -197,3 +214,14 @@ def _step_need(r: CauseRow, shown: str, d: str) -> str:
     else:
         text = _("{label} {value}: needs less than {limit} (regains {points})")
     return text.format(label=r.label, value=shown, limit=limit, points=d)
+
+
+def taken_from(model: ir.Model, ind: ir.Indicator) -> str:
+    """Whose score a penalty item takes from: the nearest enclosing
+    dimension with points (a section of 0 points passes it on), else the
+    total."""
+    dims = {d.id: d for d in model.dimensions}
+    d = dims.get(ind.dimension) if ind.dimension else None
+    while d is not None and d.points <= 0:
+        d = dims.get(d.parent) if d.parent else None
+    return _("the total") if d is None else d.name

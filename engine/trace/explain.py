@@ -270,9 +270,14 @@ class _PointsTree:
         share = "—" if d.share is None else f"{d.share * 100:.1f}%"
         if d.score is None:
             share = _("not scored")
-        self.out.append(
-            f"{pad}■ {d.label or d.id}  {fmt_points(d.score)}/{fmt_points(d.max_points)}  ({share})"
-        )
+        section = self.model_dims[key].section
+        if section is not None:
+            self.out.append(f"{pad}■ {d.label or d.id}  {_section_line(d, section)}")
+        else:
+            self.out.append(
+                f"{pad}■ {d.label or d.id}  {fmt_points(d.score)}/{fmt_points(d.max_points)}"
+                f"  ({share})"
+            )
         note = self.rescaled(self.model_dims[key].children, d.max_points, d.score)
         if note:
             self.out.append(f"{pad}    {note}")
@@ -283,10 +288,17 @@ class _PointsTree:
         r = self.by_ind[key]
         ind = self.model_inds[key]
         bonus = " +" if r.bonus else ""
-        self.out.append(
-            f"{pad}{MARK[r.outcome]} {r.label or r.id} [{key}]{bonus}  "
-            f"{fmt_points(r.points)}/{fmt_points(r.max_points)}  {outcome_text(r.outcome)}"
-        )
+        if r.penalty:  # a 减分 item: what it takes, no points of its own
+            shown = "—" if r.points is None else fmt_points(r.points)
+            self.out.append(
+                f"{pad}{MARK[r.outcome]} {r.label or r.id} [{key}] −  {shown}  "
+                f"{outcome_text(r.outcome)}"
+            )
+        else:
+            self.out.append(
+                f"{pad}{MARK[r.outcome]} {r.label or r.id} [{key}]{bonus}  "
+                f"{fmt_points(r.points)}/{fmt_points(r.max_points)}  {outcome_text(r.outcome)}"
+            )
         self.out.append(f"{pad}    {r.reason}")
         d = decide(self.compiled, self.compiled.ind_index[key], self.env)
         decided = d is not None and d.condition is not None
@@ -314,6 +326,26 @@ class _PointsTree:
         self.out.append(f"{pad}{mark} {_('veto')} {r.label or r.id} [{key}]: {r.reason}")
         for s in substitutions(self.model_vetoes[key].condition, self.env, self.model):
             self.out.append(f"{pad}      {s}")
+
+
+def _section_line(d, section: str) -> str:
+    """A section's score (减分项 / 加分项): what it adds or takes, and its
+    `max C` when it held the items' sum (合计最高加5分: items earned 7, counted 5)."""
+    score = d.score or 0.0
+    shown = ("+" if score > 0 else "") + fmt_points(score)
+    if d.cap is None:
+        return shown
+    if section == "penalty":
+        note = _("at most {cap} deducted in all").format(cap=fmt_points(d.cap))
+    else:
+        note = _("at most {cap} added").format(cap=fmt_points(d.cap))
+    if d.earned is not None and abs(d.earned) > d.cap:
+        if section == "penalty":
+            held = _("the items took {earned}, {cap} counted")
+        else:
+            held = _("the items earned {earned}, {cap} counted")
+        note += _(": ") + held.format(earned=fmt_points(abs(d.earned)), cap=fmt_points(d.cap))
+    return f"{shown}  ({note})"
 
 
 def _gap_lines(result: CommunityResult) -> list[str]:

@@ -485,7 +485,7 @@ def _best_indicators(raw, dim_id: str | None, need_points: float, limit: int = 5
         if room > EPS:  # a billionth short is short (EPS: half a billionth)
             cands.append((room, i, ind))
     cands.sort(key=lambda c: (-c[0], c[1]))
-    out = []
+    out = _penalty_items(raw, dim_id, need_points, limit)
     where = model.dimension(dim_id).name if dim_id else _("the total")
     for room, i, ind in cands[:limit]:
         event = gap_text(decide(raw.compiled, i, raw.env), ind, room)
@@ -522,4 +522,76 @@ def _best_indicators(raw, dim_id: str | None, need_points: float, limit: int = 5
                 + needs,
             )
         )
+    # penalties (first in `out`) among the others by the points they regain
+    return sorted(out, key=lambda item: -(item.points_available or 0.0))[:limit]
+
+
+def _penalty_items(raw, dim_id: str | None, need_points: float, limit: int) -> list[GapItem]:
+    """The penalty (减分) items under `dim_id` (None: the whole model) that
+    took something, largest first: what would take each deduction away, and
+    the points that regains — less where a section's `max C` still holds the
+    rest ("减分项最多扣10分": 13 taken, 10 counted; without a 5-point item
+    8 are taken, so it regains 2)."""
+    model: ir.Model = raw.compiled.model
+    cands = []
+    for i, ind in enumerate(model.indicators):
+        if not ind.is_penalty or not _under(model, ind, dim_id):
+            continue
+        if raw.outcomes[i] == ir.Outcome.MISSING or raw.points[i] >= -EPS:
+            continue
+        taken = -raw.points[i]
+        regain = _regain(raw, ind, taken)
+        if regain > EPS:
+            cands.append((regain, i, ind))
+    cands.sort(key=lambda c: (-c[0], c[1]))
+    where = model.dimension(dim_id).name if dim_id else _("the total")
+    out = []
+    for regain, i, ind in cands[:limit]:
+        rows = deductions.cause_rows(ind, raw.env, raw.compiled)
+        found = deductions.cause_needs(rows)
+        text = _("{name}: deducts {taken}; {points} regained without it ({where} needs {need})")
+        text = text.format(
+            name=ind.name,
+            taken=fmt_points(-raw.points[i]),
+            points=fmt_points(regain),
+            where=where,
+            need=fmt_points(need_points),
+        )
+        out.append(
+            GapItem(
+                kind="indicator",
+                id=ind.id,
+                label=ind.label,
+                current=round(raw.points[i], 9),
+                needed=0.0,
+                points_available=round(regain, 9),
+                text=text + ((" — " + _("; ").join(found)) if found else ""),
+            )
+        )
     return out
+
+
+def _regain(raw, ind: ir.Indicator, taken: float) -> float:
+    """What removing a penalty item's deduction gives back, through the caps
+    of the sections it stands in (innermost first)."""
+    model: ir.Model = raw.compiled.model
+    regain = taken
+    d = model.dimension(ind.dimension) if ind.dimension else None
+    while d is not None and d.section == "penalty":
+        if d.cap is not None:
+            took = -_section_sum(raw, d)
+            regain = max(0.0, min(took, d.cap) - min(max(took - regain, 0.0), d.cap))
+        d = model.dimension(d.parent) if d.parent else None
+    return regain
+
+
+def _section_sum(raw, d: ir.Dimension) -> float:
+    """The sum of a section's items and sub-sections before its cap."""
+    compiled = raw.compiled
+    total = 0.0
+    for c in d.children:
+        if c.kind == "indicator":
+            total += raw.points[compiled.ind_index[c.id]]
+        elif c.kind == "dimension":
+            total += raw.dim_scores[compiled.dim_index[c.id]] or 0.0
+    return total

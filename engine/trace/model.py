@@ -39,6 +39,7 @@ class IndicatorResult(_Result):
     points: float | None  # None: not scored (missing, and `missing skip` left it out)
     max_points: float
     bonus: bool = False
+    penalty: bool = False  # a 减分 item: its points (≤ 0) are what it takes from its parent
     outcome: ir.Outcome
     reason: str
 
@@ -62,6 +63,9 @@ class DimensionResult(_Result):
     max_points: float
     share: float | None  # None when not scored (or it has no points)
     missing: int = 0  # indicators with missing values inside it
+    # a section's `max C` (合计最高) and what its items earned (took) before it
+    cap: float | None = None
+    earned: float | None = None
 
 
 class OutputResult(_Result):

@@ -105,7 +105,26 @@ def _deductions_reason(ind: ir.Indicator, raw, i: int, outcome: str) -> str:
         gone = [r for r in rows if isinstance(r.deducted, Missing)]
         why = gone[0].deducted.text() if gone else _("no value")
         return _("missing: {reason}").format(reason=why)
+    if isinstance(ind.scoring, ir.Penalty):
+        where = deductions.taken_from(raw.compiled.model, ind)
+        return deductions.penalty_summary(ind, rows, raw.points[i], where)
     return deductions.summary(ind, rows, raw.points[i])
+
+
+def _section_earned(raw, d: ir.Dimension) -> float | None:
+    """What a capped section's items (and sub-sections) earned — or took,
+    negative — before its `max C` held them; None for any other dimension."""
+    if d.cap is None:
+        return None
+    compiled = raw.compiled
+    total = 0.0
+    for c in d.children:
+        if c.kind == "indicator":
+            total += raw.points[compiled.ind_index[c.id]]
+        elif c.kind == "dimension":
+            score = raw.dim_scores[compiled.dim_index[c.id]]
+            total += score or 0.0
+    return round(total, 9)
 
 
 def _tier_reason(s: ir.Tiers, expr: str, shown: str, points: float) -> str:
@@ -149,6 +168,7 @@ def build_result(raw, search: bool = False) -> CommunityResult:
                 points=None if (p := raw.shown_points(i)) is None else round(p, 9),
                 max_points=ind.points,
                 bonus=ind.is_bonus,
+                penalty=ind.is_penalty,
                 outcome=outcome,
                 reason=_indicator_reason(raw, i, ind),
             )
@@ -167,6 +187,8 @@ def build_result(raw, search: bool = False) -> CommunityResult:
                 max_points=d.points,
                 share=None if share is None else round(share, 12),
                 missing=dim_missing[d.id],
+                cap=d.cap,
+                earned=_section_earned(raw, d),
             )
         )
     vetoes = []

@@ -157,7 +157,7 @@ class DetailScreen(ZhiliScreen):
                             depth,
                             d.label or d.id,
                             ("dimension", c.id),
-                            points=f"{fmt_points(d.score)}/{fmt_points(d.max_points)}",
+                            points=dimension_points(d, dims[c.id].section),
                             style="bold",
                         )
                     )
@@ -172,7 +172,7 @@ class DetailScreen(ZhiliScreen):
                             mark=Outcome(x.outcome).mark,
                             word=t(x.outcome),
                             mark_style=OUTCOME_STYLE[x.outcome],
-                            points=f"{fmt_points(x.points)}/{fmt_points(x.max_points)}",
+                            points=indicator_points(x),
                         )
                     )
                 else:
@@ -221,7 +221,11 @@ class DetailScreen(ZhiliScreen):
                 share = t("not scored")
             out = Text()
             out.append(f"{d.label or d.id} [{d.id}]\n", "bold")
-            out.append(f"{fmt_points(d.score)}/{fmt_points(d.max_points)}  ({share})\n")
+            section = model.dimension(ident).section if model.dimension(ident) else None
+            if section is not None:
+                out.append(dimension_points(d, section) + "\n")
+            else:
+                out.append(f"{fmt_points(d.score)}/{fmt_points(d.max_points)}  ({share})\n")
             if d.missing:
                 out.append(f"{t('Missing')}: {d.missing}\n", "magenta")
             return out
@@ -231,7 +235,7 @@ class DetailScreen(ZhiliScreen):
             out = Text()
             out.append(f"{r.label or r.id} [{r.id}]\n", "bold")
             out.append(f"{Outcome(r.outcome).mark} {t(r.outcome)}", OUTCOME_STYLE[r.outcome])
-            out.append(f"   {t('Points')}: {fmt_points(r.points)}/{fmt_points(r.max_points)}\n\n")
+            out.append(f"   {t('Points')}: {indicator_points(r)}\n\n")
             out.append(r.reason + "\n")
             # the condition of the event that decided (前提、清零、免检), else the form's
             # value; a deduction block shows each cause's value (its own is the points deducted)
@@ -263,3 +267,23 @@ class DetailScreen(ZhiliScreen):
             return  # an update re-lays out the pane: only when it changes
         self._shown = what
         self.query_one("#explain", Static).update(self.explanation(what))
+
+
+def indicator_points(x) -> str:
+    """An indicator's points as the tree shows them: "3/5"; a penalty (减分)
+    item, which has no points of its own, shows what it takes: "-6"."""
+    if x.penalty:
+        return fmt_points(x.points)
+    return f"{fmt_points(x.points)}/{fmt_points(x.max_points)}"
+
+
+def dimension_points(d, section: str | None) -> str:
+    """A dimension's score "18/20"; a section (加分项, 减分项) shows what it adds
+    or takes, with its cap: "+5 (max 5)", "-10 (max 10)"."""
+    if section is None:
+        return f"{fmt_points(d.score)}/{fmt_points(d.max_points)}"
+    score = d.score or 0.0
+    shown = ("+" if score > 0 else "") + fmt_points(score)
+    if d.cap is None:
+        return shown
+    return f"{shown} ({t('at most')} {fmt_points(d.cap)})"

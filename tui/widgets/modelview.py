@@ -10,7 +10,7 @@ from zhili.engine.plugins import LoadedModel
 
 KEYWORDS = (
     "model|version|issuer|source|effective|total|target|input|let|dimension|indicator|"
-    "points|weight|pass|linear|from|to|tiers|deduct|per|cap|bonus|veto|caps|blocks|"
+    "points|weight|pass|linear|from|to|tiers|deduct|per|cap|bonus|penalty|max|veto|caps|blocks|"
     "grades|when|otherwise|missing|skip|zero|import|extends|override|drop|add|test|given|"
     "expect|grade|label|unit|range|required|optional|if|then|else|and|or|not|in|int|"
     "number|percent|bool|enum|text|date|true|false"
