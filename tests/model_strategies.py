@@ -344,7 +344,7 @@ def _scoring(draw, g: ExprGen, points: float) -> tuple[str, bool]:
         st.sampled_from(
             ["pass", "linear", "linear_var", "tiers", "tiers", "tiers_var", "tiers_enum",
              "deduct", "bonus_per", "bonus_when", "score", "deductions", "deductions", "deduct_one",
-             "linear_quotient", "penalty"]
+             "linear_quotient", "linear_quotient", "penalty"]
         )
     )  # fmt: skip
     tier_points = sorted({0.0, points, points / 2, min(1.0, points)}, reverse=True)
