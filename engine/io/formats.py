@@ -67,13 +67,20 @@ def _whole_table(name: str, text: bytes, sep: str, line: int, guess: bool) -> Ra
         headers, frame, lines, problems = fast
     else:
         headers, frame, lines, problems = _read_csv(name, text, sep, line, guess)
-    return _skipped_table(name, headers, frame, lines, problems)
+    long_cells = _may_hold_long_cell(text, sep.encode(), b'"' in text)
+    return _skipped_table(name, headers, frame, lines, problems, long_cells)
 
 
 def _skipped_table(
-    name: str, headers: list[str], frame: pl.DataFrame, lines: list[int], problems: list
+    name: str,
+    headers: list[str],
+    frame: pl.DataFrame,
+    lines: list[int],
+    problems: list,
+    long_cells: bool = True,
 ) -> RawTable:
-    _refuse_long_cells(name, headers, frame, lines)
+    if long_cells:  # False: its text showed no cell can be that long
+        _refuse_long_cells(name, headers, frame, lines)
     frame, lines, skipped = _skip_rows(name, headers, frame, lines)
     problems = sorted(problems + skipped, key=lambda p: p.row or 0)
     return RawTable(name, headers, frame, lines, problems)
@@ -82,6 +89,20 @@ def _skipped_table(
 # Excel's limit for a cell: a text file's cell is held to it as a workbook's
 # is (`xlsxscan.MAX_CELL_CHARS`), so that no output cuts what was read
 MAX_CELL_CHARS = 32_767
+
+
+def _may_hold_long_cell(text: bytes, sep: bytes, quoted: bool) -> bool:
+    """Whether `text` may hold a cell of more than `MAX_CELL_CHARS`
+    characters: always when it has quotes; else when one of its 16 KB
+    windows (at multiples of 16 KB) holds no separator and no line end, as
+    some window of such a cell does."""
+    if quoted:
+        return True
+    step = 16 * 1024
+    return any(
+        text.find(sep, at, at + step) < 0 and text.find(b"\n", at, at + step) < 0
+        for at in range(0, len(text), step)
+    )
 
 
 def _refuse_long_cells(name: str, headers: list[str], frame: pl.DataFrame, lines: list[int]):
@@ -339,12 +360,18 @@ def _row_batches(
                     continue
                 tried = 0
             else:
+                long_cells = _may_hold_long_cell(batch, sep_b, quoted)
                 del batch
                 headers, frame, row_lines, short = got
                 if len(usual_rows) < _USUAL_ROWS:
                     usual_rows += map(list, frame.head(_USUAL_ROWS - len(usual_rows)).iter_rows())
                 table = _skipped_table(
-                    name, headers, frame, row_lines, _short_problems(name, headers, short)
+                    name,
+                    headers,
+                    frame,
+                    row_lines,
+                    _short_problems(name, headers, short),
+                    long_cells,
                 )
                 del got, frame  # not kept while the next batch is read
             first_line += lines
