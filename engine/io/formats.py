@@ -31,10 +31,12 @@ from zhili.engine.io.table import (
     RawTable,
     header_row,
     is_total,
+    is_units_row,
     likely_totals,
     norm,
     strip_unit,
     totals_expr,
+    units_row_candidates,
     with_series,
 )
 
@@ -710,6 +712,10 @@ def _skip_rows(
             texts = [v for v in values[:6] if isinstance(v, str) and v.strip()]
             label = next((v for v in texts if is_total(v)), texts[0])
             problems.append(_skipped(name, values[-1], label, "totals"))
+    for values in frame.filter(units_row_candidates(cells[0])).iter_rows():
+        if is_units_row(values[:-1]):
+            texts = [v.strip() for v in values[:-1] if v and v.strip()]
+            problems.append(_skipped(name, values[-1], texts[0], "units"))
     named = [(j, h.strip()) for j, h in enumerate(headers) if h.strip()][:6]
     if len(named) >= 2:
         hits = frame.select("__line", *(f"c{j}" for j, _h in named))
@@ -728,6 +734,8 @@ def _skip_rows(
 def _skipped(name: str, line: int, label: str | None, why: str) -> DataProblem:
     if why == "totals":
         message, code = _("a totals row is skipped"), codes.DATA_TOTALS_ROW.code
+    elif why == "units":
+        message, code = _("a row of units under the header is skipped"), codes.DATA_UNITS_ROW.code
     else:
         message = _("a repeated header row is skipped")
         code = codes.DATA_REPEATED_HEADER.code

@@ -332,3 +332,27 @@ def close_names(
             if by_key[k] not in found:
                 found.append(by_key[k])
     return found[:n]
+
+
+# a cell of a row of units under the header: （人）, (%), 【户】, 单位：人
+_UNIT_CELL = re.compile(r"[（(\[【]\s*[^\d（()）\[\]【】]{1,8}\s*[）)\]】]|单位\s*[:：].{0,8}")
+
+
+def is_units_row(cells) -> bool:
+    """Whether a row's filled cells are all units (in brackets, a unit word
+    of `SLASH_UNITS`, `单位：人`): a header written over two rows, the
+    names above and their units below; not a community."""
+    texts = [str(c).strip(WHITESPACE) for c in cells if c is not None]
+    texts = [t for t in texts if t]
+    return bool(texts) and all(_UNIT_CELL.fullmatch(t) or t in SLASH_UNITS for t in texts)
+
+
+def units_row_candidates(first: str) -> pl.Expr:
+    """The rows that may be rows of units (`is_units_row`), by their first
+    cell (`first`): empty, or a unit (a community's row has its id or name
+    there; the test of every cell runs on these only)."""
+    import polars as pl
+
+    cell = pl.col(first).str.strip_chars(WHITESPACE)
+    unit = cell.str.contains(r"^[（(\[【]|^单位") | cell.is_in(sorted(SLASH_UNITS))
+    return (pl.col(first).is_null() | (cell == "") | unit).fill_null(False)
