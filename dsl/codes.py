@@ -284,6 +284,9 @@ DATA_SHORT_ROW = _code("data-short-row", W, Phase.DATA, "a row with fewer cells 
 DATA_REPEATED_HEADER = _code(
     "data-repeated-header", I, Phase.DATA, "a repeated header row (two exports joined) is skipped"
 )
+DATA_UNITS_ROW = _code(
+    "data-units-row", I, Phase.DATA, "a row of units under the header ((人), (%)) is skipped"
+)
 DATA_STRAY_ROW = _code(
     "data-stray-row", W, Phase.DATA, "a row that holds no community's data is skipped"
 )

@@ -80,12 +80,13 @@ def test_a_csv_cell_at_the_limit_is_read_and_one_over_it_refused_with_its_place(
     )
 
 
-def test_a_long_csv_cell_in_a_later_batch_is_refused_too(tmp_path):
+@pytest.mark.parametrize("start", ['x"', "x", "长"])
+def test_a_long_csv_cell_in_a_later_batch_is_refused_too(tmp_path, start):
     """In batches (the fast reader) and in a batch the record-by-record
     reader reads (a stray quote before it); over the csv module's own
     limit of 131,072 characters too (which said 'not valid CSV')."""
     lines = [HEADER, *(_row(i) for i in range(200))]
-    lines[150] = _row(149, 'x"' + "y" * 140_000)
+    lines[150] = _row(149, start + "y" * 140_000)
     path = tmp_path / "data.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     for batch in (100, 4000, 10**9):

@@ -38,16 +38,26 @@ SPELLINGS = [
     "Ｓum",
     "ſum",
     "𝐬𝐮𝐦",
+    "tｏtal",  # a full-width o among ASCII letters
+    "total\u3000",  # an ideographic space after it
+    "t o t a l",
+    "S U M",
+    "ＳＵＭ",
 ]
 
 
 def test_the_hint_holds_every_character_whose_nfkc_form_is_looked_for():
-    """`TOTALS_HINT` is the set of code points whose NFKC form (Polars')
-    holds t, T, s, S, 计 or 总, computed over every code point."""
-    chars = [chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF]
-    nfkc = pl.Series(chars).str.normalize("NFKC").to_list()
-    wanted = {c for c, n in zip(chars, nfkc, strict=True) if any(w in n for w in "tTsS计总")}
-    assert set(TOTALS_HINT) == wanted
+    """`TOTALS_HINT`'s characters are the code points beyond ASCII whose NFKC
+    form (Polars') holds 计, 总, a letter of total or sum in either case, or
+    a space, computed over every code point; then the ASCII strings."""
+    chars = [chr(c) for c in range(0x80, sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF]
+    nfkc = pl.Series(chars).str.normalize("NFKC")
+    held = nfkc.str.contains(r"\s") | nfkc.str.contains_any(list("tTsSoOaAlLuUmM计总"))
+    wanted = set(pl.Series(chars).filter(held).to_list())
+    assert {h for h in TOTALS_HINT if not h.isascii()} == wanted
+    assert all(len(h) == 1 for h in TOTALS_HINT if not h.isascii())
+    ascii_hints = {h for h in TOTALS_HINT if h.isascii()}
+    assert {"total", "sum", "t ", "m\t", "o\r"} <= ascii_hints
 
 
 def _rows() -> list[list[str]]:

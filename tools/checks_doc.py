@@ -85,6 +85,10 @@ DETAILS = {
     "community: it is skipped, never scored, and never dropped without this warning.",
     "data-repeated-header": "A row whose first named cells (up to six) are the header's texts "
     "(spaces around them aside): two exports one after the other.",
+    "data-units-row": "A row whose every filled cell is a unit — in brackets, `（人）`, `(%)`, "
+    "`【户】`, a unit word such as 人 or 户, or `单位：人` —: a header written over two rows "
+    "(the names above, their units below). It is not a community (it was scored as `#2`, "
+    "every input missing).",
     "points-sum": "The points of a dimension's children, or of the top-level parts, do not "
     "add up to the declared points / `total`. After an `extends`, reported at the "
     "`drop`/`override` that broke the budget.",
@@ -145,6 +149,7 @@ DATA_EXAMPLES = {
     "data-extra-cells": _HEAD + "A1,金台,12000,95%,20,多出\n",
     "data-short-row": _HEAD + "A1,金台,12000,95%,20\nA2,渭滨,9000\n",
     "data-repeated-header": _HEAD + "A1,金台,12000,95%,20\n" + _HEAD + "A2,渭滨,9000,91%,15\n",
+    "data-units-row": _HEAD + ",,（人）,（%）,（人）\nA1,金台,12000,95%,20\n",
     "data-stray-row": _HEAD + "A1,金台,12000,95%,20\n,,,,\n,,,,\n,,,,8\n",
     "data-no-column": "社区编码,社区,调解率,社区工作者\nA1,金台,95%,20\n",
     "data-no-optional-column": "社区编码,社区,常住人口,调解率\nA1,金台,12000,95%\n",

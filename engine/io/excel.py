@@ -40,11 +40,13 @@ from zhili.engine.io.table import (  # noqa: F401 - EXCEL_SUFFIXES re-exported
     RawTable,
     header_row,
     is_total,
+    is_units_row,
     likely_totals,
     names_inputs,
     norm,
     strip_unit,
     totals_expr,
+    units_row_candidates,
 )
 
 if TYPE_CHECKING:
@@ -146,6 +148,9 @@ def read_excel(path: Path, sheet: str | int | None = None, model: Model | None =
     data, problems = _skip_totals(path, name, data)
     data, repeated = _skip_headers(path, name, headers, data)
     problems += repeated
+    data, units = _skip_units(path, name, data)
+    problems += units
+    data = _midnight_dates(data)
     # a number formatted as a percentage holds a fraction: 0.85 is 85%
     percent = scan.percent if scan is not None else _ods_percent_cells(path, name)
     if percent is not None:
@@ -495,6 +500,47 @@ def _skip_headers(
         for row in data.filter(same).get_column("__row").to_list()
     ]
     return (data.filter(~same) if problems else data), problems
+
+
+def _skip_units(path: Path, name: str, data: pl.DataFrame) -> tuple[pl.DataFrame, list]:
+    """`data` without its rows of units (`table.is_units_row`: a header
+    written over two rows, （人） under 常住人口), and an info problem for
+    each — as in text files."""
+    cells = [c for c in data.columns if c != "__row"]
+    if not cells or not data.height:
+        return data, []
+    problems, rows = [], []
+    for values in data.filter(units_row_candidates(cells[0])).select(*cells, "__row").iter_rows():
+        if is_units_row(values[:-1]):
+            texts = [_cell_text(v) for v in values[:-1] if _cell_text(v)]
+            rows.append(values[-1])
+            problems.append(
+                DataProblem(
+                    str(path),
+                    values[-1],
+                    None,
+                    texts[0],
+                    _("a row of units under the header is skipped"),
+                    "info",
+                    sheet=name,
+                    code=codes.DATA_UNITS_ROW.code,
+                )
+            )
+    return (data.filter(~pl.col("__row").is_in(rows)) if rows else data), problems
+
+
+def _midnight_dates(data: pl.DataFrame) -> pl.DataFrame:
+    """A date cell's text as Excel shows a date, `2025-12-31`, not calamine's
+    `2025-12-31 00:00:00` (a 考核期 column of dates names its periods so)."""
+    midnight = r"^(\d{4}-\d{2}-\d{2}) 00:00:00$"
+    cols = [
+        c
+        for c in data.columns
+        if c != "__row" and data.get_column(c).str.ends_with(" 00:00:00").any()
+    ]
+    if not cols:
+        return data
+    return data.with_columns(pl.col(c).str.replace(midnight, "${1}") for c in cols)
 
 
 _DECIMAL = r"^([+-]?)([0-9]+)(?:\.([0-9]+))?$"

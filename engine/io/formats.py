@@ -31,10 +31,12 @@ from zhili.engine.io.table import (
     RawTable,
     header_row,
     is_total,
+    is_units_row,
     likely_totals,
     norm,
     strip_unit,
     totals_expr,
+    units_row_candidates,
     with_series,
 )
 
@@ -67,13 +69,20 @@ def _whole_table(name: str, text: bytes, sep: str, line: int, guess: bool) -> Ra
         headers, frame, lines, problems = fast
     else:
         headers, frame, lines, problems = _read_csv(name, text, sep, line, guess)
-    return _skipped_table(name, headers, frame, lines, problems)
+    long_cells = _may_hold_long_cell(text, sep.encode(), b'"' in text)
+    return _skipped_table(name, headers, frame, lines, problems, long_cells)
 
 
 def _skipped_table(
-    name: str, headers: list[str], frame: pl.DataFrame, lines: list[int], problems: list
+    name: str,
+    headers: list[str],
+    frame: pl.DataFrame,
+    lines: list[int],
+    problems: list,
+    long_cells: bool = True,
 ) -> RawTable:
-    _refuse_long_cells(name, headers, frame, lines)
+    if long_cells:  # False: its text showed no cell can be that long
+        _refuse_long_cells(name, headers, frame, lines)
     frame, lines, skipped = _skip_rows(name, headers, frame, lines)
     problems = sorted(problems + skipped, key=lambda p: p.row or 0)
     return RawTable(name, headers, frame, lines, problems)
@@ -82,6 +91,20 @@ def _skipped_table(
 # Excel's limit for a cell: a text file's cell is held to it as a workbook's
 # is (`xlsxscan.MAX_CELL_CHARS`), so that no output cuts what was read
 MAX_CELL_CHARS = 32_767
+
+
+def _may_hold_long_cell(text: bytes, sep: bytes, quoted: bool) -> bool:
+    """Whether `text` may hold a cell of more than `MAX_CELL_CHARS`
+    characters: always when it has quotes; else when one of its 16 KB
+    windows (at multiples of 16 KB) holds no separator and no line end, as
+    some window of such a cell does."""
+    if quoted:
+        return True
+    step = 16 * 1024
+    return any(
+        text.find(sep, at, at + step) < 0 and text.find(b"\n", at, at + step) < 0
+        for at in range(0, len(text), step)
+    )
 
 
 def _refuse_long_cells(name: str, headers: list[str], frame: pl.DataFrame, lines: list[int]):
@@ -339,12 +362,18 @@ def _row_batches(
                     continue
                 tried = 0
             else:
+                long_cells = _may_hold_long_cell(batch, sep_b, quoted)
                 del batch
                 headers, frame, row_lines, short = got
                 if len(usual_rows) < _USUAL_ROWS:
                     usual_rows += map(list, frame.head(_USUAL_ROWS - len(usual_rows)).iter_rows())
                 table = _skipped_table(
-                    name, headers, frame, row_lines, _short_problems(name, headers, short)
+                    name,
+                    headers,
+                    frame,
+                    row_lines,
+                    _short_problems(name, headers, short),
+                    long_cells,
                 )
                 del got, frame  # not kept while the next batch is read
             first_line += lines
@@ -683,6 +712,10 @@ def _skip_rows(
             texts = [v for v in values[:6] if isinstance(v, str) and v.strip()]
             label = next((v for v in texts if is_total(v)), texts[0])
             problems.append(_skipped(name, values[-1], label, "totals"))
+    for values in frame.filter(units_row_candidates(cells[0])).iter_rows():
+        if is_units_row(values[:-1]):
+            texts = [v.strip() for v in values[:-1] if v and v.strip()]
+            problems.append(_skipped(name, values[-1], texts[0], "units"))
     named = [(j, h.strip()) for j, h in enumerate(headers) if h.strip()][:6]
     if len(named) >= 2:
         hits = frame.select("__line", *(f"c{j}" for j, _h in named))
@@ -701,6 +734,8 @@ def _skip_rows(
 def _skipped(name: str, line: int, label: str | None, why: str) -> DataProblem:
     if why == "totals":
         message, code = _("a totals row is skipped"), codes.DATA_TOTALS_ROW.code
+    elif why == "units":
+        message, code = _("a row of units under the header is skipped"), codes.DATA_UNITS_ROW.code
     else:
         message = _("a repeated header row is skipped")
         code = codes.DATA_REPEATED_HEADER.code

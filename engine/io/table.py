@@ -181,37 +181,42 @@ def with_series(frame: pl.DataFrame, *series: pl.Series) -> pl.DataFrame:
 
 _TOTALS = ("合计", "总计", "小计", "共计", "总合计", "汇总", "total", "sum")
 
-# every character whose NFKC form holds t, T, s, S, 计 or 总: a cell that
-# `totals_expr` holds for (合计, 汇总, total, sum in any width, case or
-# style) and that is not ASCII holds one of these before it is normalized
-# (composition never makes them; tests/test_totals_rows.py recomputes the
-# list over every code point with Polars' NFKC). An Aho-Corasick scan for
-# them is ten times faster than normalizing every cell.
-TOTALS_HINT = list(
-    "STstſˢᵀᵗₛₜ₨℁℠℡™⒮⒯ⓈⓉⓢⓣ㉐㋏㎔㎧㎨㎮㎯㎰㎱㎲㎳㏏㏛㏜总计\ua7f1ﬅﬆＳＴｓｔ\U0001cce8\U0001cce9"
-    "𝐒𝐓𝐬𝐭𝑆𝑇𝑠𝑡𝑺𝑻𝒔𝒕𝒮𝒯𝓈𝓉𝓢𝓣𝓼𝓽𝔖𝔗𝔰𝔱𝕊𝕋𝕤𝕥𝕾𝕿𝖘𝖙𝖲𝖳𝗌𝗍𝗦𝗧𝘀𝘁𝘚𝘛𝘴𝘵𝙎𝙏𝙨𝙩𝚂𝚃𝚜𝚝🄢🄣🄪🅂🅃🅌🅍"
-)
-# an ASCII cell is its own NFKC form: `totals_expr` holds for it only when,
-# spaces aside, it is `total` or `sum` in any case
-_ASCII_TOTAL = r"^\s*(?:[tT]\s*[oO]\s*[tT]\s*[aA]\s*[lL]|[sS]\s*[uU]\s*[mM])\s*$"
+# The pre-filter of totals rows: a cell that `totals_expr` holds for (合计,
+# 汇总, total, sum in any width, case, style or spacing) holds one of these.
+# If it is not ASCII, one of its characters is not, and is one whose NFKC
+# form holds 计, 总, a letter of total or sum (either case) or a space: the
+# first part of the list, every such code point (composition never makes
+# them; tests/test_totals_rows.py recomputes it with Polars' NFKC). If it is
+# ASCII, it holds total or sum whole or a letter of them followed by a space.
+# An Aho-Corasick scan for them is many times faster than normalizing cells.
+TOTALS_HINT = [
+    *(
+        "\u0085\u00a0¨ª¯´¸ºĿŀſǇǈǉ˘˙˚˛˜˝ˡˢͺ΄΅\u1680ᴬᴸᴹᴼᵀᵁᵃᵐᵒᵗᵘᵤẚ᾽᾿῀῁῍῎῏῝῞῟῭΅´῾\u2000\u2001"
+        "\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a‗\u2028\u2029\u202f‾\u205f"
+        "ₐₒₗₘₛₜ₨℀℁℅℆ℒℓ№℠℡™ℳℴ℻ⅬⅯⅼⅿ⒜⒧⒨⒪⒮⒯⒰ⒶⓁⓂⓄⓈⓉⓊⓐⓛⓜⓞⓢⓣⓤ\u3000゛゜㉐㋏㍱㍲㍳㍴㍵㍷㍸㍹㍺㎀㎁㎂㎃㎄㎆㎈㎉㎎㎒㎔㎕㎖㎗㎘㎙"
+        "㎚㎛㎜㎝㎞㎟㎠㎡㎢㎣㎤㎥㎦㎧㎨㎩㎪㎫㎬㎭㎮㎯㎰㎱㎲㎳㎷㎹㎽㎿㏁㏂㏇㏊㏎㏏㏐㏑㏒㏓㏔㏕㏖㏘㏙㏛㏜㏞㏟㏿总计\ua7f1ﬂﬄﬅﬆﱞﱟﱠﱡﱢﱣﷺﷻ﹉﹊﹋﹌ﹰﹲﹴﹶﹸﹺ"
+        "ﹼﹾＡＬＭＯＳＴＵａｌｍｏｓｔｕ￣\U0001ccd6\U0001cce1\U0001cce2\U0001cce4\U0001cce8\U0001cce9"
+        "\U0001ccea𝐀𝐋𝐌𝐎𝐒𝐓𝐔𝐚𝐥𝐦𝐨𝐬𝐭𝐮𝐴𝐿𝑀𝑂𝑆𝑇𝑈𝑎𝑙𝑚𝑜𝑠𝑡𝑢𝑨𝑳𝑴𝑶𝑺𝑻𝑼𝒂𝒍𝒎𝒐𝒔𝒕𝒖𝒜𝒪𝒮𝒯𝒰𝒶𝓁𝓂𝓈𝓉𝓊𝓐𝓛𝓜𝓞𝓢𝓣𝓤𝓪𝓵𝓶𝓸𝓼𝓽𝓾𝔄𝔏𝔐"
+        "𝔒𝔖𝔗𝔘𝔞𝔩𝔪𝔬𝔰𝔱𝔲𝔸𝕃𝕄𝕆𝕊𝕋𝕌𝕒𝕝𝕞𝕠𝕤𝕥𝕦𝕬𝕷𝕸𝕺𝕾𝕿𝖀𝖆𝖑𝖒𝖔𝖘𝖙𝖚𝖠𝖫𝖬𝖮𝖲𝖳𝖴𝖺𝗅𝗆𝗈𝗌𝗍𝗎𝗔𝗟𝗠𝗢𝗦𝗧𝗨𝗮𝗹𝗺𝗼𝘀𝘁𝘂𝘈𝘓𝘔𝘖𝘚𝘛𝘜𝘢𝘭𝘮𝘰𝘴𝘵"
+        "𝘶𝘼𝙇𝙈𝙊𝙎𝙏𝙐𝙖𝙡𝙢𝙤𝙨𝙩𝙪𝙰𝙻𝙼𝙾𝚂𝚃𝚄𝚊𝚕𝚖𝚘𝚜𝚝𝚞🄐🄛🄜🄞🄢🄣🄤🄪🄰🄻🄼🄾🅂🅃🅄🅋🅌🅍🅪🅫🅬"
+    ),
+    "total",
+    "sum",
+    *(letter + space for letter in "toalsum" for space in " \t\n\x0b\x0c\r"),
+]
 
 
 def likely_totals(cells: list[str]) -> pl.Expr:
     """The rows `totals_expr(cells)` may hold for (every one it holds for),
-    the one pre-filter of text files and workbooks: an ASCII cell that is
-    `total` or `sum` (spaces and case aside), another that holds a
-    character of `TOTALS_HINT`. The exact test normalizes every cell (NFKC,
-    then a regex), ten times the time of this one."""
+    the one pre-filter of text files and workbooks: a cell of the first six
+    holds a string of `TOTALS_HINT` (ASCII letters in either case). The
+    exact test normalizes every cell (NFKC, then a regex)."""
     import polars as pl
 
-    likely = []
-    for c in cells[:6]:
-        col = pl.col(c)
-        ascii_only = col.str.len_bytes() == col.str.len_chars()
-        plain = ascii_only & col.str.contains(_ASCII_TOTAL)
-        other = ~ascii_only & col.str.contains_any(TOTALS_HINT)
-        likely.append((plain | other).fill_null(False))
-    return pl.any_horizontal(likely)
+    return pl.any_horizontal(
+        pl.col(c).str.contains_any(TOTALS_HINT, ascii_case_insensitive=True).fill_null(False)
+        for c in cells[:6]
+    )
 
 
 def is_total(text: str) -> bool:
@@ -327,3 +332,27 @@ def close_names(
             if by_key[k] not in found:
                 found.append(by_key[k])
     return found[:n]
+
+
+# a cell of a row of units under the header: （人）, (%), 【户】, 单位：人
+_UNIT_CELL = re.compile(r"[（(\[【]\s*[^\d（()）\[\]【】]{1,8}\s*[）)\]】]|单位\s*[:：].{0,8}")
+
+
+def is_units_row(cells) -> bool:
+    """Whether a row's filled cells are all units (in brackets, a unit word
+    of `SLASH_UNITS`, `单位：人`): a header written over two rows, the
+    names above and their units below; not a community."""
+    texts = [str(c).strip(WHITESPACE) for c in cells if c is not None]
+    texts = [t for t in texts if t]
+    return bool(texts) and all(_UNIT_CELL.fullmatch(t) or t in SLASH_UNITS for t in texts)
+
+
+def units_row_candidates(first: str) -> pl.Expr:
+    """The rows that may be rows of units (`is_units_row`), by their first
+    cell (`first`): empty, or a unit (a community's row has its id or name
+    there; the test of every cell runs on these only)."""
+    import polars as pl
+
+    cell = pl.col(first).str.strip_chars(WHITESPACE)
+    unit = cell.str.contains(r"^[（(\[【]|^单位") | cell.is_in(sorted(SLASH_UNITS))
+    return (pl.col(first).is_null() | (cell == "") | unit).fill_null(False)
