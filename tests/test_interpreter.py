@@ -589,6 +589,7 @@ class TestCommunityResult:
             "points",
             "max_points",
             "bonus",
+            "penalty",  # added for 减分项 (`penalty` items): points ≤ 0, taken from the parent
             "outcome",
             "reason",
         }
@@ -601,6 +602,8 @@ class TestCommunityResult:
             "max_points",
             "share",
             "missing",
+            "cap",  # added for sections (`max C`): the cap, and what the items earned before it
+            "earned",
         }
         assert set(data["vetoes"][0]) == {
             "id",
