@@ -11,6 +11,7 @@ from __future__ import annotations
 import pathlib
 import re
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -73,7 +74,8 @@ def _number(text: str) -> ast.Number:
 
 
 def _percent(text: str) -> ast.Percent:
-    return ast.Percent(float(text) / 100.0, text)
+    # the parser's value: the double nearest to the decimal (1.1% is 0.011)
+    return ast.Percent(float(Decimal(text).scaleb(-2)), text)
 
 
 def _negate(node):

@@ -224,3 +224,21 @@ def test_int_products_beyond_64_bits_agree():
     assert r.env["q"] == float(99_999_999_999_999**2) / 7.0
     assert isinstance(compiled.evaluate(records[2]).env["q"], Missing)
     assert BUILTIN_FUNCTIONS["ratio"] is not None
+
+
+def test_explanation_shows_the_rate_and_the_sheets_points():
+    """`zhili explain` still shows the rate as the sheet does (33.33…%) and
+    the points the sheet gives (10 of 30, not 9.99999999)."""
+    from zhili.engine.trace.explain import explain_text
+
+    model, errors = check_source(
+        'model m "M"\ntotal 30\ninput x: number\ninput y: number\n'
+        'let rate "完成率" = ratio(x, y)\n'
+        'indicator a "A" points 30 { linear rate from 0% to 100% }\n'
+        'grades { "达标" when total >= 10\n "未达标" otherwise }\n'
+    )
+    assert model is not None, errors
+    text = explain_text(compile_model(model).evaluate({"x": 100.0, "y": 300.0}))
+    assert "rate = ratio(x, y) = 33.33…%" in text
+    assert "10/30" in text
+    assert "grade 达标, total 10 of 30" in text

@@ -27,24 +27,29 @@ A chain is rewritten only where some product comes after a division
 `per_10k(a, b) * 2`); `c * a / b`, `a / b / c` and a lone `ratio(a, b)` are
 already in the form and are compiled as written. A divisor stays the factor
 it is written as: `a / (b / c)` and `a / (b * c)` keep their divisor whole,
-since c = 0, or a product b·c that snaps to 0, makes them missing. It is rewritten only when
-N cannot overflow where the chain as written would not: every numerator
-factor is bounded (`magnitude`: an input by the data contract's 10^15, a
-constant by itself) and the partial products stay below 2^126 for integers
-(no int product can be missing "overflow") and 10^300 for numbers. So a
-rewritten chain is missing exactly when the written one is (a missing
-factor, a zero divisor), with the same reason unless two causes meet.
+since c = 0, or a product b·c that snaps to 0, makes them missing.
+
+A chain is rewritten only when N cannot overflow where the chain as written
+would not: every numerator factor is bounded (`magnitude`: an input by the
+data contract's 10^15, a constant by itself) and the partial products stay
+below 2^126 for integers (no int product can be missing "overflow") and
+10^300 for numbers. So a rewritten chain is missing when the written one is
+(a missing factor, a zero divisor), with the same reason unless two causes
+meet; the one exception is a divisor so small (an input below about
+10^-278) that the written chain's first quotient overflowed, where a factor
+of N below 1 (0 · 1/5e-324) now gives a number.
 
 `linear Q from A to B` on P points, where Q is such a quotient N / d (also a
 `ratio`, a `per_10k`, or a definition whose expression is one: the
 indicator's value is the definition, the points are the sheet's arithmetic
-on the same figures), earns the partial points P·(N − A·d) / (B − A) / d,
-one division of exact figures, instead of P·(Q − A)/(B − A) of the rounded
-Q (`linear_points`). The outcome still comes from Q as before.
+on the same figures), earns the partial points P·(N/d − A)/(B − A) computed
+from the figures with one rounding at the end (`LinearQuotient`), instead
+of from the rounded Q. The outcome still comes from Q as before.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from zhili.dsl import model as ir
@@ -221,6 +226,26 @@ def _decimal(v) -> Decimal:
     return Decimal(repr(float(v)))
 
 
+@dataclass(frozen=True)
+class LinearQuotient:
+    """The partial points of `linear N/d1/…/dk from A to B` on P points, as
+    both backends compute them, one rounding at the end:
+
+        x = n1 · n2 · … (the numerator factors as doubles, left to right)
+        x = x / d1 / … / dk (a constant divisor: times its reciprocal)
+        points = snap((x − A) · k), k = P / (B − A), within 0 … P
+
+    Every operation is one IEEE operation in both backends, so they agree to
+    the bit; the figures are not rounded on the way, so a result that is a
+    decimal of at most 9 places (30 · (2/3 − 1/2) / (1/2) = 10) comes out
+    as it."""
+
+    num: tuple[ir.Expr, ...]
+    den: tuple[ir.Expr, ...]
+    low: float
+    k: float
+
+
 class LinearPoints:
     """The partial points of `linear` forms whose value is a quotient (see
     the module docstring), for one model: `of(s, full)`."""
@@ -229,35 +254,24 @@ class LinearPoints:
         self._lets = {d.id: d.expr for d in model.lets}
         self._builtin = builtin
 
-    def of(self, s: ir.Linear, full: float) -> ir.Expr | None:
-        """P·(N − A·d) / (B − A) / d as IR for `linear N/d from A to B` on
-        `full` points with constant A < B or A > B (the divisions as in
-        `normal_form`; several divisors only when A is 0), or None: the form
-        computes its points as before."""
+    def of(self, s: ir.Linear, full: float) -> LinearQuotient | None:
+        """The `LinearQuotient` of `linear N/d from A to B` on `full` points
+        with constant A != B, or None: the form computes its points as
+        before (bounds that are not constants, a value that is not a
+        quotient, a numerator that could overflow)."""
         lo, hi = s.low, s.high
         if not (_number_const(lo) and _number_const(hi)) or lo.value == hi.value:
             return None
         chain = flatten(s.value, self._builtin, self._lets)
-        if not chain.den or (float(lo.value) != 0 and len(chain.den) != 1):
+        if not chain.den:
             return None
-        text, typ = s.value.text, "number"
-        p = ir.Const(value=float(full), type="number", text=repr(float(full)))
-        n = _product(chain.num, text)
-        if n is None:
+        bound = 1.0
+        for f in chain.num:
+            bound *= magnitude(f)
+        if not bound < NUMBER_PRODUCT_LIMIT:
             return None
-        if float(lo.value) != 0:
-            shift = ir.Binary(op="*", left=lo, right=chain.den[0], type="number", text=text)
-            n = ir.Binary(op="-", left=n, right=shift, type="number", text=text)
-            if not magnitude(n) < NUMBER_PRODUCT_LIMIT / max(1.0, float(full)):
-                return None
-        top = _product([p, n], text)
-        if top is None:
-            return None
-        span = _decimal(hi.value) - _decimal(lo.value)
-        divisors = list(chain.den)
-        if span != 1:
-            divisors.append(ir.Const(value=float(span), type="number", text=str(span)))
-        return _divide(top, divisors, typ, text, None)
+        span = float(_decimal(hi.value) - _decimal(lo.value))
+        return LinearQuotient(tuple(chain.num), tuple(chain.den), float(lo.value), full / span)
 
 
 def _number_const(e: ir.Expr) -> bool:

@@ -27,7 +27,7 @@ from typing import Any, assert_never
 
 from zhili.dsl import model as ir
 from zhili.dsl.i18n import N_
-from zhili.engine.eval.chains import LinearPoints, normal_form
+from zhili.engine.eval.chains import LinearPoints, LinearQuotient, normal_form
 from zhili.engine.eval.plan import (
     EPS,
     Events,
@@ -445,7 +445,7 @@ def _with_events(
 
 
 def _linear_scorer(
-    s: ir.Linear, full: float, f: Fn, functions, exact: ir.Expr | None = None
+    s: ir.Linear, full: float, f: Fn, functions, exact: LinearQuotient | None = None
 ) -> Scorer:
     """`linear`: d = v - low (snapped); the outcome from t = d / span (pass
     at t >= 1 - EPS, fail at t <= EPS), partial points snap(d × full / span).
@@ -455,7 +455,7 @@ def _linear_scorer(
     if isinstance(s.low, ir.Const) and isinstance(s.high, ir.Const) and s.low.value != s.high.value:
         lo_c, inv_span = s.low.value, 1.0 / (s.high.value - s.low.value)
         if exact is not None:
-            return _exact_linear_scorer(f, lo_c, inv_span, full, compile_expr(exact, functions))
+            return _exact_linear_scorer(f, lo_c, inv_span, full, _quotient_points(exact, functions))
 
         def score_const_linear(env):
             v = f(env)
@@ -519,12 +519,33 @@ def _exact_linear_scorer(f: Fn, lo_c, inv_span: float, full: float, fp: Fn) -> S
             return v, full, PASS
         if t <= EPS:
             return v, 0.0, FAIL
-        p = fp(env)
-        if p.__class__ is Missing:
+        p = snap(fp(env))
+        if p.__class__ is Missing:  # (not reached: a finite value has finite figures)
             return v, snap(d * full * inv_span), PARTIAL
         return v, min(max(p, 0.0), full), PARTIAL
 
     return score_exact_linear
+
+
+def _quotient_points(q: LinearQuotient, functions) -> Fn:
+    """(x − A) · k of a `LinearQuotient`, before its one rounding: the
+    figures as doubles, one IEEE operation each, as the vectorized backend."""
+    num = [compile_expr(e, functions) for e in q.num]
+    den = [
+        (None, 1.0 / float(e.value)) if _nonzero_number(e) else (compile_expr(e, functions), None)
+        for e in q.den
+    ]
+    low, k = q.low, q.k
+
+    def points(env):
+        x = float(num[0](env))
+        for fn in num[1:]:
+            x = x * float(fn(env))
+        for fn, inv in den:
+            x = x * inv if fn is None else x / float(fn(env))
+        return (x - low) * k
+
+    return points
 
 
 def _tiers_scorer(s: ir.Tiers, full: float, f: Fn, functions) -> Scorer:

@@ -24,7 +24,7 @@ import polars as pl
 from zhili.dsl import model as ir
 from zhili.engine.eval import columns
 from zhili.engine.eval.bounds import Bounds, points_bound
-from zhili.engine.eval.chains import LinearPoints, normal_form
+from zhili.engine.eval.chains import LinearPoints, LinearQuotient, normal_form
 from zhili.engine.eval.columns import input_col  # noqa: F401 - re-exported
 from zhili.engine.eval.plan import EPS, Group, Plan, count_comparison
 from zhili.engine.functions import (
@@ -613,8 +613,9 @@ class VectorModel:
         partial = (pl_snap_small if full < SMALL_SNAP_LIMIT / 2 else pl_snap)(d * full / span)
         exact = self._linear_points.of(s, full) if const else None
         if exact is not None:
-            # the quotient's own figures (`chains.LinearPoints`), as the interpreter
-            partial = pl.coalesce(self.value(exact).clip(0.0, full), partial)
+            # from the quotient's own figures, rounded once (`chains.LinearQuotient`)
+            snap = pl_snap_small if full < SMALL_SNAP_LIMIT / 2 else pl_snap
+            partial = snap(self._quotient_points(exact)).clip(0.0, full)
         points = pl.when(t >= 1.0 - EPS).then(full).when(t <= EPS).then(0.0).otherwise(partial)
         if const and not _may_overflow(s.value):
             points = points.fill_null(0.0)
@@ -633,6 +634,19 @@ class VectorModel:
         # value is missing too, as in the interpreter (which reports why)
         value = v if const else pl.when(missing).then(None).otherwise(v)
         return value, points, missing, outcome
+
+    def _quotient_points(self, q: LinearQuotient) -> pl.Expr:
+        """(x − A) · k of a `LinearQuotient`, the interpreter's operations
+        (read only where the value is present, so where the figures are)."""
+        x = self.expr(q.num[0]).cast(pl.Float64)
+        for e in q.num[1:]:
+            x = x * self.expr(e).cast(pl.Float64)
+        for e in q.den:
+            if _nonzero_const(e):
+                x = x * pl.lit(1.0 / float(e.value))
+            else:
+                x = x / self.expr(e).cast(pl.Float64)
+        return (x - q.low) * q.k
 
     def _minus(
         self, ea: ir.Expr, eb: ir.Expr, a: pl.Expr, b: pl.Expr, small: bool = False
