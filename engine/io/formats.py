@@ -69,8 +69,42 @@ def _whole_table(name: str, text: bytes, sep: str, line: int, guess: bool) -> Ra
         headers, frame, lines, problems = fast
     else:
         headers, frame, lines, problems = _read_csv(name, text, sep, line, guess)
-    long_cells = _may_hold_long_cell(text, sep.encode(), b'"' in text)
+    quoted = b'"' in text
+    if quoted:
+        _refuse_unclosed_quote(name, text, sep, headers, frame, lines)
+    long_cells = _may_hold_long_cell(text, sep.encode(), quoted)
     return _skipped_table(name, headers, frame, lines, problems, long_cells)
+
+
+def _refuse_unclosed_quote(
+    name: str, text: bytes, sep: str, headers: list[str], frame: pl.DataFrame, lines: list[int]
+) -> None:
+    """A quote opened in the last row and never closed (`,"是,86.9%,…`)
+    makes every later line part of one cell: the rows below it would be
+    lost without a word. Raises `DataError` naming the line and column of
+    the cell it opens."""
+    if not lines or not frame.height:
+        return
+    last = frame.row(frame.height - 1)
+    j = next((k for k, c in enumerate(last) if isinstance(c, str) and "\n" in c), None)
+    if j is None:
+        return
+    tail = text[_line_offset(text, lines[-1]) :].decode("utf-8", "replace")
+    try:
+        for _row in csv.reader(io.StringIO(tail, newline=""), delimiter=sep, strict=True):
+            pass
+    except csv.Error as exc:
+        if "unexpected end of data" not in str(exc):
+            return
+        end = lines[-1] + tail.rstrip("\r\n").count("\n")
+        raise DataError(
+            _(
+                "{file}:{line} [{column}]: a quote opened in this cell is never closed, so "
+                "lines {line}–{end} would be read as one cell: close the quote or remove it"
+            ).format(
+                file=name, line=lines[-1], column=headers[j] if j < len(headers) else j + 1, end=end
+            )
+        ) from None
 
 
 def _skipped_table(
