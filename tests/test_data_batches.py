@@ -500,3 +500,19 @@ def test_raw_lines_in_batches_give_the_whole_files_dataset(tmp_path_factory, row
     lines = [",".join(HEADER)] + [",".join([f"FZ-{i:03d}", *cells]) for i, cells in enumerate(rows)]
     path = _raw_lines(tmp_path_factory.mktemp("r") / "data.csv", lines, ending)
     _same(path, batch)
+
+
+def test_a_quote_never_closed_is_refused_whole_and_in_batches(tmp_path):
+    """A cell that opens a quote on line 40 of 50 and never closes it: every
+    later line is part of that cell. Whole or in batches of any size, the
+    file is refused naming the line and column (the ten communities below
+    were dropped without a word, exit 0)."""
+    from zhili.engine.io.data import DataError
+
+    rows = [HEADER, *_communities(49)]
+    path = _write(tmp_path / "data.csv", rows)
+    text = path.read_text(encoding="utf-8").replace("1038,95%", '1038,"95%', 1)
+    path.write_text(text, encoding="utf-8")
+    for batch in (WHOLE, 40, 300, 1000):
+        with pytest.raises(DataError, match=r"data.csv:40 \[调解成功率\]: a quote opened"):
+            load(path, MODEL, batch_bytes=batch)

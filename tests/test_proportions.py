@@ -191,7 +191,8 @@ def test_generator_makes_chains():
     backends are compared on them."""
     seen = {"with": 0, "without": 0}
 
-    @settings(max_examples=80, deadline=None, database=None)
+    # derandomized: a share of a sample, not a property (one seed in 26 drew 6 of 80)
+    @settings(max_examples=80, deadline=None, database=None, derandomize=True)
     @given(model_sources())
     def probe(source):
         model, _ = check_source(source)

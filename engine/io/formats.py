@@ -77,19 +77,26 @@ def _whole_table(name: str, text: bytes, sep: str, line: int, guess: bool) -> Ra
 
 
 def _refuse_unclosed_quote(
-    name: str, text: bytes, sep: str, headers: list[str], frame: pl.DataFrame, lines: list[int]
+    name: str,
+    text: bytes,
+    sep: str,
+    headers: list[str],
+    frame: pl.DataFrame,
+    lines: list[int],
+    offset: int = 0,
 ) -> None:
     """A quote opened in the last row and never closed (`,"是,86.9%,…`)
     makes every later line part of one cell: the rows below it would be
     lost without a word. Raises `DataError` naming the line and column of
-    the cell it opens."""
+    the cell it opens. `text` ends the file; its line k is the file's line
+    k + `offset`."""
     if not lines or not frame.height:
         return
     last = frame.row(frame.height - 1)
     j = next((k for k, c in enumerate(last) if isinstance(c, str) and "\n" in c), None)
     if j is None:
         return
-    tail = text[_line_offset(text, lines[-1]) :].decode("utf-8", "replace")
+    tail = text[_line_offset(text, lines[-1] - offset) :].decode("utf-8", "replace")
     try:
         for _row in csv.reader(io.StringIO(tail, newline=""), delimiter=sep, strict=True):
             pass
@@ -397,8 +404,10 @@ def _row_batches(
                 tried = 0
             else:
                 long_cells = _may_hold_long_cell(batch, sep_b, quoted)
-                del batch
                 headers, frame, row_lines, short = got
+                if final and quoted:  # a quote never closed has swallowed the file's end
+                    _refuse_unclosed_quote(name, batch, sep, headers, frame, row_lines, offset)
+                del batch
                 if len(usual_rows) < _USUAL_ROWS:
                     usual_rows += map(list, frame.head(_USUAL_ROWS - len(usual_rows)).iter_rows())
                 table = _skipped_table(
@@ -974,6 +983,7 @@ def _read_exact(
     kept: list[tuple[int, list[str]]] = []  # the rows with more cells than the header
     usual = [] if usual_rows is None else usual_rows
     pending: tuple[int, list[str]] | None = None
+    last_row: list[str | None] = []  # the last row read (`_refuse_unclosed_quote`)
     at = line
     try:
         for at, cells in _records(_text_stream(name, text, guess), sep):
@@ -995,6 +1005,7 @@ def _read_exact(
             if problem is not None:
                 problems.append(problem)
             rows.append(padded)
+            last_row = padded
             lines.append(at + offset)
             if len(rows) == _PIECE_ROWS:
                 pieces.append(_cells_frame(rows, n))
@@ -1005,6 +1016,9 @@ def _read_exact(
         ) from None
     if headers is None:
         raise DataError(_("{file}: the file is empty").format(file=name))
+    if not leave_last and lines and any(c is not None and "\n" in c for c in last_row):
+        last = pl.DataFrame([last_row], schema=[f"c{j}" for j in range(len(headers))], orient="row")
+        _refuse_unclosed_quote(name, text, sep, headers, last, lines[-1:], offset)
     pieces.append(_cells_frame(rows, len(headers)))
     frame = pl.concat(pieces, rechunk=False) if len(pieces) > 1 else pieces[0]
     if kept:
