@@ -956,9 +956,10 @@ class CompiledModel:
                 declared = group.declared
                 if avail <= EPS:
                     # nothing in it could be scored: the dimension is left out
-                    # (its bonus points, if any, still count)
+                    # (its bonus points, if any, still count; a penalty takes
+                    # nothing below 0: there is no score to take from)
                     dim_missing[di] = True
-                    dim_scores[di] = publish(bonus)
+                    dim_scores[di] = publish(floored(group, bonus))
                     continue
                 if avail < declared - EPS:
                     # some children were skipped: rescale to the declared points

@@ -943,8 +943,8 @@ class VectorModel:
         floor = self._floored
         if isinstance(avail, float):  # the same branch for every row
             self._static_max[di] = 0.0 if avail <= EPS else declared
-            if avail <= EPS:
-                score = bonus
+            if avail <= EPS:  # not scored: its bonus, a penalty taking nothing below 0
+                score = floor(group, bonus)
             elif avail < declared - EPS:
                 score = self._snap_points(self._snap_points(scored * declared / avail) + bonus)
                 score = floor(group, score)
@@ -955,7 +955,7 @@ class VectorModel:
             dim_missing = avail <= EPS
             score = (
                 pl.when(dim_missing)
-                .then(bonus)
+                .then(floor(group, bonus))
                 .when(avail < declared - EPS)
                 .then(
                     floor(
