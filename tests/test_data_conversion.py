@@ -71,6 +71,7 @@ PIECES = [
     "n",
     "对",
     "没有",
+    "错",
     "空",
     "—",
     "/",
@@ -219,3 +220,20 @@ def test_large_table_path_gives_the_same_dataset(tmp_path, monkeypatch):
     assert staged.frame.equals(large.frame)
     assert [str(p) for p in staged.problems] == [str(p) for p in large.problems]
     assert sum(1 for p in staged.problems if p.severity == "warning") >= 10
+
+
+def test_dui_and_cuo_are_yes_and_no(tmp_path):
+    """对 was read as yes but 错 was "not a yes/no value" (a sheet of 对/错)."""
+    from pathlib import Path
+
+    from zhili.dsl.checker import check as check_model
+    from zhili.dsl.parser import parse as parse_model
+    from zhili.engine.io.data import load
+
+    text = (Path(__file__).parent / "data_cases" / "csvread_model.gov").read_text(encoding="utf-8")
+    model = check_model(parse_model(text).tree, text).model
+    path = tmp_path / "d.csv"
+    path.write_text("社区编码,社区,是否实现多网合一\nA,甲,对\nB,乙,错\nC,丙, 错 \n", encoding="utf-8")
+    ds = load(path, model)
+    assert ds.frame.get_column("in.grid").to_list() == [True, False, False]
+    assert not [p for p in ds.problems if p.column == "是否实现多网合一"]

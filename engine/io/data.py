@@ -70,7 +70,7 @@ MISSING_TOKENS = {
     "缺失",
 }
 TRUE_TOKENS = {"是", "有", "√", "✓", "true", "yes", "y", "1", "t", "对"}
-FALSE_TOKENS = {"否", "无", "×", "✗", "x", "false", "no", "n", "0", "f", "没有"}
+FALSE_TOKENS = {"否", "无", "×", "✗", "x", "false", "no", "n", "0", "f", "没有", "错"}
 
 
 @dataclass
