@@ -233,7 +233,9 @@ def test_dui_and_cuo_are_yes_and_no(tmp_path):
     text = (Path(__file__).parent / "data_cases" / "csvread_model.gov").read_text(encoding="utf-8")
     model = check_model(parse_model(text).tree, text).model
     path = tmp_path / "d.csv"
-    path.write_text("社区编码,社区,是否实现多网合一\nA,甲,对\nB,乙,错\nC,丙, 错 \n", encoding="utf-8")
+    path.write_text(
+        "社区编码,社区,是否实现多网合一\nA,甲,对\nB,乙,错\nC,丙, 错 \n", encoding="utf-8"
+    )
     ds = load(path, model)
     assert ds.frame.get_column("in.grid").to_list() == [True, False, False]
     assert not [p for p in ds.problems if p.column == "是否实现多网合一"]
