@@ -170,6 +170,30 @@ def _format_one(f: Path, check_only: bool, diff: bool) -> str:
     return "changed"
 
 
+def _one_each(loaded: list) -> list:
+    """The targets' models, a model named twice (`model.gov tests.gov`, or a
+    folder and a file in it) once, with each test case once."""
+    import dataclasses
+
+    by_path: dict = {}
+    for lm in loaded:
+        key = (str(lm.path), lm.model.id)
+        if key not in by_path:
+            by_path[key] = lm
+            continue
+        first = by_path[key]
+        seen = {_case_key(c) for c in first.tests}
+        more = [c for c in lm.tests if _case_key(c) not in seen]
+        if more:
+            by_path[key] = dataclasses.replace(first, tests=[*first.tests, *more])
+    return list(by_path.values())
+
+
+def _case_key(case) -> tuple:
+    span = case.span
+    return (case.file, case.name, None if span is None else (span.line, span.column))
+
+
 @click.command("test", epilog=EPILOG)
 @click.argument("targets", nargs=-1)
 @click.option("-v", "--verbose", is_flag=True, help="List every case, not only failures.")
@@ -199,6 +223,7 @@ def test_cmd(ctx: Ctx, targets, verbose):
                 loaded.extend(folder.models[k] for k in sorted(folder.models))
             else:
                 loaded.append(resolve_model(ctx, t))
+        loaded = _one_each(loaded)
     else:
         local = _local_folders()
         if local:  # inside a district's repository: its own models

@@ -308,6 +308,17 @@ def test_test_model_file_with_a_failing_case(model_dir):
     assert "expected '达标'" in result.stdout
 
 
+def test_a_model_and_its_tests_file_named_together_run_each_case_once(registry):
+    """`zhili test model.gov tests.gov` (and a model named twice) counted
+    every case twice: 28 passed for four_type's 14."""
+    folder = Path(registry.models["four_type"].path).parent
+    n = len(registry.models["four_type"].tests)
+    result = zhili("test", folder / "model.gov", folder / "tests.gov", folder / "model.gov")
+    assert result.exit_code == 0, result.output
+    assert re.search(rf"\b{n} passed, 0 failed\b", result.stdout), result.stdout
+    assert result.stdout.count("four_type (") == 1
+
+
 def test_test_model_file_passing(model_dir):
     result = zhili("test", "-v", model_dir / "model.gov")
     assert result.exit_code == 0, result.output
