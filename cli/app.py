@@ -141,7 +141,11 @@ class _Interrupt:
 
 
 RETRY_SECONDS = 0.02  # a Ctrl-C inside Polars is handled again after this
-MAX_DEFERRALS = 5  # ... at most this many times, then raised wherever it lands
+# ... at most this many times (about a second), then raised wherever it lands:
+# under load the main thread may spend most of its time in Polars' Python
+# (a wide frame's schema builds each Enum dtype in Python), and five tries
+# (0.1 s) all landed there once in a CI-like run (a Rust panic, exit 1)
+MAX_DEFERRALS = 50
 _POLARS_DIR: str | None = None  # the polars package's folder, once polars is imported
 
 
