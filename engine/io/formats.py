@@ -410,14 +410,8 @@ def _row_batches(
                 del batch
                 if len(usual_rows) < _USUAL_ROWS:
                     usual_rows += map(list, frame.head(_USUAL_ROWS - len(usual_rows)).iter_rows())
-                table = _skipped_table(
-                    name,
-                    headers,
-                    frame,
-                    row_lines,
-                    _short_problems(name, headers, short),
-                    long_cells,
-                )
+                problems = _short_problems(name, headers, short)
+                table = _skipped_table(name, headers, frame, row_lines, problems, long_cells)
                 del got, frame  # not kept while the next batch is read
             first_line += lines
             yield table
