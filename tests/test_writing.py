@@ -389,6 +389,18 @@ def test_ctrl_c_in_a_python_caller_restores_its_handler():
     assert signal.getsignal(signal.SIGINT) is before
 
 
+def _frame_inside_polars():
+    """A Python frame that Polars ran (a function given to map_batches)."""
+    frames = []
+
+    def capture(s: pl.Series) -> pl.Series:
+        frames.append(sys._getframe())
+        return s
+
+    pl.DataFrame({"a": [1, 2]}).select(pl.col("a").map_batches(capture, return_dtype=pl.Int64))
+    return frames[0]
+
+
 def test_ctrl_c_inside_a_polars_callback_is_raised_once_polars_has_returned():
     """A KeyboardInterrupt raised in Python code that Polars runs (a function
     given to map_batches, a literal Polars converts through Python while it
@@ -399,13 +411,7 @@ def test_ctrl_c_inside_a_polars_callback_is_raised_once_polars_has_returned():
 
     from zhili.cli.app import _Interrupt
 
-    frames = []
-
-    def capture(s: pl.Series) -> pl.Series:
-        frames.append(sys._getframe())
-        return s
-
-    pl.DataFrame({"a": [1, 2]}).select(pl.col("a").map_batches(capture, return_dtype=pl.Int64))
+    frames = [_frame_inside_polars()]
     handler = _Interrupt()
     before = signal.signal(signal.SIGINT, handler)
     try:
@@ -428,13 +434,7 @@ def test_a_retry_due_when_ctrl_c_is_raised_does_not_raise_it_again_in_the_cleanu
     started (a temporary file left behind: seen once in CI)."""
     from zhili.cli.app import RETRY_SECONDS, _Interrupt
 
-    frames = []
-
-    def capture(s: pl.Series) -> pl.Series:
-        frames.append(sys._getframe())
-        return s
-
-    pl.DataFrame({"a": [1, 2]}).select(pl.col("a").map_batches(capture, return_dtype=pl.Int64))
+    frames = [_frame_inside_polars()]
     handler = _Interrupt()
     before = signal.signal(signal.SIGINT, handler)
     try:
